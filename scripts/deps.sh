@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# deps.sh: install the Debian packages kiln needs to build and test, when missing.
+# Quiet and quick when everything is present; called by the Makefile.
+set -eu
+need_pkgs=()
+# pkg-config name -> Debian package
+check_pc() { pkg-config --exists "$1" 2>/dev/null || need_pkgs+=("$2"); }
+check_bin() { command -v "$1" >/dev/null 2>&1 || need_pkgs+=("$2"); }
+check_file() { [ -e "$1" ] || need_pkgs+=("$2"); }
+
+check_bin pkg-config pkg-config
+check_bin gcc gcc
+check_bin make make
+check_pc libdw libdw-dev
+check_pc libelf libelf-dev
+check_pc libzstd libzstd-dev
+check_pc zlib zlib1g-dev
+check_pc jansson libjansson-dev
+check_pc cmocka libcmocka-dev
+check_file /usr/include/libiberty/demangle.h libiberty-dev
+if [ "${1:-}" = "--test" ]; then
+  # tools the tests and benchmarks compare against or use
+  check_bin xmllint libxml2-utils
+  check_bin perf linux-perf
+  check_bin hyperfine hyperfine
+  check_bin heaptrack heaptrack
+  check_bin gzip gzip
+  check_bin zstd zstd
+  check_bin python3 python3
+  check_bin sqlite3 sqlite3
+  check_bin perl perl
+fi
+[ ${#need_pkgs[@]} -eq 0 ] && exit 0
+echo "deps: installing ${need_pkgs[*]}" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2 || true
+$SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 || {
+  echo "deps: could not install ${need_pkgs[*]}; install them with apt-get and retry" >&2
+  exit 1
+}

@@ -1,0 +1,446 @@
+/* profile.c: the profile model: interning of strings, frames and stacks; samples. */
+#include "profile/profile.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena for strings ---- */
+struct kp_arena {
+	struct kp_arena *next;
+	size_t used, size;
+	char data[];
+};
+
+static char *arena_alloc(struct kp_arena **a, size_t n)
+{
+	struct kp_arena *cur = *a;
+	if (!cur || cur->size - cur->used < n) {
+		size_t size = n > (1u << 20) ? n : (1u << 20);
+		struct kp_arena *na = xmalloc(sizeof(*na) + size);
+		na->size = size;
+		na->used = 0;
+		na->next = cur;
+		*a = na;
+		cur = na;
+	}
+	char *r = cur->data + cur->used;
+	cur->used += n;
+	return r;
+}
+
+static void arena_free(struct kp_arena *a)
+{
+	while (a) {
+		struct kp_arena *n = a->next;
+		free(a);
+		a = n;
+	}
+}
+
+/* ---- hashing ---- */
+static inline uint64_t hash_bytes(const void *data, size_t len)
+{
+	/* FNV-1a over 8-byte words, then a final mix: fast and good enough for interning. */
+	const unsigned char *p = data;
+	uint64_t h = 0xcbf29ce484222325ull ^ len;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0x100000001b3ull;
+		h ^= h >> 29;
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+		h = (h ^ *p++) * 0x100000001b3ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h;
+}
+
+static inline uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* ---- strings ---- */
+static void strtab_rehash(struct kp_strtab *t)
+{
+	uint32_t size = t->hash_size ? t->hash_size * 2 : 1024;
+	uint32_t *h = xcalloc(size, sizeof(*h));
+	for (uint32_t id = 1; id < t->nr; id++) {
+		uint32_t i = (uint32_t)hash_bytes(t->strs[id], t->lens[id]) & (size - 1);
+		while (h[i])
+			i = (i + 1) & (size - 1);
+		h[i] = id + 1;
+	}
+	free(t->hash);
+	t->hash = h;
+	t->hash_size = size;
+}
+
+static kp_str_t strtab_find(const struct kp_strtab *t, const char *s, size_t len, uint32_t *slot)
+{
+	uint32_t mask = t->hash_size - 1;
+	uint32_t i = (uint32_t)hash_bytes(s, len) & mask;
+	while (t->hash[i]) {
+		uint32_t id = t->hash[i] - 1;
+		if (t->lens[id] == len && !memcmp(t->strs[id], s, len))
+			return id;
+		i = (i + 1) & mask;
+	}
+	if (slot)
+		*slot = i;
+	return 0;
+}
+
+kp_str_t kp_str(struct kp_profile *p, const char *s, size_t len)
+{
+	struct kp_strtab *t = &p->strings;
+	uint32_t slot;
+	kp_str_t id;
+	if (!len)
+		return 0;
+	if ((t->nr + 1) * 2 > t->hash_size)
+		strtab_rehash(t);
+	id = strtab_find(t, s, len, &slot);
+	if (id)
+		return id;
+	if (t->nr == t->alloc) {
+		size_t a = t->alloc;
+		ALLOC_GROW(t->strs, t->nr + 1, a);
+		t->lens = xreallocarray(t->lens, a, sizeof(*t->lens));
+		t->alloc = (uint32_t)a;
+	}
+	char *copy = arena_alloc(&t->arena, len + 1);
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	id = t->nr++;
+	t->strs[id] = copy;
+	t->lens[id] = (uint32_t)len;
+	t->hash[slot] = id + 1;
+	return id;
+}
+
+kp_str_t kp_strz(struct kp_profile *p, const char *s)
+{
+	return kp_str(p, s, strlen(s));
+}
+
+kp_str_t kp_str_find(const struct kp_profile *p, const char *s, size_t len)
+{
+	if (!len || !p->strings.hash_size)
+		return 0;
+	return strtab_find(&p->strings, s, len, NULL);
+}
+
+/* ---- profile ---- */
+void kp_profile_init(struct kp_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* string 0 is "" */
+	p->strings.alloc = 64;
+	p->strings.strs = xmalloc(64 * sizeof(*p->strings.strs));
+	p->strings.lens = xmalloc(64 * sizeof(*p->strings.lens));
+	p->strings.hash_size = 1024;
+	p->strings.hash = xcalloc(1024, sizeof(uint32_t));
+	p->strings.strs[0] = (char *)"";
+	p->strings.lens[0] = 0;
+	p->strings.nr = 1;
+	/* frame 0 unused, stack 0 root, thread 0 none */
+	ALLOC_GROW(p->frames, 1, p->frames_alloc);
+	memset(&p->frames[0], 0, sizeof(p->frames[0]));
+	p->nframes = 1;
+	ALLOC_GROW(p->stacks, 1, p->stacks_alloc);
+	p->stacks[0].parent = 0;
+	p->stacks[0].frame = 0;
+	p->nstacks = 1;
+	ALLOC_GROW(p->threads, 1, p->threads_alloc);
+	memset(&p->threads[0], 0, sizeof(p->threads[0]));
+	p->nthreads = 1;
+}
+
+void kp_profile_release(struct kp_profile *p)
+{
+	arena_free(p->strings.arena);
+	free(p->strings.strs);
+	free(p->strings.lens);
+	free(p->strings.hash);
+	free(p->frames);
+	free(p->frame_hash);
+	free(p->stacks);
+	free(p->stack_hash);
+	free(p->threads);
+	free(p->sample_stack);
+	free(p->sample_thread);
+	free(p->sample_time);
+	free(p->sample_values);
+	free(p->meta);
+	memset(p, 0, sizeof(*p));
+}
+
+int kp_add_value_type(struct kp_profile *p, const char *name, const char *unit)
+{
+	if (p->nvalues >= KP_MAX_VALUES)
+		return -1;
+	if (p->nsamples) {
+		/* widen existing samples with zeros */
+		uint32_t nv = p->nvalues + 1;
+		double *nvals = xcalloc(p->samples_alloc ? p->samples_alloc : 1, nv * sizeof(double));
+		for (size_t i = 0; i < p->nsamples; i++)
+			memcpy(nvals + i * nv, p->sample_values + i * p->nvalues, p->nvalues * sizeof(double));
+		free(p->sample_values);
+		p->sample_values = nvals;
+	} else if (p->sample_values) {
+		free(p->sample_values);
+		p->sample_values = xcalloc(p->samples_alloc ? p->samples_alloc : 1,
+					   (p->nvalues + 1) * sizeof(double));
+	}
+	p->value_types[p->nvalues].name = kp_strz(p, name);
+	p->value_types[p->nvalues].unit = kp_strz(p, unit ? unit : "");
+	return (int)p->nvalues++;
+}
+
+int kp_find_value_type(const struct kp_profile *p, const char *name)
+{
+	for (uint32_t i = 0; i < p->nvalues; i++)
+		if (!strcmp(kp_str_get(p, p->value_types[i].name), name))
+			return (int)i;
+	return -1;
+}
+
+static uint64_t frame_hash(const struct kp_frame *f)
+{
+	uint64_t h = hash_u64(((uint64_t)f->name << 32) ^ f->module);
+	h = hash_u64(h ^ (((uint64_t)f->file << 32) | f->line));
+	h = hash_u64(h ^ f->flags ^ (f->addr * 0x9e3779b97f4a7c15ull));
+	return h;
+}
+
+static int frame_eq(const struct kp_frame *a, const struct kp_frame *b)
+{
+	return a->name == b->name && a->module == b->module && a->file == b->file &&
+	       a->line == b->line && a->flags == b->flags && a->addr == b->addr;
+}
+
+static void frames_rehash(struct kp_profile *p)
+{
+	uint32_t size = p->frame_hash_size ? p->frame_hash_size * 2 : 1024;
+	uint32_t *h = xcalloc(size, sizeof(*h));
+	for (uint32_t id = 1; id < p->nframes; id++) {
+		uint32_t i = (uint32_t)frame_hash(&p->frames[id]) & (size - 1);
+		while (h[i])
+			i = (i + 1) & (size - 1);
+		h[i] = id;
+	}
+	free(p->frame_hash);
+	p->frame_hash = h;
+	p->frame_hash_size = size;
+}
+
+kp_frame_t kp_frame(struct kp_profile *p, const struct kp_frame *f)
+{
+	uint32_t mask, i;
+	if ((p->nframes + 1) * 2 > p->frame_hash_size)
+		frames_rehash(p);
+	mask = p->frame_hash_size - 1;
+	i = (uint32_t)frame_hash(f) & mask;
+	while (p->frame_hash[i]) {
+		uint32_t id = p->frame_hash[i];
+		if (frame_eq(&p->frames[id], f))
+			return id;
+		i = (i + 1) & mask;
+	}
+	ALLOC_GROW(p->frames, p->nframes + 1, p->frames_alloc);
+	p->frames[p->nframes] = *f;
+	p->frame_hash[i] = p->nframes;
+	return p->nframes++;
+}
+
+kp_frame_t kp_frame_named(struct kp_profile *p, const char *name, size_t len, uint32_t flags)
+{
+	struct kp_frame f = { 0 };
+	f.name = kp_str(p, name, len);
+	f.flags = flags;
+	return kp_frame(p, &f);
+}
+
+static inline uint64_t stack_key(kp_stack_t parent, kp_frame_t frame)
+{
+	return hash_u64(((uint64_t)parent << 32) | frame);
+}
+
+static void stacks_rehash(struct kp_profile *p)
+{
+	uint32_t size = p->stack_hash_size ? p->stack_hash_size * 2 : 1024;
+	uint32_t *h = xcalloc(size, sizeof(*h));
+	for (uint32_t id = 1; id < p->nstacks; id++) {
+		uint32_t i = (uint32_t)stack_key(p->stacks[id].parent, p->stacks[id].frame) & (size - 1);
+		while (h[i])
+			i = (i + 1) & (size - 1);
+		h[i] = id;
+	}
+	free(p->stack_hash);
+	p->stack_hash = h;
+	p->stack_hash_size = size;
+}
+
+kp_stack_t kp_stack_push(struct kp_profile *p, kp_stack_t parent, kp_frame_t frame)
+{
+	uint32_t mask, i;
+	if ((p->nstacks + 1) * 2 > p->stack_hash_size)
+		stacks_rehash(p);
+	mask = p->stack_hash_size - 1;
+	i = (uint32_t)stack_key(parent, frame) & mask;
+	while (p->stack_hash[i]) {
+		uint32_t id = p->stack_hash[i];
+		if (p->stacks[id].parent == parent && p->stacks[id].frame == frame)
+			return id;
+		i = (i + 1) & mask;
+	}
+	ALLOC_GROW(p->stacks, p->nstacks + 1, p->stacks_alloc);
+	p->stacks[p->nstacks].parent = parent;
+	p->stacks[p->nstacks].frame = frame;
+	p->stack_hash[i] = p->nstacks;
+	return p->nstacks++;
+}
+
+kp_stack_t kp_stack_from_frames(struct kp_profile *p, const kp_frame_t *frames, size_t n)
+{
+	kp_stack_t s = 0;
+	for (size_t i = 0; i < n; i++)
+		s = kp_stack_push(p, s, frames[i]);
+	return s;
+}
+
+uint32_t kp_stack_depth(const struct kp_profile *p, kp_stack_t s)
+{
+	uint32_t d = 0;
+	while (s) {
+		d++;
+		s = p->stacks[s].parent;
+	}
+	return d;
+}
+
+uint32_t kp_stack_frames(const struct kp_profile *p, kp_stack_t s, kp_frame_t *out, uint32_t max)
+{
+	uint32_t d = kp_stack_depth(p, s);
+	uint32_t i = d;
+	while (s) {
+		i--;
+		if (i < max)
+			out[i] = p->stacks[s].frame;
+		s = p->stacks[s].parent;
+	}
+	return d;
+}
+
+uint32_t kp_add_thread(struct kp_profile *p, int32_t pid, int32_t tid, const char *comm)
+{
+	ALLOC_GROW(p->threads, p->nthreads + 1, p->threads_alloc);
+	p->threads[p->nthreads].pid = pid;
+	p->threads[p->nthreads].tid = tid;
+	p->threads[p->nthreads].comm = comm ? kp_strz(p, comm) : 0;
+	return p->nthreads++;
+}
+
+void kp_add_sample(struct kp_profile *p, kp_stack_t stack, uint32_t thread, uint64_t time_ns,
+		   const double *values)
+{
+	if (p->nsamples == p->samples_alloc) {
+		size_t n = p->samples_alloc ? p->samples_alloc * 2 : 1024;
+		p->sample_stack = xreallocarray(p->sample_stack, n, sizeof(*p->sample_stack));
+		p->sample_thread = xreallocarray(p->sample_thread, n, sizeof(*p->sample_thread));
+		p->sample_time = xreallocarray(p->sample_time, n, sizeof(*p->sample_time));
+		p->sample_values = xreallocarray(p->sample_values, n,
+						 (p->nvalues ? p->nvalues : 1) * sizeof(double));
+		p->samples_alloc = n;
+	}
+	size_t i = p->nsamples++;
+	p->sample_stack[i] = stack;
+	p->sample_thread[i] = thread;
+	p->sample_time[i] = time_ns;
+	if (p->nvalues)
+		memcpy(p->sample_values + i * p->nvalues, values, p->nvalues * sizeof(double));
+}
+
+void kp_meta_set(struct kp_profile *p, const char *key, const char *value)
+{
+	kp_str_t k = kp_strz(p, key), v = kp_strz(p, value);
+	for (uint32_t i = 0; i < p->nmeta; i++)
+		if (p->meta[i].key == k) {
+			p->meta[i].value = v;
+			return;
+		}
+	ALLOC_GROW(p->meta, p->nmeta + 1, p->meta_alloc);
+	p->meta[p->nmeta].key = k;
+	p->meta[p->nmeta].value = v;
+	p->nmeta++;
+}
+
+const char *kp_meta_get(const struct kp_profile *p, const char *key)
+{
+	kp_str_t k = kp_str_find(p, key, strlen(key));
+	if (!k)
+		return NULL;
+	for (uint32_t i = 0; i < p->nmeta; i++)
+		if (p->meta[i].key == k)
+			return kp_str_get(p, p->meta[i].value);
+	return NULL;
+}
+
+double kp_total(const struct kp_profile *p, uint32_t v)
+{
+	double t = 0;
+	if (v >= p->nvalues)
+		return 0;
+	for (size_t i = 0; i < p->nsamples; i++)
+		t += p->sample_values[i * p->nvalues + v];
+	return t;
+}
+
+void kp_stack_sums(const struct kp_profile *p, uint32_t v, const uint8_t *keep,
+		   double **self_out, double **total_out)
+{
+	double *self = xcalloc(p->nstacks, sizeof(double));
+	if (v < p->nvalues)
+		for (size_t i = 0; i < p->nsamples; i++)
+			if (!keep || keep[i])
+				self[p->sample_stack[i]] += p->sample_values[i * p->nvalues + v];
+	if (total_out) {
+		double *total = xmalloc(p->nstacks * sizeof(double));
+		memcpy(total, self, p->nstacks * sizeof(double));
+		for (uint32_t s = p->nstacks - 1; s > 0; s--)
+			total[p->stacks[s].parent] += total[s];
+		*total_out = total;
+	}
+	if (self_out)
+		*self_out = self;
+	else
+		free(self);
+}
+
+void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate, struct strbuf *out)
+{
+	const struct kp_frame *fr = &p->frames[f];
+	const char *name = kp_str_get(p, fr->name);
+	size_t len = kp_str_len(p, fr->name), start = out->len;
+	strbuf_add(out, name, len);
+	for (size_t i = start; i < out->len; i++)
+		if (out->buf[i] == ';')
+			out->buf[i] = ':';
+	if (fr->flags & KP_FRAME_INLINE)
+		strbuf_addstr(out, "_[i]");
+	else if (annotate && (fr->flags & KP_FRAME_KERNEL))
+		strbuf_addstr(out, "_[k]");
+	else if (annotate && (fr->flags & KP_FRAME_JIT))
+		strbuf_addstr(out, "_[j]");
+}
