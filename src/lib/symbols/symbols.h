@@ -1,0 +1,91 @@
+/* symbols.h: addresses to frames, and stack unwinding, for every collector.
+ *
+ * A ks_session holds the address spaces (memory maps) of every process one recording
+ * saw, the modules (ELF files) they map, and caches. Collectors feed it map events
+ * (from perf_event_open's MMAP2/FORK/COMM records, from /proc/PID/maps, or from the heap
+ * preload library's module list) and ask it to resolve addresses into profile frames.
+ *
+ * Symbols come from ELF .symtab/.dynsym, separate debug files found by build-id under
+ * /usr/lib/debug/.build-id, MiniDebugInfo (.gnu_debugdata), DWARF for inlined functions
+ * and file:line (elfutils libdw/libdwfl), /proc/kallsyms for the kernel, the [vdso], and
+ * /tmp/perf-PID.map for JIT code. C++ and Rust names are demangled (libiberty).
+ * An address that cannot be named becomes "[module basename]" (with the module known)
+ * or "[unknown]", flagged KP_FRAME_UNKNOWN, as FlameGraph does.
+ *
+ * All strings returned live until ks_session_free(). Not thread-safe: one thread uses
+ * a session at a time. */
+#ifndef KILN_SYMBOLS_SYMBOLS_H
+#define KILN_SYMBOLS_SYMBOLS_H
+#include "profile/profile.h"
+#include <stddef.h>
+#include <stdint.h>
+
+struct ks_session;
+
+struct ks_options {
+	int no_inline;    /* do not expand inlined functions into their own frames */
+	int no_lines;     /* do not look up file:line */
+	int no_demangle;  /* keep mangled names */
+	int no_kernel;    /* kernel addresses resolve to "[kernel.kallsyms]" without a symbol */
+};
+
+struct ks_session *ks_session_new(const struct ks_options *opts);
+void ks_session_free(struct ks_session *s);
+
+/* ---- address-space events ---- */
+
+/* Adds a file mapping of process pid: [start, start+len) maps path at file offset pgoff.
+ * build_id may be NULL. prot uses PROT_* (only executable mappings matter for symbols,
+ * but pass all: the unwinder reads data too). A mapping replaces what it overlaps. */
+void ks_mmap(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
+	     const char *path, const unsigned char *build_id, size_t build_id_len, int prot);
+/* Reads /proc/PID/maps into the session (for attaching to running processes, and for a
+ * process's state at the start). Returns 0, or -1 when the process is gone (nothing printed). */
+int ks_load_proc_maps(struct ks_session *s, int pid);
+/* pid is a fork of ppid: it starts with a copy of ppid's maps. */
+void ks_fork(struct ks_session *s, int ppid, int pid);
+/* pid called exec: its maps so far are dropped (new ones follow). */
+void ks_exec(struct ks_session *s, int pid);
+
+/* ---- resolving ---- */
+
+/* Resolves addr (a user address of pid, or a kernel address when kernel is set) into
+ * profile frames interned in p: with inlining, the innermost inlined function first and
+ * the real (outer) function last. Writes at most max ids to out and returns how many
+ * (always >= 1). Frames carry name, module (path), file and line of addr where DWARF has
+ * them, and flags (KP_FRAME_KERNEL, KP_FRAME_INLINE for all but the last, KP_FRAME_JIT,
+ * KP_FRAME_UNKNOWN); addr is the module-relative address for unknown frames, else 0.
+ * Results are cached per (module, address), so repeated addresses are cheap.
+ * For return addresses (every frame but a sample's first), pass addr - 1 so that the
+ * call instruction, not the next one, is looked up. */
+int ks_resolve(struct ks_session *s, struct kp_profile *p, int pid, uint64_t addr, int kernel,
+	       kp_frame_t *out, int max);
+
+/* ---- unwinding (x86_64) ----
+ * Registers use perf_event_open's order (asm/perf_regs.h: PERF_REG_X86_AX ...
+ * PERF_REG_X86_R15), with mask telling which are present, as PERF_SAMPLE_REGS_USER
+ * gives them. The stack copy starts at regs[PERF_REG_X86_SP] (PERF_SAMPLE_STACK_USER). */
+struct ks_regs {
+	uint64_t regs[24];
+	uint64_t mask;
+};
+
+/* The return address of the innermost user frame, from the CFI (.eh_frame/.debug_frame)
+ * of the function containing the sampled ip. Frame-pointer call chains lose the caller
+ * when the sample lands in a function that sets up no frame, or in a prologue or
+ * epilogue; the collector compares this address with the chain's second entry and
+ * inserts it when they differ. Returns 0 with *ret_addr set, or -1 when there is no CFI
+ * for ip or the stack copy is too short. */
+int ks_unwind_leaf(struct ks_session *s, int pid, const struct ks_regs *regs,
+		   const void *stack, size_t stack_len, uint64_t *ret_addr);
+
+/* Unwinds a whole user stack with DWARF CFI (for code built without frame pointers),
+ * falling back to frame pointers where a module has no CFI. Writes up to max addresses,
+ * innermost first (ips[0] = the sampled ip; later entries are return addresses as they
+ * are, not minus 1). *complete is set to 1 when the walk reached the outermost frame
+ * (a frame with an undefined return address, such as _start, or a null frame),
+ * 0 when it stopped early (stack copy exhausted, no CFI, bad memory). Returns the count. */
+int ks_unwind(struct ks_session *s, int pid, const struct ks_regs *regs, const void *stack,
+	      size_t stack_len, uint64_t *ips, int max, int *complete);
+
+#endif
