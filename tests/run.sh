@@ -19,9 +19,9 @@ for t in "$BUILD"/tests/unit/test_*; do
 	case "$name" in *"$pattern"*) ;; *) [ -n "$pattern" ] && continue ;; esac
 	out=$(CMOCKA_MESSAGE_OUTPUT=stdout "$t" 2>&1)
 	rc=$?
-	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
-	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
-	s=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | tail -1)
+	p=$(printf '%s\n' "$out" | grep -o '\[  PASSED  \] [0-9]* test' | tail -1 | grep -o '[0-9][0-9]*')
+	f=$(printf '%s\n' "$out" | grep -o '\[  FAILED  \] [0-9]* test' | tail -1 | grep -o '[0-9][0-9]*')
+	s=$(printf '%s\n' "$out" | grep -o '\[  SKIPPED \] [0-9]* test' | tail -1 | grep -o '[0-9][0-9]*')
 	p=${p:-0} f=${f:-0} s=${s:-0}
 	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
