@@ -1,0 +1,517 @@
+/* collector.c: perf_event_open events per (task, CPU), their rings, and the time-ordered
+ * merge of their records (see collector.h). */
+#include "collect/collector.h"
+#include "util/error.h"
+#include "util/xalloc.h"
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How far behind the time of a read the merge stays: a record stamped earlier than
+ * this is surely visible in its ring by then. */
+#define HOLD_BACK_NS (20ull * 1000 * 1000)
+
+static const struct {
+	const char *name;
+	uint32_t type;
+	uint64_t config;
+	int is_time;
+} event_table[] = {
+	{ "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, 0 },
+	{ "cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, 0 },
+	{ "instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, 0 },
+	{ "cache-references", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES, 0 },
+	{ "cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES, 0 },
+	{ "branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS, 0 },
+	{ "branch-instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS, 0 },
+	{ "branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES, 0 },
+	{ "ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES, 0 },
+	{ "cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, 1 },
+	{ "task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, 1 },
+	{ "page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, 0 },
+	{ "faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, 0 },
+	{ "minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN, 0 },
+	{ "major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ, 0 },
+	{ "context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0 },
+	{ "cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0 },
+	{ "cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0 },
+	{ "migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0 },
+};
+
+int kc_event_lookup(const char *name, struct kc_event *out)
+{
+	for (size_t i = 0; i < sizeof(event_table) / sizeof(event_table[0]); i++) {
+		if (!strcmp(event_table[i].name, name)) {
+			out->name = event_table[i].name;
+			out->type = event_table[i].type;
+			out->config = event_table[i].config;
+			out->is_time = event_table[i].is_time;
+			/* report aliases under one name */
+			if (!strcmp(name, "cpu-cycles"))
+				out->name = "cycles";
+			else if (!strcmp(name, "branch-instructions"))
+				out->name = "branches";
+			else if (!strcmp(name, "faults"))
+				out->name = "page-faults";
+			else if (!strcmp(name, "cs"))
+				out->name = "context-switches";
+			else if (!strcmp(name, "migrations"))
+				out->name = "cpu-migrations";
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *kc_event_names(void)
+{
+	return "cycles, instructions, cache-references, cache-misses, branches, branch-misses, "
+	       "ref-cycles, cpu-clock, task-clock, page-faults, minor-faults, major-faults, "
+	       "context-switches, cpu-migrations";
+}
+
+uint64_t kc_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+struct pending {
+	uint64_t time;
+	uint64_t seq;
+	size_t off;
+	uint32_t len;
+};
+
+struct kc_collector {
+	struct kc_config cfg;
+	struct kc_layout layout;
+	int *cpus;
+	unsigned ncpus;
+	int *ring_fd;             /* per CPU: the event owning the ring, -1 before the first task */
+	struct kc_ring *rings;
+	size_t page_size;
+	size_t data_size;
+	int *fds;                 /* all event fds */
+	unsigned nfds, fds_alloc;
+	int no_build_id;          /* the kernel rejected attr.build_id */
+	/* records read but not yet passed on */
+	struct pending *pend;
+	size_t npend, pend_alloc;
+	unsigned char *buf;       /* their bytes */
+	size_t buf_len, buf_alloc;
+	uint64_t seq;
+	struct kc_stats stats;
+};
+
+/* Online CPUs from /sys/devices/system/cpu/online ("0-3,5"), else 0..nprocs-1. */
+static void online_cpus(struct kc_collector *c)
+{
+	char line[4096];
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	unsigned alloc = 0;
+	if (f && fgets(line, sizeof(line), f)) {
+		char *p = line;
+		while (*p && *p != '\n') {
+			char *end;
+			long a = strtol(p, &end, 10), b;
+			if (end == p || a < 0)
+				break;
+			b = a;
+			p = end;
+			if (*p == '-') {
+				b = strtol(p + 1, &end, 10);
+				if (end == p + 1 || b < a)
+					break;
+				p = end;
+			}
+			for (long i = a; i <= b && i < 65536; i++) {
+				ALLOC_GROW(c->cpus, c->ncpus + 1, alloc);
+				c->cpus[c->ncpus++] = (int)i;
+			}
+			if (*p == ',')
+				p++;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!c->ncpus) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		if (n < 1)
+			n = 1;
+		c->cpus = xcalloc((size_t)n, sizeof(int));
+		for (long i = 0; i < n; i++)
+			c->cpus[c->ncpus++] = (int)i;
+	}
+}
+
+static size_t round_pow2(size_t v)
+{
+	size_t p = 1;
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+struct kc_collector *kc_collector_new(const struct kc_config *cfg)
+{
+	struct kc_collector *c = xcalloc(1, sizeof(*c));
+	struct rlimit rl;
+	c->cfg = *cfg;
+	c->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	online_cpus(c);
+	c->ring_fd = xmalloc(c->ncpus * sizeof(int));
+	for (unsigned i = 0; i < c->ncpus; i++)
+		c->ring_fd[i] = -1;
+	c->rings = xcalloc(c->ncpus, sizeof(*c->rings));
+	c->data_size = round_pow2(cfg->buffer_bytes ? cfg->buffer_bytes : (512u << 10));
+	if (c->data_size < 2 * c->page_size)
+		c->data_size = 2 * c->page_size;
+	c->layout.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+				PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
+				PERF_SAMPLE_CALLCHAIN;
+	if (cfg->regs_user_mask)
+		c->layout.sample_type |= PERF_SAMPLE_REGS_USER;
+	if (cfg->stack_user_size)
+		c->layout.sample_type |= PERF_SAMPLE_STACK_USER;
+	c->layout.regs_user_mask = cfg->regs_user_mask;
+	c->layout.sample_id_all = 1;
+	c->stats.cpus = c->ncpus;
+	/* one descriptor per (task, CPU): use all the descriptors we may */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return c;
+}
+
+void kc_collector_free(struct kc_collector *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < c->ncpus; i++) {
+		if (c->rings[i].base)
+			munmap(c->rings[i].base, c->rings[i].map_size);
+		kc_ring_release(&c->rings[i]);
+	}
+	for (unsigned i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
+	free(c->fds);
+	free(c->rings);
+	free(c->ring_fd);
+	free(c->cpus);
+	free(c->pend);
+	free(c->buf);
+	free(c);
+}
+
+static void fill_attr(const struct kc_collector *c, struct perf_event_attr *a)
+{
+	const struct kc_config *cfg = &c->cfg;
+	memset(a, 0, sizeof(*a));
+	a->size = sizeof(*a);
+	a->type = cfg->event.type;
+	a->config = cfg->event.config;
+	if (cfg->period) {
+		a->sample_period = cfg->period;
+	} else {
+		a->freq = 1;
+		a->sample_freq = cfg->freq ? cfg->freq : 999;
+	}
+	a->sample_type = c->layout.sample_type;
+	a->sample_regs_user = cfg->regs_user_mask;
+	a->sample_stack_user = cfg->stack_user_size;
+	a->disabled = 1;
+	a->inherit = 1;
+	a->mmap = 1;
+	a->mmap2 = 1;
+	a->comm = 1;
+	a->comm_exec = 1;
+	a->task = 1;
+	a->sample_id_all = 1;
+	a->exclude_kernel = cfg->exclude_kernel ? 1 : 0;
+	a->exclude_callchain_kernel = cfg->exclude_kernel ? 1 : 0;
+	a->exclude_hv = 1;
+	a->exclude_guest = 1;
+	a->enable_on_exec = cfg->enable_on_exec ? 1 : 0;
+	a->context_switch = cfg->context_switch ? 1 : 0;
+	a->use_clockid = 1;
+	a->clockid = CLOCK_MONOTONIC;
+	a->build_id = c->no_build_id ? 0 : 1;
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(c->data_size / 2);
+}
+
+static int paranoid_level(void)
+{
+	int v = 2;
+	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 2;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Turns a perf_event_open failure into one line saying what to change. */
+static int open_error(const struct kc_collector *c, int err, int tid)
+{
+	const char *ev = c->cfg.event.name;
+	switch (err) {
+	case EACCES:
+	case EPERM: {
+		int lvl = paranoid_level();
+		if (!c->cfg.exclude_kernel && lvl >= 2)
+			return kiln_error("not allowed to sample '%s' with kernel stacks (kernel.perf_event_paranoid is %d): "
+					  "add --no-kernel, run as root, or run 'sysctl kernel.perf_event_paranoid=1'",
+					  ev, lvl);
+		return kiln_error("not allowed to sample process %d (kernel.perf_event_paranoid is %d): "
+				  "run as root or as its owner, or run 'sysctl kernel.perf_event_paranoid=%d'",
+				  tid, lvl, lvl > 1 ? 1 : -1);
+	}
+	case EMFILE:
+	case ENFILE:
+		return kiln_error("too many open files: kiln needs one per thread and CPU (%u CPUs, %u open so far); "
+				  "raise the limit with 'ulimit -n'", c->ncpus, c->nfds);
+	case ENOSPC:
+		return kiln_error("the kernel has no room for more '%s' events (ENOSPC); "
+				  "stop other profilers or attach to fewer threads", ev);
+	case ENOENT:
+	case EOPNOTSUPP:
+	case ENODEV:
+		return kiln_error("event '%s' is not supported on this machine%s; choose another with -e (cpu-clock always works)",
+				  ev, c->cfg.event.type == PERF_TYPE_HARDWARE ? " (no hardware counters)" : "");
+	case EINVAL:
+		if (!c->cfg.period) {
+			long max = 0;
+			FILE *f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re");
+			if (f) {
+				if (fscanf(f, "%ld", &max) != 1)
+					max = 0;
+				fclose(f);
+			}
+			if (max > 0 && c->cfg.freq > (unsigned long)max)
+				return kiln_error("sampling rate -F %u is above kernel.perf_event_max_sample_rate (%ld); "
+						  "choose a lower -F", c->cfg.freq, max);
+		}
+		return kiln_error("the kernel rejected event '%s' (invalid argument); try -e cpu-clock", ev);
+	case EBUSY:
+		return kiln_error("event '%s' is busy (another tool holds the counter exclusively); stop it and retry", ev);
+	default:
+		return kiln_error("cannot open event '%s' for process %d: %s", ev, tid, strerror(err));
+	}
+}
+
+static int map_ring(struct kc_collector *c, unsigned ci, int fd)
+{
+	size_t data = c->data_size;
+	for (;;) {
+		size_t len = c->page_size + data;
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m != MAP_FAILED) {
+			kc_ring_init(&c->rings[ci], m, len, c->page_size);
+			c->data_size = data; /* later rings use the size that worked */
+			c->stats.ring_bytes = data;
+			return 0;
+		}
+		if ((errno == EPERM || errno == ENOMEM) && data > 8 * c->page_size) {
+			data /= 2;
+			continue;
+		}
+		if (errno == EPERM || errno == ENOMEM)
+			return kiln_error("cannot map the sample buffer (%zu KiB per CPU): raise kernel.perf_event_mlock_kb "
+					  "or 'ulimit -l', or run as root", data >> 10);
+		return kiln_error("cannot map the sample buffer: %s", strerror(errno));
+	}
+}
+
+static int sys_perf_event_open(struct perf_event_attr *a, int pid, int cpu)
+{
+	return (int)syscall(SYS_perf_event_open, a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+int kc_collector_add_task(struct kc_collector *c, int tid)
+{
+	struct perf_event_attr a;
+	unsigned first = c->nfds;
+	for (unsigned ci = 0; ci < c->ncpus; ci++) {
+		int fd;
+		fill_attr(c, &a);
+		fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
+		if (fd < 0 && errno == EINVAL && a.build_id) {
+			/* kernels before 5.12 have no build ids in MMAP2 */
+			c->no_build_id = 1;
+			fill_attr(c, &a);
+			fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
+		}
+		if (fd < 0) {
+			int err = errno;
+			while (c->nfds > first)
+				close(c->fds[--c->nfds]);
+			if (err == ESRCH)
+				return -2;
+			return open_error(c, err, tid);
+		}
+		ALLOC_GROW(c->fds, c->nfds + 1, c->fds_alloc);
+		c->fds[c->nfds++] = fd;
+		if (c->ring_fd[ci] < 0) {
+			if (map_ring(c, ci, fd) < 0) {
+				while (c->nfds > first)
+					close(c->fds[--c->nfds]);
+				return -1;
+			}
+			c->ring_fd[ci] = fd;
+		} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->ring_fd[ci]) != 0) {
+			int err = errno;
+			while (c->nfds > first)
+				close(c->fds[--c->nfds]);
+			return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(err));
+		}
+	}
+	c->stats.events = c->nfds;
+	return 0;
+}
+
+static int ioctl_all(struct kc_collector *c, unsigned long req, const char *what)
+{
+	for (unsigned i = 0; i < c->nfds; i++)
+		if (ioctl(c->fds[i], req, 0) != 0)
+			return kiln_error("cannot %s sampling: %s", what, strerror(errno));
+	return 0;
+}
+
+int kc_collector_enable(struct kc_collector *c)
+{
+	return ioctl_all(c, PERF_EVENT_IOC_ENABLE, "start");
+}
+
+int kc_collector_disable(struct kc_collector *c)
+{
+	return ioctl_all(c, PERF_EVENT_IOC_DISABLE, "stop");
+}
+
+int kc_collector_pollfds(const struct kc_collector *c, struct pollfd *fds, int max)
+{
+	int n = 0;
+	for (unsigned ci = 0; ci < c->ncpus && n < max; ci++) {
+		if (c->ring_fd[ci] < 0)
+			continue;
+		fds[n].fd = c->ring_fd[ci];
+		fds[n].events = POLLIN;
+		fds[n].revents = 0;
+		n++;
+	}
+	return n;
+}
+
+/* Copies one record out of the ring into the pending list. */
+static void stash(void *ctx, const void *rec, size_t len)
+{
+	struct kc_collector *c = ctx;
+	const struct perf_event_header *h = rec;
+	struct pending *pd;
+	size_t off = (c->buf_len + 7) & ~(size_t)7;
+	if (off + len > c->buf_alloc) {
+		size_t want = c->buf_alloc ? c->buf_alloc * 2 : (1u << 20);
+		while (want < off + len)
+			want *= 2;
+		c->buf = xrealloc(c->buf, want);
+		c->buf_alloc = want;
+	}
+	memcpy(c->buf + off, rec, len);
+	c->buf_len = off + len;
+	ALLOC_GROW(c->pend, c->npend + 1, c->pend_alloc);
+	pd = &c->pend[c->npend++];
+	pd->time = kc_record_time(&c->layout, rec, len);
+	pd->seq = c->seq++;
+	pd->off = off;
+	pd->len = (uint32_t)len;
+	c->stats.bytes += len;
+	if (h->type == PERF_RECORD_LOST) {
+		struct kc_sideband sb;
+		if (kc_parse_sideband(&c->layout, rec, len, &sb) == 0)
+			c->stats.lost += sb.u.lost.lost;
+	} else if (h->type == PERF_RECORD_LOST_SAMPLES) {
+		struct kc_sideband sb;
+		if (kc_parse_sideband(&c->layout, rec, len, &sb) == 0)
+			c->stats.lost += sb.u.lost_samples.lost;
+	}
+}
+
+static int cmp_pending(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void *ctx)
+{
+	uint64_t cutoff = kc_now_ns();
+	size_t i, n;
+	long passed = 0;
+	cutoff = cutoff > HOLD_BACK_NS ? cutoff - HOLD_BACK_NS : 0;
+	for (unsigned ci = 0; ci < c->ncpus; ci++) {
+		if (!c->rings[ci].base)
+			continue;
+		if (kc_ring_read(&c->rings[ci], stash, c) < 0)
+			c->stats.bad++;
+	}
+	if (!c->npend)
+		return 0;
+	qsort(c->pend, c->npend, sizeof(*c->pend), cmp_pending);
+	for (i = 0; i < c->npend; i++) {
+		const struct pending *pd = &c->pend[i];
+		if (!final && pd->time > cutoff)
+			break;
+		const void *rec = c->buf + pd->off;
+		c->stats.records++;
+		if (((const struct perf_event_header *)rec)->type == PERF_RECORD_SAMPLE)
+			c->stats.samples++;
+		fn(ctx, rec, pd->len);
+		passed++;
+	}
+	/* keep the rest, compacted */
+	n = c->npend - i;
+	if (n == 0) {
+		c->npend = 0;
+		c->buf_len = 0;
+	} else if (i > 0) {
+		unsigned char *nb = xmalloc(c->buf_alloc);
+		size_t len = 0;
+		for (size_t k = 0; k < n; k++) {
+			struct pending pd = c->pend[i + k];
+			size_t off = (len + 7) & ~(size_t)7;
+			memcpy(nb + off, c->buf + pd.off, pd.len);
+			pd.off = off;
+			len = off + pd.len;
+			c->pend[k] = pd;
+		}
+		free(c->buf);
+		c->buf = nb;
+		c->buf_len = len;
+		c->npend = n;
+	}
+	return passed;
+}
+
+const struct kc_layout *kc_collector_layout(const struct kc_collector *c)
+{
+	return &c->layout;
+}
+
+const struct kc_stats *kc_collector_stats(const struct kc_collector *c)
+{
+	return &c->stats;
+}

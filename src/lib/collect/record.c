@@ -1,0 +1,828 @@
+/* record.c: `kiln record`: start or attach to the target, run the collector, turn its
+ * records into the profile model (threads, symbolized stacks) and write kiln.prof in
+ * chunks while recording (see record.h). */
+#include "collect/record.h"
+#include "collect/collector.h"
+#include "profile/profile_io.h"
+#include "symbols/symbols.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include <asm/perf_regs.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FLUSH_INTERVAL_NS 1000000000ull  /* write a chunk about once a second */
+#define DEFAULT_STACK_COPY 2048           /* user stack bytes per sample for the leaf fix */
+#define MAX_FRAMES 2048                   /* frames of one stack after inline expansion */
+#define MAX_INLINE 64                     /* frames one address may expand into */
+
+/* ---- a small map from int keys (pids, tids) to records ---- */
+struct task {
+	int32_t key;       /* tid (threads) or pid (processes); slot used when set */
+	int used;
+	int32_t pid;       /* threads: their process */
+	uint32_t pthread;  /* threads: profile thread index, 0 until first sampled */
+	char comm[32];     /* threads: current name */
+};
+
+struct task_map {
+	struct task *slots;
+	uint32_t cap, n;
+};
+
+static struct task *task_find(struct task_map *m, int32_t key, int create)
+{
+	if (m->cap == 0) {
+		if (!create)
+			return NULL;
+		m->cap = 64;
+		m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	}
+	uint32_t i = ((uint32_t)key * 2654435761u) & (m->cap - 1);
+	while (m->slots[i].used) {
+		if (m->slots[i].key == key)
+			return &m->slots[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	if (!create)
+		return NULL;
+	if ((m->n + 1) * 2 > m->cap) {
+		struct task_map bigger = { xcalloc(m->cap * 2, sizeof(*m->slots)), m->cap * 2, 0 };
+		for (uint32_t k = 0; k < m->cap; k++)
+			if (m->slots[k].used)
+				*task_find(&bigger, m->slots[k].key, 1) = m->slots[k];
+		free(m->slots);
+		*m = bigger;
+		return task_find(m, key, 1);
+	}
+	m->slots[i].used = 1;
+	m->slots[i].key = key;
+	m->n++;
+	return &m->slots[i];
+}
+
+/* ---- recording state ---- */
+struct recorder {
+	const struct kc_record_opts *o;
+	struct kp_profile prof;
+	struct ks_session *sym;
+	struct kp_writer *w;
+	struct kc_collector *col;
+	const struct kc_layout *layout;
+	struct task_map threads, procs;
+	uint64_t t0;              /* CLOCK_MONOTONIC ns when recording started */
+	double vals[2];
+	uint64_t samples, leaf_fixed;
+	kp_frame_t *inner;        /* frames innermost first while building a stack */
+	kp_frame_t *outer;        /* the same, root first */
+	uint64_t *uaddr, *kaddr;
+};
+
+static void read_comm(int pid, int tid, char *out, size_t size)
+{
+	char path[64];
+	FILE *f;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	f = fopen(path, "re");
+	out[0] = '\0';
+	if (f) {
+		if (fgets(out, (int)size, f))
+			out[strcspn(out, "\n")] = '\0';
+		fclose(f);
+	}
+	if (!out[0])
+		snprintf(out, size, ":%d", tid);
+}
+
+static struct task *thread_get(struct recorder *r, int32_t pid, int32_t tid)
+{
+	struct task *t = task_find(&r->threads, tid, 0);
+	if (!t) {
+		t = task_find(&r->threads, tid, 1);
+		t->pid = pid;
+		read_comm(pid, tid, t->comm, sizeof(t->comm));
+	}
+	task_find(&r->procs, pid, 1);
+	return t;
+}
+
+static void set_comm(struct task *t, const char *comm)
+{
+	if (strcmp(t->comm, comm)) {
+		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+		t->pthread = 0; /* a new profile thread at the next sample */
+	}
+}
+
+static void on_comm(struct recorder *r, const struct kc_sideband *sb)
+{
+	int32_t pid = (int32_t)sb->u.comm.pid, tid = (int32_t)sb->u.comm.tid;
+	struct task *t = task_find(&r->threads, tid, 0);
+	if (sb->u.comm.exec)
+		ks_exec(r->sym, pid);
+	if (!t) {
+		t = task_find(&r->threads, tid, 1);
+		t->pid = pid;
+		snprintf(t->comm, sizeof(t->comm), "%s", sb->u.comm.comm ? sb->u.comm.comm : "");
+	} else {
+		t->pid = pid;
+		set_comm(t, sb->u.comm.comm ? sb->u.comm.comm : "");
+	}
+	task_find(&r->procs, pid, 1);
+}
+
+static void on_fork(struct recorder *r, const struct kc_sideband *sb)
+{
+	int32_t pid = (int32_t)sb->u.task.pid, ppid = (int32_t)sb->u.task.ppid;
+	int32_t tid = (int32_t)sb->u.task.tid, ptid = (int32_t)sb->u.task.ptid;
+	struct task *parent = task_find(&r->threads, ptid, 0);
+	char comm[32];
+	if (parent)
+		snprintf(comm, sizeof(comm), "%s", parent->comm);
+	else
+		read_comm(pid, tid, comm, sizeof(comm));
+	if (pid != ppid)
+		ks_fork(r->sym, ppid, pid);
+	struct task *t = task_find(&r->threads, tid, 1);
+	t->pid = pid;
+	t->pthread = 0;
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	task_find(&r->procs, pid, 1);
+}
+
+static void on_mmap(struct recorder *r, const struct kc_sideband *sb)
+{
+	const char *path = sb->u.mmap2.filename;
+	if ((int32_t)sb->u.mmap2.pid == -1 || !path)
+		return; /* kernel maps: the symbolizer reads /proc/kallsyms */
+	ks_mmap(r->sym, (int)sb->u.mmap2.pid, sb->u.mmap2.addr, sb->u.mmap2.len, sb->u.mmap2.pgoff, path,
+		sb->u.mmap2.build_id, sb->u.mmap2.build_id_size, (int)sb->u.mmap2.prot);
+}
+
+/* Appends the frames of addr (innermost first) to r->inner at *n. */
+static void push_addr(struct recorder *r, int pid, uint64_t addr, int kernel, size_t *n)
+{
+	kp_frame_t tmp[MAX_INLINE];
+	int k;
+	if (*n >= MAX_FRAMES)
+		return;
+	k = ks_resolve(r->sym, &r->prof, pid, addr, kernel, tmp, MAX_INLINE);
+	for (int i = 0; i < k && *n < MAX_FRAMES; i++)
+		r->inner[(*n)++] = tmp[i];
+}
+
+static void on_sample(struct recorder *r, const void *rec, size_t len)
+{
+	struct kc_sample s;
+	size_t nk = 0, nu = 0, n = 0;
+	uint64_t ctx = PERF_CONTEXT_USER;
+	if (kc_parse_sample(r->layout, rec, len, &s) < 0)
+		return;
+	struct task *t = thread_get(r, (int32_t)s.pid, (int32_t)s.tid);
+	if (!t->pthread)
+		t->pthread = kp_add_thread(&r->prof, t->pid, (int32_t)s.tid, t->comm);
+
+	/* split the call chain into kernel and user addresses, innermost first */
+	if (!s.nr) {
+		if (s.misc & PERF_RECORD_MISC_KERNEL)
+			r->kaddr[nk++] = s.ip;
+		else
+			r->uaddr[nu++] = s.ip;
+	}
+	for (uint64_t i = 0; i < s.nr; i++) {
+		uint64_t ip = s.ips[i];
+		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
+			ctx = ip;
+			continue;
+		}
+		if (ctx == PERF_CONTEXT_KERNEL) {
+			if (nk < MAX_FRAMES)
+				r->kaddr[nk++] = ip;
+		} else if (ctx == PERF_CONTEXT_USER) {
+			if (nu < MAX_FRAMES - 1)
+				r->uaddr[nu++] = ip;
+		}
+	}
+
+	/* the leaf-frame fix: a frame-pointer walk misses the caller of a function that
+	 * sets up no frame (or is in its prologue/epilogue); the CFI of the innermost frame
+	 * names the true return address */
+	if (nu && s.stack && s.stack_size && (s.regs_mask & (1ull << PERF_REG_X86_IP)) &&
+	    s.regs[PERF_REG_X86_IP] == r->uaddr[0]) {
+		struct ks_regs regs;
+		uint64_t ret = 0;
+		memset(&regs, 0, sizeof(regs));
+		for (int i = 0; i < 24; i++)
+			regs.regs[i] = s.regs[i];
+		regs.mask = s.regs_mask & ((1ull << 24) - 1);
+		if (ks_unwind_leaf(r->sym, (int)s.pid, &regs, s.stack, s.stack_size, &ret) == 0 && ret &&
+		    (nu < 2 || ret != r->uaddr[1])) {
+			memmove(r->uaddr + 2, r->uaddr + 1, (nu - 1) * sizeof(uint64_t));
+			r->uaddr[1] = ret;
+			nu++;
+			r->leaf_fixed++;
+		}
+	}
+
+	/* frames innermost first: kernel, then user; return addresses look up addr - 1 */
+	for (size_t i = 0; i < nk; i++)
+		push_addr(r, (int)s.pid, i ? r->kaddr[i] - 1 : r->kaddr[i], 1, &n);
+	for (size_t i = 0; i < nu; i++)
+		push_addr(r, (int)s.pid, i ? r->uaddr[i] - 1 : r->uaddr[i], 0, &n);
+	for (size_t i = 0; i < n; i++)
+		r->outer[i] = r->inner[n - 1 - i];
+	kp_stack_t stack = kp_stack_from_frames(&r->prof, r->outer, n);
+
+	r->vals[0] = 1;
+	r->vals[1] = (double)s.period;
+	kp_add_sample(&r->prof, stack, t->pthread, s.time > r->t0 ? s.time - r->t0 : 0, r->vals);
+	r->samples++;
+}
+
+static void on_record(void *ctx, const void *rec, size_t len)
+{
+	struct recorder *r = ctx;
+	const struct perf_event_header *h = rec;
+	struct kc_sideband sb;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		on_sample(r, rec, len);
+		return;
+	}
+	if (kc_parse_sideband(r->layout, rec, len, &sb) != 0)
+		return;
+	switch (sb.type) {
+	case PERF_RECORD_COMM:
+		on_comm(r, &sb);
+		break;
+	case PERF_RECORD_FORK:
+		on_fork(r, &sb);
+		break;
+	case PERF_RECORD_MMAP2:
+		on_mmap(r, &sb);
+		break;
+	default:
+		break; /* EXIT, LOST (counted by the collector), THROTTLE, ... */
+	}
+}
+
+/* ---- starting the target ---- */
+
+/* Finds cmd as execvp would; returns 0 with the path known to be runnable, or the exit
+ * status after printing why not (127 not found, 126 not executable). */
+static int check_command(const char *cmd)
+{
+	struct stat st;
+	if (!*cmd)
+		return kiln_error("cannot run '': empty command name"), 127;
+	if (strchr(cmd, '/')) {
+		if (stat(cmd, &st) != 0)
+			return kiln_error("cannot run '%s': %s", cmd, strerror(errno)), 127;
+		if (S_ISDIR(st.st_mode))
+			return kiln_error("cannot run '%s': it is a directory", cmd), 126;
+		if (access(cmd, X_OK) != 0)
+			return kiln_error("cannot run '%s': not executable (%s)", cmd, strerror(errno)), 126;
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	int found_noexec = 0;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
+		char *full = dl ? xasprintf("%.*s/%s", (int)dl, path, cmd) : xasprintf("./%s", cmd);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(full, X_OK) == 0) {
+				free(full);
+				return 0;
+			}
+			found_noexec = 1;
+		}
+		free(full);
+		if (!colon)
+			break;
+		path = colon + 1;
+	}
+	if (found_noexec)
+		return kiln_error("cannot run '%s': permission denied", cmd), 126;
+	return kiln_error("cannot run '%s': command not found", cmd), 127;
+}
+
+struct child {
+	pid_t pid;
+	int go_fd;   /* write a byte to let it exec */
+	int err_fd;  /* EOF at a successful exec, else the exec errno */
+};
+
+/* Forks the target, stopped before its exec until child_release(). */
+static int child_spawn(struct child *ch, char **argv, const sigset_t *orig_mask)
+{
+	int go[2], err[2];
+	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+		return kiln_error("cannot create a pipe: %s", strerror(errno));
+	ch->pid = fork();
+	if (ch->pid < 0) {
+		int e = errno;
+		close(go[0]);
+		close(go[1]);
+		close(err[0]);
+		close(err[1]);
+		return kiln_error("cannot start '%s': %s", argv[0], strerror(e));
+	}
+	if (ch->pid == 0) {
+		char c;
+		ssize_t n;
+		close(go[1]);
+		close(err[0]);
+		/* the target gets the signal state kiln was started with */
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		do
+			n = read(go[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		int e = errno;
+		if (write(err[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(err[1]);
+	ch->go_fd = go[1];
+	ch->err_fd = err[0];
+	return 0;
+}
+
+static void child_kill(struct child *ch)
+{
+	int st;
+	close(ch->go_fd);
+	close(ch->err_fd);
+	kill(ch->pid, SIGKILL);
+	while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Lets the child exec; returns 0, or the exec errno (the child has exited). */
+static int child_release(struct child *ch)
+{
+	int e = 0;
+	ssize_t n;
+	char c = 'g';
+	if (write(ch->go_fd, &c, 1) != 1)
+		e = errno ? errno : EPIPE;
+	close(ch->go_fd);
+	if (!e) {
+		do
+			n = read(ch->err_fd, &e, sizeof(e));
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof(e))
+			e = 0;
+	}
+	close(ch->err_fd);
+	if (e) {
+		int st;
+		while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	return e;
+}
+
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+/* ---- attaching ---- */
+
+static int attach_process(struct recorder *r, int pid)
+{
+	char path[64];
+	int rounds = 0, added;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	/* threads started while we attach: list again until nothing is new */
+	do {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		added = 0;
+		if (!d) {
+			if (rounds == 0)
+				return kiln_error("no process with pid %d; check the number with 'ps'", pid);
+			break;
+		}
+		while ((de = readdir(d))) {
+			char *end;
+			long tid = strtol(de->d_name, &end, 10);
+			if (*end || tid <= 0)
+				continue;
+			if (task_find(&r->threads, (int32_t)tid, 0))
+				continue;
+			int rc = kc_collector_add_task(r->col, (int)tid);
+			if (rc == -2)
+				continue; /* the thread ended meanwhile */
+			if (rc < 0) {
+				closedir(d);
+				return -1;
+			}
+			struct task *t = task_find(&r->threads, (int32_t)tid, 1);
+			t->pid = pid;
+			read_comm(pid, (int)tid, t->comm, sizeof(t->comm));
+			added++;
+		}
+		closedir(d);
+	} while (added && ++rounds < 10);
+	if (!task_find(&r->threads, pid, 0))
+		return kiln_error("no process with pid %d; check the number with 'ps'", pid);
+	task_find(&r->procs, pid, 1);
+	return 0;
+}
+
+static int any_alive(const struct kc_record_opts *o)
+{
+	for (size_t i = 0; i < o->npids; i++)
+		if (kill(o->pids[i], 0) == 0 || errno == EPERM)
+			return 1;
+	return 0;
+}
+
+/* ---- metadata ---- */
+
+static void set_meta(struct recorder *r, const struct kc_event *ev, unsigned freq)
+{
+	struct kp_profile *p = &r->prof;
+	struct strbuf sb = STRBUF_INIT;
+	struct utsname u;
+	char buf[128];
+	time_t now = time(NULL);
+	struct tm tm;
+	kp_meta_set(p, "kind", "cpu");
+	kp_meta_set(p, "event", ev->name);
+	snprintf(buf, sizeof(buf), "%u", freq);
+	kp_meta_set(p, "frequency", buf);
+	if (r->o->argv) {
+		for (char **a = r->o->argv; *a; a++) {
+			if (a != r->o->argv)
+				strbuf_addch(&sb, ' ');
+			strbuf_addstr(&sb, *a);
+		}
+		kp_meta_set(p, "command", sb.buf);
+	} else {
+		for (size_t i = 0; i < r->o->npids; i++)
+			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->pids[i]);
+		kp_meta_set(p, "pids", sb.buf);
+	}
+	strbuf_release(&sb);
+	if (uname(&u) == 0) {
+		kp_meta_set(p, "hostname", u.nodename);
+		kp_meta_set(p, "kernel", u.release);
+		kp_meta_set(p, "arch", u.machine);
+	}
+	gmtime_r(&now, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	kp_meta_set(p, "start_time", buf);
+	kp_meta_set(p, "recorder", "kiln record " KILN_VERSION);
+}
+
+static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)ns);
+	kp_meta_set(&r->prof, "duration_ns", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lost);
+	kp_meta_set(&r->prof, "lost_samples", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->leaf_fixed);
+	kp_meta_set(&r->prof, "leaf_frames_recovered", buf);
+}
+
+/* ---- the recording ---- */
+
+/* Probes whether the kernel can sample event ev here (opening it on ourselves). */
+static int event_supported(const struct kc_event *ev, int exclude_kernel)
+{
+	struct perf_event_attr a;
+	int fd;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = ev->type;
+	a.config = ev->config;
+	a.disabled = 1;
+	a.freq = 1;
+	a.sample_freq = 99;
+	a.exclude_kernel = exclude_kernel ? 1 : 0;
+	a.exclude_hv = 1;
+	fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return !(errno == ENOENT || errno == EOPNOTSUPP || errno == ENODEV);
+}
+
+static int choose_event(const struct kc_record_opts *o, struct kc_event *ev)
+{
+	if (o->event) {
+		if (kc_event_lookup(o->event, ev) < 0)
+			return kiln_error("unknown event '%s'; known events: %s", o->event, kc_event_names());
+		return 0;
+	}
+	kc_event_lookup("cycles", ev);
+	if (!event_supported(ev, o->no_kernel)) {
+		kc_event_lookup("cpu-clock", ev);
+		kiln_note("no hardware cycle counter on this machine; sampling the cpu-clock timer instead");
+	}
+	return 0;
+}
+
+/* When kp_writer_open kept an existing profile as PATH.old and the recording then failed,
+ * puts it back. */
+static void restore_old(const char *path, int had_old)
+{
+	if (had_old) {
+		char *old = xasprintf("%s.old", path);
+		rename(old, path);
+		free(old);
+	}
+}
+
+static void recorder_release(struct recorder *r)
+{
+	kc_collector_free(r->col);
+	if (r->sym)
+		ks_session_free(r->sym);
+	kp_profile_release(&r->prof);
+	free(r->threads.slots);
+	free(r->procs.slots);
+	free(r->inner);
+	free(r->outer);
+	free(r->uaddr);
+	free(r->kaddr);
+}
+
+int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
+{
+	struct recorder r;
+	struct kc_event ev;
+	struct kc_config cfg;
+	struct child ch = { -1, -1, -1 };
+	const char *out = o->output ? o->output : "kiln.prof";
+	sigset_t block, orig;
+	int sfd = -1, rc = -1, had_old = 0, target_done = 0, interrupts = 0;
+	int status = 0;
+	struct stat st;
+	unsigned freq = o->freq ? o->freq : 999;
+
+	memset(res, 0, sizeof(*res));
+	res->exit_status = 1;
+	memset(&r, 0, sizeof(r));
+	r.o = o;
+	kp_profile_init(&r.prof);
+
+	if (o->argv) {
+		int e = check_command(o->argv[0]);
+		if (e) {
+			res->exit_status = e;
+			kp_profile_release(&r.prof);
+			return -1;
+		}
+	}
+	if (choose_event(o, &ev) < 0) {
+		kp_profile_release(&r.prof);
+		return -1;
+	}
+	res->event = ev.name;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.event = ev;
+	cfg.freq = freq;
+	cfg.exclude_kernel = o->no_kernel;
+	cfg.regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
+	cfg.stack_user_size = o->stack_user_size ? o->stack_user_size : DEFAULT_STACK_COPY;
+	cfg.buffer_bytes = 1u << 20;
+	cfg.enable_on_exec = o->argv != NULL;
+	r.col = kc_collector_new(&cfg);
+	r.layout = kc_collector_layout(r.col);
+	r.inner = xmalloc(MAX_FRAMES * sizeof(kp_frame_t));
+	r.outer = xmalloc(MAX_FRAMES * sizeof(kp_frame_t));
+	r.uaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
+	r.kaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
+
+	/* signals arrive through a signalfd; the target gets the original mask back */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		kiln_error("cannot create a signalfd: %s", strerror(errno));
+		goto out;
+	}
+
+	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
+	r.sym = ks_session_new(&so);
+
+	/* events first, output second: a refusal leaves no file behind */
+	if (o->argv) {
+		if (child_spawn(&ch, o->argv, &orig) < 0)
+			goto out;
+		int arc = kc_collector_add_task(r.col, ch.pid);
+		if (arc < 0) {
+			if (arc == -2)
+				kiln_error("cannot start '%s': it exited before it could run", o->argv[0]);
+			child_kill(&ch);
+			ch.pid = -1;
+			goto out;
+		}
+		struct task *t = task_find(&r.threads, ch.pid, 1);
+		t->pid = ch.pid;
+		snprintf(t->comm, sizeof(t->comm), "%s", o->argv[0]);
+		task_find(&r.procs, ch.pid, 1);
+	} else {
+		for (size_t i = 0; i < o->npids; i++)
+			if (attach_process(&r, o->pids[i]) < 0)
+				goto out;
+	}
+	had_old = stat(out, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	r.w = kp_writer_open(out);
+	if (!r.w) {
+		had_old = 0;
+		if (ch.pid > 0) {
+			child_kill(&ch);
+			ch.pid = -1;
+		}
+		goto out;
+	}
+	kp_add_value_type(&r.prof, "samples", "count");
+	if (ev.is_time)
+		kp_add_value_type(&r.prof, "cpu_ns", "nanoseconds");
+	else
+		kp_add_value_type(&r.prof, ev.name, "count");
+	r.prof.default_value = ev.is_time ? 0 : 1;
+	set_meta(&r, &ev, freq);
+
+	r.t0 = kc_now_ns();
+	if (o->argv) {
+		int e = child_release(&ch);
+		if (e) {
+			kiln_error("cannot run '%s': %s", o->argv[0], strerror(e));
+			res->exit_status = (e == ENOENT) ? 127 : 126;
+			ch.pid = -1;
+			kp_writer_abort(r.w);
+			r.w = NULL;
+			restore_old(out, had_old);
+			goto out;
+		}
+	} else {
+		if (kc_collector_enable(r.col) < 0) {
+			kp_writer_abort(r.w);
+			r.w = NULL;
+			restore_old(out, had_old);
+			goto out;
+		}
+		for (size_t i = 0; i < o->npids; i++)
+			ks_load_proc_maps(r.sym, o->pids[i]);
+	}
+
+	uint64_t next_flush = r.t0 + FLUSH_INTERVAL_NS;
+	uint64_t deadline = o->duration > 0 ? r.t0 + (uint64_t)(o->duration * 1e9) : 0;
+	int stop = 0, write_failed = 0;
+	while (!stop) {
+		struct pollfd fds[1 + 1024];
+		int nfds = 0;
+		uint64_t now = kc_now_ns();
+		int64_t wait_ns = (int64_t)(next_flush - now);
+		fds[nfds].fd = sfd;
+		fds[nfds].events = POLLIN;
+		nfds++;
+		nfds += kc_collector_pollfds(r.col, fds + nfds, 1024);
+		if (deadline && (int64_t)(deadline - now) < wait_ns)
+			wait_ns = (int64_t)(deadline - now);
+		if (!o->argv && wait_ns > 250000000)
+			wait_ns = 250000000; /* look for attached processes that ended */
+		if (wait_ns < 0)
+			wait_ns = 0;
+		if (poll(fds, (nfds_t)nfds, (int)(wait_ns / 1000000) + 1) < 0 && errno != EINTR) {
+			kiln_error("poll failed: %s", strerror(errno));
+			break;
+		}
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				int sig = (int)si.ssi_signo;
+				if (sig == SIGCHLD) {
+					if (ch.pid > 0 && !target_done && waitpid(ch.pid, &status, WNOHANG) == ch.pid)
+						target_done = 1;
+					continue;
+				}
+				if (!o->argv) {
+					stop = 1; /* attached: Ctrl-C ends the recording */
+					continue;
+				}
+				/* a signal from the terminal reached the target too; one sent to
+				 * kiln alone (kill PID) is passed on */
+				if (si.ssi_code != SI_KERNEL && !target_done)
+					kill(ch.pid, sig);
+				if (++interrupts >= 3) {
+					kiln_warn("target '%s' does not stop; ending the recording and leaving it running",
+						  o->argv[0]);
+					stop = 1;
+				}
+			}
+		}
+		if (target_done)
+			stop = 1;
+		kc_collector_read(r.col, 0, on_record, &r);
+		now = kc_now_ns();
+		if (deadline && now >= deadline) {
+			if (o->argv && !target_done) {
+				/* like timeout(1): ask the target to end, then wait for it */
+				kill(ch.pid, SIGTERM);
+				deadline = 0;
+			} else {
+				stop = 1;
+			}
+		}
+		if (!o->argv && !stop && !any_alive(o))
+			stop = 1;
+		if (now >= next_flush) {
+			if (kp_writer_flush(r.w, &r.prof, 1) < 0) {
+				write_failed = 1;
+				break;
+			}
+			next_flush = now + FLUSH_INTERVAL_NS;
+		}
+	}
+	uint64_t t_end = kc_now_ns();
+	kc_collector_disable(r.col);
+	kc_collector_read(r.col, 1, on_record, &r);
+	const struct kc_stats *cs = kc_collector_stats(r.col);
+	set_end_meta(&r, t_end - r.t0, cs->lost);
+	res->samples = r.samples;
+	res->lost = cs->lost;
+	res->threads = r.threads.n;
+	res->processes = r.procs.n;
+	res->seconds = (double)(t_end - r.t0) / 1e9;
+	res->leaf_fixed = r.leaf_fixed;
+	if (write_failed) {
+		kp_writer_close(r.w, &r.prof); /* keeps what was written; the error is printed */
+		r.w = NULL;
+	} else {
+		int wrc = kp_writer_close(r.w, &r.prof);
+		r.w = NULL;
+		if (wrc == 0) {
+			struct stat fst;
+			if (stat(out, &fst) == 0)
+				res->file_bytes = (unsigned long long)fst.st_size;
+			rc = 0;
+		}
+	}
+	if (o->argv) {
+		if (!target_done && interrupts < 3) {
+			while (waitpid(ch.pid, &status, 0) < 0 && errno == EINTR)
+				;
+			target_done = 1;
+		}
+		res->exit_status = target_done ? status_code(status) : 130;
+		ch.pid = -1;
+	} else {
+		res->exit_status = 0;
+	}
+	if (rc < 0 && res->exit_status == 0)
+		res->exit_status = 1;
+out:
+	if (r.w) {
+		kp_writer_abort(r.w);
+		restore_old(out, had_old);
+	}
+	if (sfd >= 0) {
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
+		close(sfd);
+	}
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	recorder_release(&r);
+	return rc;
+}
