@@ -1,0 +1,554 @@
+/* test_symbols.c: the symbols library: address spaces, ELF symbols, demangling, DWARF
+ * lines and inlining, kernel symbols, [vdso], JIT maps and the caches, against real
+ * programs (tests/workloads/sym_*.c, this process, libc). Unwinding is tested in
+ * test_symbols_unwind.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "profile/profile.h"
+#include "symbols/symbols.h"
+#include "util/error.h"
+
+static char tmpdir[256];
+
+static int setup(void **state)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-sym-XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	kiln_set_quiet(1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd);
+}
+
+/* ---- helpers ---- */
+static const char *build_dir(void)
+{
+	const char *b = getenv("BUILD");
+	return b && *b ? b : "build";
+}
+
+static int workload_path(const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s/workloads/%s", build_dir(), name);
+	return access(out, X_OK);
+}
+
+struct child {
+	pid_t pid;
+	FILE *out;
+	int in_fd;
+	char lines[64][256];
+	int nlines;
+};
+
+/* Starts prog with argv, reads its lines up to "ready". */
+static int spawn_ready(const char *prog, const char *arg, struct child *c)
+{
+	int inp[2], outp[2];
+	if (pipe(inp) != 0 || pipe(outp) != 0)
+		return -1;
+	c->pid = fork();
+	if (c->pid < 0)
+		return -1;
+	if (c->pid == 0) {
+		dup2(inp[0], 0);
+		dup2(outp[1], 1);
+		close(inp[1]);
+		close(outp[0]);
+		execl(prog, prog, arg, (char *)NULL);
+		_exit(127);
+	}
+	close(inp[0]);
+	close(outp[1]);
+	c->in_fd = inp[1];
+	c->out = fdopen(outp[0], "r");
+	c->nlines = 0;
+	char line[256];
+	while (fgets(line, sizeof(line), c->out)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strcmp(line, "ready") == 0)
+			return 0;
+		if (c->nlines < 64)
+			snprintf(c->lines[c->nlines++], sizeof(c->lines[0]), "%s", line);
+	}
+	return -1;
+}
+
+static void child_finish(struct child *c)
+{
+	close(c->in_fd);
+	fclose(c->out);
+	int st;
+	waitpid(c->pid, &st, 0);
+}
+
+static const struct kp_frame *fr(const struct kp_profile *p, kp_frame_t id)
+{
+	assert_true(id > 0 && id < p->nframes);
+	return &p->frames[id];
+}
+
+static const char *fname(const struct kp_profile *p, kp_frame_t id)
+{
+	return kp_str_get(p, fr(p, id)->name);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+/* ---- ELF symbols and demangling, in a real process ---- */
+static void test_workload_symbols(void **state)
+{
+	char prog[PATH_MAX];
+	if (workload_path("sym_basic", prog, sizeof(prog)) != 0)
+		skip();
+	struct child c;
+	assert_int_equal(spawn_ready(prog, NULL, &c), 0);
+	char real[PATH_MAX];
+	assert_non_null(realpath(prog, real));
+
+	struct ks_session *s = ks_session_new(NULL);
+	struct ks_options raw_opts = { .no_demangle = 1 };
+	struct ks_session *raw = ks_session_new(&raw_opts);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	assert_int_equal(ks_load_proc_maps(raw, c.pid), 0);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	int checked = 0;
+	for (int i = 0; i < c.nlines; i++) {
+		char name[128];
+		void *addr;
+		kp_frame_t out[8];
+		const char *last = strrchr(c.lines[i], ' ');
+		if (strncmp(c.lines[i], "sym ", 4) == 0 && last &&
+		    sscanf(last + 1, "%p", &addr) == 1) {
+			/* "sym NAME ADDR": NAME may contain spaces */
+			snprintf(name, sizeof(name), "%.*s", (int)(last - (c.lines[i] + 4)),
+				 c.lines[i] + 4);
+			int n = ks_resolve(s, &p, c.pid, (uint64_t)(uintptr_t)addr + 1, 0, out, 8);
+			assert_true(n >= 1);
+			const struct kp_frame *f = fr(&p, out[n - 1]);
+			assert_string_equal(kp_str_get(&p, f->name), name);
+			assert_string_equal(kp_str_get(&p, f->module), real);
+			assert_int_equal(f->flags & KP_FRAME_UNKNOWN, 0);
+			assert_int_equal(f->addr, 0);
+			checked++;
+		} else if (sscanf(c.lines[i], "raw %127s %p", name, &addr) == 2) {
+			int n = ks_resolve(raw, &p, c.pid, (uint64_t)(uintptr_t)addr, 0, out, 8);
+			assert_string_equal(fname(&p, out[n - 1]), name);
+			checked++;
+		}
+	}
+	assert_int_equal(checked, 7);
+	kp_profile_release(&p);
+	ks_session_free(s);
+	ks_session_free(raw);
+	child_finish(&c);
+}
+
+/* ---- DWARF: file:line and inlined functions ---- */
+static void check_inline(const char *prog, const char *debug_path, int expect_lines)
+{
+	struct child c;
+	assert_int_equal(spawn_ready(prog, NULL, &c), 0);
+	void *ra = NULL;
+	int l0 = 0, l1 = 0, l2 = 0;
+	for (int i = 0; i < c.nlines; i++)
+		sscanf(c.lines[i], "inl %p %d %d %d", &ra, &l0, &l1, &l2);
+	assert_non_null(ra);
+
+	struct ks_session *s = ks_session_new(NULL);
+	if (debug_path)
+		ks_session_set_debug_path(s, debug_path);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[8];
+	/* a return address: look up the call instruction */
+	int n = ks_resolve(s, &p, c.pid, (uint64_t)(uintptr_t)ra - 1, 0, out, 8);
+	assert_int_equal(n, 3);
+	assert_string_equal(fname(&p, out[0]), "inner");
+	assert_string_equal(fname(&p, out[1]), "outer");
+	assert_string_equal(fname(&p, out[2]), "real_function");
+	assert_int_equal(fr(&p, out[0])->flags, KP_FRAME_INLINE);
+	assert_int_equal(fr(&p, out[1])->flags, KP_FRAME_INLINE);
+	assert_int_equal(fr(&p, out[2])->flags, 0);
+	if (expect_lines) {
+		assert_int_equal(fr(&p, out[0])->line, l0);
+		assert_int_equal(fr(&p, out[1])->line, l1);
+		assert_int_equal(fr(&p, out[2])->line, l2);
+		for (int k = 0; k < 3; k++)
+			assert_true(ends_with(kp_str_get(&p, fr(&p, out[k])->file), "sym_basic.c"));
+	}
+	/* max smaller than the expansion keeps the outermost (real) frames */
+	kp_frame_t two[2];
+	assert_int_equal(ks_resolve(s, &p, c.pid, (uint64_t)(uintptr_t)ra - 1, 0, two, 2), 2);
+	assert_int_equal(two[0], out[1]);
+	assert_int_equal(two[1], out[2]);
+	ks_session_free(s);
+
+	/* without inlining: the real function, at the line of the address itself */
+	struct ks_options o = { .no_inline = 1 };
+	s = ks_session_new(&o);
+	if (debug_path)
+		ks_session_set_debug_path(s, debug_path);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	n = ks_resolve(s, &p, c.pid, (uint64_t)(uintptr_t)ra - 1, 0, out, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(fname(&p, out[0]), "real_function");
+	if (expect_lines)
+		assert_int_equal(fr(&p, out[0])->line, l0);
+	ks_session_free(s);
+
+	/* without lines: no file, no line */
+	struct ks_options o2 = { .no_lines = 1 };
+	s = ks_session_new(&o2);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	n = ks_resolve(s, &p, c.pid, (uint64_t)(uintptr_t)ra - 1, 0, out, 8);
+	assert_int_equal(n, 3);
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(fr(&p, out[k])->line, 0);
+		assert_int_equal(fr(&p, out[k])->file, 0);
+	}
+	ks_session_free(s);
+	kp_profile_release(&p);
+	child_finish(&c);
+}
+
+static void test_inline_and_lines(void **state)
+{
+	char prog[PATH_MAX];
+	if (workload_path("sym_basic", prog, sizeof(prog)) != 0)
+		skip();
+	check_inline(prog, NULL, 1);
+}
+
+/* ---- this process and libc ---- */
+/* libc's own qsort (under ASan, &qsort is the sanitizer's interceptor) */
+static uint64_t libc_qsort(void)
+{
+	void *h = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	assert_non_null(h);
+	void *f = dlsym(h, "qsort");
+	assert_non_null(f);
+	dlclose(h);
+	return (uint64_t)(uintptr_t)f;
+}
+
+static void test_libc_symbols(void **state)
+{
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[8];
+	int n = ks_resolve(s, &p, getpid(), libc_qsort() + 2, 0, out, 8);
+	assert_true(n >= 1);
+	assert_string_equal(fname(&p, out[n - 1]), "qsort");
+	assert_non_null(strstr(kp_str_get(&p, fr(&p, out[n - 1])->module), "libc.so"));
+	n = ks_resolve(s, &p, getpid(), (uint64_t)(uintptr_t)&test_libc_symbols + 1, 0, out, 8);
+	assert_string_equal(fname(&p, out[n - 1]), "test_libc_symbols");
+	assert_true(ends_with(kp_str_get(&p, fr(&p, out[n - 1])->file), "test_symbols.c"));
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+/* ---- unknown addresses and address-space events ---- */
+static void test_unknown_and_maps(void **state)
+{
+	struct ks_session *s = ks_session_new(NULL);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[4];
+	/* nothing mapped */
+	assert_int_equal(ks_resolve(s, &p, 4242, 0x1234, 0, out, 4), 1);
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	assert_int_equal(fr(&p, out[0])->flags, KP_FRAME_UNKNOWN);
+	assert_int_equal(fr(&p, out[0])->addr, 0x1234);
+	assert_int_equal(fr(&p, out[0])->module, 0);
+
+	/* a file that does not exist: [basename], file offset */
+	ks_mmap(s, 4242, 0x10000, 0x5000, 0x2000, "/nonexistent/libnope.so.1", NULL, 0,
+		PROT_READ | PROT_EXEC);
+	assert_int_equal(ks_resolve(s, &p, 4242, 0x10010, 0, out, 4), 1);
+	assert_string_equal(fname(&p, out[0]), "[libnope.so.1]");
+	assert_string_equal(kp_str_get(&p, fr(&p, out[0])->module), "/nonexistent/libnope.so.1");
+	assert_int_equal(fr(&p, out[0])->flags, KP_FRAME_UNKNOWN);
+	assert_int_equal(fr(&p, out[0])->addr, 0x2010);
+
+	/* a mapping in the middle splits the old one; pgoff follows */
+	ks_mmap(s, 4242, 0x12000, 0x1000, 0, "/nonexistent/other.so", NULL, 0, PROT_EXEC);
+	ks_resolve(s, &p, 4242, 0x12010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[other.so]");
+	assert_int_equal(fr(&p, out[0])->addr, 0x10);
+	ks_resolve(s, &p, 4242, 0x11ff0, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[libnope.so.1]");
+	assert_int_equal(fr(&p, out[0])->addr, 0x3ff0);
+	ks_resolve(s, &p, 4242, 0x13010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[libnope.so.1]");
+	assert_int_equal(fr(&p, out[0])->addr, 0x5010);
+	ks_resolve(s, &p, 4242, 0x15000, 0, out, 4); /* just past the end */
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+
+	/* special mappings name themselves */
+	ks_mmap(s, 4242, 0x40000, 0x1000, 0, "[heap]", NULL, 0, PROT_READ | PROT_WRITE);
+	ks_resolve(s, &p, 4242, 0x40010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[heap]");
+	assert_true(fr(&p, out[0])->flags & KP_FRAME_UNKNOWN);
+
+	/* fork copies, exec drops, the parent keeps its maps */
+	ks_fork(s, 4242, 4243);
+	ks_resolve(s, &p, 4243, 0x12010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[other.so]");
+	ks_exec(s, 4243);
+	ks_resolve(s, &p, 4243, 0x12010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	ks_resolve(s, &p, 4242, 0x12010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[other.so]");
+	/* a thread "fork" of its own process changes nothing */
+	ks_fork(s, 4242, 4242);
+	ks_resolve(s, &p, 4242, 0x12010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[other.so]");
+	/* fork of an unknown parent: an empty child */
+	ks_fork(s, 999999, 4244);
+	ks_resolve(s, &p, 4244, 0x12010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	/* many processes (forces the process table to grow) keep their maps */
+	for (int pid = 10000; pid < 10300; pid++)
+		ks_fork(s, 4242, pid);
+	for (int pid = 10000; pid < 10300; pid += 37) {
+		ks_resolve(s, &p, pid, 0x12010, 0, out, 4);
+		assert_string_equal(fname(&p, out[0]), "[other.so]");
+	}
+
+	/* a process that does not exist */
+	assert_int_equal(ks_load_proc_maps(s, 0x7ffffff0), -1);
+	/* max < 1 writes nothing */
+	assert_int_equal(ks_resolve(s, &p, 4242, 0x12010, 0, out, 0), 0);
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+/* ---- the caches: same ids for the same address; a new profile gets its own ---- */
+static void test_cache_and_profiles(void **state)
+{
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t a[8], b[8];
+	uint64_t addr = libc_qsort() + 2;
+	int n1 = ks_resolve(s, &p, getpid(), addr, 0, a, 8);
+	int n2 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_int_equal(n1, n2);
+	assert_memory_equal(a, b, (size_t)n1 * sizeof(a[0]));
+	/* a second profile: ids valid there, and the first one still works */
+	struct kp_profile q;
+	kp_profile_init(&q);
+	kp_strz(&q, "something else first");
+	kp_frame_named(&q, "x", 1, 0);
+	kp_frame_named(&q, "y", 1, 0);
+	int n3 = ks_resolve(s, &q, getpid(), addr, 0, b, 8);
+	assert_int_equal(n3, n1);
+	assert_string_equal(fname(&q, b[n3 - 1]), "qsort");
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "qsort");
+	kp_profile_release(&q);
+	/* a profile released and initialized again at the same address */
+	kp_profile_release(&p);
+	kp_profile_init(&p);
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "qsort");
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+/* ---- kernel ---- */
+static int kallsyms_pick(uint64_t *addr, char *name, size_t n)
+{
+	/* a text symbol whose address no other symbol shares, well inside the kernel */
+	FILE *f = fopen("/proc/kallsyms", "r");
+	if (!f)
+		return -1;
+	char line[512], prev[256] = "";
+	uint64_t paddr = 0, pprev = 0;
+	char ptype = 0;
+	int found = -1, count = 0;
+	while (fgets(line, sizeof(line), f)) {
+		uint64_t a;
+		char t, nm[256];
+		if (sscanf(line, "%" SCNx64 " %c %255s", &a, &t, nm) != 3)
+			continue;
+		if (strchr(line, '['))
+			break; /* modules follow */
+		/* prev is unique if its address differs from both neighbours */
+		if ((ptype == 'T' || ptype == 't') && paddr && paddr != a && paddr != pprev &&
+		    a > paddr + 16 && ++count > 2000) {
+			*addr = paddr;
+			snprintf(name, n, "%s", prev);
+			found = 0;
+			break;
+		}
+		pprev = paddr;
+		paddr = a;
+		ptype = t;
+		snprintf(prev, sizeof(prev), "%s", nm);
+	}
+	fclose(f);
+	return found;
+}
+
+static void test_kernel(void **state)
+{
+	uint64_t kaddr = 0;
+	char kname[256];
+	if (kallsyms_pick(&kaddr, kname, sizeof(kname)) != 0 || kaddr == 0)
+		skip();
+	struct ks_session *s = ks_session_new(NULL);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[4];
+	assert_int_equal(ks_resolve(s, &p, 1, kaddr + 4, 1, out, 4), 1);
+	assert_string_equal(fname(&p, out[0]), kname);
+	assert_string_equal(kp_str_get(&p, fr(&p, out[0])->module), "[kernel.kallsyms]");
+	assert_int_equal(fr(&p, out[0])->flags, KP_FRAME_KERNEL);
+	/* an address below any kernel symbol */
+	assert_int_equal(ks_resolve(s, &p, 1, 0x1000, 1, out, 4), 1);
+	assert_int_equal(fr(&p, out[0])->flags, KP_FRAME_KERNEL | KP_FRAME_UNKNOWN);
+	assert_string_equal(fname(&p, out[0]), "[kernel.kallsyms]");
+	ks_session_free(s);
+
+	struct ks_options o = { .no_kernel = 1 };
+	s = ks_session_new(&o);
+	assert_int_equal(ks_resolve(s, &p, 1, kaddr + 4, 1, out, 4), 1);
+	assert_string_equal(fname(&p, out[0]), "[kernel.kallsyms]");
+	assert_true(fr(&p, out[0])->flags & KP_FRAME_KERNEL);
+	kp_frame_t other;
+	ks_resolve(s, &p, 1, kaddr + 64, 1, &other, 1);
+	assert_int_equal(other, out[0]); /* one frame for all kernel addresses */
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+/* ---- vdso ---- */
+static void test_vdso(void **state)
+{
+	void *h = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+	void *fn = h ? dlsym(h, "__vdso_clock_gettime") : NULL;
+	if (!fn)
+		skip();
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[4];
+	int n = ks_resolve(s, &p, getpid(), (uint64_t)(uintptr_t)fn + 3, 0, out, 4);
+	assert_int_equal(n, 1);
+	assert_string_equal(fname(&p, out[0]), "__vdso_clock_gettime");
+	assert_string_equal(kp_str_get(&p, fr(&p, out[0])->module), "[vdso]");
+	/* the same for a child process mapping the vdso elsewhere (from MMAP2-like events) */
+	unsigned long base = getauxval(AT_SYSINFO_EHDR);
+	ks_mmap(s, 777, 0x7000000, 0x2000, 0, "[vdso]", NULL, 0, PROT_READ | PROT_EXEC);
+	n = ks_resolve(s, &p, 777, 0x7000000 + ((uintptr_t)fn - base) + 3, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "__vdso_clock_gettime");
+	kp_profile_release(&p);
+	ks_session_free(s);
+	dlclose(h);
+}
+
+/* ---- JIT maps ---- */
+static void write_file(const char *path, const char *mode, const char *text)
+{
+	FILE *f = fopen(path, mode);
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_jit_map(void **state)
+{
+	struct ks_session *s = ks_session_new(NULL);
+	ks_session_set_jit_dir(s, tmpdir);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/perf-%d.map", tmpdir, 31337);
+	write_file(path, "w", "7f0000001000 100 LazyCompile:*fib /tmp/x.js:3\n"
+			      "7f0000001200 40 Builtin: ArgumentsAdaptor\n"
+			      "garbage line\n"
+			      "7f0000002000 zz bad size\n");
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[4];
+	ks_mmap(s, 31337, 0x7f0000000000, 0x100000, 0, "//anon", NULL, 0, PROT_EXEC);
+	assert_int_equal(ks_resolve(s, &p, 31337, 0x7f0000001010, 0, out, 4), 1);
+	assert_string_equal(fname(&p, out[0]), "LazyCompile:*fib /tmp/x.js:3");
+	assert_int_equal(fr(&p, out[0])->flags, KP_FRAME_JIT);
+	assert_string_equal(kp_str_get(&p, fr(&p, out[0])->module), path);
+	ks_resolve(s, &p, 31337, 0x7f000000123f, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "Builtin: ArgumentsAdaptor");
+	ks_resolve(s, &p, 31337, 0x7f0000001240, 0, out, 4); /* past its end */
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	/* the file grows (the JIT compiled more): new entries are found, an overlapping
+	 * newer entry wins */
+	write_file(path, "a", "7f0000003000 80 LazyCompile:*later\n"
+			      "7f0000001000 20 LazyCompile:*replaced\n");
+	ks_resolve(s, &p, 31337, 0x7f0000003010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "LazyCompile:*later");
+	ks_resolve(s, &p, 31337, 0x7f0000001010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "LazyCompile:*replaced");
+	ks_resolve(s, &p, 31337, 0x7f0000001030, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "LazyCompile:*fib /tmp/x.js:3");
+	/* a line still being written is read once complete */
+	write_file(path, "a", "7f0000004000 10 Partial");
+	ks_resolve(s, &p, 31337, 0x7f0000004004, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	write_file(path, "a", "Name\n");
+	ks_resolve(s, &p, 31337, 0x7f0000004004, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "PartialName");
+	/* a process without a map file */
+	ks_mmap(s, 31338, 0x7f0000000000, 0x100000, 0, "//anon", NULL, 0, PROT_EXEC);
+	ks_resolve(s, &p, 31338, 0x7f0000001010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_workload_symbols),
+		cmocka_unit_test(test_inline_and_lines),
+		cmocka_unit_test(test_libc_symbols),
+		cmocka_unit_test(test_unknown_and_maps),
+		cmocka_unit_test(test_cache_and_profiles),
+		cmocka_unit_test(test_kernel),
+		cmocka_unit_test(test_vdso),
+		cmocka_unit_test(test_jit_map),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
