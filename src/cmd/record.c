@@ -34,6 +34,7 @@ static void usage(FILE *out)
 		"                         kernel.perf_event_paranoid=2 without root)\n"
 		"      --no-inline        do not expand inlined functions into frames\n"
 		"  -q, --quiet            no summary line\n"
+		"  -v, --verbose          also print kiln's own CPU time and the target's\n"
 		"  -h, --help             show this help\n"
 		"\n"
 		"examples:\n"
@@ -87,13 +88,14 @@ int cmd_record(int argc, char **argv)
 		{ "no-kernel", no_argument, NULL, 'K' },
 		{ "no-inline", no_argument, NULL, 'I' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+F:e:o:p:qh";
+	const char *optstring = "+F:e:o:p:qvh";
 	struct kc_record_opts o;
 	struct kc_record_result res;
-	int *pids = NULL, quiet = 0, c, rc;
+	int *pids = NULL, quiet = 0, verbose = 0, c, rc;
 	size_t npids = 0;
 	long v;
 
@@ -136,6 +138,9 @@ int cmd_record(int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'v':
+			verbose = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			free(pids);
@@ -170,5 +175,11 @@ int cmd_record(int argc, char **argv)
 			(unsigned long long)res.lost, o.output ? o.output : "kiln.prof", size,
 			res.samples ? (double)res.file_bytes / (double)res.samples : 0.0);
 	}
+	if (verbose)
+		fprintf(stderr,
+			"kiln record: kiln used %.3f s of CPU, the target %.3f s (%.2f%%); %.1f MiB read from the "
+			"kernel; %llu leaf frames recovered\n",
+			res.self_cpu, res.target_cpu, res.target_cpu > 0 ? res.self_cpu * 100 / res.target_cpu : 0.0,
+			(double)res.ring_bytes / (1024 * 1024), (unsigned long long)res.leaf_fixed);
 	return res.exit_status;
 }

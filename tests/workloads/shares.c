@@ -10,10 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* GCC omits the frame of a leaf function that needs no stack even with
+ * -fno-omit-frame-pointer; taking the frame address forces one. */
 #ifdef LEAF_NO_FRAME
 #define LEAF __attribute__((noipa, optimize("omit-frame-pointer")))
+#define FORCE_FRAME() ((void)0)
 #else
 #define LEAF __attribute__((noipa))
+#define FORCE_FRAME() __asm__ volatile("" : : "r"(__builtin_frame_address(0)))
 #endif
 #define FN __attribute__((noipa))
 
@@ -23,6 +27,7 @@ static volatile unsigned long sink;
 LEAF unsigned long spin(unsigned long n)
 {
 	unsigned long x = n;
+	FORCE_FRAME();
 	for (unsigned long i = 0; i < n; i++)
 		x = x * 6364136223846793005ul + i;
 	return x;

@@ -5,9 +5,13 @@
 #include "util/xalloc.h"
 #include <errno.h>
 #include <linux/perf_event.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -111,6 +115,16 @@ struct kc_collector {
 	size_t buf_len, buf_alloc;
 	uint64_t seq;
 	struct kc_stats stats;
+	/* the reader thread: drains the rings into q so that slow processing (a first
+	 * symbol lookup may read a large debug file) never lets a ring overflow */
+	pthread_t reader;
+	int reader_running;
+	int stop_fd;              /* eventfd that ends the reader */
+	pthread_mutex_t lock;     /* guards q, q_time, ring_errors */
+	unsigned char *q;
+	size_t q_len, q_alloc;
+	uint64_t q_time;          /* when the reader's last pass over the rings started */
+	uint64_t ring_errors;
 };
 
 /* Online CPUs from /sys/devices/system/cpu/online ("0-3,5"), else 0..nprocs-1. */
@@ -186,6 +200,8 @@ struct kc_collector *kc_collector_new(const struct kc_config *cfg)
 	c->layout.regs_user_mask = cfg->regs_user_mask;
 	c->layout.sample_id_all = 1;
 	c->stats.cpus = c->ncpus;
+	c->stop_fd = -1;
+	pthread_mutex_init(&c->lock, NULL);
 	/* one descriptor per (task, CPU): use all the descriptors we may */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
@@ -194,10 +210,17 @@ struct kc_collector *kc_collector_new(const struct kc_config *cfg)
 	return c;
 }
 
+static void reader_stop(struct kc_collector *c);
+
 void kc_collector_free(struct kc_collector *c)
 {
 	if (!c)
 		return;
+	reader_stop(c);
+	if (c->stop_fd >= 0)
+		close(c->stop_fd);
+	pthread_mutex_destroy(&c->lock);
+	free(c->q);
 	for (unsigned i = 0; i < c->ncpus; i++) {
 		if (c->rings[i].base)
 			munmap(c->rings[i].base, c->rings[i].map_size);
@@ -400,18 +423,96 @@ int kc_collector_disable(struct kc_collector *c)
 	return ioctl_all(c, PERF_EVENT_IOC_DISABLE, "stop");
 }
 
-int kc_collector_pollfds(const struct kc_collector *c, struct pollfd *fds, int max)
+/* Appends one ring record to q (reader thread, lock held). */
+static void enqueue(void *ctx, const void *rec, size_t len)
 {
+	struct kc_collector *c = ctx;
+	if (c->q_len + len > c->q_alloc) {
+		size_t want = c->q_alloc ? c->q_alloc * 2 : (1u << 20);
+		while (want < c->q_len + len)
+			want *= 2;
+		c->q = xrealloc(c->q, want);
+		c->q_alloc = want;
+	}
+	memcpy(c->q + c->q_len, rec, len);
+	c->q_len += len;
+}
+
+static void drain_rings(struct kc_collector *c)
+{
+	uint64_t t = kc_now_ns();
+	pthread_mutex_lock(&c->lock);
+	for (unsigned ci = 0; ci < c->ncpus; ci++) {
+		if (!c->rings[ci].base)
+			continue;
+		if (kc_ring_read(&c->rings[ci], enqueue, c) < 0)
+			c->ring_errors++;
+	}
+	c->q_time = t;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void *reader_main(void *arg)
+{
+	struct kc_collector *c = arg;
+	struct pollfd fds[1 + 4096];
 	int n = 0;
-	for (unsigned ci = 0; ci < c->ncpus && n < max; ci++) {
+	fds[n].fd = c->stop_fd;
+	fds[n].events = POLLIN;
+	n++;
+	for (unsigned ci = 0; ci < c->ncpus && n < (int)(sizeof(fds) / sizeof(fds[0])); ci++) {
 		if (c->ring_fd[ci] < 0)
 			continue;
 		fds[n].fd = c->ring_fd[ci];
 		fds[n].events = POLLIN;
-		fds[n].revents = 0;
 		n++;
 	}
-	return n;
+	for (;;) {
+		/* wake at the ring's watermark, or every 100 ms to keep latency low */
+		if (poll(fds, (nfds_t)n, 100) < 0 && errno != EINTR)
+			break;
+		if (fds[0].revents & POLLIN)
+			break;
+		/* a ring whose task has exited reports POLLHUP from then on: stop
+		 * waiting on it (its records are still drained every pass) */
+		for (int i = 1; i < n; i++)
+			if (fds[i].revents & (POLLHUP | POLLERR | POLLNVAL))
+				fds[i].fd = -1;
+		drain_rings(c);
+	}
+	return NULL;
+}
+
+int kc_collector_start(struct kc_collector *c)
+{
+	sigset_t all, old;
+	int rc;
+	if (c->reader_running)
+		return 0;
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0)
+		return kiln_error("cannot create an eventfd: %s", strerror(errno));
+	/* the reader takes no signals: they belong to the main thread's signalfd */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&c->reader, NULL, reader_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return kiln_error("cannot start the ring reader thread: %s", strerror(rc));
+	c->reader_running = 1;
+	return 0;
+}
+
+static void reader_stop(struct kc_collector *c)
+{
+	uint64_t one = 1;
+	if (!c->reader_running)
+		return;
+	if (write(c->stop_fd, &one, sizeof(one)) < 0) {
+		/* an eventfd write cannot fail with a non-full counter; nothing to do */
+	}
+	pthread_join(c->reader, NULL);
+	c->reader_running = 0;
 }
 
 /* Copies one record out of the ring into the pending list. */
@@ -458,16 +559,31 @@ static int cmp_pending(const void *a, const void *b)
 
 long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void *ctx)
 {
-	uint64_t cutoff = kc_now_ns();
-	size_t i, n;
+	uint64_t cutoff;
+	unsigned char *q;
+	size_t q_len, i, n;
 	long passed = 0;
-	cutoff = cutoff > HOLD_BACK_NS ? cutoff - HOLD_BACK_NS : 0;
-	for (unsigned ci = 0; ci < c->ncpus; ci++) {
-		if (!c->rings[ci].base)
-			continue;
-		if (kc_ring_read(&c->rings[ci], stash, c) < 0)
-			c->stats.bad++;
+	if (final)
+		reader_stop(c); /* then drain what is left ourselves */
+	if (final || !c->reader_running)
+		drain_rings(c);
+	pthread_mutex_lock(&c->lock);
+	q = c->q;
+	q_len = c->q_len;
+	c->q = NULL;
+	c->q_len = c->q_alloc = 0;
+	cutoff = c->q_time > HOLD_BACK_NS ? c->q_time - HOLD_BACK_NS : 0;
+	c->stats.bad += c->ring_errors;
+	c->ring_errors = 0;
+	pthread_mutex_unlock(&c->lock);
+	for (size_t off = 0; off + sizeof(struct perf_event_header) <= q_len;) {
+		const struct perf_event_header *h = (const void *)(q + off);
+		if (h->size < sizeof(*h) || off + h->size > q_len)
+			break;
+		stash(c, h, h->size);
+		off += h->size;
 	}
+	free(q);
 	if (!c->npend)
 		return 0;
 	qsort(c->pend, c->npend, sizeof(*c->pend), cmp_pending);

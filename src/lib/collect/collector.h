@@ -23,7 +23,6 @@
 #ifndef KILN_COLLECT_COLLECTOR_H
 #define KILN_COLLECT_COLLECTOR_H
 #include "collect/perf_record.h"
-#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,17 +79,18 @@ int kc_collector_add_task(struct kc_collector *c, int tid);
 int kc_collector_enable(struct kc_collector *c);
 int kc_collector_disable(struct kc_collector *c);
 
-/* Fills up to max pollfds (POLLIN) for the rings; returns how many. */
-int kc_collector_pollfds(const struct kc_collector *c, struct pollfd *fds, int max);
+/* Starts the reader thread that drains the rings into memory as they fill (call after
+ * the tasks are added; signals stay with the calling thread). Returns 0 or -1 (printed). */
+int kc_collector_start(struct kc_collector *c);
 
 /* Called for each record in time order: rec is 8-byte aligned, len bytes, valid only
  * during the call; PERF_RECORD_LOST/LOST_SAMPLES are counted before being passed on. */
 typedef void (*kc_handler_fn)(void *ctx, const void *rec, size_t len);
 
-/* Reads every ring and passes the records to fn in time order. Without final, records
- * newer than a few milliseconds before the read are kept back for the next call (a
- * CPU may still be writing older ones); with final, everything is passed. Returns the
- * number of records passed. */
+/* Passes the records read so far to fn in time order. Without final, records newer
+ * than a few milliseconds before the reader's last pass are kept back for the next call
+ * (a CPU may still be writing older ones); with final, the reader stops and everything
+ * left in the rings is passed. Returns the number of records passed. */
 long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void *ctx);
 
 const struct kc_layout *kc_collector_layout(const struct kc_collector *c);

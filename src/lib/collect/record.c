@@ -13,11 +13,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #define FLUSH_INTERVAL_NS 1000000000ull  /* write a chunk about once a second */
+#define PROCESS_INTERVAL_NS 250000000ll /* symbolize what was read four times a second */
 #define DEFAULT_STACK_COPY 2048           /* user stack bytes per sample for the leaf fix */
 #define MAX_FRAMES 2048                   /* frames of one stack after inline expansion */
 #define MAX_INLINE 64                     /* frames one address may expand into */
@@ -404,6 +407,11 @@ static int child_release(struct child *ch)
 	return e;
 }
 
+static double tv_seconds(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
 static int status_code(int st)
 {
 	if (WIFEXITED(st))
@@ -664,6 +672,13 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 			if (attach_process(&r, o->pids[i]) < 0)
 				goto out;
 	}
+	if (kc_collector_start(r.col) < 0) {
+		if (ch.pid > 0) {
+			child_kill(&ch);
+			ch.pid = -1;
+		}
+		goto out;
+	}
 	had_old = stat(out, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 	r.w = kp_writer_open(out);
 	if (!r.w) {
@@ -709,21 +724,21 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	uint64_t deadline = o->duration > 0 ? r.t0 + (uint64_t)(o->duration * 1e9) : 0;
 	int stop = 0, write_failed = 0;
 	while (!stop) {
-		struct pollfd fds[1 + 1024];
-		int nfds = 0;
+		struct pollfd fds[1];
 		uint64_t now = kc_now_ns();
 		int64_t wait_ns = (int64_t)(next_flush - now);
-		fds[nfds].fd = sfd;
-		fds[nfds].events = POLLIN;
-		nfds++;
-		nfds += kc_collector_pollfds(r.col, fds + nfds, 1024);
+		fds[0].fd = sfd;
+		fds[0].events = POLLIN;
+		fds[0].revents = 0;
 		if (deadline && (int64_t)(deadline - now) < wait_ns)
 			wait_ns = (int64_t)(deadline - now);
-		if (!o->argv && wait_ns > 250000000)
-			wait_ns = 250000000; /* look for attached processes that ended */
+		/* process what the reader collected a few times a second; attached: also look
+		 * for processes that ended */
+		if (wait_ns > PROCESS_INTERVAL_NS)
+			wait_ns = PROCESS_INTERVAL_NS;
 		if (wait_ns < 0)
 			wait_ns = 0;
-		if (poll(fds, (nfds_t)nfds, (int)(wait_ns / 1000000) + 1) < 0 && errno != EINTR) {
+		if (poll(fds, 1, (int)(wait_ns / 1000000) + 1) < 0 && errno != EINTR) {
 			kiln_error("poll failed: %s", strerror(errno));
 			break;
 		}
@@ -804,6 +819,9 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 				;
 			target_done = 1;
 		}
+		struct rusage ru;
+		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+			res->target_cpu = tv_seconds(&ru.ru_utime) + tv_seconds(&ru.ru_stime);
 		res->exit_status = target_done ? status_code(status) : 130;
 		ch.pid = -1;
 	} else {
@@ -811,6 +829,10 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	}
 	if (rc < 0 && res->exit_status == 0)
 		res->exit_status = 1;
+	struct rusage me;
+	if (getrusage(RUSAGE_SELF, &me) == 0)
+		res->self_cpu = tv_seconds(&me.ru_utime) + tv_seconds(&me.ru_stime);
+	res->ring_bytes = cs->bytes;
 out:
 	if (r.w) {
 		kp_writer_abort(r.w);

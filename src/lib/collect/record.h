@@ -42,6 +42,9 @@ struct kc_record_result {
 	double seconds;          /* recording time */
 	const char *event;       /* the event sampled (static string) */
 	uint64_t leaf_fixed;     /* samples whose innermost caller was recovered from CFI */
+	double self_cpu;         /* kiln's own CPU seconds (user + system) */
+	double target_cpu;       /* the command's CPU seconds, with its waited-for children */
+	uint64_t ring_bytes;     /* bytes read from the kernel's rings */
 };
 
 /* Records. Returns 0 when the profile was written (res says how it went and the target's
