@@ -1,5 +1,6 @@
 /* record.c: kiln record: sample a program's CPU time with call stacks into kiln.prof. */
 #include "cmd.h"
+#include "collect/collector.h"
 #include "collect/record.h"
 #include "util/parse.h"
 #include "util/xalloc.h"
@@ -148,6 +149,13 @@ int cmd_record(int argc, char **argv)
 		default:
 			free(pids);
 			return bad_option("record", argv, optstring);
+		}
+	}
+	if (o.event) {
+		struct kc_event ev;
+		if (kc_event_lookup(o.event, &ev) < 0) {
+			free(pids);
+			return usage_error("record", "unknown event '%s'; known events: %s", o.event, kc_event_names());
 		}
 	}
 	if (optind < argc && npids) {

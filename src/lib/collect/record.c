@@ -525,7 +525,7 @@ static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
 /* ---- the recording ---- */
 
 /* Probes whether the kernel can sample event ev here (opening it on ourselves). */
-static int event_supported(const struct kc_event *ev, int exclude_kernel)
+static int event_supported(const struct kc_event *ev)
 {
 	struct perf_event_attr a;
 	int fd;
@@ -536,7 +536,9 @@ static int event_supported(const struct kc_event *ev, int exclude_kernel)
 	a.disabled = 1;
 	a.freq = 1;
 	a.sample_freq = 99;
-	a.exclude_kernel = exclude_kernel ? 1 : 0;
+	/* user mode only: a permission problem (perf_event_paranoid) is not a missing
+	 * counter, and gets its own message when the real events open */
+	a.exclude_kernel = 1;
 	a.exclude_hv = 1;
 	fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
 	if (fd >= 0) {
@@ -554,7 +556,7 @@ static int choose_event(const struct kc_record_opts *o, struct kc_event *ev)
 		return 0;
 	}
 	kc_event_lookup("cycles", ev);
-	if (!event_supported(ev, o->no_kernel)) {
+	if (!event_supported(ev)) {
 		kc_event_lookup("cpu-clock", ev);
 		kiln_note("no hardware cycle counter on this machine; sampling the cpu-clock timer instead");
 	}
@@ -609,6 +611,15 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 		int e = check_command(o->argv[0]);
 		if (e) {
 			res->exit_status = e;
+			kp_profile_release(&r.prof);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < o->npids; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d", o->pids[i]);
+		if (access(path, F_OK) != 0) {
+			kiln_error("no process with pid %d; check the number with 'ps'", o->pids[i]);
 			kp_profile_release(&r.prof);
 			return -1;
 		}

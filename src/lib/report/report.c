@@ -113,16 +113,17 @@ void kr_table_build(const struct kp_profile *p, const struct kr_opts *o, struct 
 	}
 	const void *arg[2] = { p, &o->sort_total };
 	qsort_r(t->rows, t->nrows, sizeof(*t->rows), cmp_rows, (void *)arg);
-	uint32_t keep = t->nrows;
-	if (o->percent_limit > 0 && t->grand_total > 0) {
-		for (keep = 0; keep < t->nrows; keep++) {
-			double key = o->sort_total ? t->rows[keep].total : t->rows[keep].self;
-			if (key * 100.0 / t->grand_total < o->percent_limit)
-				break;
-		}
+	/* the limit hides functions whose total (the larger share) is below it, so callers
+	 * stay in a table sorted by self; rows keep their order */
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < t->nrows; i++) {
+		if (o->percent_limit > 0 && t->grand_total > 0 &&
+		    t->rows[i].total * 100.0 / t->grand_total < o->percent_limit)
+			continue;
+		if (o->top && keep >= o->top)
+			continue;
+		t->rows[keep++] = t->rows[i];
 	}
-	if (o->top && keep > o->top)
-		keep = o->top;
 	t->hidden = t->nrows - keep;
 	t->nrows = keep;
 	if (b.funcs != a.funcs)

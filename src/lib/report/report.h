@@ -14,7 +14,7 @@ struct kr_opts {
 	int count_value;        /* value index of sample counts ("samples"), or -1 */
 	int sort_total;         /* sort the table by total (else by self) */
 	unsigned top;           /* at most this many rows (0: all) */
-	double percent_limit;   /* hide rows (sort key) and tree nodes (total) below this % */
+	double percent_limit;   /* hide functions and tree nodes whose total is below this % */
 	const uint8_t *keep;    /* sample filter, or NULL for all */
 	const char *source;     /* the profile's name, for the header */
 };
