@@ -350,6 +350,10 @@ static void load_symbols(struct ks_session *s, struct ks_module *m)
 		if (type != STT_FUNC && type != STT_GNU_IFUNC &&
 		    !(type == STT_NOTYPE && is_exec_section(elf, shndx)))
 			continue;
+		/* "name@@VERSION" / "name@VERSION" from symbol versioning: the name alone */
+		const char *at = strchr(name, '@');
+		if (at && at > name)
+			name = ks_intern(&s->pool, name, (size_t)(at - name));
 		tmp[nt].addr = addr;
 		tmp[nt].size = sym.st_size;
 		tmp[nt].name = name;

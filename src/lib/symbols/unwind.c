@@ -353,8 +353,8 @@ static int step_cfi(struct umem *mm, Dwarf_Frame *fr, const struct ustate *cur,
 		if (dwarf_frame_register(fr, regno, mem, &ops, &nops) != 0)
 			continue;
 		if (nops == 0) {
-			/* libdw: ops == mem means same_value, a null ops means undefined */
-			if (ops == mem && (cur->valid & (1u << regno))) {
+			/* libdw: a null ops means same_value; ops == mem means undefined */
+			if (!ops && (cur->valid & (1u << regno))) {
 				caller->r[regno] = cur->r[regno];
 				caller->valid |= 1u << regno;
 				if (regno == ra)
