@@ -229,6 +229,8 @@ static void check_inline(const char *prog, const char *debug_path, int expect_li
 	/* without lines: no file, no line */
 	struct ks_options o2 = { .no_lines = 1 };
 	s = ks_session_new(&o2);
+	if (debug_path)
+		ks_session_set_debug_path(s, debug_path);
 	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
 	n = ks_resolve(s, &p, c.pid, (uint64_t)(uintptr_t)ra - 1, 0, out, 8);
 	assert_int_equal(n, 3);
@@ -538,6 +540,158 @@ static void test_jit_map(void **state)
 	ks_session_free(s);
 }
 
+/* ---- separate debug files, MiniDebugInfo, replaced binaries ---- */
+static int have_tools(void)
+{
+	return system("(command -v objcopy && command -v strip && command -v nm && "
+		      "command -v xz && command -v readelf) >/dev/null 2>&1") == 0;
+}
+
+/* Builds in tmpdir: sym_stripped (no symbols), debug/.build-id/xx/yyy.debug (its debug
+ * file), sym_mini (stripped, with a .gnu_debugdata MiniDebugInfo section), empty/. */
+static int make_debug_variants(const char *prog)
+{
+	char cmd[8192];
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd '%s'; cp '%s' sym_full; "
+		 "B=$(readelf -n sym_full | sed -n 's/.*Build ID: //p'); test -n \"$B\"; "
+		 "D=debug/.build-id/$(echo $B | cut -c1-2); mkdir -p $D empty; "
+		 "F=$D/$(echo $B | cut -c3-).debug; "
+		 "objcopy --only-keep-debug sym_full $F; "
+		 "strip --strip-all -R .comment -o sym_stripped sym_full; "
+		 "nm -D sym_full --format=posix --defined-only | awk '{print $1}' | sort > dynsyms; "
+		 "nm sym_full --format=posix --defined-only | "
+		 "  awk '{ if ($2 == \"T\" || $2 == \"t\") print $1 }' | sort > funcsyms; "
+		 "comm -13 dynsyms funcsyms > keep; "
+		 "objcopy -S --remove-section .gdb_index --remove-section .comment "
+		 "  --keep-symbols=keep $F mini; "
+		 "xz mini; cp sym_stripped sym_mini; "
+		 "objcopy --add-section .gnu_debugdata=mini.xz sym_mini; "
+		 "echo $B > buildid",
+		 tmpdir, prog);
+	return system(cmd);
+}
+
+static const char *resolve_name(struct ks_session *s, struct kp_profile *p, int pid,
+				uint64_t addr, uint32_t *flags, uint32_t *line)
+{
+	kp_frame_t out[8];
+	int n = ks_resolve(s, p, pid, addr, 0, out, 8);
+	assert_true(n >= 1);
+	if (flags)
+		*flags = fr(p, out[n - 1])->flags;
+	if (line)
+		*line = fr(p, out[n - 1])->line;
+	return fname(p, out[n - 1]);
+}
+
+static uint64_t child_sym(const struct child *c, const char *name)
+{
+	for (int i = 0; i < c->nlines; i++) {
+		char nm[128];
+		void *addr;
+		if (sscanf(c->lines[i], "sym %127s %p", nm, &addr) == 2 && strcmp(nm, name) == 0)
+			return (uint64_t)(uintptr_t)addr;
+	}
+	fail_msg("no address for %s", name);
+	return 0;
+}
+
+static void test_debug_files(void **state)
+{
+	char prog[PATH_MAX], real[PATH_MAX], path[PATH_MAX + 300], dbg[600], empty[600];
+	if (workload_path("sym_basic", prog, sizeof(prog)) != 0 || !have_tools())
+		skip();
+	assert_non_null(realpath(prog, real));
+	assert_int_equal(make_debug_variants(real), 0);
+	snprintf(dbg, sizeof(dbg), "%s/debug", tmpdir);
+	snprintf(empty, sizeof(empty), "%s/empty", tmpdir);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	uint32_t flags, line;
+
+	/* stripped, with its debug file found by build-id: names, lines and inlining */
+	snprintf(path, sizeof(path), "%s/sym_stripped", tmpdir);
+	check_inline(path, dbg, 1);
+	struct child c;
+	assert_int_equal(spawn_ready(path, NULL, &c), 0);
+	struct ks_session *s = ks_session_new(NULL);
+	ks_session_set_debug_path(s, dbg);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	assert_string_equal(resolve_name(s, &p, c.pid, child_sym(&c, "static_function") + 1,
+					 &flags, &line), "static_function");
+	assert_true(line > 0);
+	ks_session_free(s);
+	/* the same without the debug file: nothing names it */
+	s = ks_session_new(NULL);
+	ks_session_set_debug_path(s, empty);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	assert_string_equal(resolve_name(s, &p, c.pid, child_sym(&c, "static_function") + 1,
+					 &flags, NULL), "[sym_stripped]");
+	assert_true(flags & KP_FRAME_UNKNOWN);
+	ks_session_free(s);
+
+	/* the binary is gone (deleted or replaced since it was mapped): its build-id still
+	 * finds the debug file */
+	unsigned char bid[20];
+	char hex[64] = "";
+	snprintf(path, sizeof(path), "%s/buildid", tmpdir);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(hex, sizeof(hex), f));
+	fclose(f);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(sscanf(hex + 2 * i, "%2hhx", &bid[i]), 1);
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)c.pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	s = ks_session_new(NULL);
+	ks_session_set_debug_path(s, dbg);
+	struct ks_session *wrong = ks_session_new(NULL);
+	char ln[1024];
+	unsigned char badbid[20];
+	memset(badbid, 0xab, sizeof(badbid));
+	while (fgets(ln, sizeof(ln), f)) {
+		uint64_t a, b, off;
+		char perm[8];
+		if (!strstr(ln, "/sym_stripped") ||
+		    sscanf(ln, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64, &a, &b, perm, &off) != 4)
+			continue;
+		int prot = (perm[0] == 'r' ? PROT_READ : 0) | (perm[2] == 'x' ? PROT_EXEC : 0);
+		ks_mmap(s, 555, a, b - a, off, "/nonexistent/sym_stripped", bid, 20, prot);
+		char mapped[PATH_MAX];
+		snprintf(mapped, sizeof(mapped), "%s", strchr(ln, '/'));
+		mapped[strcspn(mapped, "\n")] = '\0';
+		ks_mmap(wrong, 556, a, b - a, off, mapped, badbid, 20, prot);
+	}
+	fclose(f);
+	assert_string_equal(resolve_name(s, &p, 555, child_sym(&c, "static_function") + 1,
+					 &flags, NULL), "static_function");
+	/* a file whose build-id is not the one mapped: left unnamed, not misnamed */
+	assert_string_equal(resolve_name(wrong, &p, 556, child_sym(&c, "static_function") + 1,
+					 &flags, NULL), "[sym_stripped]");
+	assert_true(flags & KP_FRAME_UNKNOWN);
+	ks_session_free(s);
+	ks_session_free(wrong);
+	child_finish(&c);
+
+	/* MiniDebugInfo: function symbols from the xz-compressed .gnu_debugdata */
+	snprintf(path, sizeof(path), "%s/sym_mini", tmpdir);
+	assert_int_equal(spawn_ready(path, NULL, &c), 0);
+	s = ks_session_new(NULL);
+	ks_session_set_debug_path(s, empty);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	assert_string_equal(resolve_name(s, &p, c.pid, child_sym(&c, "static_function") + 1,
+					 &flags, &line), "static_function");
+	assert_int_equal(flags, 0);
+	assert_int_equal(line, 0); /* MiniDebugInfo has no DWARF */
+	assert_string_equal(resolve_name(s, &p, c.pid, child_sym(&c, "plain_function") + 1,
+					 &flags, NULL), "plain_function");
+	ks_session_free(s);
+	child_finish(&c);
+	kp_profile_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +703,7 @@ int main(void)
 		cmocka_unit_test(test_kernel),
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_jit_map),
+		cmocka_unit_test(test_debug_files),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -67,6 +67,7 @@ struct ks_module {
 	GElf_Phdr *loads;       /* PT_LOAD headers, for file offset -> virtual address */
 	size_t nloads;
 	int memfd;              /* vdso image backing file, -1 otherwise */
+	int from_debug;         /* opened from its debug file: no code or data contents */
 
 	struct ks_sym *syms;
 	size_t nsyms;

@@ -155,15 +155,28 @@ static int open_debug_by_build_id(struct ks_session *s, struct ks_module *m, cha
 {
 	if (m->build_id_len < 2)
 		return -1;
-	const char *root = "/usr/lib/debug";
 	char hex[2 * KS_MAX_BUILD_ID + 1];
 	for (size_t i = 0; i < m->build_id_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
-	snprintf(used, usedsz, "%s/.build-id/%.2s/%s.debug", root, hex, hex + 2);
-	return open(used, O_RDONLY | O_CLOEXEC);
+	/* the absolute directories of the debug path, as libdwfl searches them */
+	const char *path = s->dwfl_debuginfo_path ? s->dwfl_debuginfo_path : "/usr/lib/debug";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		if (len && path[0] == '/') {
+			snprintf(used, usedsz, "%.*s/.build-id/%.2s/%s.debug", (int)len, path, hex,
+				 hex + 2);
+			int fd = open(used, O_RDONLY | O_CLOEXEC);
+			if (fd >= 0)
+				return fd;
+		}
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	return -1;
 }
 
-static int read_loads(struct ks_module *m)
+static int read_loads(struct ks_module *m, int from_debug)
 {
 	size_t n;
 	if (elf_getphdrnum(m->elf, &n) != 0)
@@ -175,7 +188,21 @@ static int read_loads(struct ks_module *m)
 		if (gelf_getphdr(m->elf, (int)i, &ph) && ph.p_type == PT_LOAD)
 			m->loads[m->nloads++] = ph;
 	}
-	return m->nloads ? 0 : -1;
+	if (!m->nloads)
+		return -1;
+	if (from_debug) {
+		/* A debug file keeps the segments' addresses but not their file offsets
+		 * (objcopy --only-keep-debug zeroes them). Assume the usual layout, where
+		 * the first segment maps file offset 0 and the code segments keep the
+		 * address-offset distance of the first: exact for the code of PIEs, shared
+		 * libraries and classic executables built by GNU ld and lld. */
+		uint64_t base = m->loads[0].p_vaddr & ~(uint64_t)0xfff;
+		for (size_t i = 0; i < m->nloads; i++) {
+			m->loads[i].p_offset = m->loads[i].p_vaddr - base;
+			m->loads[i].p_filesz = m->loads[i].p_memsz;
+		}
+	}
+	return 0;
 }
 
 int ks_module_open(struct ks_session *s, struct ks_module *m)
@@ -191,7 +218,7 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 	} else {
 		fd = open_fd(m, used, sizeof(used));
 	}
-	int ok = fd >= 0 && report(s, m, used, fd) == 0, mismatch = 0;
+	int ok = fd >= 0 && report(s, m, used, fd) == 0, mismatch = 0, from_debug = 0;
 	if (ok && !build_id_matches(m)) {
 		dwfl_end(m->dwfl);
 		m->dwfl = NULL;
@@ -203,6 +230,7 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 		 * symbols at the same addresses */
 		fd = open_debug_by_build_id(s, m, used, sizeof(used));
 		ok = fd >= 0 && report(s, m, used, fd) == 0;
+		from_debug = 1;
 		if (ok && !build_id_matches(m)) {
 			dwfl_end(m->dwfl);
 			m->dwfl = NULL;
@@ -215,7 +243,8 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 				  "frames stay unnamed", m->path);
 		return -1;
 	}
-	if (read_loads(m) != 0) {
+	m->from_debug = from_debug;
+	if (read_loads(m, from_debug) != 0) {
 		dwfl_end(m->dwfl);
 		m->dwfl = NULL;
 		return -1;
@@ -253,7 +282,7 @@ int ks_module_off_to_vaddr(const struct ks_module *m, uint64_t off, uint64_t *va
 
 int ks_module_read(struct ks_module *m, uint64_t vaddr, void *buf, size_t len)
 {
-	if (m->state != KS_MOD_OPEN)
+	if (m->state != KS_MOD_OPEN || m->from_debug)
 		return -1;
 	size_t size;
 	const char *raw = elf_rawfile(m->elf, &size);
