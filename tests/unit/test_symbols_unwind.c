@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <asm/perf_regs.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include "profile/profile.h"
 #include "symbols/symbols.h"
+#include "symbols/sym_internal.h"
 #include "util/error.h"
 
 static char tmpdir[256];
@@ -197,6 +199,57 @@ static void test_unwind_in_process(void **state)
 	snap_stack = NULL;
 }
 
+/* ---- through a signal frame (libc's __restore_rt: CFI with DWARF expressions) ---- */
+static void on_usr1(int sig)
+{
+	capture_in();
+	sink++; /* not a tail call: the handler keeps its frame */
+}
+
+__attribute__((noinline, noipa)) static void sig_level(void)
+{
+	raise(SIGUSR1);
+	sink++;
+}
+
+static void test_unwind_signal_frame(void **state)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 }, old;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGUSR1, &sa, &old), 0);
+	sig_level();
+	sigaction(SIGUSR1, &old, NULL);
+	assert_non_null(snap_stack);
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	uint64_t ips[MAXF];
+	int complete = -1;
+	int n = ks_unwind(s, getpid(), &snap_regs, snap_stack, snap_len, ips, MAXF, &complete);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	const char *names[MAXF], *mods[MAXF];
+	chain_names(s, &p, getpid(), ips, n, names, mods);
+	print_chain(names, mods, n);
+	assert_string_equal(names[0], "capture_in");
+	int h = find_name(names, n, 1, "on_usr1");
+	int l = find_name(names, n, h + 1, "sig_level");
+	int t = find_name(names, n, l + 1, "test_unwind_signal_frame");
+	int m = find_name(names, n, t + 1, "main");
+	assert_true(h == 1 && l > h + 1 && t == l + 1 && m > t);
+	/* the signal trampoline: named by libc's debug file (libc6-dbg), which
+	 * scripts/deps.sh installs; unnamed without it */
+	if (strcmp(names[2], "[libc.so.6]") != 0)
+		assert_string_equal(names[2], "__restore_rt");
+	for (int k = 2; k < l; k++) /* then the interrupted code in libc (raise) */
+		assert_non_null(strstr(mods[k], "libc.so"));
+	assert_int_equal(complete, 1);
+	assert_string_equal(names[n - 1], "_start");
+	kp_profile_release(&p);
+	ks_session_free(s);
+	free(snap_stack);
+	snap_stack = NULL;
+}
+
 /* ---- the workload built with -fomit-frame-pointer ---- */
 struct snap {
 	uint64_t regs[24];
@@ -301,6 +354,18 @@ static void test_unwind_no_frame_pointers(void **state)
 	assert_string_equal(names[l3 + 3], "main");
 	assert_string_equal(names[n - 1], "_start");
 	assert_int_equal(complete, 1);
+	/* the CFI interpreter (used for rows with expressions) gives the same walk as the
+	 * compiled rows */
+	struct ks_session *interp = ks_session_new(NULL);
+	interp->unwind_interpret = 1;
+	assert_int_equal(ks_load_proc_maps(interp, c.pid), 0);
+	uint64_t ips2[MAXF];
+	int complete2 = -1;
+	int n2 = ks_unwind(interp, c.pid, &regs, stack, sn.len, ips2, MAXF, &complete2);
+	assert_int_equal(n2, n);
+	assert_memory_equal(ips2, ips, (size_t)n * sizeof(ips[0]));
+	assert_int_equal(complete2, 1);
+	ks_session_free(interp);
 	free(stack);
 
 	/* the leaf: its CFI gives the caller that a frame-pointer walk would miss */
@@ -337,6 +402,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_in_process),
+		cmocka_unit_test(test_unwind_signal_frame),
 		cmocka_unit_test(test_unwind_no_frame_pointers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

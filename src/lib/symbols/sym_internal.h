@@ -198,6 +198,7 @@ struct ks_session {
 	/* unwinder */
 	struct ks_urow **urows; /* chained hash on (module, pc) */
 	uint32_t urows_size, urows_nr;
+	int unwind_interpret;   /* tests: never compile CFI rows, always interpret */
 
 	/* libdwfl callbacks shared by every module's Dwfl (they must outlive them) */
 	Dwfl_Callbacks dwfl_cb;

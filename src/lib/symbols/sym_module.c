@@ -435,6 +435,11 @@ static struct ks_sym *find_symbol(struct ks_session *s, struct ks_module *m, uin
 		if (addr < sym->end)
 			return sym;
 	}
+	/* A return address minus 1 that falls just before a function: the return address
+	 * was the function's first byte, which only a signal frame's trampoline (such as
+	 * __restore_rt) is "returned" to. */
+	if (lo < m->nsyms && m->syms[lo].addr == addr + 1)
+		return &m->syms[lo];
 	return NULL;
 }
 

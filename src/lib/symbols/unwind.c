@@ -45,13 +45,28 @@ struct umem {
 	int out_of_stack; /* a read fell outside the copy */
 };
 
-/* One cached CFI row: the Dwarf_Frame for a (module, pc), or none. */
+/* A register rule of a CFI row in compact form (the common cases). */
+enum { RULE_UNDEF, RULE_SAME, RULE_AT_CFA, RULE_VAL_CFA, RULE_REG };
+struct urule {
+	uint8_t kind;
+	uint8_t reg;  /* RULE_REG */
+	int64_t off;  /* RULE_AT_CFA, RULE_VAL_CFA */
+};
+
+/* One cached CFI row for a (module, pc): compiled into compact rules when every rule
+ * has a simple form (almost always), else the Dwarf_Frame is kept and interpreted. */
 struct ks_urow {
 	struct ks_urow *next;
 	const struct ks_module *mod;
 	uint64_t pc;
-	Dwarf_Frame *frame; /* NULL: no CFI covers pc */
-	Dwarf_Addr bias;
+	int has_cfi;
+	Dwarf_Frame *frame; /* only when not compiled */
+	int compiled;
+	int signal;
+	int ra;             /* return address column */
+	uint8_t cfa_reg;
+	int64_t cfa_off;
+	struct urule rules[NREG];
 };
 
 void ks_unwind_free(struct ks_session *s)
@@ -95,6 +110,60 @@ static void urows_grow(struct ks_session *s)
 	s->urows_size = size;
 }
 
+/* Compiles the rules of fr into r; -1 when one of them needs the interpreter. */
+static int compile_row(Dwarf_Frame *fr, struct ks_urow *r)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+	bool sig = false;
+	r->ra = dwarf_frame_info(fr, NULL, NULL, &sig);
+	r->signal = sig;
+	if (r->ra < 0 || r->ra >= NREG)
+		return -1;
+	if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops != 1)
+		return -1;
+	if (ops[0].atom == DW_OP_bregx && ops[0].number < NREG) {
+		r->cfa_reg = (uint8_t)ops[0].number;
+		r->cfa_off = (int64_t)ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom < DW_OP_breg0 + NREG) {
+		r->cfa_reg = (uint8_t)(ops[0].atom - DW_OP_breg0);
+		r->cfa_off = (int64_t)ops[0].number;
+	} else {
+		return -1;
+	}
+	for (int regno = 0; regno < NREG; regno++) {
+		Dwarf_Op mem[3];
+		struct urule *u = &r->rules[regno];
+		if (dwarf_frame_register(fr, regno, mem, &ops, &nops) != 0) {
+			u->kind = RULE_UNDEF;
+			continue;
+		}
+		if (nops == 0) { /* a null ops means same_value; ops == mem means undefined */
+			u->kind = ops ? RULE_UNDEF : RULE_SAME;
+			continue;
+		}
+		int value = ops[nops - 1].atom == DW_OP_stack_value;
+		size_t n = nops - (size_t)value;
+		if (n >= 1 && n <= 2 && ops[0].atom == DW_OP_call_frame_cfa) {
+			int64_t off = 0;
+			if (n == 2) {
+				if (ops[1].atom != DW_OP_plus_uconst)
+					return -1;
+				off = (int64_t)ops[1].number;
+			}
+			u->kind = value ? RULE_VAL_CFA : RULE_AT_CFA;
+			u->off = off;
+		} else if (n == 1 && value && ops[0].atom == DW_OP_bregx && ops[0].number < NREG &&
+			   ops[0].number2 == 0) {
+			u->kind = RULE_REG;
+			u->reg = (uint8_t)ops[0].number;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The CFI row of module m at ELF address pc (cached); NULL when no CFI covers it. */
 static struct ks_urow *cfi_row(struct ks_session *s, struct ks_module *m, uint64_t pc)
 {
@@ -122,13 +191,19 @@ static struct ks_urow *cfi_row(struct ks_session *s, struct ks_module *m, uint64
 		else
 			fr = NULL;
 	}
+	(void)bias;
 	if ((s->urows_nr + 1) > s->urows_size)
 		urows_grow(s);
 	struct ks_urow *r = xcalloc(1, sizeof(*r));
 	r->mod = m;
 	r->pc = pc;
+	r->has_cfi = fr != NULL;
 	r->frame = fr;
-	r->bias = bias;
+	if (fr && !s->unwind_interpret && compile_row(fr, r) == 0) {
+		free(fr);
+		r->frame = NULL;
+		r->compiled = 1;
+	}
 	uint32_t j = urow_slot(m, pc, s->urows_size);
 	r->next = s->urows[j];
 	s->urows[j] = r;
@@ -390,6 +465,65 @@ static int step_cfi(struct umem *mm, Dwarf_Frame *fr, const struct ustate *cur,
 	return STEP_OK;
 }
 
+/* step_cfi for a compiled row. */
+static int step_compiled(struct umem *mm, const struct ks_urow *row, const struct ustate *cur,
+			 struct ustate *caller, int *signal)
+{
+	*signal = row->signal;
+	if (!(cur->valid & (1u << row->cfa_reg)))
+		return STEP_FAIL;
+	uint64_t cfa = cur->r[row->cfa_reg] + (uint64_t)row->cfa_off;
+	caller->valid = 0;
+	for (int regno = 0; regno < NREG; regno++) {
+		const struct urule *u = &row->rules[regno];
+		uint64_t v;
+		switch (u->kind) {
+		case RULE_SAME:
+			if (!(cur->valid & (1u << regno)))
+				continue;
+			v = cur->r[regno];
+			break;
+		case RULE_AT_CFA:
+			if (mem_read8(mm, cfa + (uint64_t)u->off, &v) != 0) {
+				if (regno == row->ra)
+					return STEP_FAIL;
+				continue;
+			}
+			break;
+		case RULE_VAL_CFA:
+			v = cfa + (uint64_t)u->off;
+			break;
+		case RULE_REG:
+			if (!(cur->valid & (1u << u->reg)))
+				continue;
+			v = cur->r[u->reg];
+			break;
+		default:
+			continue;
+		}
+		caller->r[regno] = v;
+		caller->valid |= 1u << regno;
+	}
+	if (!(caller->valid & (1u << row->ra))) /* undefined: the outermost frame */
+		return row->rules[row->ra].kind == RULE_UNDEF ? STEP_END : STEP_FAIL;
+	if (row->ra != REG_RA)
+		caller->r[REG_RA] = caller->r[row->ra];
+	caller->valid |= 1u << REG_RA;
+	if (!(caller->valid & (1u << REG_SP))) {
+		caller->r[REG_SP] = cfa;
+		caller->valid |= 1u << REG_SP;
+	}
+	return STEP_OK;
+}
+
+static int step_row(struct umem *mm, const struct ks_urow *row, const struct ustate *cur,
+		    struct ustate *caller, int *signal)
+{
+	if (row->compiled)
+		return step_compiled(mm, row, cur, caller, signal);
+	return step_cfi(mm, row->frame, cur, caller, signal);
+}
+
 /* Frame-pointer step: [rbp] is the caller's rbp, [rbp+8] the return address. */
 static int step_fp(struct umem *mm, const struct ustate *cur, struct ustate *caller)
 {
@@ -436,9 +570,9 @@ static int step(struct umem *mm, const struct ustate *cur, int exact, struct ust
 	struct ks_module *m = pc_module(mm->s, mm->pr, lookup, &va);
 	if (m) {
 		struct ks_urow *row = cfi_row(mm->s, m, va);
-		if (row->frame) {
+		if (row->has_cfi) {
 			*used_cfi = 1;
-			return step_cfi(mm, row->frame, cur, caller, signal);
+			return step_row(mm, row, cur, caller, signal);
 		}
 	}
 	return step_fp(mm, cur, caller);
@@ -472,7 +606,7 @@ int ks_unwind_leaf(struct ks_session *s, int pid, const struct ks_regs *regs,
 		return -1;
 	struct ks_urow *row = cfi_row(s, m, va);
 	int sig;
-	if (!row->frame || step_cfi(&mm, row->frame, &cur, &caller, &sig) != STEP_OK)
+	if (!row->has_cfi || step_row(&mm, row, &cur, &caller, &sig) != STEP_OK)
 		return -1;
 	*ret_addr = caller.r[REG_RA];
 	return 0;
