@@ -13,6 +13,8 @@ cc -std=gnu11 -O2 -g -D_GNU_SOURCE -Isrc -Isrc/lib -o "$out/symbols_bench" bench
 	"$BUILD/libkiln.a" $(pkg-config --libs libdw libelf libzstd zlib) -liberty -lm
 echo "== symbols: synthetic (this process)"
 "$out/symbols_bench" synthetic
+echo "== symbols: libc, DWARF lines and inlining (from libc6-dbg when installed)"
+"$out/symbols_bench" libc
 if [ -x /usr/bin/python3 ]; then
 	echo "== symbols: python3 (ptrace snapshots, DWARF unwinding)"
 	"$out/symbols_bench" python "${1:-2000}"

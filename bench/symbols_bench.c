@@ -1,6 +1,7 @@
 /* symbols_bench.c: timings of the symbols library (built and run by bench/symbols.sh).
  *
  *   symbols_bench synthetic        1,000,000 resolves of ~1,000 distinct addresses
+ *   symbols_bench libc             20,000 distinct libc addresses, DWARF lines + inlines
  *   symbols_bench python SAMPLES   samples a running python3 with ptrace (registers and
  *                                  the top 32 KiB of its stack), then unwinds and
  *                                  symbolizes 100,000 samples cycled from those
@@ -75,6 +76,49 @@ static int synthetic(void)
 	printf("synthetic_1M_resolves %.1f ms\n", (t2 - t1) * 1e3);
 	printf("synthetic_frames %ld count\n", total);
 	printf("synthetic_peak_rss %ld KiB\n", peak_rss_kb());
+	kp_profile_release(&p);
+	ks_session_free(s);
+	return 0;
+}
+
+/* ---- DWARF-heavy: 20,000 distinct addresses in libc (lines and inlining from
+ * libc6-dbg's debug file when installed) ---- */
+static int libc_dwarf(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[1024];
+	unsigned long a = 0, b = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char perm[8];
+		if (strstr(line, "/libc.so") && sscanf(line, "%lx-%lx %7s", &a, &b, perm) == 3 &&
+		    perm[2] == 'x')
+			break;
+		a = b = 0;
+	}
+	if (f)
+		fclose(f);
+	if (!a)
+		return 1;
+	struct ks_session *s = ks_session_new(NULL);
+	ks_load_proc_maps(s, getpid());
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[16];
+	long frames = 0, lines = 0, inl = 0;
+	const int n = 20000;
+	double t0 = now();
+	for (int i = 0; i < n; i++) {
+		int m = ks_resolve(s, &p, getpid(), a + (b - a) / n * i + 3, 0, out, 16);
+		frames += m;
+		lines += p.frames[out[m - 1]].line != 0;
+		inl += m - 1;
+	}
+	double t1 = now();
+	printf("libc_distinct_addresses %d count\n", n);
+	printf("libc_resolve_cold %.1f ms\n", (t1 - t0) * 1e3);
+	printf("libc_with_line %.1f %%\n", 100.0 * lines / n);
+	printf("libc_inlined_frames %ld count\n", inl);
+	printf("libc_peak_rss %ld KiB\n", peak_rss_kb());
 	kp_profile_release(&p);
 	ks_session_free(s);
 	return 0;
@@ -230,6 +274,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "synthetic") == 0)
 		return synthetic();
+	if (argc >= 2 && strcmp(argv[1], "libc") == 0)
+		return libc_dwarf();
 	if (argc >= 2 && strcmp(argv[1], "python") == 0)
 		return python(argc > 2 ? atoi(argv[2]) : 2000);
 	fprintf(stderr, "usage: symbols_bench synthetic | python [SNAPSHOTS]\n");

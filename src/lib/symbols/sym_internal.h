@@ -74,11 +74,15 @@ struct ks_module {
 	int syms_state;         /* 0 not loaded, 1 loaded */
 
 	int dwarf_state;        /* 0 not tried, 1 has DWARF, -1 none */
+	struct ks_cuidx **cuidx; /* per-CU scope indexes, open addressing on CU offset */
+	uint32_t cuidx_size, cuidx_nr;
 	int cfi_state;          /* 0 not tried, 1 tried */
 	Dwarf_CFI *eh_cfi, *dw_cfi;
 	Dwarf_Addr eh_bias, dw_bias;
 	int dw_cfi_tried;
 };
+
+struct ks_cuidx;
 
 /* Opens a module (idempotent); returns 0 when its ELF could be read. */
 int ks_module_open(struct ks_session *s, struct ks_module *m);

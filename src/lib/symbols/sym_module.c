@@ -44,6 +44,8 @@ const char *ks_demangle(struct ks_session *s, const char *name)
 	return r;
 }
 
+static void free_cuidx(struct ks_module *m);
+
 /* ---- opening ---- */
 static int vdso_fd(void)
 {
@@ -255,6 +257,7 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 
 void ks_module_free(struct ks_module *m)
 {
+	free_cuidx(m);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
 	free(m->loads);
@@ -443,6 +446,169 @@ static struct ks_sym *find_symbol(struct ks_session *s, struct ks_module *m, uin
 	return NULL;
 }
 
+/* ---- DWARF: an index of each CU's code scopes ----
+ * Finding the inlined functions at an address with dwarf_getscopes walks the CU's
+ * whole DIE tree for every address (~100 us per address in libc). Instead each CU is
+ * walked once: every range of every subprogram and inlined subroutine becomes an
+ * interval with the index of its enclosing interval; a lookup is a binary search and
+ * a walk up the enclosing intervals. */
+struct ks_scope {
+	uint64_t lo, hi;
+	int32_t parent;   /* enclosing interval, -1 for none */
+	int32_t depth;
+	int is_inline;    /* DW_TAG_inlined_subroutine, else DW_TAG_subprogram */
+	Dwarf_Die die;
+};
+
+struct ks_cuidx {
+	Dwarf_Off cu_off;
+	struct ks_scope *sc; /* sorted by lo, then outer first */
+	size_t n, alloc;
+};
+
+static int is_type_tag(int tag)
+{
+	switch (tag) {
+	case DW_TAG_base_type: case DW_TAG_pointer_type: case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type: case DW_TAG_const_type: case DW_TAG_volatile_type:
+	case DW_TAG_typedef: case DW_TAG_array_type: case DW_TAG_subrange_type:
+	case DW_TAG_enumeration_type: case DW_TAG_enumerator: case DW_TAG_subroutine_type:
+	case DW_TAG_variable: case DW_TAG_formal_parameter: case DW_TAG_member:
+	case DW_TAG_restrict_type: case DW_TAG_label: case DW_TAG_unspecified_parameters:
+	case DW_TAG_GNU_call_site: case DW_TAG_call_site: case DW_TAG_call_site_parameter:
+	case DW_TAG_GNU_call_site_parameter: case DW_TAG_template_type_parameter:
+	case DW_TAG_template_value_parameter: case DW_TAG_imported_unit:
+		return 1;
+	}
+	return 0;
+}
+
+static void index_die(struct ks_cuidx *ix, Dwarf_Die *die, int depth)
+{
+	if (depth > 256)
+		return;
+	int tag = dwarf_tag(die);
+	if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		int any = 0;
+		while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+			any = 1;
+			if (hi <= lo)
+				continue;
+			ALLOC_GROW(ix->sc, ix->n + 1, ix->alloc);
+			struct ks_scope *e = &ix->sc[ix->n++];
+			e->lo = lo;
+			e->hi = hi;
+			e->parent = -1;
+			e->depth = depth;
+			e->is_inline = tag == DW_TAG_inlined_subroutine;
+			e->die = *die;
+		}
+		if (!any)
+			return; /* a declaration or an abstract instance: no code below it */
+	}
+	Dwarf_Die child;
+	if (!dwarf_haschildren(die) || dwarf_child(die, &child) != 0)
+		return;
+	do {
+		if (!is_type_tag(dwarf_tag(&child)))
+			index_die(ix, &child, depth + 1);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int scope_cmp(const void *a, const void *b)
+{
+	const struct ks_scope *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->depth - y->depth; /* the outer one first */
+}
+
+static struct ks_cuidx *build_cuidx(Dwarf_Die *cu)
+{
+	struct ks_cuidx *ix = xcalloc(1, sizeof(*ix));
+	ix->cu_off = dwarf_dieoffset(cu);
+	index_die(ix, cu, 0);
+	qsort(ix->sc, ix->n, sizeof(*ix->sc), scope_cmp);
+	/* enclosing intervals: a sweep with a stack of open intervals */
+	int32_t *stack = xcalloc(ix->n ? ix->n : 1, sizeof(*stack));
+	size_t sp = 0;
+	for (size_t i = 0; i < ix->n; i++) {
+		struct ks_scope *e = &ix->sc[i];
+		while (sp && !(ix->sc[stack[sp - 1]].lo <= e->lo && e->lo < ix->sc[stack[sp - 1]].hi &&
+			       ix->sc[stack[sp - 1]].depth < e->depth))
+			sp--;
+		e->parent = sp ? stack[sp - 1] : -1;
+		stack[sp++] = (int32_t)i;
+	}
+	free(stack);
+	return ix;
+}
+
+static struct ks_cuidx *cu_index(struct ks_module *m, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	if (m->cuidx_size) {
+		uint32_t mask = m->cuidx_size - 1;
+		for (uint32_t i = (uint32_t)ks_hash_u64(off) & mask; m->cuidx[i]; i = (i + 1) & mask)
+			if (m->cuidx[i]->cu_off == off)
+				return m->cuidx[i];
+	}
+	if ((m->cuidx_nr + 1) * 2 > m->cuidx_size) {
+		uint32_t size = m->cuidx_size ? m->cuidx_size * 2 : 64;
+		struct ks_cuidx **h = xcalloc(size, sizeof(*h));
+		for (uint32_t i = 0; i < m->cuidx_size; i++) {
+			struct ks_cuidx *x = m->cuidx[i];
+			if (!x)
+				continue;
+			uint32_t j = (uint32_t)ks_hash_u64(x->cu_off) & (size - 1);
+			while (h[j])
+				j = (j + 1) & (size - 1);
+			h[j] = x;
+		}
+		free(m->cuidx);
+		m->cuidx = h;
+		m->cuidx_size = size;
+	}
+	struct ks_cuidx *ix = build_cuidx(cu);
+	uint32_t j = (uint32_t)ks_hash_u64(off) & (m->cuidx_size - 1);
+	while (m->cuidx[j])
+		j = (j + 1) & (m->cuidx_size - 1);
+	m->cuidx[j] = ix;
+	m->cuidx_nr++;
+	return ix;
+}
+
+/* The innermost interval containing a, or -1. */
+static int32_t cuidx_find(const struct ks_cuidx *ix, uint64_t a)
+{
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->sc[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* among intervals starting at the same address the last is the innermost; walk
+	 * up from the last one starting at or before a */
+	int32_t i = (int32_t)lo - 1;
+	while (i >= 0 && !(a < ix->sc[i].hi))
+		i = ix->sc[i].parent;
+	return i;
+}
+
+static void free_cuidx(struct ks_module *m)
+{
+	for (uint32_t i = 0; i < m->cuidx_size; i++)
+		if (m->cuidx[i]) {
+			free(m->cuidx[i]->sc);
+			free(m->cuidx[i]);
+		}
+	free(m->cuidx);
+}
+
 /* ---- DWARF: file:line and inlined functions ---- */
 static const char *die_name(struct ks_session *s, Dwarf_Die *die)
 {
@@ -508,19 +674,13 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	int n = 0;
 	const char *sub_name = NULL;
 	if (!s->opts.no_inline) {
-		/* dwarf_getscopes finds the innermost scope containing a, but past an inlined
-		 * instance it continues with the abstract origin's scopes; the concrete
-		 * nesting (inlined instances within each other, then the subprogram) is the
-		 * DIE tree above the innermost scope: dwarf_getscopes_die. */
-		Dwarf_Die *found = NULL, *scopes = NULL;
-		int ns = dwarf_getscopes(cu, a, &found);
-		if (ns > 0)
-			ns = dwarf_getscopes_die(&found[0], &scopes);
-		free(found);
-		for (int i = 0; i < ns; i++) {
-			int tag = dwarf_tag(&scopes[i]);
-			if (tag == DW_TAG_inlined_subroutine) {
-				const char *nm = die_name(s, &scopes[i]);
+		struct ks_cuidx *ix = cu_index(m, cu);
+		for (int32_t i = cuidx_find(ix, a); i >= 0; i = ix->sc[i].parent) {
+			struct ks_scope *e = &ix->sc[i];
+			if (!(e->lo <= a && a < e->hi))
+				continue; /* a partial overlap in odd DWARF: not a real container */
+			if (e->is_inline) {
+				const char *nm = die_name(s, &e->die);
 				if (n < max - 1 && n < KS_MAX_INLINE - 1) {
 					out[n].name = nm ? nm : ks_internz(&s->pool, "[inlined]");
 					out[n].module = m->path;
@@ -530,13 +690,12 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 					out[n].addr = 0;
 					n++;
 				}
-				call_site(s, &scopes[i], &file, &line);
-			} else if (tag == DW_TAG_subprogram) {
-				sub_name = die_name(s, &scopes[i]);
+				call_site(s, &e->die, &file, &line);
+			} else {
+				sub_name = die_name(s, &e->die);
 				break;
 			}
 		}
-		free(scopes);
 	}
 	const char *name = fname ? fname : sub_name;
 	if (!name && !n)
