@@ -22,8 +22,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <asm/perf_regs.h>
 #include "profile/profile.h"
 #include "symbols/symbols.h"
+#include "symbols/sym_internal.h"
 #include "util/error.h"
 
 static char tmpdir[256];
@@ -692,6 +694,169 @@ static void test_debug_files(void **state)
 	kp_profile_release(&p);
 }
 
+/* ---- kallsyms parsing (from a file in its format) ---- */
+static void test_kallsyms_file(void **state)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/kallsyms", tmpdir);
+	write_file(path, "w",
+		   "ffffffff81000000 T _text\n"
+		   "ffffffff81000000 T _stext\n"
+		   "ffffffff81000100 t helper\n"
+		   "ffffffff81000200 T do_work\n"
+		   "ffffffff81000300 D some_data\n"
+		   "ffffffff81001000 T _etext\n"
+		   "garbage without fields\n"
+		   "ffffffff81000400\n"
+		   "zzzz T bad_address\n"
+		   "ffffffffc0000000 t mod_fn\t[mymod]\n"
+		   "ffffffffc0000100 t mod_fn2\t[mymod]\n"
+		   "ffffffffc0000000 t ");
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_kernel_load_file(s, path), 0);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[2];
+	static const struct {
+		uint64_t addr;
+		const char *name, *module;
+		uint32_t flags;
+		uint64_t rel;
+	} cases[] = {
+		{ 0xffffffff81000010, "_stext", "[kernel.kallsyms]", KP_FRAME_KERNEL, 0 },
+		{ 0xffffffff81000150, "helper", "[kernel.kallsyms]", KP_FRAME_KERNEL, 0 },
+		{ 0xffffffff81000350, "do_work", "[kernel.kallsyms]", KP_FRAME_KERNEL, 0 },
+		{ 0xffffffff81002000, "[kernel.kallsyms]", "[kernel.kallsyms]",
+		  KP_FRAME_KERNEL | KP_FRAME_UNKNOWN, 0x2000 },
+		{ 0xffffffffc0000050, "mod_fn", "[mymod]", KP_FRAME_KERNEL, 0 },
+		{ 0xffffffffc0000150, "mod_fn2", "[mymod]", KP_FRAME_KERNEL, 0 },
+		{ 0xffffffffc8000000, "[kernel.kallsyms]", "[kernel.kallsyms]",
+		  KP_FRAME_KERNEL | KP_FRAME_UNKNOWN, 0xffffffffc8000000 - 0xffffffff81000000 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(ks_resolve(s, &p, 0, cases[i].addr, 1, out, 2), 1);
+		assert_string_equal(fname(&p, out[0]), cases[i].name);
+		assert_string_equal(kp_str_get(&p, fr(&p, out[0])->module), cases[i].module);
+		assert_int_equal(fr(&p, out[0])->flags, cases[i].flags);
+		assert_int_equal(fr(&p, out[0])->addr, cases[i].rel);
+	}
+	kp_profile_release(&p);
+	ks_session_free(s);
+
+	/* hidden addresses (kptr_restrict): all zero, nothing named */
+	write_file(path, "w", "0000000000000000 T _text\n0000000000000000 T schedule\n");
+	s = ks_session_new(NULL);
+	assert_int_equal(ks_kernel_load_file(s, path), -1);
+	kp_profile_init(&p);
+	ks_resolve(s, &p, 0, 0xffffffff81000010, 1, out, 2);
+	assert_string_equal(fname(&p, out[0]), "[kernel.kallsyms]");
+	assert_true(fr(&p, out[0])->flags & KP_FRAME_UNKNOWN);
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+/* ---- files that are not ELF, truncated, or not files ---- */
+static void test_bad_modules(void **state)
+{
+	char prog[PATH_MAX], path[6][600];
+	const char *names[6] = { "empty.so", "garbage.so", "truncated.so", "dir.so", "null", "" };
+	snprintf(path[0], sizeof(path[0]), "%s/empty.so", tmpdir);
+	write_file(path[0], "w", "");
+	snprintf(path[1], sizeof(path[1]), "%s/garbage.so", tmpdir);
+	FILE *f = fopen(path[1], "w");
+	assert_non_null(f);
+	fputs("\177ELF", f); /* an ELF magic, then noise */
+	for (int i = 0; i < 8192; i++)
+		fputc((i * 7919) & 0xff, f);
+	fclose(f);
+	snprintf(path[2], sizeof(path[2]), "%s/truncated.so", tmpdir);
+	if (workload_path("sym_basic", prog, sizeof(prog)) == 0) {
+		char cmd[PATH_MAX + 700];
+		snprintf(cmd, sizeof(cmd), "head -c 3000 '%s' > '%s'", prog, path[2]);
+		assert_int_equal(system(cmd), 0);
+	} else {
+		write_file(path[2], "w", "\177ELF\2\1\1");
+	}
+	snprintf(path[3], sizeof(path[3]), "%s/dir.so", tmpdir);
+	assert_int_equal(mkdir(path[3], 0755), 0);
+	snprintf(path[4], sizeof(path[4]), "/dev/null");
+	snprintf(path[5], sizeof(path[5]), "%s/missing.so", tmpdir);
+	names[5] = "missing.so";
+
+	struct ks_session *s = ks_session_new(NULL);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	for (int i = 0; i < 6; i++)
+		ks_mmap(s, 99, 0x100000 * (uint64_t)(i + 1), 0x10000, 0x1000, path[i], NULL, 0,
+			PROT_READ | PROT_EXEC);
+	for (int i = 0; i < 6; i++) {
+		kp_frame_t out[4];
+		char want[64];
+		snprintf(want, sizeof(want), "[%s]", names[i]);
+		for (int rep = 0; rep < 2; rep++) { /* the failed open is remembered */
+			assert_int_equal(ks_resolve(s, &p, 99, 0x100000 * (uint64_t)(i + 1) + 0x20, 0,
+						    out, 4), 1);
+			assert_string_equal(fname(&p, out[0]), want);
+			assert_true(fr(&p, out[0])->flags & KP_FRAME_UNKNOWN);
+			assert_int_equal(fr(&p, out[0])->addr, 0x1020);
+		}
+		/* unwinding there: no CFI, frame pointers that lead nowhere */
+		struct ks_regs regs = { .mask = (1ull << 6) | (1ull << 7) | (1ull << 8) };
+		uint64_t stack[8] = { 0 };
+		regs.regs[8] = 0x100000 * (uint64_t)(i + 1) + 0x20;
+		regs.regs[7] = 0x7ff000;
+		regs.regs[6] = 0x7ff010;
+		uint64_t ips[8], ra;
+		int complete;
+		int n = ks_unwind(s, 99, &regs, stack, sizeof(stack), ips, 8, &complete);
+		assert_true(n >= 1 && n <= 8);
+		assert_int_equal(ks_unwind_leaf(s, 99, &regs, stack, sizeof(stack), &ra), -1);
+	}
+	/* zero-length and wrapping mappings are ignored */
+	ks_mmap(s, 99, 0x5000, 0, 0, path[0], NULL, 0, PROT_EXEC);
+	ks_mmap(s, 99, UINT64_MAX - 10, 100, 0, path[0], NULL, 0, PROT_EXEC);
+	kp_frame_t out[4];
+	ks_resolve(s, &p, 99, 0x5000, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+/* ---- the unwinder on garbage: always terminates, never reads outside the copy ---- */
+static void test_unwind_garbage(void **state)
+{
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	uint64_t text = libc_qsort();
+	enum { WORDS = 512 };
+	uint64_t *stack = malloc(WORDS * 8);
+	uint64_t ips[64];
+	unsigned seed = 12345;
+	for (int iter = 0; iter < 3000; iter++) {
+		uint64_t sp = 0x7ffd00000000ull + (uint64_t)(rand_r(&seed) % 4096) * 8;
+		for (int w = 0; w < WORDS; w++) {
+			int kind = rand_r(&seed) % 4;
+			uint64_t v = (uint64_t)rand_r(&seed) << 32 | (uint64_t)rand_r(&seed);
+			/* a mix of noise, pointers into the copy and code addresses */
+			stack[w] = kind == 0 ? v : kind == 1 ? sp + (v % (WORDS * 8)) :
+				   kind == 2 ? text + (v % 65536) - 32768 : 0;
+		}
+		struct ks_regs regs = { .mask = ~0ull };
+		for (int r = 0; r < 24; r++)
+			regs.regs[r] = stack[rand_r(&seed) % WORDS];
+		regs.regs[PERF_REG_X86_SP] = sp;
+		regs.regs[PERF_REG_X86_IP] = text + (uint64_t)(rand_r(&seed) % 200000) - 100000;
+		int complete = -1;
+		int n = ks_unwind(s, getpid(), &regs, stack, WORDS * 8, ips, 64, &complete);
+		assert_true(n >= 1 && n <= 64);
+		assert_true(complete == 0 || complete == 1);
+		uint64_t ra;
+		ks_unwind_leaf(s, getpid(), &regs, stack, WORDS * 8, &ra);
+	}
+	free(stack);
+	ks_session_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +869,9 @@ int main(void)
 		cmocka_unit_test(test_vdso),
 		cmocka_unit_test(test_jit_map),
 		cmocka_unit_test(test_debug_files),
+		cmocka_unit_test(test_kallsyms_file),
+		cmocka_unit_test(test_bad_modules),
+		cmocka_unit_test(test_unwind_garbage),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -148,6 +148,8 @@ struct ks_kernel {
 	uint64_t text_start, text_end;
 };
 int ks_kernel_load(struct ks_session *s);
+/* The same from a kallsyms-format file (tests); only the first load counts. */
+int ks_kernel_load_file(struct ks_session *s, const char *path);
 /* Fills one frame for a kernel address. */
 void ks_kernel_symbolize(struct ks_session *s, uint64_t addr, struct ks_sframe *out);
 
