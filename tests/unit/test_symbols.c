@@ -124,6 +124,10 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+static uint64_t child_sym(const struct child *c, const char *name);
+static const char *resolve_name(struct ks_session *s, struct kp_profile *p, int pid,
+				uint64_t addr, uint32_t *flags, uint32_t *line);
+
 /* ---- ELF symbols and demangling, in a real process ---- */
 static void test_workload_symbols(void **state)
 {
@@ -171,6 +175,54 @@ static void test_workload_symbols(void **state)
 	kp_profile_release(&p);
 	ks_session_free(s);
 	ks_session_free(raw);
+	child_finish(&c);
+}
+
+/* ---- PLT entries: "name@plt", and no function swallowing the PLT ---- */
+static uint64_t tool_addr(const char *cmd)
+{
+	FILE *f = popen(cmd, "r");
+	unsigned long long v = 0;
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llx", &v) != 1)
+		v = 0;
+	pclose(f);
+	return v;
+}
+
+static void test_plt(void **state)
+{
+	char prog[PATH_MAX], cmd[PATH_MAX + 200];
+	if (workload_path("sym_basic", prog, sizeof(prog)) != 0 ||
+	    system("command -v objdump >/dev/null && command -v nm >/dev/null") != 0)
+		skip();
+	snprintf(cmd, sizeof(cmd), "objdump -d '%s' | sed -n 's/^\\([0-9a-f]*\\) <printf@plt>:/\\1/p'",
+		 prog);
+	uint64_t plt_printf = tool_addr(cmd);
+	snprintf(cmd, sizeof(cmd), "objdump -h '%s' | awk '$2 == \".plt\" { print $4 }'", prog);
+	uint64_t plt0 = tool_addr(cmd);
+	snprintf(cmd, sizeof(cmd), "nm '%s' | awk '$3 == \"main\" { print $1 }'", prog);
+	uint64_t main_va = tool_addr(cmd);
+	if (!plt_printf || !plt0 || !main_va)
+		skip();
+	struct child c;
+	assert_int_equal(spawn_ready(prog, NULL, &c), 0);
+	uint64_t bias = child_sym(&c, "main") - main_va;
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	uint32_t flags;
+	assert_string_equal(resolve_name(s, &p, c.pid, bias + plt_printf + 6, &flags, NULL),
+			    "printf@plt");
+	assert_int_equal(flags, 0);
+	/* the PLT header belongs to no function (not to _init, which precedes it) */
+	assert_string_equal(resolve_name(s, &p, c.pid, bias + plt0 + 2, &flags, NULL),
+			    "[sym_basic]");
+	assert_true(flags & KP_FRAME_UNKNOWN);
+	kp_profile_release(&p);
+	ks_session_free(s);
 	child_finish(&c);
 }
 
@@ -862,6 +914,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_workload_symbols),
 		cmocka_unit_test(test_inline_and_lines),
+		cmocka_unit_test(test_plt),
 		cmocka_unit_test(test_libc_symbols),
 		cmocka_unit_test(test_unknown_and_maps),
 		cmocka_unit_test(test_cache_and_profiles),

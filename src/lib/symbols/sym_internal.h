@@ -44,6 +44,7 @@ struct ks_sym {
 	uint64_t end;       /* exclusive; for size-0 symbols, the next symbol's address */
 	const char *name;   /* raw (mangled) name, interned */
 	const char *dname;  /* demangled name, computed on first use */
+	int unsized;        /* size 0 in the symbol table: end is where the next begins */
 };
 
 enum ks_module_state { KS_MOD_NEW = 0, KS_MOD_OPEN = 1, KS_MOD_FAILED = -1 };

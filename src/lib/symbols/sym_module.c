@@ -308,6 +308,7 @@ int ks_module_read(struct ks_module *m, uint64_t vaddr, void *buf, size_t len)
 /* ---- symbol table ---- */
 struct sym_tmp {
 	uint64_t addr, size;
+	uint64_t sec_end; /* end of the symbol's section (module addresses), 0 if unknown */
 	const char *name;
 	int rank; /* higher is preferred among symbols at one address */
 };
@@ -341,13 +342,83 @@ static int sym_tmp_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int is_exec_section(Elf *elf, GElf_Word shndx)
+/* The section of a symbol: 1 when it is executable; *end gets its end address. */
+static int symbol_section(Elf *elf, GElf_Word shndx, uint64_t *start, uint64_t *end)
 {
+	*start = *end = 0;
 	if (!elf || shndx == SHN_UNDEF || shndx >= SHN_LORESERVE)
 		return 0;
 	Elf_Scn *scn = elf_getscn(elf, shndx);
 	GElf_Shdr sh;
-	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
+	if (!scn || !gelf_getshdr(scn, &sh))
+		return 0;
+	*start = sh.sh_addr;
+	*end = sh.sh_addr + sh.sh_size;
+	return (sh.sh_flags & SHF_EXECINSTR) != 0;
+}
+
+/* Synthesizes "name@plt" symbols for the PLT entries of the main file: entry i of
+ * .plt.sec (IBT), or entry i + 1 of .plt (after its header), calls the function of the
+ * i-th relocation of .rela.plt. */
+static void plt_symbols(struct ks_session *s, struct ks_module *m, struct sym_tmp **tmp,
+			size_t *nt, size_t *alloc)
+{
+	Elf *elf = m->elf;
+	size_t shstrndx;
+	if (m->from_debug || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return;
+	Elf_Scn *scn = NULL, *rela = NULL;
+	GElf_Shdr plt = { 0 }, plt_sec = { 0 }, rsh = { 0 };
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (strcmp(name, ".plt") == 0)
+			plt = sh;
+		else if (strcmp(name, ".plt.sec") == 0)
+			plt_sec = sh;
+		else if (strcmp(name, ".rela.plt") == 0 && sh.sh_type == SHT_RELA) {
+			rela = scn;
+			rsh = sh;
+		}
+	}
+	if (!rela || !plt.sh_size || !rsh.sh_entsize)
+		return;
+	Elf_Scn *symscn = elf_getscn(elf, rsh.sh_link);
+	GElf_Shdr symsh;
+	Elf_Data *rdata = elf_getdata(rela, NULL);
+	Elf_Data *sdata = symscn ? elf_getdata(symscn, NULL) : NULL;
+	if (!rdata || !sdata || !gelf_getshdr(symscn, &symsh) || !rdata->d_buf)
+		return;
+	uint64_t base = plt_sec.sh_size ? plt_sec.sh_addr : plt.sh_addr + 16;
+	uint64_t limit = plt_sec.sh_size ? plt_sec.sh_addr + plt_sec.sh_size
+					 : plt.sh_addr + plt.sh_size;
+	size_t n = rsh.sh_size / rsh.sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Rela r;
+		GElf_Sym sym;
+		if (!gelf_getrela(rdata, (int)i, &r) ||
+		    !gelf_getsym(sdata, (int)GELF_R_SYM(r.r_info), &sym))
+			continue;
+		uint64_t at = base + 16 * i;
+		if (at + 16 > limit)
+			break;
+		const char *name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+		if (!name || !name[0])
+			continue;
+		char buf[512];
+		snprintf(buf, sizeof(buf), "%s@plt", name);
+		ALLOC_GROW(*tmp, *nt + 1, *alloc);
+		struct sym_tmp *t = &(*tmp)[(*nt)++];
+		t->addr = at;
+		t->size = 16;
+		t->sec_end = limit;
+		t->name = ks_internz(&s->pool, buf);
+		t->rank = 0;
+	}
 }
 
 static uint64_t exec_segment_end(const struct ks_module *m, uint64_t addr)
@@ -366,8 +437,8 @@ static void load_symbols(struct ks_session *s, struct ks_module *m)
 	int n = dwfl_module_getsymtab(m->dmod);
 	if (n <= 0)
 		return;
-	struct sym_tmp *tmp = xcalloc((size_t)n, sizeof(*tmp));
-	size_t nt = 0;
+	size_t alloc = (size_t)n, nt = 0;
+	struct sym_tmp *tmp = xcalloc(alloc, sizeof(*tmp));
 	for (int i = 0; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
@@ -379,8 +450,9 @@ static void load_symbols(struct ks_session *s, struct ks_module *m)
 		if (!name || !name[0] || name[0] == '$' || sym.st_shndx == SHN_UNDEF)
 			continue;
 		int type = GELF_ST_TYPE(sym.st_info);
-		if (type != STT_FUNC && type != STT_GNU_IFUNC &&
-		    !(type == STT_NOTYPE && is_exec_section(elf, shndx)))
+		uint64_t sec_start, sec_end;
+		int exec = symbol_section(elf, shndx, &sec_start, &sec_end);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC && !(type == STT_NOTYPE && exec))
 			continue;
 		/* "name@@VERSION" / "name@VERSION" from symbol versioning: the name alone */
 		const char *at = strchr(name, '@');
@@ -388,34 +460,41 @@ static void load_symbols(struct ks_session *s, struct ks_module *m)
 			name = ks_intern(&s->pool, name, (size_t)(at - name));
 		tmp[nt].addr = addr;
 		tmp[nt].size = sym.st_size;
+		/* section addresses are the file's own; addr may carry a bias */
+		tmp[nt].sec_end = sec_end > sec_start && sym.st_value >= sec_start &&
+					  sym.st_value < sec_end
+				  ? sec_end + (addr - sym.st_value) : 0;
 		tmp[nt].name = name;
 		tmp[nt].rank = sym_rank(&sym, name);
 		nt++;
 	}
+	plt_symbols(s, m, &tmp, &nt, &alloc);
 	qsort(tmp, nt, sizeof(*tmp), sym_tmp_cmp);
 	m->syms = xcalloc(nt ? nt : 1, sizeof(*m->syms));
 	size_t ns = 0;
 	for (size_t i = 0; i < nt; i++) {
 		if (ns && m->syms[ns - 1].addr == tmp[i].addr) {
 			/* an alias: keep the best-ranked name but the largest extent */
-			if (tmp[i].size && m->syms[ns - 1].end < tmp[i].addr + tmp[i].size)
+			if (tmp[i].size && (m->syms[ns - 1].unsized ||
+					    m->syms[ns - 1].end < tmp[i].addr + tmp[i].size)) {
 				m->syms[ns - 1].end = tmp[i].addr + tmp[i].size;
+				m->syms[ns - 1].unsized = 0;
+			}
 			continue;
 		}
 		m->syms[ns].addr = tmp[i].addr;
-		m->syms[ns].end = tmp[i].size ? tmp[i].addr + tmp[i].size : 0;
+		/* size-0 symbols (assembly labels) extend to the next symbol, within their
+		 * section: for now, the end of the section */
+		m->syms[ns].end = tmp[i].size ? tmp[i].addr + tmp[i].size :
+				  tmp[i].sec_end > tmp[i].addr ? tmp[i].sec_end :
+								 exec_segment_end(m, tmp[i].addr);
+		m->syms[ns].unsized = !tmp[i].size;
 		m->syms[ns].name = ks_internz(&s->pool, tmp[i].name);
 		ns++;
 	}
-	/* size-0 symbols (assembly labels) extend to the next symbol */
-	for (size_t i = 0; i < ns; i++) {
-		if (m->syms[i].end)
-			continue;
-		uint64_t lim = exec_segment_end(m, m->syms[i].addr);
-		if (i + 1 < ns && m->syms[i + 1].addr < lim)
-			lim = m->syms[i + 1].addr;
-		m->syms[i].end = lim;
-	}
+	for (size_t i = 0; i + 1 < ns; i++)
+		if (m->syms[i].unsized && m->syms[i + 1].addr < m->syms[i].end)
+			m->syms[i].end = m->syms[i + 1].addr;
 	m->nsyms = ns;
 	free(tmp);
 }
