@@ -317,10 +317,28 @@ static uint64_t libc_qsort(void)
 	return (uint64_t)(uintptr_t)f;
 }
 
+/* Modules of the session, and how many of them were opened. */
+static int count_modules(struct ks_session *s, const char *path_part, int *opened)
+{
+	int n = 0;
+	*opened = 0;
+	for (uint32_t i = 0; i < s->mods_size; i++)
+		for (struct ks_module *m = s->mods[i]; m; m = m->next_hash) {
+			if (path_part && !strstr(m->path, path_part))
+				continue;
+			n++;
+			*opened += m->state == KS_MOD_OPEN;
+		}
+	return n;
+}
+
 static void test_libc_symbols(void **state)
 {
 	struct ks_session *s = ks_session_new(NULL);
 	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	int opened;
+	assert_true(count_modules(s, NULL, &opened) >= 3); /* this test, libc, libdw, ... */
+	assert_int_equal(opened, 0); /* nothing opened before an address needs it */
 	struct kp_profile p;
 	kp_profile_init(&p);
 	kp_frame_t out[8];
@@ -328,9 +346,78 @@ static void test_libc_symbols(void **state)
 	assert_true(n >= 1);
 	assert_string_equal(fname(&p, out[n - 1]), "qsort");
 	assert_non_null(strstr(kp_str_get(&p, fr(&p, out[n - 1])->module), "libc.so"));
+	count_modules(s, NULL, &opened);
+	assert_int_equal(opened, 1); /* libc only */
+	/* another process mapping the same libc shares the module: one open */
+	char prog[PATH_MAX];
+	if (workload_path("sym_basic", prog, sizeof(prog)) == 0) {
+		struct child c;
+		assert_int_equal(spawn_ready(prog, NULL, &c), 0);
+		assert_int_equal(ks_load_proc_maps(s, c.pid), 0);
+		char maps[64], line[1024];
+		snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)c.pid);
+		FILE *f = fopen(maps, "r");
+		uint64_t start = 0, end, off;
+		char perm[8];
+		while (f && fgets(line, sizeof(line), f))
+			if (strstr(line, "/libc.so") &&
+			    sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64, &start, &end, perm,
+				   &off) == 4 && perm[2] == 'x')
+				break;
+		if (f)
+			fclose(f);
+		assert_true(start != 0);
+		n = ks_resolve(s, &p, c.pid, start + 0x100, 0, out, 8);
+		assert_true(n >= 1);
+		assert_int_equal(count_modules(s, "/libc.so", &opened), 1);
+		assert_int_equal(opened, 1);
+		child_finish(&c);
+	}
 	n = ks_resolve(s, &p, getpid(), (uint64_t)(uintptr_t)&test_libc_symbols + 1, 0, out, 8);
 	assert_string_equal(fname(&p, out[n - 1]), "test_libc_symbols");
 	assert_true(ends_with(kp_str_get(&p, fr(&p, out[n - 1])->file), "test_symbols.c"));
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
+/* ---- a stripped system binary: /bin/true has no symbols for its code ---- */
+static void test_stripped_system_binary(void **state)
+{
+	const char *bin = "/bin/true";
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "readelf -h %s | awk '/Entry point/ { print $4 }'", bin);
+	uint64_t entry = tool_addr(cmd);
+	if (!entry || access(bin, R_OK) != 0)
+		skip();
+	/* map its segments as the loader would, at a base of our choosing */
+	snprintf(cmd, sizeof(cmd), "readelf -lW %s | awk '$1 == \"LOAD\" { print $2, $3, $6, $7 }'",
+		 bin);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	struct ks_session *s = ks_session_new(NULL);
+	const uint64_t base = 0x555500000000ull;
+	unsigned long long off, va, memsz;
+	char flags[8];
+	int segs = 0;
+	while (fscanf(f, "%llx %llx %llx %7s", &off, &va, &memsz, flags) == 4) {
+		uint64_t pstart = (base + va) & ~0xfffull, poff = off & ~0xfffull;
+		int prot = PROT_READ | (strchr(flags, 'E') ? PROT_EXEC : 0);
+		ks_mmap(s, 4321, pstart, base + va + memsz - pstart, poff, bin, NULL, 0, prot);
+		segs++;
+	}
+	pclose(f);
+	assert_true(segs >= 1);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_frame_t out[4];
+	assert_int_equal(ks_resolve(s, &p, 4321, base + entry, 0, out, 4), 1);
+	const char *name = fname(&p, out[0]);
+	if (strcmp(name, "_start") != 0) { /* unless a debug file for it is installed */
+		assert_string_equal(name, "[true]");
+		assert_int_equal(fr(&p, out[0])->flags, KP_FRAME_UNKNOWN);
+		assert_int_equal(fr(&p, out[0])->addr, entry);
+	}
+	assert_string_equal(kp_str_get(&p, fr(&p, out[0])->module), bin);
 	kp_profile_release(&p);
 	ks_session_free(s);
 }
@@ -916,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_inline_and_lines),
 		cmocka_unit_test(test_plt),
 		cmocka_unit_test(test_libc_symbols),
+		cmocka_unit_test(test_stripped_system_binary),
 		cmocka_unit_test(test_unknown_and_maps),
 		cmocka_unit_test(test_cache_and_profiles),
 		cmocka_unit_test(test_kernel),
