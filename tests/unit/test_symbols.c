@@ -528,6 +528,17 @@ static void test_cache_and_profiles(void **state)
 	kp_profile_init(&p);
 	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
 	assert_string_equal(fname(&p, b[n3 - 1]), "qsort");
+	/* the address space changes: cached answers for it must not survive */
+	ks_mmap(s, getpid(), addr & ~0xfffull, 0x1000, 0, "/nonexistent/over.so", NULL, 0,
+		PROT_EXEC);
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "[over.so]");
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "qsort");
+	ks_exec(s, getpid());
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "[unknown]");
 	kp_profile_release(&p);
 	ks_session_free(s);
 }

@@ -169,6 +169,14 @@ struct ks_centry {
 	uint32_t ids_first; /* index into s->cids */
 };
 
+#define KS_FAST_SIZE 8192
+struct ks_fast {
+	uint64_t addr;
+	uint64_t epoch;  /* 0: empty */
+	int32_t pid;
+	uint32_t entry;  /* index into s->centries */
+};
+
 /* ---- cached unwind rows (per module and pc) ---- */
 struct ks_urow;
 
@@ -196,6 +204,10 @@ struct ks_session {
 	size_t ncframes, acframes;
 	kp_frame_t *cids;
 	size_t ncids, acids;
+
+	/* front cache: (pid, address) -> resolve cache entry, valid for one maps epoch */
+	struct ks_fast *fast;
+	uint64_t maps_epoch;      /* bumped by every change to any address space */
 
 	/* which profile the cached frame ids belong to */
 	struct kp_profile *prof;

@@ -120,6 +120,8 @@ struct ks_session *ks_session_new(const struct ks_options *opts)
 	if (opts)
 		s->opts = *opts;
 	s->jit_dir = xstrdup("/tmp");
+	s->maps_epoch = 1;
+	s->fast = xcalloc(KS_FAST_SIZE, sizeof(*s->fast));
 	return s;
 }
 
@@ -148,6 +150,7 @@ void ks_session_free(struct ks_session *s)
 	if (s->vdso)
 		ks_module_free(s->vdso);
 	free(s->kernel.syms);
+	free(s->fast);
 	free(s->centries);
 	free(s->chash);
 	free(s->cframes);
@@ -386,6 +389,7 @@ void ks_mmap(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64
 	    strcmp(path + plen - (sizeof(deleted) - 1), deleted) == 0)
 		plen -= sizeof(deleted) - 1;
 	m.name = ks_intern(&s->pool, path, plen);
+	s->maps_epoch++;
 	if (m.kind == KS_MAP_FILE)
 		m.mod = module_get(s, m.name, build_id, build_id_len, pid);
 	else if (m.kind == KS_MAP_VDSO)
@@ -397,6 +401,7 @@ void ks_fork(struct ks_session *s, int ppid, int pid)
 {
 	if (ppid == pid)
 		return;
+	s->maps_epoch++;
 	/* create the child first: creating may move the table and the parent with it */
 	struct ks_proc *child = ks_proc_get(s, pid, 1);
 	struct ks_proc *parent = ks_proc_get(s, ppid, 0);
@@ -417,6 +422,7 @@ void ks_exec(struct ks_session *s, int pid)
 	struct ks_proc *pr = ks_proc_get(s, pid, 0);
 	if (!pr)
 		return;
+	s->maps_epoch++;
 	pr->nr = 0;
 	pr->last = 0;
 	ks_jit_free(pr->jit);
@@ -432,6 +438,7 @@ int ks_load_proc_maps(struct ks_session *s, int pid)
 		return -1;
 	struct ks_proc *pr = ks_proc_get(s, pid, 1);
 	/* a snapshot replaces what the session knew of this process */
+	s->maps_epoch++;
 	pr->nr = 0;
 	pr->last = 0;
 	char *line = NULL;
@@ -608,6 +615,12 @@ int ks_resolve(struct ks_session *s, struct kp_profile *p, int pid, uint64_t add
 	if (kernel)
 		return resolve_kernel(s, p, addr, out, max);
 
+	/* the front cache: a repeated (pid, address) in unchanged address spaces */
+	struct ks_fast *fe = &s->fast[(uint32_t)ks_hash_u64(addr ^ ((uint64_t)(uint32_t)pid << 47)) &
+				      (KS_FAST_SIZE - 1)];
+	if (fe->epoch == s->maps_epoch && fe->addr == addr && fe->pid == pid)
+		return emit_entry(s, p, &s->centries[fe->entry], out, max);
+
 	struct ks_proc *pr = ks_proc_get(s, pid, 0);
 	struct ks_map *m = pr ? ks_proc_find(pr, addr) : NULL;
 	if (m && m->mod) {
@@ -620,6 +633,10 @@ int ks_resolve(struct ks_session *s, struct kp_profile *p, int pid, uint64_t add
 				int n = ks_module_symbolize(s, mod, va, fr, KS_MAX_INLINE);
 				e = cache_add(s, mod, va, fr, n);
 			}
+			fe->epoch = s->maps_epoch;
+			fe->addr = addr;
+			fe->pid = pid;
+			fe->entry = (uint32_t)(e - s->centries);
 			return emit_entry(s, p, e, out, max);
 		}
 		struct ks_sframe sf = { .name = mod->unknown_name, .module = mod->path,
