@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <asm/perf_regs.h>
+#include <link.h>
 #include <limits.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +150,38 @@ __attribute__((noinline, noipa)) static int in_level1(int n)
 	return r * 2;
 }
 
+/* A session that knows this process's modules as dl_iterate_phdr reports them. */
+static int add_phdr_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct ks_session *s = arg;
+	char exe[PATH_MAX];
+	const char *path = info->dlpi_name;
+	if (!path[0]) { /* the main program */
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return 0;
+		exe[n] = '\0';
+		path = exe;
+	}
+	if (path[0] != '/')
+		return 0; /* the vdso */
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (hi > lo)
+		ks_mmap_elf(s, getpid(), lo, hi - lo, info->dlpi_addr, path, NULL, 0,
+			    PROT_READ | PROT_EXEC);
+	return 0;
+}
+
 static void test_unwind_in_process(void **state)
 {
 	snap_taken = 0;
@@ -179,6 +213,23 @@ static void test_unwind_in_process(void **state)
 	assert_true(lib >= 1 && lib == c - b - 1);
 	assert_int_equal(complete, 1);
 	assert_string_equal(names[n - 1], "_start");
+
+	/* the same with modules given as dl_iterate_phdr reports them (the heap profiler's
+	 * view): same walk, same names */
+	struct ks_session *ph = ks_session_new(NULL);
+	dl_iterate_phdr(add_phdr_module, ph);
+	uint64_t ips2[MAXF];
+	int complete2 = -1;
+	int n2 = ks_unwind(ph, getpid(), &snap_regs, snap_stack, snap_len, ips2, MAXF, &complete2);
+	assert_int_equal(n2, n);
+	assert_memory_equal(ips2, ips, (size_t)n * sizeof(ips[0]));
+	assert_int_equal(complete2, 1);
+	const char *names2[MAXF], *mods2[MAXF];
+	chain_names(ph, &p, getpid(), ips2, n2, names2, mods2);
+	for (int k = 0; k < n; k++) /* (unnamed frames say the path as given: a symlink) */
+		if (names[k][0] != '[')
+			assert_string_equal(names2[k], names[k]);
+	ks_session_free(ph);
 
 	/* a stack copy cut short: the walk stops early and says so */
 	n = ks_unwind(s, getpid(), &snap_regs, snap_stack, 256, ips, MAXF, &complete);

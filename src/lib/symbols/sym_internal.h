@@ -107,6 +107,8 @@ struct ks_map {
 	const char *name;      /* interned path or pseudo-name ("[heap]", "//anon") */
 	int prot;
 	int kind;
+	int by_bias;           /* ks_mmap_elf: module address = address - bias */
+	uint64_t bias;
 };
 
 struct ks_jit_sym {
@@ -225,6 +227,8 @@ struct ks_session {
 };
 
 struct ks_proc *ks_proc_get(struct ks_session *s, int pid, int create);
+/* The module address of addr in mapping m (opening the module); -1 when unreadable. */
+int ks_map_vaddr(struct ks_session *s, const struct ks_map *m, uint64_t addr, uint64_t *va);
 /* The mapping of pr that contains addr, or NULL. */
 struct ks_map *ks_proc_find(struct ks_proc *pr, uint64_t addr);
 void ks_unwind_free(struct ks_session *s);

@@ -373,15 +373,44 @@ static void proc_insert(struct ks_proc *pr, const struct ks_map *nm)
 	pr->last = 0;
 }
 
+static void add_map(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		    const char *path, const unsigned char *build_id, size_t build_id_len, int prot,
+		    int by_bias, uint64_t bias);
+
 void ks_mmap(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
 	     const char *path, const unsigned char *build_id, size_t build_id_len, int prot)
+{
+	add_map(s, pid, start, len, pgoff, path, build_id, build_id_len, prot, 0, 0);
+}
+
+void ks_mmap_elf(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t bias,
+		 const char *path, const unsigned char *build_id, size_t build_id_len, int prot)
+{
+	add_map(s, pid, start, len, 0, path, build_id, build_id_len, prot, 1, bias);
+}
+
+int ks_map_vaddr(struct ks_session *s, const struct ks_map *m, uint64_t addr, uint64_t *va)
+{
+	if (!m->mod || ks_module_open(s, m->mod) != 0)
+		return -1;
+	if (m->by_bias) {
+		*va = addr - m->bias;
+		return 0;
+	}
+	return ks_module_off_to_vaddr(m->mod, addr - m->start + m->pgoff, va);
+}
+
+static void add_map(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		    const char *path, const unsigned char *build_id, size_t build_id_len, int prot,
+		    int by_bias, uint64_t bias)
 {
 	if (!len || start + len < start)
 		return;
 	if (!path)
 		path = "";
 	struct ks_proc *pr = ks_proc_get(s, pid, 1);
-	struct ks_map m = { .start = start, .end = start + len, .pgoff = pgoff, .prot = prot };
+	struct ks_map m = { .start = start, .end = start + len, .pgoff = pgoff, .prot = prot,
+			    .by_bias = by_bias, .bias = bias };
 	m.kind = map_kind(path);
 	size_t plen = strlen(path);
 	static const char deleted[] = " (deleted)";
@@ -625,8 +654,8 @@ int ks_resolve(struct ks_session *s, struct kp_profile *p, int pid, uint64_t add
 	struct ks_map *m = pr ? ks_proc_find(pr, addr) : NULL;
 	if (m && m->mod) {
 		struct ks_module *mod = m->mod;
-		uint64_t off = addr - m->start + m->pgoff, va;
-		if (ks_module_open(s, mod) == 0 && ks_module_off_to_vaddr(mod, off, &va) == 0) {
+		uint64_t off = m->by_bias ? addr - m->bias : addr - m->start + m->pgoff, va;
+		if (ks_map_vaddr(s, m, addr, &va) == 0) {
 			struct ks_centry *e = cache_find(s, mod, va);
 			if (!e) {
 				struct ks_sframe fr[KS_MAX_INLINE];

@@ -44,6 +44,12 @@ void ks_session_set_debug_path(struct ks_session *s, const char *path);
  * but pass all: the unwinder reads data too). A mapping replaces what it overlaps. */
 void ks_mmap(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
 	     const char *path, const unsigned char *build_id, size_t build_id_len, int prot);
+/* Adds an ELF file loaded with load bias `bias` (module address = address - bias), for
+ * collectors that know modules as dl_iterate_phdr() gives them (dlpi_addr) rather than
+ * as file mappings: [start, start+len) is the part of the address space it covers
+ * (e.g. from its lowest to its highest PT_LOAD). Otherwise like ks_mmap. */
+void ks_mmap_elf(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t bias,
+		 const char *path, const unsigned char *build_id, size_t build_id_len, int prot);
 /* Reads /proc/PID/maps into the session (for attaching to running processes, and for a
  * process's state at the start). Returns 0, or -1 when the process is gone (nothing printed). */
 int ks_load_proc_maps(struct ks_session *s, int pid);

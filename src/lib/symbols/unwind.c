@@ -220,10 +220,9 @@ static int mem_read(struct umem *mm, uint64_t addr, void *buf, size_t n)
 	}
 	/* read-only file-backed memory (constants, code) can be read from the file */
 	struct ks_map *map = mm->pr ? ks_proc_find(mm->pr, addr) : NULL;
-	if (map && map->mod && !(map->prot & PROT_WRITE) && addr + n <= map->end &&
-	    ks_module_open(mm->s, map->mod) == 0) {
+	if (map && map->mod && !(map->prot & PROT_WRITE) && addr + n <= map->end) {
 		uint64_t va;
-		if (ks_module_off_to_vaddr(map->mod, addr - map->start + map->pgoff, &va) == 0 &&
+		if (ks_map_vaddr(mm->s, map, addr, &va) == 0 &&
 		    ks_module_read(map->mod, va, buf, n) == 0)
 			return 0;
 	}
@@ -551,9 +550,7 @@ static struct ks_module *pc_module(struct ks_session *s, struct ks_proc *pr, uin
 				   uint64_t *va)
 {
 	struct ks_map *map = pr ? ks_proc_find(pr, pc) : NULL;
-	if (!map || !map->mod || ks_module_open(s, map->mod) != 0)
-		return NULL;
-	if (ks_module_off_to_vaddr(map->mod, pc - map->start + map->pgoff, va) != 0)
+	if (!map || ks_map_vaddr(s, map, pc, va) != 0)
 		return NULL;
 	return map->mod;
 }
