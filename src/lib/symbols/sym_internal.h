@@ -67,7 +67,6 @@ struct ks_module {
 	Elf *elf;               /* main ELF (owned by dwfl) */
 	GElf_Phdr *loads;       /* PT_LOAD headers, for file offset -> virtual address */
 	size_t nloads;
-	int memfd;              /* vdso image backing file, -1 otherwise */
 	int from_debug;         /* opened from its debug file: no code or data contents */
 
 	struct ks_sym *syms;

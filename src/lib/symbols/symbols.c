@@ -291,7 +291,6 @@ static struct ks_module *module_get(struct ks_session *s, const char *path,
 		memcpy(m->build_id, bid, bid_len);
 	m->build_id_len = bid_len;
 	m->kind = KS_MOD_FILE;
-	m->memfd = -1;
 	m->pid_hint = pid;
 	uint32_t i = (uint32_t)module_hash(path, bid, bid_len) & (s->mods_size - 1);
 	m->next_hash = s->mods[i];
@@ -307,7 +306,6 @@ static struct ks_module *vdso_module(struct ks_session *s)
 		m->path = ks_internz(&s->pool, "[vdso]");
 		m->unknown_name = m->path;
 		m->kind = KS_MOD_VDSO;
-		m->memfd = -1;
 		s->vdso = m;
 	}
 	return s->vdso;
