@@ -671,6 +671,7 @@ static void test_jit_map(void **state)
 	 * newer entry wins */
 	write_file(path, "a", "7f0000003000 80 LazyCompile:*later\n"
 			      "7f0000001000 20 LazyCompile:*replaced\n");
+	usleep(2000); /* misses re-check the file at most once a millisecond */
 	ks_resolve(s, &p, 31337, 0x7f0000003010, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "LazyCompile:*later");
 	ks_resolve(s, &p, 31337, 0x7f0000001010, 0, out, 4);
@@ -679,9 +680,11 @@ static void test_jit_map(void **state)
 	assert_string_equal(fname(&p, out[0]), "LazyCompile:*fib /tmp/x.js:3");
 	/* a line still being written is read once complete */
 	write_file(path, "a", "7f0000004000 10 Partial");
+	usleep(2000);
 	ks_resolve(s, &p, 31337, 0x7f0000004004, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "[unknown]");
 	write_file(path, "a", "Name\n");
+	usleep(2000);
 	ks_resolve(s, &p, 31337, 0x7f0000004004, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "PartialName");
 	/* a process without a map file */

@@ -121,6 +121,7 @@ struct ks_jit_sym {
 struct ks_jit {
 	const char *path;      /* interned "/tmp/perf-PID.map" */
 	off_t read_size;       /* bytes consumed so far (complete lines) */
+	uint64_t last_check_ns; /* when the file was last checked for growth */
 	int missing;
 	struct ks_jit_sym *syms;
 	size_t nr, alloc;
