@@ -971,8 +971,27 @@ static void test_bad_modules(void **state)
 	kp_frame_t out[4];
 	ks_resolve(s, &p, 99, 0x5000, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	/* a FIFO named by a mapping is not opened (opening would block) */
+	char fifo[600];
+	snprintf(fifo, sizeof(fifo), "%s/fifo.so", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	ks_mmap(s, 99, 0x900000, 0x1000, 0, fifo, NULL, 0, PROT_EXEC);
+	ks_resolve(s, &p, 99, 0x900010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[fifo.so]");
 	kp_profile_release(&p);
 	ks_session_free(s);
+	/* no file descriptor of the files the session opened outlives it */
+	int fds = 0;
+	char fdpath[64], target[PATH_MAX];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(fdpath, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			fds += strstr(target, tmpdir) != NULL;
+		}
+	}
+	assert_int_equal(fds, 0);
 }
 
 /* ---- the unwinder on garbage: always terminates, never reads outside the copy ---- */
