@@ -9,6 +9,7 @@
 #include <asm/perf_regs.h>
 #include <link.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <signal.h>
 #include <stdio.h>
@@ -84,6 +85,21 @@ static uint64_t stack_top(void)
 	return top;
 }
 
+/* The top of the calling thread's stack (the main thread's, or a pthread's). */
+static uint64_t thread_stack_top(void)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return stack_top();
+	pthread_attr_getstack(&attr, &addr, &size);
+	pthread_attr_destroy(&attr);
+	uint64_t top = (uint64_t)(uintptr_t)addr + size, main_top = stack_top();
+	/* for the main thread, the [stack] mapping's end is exact */
+	return main_top && main_top - 1 - (uint64_t)(uintptr_t)addr < size + 65536 ? main_top : top;
+}
+
 static struct ks_regs snap_regs;
 static unsigned char *snap_stack;
 static size_t snap_len;
@@ -118,7 +134,7 @@ __attribute__((noinline, noipa)) static void capture_in(void)
 			 (1ull << PERF_REG_X86_R12) | (1ull << PERF_REG_X86_R13) |
 			 (1ull << PERF_REG_X86_R14) | (1ull << PERF_REG_X86_R15);
 	uint64_t sp = snap_regs.regs[PERF_REG_X86_SP];
-	snap_len = stack_top() - sp;
+	snap_len = thread_stack_top() - sp;
 	snap_stack = malloc(snap_len);
 	copy_stack(snap_stack, sp, snap_len);
 }
@@ -301,6 +317,44 @@ static void test_unwind_signal_frame(void **state)
 	snap_stack = NULL;
 }
 
+/* ---- a thread: the walk ends at the thread's entry (clone3), complete ---- */
+__attribute__((noinline, noipa)) static void *thread_body(void *arg)
+{
+	snap_taken = 0;
+	sink += in_level1(3);
+	return NULL;
+}
+
+static void test_unwind_thread(void **state)
+{
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, thread_body, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_non_null(snap_stack);
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	uint64_t ips[MAXF];
+	int complete = -1;
+	int n = ks_unwind(s, getpid(), &snap_regs, snap_stack, snap_len, ips, MAXF, &complete);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	const char *names[MAXF], *mods[MAXF];
+	chain_names(s, &p, getpid(), ips, n, names, mods);
+	print_chain(names, mods, n);
+	int b = find_name(names, n, 0, "in_level1");
+	int t2 = find_name(names, n, b + 1, "thread_body");
+	assert_true(b > 0 && t2 == b + 1);
+	assert_int_equal(complete, 1);
+	/* then the C library's thread start, in libc */
+	assert_true(n > t2 + 1);
+	for (int k = t2 + 1; k < n; k++)
+		assert_true(strstr(mods[k], "libc.so") || strstr(mods[k], "libasan.so"));
+	kp_profile_release(&p);
+	ks_session_free(s);
+	free(snap_stack);
+	snap_stack = NULL;
+}
+
 /* ---- the workload built with -fomit-frame-pointer ---- */
 struct snap {
 	uint64_t regs[24];
@@ -454,6 +508,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_in_process),
 		cmocka_unit_test(test_unwind_signal_frame),
+		cmocka_unit_test(test_unwind_thread),
 		cmocka_unit_test(test_unwind_no_frame_pointers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
