@@ -176,22 +176,18 @@ static struct ks_urow *cfi_row(struct ks_session *s, struct ks_module *m, uint64
 		m->cfi_state = 1;
 		m->eh_cfi = dwfl_module_eh_cfi(m->dmod, &m->eh_bias);
 	}
+	/* .eh_frame first (always in the loaded file), then .debug_frame (often only in
+	 * the debug file). The rules are register-relative: the bias only places pc. */
 	Dwarf_Frame *fr = NULL;
-	Dwarf_Addr bias = 0;
-	if (m->eh_cfi && dwarf_cfi_addrframe(m->eh_cfi, pc - m->eh_bias, &fr) == 0) {
-		bias = m->eh_bias;
-	} else {
+	if (!m->eh_cfi || dwarf_cfi_addrframe(m->eh_cfi, pc - m->eh_bias, &fr) != 0) {
 		fr = NULL;
 		if (!m->dw_cfi_tried) {
 			m->dw_cfi_tried = 1;
 			m->dw_cfi = dwfl_module_dwarf_cfi(m->dmod, &m->dw_bias);
 		}
-		if (m->dw_cfi && dwarf_cfi_addrframe(m->dw_cfi, pc - m->dw_bias, &fr) == 0)
-			bias = m->dw_bias;
-		else
+		if (!m->dw_cfi || dwarf_cfi_addrframe(m->dw_cfi, pc - m->dw_bias, &fr) != 0)
 			fr = NULL;
 	}
-	(void)bias;
 	if ((s->urows_nr + 1) > s->urows_size)
 		urows_grow(s);
 	struct ks_urow *r = xcalloc(1, sizeof(*r));
