@@ -523,6 +523,7 @@ static int run_helper(struct ctx *c, const char *what, const char *line)
 	ro.stderr_fd = c->o->show_output ? -1 : c->devnull;
 	ro.timeout = c->o->timeout;
 	ro.counters = NULL;
+	ro.sched = 0;
 	rc = kc_run(&ro, &res);
 	kc_argv_free(argv);
 	if (rc < 0)
@@ -552,6 +553,7 @@ static int run_bench(struct ctx *c, struct bench *b, int measured, long run_no)
 	ro.stderr_fd = c->o->show_output ? -1 : c->devnull;
 	ro.timeout = c->o->timeout;
 	ro.counters = c->o->counters ? &b->cs : NULL;
+	ro.sched = 0;
 	if (kc_run(&ro, &res) < 0)
 		return -1;
 	if (res.timed_out) {
@@ -604,6 +606,7 @@ static int calibrate_shell(struct ctx *c)
 	ro.stdin_fd = ro.stdout_fd = ro.stderr_fd = c->devnull;
 	ro.timeout = c->o->timeout;
 	ro.counters = ncs ? &cs : NULL;
+	ro.sched = 0;
 	for (int i = 0; i < 5 + SHELL_CALIBRATION_RUNS; i++) {
 		struct kc_run_result res;
 		if (kc_run(&ro, &res) < 0) {

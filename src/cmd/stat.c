@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum metric { M_WALL, M_USER, M_SYS, M_RSS, M_MINFLT, M_MAJFLT, M_NVCSW, M_NIVCSW, NMETRICS };
+enum metric { M_WALL, M_USER, M_SYS, M_DELAY, M_RSS, M_MINFLT, M_MAJFLT, M_NVCSW, M_NIVCSW, NMETRICS };
 
 static const struct {
 	const char *label, *json, *unit;
@@ -26,6 +26,7 @@ static const struct {
 	{ "wall time", "wall_time", "s" },
 	{ "user time", "user_time", "s" },
 	{ "system time", "system_time", "s" },
+	{ "waiting for a CPU", "run_delay", "s" },
 	{ "peak RSS", "peak_rss", "bytes" },
 	{ "minor faults", "minor_faults", "" },
 	{ "major faults", "major_faults", "" },
@@ -156,6 +157,8 @@ static void human_metric(FILE *out, const struct stat_state *st, enum metric m)
 	struct ks_summary s;
 	char v[48], a[48], b[48], c[48], extra[160];
 	ks_summarize(st->m[m], (size_t)st->runs, &s);
+	if (isnan(s.mean))
+		return; /* not measurable here (run delay without schedstat) */
 	fmt_metric(v, sizeof(v), m, s.mean, s.mean);
 	extra[0] = '\0';
 	if (st->runs > 1) {
@@ -230,13 +233,14 @@ static void human_counter(FILE *out, const struct stat_state *st, size_t i)
 }
 
 static void verdict_of(const struct stat_state *st, struct ks_verdict *v, double *w, double *u,
-		       double *s)
+		       double *s, double *d)
 {
 	size_t runs = (size_t)st->runs;
 	*w = ks_mean(st->m[M_WALL], runs);
 	*u = ks_mean(st->m[M_USER], runs);
 	*s = ks_mean(st->m[M_SYS], runs);
-	ks_classify(*w, *u, *s, v);
+	*d = ks_mean(st->m[M_DELAY], runs); /* NaN when unknown */
+	ks_classify(*w, *u, *s, isnan(*d) ? -1 : *d, v);
 }
 
 static void command_text(struct strbuf *sb, char **argv)
@@ -253,7 +257,7 @@ static void report_human(FILE *out, const struct stat_state *st)
 	struct strbuf cmd = STRBUF_INIT;
 	struct ks_verdict v;
 	char line[512];
-	double w, u, s;
+	double w, u, s, d;
 	int has_cycles = 0, has_insn = 0;
 	command_text(&cmd, st->argv);
 	fprintf(out, "\n Performance counter stats for '%s'", cmd.buf);
@@ -284,8 +288,8 @@ static void report_human(FILE *out, const struct stat_state *st)
 			print_row(out, "IPC", b, "instructions per cycle");
 		}
 	}
-	verdict_of(st, &v, &w, &u, &s);
-	ks_fmt_verdict(line, sizeof(line), &v, w, u, s);
+	verdict_of(st, &v, &w, &u, &s, &d);
+	ks_fmt_verdict(line, sizeof(line), &v, w, u, s, d);
 	fprintf(out, "\n  verdict: %s\n", line);
 	if (st->failed_runs)
 		fprintf(out, "  note: %d of %ld runs exited with a non-zero status (last: %d)\n",
@@ -332,7 +336,7 @@ static void report_json(struct strbuf *sb, const struct stat_state *st)
 	size_t runs = (size_t)st->runs;
 	struct ks_verdict v;
 	char line[512];
-	double w, u, s;
+	double w, u, s, d;
 	strbuf_addf(sb, "{\n  \"kiln_format\": 1,\n  \"kiln_version\": \"%s\",\n  \"command\": [", KILN_VERSION);
 	for (char **p = st->argv; *p; p++) {
 		strbuf_addf(sb, "%s\"", p == st->argv ? "" : ", ");
@@ -379,12 +383,14 @@ static void report_json(struct strbuf *sb, const struct stat_state *st)
 		json_num(sb, ipc);
 		strbuf_addstr(sb, ",\n");
 	}
-	verdict_of(st, &v, &w, &u, &s);
-	ks_fmt_verdict(line, sizeof(line), &v, w, u, s);
+	verdict_of(st, &v, &w, &u, &s, &d);
+	ks_fmt_verdict(line, sizeof(line), &v, w, u, s, d);
 	strbuf_addf(sb, "  \"verdict\": { \"class\": \"%s\", \"cpu_fraction\": ", ks_run_class_id(v.cls));
 	json_num(sb, v.cpu_fraction);
 	strbuf_addstr(sb, ", \"system_fraction\": ");
 	json_num(sb, v.sys_fraction);
+	strbuf_addstr(sb, ", \"cpu_wait_fraction\": ");
+	json_num(sb, v.delay_fraction);
 	strbuf_addf(sb, ", \"approximate\": %s, \"text\": \"", v.approximate ? "true" : "false");
 	strbuf_add_json(sb, line, strlen(line));
 	strbuf_addstr(sb, "\" }\n}\n");
@@ -394,7 +400,7 @@ static void report_json(struct strbuf *sb, const struct stat_state *st)
 
 static int do_runs(struct stat_state *st, double timeout, int input_fd)
 {
-	struct kc_run_opts o = { st->argv, input_fd, -1, -1, timeout, st->cs.n ? &st->cs : NULL };
+	struct kc_run_opts o = { st->argv, input_fd, -1, -1, timeout, st->cs.n ? &st->cs : NULL, 1 };
 	for (long r = 0; r < st->runs; r++) {
 		struct kc_run_result res;
 		int code;
@@ -414,6 +420,7 @@ static int do_runs(struct stat_state *st, double timeout, int input_fd)
 		st->m[M_WALL][r] = res.wall;
 		st->m[M_USER][r] = res.user;
 		st->m[M_SYS][r] = res.sys;
+		st->m[M_DELAY][r] = res.run_delay >= 0 ? res.run_delay : NAN;
 		st->m[M_RSS][r] = (double)res.max_rss_kb * 1024;
 		st->m[M_MINFLT][r] = (double)res.minflt;
 		st->m[M_MAJFLT][r] = (double)res.majflt;

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stats/stats.h"
+#include "stats/units.h"
 
 #define assert_close(a, b, tol)                                                          \
 	do {                                                                             \
@@ -361,6 +362,47 @@ static void test_rng(void **state)
 	assert_close(sum2 / 100000, 1, 0.02);
 }
 
+static void test_classify_and_format(void **state)
+{
+	struct ks_verdict v;
+	char buf[512];
+	ks_classify(0.100, 0.001, 0.001, -1, &v);
+	assert_int_equal(v.cls, KS_RUN_WAITING);
+	assert_true(v.approximate);
+	ks_classify(1.0, 0.9, 0.05, -1, &v);
+	assert_int_equal(v.cls, KS_RUN_CPU_USER);
+	ks_classify(1.0, 0.2, 0.7, -1, &v);
+	assert_int_equal(v.cls, KS_RUN_KERNEL_HEAVY);
+	assert_close(v.sys_fraction, 0.7 / 0.9, 1e-12);
+	/* a CPU-bound program on a busy machine: runnable but not running is not "waiting" */
+	ks_classify(1.0, 0.4, 0.0, 0.55, &v);
+	assert_int_equal(v.cls, KS_RUN_CPU_USER);
+	ks_fmt_verdict(buf, sizeof(buf), &v, 1.0, 0.4, 0.0, 0.55);
+	assert_non_null(strstr(buf, "CPU-bound in user space"));
+	assert_non_null(strstr(buf, "waited 550.0 ms (55%) for a free CPU"));
+	ks_classify(1.0, 0.4, 0.0, 0.05, &v);
+	assert_int_equal(v.cls, KS_RUN_WAITING);
+	/* parallel programs: CPU time above wall time */
+	ks_classify(1.0, 1.9, 0.05, -1, &v);
+	assert_int_equal(v.cls, KS_RUN_CPU_USER);
+	ks_fmt_duration(buf, sizeof(buf), 0.02147);
+	assert_string_equal(buf, "21.47 ms");
+	ks_fmt_duration(buf, sizeof(buf), 1.5034);
+	assert_string_equal(buf, "1.503 s");
+	ks_fmt_duration(buf, sizeof(buf), 0.0008123);
+	assert_string_equal(buf, "812.3 µs");
+	ks_fmt_duration_as(buf, sizeof(buf), 0.0003, 0.02);
+	assert_string_equal(buf, "0.30 ms");
+	ks_fmt_bytes(buf, sizeof(buf), 1.9 * 1024 * 1024);
+	assert_string_equal(buf, "1.90 MiB");
+	ks_fmt_bytes(buf, sizeof(buf), 512);
+	assert_string_equal(buf, "512 B");
+	ks_fmt_count(buf, sizeof(buf), 1234567);
+	assert_string_equal(buf, "1,234,567");
+	ks_fmt_count(buf, sizeof(buf), 999);
+	assert_string_equal(buf, "999");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_same_command_twice),
 		cmocka_unit_test(test_real_difference_detected),
 		cmocka_unit_test(test_rng),
+		cmocka_unit_test(test_classify_and_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <stdio.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -149,11 +150,49 @@ static int spawn_counted(const struct kc_run_opts *o, pid_t *pid, double *t0)
 	return 0;
 }
 
+/* Reads the run delay (ns, second field of /proc/PID/schedstat) of an exited, not yet
+ * reaped process; -1 when unavailable. */
+static double read_run_delay(pid_t pid)
+{
+	char path[64], buf[128];
+	unsigned long long exec_ns, delay_ns;
+	int fd;
+	ssize_t n;
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (sscanf(buf, "%llu %llu", &exec_ns, &delay_ns) != 2)
+		return -1;
+	return (double)delay_ns * 1e-9;
+}
+
+/* With want_delay, waits for pid to exit without reaping it (WNOWAIT) and reads its run
+ * delay first. */
+static void peek_delay(pid_t pid, int want_delay, double *delay)
+{
+	siginfo_t si;
+	if (!want_delay)
+		return;
+	memset(&si, 0, sizeof(si));
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return;
+	*delay = read_run_delay(pid);
+}
+
 /* Waits for pid; with a timeout, kills its process group when it expires. */
-static int wait_child(pid_t pid, double timeout, int *status, struct rusage *ru, int *timed_out)
+static int wait_child(pid_t pid, double timeout, int *status, struct rusage *ru, int *timed_out,
+		      int want_delay, double *delay)
 {
 	*timed_out = 0;
 	if (timeout <= 0) {
+		peek_delay(pid, want_delay, delay);
 		while (wait4(pid, status, 0, ru) < 0)
 			if (errno != EINTR)
 				return -1;
@@ -164,9 +203,18 @@ static int wait_child(pid_t pid, double timeout, int *status, struct rusage *ru,
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	for (;;) {
-		pid_t w = wait4(pid, status, WNOHANG, ru);
+		pid_t w;
 		double left;
 		struct timespec ts;
+		if (want_delay) {
+			siginfo_t si;
+			memset(&si, 0, sizeof(si));
+			if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT | WNOHANG) == 0 && si.si_pid == pid) {
+				*delay = read_run_delay(pid);
+				want_delay = 0;
+			}
+		}
+		w = wait4(pid, status, WNOHANG, ru);
 		if (w == pid)
 			return 0;
 		if (w < 0 && errno != EINTR)
@@ -196,6 +244,7 @@ int kc_run(const struct kc_run_opts *o, struct kc_run_result *r)
 	double t0 = 0, t1;
 	int e, ret = 0;
 	memset(r, 0, sizeof(*r));
+	r->run_delay = -1;
 	if (!o->argv || !o->argv[0])
 		return kiln_error("no command to run");
 	if (o->timeout > 0) {
@@ -217,7 +266,8 @@ int kc_run(const struct kc_run_opts *o, struct kc_run_result *r)
 		goto out;
 	}
 	memset(&ru, 0, sizeof(ru));
-	if (wait_child(pid, o->timeout, &r->status, &ru, &r->timed_out) < 0) {
+	r->run_delay = -1;
+	if (wait_child(pid, o->timeout, &r->status, &ru, &r->timed_out, o->sched, &r->run_delay) < 0) {
 		ret = kiln_error("cannot wait for '%s': %s", o->argv[0], strerror(errno));
 		if (o->counters)
 			kc_counters_close(o->counters);

@@ -21,6 +21,8 @@ struct kc_run_opts {
 	int stderr_fd;
 	double timeout;             /* seconds; > 0 kills the command's process group then */
 	struct kc_counters *counters; /* NULL: no counters */
+	int sched;                  /* read the scheduler's run delay of the command's main
+				     * process (/proc/PID/schedstat, before reaping it) */
 };
 
 struct kc_run_result {
@@ -30,6 +32,8 @@ struct kc_run_result {
 	long nvcsw, nivcsw;         /* voluntary and involuntary context switches */
 	int status;                 /* wait status (WIFEXITED ...) */
 	int timed_out;              /* killed by the timeout */
+	double run_delay;           /* seconds the main process was runnable but waiting for a
+				     * CPU (with opts.sched); -1 when unknown */
 };
 
 /* Runs the command once and fills r. Returns 0 when it ran, whatever its exit status

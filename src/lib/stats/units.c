@@ -80,14 +80,15 @@ char *ks_fmt_count(char *buf, size_t n, double count)
 	return buf;
 }
 
-void ks_classify(double wall, double user, double sys, struct ks_verdict *v)
+void ks_classify(double wall, double user, double sys, double run_delay, struct ks_verdict *v)
 {
 	double cpu = user + sys;
 	memset(v, 0, sizeof(*v));
 	v->cpu_fraction = wall > 0 ? cpu / wall : 1;
 	v->sys_fraction = cpu > 0 ? sys / cpu : 0;
+	v->delay_fraction = wall > 0 && run_delay > 0 ? run_delay / wall : 0;
 	v->approximate = cpu < 0.010;
-	if (v->cpu_fraction < 0.5)
+	if (v->cpu_fraction + v->delay_fraction < 0.5)
 		v->cls = KS_RUN_WAITING;
 	else if (sys >= user && cpu > 0)
 		v->cls = KS_RUN_KERNEL_HEAVY;
@@ -120,10 +121,17 @@ const char *ks_run_class_id(enum ks_run_class cls)
 }
 
 char *ks_fmt_verdict(char *buf, size_t n, const struct ks_verdict *v, double wall, double user,
-		     double sys)
+		     double sys, double run_delay)
 {
-	char w[32], u[32], s[32], c[32];
-	const char *note = v->approximate ? " (short run: the user/system split is approximate)" : "";
+	char w[32], u[32], s[32], c[32], d[32], note[160];
+	size_t len = 0;
+	note[0] = '\0';
+	if (v->delay_fraction >= 0.1 && v->cls != KS_RUN_WAITING)
+		len += (size_t)snprintf(note, sizeof(note), "; it also waited %s (%.0f%%) for a free CPU: "
+					"the machine is busy", ks_fmt_duration(d, sizeof(d), run_delay),
+					100 * v->delay_fraction);
+	if (v->approximate)
+		snprintf(note + len, sizeof(note) - len, " (short run: the user/system split is approximate)");
 	ks_fmt_duration(w, sizeof(w), wall);
 	ks_fmt_duration(u, sizeof(u), user);
 	ks_fmt_duration(s, sizeof(s), sys);
@@ -134,6 +142,11 @@ char *ks_fmt_verdict(char *buf, size_t n, const struct ks_verdict *v, double wal
 			 "waiting: CPU time %s (user %s + system %s) is %.0f%% of the wall time %s; "
 			 "the rest was spent off-CPU (I/O, sleep, locks)%s",
 			 c, u, s, 100 * v->cpu_fraction, w, note);
+		if (v->delay_fraction >= 0.05) {
+			size_t l = strlen(buf);
+			snprintf(buf + l, n > l ? n - l : 0, "; %s (%.0f%%) of it waiting for a free CPU",
+				 ks_fmt_duration(d, sizeof(d), run_delay), 100 * v->delay_fraction);
+		}
 		break;
 	case KS_RUN_KERNEL_HEAVY:
 		snprintf(buf, n,

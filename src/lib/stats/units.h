@@ -25,18 +25,21 @@ struct ks_verdict {
 	enum ks_run_class cls;
 	double cpu_fraction;    /* (user + sys) / wall; above 1 for parallel programs */
 	double sys_fraction;    /* sys / (user + sys); 0 when no CPU time */
+	double delay_fraction;  /* run-queue delay / wall: runnable but no CPU free; 0 if unknown */
 	int approximate;        /* CPU time under 10 ms: the user/system split is coarse */
 };
 
-/* Classifies a run: waiting when user + sys < 50% of wall; else kernel-heavy when
- * sys >= user; else CPU-bound in user space. */
-void ks_classify(double wall, double user, double sys, struct ks_verdict *v);
+/* Classifies a run. run_delay is the time the program was runnable but waiting for a CPU
+ * (scheduler run-queue delay; < 0 when unknown): on a busy machine it is neither CPU time
+ * nor waiting for I/O. Waiting when user + sys + run_delay < 50% of wall (the rest: blocked
+ * in I/O, sleep, locks); else kernel-heavy when sys >= user; else CPU-bound in user space. */
+void ks_classify(double wall, double user, double sys, double run_delay, struct ks_verdict *v);
 /* "CPU-bound in user space", "kernel-heavy", "waiting". */
 const char *ks_run_class_name(enum ks_run_class cls);
 /* Machine name: "cpu-user", "kernel-heavy", "waiting". */
 const char *ks_run_class_id(enum ks_run_class cls);
 /* The verdict line with the numbers that led to it (no trailing newline). */
 char *ks_fmt_verdict(char *buf, size_t n, const struct ks_verdict *v, double wall, double user,
-		     double sys);
+		     double sys, double run_delay);
 
 #endif
