@@ -1058,9 +1058,9 @@ static int build_benches(struct ctx *c)
 				}
 			}
 			b->argv = command_argv(c, b->r.command);
-			if (!b->argv) {
+			if (!b->argv) { /* unterminated quote or empty command (printed) */
 				free(idx);
-				ret = 1;
+				ret = 2;
 				goto out;
 			}
 			/* next combination (last parameter fastest) */
