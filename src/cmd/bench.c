@@ -583,6 +583,7 @@ static int run_bench(struct ctx *c, struct bench *b, int measured, long run_no)
 	kb_result_add(&b->r, fmax(0, res.wall - c->shell_wall), fmax(0, res.user - c->shell_user),
 		      fmax(0, res.sys - c->shell_sys), (double)res.max_rss_kb * 1024, code,
 		      b->r.ncounters ? cv : NULL);
+	b->r.rss_upper_bound |= res.rss_upper_bound;
 	return 0;
 }
 
@@ -841,7 +842,10 @@ static void print_result(struct ctx *c, size_t i)
 		       r->s.mean > 0 ? 100 * (r->ci.hi - r->s.mean) / r->s.mean : 0.0);
 	}
 	ks_fmt_bytes(f, sizeof(f), r->max_rss);
-	printf("  Peak RSS:            %10s\n", f);
+	if (r->rss_upper_bound)
+		printf("  Peak RSS:          ≤ %8s    (no larger than kiln itself: not measurable exactly)\n", f);
+	else
+		printf("  Peak RSS:            %10s\n", f);
 	for (size_t k = 0; k < r->ncounters; k++) {
 		const struct kb_counter_series *s = &r->counters[k];
 		size_t cnt = 0;
@@ -867,7 +871,7 @@ static void warn_result(struct ctx *c, size_t i)
 {
 	const struct kb_result *r = &c->b[i].r;
 	size_t severe = ks_outliers_mad(r->times, r->n, 10, NULL);
-	if (r->outliers && (severe || (double)r->outliers > 0.05 * (double)r->n))
+	if (r->n >= 10 && r->outliers && (severe || (double)r->outliers > 0.05 * (double)r->n))
 		kiln_warn("'%s': %zu of %zu runs are outliers (more than 3.5 scaled MADs from the median): "
 			  "the machine was noisy; close other programs, use --warmup, or run again",
 			  r->name, r->outliers, r->n);

@@ -50,6 +50,7 @@ struct stat_state {
 	struct kc_counters cs;
 	struct counter_series *cser;
 	int exit_code;          /* last non-zero exit code of a run, else 0 */
+	int rss_upper_bound;    /* peak RSS is only an upper bound (cmdrun.h) */
 	int failed_runs;
 };
 
@@ -161,6 +162,14 @@ static void human_metric(FILE *out, const struct stat_state *st, enum metric m)
 		return; /* not measurable here (run delay without schedstat) */
 	fmt_metric(v, sizeof(v), m, s.mean, s.mean);
 	extra[0] = '\0';
+	if (m == M_RSS && st->rss_upper_bound) {
+		char le[80];
+		snprintf(le, sizeof(le), "≤ %s", v);
+		/* "≤" is 3 bytes for one column: widen the field by 2 */
+		fprintf(out, "  %-22s %18s   (no larger than kiln itself: not measurable exactly)\n",
+			metrics[m].label, le);
+		return;
+	}
 	if (st->runs > 1) {
 		fmt_metric(a, sizeof(a), m, s.stddev, s.mean);
 		fmt_metric(b, sizeof(b), m, s.min, s.mean);
@@ -347,6 +356,8 @@ static void report_json(struct strbuf *sb, const struct stat_state *st)
 		    runs, st->exit_code, st->failed_runs);
 	for (int m = 0; m < NMETRICS; m++) {
 		strbuf_addf(sb, "    \"%s\": { \"unit\": \"%s\", ", metrics[m].json, metrics[m].unit);
+		if (m == M_RSS)
+			strbuf_addf(sb, "\"upper_bound\": %s, ", st->rss_upper_bound ? "true" : "false");
 		json_stats(sb, st->m[m], runs);
 		strbuf_addf(sb, " }%s\n", m + 1 < NMETRICS ? "," : "");
 	}
@@ -422,6 +433,7 @@ static int do_runs(struct stat_state *st, double timeout, int input_fd)
 		st->m[M_SYS][r] = res.sys;
 		st->m[M_DELAY][r] = res.run_delay >= 0 ? res.run_delay : NAN;
 		st->m[M_RSS][r] = (double)res.max_rss_kb * 1024;
+		st->rss_upper_bound |= res.rss_upper_bound;
 		st->m[M_MINFLT][r] = (double)res.minflt;
 		st->m[M_MAJFLT][r] = (double)res.majflt;
 		st->m[M_NVCSW][r] = (double)res.nvcsw;

@@ -242,6 +242,7 @@ int kc_run(const struct kc_run_opts *o, struct kc_run_result *r)
 	struct rusage ru;
 	pid_t pid = -1;
 	double t0 = 0, t1;
+	long self_rss;
 	int e, ret = 0;
 	memset(r, 0, sizeof(*r));
 	r->run_delay = -1;
@@ -252,6 +253,10 @@ int kc_run(const struct kc_run_opts *o, struct kc_run_result *r)
 		sigemptyset(&chld);
 		sigaddset(&chld, SIGCHLD);
 		sigprocmask(SIG_BLOCK, &chld, &old);
+	}
+	{
+		struct rusage self;
+		self_rss = getrusage(RUSAGE_SELF, &self) == 0 ? self.ru_maxrss : 0;
 	}
 	if (o->counters) {
 		e = spawn_counted(o, &pid, &t0);
@@ -280,6 +285,7 @@ int kc_run(const struct kc_run_opts *o, struct kc_run_result *r)
 	r->user = tv_sec(ru.ru_utime);
 	r->sys = tv_sec(ru.ru_stime);
 	r->max_rss_kb = ru.ru_maxrss;
+	r->rss_upper_bound = ru.ru_maxrss <= self_rss;
 	r->minflt = ru.ru_minflt;
 	r->majflt = ru.ru_majflt;
 	r->nvcsw = ru.ru_nvcsw;

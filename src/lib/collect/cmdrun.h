@@ -28,6 +28,11 @@ struct kc_run_opts {
 struct kc_run_result {
 	double wall, user, sys;     /* seconds */
 	long max_rss_kb;            /* peak resident set size, KiB */
+	int rss_upper_bound;        /* 1: max_rss_kb is only an upper bound. The kernel takes
+				     * the larger of the command's peak and the RSS of the
+				     * process that called exec (kiln's copy, or kiln itself
+				     * with vfork): when the figure is not above kiln's own
+				     * peak, the command's true peak is smaller or equal. */
 	long minflt, majflt;        /* page faults */
 	long nvcsw, nivcsw;         /* voluntary and involuntary context switches */
 	int status;                 /* wait status (WIFEXITED ...) */

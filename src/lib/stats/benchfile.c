@@ -151,6 +151,7 @@ static void write_result(struct strbuf *sb, const struct kb_result *r)
 	}
 	strbuf_addf(sb, ",\n      \"outliers\": %zu", r->outliers);
 	jfield(sb, "max_rss", r->max_rss);
+	strbuf_addf(sb, ",\n      \"max_rss_upper_bound\": %s", r->rss_upper_bound ? "true" : "false");
 	strbuf_addstr(sb, ",\n      \"memory_usage_byte\": [");
 	for (size_t i = 0; i < r->n; i++) {
 		strbuf_addstr(sb, i ? ", " : "");

@@ -40,6 +40,7 @@ struct kb_result {
 	struct ks_interval ci;    /* 95% CI of the mean */
 	size_t outliers;          /* by the modified z-score (KS_OUTLIER_Z) */
 	double mean_user, mean_sys, max_rss;
+	int rss_upper_bound;      /* some run's peak RSS was only an upper bound (cmdrun.h) */
 };
 
 /* A comparison of one result against a reference (another command or a baseline). */
