@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "collect/cmdrun.h"
@@ -31,7 +32,7 @@ static int teardown(void **state)
 
 static int run(char *const *argv, double timeout, struct kc_counters *cs, struct kc_run_result *r)
 {
-	struct kc_run_opts o = { argv, devnull, devnull, devnull, timeout, cs };
+	struct kc_run_opts o = { argv, devnull, devnull, devnull, timeout, cs, 0 };
 	return kc_run(&o, r);
 }
 
@@ -124,6 +125,37 @@ static void test_counters(void **state)
 	kc_counters_release(&cs);
 }
 
+static void test_run_delay_and_rss(void **state)
+{
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)"i=0; while [ $i -lt 300 ]; do i=$((i+1)); done", NULL };
+	struct kc_run_opts o = { argv, devnull, devnull, devnull, 0, NULL, 1 };
+	struct kc_run_result r;
+	assert_int_equal(kc_run(&o, &r), 0);
+	if (access("/proc/self/schedstat", R_OK) == 0) {
+		/* read from the zombie before reaping: known, and no more than the wall time */
+		assert_true(r.run_delay >= 0);
+		assert_true(r.run_delay <= r.wall);
+	}
+	/* the same with a timeout (the polling wait) */
+	o.timeout = 10;
+	assert_int_equal(kc_run(&o, &r), 0);
+	if (access("/proc/self/schedstat", R_OK) == 0)
+		assert_true(r.run_delay >= 0 && r.run_delay <= r.wall);
+	/* without sched the delay is unknown */
+	o.sched = 0;
+	assert_int_equal(kc_run(&o, &r), 0);
+	assert_true(r.run_delay < 0);
+	/* a program far larger than kiln: its peak RSS is exact, not an upper bound */
+	char *big[] = { (char *)"sh", (char *)"-c", (char *)"x=$(head -c 20000000 /dev/zero | tr \"\\0\" a); echo ${#x}", NULL };
+	o.argv = big;
+	assert_int_equal(kc_run(&o, &r), 0);
+	assert_true(r.max_rss_kb > 19000);
+	struct rusage self;
+	getrusage(RUSAGE_SELF, &self);
+	if (self.ru_maxrss < 19000) /* not under a sanitizer's large footprint */
+		assert_false(r.rss_upper_bound);
+}
+
 static void test_event_names(void **state)
 {
 	assert_non_null(kc_event_lookup("cycles"));
@@ -164,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_run_delay_and_rss),
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_split_words),
 	};
