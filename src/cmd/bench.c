@@ -1352,10 +1352,15 @@ int cmd_bench(int argc, char **argv)
 			if (!x->valid)
 				continue;
 			if (x->c.verdict > 0 && pct > o.fail_if_slower) {
+				char conf[32];
+				if (x->c.mw.p < 0.0001)
+					snprintf(conf, sizeof(conf), "> 99.99%%");
+				else
+					snprintf(conf, sizeof(conf), "%.2f%%", 100 * (1 - x->c.mw.p));
 				kiln_error("'%s' is %.1f%% slower than its baseline in '%s' (ratio %.3f, %.0f%% CI "
-					   "%.3f–%.3f; Mann-Whitney p = %.2g, %.2f%% confidence); the limit is %g%%",
+					   "%.3f–%.3f; Mann-Whitney p = %.2g: %s confidence); the limit is %g%%",
 					   name, pct, base.path, x->c.ratio, 100 * (1 - o.alpha), x->c.ci.lo,
-					   x->c.ci.hi, x->c.mw.p, 100 * (1 - x->c.mw.p), o.fail_if_slower);
+					   x->c.ci.hi, x->c.mw.p, conf, o.fail_if_slower);
 				ret = 1;
 			} else if (x->c.verdict > 0) {
 				kiln_note("'%s' is %.1f%% slower than its baseline, within the %g%% limit", name,
