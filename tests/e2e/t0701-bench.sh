@@ -13,17 +13,22 @@ expect "kiln bench --help shows usage, hyperfine's options and examples" '
 	done && grep -q "kiln bench .sleep 0.02. .sleep 0.04." out
 '
 expect "sleep 0.02 vs sleep 0.04: means match, the second is significantly slower" '
-	"$KILN" bench -N -r 12 "sleep 0" "sleep 0.02" "sleep 0.04" --export-json r.json >out &&
-	python3 -c "
+	# The machine is shared: a burst of load can move a mean by more than 5%. Up to 3
+	# attempts; a systematic error fails all three.
+	for attempt in 1 2 3; do
+		"$KILN" bench -N -r 15 "sleep 0" "sleep 0.02" "sleep 0.04" --export-json r.json >out 2>/dev/null &&
+		python3 -c "
 import json; d = json.load(open(\"r.json\"))
 r = {x[\"command\"]: x for x in d[\"results\"]}
 start = r[\"sleep 0\"][\"mean\"]         # process start-up, measured in the same run
 for cmd, t in ((\"sleep 0.02\", 0.02), (\"sleep 0.04\", 0.04)):
     m = r[cmd][\"mean\"]; want = t + start
-    assert abs(m - want) <= 0.05 * want, (cmd, m, want)
+    assert abs(m - want) <= 0.05 * want, (\"attempt $attempt\", cmd, m, want)
 c = {x[\"command\"]: x for x in d[\"comparisons\"]}[\"sleep 0.04\"]
 assert c[\"reference\"] == \"sleep 0\" and c[\"verdict\"] == \"slower\" and c[\"p_value\"] < 0.05, c
-" && grep -E -q "sleep 0.04 .* slower$" out && grep -q "Comparison (reference" out
+" && grep -E -q "sleep 0.04 .* slower$" out && grep -q "Comparison (reference" out && exit 0
+	done
+	exit 1
 '
 expect "with a shell, start-up is subtracted: sleep 0.02 is still about 20 ms" '
 	"$KILN" bench -r 10 "sleep 0.02" "sleep 0.04" --export-json r.json >out &&
@@ -50,13 +55,18 @@ assert d[\"kiln_format\"] == 1 and \"p95\" in r and \"p99\" in r and \"memory_us
 "
 '
 expect "the same command twice: no significant difference" '
-	"$KILN" bench -N -r 15 -n first -n second "sleep 0.01" "sleep 0.01" --export-json r.json >out &&
-	python3 -c "
+	# at alpha = 0.05 one attempt in 20 may differ by chance (or by a burst of load):
+	# up to 3 attempts
+	for attempt in 1 2 3; do
+		"$KILN" bench -N -r 15 -n first -n second "sleep 0.01" "sleep 0.01" --export-json r.json >out 2>/dev/null &&
+		python3 -c "
 import json; d = json.load(open(\"r.json\"))
 c = d[\"comparisons\"][0]
 assert c[\"verdict\"] == \"same\", c
 lo, hi = c[\"ratio_ci\"]; assert lo <= 1.0 <= hi, c
-" && grep -q "no significant difference" out
+" && grep -q "no significant difference" out && exit 0
+	done
+	exit 1
 '
 expect "-P scans parameters; -L lists them; names and JSON carry the values" '
 	"$KILN" bench -N -r 2 -P ms 1 3 -n "sleep {ms} ms" "sleep 0.00{ms}" --export-json p.json >out &&
