@@ -86,18 +86,24 @@ PY
 done
 
 echo
-echo "== (3) agreement of the means: kiln bench vs hyperfine, same commands, -N -r 30"
+echo "== (3) agreement of the means: kiln bench vs hyperfine, same commands, -N,"
+echo "   3 alternating blocks of 10 runs each (so that drift of the machine hits both alike)"
 for cmd in "sleep 0.01" "sleep 0.03" "$W/stat_busy 20" "$W/stat_syscalls 5"; do
-	"$KILN" bench -N -r 30 --export-json "$T/a.json" "$cmd" >/dev/null 2>&1 || exit 1
-	hyperfine -N -r 30 --export-json "$T/b.json" "$cmd" >/dev/null 2>&1 || exit 1
-	python3 - "$cmd" "$T/a.json" "$T/b.json" <<'PY'
+	for blk in 1 2 3; do
+		"$KILN" bench -N -r 10 --export-json "$T/a$blk.json" "$cmd" >/dev/null 2>&1 || exit 1
+		hyperfine -N -r 10 --export-json "$T/b$blk.json" "$cmd" >/dev/null 2>&1 || exit 1
+	done
+	python3 - "$cmd" "$T" <<'PY'
 import json, sys, math, statistics as st
-a = json.load(open(sys.argv[2]))["results"][0]; b = json.load(open(sys.argv[3]))["results"][0]
-se = math.sqrt(st.stdev(a["times"]) ** 2 / len(a["times"]) + st.stdev(b["times"]) ** 2 / len(b["times"]))
-d = a["mean"] - b["mean"]
+def times(p):
+    return [t for b in (1, 2, 3) for t in json.load(open("%s/%s%d.json" % (sys.argv[2], p, b)))["results"][0]["times"]]
+a, b = times("a"), times("b")
+ma, mb = st.mean(a), st.mean(b)
+se = math.sqrt(st.stdev(a) ** 2 / len(a) + st.stdev(b) ** 2 / len(b))
+d = ma - mb
 print("  %-18s kiln %8.3f ms  hyperfine %8.3f ms  ratio %.3f  difference %+.3f ms = %+.1f standard errors (%s)"
-      % (sys.argv[1].split("/")[-1], a["mean"] * 1e3, b["mean"] * 1e3, a["mean"] / b["mean"], d * 1e3,
-         d / se if se else 0, "within noise" if abs(d) <= 2 * se else "OUTSIDE 2 SE"))
+      % (sys.argv[1].split("/")[-1], ma * 1e3, mb * 1e3, ma / mb, d * 1e3, d / se if se else 0,
+         "within noise" if abs(d) <= 2 * se else "OUTSIDE 2 SE"))
 PY
 done
 
@@ -106,14 +112,23 @@ echo "== (4) kiln stat vs perf stat: task-clock of a deterministic CPU loop (no 
 if perf stat -e cycles true 2>&1 | grep -q "not supported"; then
 	echo "  (hardware counters not supported on this machine: instruction counts cannot be compared)"
 fi
-for i in $(seq "$REPS"); do
+: >"$T/tc"
+for i in 1 2 3 4 5; do
 	"$KILN" stat --json -o "$T/s.json" -e task-clock -- "$W/stat_busy" 100 || exit 1
 	perf stat -x, -e task-clock -o "$T/p.csv" -- "$W/stat_busy" 100 || exit 1
-	python3 - "$T/s.json" "$T/p.csv" <<'PY'
+	python3 - "$T/s.json" "$T/p.csv" >>"$T/tc" <<'PY'
 import json, sys
 k = json.load(open(sys.argv[1]))["counters"]["task-clock"]["mean"] / 1e6
-p = [l for l in open(sys.argv[2]) if "task-clock" in l][0].split(",")[0]
-p = float(p)
-print("  task-clock: kiln stat %.2f ms, perf stat %.2f ms, ratio %.3f (separate runs: run-to-run noise included)" % (k, p, k / p))
+p = float([l for l in open(sys.argv[2]) if "task-clock" in l][0].split(",")[0])
+print(k, p)
 PY
 done
+python3 - "$T/tc" <<'PY'
+import sys, statistics as st
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+k = [r[0] for r in rows]; p = [r[1] for r in rows]
+print("  task-clock over 5 alternating runs each: kiln stat median %.2f ms (%.2f…%.2f), perf stat median %.2f ms (%.2f…%.2f)"
+      % (st.median(k), min(k), max(k), st.median(p), min(p), max(p)))
+print("  ratio of medians kiln/perf %.3f (the same kernel counter; differences are run-to-run noise)"
+      % (st.median(k) / st.median(p)))
+PY

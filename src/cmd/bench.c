@@ -780,12 +780,14 @@ static int measure_all(struct ctx *c)
 			if (run_helper(c, "--cleanup", c->b[i].cleanup) < 0)
 				goto out;
 	} else {
-		/* check every command before measuring any */
+		/* check every command before measuring any (setup and cleanup bracket the check
+		 * run too, so that each command's runs keep hyperfine's setup/cleanup order) */
 		for (size_t i = 0; i < c->nb; i++)
-			if (run_helper(c, "--setup", c->b[i].setup) < 0 || run_bench(c, &c->b[i], 0, 1) < 0)
+			if (run_helper(c, "--setup", c->b[i].setup) < 0 || run_bench(c, &c->b[i], 0, 1) < 0 ||
+			    run_helper(c, "--cleanup", c->b[i].cleanup) < 0)
 				goto out;
 		for (size_t i = 0; i < c->nb; i++) {
-			if (i && run_helper(c, "--setup", c->b[i].setup) < 0)
+			if (run_helper(c, "--setup", c->b[i].setup) < 0)
 				goto out;
 			for (long w = 1; w < o->warmup; w++)
 				if (run_bench(c, &c->b[i], 0, w + 1) < 0)
@@ -1240,7 +1242,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	setup_counters(&c);
 	c.shell_counters = xcalloc(NCOUNTER_EVENTS, sizeof(double));
-	c.progress = progress_allowed();
+	c.progress = progress_allowed() && !o.show_output;
 	if (c.shell_words && calibrate_shell(&c) < 0)
 		goto out;
 	if (measure_all(&c) < 0)

@@ -100,6 +100,11 @@ expect "--prepare, --conclude, --setup, --cleanup run when they should" '
 	[ -e setup ] && [ -e cleanup ] &&
 	[ "$(grep -c p log)" -eq 4 ] && [ "$(grep -c c log)" -eq 4 ]
 '
+expect "--no-interleave keeps each command between its setup and cleanup" '
+	"$KILN" bench -N -r 2 --no-interleave -s "sh -c \"echo s{x} >>L\"" -c "sh -c \"echo c{x} >>L\"" \
+		-p "sh -c \"echo p{x} >>L\"" -L x 1,2 "true {x}" >/dev/null &&
+	[ "$(tr "\n" " " <L)" = "s1 p1 c1 s2 p2 c2 s1 p1 p1 c1 s2 p2 p2 c2 " ] || { cat L; exit 1; }
+'
 expect "--input feeds every run from the start; --show-output shows output" '
 	printf "x\n" >in && "$KILN" bench -r 3 --input in "read v && [ \"\$v\" = x ]" >/dev/null &&
 	"$KILN" bench -N -r 2 --show-output "echo hello-from-cmd" >out && grep -qx hello-from-cmd out &&

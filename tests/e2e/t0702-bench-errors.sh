@@ -8,6 +8,9 @@ expect "a failing command stops before measuring and names the command" '
 	[ "$(wc -l <err)" -eq 1 ] && grep -q "'"'"'exit 3'"'"' failed with exit code 3 before any measurement" err &&
 	grep -q -- "--ignore-failure" err && [ ! -e r.json ] && ! grep -q "Benchmark" out
 '
+expect "a crashing command stops kiln bench with its signal exit code" '
+	check_exit 1 "$KILN" bench -r 2 "kill -SEGV \$\$" 2>err && grep -q "failed with exit code 139" err
+'
 expect "with -i a failing command is measured and its exit codes kept" '
 	"$KILN" bench -N -i -r 3 "false" --export-json r.json >out 2>err &&
 	python3 -c "
