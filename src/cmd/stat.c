@@ -54,10 +54,37 @@ struct stat_state {
 	int failed_runs;
 };
 
+/* The known event names, wrapped to lines of about 78 columns after "events: ". */
+static void wrapped_events(struct strbuf *out)
+{
+	struct strbuf ev = STRBUF_INIT;
+	size_t col = 8;
+	const char *p;
+	kc_event_list(&ev);
+	p = ev.buf;
+	while (*p) {
+		const char *end = strstr(p, ", ");
+		size_t len = end ? (size_t)(end - p) + 1 : strlen(p);
+		if (col + len + 1 > 78) {
+			strbuf_addstr(out, "\n        ");
+			col = 8;
+		} else if (p != ev.buf) {
+			strbuf_addch(out, ' ');
+			col++;
+		}
+		strbuf_add(out, p, len);
+		col += len;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	strbuf_release(&ev);
+}
+
 static void usage(FILE *out)
 {
 	struct strbuf ev = STRBUF_INIT;
-	kc_event_list(&ev);
+	wrapped_events(&ev);
 	fprintf(out,
 		"usage: kiln stat [options] [--] CMD [ARGS...]\n"
 		"\n"
