@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,22 @@ static void test_run_delay_and_rss(void **state)
 		assert_false(r.rss_upper_bound);
 }
 
+static void test_scaling(void **state)
+{
+	int scaled;
+	/* counted the whole time: exact */
+	assert_true(kc_scale(1000, 500, 500, &scaled) == 1000);
+	assert_int_equal(scaled, 0);
+	/* multiplexed: ran a quarter of the time, estimate four times the count */
+	assert_true(kc_scale(1000, 400, 100, &scaled) == 4000);
+	assert_int_equal(scaled, 1);
+	/* never scheduled: not counted */
+	assert_true(isnan(kc_scale(0, 400, 0, &scaled)));
+	/* never enabled (the command exited before exec finished): zero, not an error */
+	assert_true(kc_scale(0, 0, 0, &scaled) == 0);
+	assert_int_equal(scaled, 0);
+}
+
 static void test_event_names(void **state)
 {
 	assert_non_null(kc_event_lookup("cycles"));
@@ -197,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_run_delay_and_rss),
+		cmocka_unit_test(test_scaling),
 		cmocka_unit_test(test_event_names),
 		cmocka_unit_test(test_split_words),
 	};

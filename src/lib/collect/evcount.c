@@ -3,6 +3,7 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <errno.h>
+#include <math.h>
 #include <linux/perf_event.h>
 #include <string.h>
 #include <strings.h>
@@ -162,6 +163,18 @@ void kc_counters_open(struct kc_counters *cs, pid_t pid)
 	}
 }
 
+double kc_scale(uint64_t raw, uint64_t enabled, uint64_t running, int *scaled)
+{
+	*scaled = 0;
+	if (running == 0)
+		return enabled > 0 ? NAN : (double)raw;
+	if (running < enabled) {
+		*scaled = 1;
+		return (double)raw * ((double)enabled / (double)running);
+	}
+	return (double)raw;
+}
+
 void kc_counters_read_close(struct kc_counters *cs)
 {
 	for (size_t i = 0; i < cs->n; i++) {
@@ -176,16 +189,8 @@ void kc_counters_read_close(struct kc_counters *cs)
 			c->raw = v[0];
 			c->enabled = v[1];
 			c->running = v[2];
-			if (c->running == 0 && c->enabled > 0) {
-				c->state = KC_COUNTER_NOT_COUNTED;
-			} else {
-				c->state = KC_COUNTER_COUNTED;
-				c->value = (double)c->raw;
-				if (c->running > 0 && c->running < c->enabled) {
-					c->scaled = 1;
-					c->value = (double)c->raw * ((double)c->enabled / (double)c->running);
-				}
-			}
+			c->value = kc_scale(c->raw, c->enabled, c->running, &c->scaled);
+			c->state = isnan(c->value) ? KC_COUNTER_NOT_COUNTED : KC_COUNTER_COUNTED;
 		}
 		close(c->fd);
 		c->fd = -1;

@@ -67,6 +67,10 @@ void kc_counters_open(struct kc_counters *cs, pid_t pid);
 void kc_counters_read_close(struct kc_counters *cs);
 /* Closes open counters without reading (a run that could not start). */
 void kc_counters_close(struct kc_counters *cs);
+/* The estimate perf stat makes of a counter that was multiplexed: raw * enabled / running
+ * when it ran for only part of the time it was enabled (*scaled = 1), else raw
+ * (*scaled = 0). Returns NaN when it never ran (running 0, enabled > 0): "not counted". */
+double kc_scale(uint64_t raw, uint64_t enabled, uint64_t running, int *scaled);
 /* Number of counters that are not unsupported. */
 size_t kc_counters_supported(const struct kc_counters *cs);
 /* A short reason for an unsupported counter: "not supported" (no PMU / no such event),
