@@ -115,7 +115,7 @@ static void usage(FILE *out)
 		"      --export-markdown FILE summary as a Markdown table\n"
 		"\n"
 		"kiln's options:\n"
-		"      --max-time T           stop adding runs after T in all (default 10s per command)\n"
+		"      --max-time T           stop adding runs after T per command (default 10s)\n"
 		"      --precision PCT        target half-width of the 95%% CI of the mean (default 1)\n"
 		"      --alpha A              significance level of the comparisons (default 0.05)\n"
 		"      --timeout T            kill a run after T (\"5s\", \"500ms\") and stop\n"
@@ -1158,10 +1158,6 @@ static int check_options(struct opts *o)
 		return usage_error("bench", "'--fail-if-slower' needs '--baseline FILE' to compare with");
 	if (!o->min_runs)
 		o->min_runs = o->max_runs && o->max_runs < 10 ? o->max_runs : 10;
-	if (o->min_runs < 2 && !o->runs)
-		o->min_runs = 2;
-	if (o->max_runs && o->max_runs < 2 && !o->runs)
-		o->max_runs = 2;
 	if (!o->have_max_time)
 		o->max_time = 10;
 	return 0;
