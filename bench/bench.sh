@@ -65,6 +65,21 @@ spread = (max(r[0] for r in rows) - min(r[0] for r in rows)) / ko
 print("  noise: kiln overhead spread over the pairs %.0f%% of its median" % (100 * spread))
 PY
 
+echo "  harness CPU per run (perf stat --no-inherit task-clock of the tool process alone: robust to load):"
+: >"$T/cpu"
+for i in $(seq "$REPS"); do
+	perf stat --no-inherit -x, -e task-clock -o "$T/kc.csv" "$KILN" bench -N -r 1000 true >/dev/null 2>&1 || exit 1
+	perf stat --no-inherit -x, -e task-clock -o "$T/hc.csv" hyperfine -N -r 1000 true >/dev/null 2>&1 || exit 1
+	echo "$(grep task-clock "$T/kc.csv" | cut -d, -f1) $(grep task-clock "$T/hc.csv" | cut -d, -f1)" >>"$T/cpu"
+done
+python3 - "$T/cpu" <<'PY'
+import sys, statistics as st
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+k = [r[0] for r in rows]; h = [r[1] for r in rows]
+print("    kiln %.1f us/run (%.1f…%.1f), hyperfine %.1f us/run (%.1f…%.1f), ratio kiln/hyperfine %.2f"
+      % (st.median(k), min(k), max(k), st.median(h), min(h), max(h), st.median(k) / st.median(h)))
+PY
+
 echo
 echo "== (2) runs to a ±1% 95% CI of the mean (kiln's default), vs hyperfine's default run count"
 for cmd in "sleep 0.01" "$W/stat_busy 20" "$W/stat_syscalls 5"; do
