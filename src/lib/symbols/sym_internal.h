@@ -44,6 +44,7 @@ struct ks_sym {
 	uint64_t end;       /* exclusive; for size-0 symbols, the next symbol's address */
 	const char *name;   /* raw (mangled) name, interned */
 	const char *dname;  /* demangled name, computed on first use */
+	int unsized;        /* size 0 in the symbol table: end is where the next begins */
 };
 
 enum ks_module_state { KS_MOD_NEW = 0, KS_MOD_OPEN = 1, KS_MOD_FAILED = -1 };
@@ -66,18 +67,22 @@ struct ks_module {
 	Elf *elf;               /* main ELF (owned by dwfl) */
 	GElf_Phdr *loads;       /* PT_LOAD headers, for file offset -> virtual address */
 	size_t nloads;
-	int memfd;              /* vdso image backing file, -1 otherwise */
+	int from_debug;         /* opened from its debug file: no code or data contents */
 
 	struct ks_sym *syms;
 	size_t nsyms;
 	int syms_state;         /* 0 not loaded, 1 loaded */
 
 	int dwarf_state;        /* 0 not tried, 1 has DWARF, -1 none */
+	struct ks_cuidx **cuidx; /* per-CU scope indexes, open addressing on CU offset */
+	uint32_t cuidx_size, cuidx_nr;
 	int cfi_state;          /* 0 not tried, 1 tried */
 	Dwarf_CFI *eh_cfi, *dw_cfi;
 	Dwarf_Addr eh_bias, dw_bias;
 	int dw_cfi_tried;
 };
+
+struct ks_cuidx;
 
 /* Opens a module (idempotent); returns 0 when its ELF could be read. */
 int ks_module_open(struct ks_session *s, struct ks_module *m);
@@ -101,6 +106,8 @@ struct ks_map {
 	const char *name;      /* interned path or pseudo-name ("[heap]", "//anon") */
 	int prot;
 	int kind;
+	int by_bias;           /* ks_mmap_elf: module address = address - bias */
+	uint64_t bias;
 };
 
 struct ks_jit_sym {
@@ -114,6 +121,7 @@ struct ks_jit_sym {
 struct ks_jit {
 	const char *path;      /* interned "/tmp/perf-PID.map" */
 	off_t read_size;       /* bytes consumed so far (complete lines) */
+	uint64_t last_check_ns; /* when the file was last checked for growth */
 	int missing;
 	struct ks_jit_sym *syms;
 	size_t nr, alloc;
@@ -143,6 +151,8 @@ struct ks_kernel {
 	uint64_t text_start, text_end;
 };
 int ks_kernel_load(struct ks_session *s);
+/* The same from a kallsyms-format file (tests); only the first load counts. */
+int ks_kernel_load_file(struct ks_session *s, const char *path);
 /* Fills one frame for a kernel address. */
 void ks_kernel_symbolize(struct ks_session *s, uint64_t addr, struct ks_sframe *out);
 
@@ -159,6 +169,14 @@ struct ks_centry {
 	uint32_t n;
 	uint32_t gen;      /* profile generation the ids belong to */
 	uint32_t ids_first; /* index into s->cids */
+};
+
+#define KS_FAST_SIZE 8192
+struct ks_fast {
+	uint64_t addr;
+	uint64_t epoch;  /* 0: empty */
+	int32_t pid;
+	uint32_t entry;  /* index into s->centries */
 };
 
 /* ---- cached unwind rows (per module and pc) ---- */
@@ -189,6 +207,10 @@ struct ks_session {
 	kp_frame_t *cids;
 	size_t ncids, acids;
 
+	/* front cache: (pid, address) -> resolve cache entry, valid for one maps epoch */
+	struct ks_fast *fast;
+	uint64_t maps_epoch;      /* bumped by every change to any address space */
+
 	/* which profile the cached frame ids belong to */
 	struct kp_profile *prof;
 	uint32_t prof_gen;
@@ -197,6 +219,7 @@ struct ks_session {
 	/* unwinder */
 	struct ks_urow **urows; /* chained hash on (module, pc) */
 	uint32_t urows_size, urows_nr;
+	int unwind_interpret;   /* tests: never compile CFI rows, always interpret */
 
 	/* libdwfl callbacks shared by every module's Dwfl (they must outlive them) */
 	Dwfl_Callbacks dwfl_cb;
@@ -204,6 +227,8 @@ struct ks_session {
 };
 
 struct ks_proc *ks_proc_get(struct ks_session *s, int pid, int create);
+/* The module address of addr in mapping m (opening the module); -1 when unreadable. */
+int ks_map_vaddr(struct ks_session *s, const struct ks_map *m, uint64_t addr, uint64_t *va);
 /* The mapping of pr that contains addr, or NULL. */
 struct ks_map *ks_proc_find(struct ks_proc *pr, uint64_t addr);
 void ks_unwind_free(struct ks_session *s);

@@ -69,11 +69,16 @@ static void parse_kallsyms(struct ks_session *s, FILE *f)
 
 int ks_kernel_load(struct ks_session *s)
 {
+	return ks_kernel_load_file(s, "/proc/kallsyms");
+}
+
+int ks_kernel_load_file(struct ks_session *s, const char *path)
+{
 	struct ks_kernel *k = &s->kernel;
 	if (k->state)
 		return k->state > 0 ? 0 : -1;
 	k->state = -1;
-	FILE *f = fopen("/proc/kallsyms", "re");
+	FILE *f = fopen(path, "re");
 	if (!f)
 		return -1;
 	parse_kallsyms(s, f);

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- demangling ---- */
@@ -43,6 +44,8 @@ const char *ks_demangle(struct ks_session *s, const char *name)
 	free(d);
 	return r;
 }
+
+static void free_cuidx(struct ks_module *m);
 
 /* ---- opening ---- */
 static int vdso_fd(void)
@@ -136,14 +139,26 @@ static int build_id_matches(struct ks_module *m)
 	return (size_t)len == m->build_id_len && memcmp(bits, m->build_id, m->build_id_len) == 0;
 }
 
+/* Opens a regular file only: never a device or FIFO a mapping might name. */
+static int open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int open_fd(struct ks_module *m, char *used, size_t usedsz)
 {
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(m->path);
 	snprintf(used, usedsz, "%s", m->path);
 	if (fd < 0 && m->pid_hint > 0) {
 		/* a process in another mount namespace: its files are under /proc/PID/root */
 		snprintf(used, usedsz, "/proc/%d/root%s", m->pid_hint, m->path);
-		fd = open(used, O_RDONLY | O_CLOEXEC);
+		fd = open_regular(used);
 	}
 	return fd;
 }
@@ -155,15 +170,28 @@ static int open_debug_by_build_id(struct ks_session *s, struct ks_module *m, cha
 {
 	if (m->build_id_len < 2)
 		return -1;
-	const char *root = "/usr/lib/debug";
 	char hex[2 * KS_MAX_BUILD_ID + 1];
 	for (size_t i = 0; i < m->build_id_len; i++)
 		snprintf(hex + 2 * i, 3, "%02x", m->build_id[i]);
-	snprintf(used, usedsz, "%s/.build-id/%.2s/%s.debug", root, hex, hex + 2);
-	return open(used, O_RDONLY | O_CLOEXEC);
+	/* the absolute directories of the debug path, as libdwfl searches them */
+	const char *path = s->dwfl_debuginfo_path ? s->dwfl_debuginfo_path : "/usr/lib/debug";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		if (len && path[0] == '/') {
+			snprintf(used, usedsz, "%.*s/.build-id/%.2s/%s.debug", (int)len, path, hex,
+				 hex + 2);
+			int fd = open_regular(used);
+			if (fd >= 0)
+				return fd;
+		}
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	return -1;
 }
 
-static int read_loads(struct ks_module *m)
+static int read_loads(struct ks_module *m, int from_debug)
 {
 	size_t n;
 	if (elf_getphdrnum(m->elf, &n) != 0)
@@ -175,7 +203,21 @@ static int read_loads(struct ks_module *m)
 		if (gelf_getphdr(m->elf, (int)i, &ph) && ph.p_type == PT_LOAD)
 			m->loads[m->nloads++] = ph;
 	}
-	return m->nloads ? 0 : -1;
+	if (!m->nloads)
+		return -1;
+	if (from_debug) {
+		/* A debug file keeps the segments' addresses but not their file offsets
+		 * (objcopy --only-keep-debug zeroes them). Assume the usual layout, where
+		 * the first segment maps file offset 0 and the code segments keep the
+		 * address-offset distance of the first: exact for the code of PIEs, shared
+		 * libraries and classic executables built by GNU ld and lld. */
+		uint64_t base = m->loads[0].p_vaddr & ~(uint64_t)0xfff;
+		for (size_t i = 0; i < m->nloads; i++) {
+			m->loads[i].p_offset = m->loads[i].p_vaddr - base;
+			m->loads[i].p_filesz = m->loads[i].p_memsz;
+		}
+	}
+	return 0;
 }
 
 int ks_module_open(struct ks_session *s, struct ks_module *m)
@@ -191,7 +233,7 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 	} else {
 		fd = open_fd(m, used, sizeof(used));
 	}
-	int ok = fd >= 0 && report(s, m, used, fd) == 0, mismatch = 0;
+	int ok = fd >= 0 && report(s, m, used, fd) == 0, mismatch = 0, from_debug = 0;
 	if (ok && !build_id_matches(m)) {
 		dwfl_end(m->dwfl);
 		m->dwfl = NULL;
@@ -203,6 +245,7 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 		 * symbols at the same addresses */
 		fd = open_debug_by_build_id(s, m, used, sizeof(used));
 		ok = fd >= 0 && report(s, m, used, fd) == 0;
+		from_debug = 1;
 		if (ok && !build_id_matches(m)) {
 			dwfl_end(m->dwfl);
 			m->dwfl = NULL;
@@ -215,7 +258,8 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 				  "frames stay unnamed", m->path);
 		return -1;
 	}
-	if (read_loads(m) != 0) {
+	m->from_debug = from_debug;
+	if (read_loads(m, from_debug) != 0) {
 		dwfl_end(m->dwfl);
 		m->dwfl = NULL;
 		return -1;
@@ -226,6 +270,7 @@ int ks_module_open(struct ks_session *s, struct ks_module *m)
 
 void ks_module_free(struct ks_module *m)
 {
+	free_cuidx(m);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
 	free(m->loads);
@@ -253,7 +298,7 @@ int ks_module_off_to_vaddr(const struct ks_module *m, uint64_t off, uint64_t *va
 
 int ks_module_read(struct ks_module *m, uint64_t vaddr, void *buf, size_t len)
 {
-	if (m->state != KS_MOD_OPEN)
+	if (m->state != KS_MOD_OPEN || m->from_debug)
 		return -1;
 	size_t size;
 	const char *raw = elf_rawfile(m->elf, &size);
@@ -276,6 +321,7 @@ int ks_module_read(struct ks_module *m, uint64_t vaddr, void *buf, size_t len)
 /* ---- symbol table ---- */
 struct sym_tmp {
 	uint64_t addr, size;
+	uint64_t sec_end; /* end of the symbol's section (module addresses), 0 if unknown */
 	const char *name;
 	int rank; /* higher is preferred among symbols at one address */
 };
@@ -309,13 +355,83 @@ static int sym_tmp_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static int is_exec_section(Elf *elf, GElf_Word shndx)
+/* The section of a symbol: 1 when it is executable; *end gets its end address. */
+static int symbol_section(Elf *elf, GElf_Word shndx, uint64_t *start, uint64_t *end)
 {
+	*start = *end = 0;
 	if (!elf || shndx == SHN_UNDEF || shndx >= SHN_LORESERVE)
 		return 0;
 	Elf_Scn *scn = elf_getscn(elf, shndx);
 	GElf_Shdr sh;
-	return scn && gelf_getshdr(scn, &sh) && (sh.sh_flags & SHF_EXECINSTR);
+	if (!scn || !gelf_getshdr(scn, &sh))
+		return 0;
+	*start = sh.sh_addr;
+	*end = sh.sh_addr + sh.sh_size;
+	return (sh.sh_flags & SHF_EXECINSTR) != 0;
+}
+
+/* Synthesizes "name@plt" symbols for the PLT entries of the main file: entry i of
+ * .plt.sec (IBT), or entry i + 1 of .plt (after its header), calls the function of the
+ * i-th relocation of .rela.plt. */
+static void plt_symbols(struct ks_session *s, struct ks_module *m, struct sym_tmp **tmp,
+			size_t *nt, size_t *alloc)
+{
+	Elf *elf = m->elf;
+	size_t shstrndx;
+	if (m->from_debug || elf_getshdrstrndx(elf, &shstrndx) != 0)
+		return;
+	Elf_Scn *scn = NULL, *rela = NULL;
+	GElf_Shdr plt = { 0 }, plt_sec = { 0 }, rsh = { 0 };
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!name)
+			continue;
+		if (strcmp(name, ".plt") == 0)
+			plt = sh;
+		else if (strcmp(name, ".plt.sec") == 0)
+			plt_sec = sh;
+		else if (strcmp(name, ".rela.plt") == 0 && sh.sh_type == SHT_RELA) {
+			rela = scn;
+			rsh = sh;
+		}
+	}
+	if (!rela || !plt.sh_size || !rsh.sh_entsize)
+		return;
+	Elf_Scn *symscn = elf_getscn(elf, rsh.sh_link);
+	GElf_Shdr symsh;
+	Elf_Data *rdata = elf_getdata(rela, NULL);
+	Elf_Data *sdata = symscn ? elf_getdata(symscn, NULL) : NULL;
+	if (!rdata || !sdata || !gelf_getshdr(symscn, &symsh) || !rdata->d_buf)
+		return;
+	uint64_t base = plt_sec.sh_size ? plt_sec.sh_addr : plt.sh_addr + 16;
+	uint64_t limit = plt_sec.sh_size ? plt_sec.sh_addr + plt_sec.sh_size
+					 : plt.sh_addr + plt.sh_size;
+	size_t n = rsh.sh_size / rsh.sh_entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Rela r;
+		GElf_Sym sym;
+		if (!gelf_getrela(rdata, (int)i, &r) ||
+		    !gelf_getsym(sdata, (int)GELF_R_SYM(r.r_info), &sym))
+			continue;
+		uint64_t at = base + 16 * i;
+		if (at + 16 > limit)
+			break;
+		const char *name = elf_strptr(elf, symsh.sh_link, sym.st_name);
+		if (!name || !name[0])
+			continue;
+		char buf[512];
+		snprintf(buf, sizeof(buf), "%s@plt", name);
+		ALLOC_GROW(*tmp, *nt + 1, *alloc);
+		struct sym_tmp *t = &(*tmp)[(*nt)++];
+		t->addr = at;
+		t->size = 16;
+		t->sec_end = limit;
+		t->name = ks_internz(&s->pool, buf);
+		t->rank = 0;
+	}
 }
 
 static uint64_t exec_segment_end(const struct ks_module *m, uint64_t addr)
@@ -334,8 +450,8 @@ static void load_symbols(struct ks_session *s, struct ks_module *m)
 	int n = dwfl_module_getsymtab(m->dmod);
 	if (n <= 0)
 		return;
-	struct sym_tmp *tmp = xcalloc((size_t)n, sizeof(*tmp));
-	size_t nt = 0;
+	size_t alloc = (size_t)n, nt = 0;
+	struct sym_tmp *tmp = xcalloc(alloc, sizeof(*tmp));
 	for (int i = 0; i < n; i++) {
 		GElf_Sym sym;
 		GElf_Addr addr;
@@ -347,39 +463,51 @@ static void load_symbols(struct ks_session *s, struct ks_module *m)
 		if (!name || !name[0] || name[0] == '$' || sym.st_shndx == SHN_UNDEF)
 			continue;
 		int type = GELF_ST_TYPE(sym.st_info);
-		if (type != STT_FUNC && type != STT_GNU_IFUNC &&
-		    !(type == STT_NOTYPE && is_exec_section(elf, shndx)))
+		uint64_t sec_start, sec_end;
+		int exec = symbol_section(elf, shndx, &sec_start, &sec_end);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC && !(type == STT_NOTYPE && exec))
 			continue;
+		/* "name@@VERSION" / "name@VERSION" from symbol versioning: the name alone */
+		const char *at = strchr(name, '@');
+		if (at && at > name)
+			name = ks_intern(&s->pool, name, (size_t)(at - name));
 		tmp[nt].addr = addr;
 		tmp[nt].size = sym.st_size;
+		/* section addresses are the file's own; addr may carry a bias */
+		tmp[nt].sec_end = sec_end > sec_start && sym.st_value >= sec_start &&
+					  sym.st_value < sec_end
+				  ? sec_end + (addr - sym.st_value) : 0;
 		tmp[nt].name = name;
 		tmp[nt].rank = sym_rank(&sym, name);
 		nt++;
 	}
+	plt_symbols(s, m, &tmp, &nt, &alloc);
 	qsort(tmp, nt, sizeof(*tmp), sym_tmp_cmp);
 	m->syms = xcalloc(nt ? nt : 1, sizeof(*m->syms));
 	size_t ns = 0;
 	for (size_t i = 0; i < nt; i++) {
 		if (ns && m->syms[ns - 1].addr == tmp[i].addr) {
 			/* an alias: keep the best-ranked name but the largest extent */
-			if (tmp[i].size && m->syms[ns - 1].end < tmp[i].addr + tmp[i].size)
+			if (tmp[i].size && (m->syms[ns - 1].unsized ||
+					    m->syms[ns - 1].end < tmp[i].addr + tmp[i].size)) {
 				m->syms[ns - 1].end = tmp[i].addr + tmp[i].size;
+				m->syms[ns - 1].unsized = 0;
+			}
 			continue;
 		}
 		m->syms[ns].addr = tmp[i].addr;
-		m->syms[ns].end = tmp[i].size ? tmp[i].addr + tmp[i].size : 0;
+		/* size-0 symbols (assembly labels) extend to the next symbol, within their
+		 * section: for now, the end of the section */
+		m->syms[ns].end = tmp[i].size ? tmp[i].addr + tmp[i].size :
+				  tmp[i].sec_end > tmp[i].addr ? tmp[i].sec_end :
+								 exec_segment_end(m, tmp[i].addr);
+		m->syms[ns].unsized = !tmp[i].size;
 		m->syms[ns].name = ks_internz(&s->pool, tmp[i].name);
 		ns++;
 	}
-	/* size-0 symbols (assembly labels) extend to the next symbol */
-	for (size_t i = 0; i < ns; i++) {
-		if (m->syms[i].end)
-			continue;
-		uint64_t lim = exec_segment_end(m, m->syms[i].addr);
-		if (i + 1 < ns && m->syms[i + 1].addr < lim)
-			lim = m->syms[i + 1].addr;
-		m->syms[i].end = lim;
-	}
+	for (size_t i = 0; i + 1 < ns; i++)
+		if (m->syms[i].unsized && m->syms[i + 1].addr < m->syms[i].end)
+			m->syms[i].end = m->syms[i + 1].addr;
 	m->nsyms = ns;
 	free(tmp);
 }
@@ -402,7 +530,175 @@ static struct ks_sym *find_symbol(struct ks_session *s, struct ks_module *m, uin
 		if (addr < sym->end)
 			return sym;
 	}
+	/* A return address minus 1 that falls just before a function: the return address
+	 * was the function's first byte, which only a signal frame's trampoline (such as
+	 * __restore_rt) is "returned" to. */
+	if (lo < m->nsyms && m->syms[lo].addr == addr + 1)
+		return &m->syms[lo];
 	return NULL;
+}
+
+/* ---- DWARF: an index of each CU's code scopes ----
+ * Finding the inlined functions at an address with dwarf_getscopes walks the CU's
+ * whole DIE tree for every address (~100 us per address in libc). Instead each CU is
+ * walked once: every range of every subprogram and inlined subroutine becomes an
+ * interval with the index of its enclosing interval; a lookup is a binary search and
+ * a walk up the enclosing intervals. */
+struct ks_scope {
+	uint64_t lo, hi;
+	int32_t parent;   /* enclosing interval, -1 for none */
+	int32_t depth;
+	int is_inline;    /* DW_TAG_inlined_subroutine, else DW_TAG_subprogram */
+	Dwarf_Die die;
+};
+
+struct ks_cuidx {
+	Dwarf_Off cu_off;
+	struct ks_scope *sc; /* sorted by lo, then outer first */
+	size_t n, alloc;
+};
+
+static int is_type_tag(int tag)
+{
+	switch (tag) {
+	case DW_TAG_base_type: case DW_TAG_pointer_type: case DW_TAG_reference_type:
+	case DW_TAG_rvalue_reference_type: case DW_TAG_const_type: case DW_TAG_volatile_type:
+	case DW_TAG_typedef: case DW_TAG_array_type: case DW_TAG_subrange_type:
+	case DW_TAG_enumeration_type: case DW_TAG_enumerator: case DW_TAG_subroutine_type:
+	case DW_TAG_variable: case DW_TAG_formal_parameter: case DW_TAG_member:
+	case DW_TAG_restrict_type: case DW_TAG_label: case DW_TAG_unspecified_parameters:
+	case DW_TAG_GNU_call_site: case DW_TAG_call_site: case DW_TAG_call_site_parameter:
+	case DW_TAG_GNU_call_site_parameter: case DW_TAG_template_type_parameter:
+	case DW_TAG_template_value_parameter: case DW_TAG_imported_unit:
+		return 1;
+	}
+	return 0;
+}
+
+static void index_die(struct ks_cuidx *ix, Dwarf_Die *die, int depth)
+{
+	if (depth > 256)
+		return;
+	int tag = dwarf_tag(die);
+	if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t off = 0;
+		int any = 0;
+		while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0) {
+			any = 1;
+			if (hi <= lo)
+				continue;
+			ALLOC_GROW(ix->sc, ix->n + 1, ix->alloc);
+			struct ks_scope *e = &ix->sc[ix->n++];
+			e->lo = lo;
+			e->hi = hi;
+			e->parent = -1;
+			e->depth = depth;
+			e->is_inline = tag == DW_TAG_inlined_subroutine;
+			e->die = *die;
+		}
+		if (!any)
+			return; /* a declaration or an abstract instance: no code below it */
+	}
+	Dwarf_Die child;
+	if (!dwarf_haschildren(die) || dwarf_child(die, &child) != 0)
+		return;
+	do {
+		if (!is_type_tag(dwarf_tag(&child)))
+			index_die(ix, &child, depth + 1);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int scope_cmp(const void *a, const void *b)
+{
+	const struct ks_scope *x = a, *y = b;
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	return x->depth - y->depth; /* the outer one first */
+}
+
+static struct ks_cuidx *build_cuidx(Dwarf_Die *cu)
+{
+	struct ks_cuidx *ix = xcalloc(1, sizeof(*ix));
+	ix->cu_off = dwarf_dieoffset(cu);
+	index_die(ix, cu, 0);
+	qsort(ix->sc, ix->n, sizeof(*ix->sc), scope_cmp);
+	/* enclosing intervals: a sweep with a stack of open intervals */
+	int32_t *stack = xcalloc(ix->n ? ix->n : 1, sizeof(*stack));
+	size_t sp = 0;
+	for (size_t i = 0; i < ix->n; i++) {
+		struct ks_scope *e = &ix->sc[i];
+		while (sp && !(ix->sc[stack[sp - 1]].lo <= e->lo && e->lo < ix->sc[stack[sp - 1]].hi &&
+			       ix->sc[stack[sp - 1]].depth < e->depth))
+			sp--;
+		e->parent = sp ? stack[sp - 1] : -1;
+		stack[sp++] = (int32_t)i;
+	}
+	free(stack);
+	return ix;
+}
+
+static struct ks_cuidx *cu_index(struct ks_module *m, Dwarf_Die *cu)
+{
+	Dwarf_Off off = dwarf_dieoffset(cu);
+	if (m->cuidx_size) {
+		uint32_t mask = m->cuidx_size - 1;
+		for (uint32_t i = (uint32_t)ks_hash_u64(off) & mask; m->cuidx[i]; i = (i + 1) & mask)
+			if (m->cuidx[i]->cu_off == off)
+				return m->cuidx[i];
+	}
+	if ((m->cuidx_nr + 1) * 2 > m->cuidx_size) {
+		uint32_t size = m->cuidx_size ? m->cuidx_size * 2 : 64;
+		struct ks_cuidx **h = xcalloc(size, sizeof(*h));
+		for (uint32_t i = 0; i < m->cuidx_size; i++) {
+			struct ks_cuidx *x = m->cuidx[i];
+			if (!x)
+				continue;
+			uint32_t j = (uint32_t)ks_hash_u64(x->cu_off) & (size - 1);
+			while (h[j])
+				j = (j + 1) & (size - 1);
+			h[j] = x;
+		}
+		free(m->cuidx);
+		m->cuidx = h;
+		m->cuidx_size = size;
+	}
+	struct ks_cuidx *ix = build_cuidx(cu);
+	uint32_t j = (uint32_t)ks_hash_u64(off) & (m->cuidx_size - 1);
+	while (m->cuidx[j])
+		j = (j + 1) & (m->cuidx_size - 1);
+	m->cuidx[j] = ix;
+	m->cuidx_nr++;
+	return ix;
+}
+
+/* The innermost interval containing a, or -1. */
+static int32_t cuidx_find(const struct ks_cuidx *ix, uint64_t a)
+{
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->sc[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* among intervals starting at the same address the last is the innermost; walk
+	 * up from the last one starting at or before a */
+	int32_t i = (int32_t)lo - 1;
+	while (i >= 0 && !(a < ix->sc[i].hi))
+		i = ix->sc[i].parent;
+	return i;
+}
+
+static void free_cuidx(struct ks_module *m)
+{
+	for (uint32_t i = 0; i < m->cuidx_size; i++)
+		if (m->cuidx[i]) {
+			free(m->cuidx[i]->sc);
+			free(m->cuidx[i]);
+		}
+	free(m->cuidx);
 }
 
 /* ---- DWARF: file:line and inlined functions ---- */
@@ -470,19 +766,13 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	int n = 0;
 	const char *sub_name = NULL;
 	if (!s->opts.no_inline) {
-		/* dwarf_getscopes finds the innermost scope containing a, but past an inlined
-		 * instance it continues with the abstract origin's scopes; the concrete
-		 * nesting (inlined instances within each other, then the subprogram) is the
-		 * DIE tree above the innermost scope: dwarf_getscopes_die. */
-		Dwarf_Die *found = NULL, *scopes = NULL;
-		int ns = dwarf_getscopes(cu, a, &found);
-		if (ns > 0)
-			ns = dwarf_getscopes_die(&found[0], &scopes);
-		free(found);
-		for (int i = 0; i < ns; i++) {
-			int tag = dwarf_tag(&scopes[i]);
-			if (tag == DW_TAG_inlined_subroutine) {
-				const char *nm = die_name(s, &scopes[i]);
+		struct ks_cuidx *ix = cu_index(m, cu);
+		for (int32_t i = cuidx_find(ix, a); i >= 0; i = ix->sc[i].parent) {
+			struct ks_scope *e = &ix->sc[i];
+			if (!(e->lo <= a && a < e->hi))
+				continue; /* a partial overlap in odd DWARF: not a real container */
+			if (e->is_inline) {
+				const char *nm = die_name(s, &e->die);
 				if (n < max - 1 && n < KS_MAX_INLINE - 1) {
 					out[n].name = nm ? nm : ks_internz(&s->pool, "[inlined]");
 					out[n].module = m->path;
@@ -492,13 +782,12 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 					out[n].addr = 0;
 					n++;
 				}
-				call_site(s, &scopes[i], &file, &line);
-			} else if (tag == DW_TAG_subprogram) {
-				sub_name = die_name(s, &scopes[i]);
+				call_site(s, &e->die, &file, &line);
+			} else {
+				sub_name = die_name(s, &e->die);
 				break;
 			}
 		}
-		free(scopes);
 	}
 	const char *name = fname ? fname : sub_name;
 	if (!name && !n)

@@ -45,13 +45,28 @@ struct umem {
 	int out_of_stack; /* a read fell outside the copy */
 };
 
-/* One cached CFI row: the Dwarf_Frame for a (module, pc), or none. */
+/* A register rule of a CFI row in compact form (the common cases). */
+enum { RULE_UNDEF, RULE_SAME, RULE_AT_CFA, RULE_VAL_CFA, RULE_REG };
+struct urule {
+	uint8_t kind;
+	uint8_t reg;  /* RULE_REG */
+	int64_t off;  /* RULE_AT_CFA, RULE_VAL_CFA */
+};
+
+/* One cached CFI row for a (module, pc): compiled into compact rules when every rule
+ * has a simple form (almost always), else the Dwarf_Frame is kept and interpreted. */
 struct ks_urow {
 	struct ks_urow *next;
 	const struct ks_module *mod;
 	uint64_t pc;
-	Dwarf_Frame *frame; /* NULL: no CFI covers pc */
-	Dwarf_Addr bias;
+	int has_cfi;
+	Dwarf_Frame *frame; /* only when not compiled */
+	int compiled;
+	int signal;
+	int ra;             /* return address column */
+	uint8_t cfa_reg;
+	int64_t cfa_off;
+	struct urule rules[NREG];
 };
 
 void ks_unwind_free(struct ks_session *s)
@@ -95,6 +110,60 @@ static void urows_grow(struct ks_session *s)
 	s->urows_size = size;
 }
 
+/* Compiles the rules of fr into r; -1 when one of them needs the interpreter. */
+static int compile_row(Dwarf_Frame *fr, struct ks_urow *r)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+	bool sig = false;
+	r->ra = dwarf_frame_info(fr, NULL, NULL, &sig);
+	r->signal = sig;
+	if (r->ra < 0 || r->ra >= NREG)
+		return -1;
+	if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops != 1)
+		return -1;
+	if (ops[0].atom == DW_OP_bregx && ops[0].number < NREG) {
+		r->cfa_reg = (uint8_t)ops[0].number;
+		r->cfa_off = (int64_t)ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom < DW_OP_breg0 + NREG) {
+		r->cfa_reg = (uint8_t)(ops[0].atom - DW_OP_breg0);
+		r->cfa_off = (int64_t)ops[0].number;
+	} else {
+		return -1;
+	}
+	for (int regno = 0; regno < NREG; regno++) {
+		Dwarf_Op mem[3];
+		struct urule *u = &r->rules[regno];
+		if (dwarf_frame_register(fr, regno, mem, &ops, &nops) != 0) {
+			u->kind = RULE_UNDEF;
+			continue;
+		}
+		if (nops == 0) { /* a null ops means same_value; ops == mem means undefined */
+			u->kind = ops ? RULE_UNDEF : RULE_SAME;
+			continue;
+		}
+		int value = ops[nops - 1].atom == DW_OP_stack_value;
+		size_t n = nops - (size_t)value;
+		if (n >= 1 && n <= 2 && ops[0].atom == DW_OP_call_frame_cfa) {
+			int64_t off = 0;
+			if (n == 2) {
+				if (ops[1].atom != DW_OP_plus_uconst)
+					return -1;
+				off = (int64_t)ops[1].number;
+			}
+			u->kind = value ? RULE_VAL_CFA : RULE_AT_CFA;
+			u->off = off;
+		} else if (n == 1 && value && ops[0].atom == DW_OP_bregx && ops[0].number < NREG &&
+			   ops[0].number2 == 0) {
+			u->kind = RULE_REG;
+			u->reg = (uint8_t)ops[0].number;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The CFI row of module m at ELF address pc (cached); NULL when no CFI covers it. */
 static struct ks_urow *cfi_row(struct ks_session *s, struct ks_module *m, uint64_t pc)
 {
@@ -107,19 +176,16 @@ static struct ks_urow *cfi_row(struct ks_session *s, struct ks_module *m, uint64
 		m->cfi_state = 1;
 		m->eh_cfi = dwfl_module_eh_cfi(m->dmod, &m->eh_bias);
 	}
+	/* .eh_frame first (always in the loaded file), then .debug_frame (often only in
+	 * the debug file). The rules are register-relative: the bias only places pc. */
 	Dwarf_Frame *fr = NULL;
-	Dwarf_Addr bias = 0;
-	if (m->eh_cfi && dwarf_cfi_addrframe(m->eh_cfi, pc - m->eh_bias, &fr) == 0) {
-		bias = m->eh_bias;
-	} else {
+	if (!m->eh_cfi || dwarf_cfi_addrframe(m->eh_cfi, pc - m->eh_bias, &fr) != 0) {
 		fr = NULL;
 		if (!m->dw_cfi_tried) {
 			m->dw_cfi_tried = 1;
 			m->dw_cfi = dwfl_module_dwarf_cfi(m->dmod, &m->dw_bias);
 		}
-		if (m->dw_cfi && dwarf_cfi_addrframe(m->dw_cfi, pc - m->dw_bias, &fr) == 0)
-			bias = m->dw_bias;
-		else
+		if (!m->dw_cfi || dwarf_cfi_addrframe(m->dw_cfi, pc - m->dw_bias, &fr) != 0)
 			fr = NULL;
 	}
 	if ((s->urows_nr + 1) > s->urows_size)
@@ -127,8 +193,13 @@ static struct ks_urow *cfi_row(struct ks_session *s, struct ks_module *m, uint64
 	struct ks_urow *r = xcalloc(1, sizeof(*r));
 	r->mod = m;
 	r->pc = pc;
+	r->has_cfi = fr != NULL;
 	r->frame = fr;
-	r->bias = bias;
+	if (fr && !s->unwind_interpret && compile_row(fr, r) == 0) {
+		free(fr);
+		r->frame = NULL;
+		r->compiled = 1;
+	}
 	uint32_t j = urow_slot(m, pc, s->urows_size);
 	r->next = s->urows[j];
 	s->urows[j] = r;
@@ -145,10 +216,9 @@ static int mem_read(struct umem *mm, uint64_t addr, void *buf, size_t n)
 	}
 	/* read-only file-backed memory (constants, code) can be read from the file */
 	struct ks_map *map = mm->pr ? ks_proc_find(mm->pr, addr) : NULL;
-	if (map && map->mod && !(map->prot & PROT_WRITE) && addr + n <= map->end &&
-	    ks_module_open(mm->s, map->mod) == 0) {
+	if (map && map->mod && !(map->prot & PROT_WRITE) && addr + n <= map->end) {
 		uint64_t va;
-		if (ks_module_off_to_vaddr(map->mod, addr - map->start + map->pgoff, &va) == 0 &&
+		if (ks_map_vaddr(mm->s, map, addr, &va) == 0 &&
 		    ks_module_read(map->mod, va, buf, n) == 0)
 			return 0;
 	}
@@ -353,8 +423,8 @@ static int step_cfi(struct umem *mm, Dwarf_Frame *fr, const struct ustate *cur,
 		if (dwarf_frame_register(fr, regno, mem, &ops, &nops) != 0)
 			continue;
 		if (nops == 0) {
-			/* libdw: ops == mem means same_value, a null ops means undefined */
-			if (ops == mem && (cur->valid & (1u << regno))) {
+			/* libdw: a null ops means same_value; ops == mem means undefined */
+			if (!ops && (cur->valid & (1u << regno))) {
 				caller->r[regno] = cur->r[regno];
 				caller->valid |= 1u << regno;
 				if (regno == ra)
@@ -390,6 +460,65 @@ static int step_cfi(struct umem *mm, Dwarf_Frame *fr, const struct ustate *cur,
 	return STEP_OK;
 }
 
+/* step_cfi for a compiled row. */
+static int step_compiled(struct umem *mm, const struct ks_urow *row, const struct ustate *cur,
+			 struct ustate *caller, int *signal)
+{
+	*signal = row->signal;
+	if (!(cur->valid & (1u << row->cfa_reg)))
+		return STEP_FAIL;
+	uint64_t cfa = cur->r[row->cfa_reg] + (uint64_t)row->cfa_off;
+	caller->valid = 0;
+	for (int regno = 0; regno < NREG; regno++) {
+		const struct urule *u = &row->rules[regno];
+		uint64_t v;
+		switch (u->kind) {
+		case RULE_SAME:
+			if (!(cur->valid & (1u << regno)))
+				continue;
+			v = cur->r[regno];
+			break;
+		case RULE_AT_CFA:
+			if (mem_read8(mm, cfa + (uint64_t)u->off, &v) != 0) {
+				if (regno == row->ra)
+					return STEP_FAIL;
+				continue;
+			}
+			break;
+		case RULE_VAL_CFA:
+			v = cfa + (uint64_t)u->off;
+			break;
+		case RULE_REG:
+			if (!(cur->valid & (1u << u->reg)))
+				continue;
+			v = cur->r[u->reg];
+			break;
+		default:
+			continue;
+		}
+		caller->r[regno] = v;
+		caller->valid |= 1u << regno;
+	}
+	if (!(caller->valid & (1u << row->ra))) /* undefined: the outermost frame */
+		return row->rules[row->ra].kind == RULE_UNDEF ? STEP_END : STEP_FAIL;
+	if (row->ra != REG_RA)
+		caller->r[REG_RA] = caller->r[row->ra];
+	caller->valid |= 1u << REG_RA;
+	if (!(caller->valid & (1u << REG_SP))) {
+		caller->r[REG_SP] = cfa;
+		caller->valid |= 1u << REG_SP;
+	}
+	return STEP_OK;
+}
+
+static int step_row(struct umem *mm, const struct ks_urow *row, const struct ustate *cur,
+		    struct ustate *caller, int *signal)
+{
+	if (row->compiled)
+		return step_compiled(mm, row, cur, caller, signal);
+	return step_cfi(mm, row->frame, cur, caller, signal);
+}
+
 /* Frame-pointer step: [rbp] is the caller's rbp, [rbp+8] the return address. */
 static int step_fp(struct umem *mm, const struct ustate *cur, struct ustate *caller)
 {
@@ -417,9 +546,7 @@ static struct ks_module *pc_module(struct ks_session *s, struct ks_proc *pr, uin
 				   uint64_t *va)
 {
 	struct ks_map *map = pr ? ks_proc_find(pr, pc) : NULL;
-	if (!map || !map->mod || ks_module_open(s, map->mod) != 0)
-		return NULL;
-	if (ks_module_off_to_vaddr(map->mod, pc - map->start + map->pgoff, va) != 0)
+	if (!map || ks_map_vaddr(s, map, pc, va) != 0)
 		return NULL;
 	return map->mod;
 }
@@ -436,9 +563,9 @@ static int step(struct umem *mm, const struct ustate *cur, int exact, struct ust
 	struct ks_module *m = pc_module(mm->s, mm->pr, lookup, &va);
 	if (m) {
 		struct ks_urow *row = cfi_row(mm->s, m, va);
-		if (row->frame) {
+		if (row->has_cfi) {
 			*used_cfi = 1;
-			return step_cfi(mm, row->frame, cur, caller, signal);
+			return step_row(mm, row, cur, caller, signal);
 		}
 	}
 	return step_fp(mm, cur, caller);
@@ -472,7 +599,7 @@ int ks_unwind_leaf(struct ks_session *s, int pid, const struct ks_regs *regs,
 		return -1;
 	struct ks_urow *row = cfi_row(s, m, va);
 	int sig;
-	if (!row->frame || step_cfi(&mm, row->frame, &cur, &caller, &sig) != STEP_OK)
+	if (!row->has_cfi || step_row(&mm, row, &cur, &caller, &sig) != STEP_OK)
 		return -1;
 	*ret_addr = caller.r[REG_RA];
 	return 0;
