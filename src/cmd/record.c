@@ -1,8 +1,9 @@
 /* record.c: kiln record: sample a program's CPU time with call stacks into kiln.prof. */
 #include "cmd.h"
-#include "collect/collector.h"
+#include "collect/evcount.h"
 #include "collect/record.h"
 #include "util/parse.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <getopt.h>
 #include <stdio.h>
@@ -151,12 +152,13 @@ int cmd_record(int argc, char **argv)
 			return bad_option("record", argv, optstring);
 		}
 	}
-	if (o.event) {
-		struct kc_event ev;
-		if (kc_event_lookup(o.event, &ev) < 0) {
-			free(pids);
-			return usage_error("record", "unknown event '%s'; known events: %s", o.event, kc_event_names());
-		}
+	if (o.event && !kc_event_lookup(o.event)) {
+		struct strbuf sb = STRBUF_INIT;
+		kc_event_list(&sb);
+		usage_error("record", "unknown event '%s'; known events: %s", o.event, sb.buf);
+		strbuf_release(&sb);
+		free(pids);
+		return 2;
 	}
 	if (optind < argc && npids) {
 		free(pids);

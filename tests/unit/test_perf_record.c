@@ -376,21 +376,6 @@ static void test_ring_reads_and_wraps(void **state)
 	free(mem);
 }
 
-static void test_event_names(void **state)
-{
-	struct kc_event e;
-	assert_int_equal(kc_event_lookup("cpu-clock", &e), 0);
-	assert_int_equal(e.type, PERF_TYPE_SOFTWARE);
-	assert_true(e.is_time);
-	assert_int_equal(kc_event_lookup("cpu-cycles", &e), 0);
-	assert_string_equal(e.name, "cycles");
-	assert_int_equal(e.type, PERF_TYPE_HARDWARE);
-	assert_false(e.is_time);
-	assert_int_equal(kc_event_lookup("cycles:u", &e), -1);
-	assert_int_equal(kc_event_lookup("", &e), -1);
-	assert_non_null(strstr(kc_event_names(), "cpu-clock"));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,7 +385,6 @@ int main(void)
 		cmocka_unit_test(test_sideband_records),
 		cmocka_unit_test(test_sideband_malformed),
 		cmocka_unit_test(test_ring_reads_and_wraps),
-		cmocka_unit_test(test_event_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

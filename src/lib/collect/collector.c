@@ -23,65 +23,6 @@
  * this is surely visible in its ring by then. */
 #define HOLD_BACK_NS (20ull * 1000 * 1000)
 
-static const struct {
-	const char *name;
-	uint32_t type;
-	uint64_t config;
-	int is_time;
-} event_table[] = {
-	{ "cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, 0 },
-	{ "cpu-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CPU_CYCLES, 0 },
-	{ "instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_INSTRUCTIONS, 0 },
-	{ "cache-references", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_REFERENCES, 0 },
-	{ "cache-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_CACHE_MISSES, 0 },
-	{ "branches", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS, 0 },
-	{ "branch-instructions", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_INSTRUCTIONS, 0 },
-	{ "branch-misses", PERF_TYPE_HARDWARE, PERF_COUNT_HW_BRANCH_MISSES, 0 },
-	{ "ref-cycles", PERF_TYPE_HARDWARE, PERF_COUNT_HW_REF_CPU_CYCLES, 0 },
-	{ "cpu-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, 1 },
-	{ "task-clock", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_TASK_CLOCK, 1 },
-	{ "page-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, 0 },
-	{ "faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS, 0 },
-	{ "minor-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MIN, 0 },
-	{ "major-faults", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_PAGE_FAULTS_MAJ, 0 },
-	{ "context-switches", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0 },
-	{ "cs", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CONTEXT_SWITCHES, 0 },
-	{ "cpu-migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0 },
-	{ "migrations", PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_MIGRATIONS, 0 },
-};
-
-int kc_event_lookup(const char *name, struct kc_event *out)
-{
-	for (size_t i = 0; i < sizeof(event_table) / sizeof(event_table[0]); i++) {
-		if (!strcmp(event_table[i].name, name)) {
-			out->name = event_table[i].name;
-			out->type = event_table[i].type;
-			out->config = event_table[i].config;
-			out->is_time = event_table[i].is_time;
-			/* report aliases under one name */
-			if (!strcmp(name, "cpu-cycles"))
-				out->name = "cycles";
-			else if (!strcmp(name, "branch-instructions"))
-				out->name = "branches";
-			else if (!strcmp(name, "faults"))
-				out->name = "page-faults";
-			else if (!strcmp(name, "cs"))
-				out->name = "context-switches";
-			else if (!strcmp(name, "migrations"))
-				out->name = "cpu-migrations";
-			return 0;
-		}
-	}
-	return -1;
-}
-
-const char *kc_event_names(void)
-{
-	return "cycles, instructions, cache-references, cache-misses, branches, branch-misses, "
-	       "ref-cycles, cpu-clock, task-clock, page-faults, minor-faults, major-faults, "
-	       "context-switches, cpu-migrations";
-}
-
 uint64_t kc_now_ns(void)
 {
 	struct timespec ts;
@@ -242,8 +183,8 @@ static void fill_attr(const struct kc_collector *c, struct perf_event_attr *a)
 	const struct kc_config *cfg = &c->cfg;
 	memset(a, 0, sizeof(*a));
 	a->size = sizeof(*a);
-	a->type = cfg->event.type;
-	a->config = cfg->event.config;
+	a->type = cfg->event->type;
+	a->config = cfg->event->config;
 	if (cfg->period) {
 		a->sample_period = cfg->period;
 	} else {
@@ -289,7 +230,7 @@ static int paranoid_level(void)
 /* Turns a perf_event_open failure into one line saying what to change. */
 static int open_error(const struct kc_collector *c, int err, int tid)
 {
-	const char *ev = c->cfg.event.name;
+	const char *ev = c->cfg.event->name;
 	switch (err) {
 	case EACCES:
 	case EPERM: {
@@ -313,7 +254,7 @@ static int open_error(const struct kc_collector *c, int err, int tid)
 	case EOPNOTSUPP:
 	case ENODEV:
 		return kiln_error("event '%s' is not supported on this machine%s; choose another with -e (cpu-clock always works)",
-				  ev, c->cfg.event.type == PERF_TYPE_HARDWARE ? " (no hardware counters)" : "");
+				  ev, c->cfg.event->type == PERF_TYPE_HARDWARE ? " (no hardware counters)" : "");
 	case EINVAL:
 		if (!c->cfg.period) {
 			long max = 0;

@@ -22,26 +22,13 @@
  * ulimit -n, perf_event_mlock_kb, the event name). */
 #ifndef KILN_COLLECT_COLLECTOR_H
 #define KILN_COLLECT_COLLECTOR_H
+#include "collect/evcount.h"
 #include "collect/perf_record.h"
 #include <stddef.h>
 #include <stdint.h>
 
-/* A sampling event by name. */
-struct kc_event {
-	const char *name;   /* canonical name: "cycles", "cpu-clock", ... */
-	uint32_t type;      /* PERF_TYPE_* */
-	uint64_t config;
-	int is_time;        /* the period counts nanoseconds (cpu-clock, task-clock) */
-};
-
-/* Looks name up among the events kiln knows (perf's names and common aliases).
- * Returns 0, or -1 (nothing printed) when it is not known. */
-int kc_event_lookup(const char *name, struct kc_event *out);
-/* A comma-separated list of the known event names, for messages. */
-const char *kc_event_names(void);
-
 struct kc_config {
-	struct kc_event event;
+	const struct kc_event_def *event; /* what to sample (evcount.h's table) */
 	unsigned freq;            /* samples per second (frequency mode) when period is 0 */
 	uint64_t period;          /* a fixed sampling period, or 0 */
 	int exclude_kernel;       /* user mode only (works with perf_event_paranoid 2) */

@@ -2,6 +2,7 @@
  * records into the profile model (threads, symbolized stacks) and write kiln.prof in
  * chunks while recording (see record.h). */
 #include "collect/record.h"
+#include "collect/cmdrun.h"
 #include "collect/collector.h"
 #include "profile/profile_io.h"
 #include "symbols/symbols.h"
@@ -412,15 +413,6 @@ static double tv_seconds(const struct timeval *tv)
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
 }
 
-static int status_code(int st)
-{
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return 1;
-}
-
 /* ---- attaching ---- */
 
 static int attach_process(struct recorder *r, int pid)
@@ -475,7 +467,7 @@ static int any_alive(const struct kc_record_opts *o)
 
 /* ---- metadata ---- */
 
-static void set_meta(struct recorder *r, const struct kc_event *ev, unsigned freq)
+static void set_meta(struct recorder *r, const struct kc_event_def *ev, unsigned freq)
 {
 	struct kp_profile *p = &r->prof;
 	struct strbuf sb = STRBUF_INIT;
@@ -525,7 +517,7 @@ static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
 /* ---- the recording ---- */
 
 /* Probes whether the kernel can sample event ev here (opening it on ourselves). */
-static int event_supported(const struct kc_event *ev)
+static int event_supported(const struct kc_event_def *ev)
 {
 	struct perf_event_attr a;
 	int fd;
@@ -548,19 +540,30 @@ static int event_supported(const struct kc_event *ev)
 	return !(errno == ENOENT || errno == EOPNOTSUPP || errno == ENODEV);
 }
 
-static int choose_event(const struct kc_record_opts *o, struct kc_event *ev)
+static int is_time_event(const struct kc_event_def *ev)
 {
+	return !strcmp(ev->unit, "ns");
+}
+
+static const struct kc_event_def *choose_event(const struct kc_record_opts *o)
+{
+	const struct kc_event_def *ev;
 	if (o->event) {
-		if (kc_event_lookup(o->event, ev) < 0)
-			return kiln_error("unknown event '%s'; known events: %s", o->event, kc_event_names());
-		return 0;
+		ev = kc_event_lookup(o->event);
+		if (!ev) {
+			struct strbuf sb = STRBUF_INIT;
+			kc_event_list(&sb);
+			kiln_error("unknown event '%s'; known events: %s", o->event, sb.buf);
+			strbuf_release(&sb);
+		}
+		return ev;
 	}
-	kc_event_lookup("cycles", ev);
+	ev = kc_event_lookup("cycles");
 	if (!event_supported(ev)) {
-		kc_event_lookup("cpu-clock", ev);
+		ev = kc_event_lookup("cpu-clock");
 		kiln_note("no hardware cycle counter on this machine; sampling the cpu-clock timer instead");
 	}
-	return 0;
+	return ev;
 }
 
 /* When kp_writer_open kept an existing profile as PATH.old and the recording then failed,
@@ -591,7 +594,7 @@ static void recorder_release(struct recorder *r)
 int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 {
 	struct recorder r;
-	struct kc_event ev;
+	const struct kc_event_def *ev;
 	struct kc_config cfg;
 	struct child ch = { -1, -1, -1 };
 	const char *out = o->output ? o->output : "kiln.prof";
@@ -624,11 +627,12 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 			return -1;
 		}
 	}
-	if (choose_event(o, &ev) < 0) {
+	ev = choose_event(o);
+	if (!ev) {
 		kp_profile_release(&r.prof);
 		return -1;
 	}
-	res->event = ev.name;
+	res->event = ev->name;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.event = ev;
@@ -701,12 +705,12 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 		goto out;
 	}
 	kp_add_value_type(&r.prof, "samples", "count");
-	if (ev.is_time)
+	if (is_time_event(ev))
 		kp_add_value_type(&r.prof, "cpu_ns", "nanoseconds");
 	else
-		kp_add_value_type(&r.prof, ev.name, "count");
-	r.prof.default_value = ev.is_time ? 0 : 1;
-	set_meta(&r, &ev, freq);
+		kp_add_value_type(&r.prof, ev->name, "count");
+	r.prof.default_value = is_time_event(ev) ? 0 : 1;
+	set_meta(&r, ev, freq);
 
 	r.t0 = kc_now_ns();
 	if (o->argv) {
@@ -833,7 +837,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 		struct rusage ru;
 		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
 			res->target_cpu = tv_seconds(&ru.ru_utime) + tv_seconds(&ru.ru_stime);
-		res->exit_status = target_done ? status_code(status) : 130;
+		res->exit_status = target_done ? kc_exit_code(status) : 130;
 		ch.pid = -1;
 	} else {
 		res->exit_status = 0;
