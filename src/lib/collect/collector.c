@@ -30,10 +30,28 @@ uint64_t kc_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A growable byte buffer that keeps its memory between uses (no page faults on reuse). */
+struct bytes {
+	unsigned char *p;
+	size_t len, alloc;
+};
+
+static void bytes_reserve(struct bytes *b, size_t more)
+{
+	if (b->len + more > b->alloc) {
+		size_t want = b->alloc ? b->alloc * 2 : (1u << 20);
+		while (want < b->len + more)
+			want *= 2;
+		b->p = xrealloc(b->p, want);
+		b->alloc = want;
+	}
+}
+
+/* A record read but not yet passed on; rec points into the batch or the carry buffer. */
 struct pending {
 	uint64_t time;
 	uint64_t seq;
-	size_t off;
+	const unsigned char *rec;
 	uint32_t len;
 };
 
@@ -49,11 +67,12 @@ struct kc_collector {
 	int *fds;                 /* all event fds */
 	unsigned nfds, fds_alloc;
 	int no_build_id;          /* the kernel rejected attr.build_id */
-	/* records read but not yet passed on */
+	/* records read but not yet passed on: the reader fills q; the main thread swaps it
+	 * with batch (empty) and keeps what it holds back in carry (copied to carry2,
+	 * then swapped), so no buffer is allocated anew each round */
 	struct pending *pend;
 	size_t npend, pend_alloc;
-	unsigned char *buf;       /* their bytes */
-	size_t buf_len, buf_alloc;
+	struct bytes batch, carry, carry2;
 	uint64_t seq;
 	struct kc_stats stats;
 	/* the reader thread: drains the rings into q so that slow processing (a first
@@ -62,8 +81,7 @@ struct kc_collector {
 	int reader_running;
 	int stop_fd;              /* eventfd that ends the reader */
 	pthread_mutex_t lock;     /* guards q, q_time, ring_errors */
-	unsigned char *q;
-	size_t q_len, q_alloc;
+	struct bytes q;
 	uint64_t q_time;          /* when the reader's last pass over the rings started */
 	uint64_t ring_errors;
 };
@@ -161,7 +179,10 @@ void kc_collector_free(struct kc_collector *c)
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
 	pthread_mutex_destroy(&c->lock);
-	free(c->q);
+	free(c->q.p);
+	free(c->batch.p);
+	free(c->carry.p);
+	free(c->carry2.p);
 	for (unsigned i = 0; i < c->ncpus; i++) {
 		if (c->rings[i].base)
 			munmap(c->rings[i].base, c->rings[i].map_size);
@@ -174,7 +195,6 @@ void kc_collector_free(struct kc_collector *c)
 	free(c->ring_fd);
 	free(c->cpus);
 	free(c->pend);
-	free(c->buf);
 	free(c);
 }
 
@@ -368,15 +388,9 @@ int kc_collector_disable(struct kc_collector *c)
 static void enqueue(void *ctx, const void *rec, size_t len)
 {
 	struct kc_collector *c = ctx;
-	if (c->q_len + len > c->q_alloc) {
-		size_t want = c->q_alloc ? c->q_alloc * 2 : (1u << 20);
-		while (want < c->q_len + len)
-			want *= 2;
-		c->q = xrealloc(c->q, want);
-		c->q_alloc = want;
-	}
-	memcpy(c->q + c->q_len, rec, len);
-	c->q_len += len;
+	bytes_reserve(&c->q, len);
+	memcpy(c->q.p + c->q.len, rec, len);
+	c->q.len += len;
 }
 
 static void drain_rings(struct kc_collector *c)
@@ -456,27 +470,16 @@ static void reader_stop(struct kc_collector *c)
 	c->reader_running = 0;
 }
 
-/* Copies one record out of the ring into the pending list. */
-static void stash(void *ctx, const void *rec, size_t len)
+/* Adds one record (already in the batch or carry buffer) to the pending list. */
+static void add_pending(struct kc_collector *c, const unsigned char *rec, size_t len)
 {
-	struct kc_collector *c = ctx;
-	const struct perf_event_header *h = rec;
+	const struct perf_event_header *h = (const void *)rec;
 	struct pending *pd;
-	size_t off = (c->buf_len + 7) & ~(size_t)7;
-	if (off + len > c->buf_alloc) {
-		size_t want = c->buf_alloc ? c->buf_alloc * 2 : (1u << 20);
-		while (want < off + len)
-			want *= 2;
-		c->buf = xrealloc(c->buf, want);
-		c->buf_alloc = want;
-	}
-	memcpy(c->buf + off, rec, len);
-	c->buf_len = off + len;
 	ALLOC_GROW(c->pend, c->npend + 1, c->pend_alloc);
 	pd = &c->pend[c->npend++];
 	pd->time = kc_record_time(&c->layout, rec, len);
 	pd->seq = c->seq++;
-	pd->off = off;
+	pd->rec = rec;
 	pd->len = (uint32_t)len;
 	c->stats.bytes += len;
 	if (h->type == PERF_RECORD_LOST) {
@@ -501,30 +504,31 @@ static int cmp_pending(const void *a, const void *b)
 long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void *ctx)
 {
 	uint64_t cutoff;
-	unsigned char *q;
-	size_t q_len, i, n;
+	struct bytes tmp;
+	size_t i, n;
 	long passed = 0;
 	if (final)
 		reader_stop(c); /* then drain what is left ourselves */
 	if (final || !c->reader_running)
 		drain_rings(c);
+	/* take the reader's records, leaving it the (empty) buffer of the last round */
+	c->batch.len = 0;
 	pthread_mutex_lock(&c->lock);
-	q = c->q;
-	q_len = c->q_len;
-	c->q = NULL;
-	c->q_len = c->q_alloc = 0;
+	tmp = c->q;
+	c->q = c->batch;
+	c->batch = tmp;
 	cutoff = c->q_time > HOLD_BACK_NS ? c->q_time - HOLD_BACK_NS : 0;
 	c->stats.bad += c->ring_errors;
 	c->ring_errors = 0;
 	pthread_mutex_unlock(&c->lock);
-	for (size_t off = 0; off + sizeof(struct perf_event_header) <= q_len;) {
-		const struct perf_event_header *h = (const void *)(q + off);
-		if (h->size < sizeof(*h) || off + h->size > q_len)
+	/* records are 8-byte multiples, so each stays aligned in the batch */
+	for (size_t off = 0; off + sizeof(struct perf_event_header) <= c->batch.len;) {
+		const struct perf_event_header *h = (const void *)(c->batch.p + off);
+		if (h->size < sizeof(*h) || off + h->size > c->batch.len)
 			break;
-		stash(c, h, h->size);
+		add_pending(c, c->batch.p + off, h->size);
 		off += h->size;
 	}
-	free(q);
 	if (!c->npend)
 		return 0;
 	qsort(c->pend, c->npend, sizeof(*c->pend), cmp_pending);
@@ -532,34 +536,30 @@ long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void
 		const struct pending *pd = &c->pend[i];
 		if (!final && pd->time > cutoff)
 			break;
-		const void *rec = c->buf + pd->off;
 		c->stats.records++;
-		if (((const struct perf_event_header *)rec)->type == PERF_RECORD_SAMPLE)
+		if (((const struct perf_event_header *)(const void *)pd->rec)->type == PERF_RECORD_SAMPLE)
 			c->stats.samples++;
-		fn(ctx, rec, pd->len);
+		fn(ctx, pd->rec, pd->len);
 		passed++;
 	}
-	/* keep the rest, compacted */
+	/* keep the rest (the last few milliseconds) for the next round */
 	n = c->npend - i;
-	if (n == 0) {
-		c->npend = 0;
-		c->buf_len = 0;
-	} else if (i > 0) {
-		unsigned char *nb = xmalloc(c->buf_alloc);
-		size_t len = 0;
-		for (size_t k = 0; k < n; k++) {
-			struct pending pd = c->pend[i + k];
-			size_t off = (len + 7) & ~(size_t)7;
-			memcpy(nb + off, c->buf + pd.off, pd.len);
-			pd.off = off;
-			len = off + pd.len;
-			c->pend[k] = pd;
-		}
-		free(c->buf);
-		c->buf = nb;
-		c->buf_len = len;
-		c->npend = n;
+	size_t need = 0;
+	for (size_t k = 0; k < n; k++)
+		need += c->pend[i + k].len;
+	c->carry2.len = 0;
+	bytes_reserve(&c->carry2, need); /* once: pointers into it must stay valid */
+	for (size_t k = 0; k < n; k++) {
+		struct pending pd = c->pend[i + k];
+		memcpy(c->carry2.p + c->carry2.len, pd.rec, pd.len);
+		pd.rec = c->carry2.p + c->carry2.len;
+		c->carry2.len += pd.len;
+		c->pend[k] = pd;
 	}
+	c->npend = n;
+	tmp = c->carry;
+	c->carry = c->carry2;
+	c->carry2 = tmp;
 	return passed;
 }
 
