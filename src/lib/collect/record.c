@@ -31,7 +31,7 @@
 #define FLUSH_INTERVAL_NS 1000000000ull  /* write a chunk about once a second */
 #define PROCESS_INTERVAL_NS 250000000ll /* symbolize what was read four times a second */
 #define DEFAULT_STACK_COPY 2048           /* user stack bytes per sample for the leaf fix */
-#define MAX_FRAMES 2048                   /* frames of one stack after inline expansion */
+#define MAX_FRAMES 1024                   /* addresses of one call chain (the kernel gives at most 127 of each kind + 1) */
 #define MAX_INLINE 64                     /* frames one address may expand into */
 
 /* ---- a small map from int keys (pids, tids) to records ---- */
@@ -40,6 +40,7 @@ struct task {
 	int used;
 	int32_t pid;       /* threads: their process */
 	uint32_t pthread;  /* threads: profile thread index, 0 until first sampled */
+	uint32_t space;    /* processes: address-space id for the memo, 0 = none yet */
 	char comm[32];     /* threads: current name */
 };
 
@@ -79,6 +80,51 @@ static struct task *task_find(struct task_map *m, int32_t key, int create)
 	return &m->slots[i];
 }
 
+/* ---- the stack memo ----
+ * Resolving every address of every sample (symbol lookup, inline expansion, interning
+ * frames and stack nodes) is the main per-sample cost. The same (caller stack, address)
+ * in the same address space always gives the same stack, so the memo maps that triple
+ * to the resulting stack id. An address space is a process between two changes of its
+ * maps (exec, mmap, fork); the kernel is space 0. */
+struct memo_ent {
+	uint64_t addr;
+	uint32_t parent, space;
+	kp_stack_t stack;  /* 0 = empty slot (a pushed address always gives a node >= 1) */
+};
+
+struct memo {
+	struct memo_ent *e;
+	uint32_t cap, n;
+};
+
+static inline uint32_t memo_hash(uint64_t addr, uint32_t parent, uint32_t space)
+{
+	uint64_t h = (addr ^ ((uint64_t)parent << 32 | space)) * 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h >> 32);
+}
+
+static struct memo_ent *memo_slot(struct memo *m, uint64_t addr, uint32_t parent, uint32_t space)
+{
+	uint32_t i = memo_hash(addr, parent, space) & (m->cap - 1);
+	while (m->e[i].stack &&
+	       (m->e[i].addr != addr || m->e[i].parent != parent || m->e[i].space != space))
+		i = (i + 1) & (m->cap - 1);
+	return &m->e[i];
+}
+
+static void memo_grow(struct memo *m)
+{
+	struct memo big = { xcalloc(m->cap ? m->cap * 2 : 4096, sizeof(struct memo_ent)),
+			    m->cap ? m->cap * 2 : 4096, m->n };
+	for (uint32_t i = 0; i < m->cap; i++)
+		if (m->e[i].stack)
+			*memo_slot(&big, m->e[i].addr, m->e[i].parent, m->e[i].space) = m->e[i];
+	free(m->e);
+	*m = big;
+}
+
 /* ---- recording state ---- */
 struct recorder {
 	const struct kc_record_opts *o;
@@ -88,12 +134,12 @@ struct recorder {
 	struct kc_collector *col;
 	const struct kc_layout *layout;
 	struct task_map threads, procs;
+	struct memo memo;
+	uint32_t next_space;
 	uint64_t t0;              /* CLOCK_MONOTONIC ns when recording started */
 	double vals[2];
 	uint64_t samples, leaf_fixed;
-	kp_frame_t *inner;        /* frames innermost first while building a stack */
-	kp_frame_t *outer;        /* the same, root first */
-	uint64_t *uaddr, *kaddr;
+	uint64_t *uaddr, *kaddr;  /* a sample's user and kernel addresses, innermost first */
 };
 
 static void read_comm(int pid, int tid, char *out, size_t size)
@@ -124,6 +170,21 @@ static struct task *thread_get(struct recorder *r, int32_t pid, int32_t tid)
 	return t;
 }
 
+/* The current address-space id of process pid. */
+static uint32_t space_of(struct recorder *r, int32_t pid)
+{
+	struct task *pr = task_find(&r->procs, pid, 1);
+	if (!pr->space)
+		pr->space = ++r->next_space;
+	return pr->space;
+}
+
+/* The maps of pid changed: what the memo knows about its addresses no longer holds. */
+static void space_changed(struct recorder *r, int32_t pid)
+{
+	task_find(&r->procs, pid, 1)->space = 0;
+}
+
 static void set_comm(struct task *t, const char *comm)
 {
 	if (strcmp(t->comm, comm)) {
@@ -136,8 +197,10 @@ static void on_comm(struct recorder *r, const struct kc_sideband *sb)
 {
 	int32_t pid = (int32_t)sb->u.comm.pid, tid = (int32_t)sb->u.comm.tid;
 	struct task *t = task_find(&r->threads, tid, 0);
-	if (sb->u.comm.exec)
+	if (sb->u.comm.exec) {
 		ks_exec(r->sym, pid);
+		space_changed(r, pid);
+	}
 	if (!t) {
 		t = task_find(&r->threads, tid, 1);
 		t->pid = pid;
@@ -159,8 +222,10 @@ static void on_fork(struct recorder *r, const struct kc_sideband *sb)
 		snprintf(comm, sizeof(comm), "%s", parent->comm);
 	else
 		read_comm(pid, tid, comm, sizeof(comm));
-	if (pid != ppid)
+	if (pid != ppid) {
 		ks_fork(r->sym, ppid, pid);
+		space_changed(r, pid);
+	}
 	struct task *t = task_find(&r->threads, tid, 1);
 	t->pid = pid;
 	t->pthread = 0;
@@ -175,24 +240,44 @@ static void on_mmap(struct recorder *r, const struct kc_sideband *sb)
 		return; /* kernel maps: the symbolizer reads /proc/kallsyms */
 	ks_mmap(r->sym, (int)sb->u.mmap2.pid, sb->u.mmap2.addr, sb->u.mmap2.len, sb->u.mmap2.pgoff, path,
 		sb->u.mmap2.build_id, sb->u.mmap2.build_id_size, (int)sb->u.mmap2.prot);
+	space_changed(r, (int32_t)sb->u.mmap2.pid);
 }
 
-/* Appends the frames of addr (innermost first) to r->inner at *n. */
-static void push_addr(struct recorder *r, int pid, uint64_t addr, int kernel, size_t *n)
+/* The stack of parent extended by the frames of addr (inlined functions expanded):
+ * from the memo, or resolved and remembered. */
+static kp_stack_t push_addr(struct recorder *r, kp_stack_t parent, uint32_t space, int pid, uint64_t addr,
+			    int kernel)
 {
 	kp_frame_t tmp[MAX_INLINE];
-	int k;
-	if (*n >= MAX_FRAMES)
-		return;
-	k = ks_resolve(r->sym, &r->prof, pid, addr, kernel, tmp, MAX_INLINE);
-	for (int i = 0; i < k && *n < MAX_FRAMES; i++)
-		r->inner[(*n)++] = tmp[i];
+	struct memo_ent *e;
+	if ((r->memo.n + 1) * 2 > r->memo.cap)
+		memo_grow(&r->memo);
+	e = memo_slot(&r->memo, addr, parent, space);
+	if (e->stack)
+		return e->stack;
+	int k = ks_resolve(r->sym, &r->prof, pid, addr, kernel, tmp, MAX_INLINE);
+	kp_stack_t s = parent;
+	for (int i = k; i-- > 0;)
+		s = kp_stack_push(&r->prof, s, tmp[i]);
+	/* an address outside any file may be named later (a JIT writes its map as it
+	 * goes): remember only what came from a file */
+	if (s == parent || k < 1)
+		return s;
+	const struct kp_frame *f0 = &r->prof.frames[tmp[0]];
+	if ((f0->flags & KP_FRAME_UNKNOWN) && !kernel && kp_str_get(&r->prof, f0->module)[0] != '/')
+		return s;
+	e->addr = addr;
+	e->parent = parent;
+	e->space = space;
+	e->stack = s;
+	r->memo.n++;
+	return s;
 }
 
 static void on_sample(struct recorder *r, const void *rec, size_t len)
 {
 	struct kc_sample s;
-	size_t nk = 0, nu = 0, n = 0;
+	size_t nk = 0, nu = 0;
 	uint64_t ctx = PERF_CONTEXT_USER;
 	if (kc_parse_sample(r->layout, rec, len, &s) < 0)
 		return;
@@ -242,14 +327,14 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 		}
 	}
 
-	/* frames innermost first: kernel, then user; return addresses look up addr - 1 */
-	for (size_t i = 0; i < nk; i++)
-		push_addr(r, (int)s.pid, i ? r->kaddr[i] - 1 : r->kaddr[i], 1, &n);
-	for (size_t i = 0; i < nu; i++)
-		push_addr(r, (int)s.pid, i ? r->uaddr[i] - 1 : r->uaddr[i], 0, &n);
-	for (size_t i = 0; i < n; i++)
-		r->outer[i] = r->inner[n - 1 - i];
-	kp_stack_t stack = kp_stack_from_frames(&r->prof, r->outer, n);
+	/* the stack root first: user frames from the outermost, then kernel frames; return
+	 * addresses (all but a chain's first) look up addr - 1, the call instruction */
+	kp_stack_t stack = 0;
+	uint32_t space = nu ? space_of(r, (int32_t)s.pid) : 0;
+	for (size_t i = nu; i-- > 0;)
+		stack = push_addr(r, stack, space, (int)s.pid, i ? r->uaddr[i] - 1 : r->uaddr[i], 0);
+	for (size_t i = nk; i-- > 0;)
+		stack = push_addr(r, stack, 0, (int)s.pid, i ? r->kaddr[i] - 1 : r->kaddr[i], 1);
 
 	r->vals[0] = 1;
 	r->vals[1] = (double)s.period;
@@ -585,8 +670,7 @@ static void recorder_release(struct recorder *r)
 	kp_profile_release(&r->prof);
 	free(r->threads.slots);
 	free(r->procs.slots);
-	free(r->inner);
-	free(r->outer);
+	free(r->memo.e);
 	free(r->uaddr);
 	free(r->kaddr);
 }
@@ -644,8 +728,6 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	cfg.enable_on_exec = o->argv != NULL;
 	r.col = kc_collector_new(&cfg);
 	r.layout = kc_collector_layout(r.col);
-	r.inner = xmalloc(MAX_FRAMES * sizeof(kp_frame_t));
-	r.outer = xmalloc(MAX_FRAMES * sizeof(kp_frame_t));
 	r.uaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
 	r.kaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
 
@@ -731,8 +813,10 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 			restore_old(out, had_old);
 			goto out;
 		}
-		for (size_t i = 0; i < o->npids; i++)
+		for (size_t i = 0; i < o->npids; i++) {
 			ks_load_proc_maps(r.sym, o->pids[i]);
+			space_changed(&r, o->pids[i]);
+		}
 	}
 
 	uint64_t next_flush = r.t0 + FLUSH_INTERVAL_NS;
