@@ -38,13 +38,100 @@ static int parse_count(const char *s, size_t len, double *out)
 	return 0;
 }
 
+/* Length of the common prefix of a and b (n bytes each at most). */
+static size_t common_prefix(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+	while (i + 8 <= n) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+		i += 8;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* State kept from one line to the next: folded files are usually sorted, so a line
+ * shares its first frames with the previous one and those need no interning. */
+struct fold_prev {
+	char *text;         /* previous stack text */
+	size_t len, alloc;
+	uint32_t *end;      /* end[k]: offset just past frame k's name in text */
+	kp_stack_t *stack;  /* stack[k]: stack id after frames 0..k */
+	size_t n, nalloc;
+	kp_frame_t *str_frame; /* string id -> frame id (0: not seen yet) */
+	size_t str_frame_alloc;
+};
+
+static kp_frame_t fold_frame(struct kp_profile *p, struct fold_prev *st, const char *name, size_t len)
+{
+	kp_str_t s = kp_str(p, name, len);
+	if (s >= st->str_frame_alloc) {
+		size_t old = st->str_frame_alloc;
+		ALLOC_GROW(st->str_frame, s + 1, st->str_frame_alloc);
+		memset(st->str_frame + old, 0, (st->str_frame_alloc - old) * sizeof(kp_frame_t));
+	}
+	if (!st->str_frame[s]) {
+		struct kp_frame f = { 0 };
+		f.name = s;
+		f.flags = suffix_flags(name, len);
+		st->str_frame[s] = kp_frame(p, &f);
+	}
+	return st->str_frame[s];
+}
+
+/* Interns the stack text line[0..slen) (frames separated by ';', empty ones skipped);
+ * returns 0 when it holds no frame. */
+static kp_stack_t fold_stack(struct kp_profile *p, struct fold_prev *st, const char *line, size_t slen,
+			     kp_stack_t *out)
+{
+	size_t lcp = common_prefix(line, st->text ? st->text : "", slen < st->len ? slen : st->len);
+	size_t k = 0, start = 0;
+	kp_stack_t s = 0;
+	/* frames wholly inside the common prefix (and followed by the same byte) are known */
+	while (k < st->n && st->end[k] < lcp) {
+		s = st->stack[k];
+		start = st->end[k] + 1;
+		k++;
+	}
+	st->n = k;
+	for (size_t i = start; i <= slen; i++) {
+		if (i == slen || line[i] == ';') {
+			if (i > start) {
+				s = kp_stack_push(p, s, fold_frame(p, st, line + start, i - start));
+				if (st->n == st->nalloc) {
+					ALLOC_GROW(st->end, st->n + 1, st->nalloc);
+					st->stack = xreallocarray(st->stack, st->nalloc, sizeof(kp_stack_t));
+				}
+				st->end[st->n] = (uint32_t)i;
+				st->stack[st->n] = s;
+				st->n++;
+			}
+			start = i + 1;
+		}
+	}
+	if (slen > UINT32_MAX - 1) {
+		st->n = 0; /* offsets would not fit: do not reuse this line */
+		st->len = 0;
+	} else {
+		ALLOC_GROW(st->text, slen + 1, st->alloc);
+		memcpy(st->text, line, slen);
+		st->len = slen;
+	}
+	*out = s;
+	return s;
+}
+
 int kp_folded_read(struct kp_profile *p, struct kiln_input *in, struct kp_folded_stats *st)
 {
 	char *line;
 	size_t len;
 	int rc;
-	kp_frame_t *frames = NULL;
-	size_t nframes = 0, frames_alloc = 0;
+	struct fold_prev prev = { 0 };
 	uint32_t v;
 	memset(st, 0, sizeof(*st));
 	if (!p->nvalues) {
@@ -74,35 +161,21 @@ int kp_folded_read(struct kp_profile *p, struct kiln_input *in, struct kp_folded
 		size_t slen = (size_t)(sp - line);
 		while (slen && (line[slen - 1] == ' ' || line[slen - 1] == '\t'))
 			slen--;
-		if (!slen) {
-			st->bad_lines++;
-			if (!st->first_bad)
-				st->first_bad = st->lines;
-			continue;
-		}
-		nframes = 0;
-		size_t start = 0;
-		for (size_t i = 0; i <= slen; i++) {
-			if (i == slen || line[i] == ';') {
-				if (i > start) {
-					ALLOC_GROW(frames, nframes + 1, frames_alloc);
-					frames[nframes++] = kp_frame_named(p, line + start, i - start,
-									   suffix_flags(line + start, i - start));
-				}
-				start = i + 1;
-			}
-		}
-		if (!nframes) {
+		kp_stack_t stack = 0;
+		if (!slen || !fold_stack(p, &prev, line, slen, &stack)) {
 			st->bad_lines++;
 			if (!st->first_bad)
 				st->first_bad = st->lines;
 			continue;
 		}
 		vals[v] = count;
-		kp_add_sample(p, kp_stack_from_frames(p, frames, nframes), 0, st->lines, vals);
+		kp_add_sample(p, stack, 0, st->lines, vals);
 		st->samples++;
 	}
-	free(frames);
+	free(prev.text);
+	free(prev.end);
+	free(prev.stack);
+	free(prev.str_frame);
 	return rc < 0 ? -1 : 0;
 }
 

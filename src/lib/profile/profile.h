@@ -90,7 +90,10 @@ struct kp_profile {
 
 	struct kp_stack_node *stacks; /* stacks[0] is the root */
 	uint32_t nstacks, stacks_alloc;
-	uint32_t *stack_hash, stack_hash_size;
+	/* Child index (internal to profile.c): each node's children form a list (newest
+	 * first) while they are few; a node with many children has them in stack_hash. */
+	uint32_t *stack_child, *stack_next;
+	uint32_t *stack_hash, stack_hash_size, stack_hash_used;
 
 	struct kp_thread *threads; /* threads[0] is "no thread" */
 	uint32_t nthreads, threads_alloc;
