@@ -516,10 +516,14 @@ void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate
 	for (size_t i = start; i < out->len; i++)
 		if (out->buf[i] == ';')
 			out->buf[i] = ':';
+	const char *suffix = NULL;
 	if (fr->flags & KP_FRAME_INLINE)
-		strbuf_addstr(out, "_[i]");
+		suffix = "_[i]";
 	else if (annotate && (fr->flags & KP_FRAME_KERNEL))
-		strbuf_addstr(out, "_[k]");
+		suffix = "_[k]";
 	else if (annotate && (fr->flags & KP_FRAME_JIT))
-		strbuf_addstr(out, "_[j]");
+		suffix = "_[j]";
+	/* names read from folded text keep their suffix: do not add it twice */
+	if (suffix && !(len >= 4 && !memcmp(name + len - 4, suffix, 4)))
+		strbuf_addstr(out, suffix);
 }

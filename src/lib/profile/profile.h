@@ -179,7 +179,8 @@ void kp_stack_sums(const struct kp_profile *p, uint32_t v, const uint8_t *keep,
 		   double **self, double **total);
 
 /* Formats frame f as folded stacks print it: name plus _[k]/_[i]/_[j] suffix as flags
- * say (suffixes only where annotate is set), ';' in names turned into ':'. */
+ * say (suffixes only where annotate is set; _[i] always), ';' in names turned into ':'.
+ * A name that already ends with its suffix (names read from folded text) keeps just one. */
 void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate,
 			  struct strbuf *out);
 
