@@ -1221,7 +1221,7 @@ static void svg_frames(struct kf_tree *t, const struct kf_opts *o, const struct 
 		add_num(out, g->fh - 1, 1);
 		uint32_t col;
 		if (o->diff)
-			col = kf_diff_color(b->self - b->self_before, maxd);
+			col = kf_diff_color((o->negate ? -1 : 1) * (b->self - b->self_before), maxd);
 		else
 			col = kf_color(o, name.buf, name.len, b->flags, (uint64_t)b->node * 0x9e3779b97f4a7c15ull);
 		strbuf_addf(out, "\" fill=\"#%06x\"/>", col);

@@ -49,6 +49,7 @@ struct kf_opts {
 	int hash;              /* colour by name only (the same name, the same colour) */
 	enum kf_palette palette;
 	int diff;              /* differential: colour by the change from slot 1 to slot 0 */
+	int negate;            /* differential: blue for growth, red for shrinking */
 };
 
 /* Fills the defaults above. */
