@@ -914,14 +914,14 @@ void kf_format_count(double v, struct strbuf *out)
 		strbuf_addf(out, "%.6g", v);
 		return;
 	}
+	if (v > 0 && v < 0.001) {
+		strbuf_addf(out, "%.3g", v);
+		return;
+	}
 	double ip = floor(v);
 	double frac = v - ip;
 	if (frac < 0.0005 || frac > 0.9995) {
 		add_grouped(out, (unsigned long long)llround(v));
-		return;
-	}
-	if (v < 0.001) {
-		strbuf_addf(out, "%.3g", v);
 		return;
 	}
 	char buf[16];
