@@ -29,6 +29,8 @@ if [ "${1:-}" = "--test" ]; then
   check_bin python3 python3
   check_bin sqlite3 sqlite3
   check_bin perl perl
+  check_bin node nodejs
+  check_file /usr/share/nodejs/jsdom/package.json node-jsdom
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2

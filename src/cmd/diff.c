@@ -84,7 +84,7 @@ int cmd_diff(int argc, char **argv)
 	longopts[k++] = (struct option){ "output", required_argument, NULL, 'o' };
 	longopts[k++] = (struct option){ "help", no_argument, NULL, 'h' };
 	longopts[k++] = (struct option){ NULL, 0, NULL, 0 };
-	const char *optstring = "+no:h";
+	const char *optstring = "no:h";
 	const char *outpath = NULL, *value = NULL;
 	int normalize = 0, folded = 0, c, rc;
 	long top = 0;

@@ -47,7 +47,7 @@ int cmd_flame(int argc, char **argv)
 	longopts[FLAME_NLONGOPTS + 2] = (struct option){ "output", required_argument, NULL, 'o' };
 	longopts[FLAME_NLONGOPTS + 3] = (struct option){ "help", no_argument, NULL, 'h' };
 	longopts[FLAME_NLONGOPTS + 4] = (struct option){ NULL, 0, NULL, 0 };
-	const char *optstring = "+o:h";
+	const char *optstring = "o:h";
 	const char *outpath = NULL, *path = "-", *value = NULL;
 	double factor = 1;
 	struct kf_opts o;

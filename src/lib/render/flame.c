@@ -515,6 +515,8 @@ static const double *tree_totals(struct kf_tree *t, int slot)
 
 /* ---------------------------------------------------------------- layout */
 
+#define TITLE_MAX 4096 /* bytes of a name shown in a tooltip */
+
 struct cand {
 	uint32_t node, parent, depth;
 };
@@ -571,7 +573,56 @@ void kf_layout_release(struct kf_layout *l)
 	memset(l, 0, sizeof(*l));
 }
 
-int kf_layout_build(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, struct kf_layout *l)
+/* Moves the k first (in cmp_keep order) of idx[0..n) to the front, in order. */
+static void select_first(uint32_t *idx, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
+	while (hi - lo > 16 && lo < k && k < hi) {
+		/* median of three as pivot, then a three-way partition */
+		uint32_t a = idx[lo], b = idx[lo + (hi - lo) / 2], c = idx[hi - 1], pv;
+		if (cmp_keep(&a, &b) > 0) { uint32_t t = a; a = b; b = t; }
+		if (cmp_keep(&b, &c) > 0) { uint32_t t = b; b = c; c = t; }
+		if (cmp_keep(&a, &b) > 0) { uint32_t t = a; a = b; b = t; }
+		pv = b;
+		size_t lt = lo, i = lo, gt = hi;
+		while (i < gt) {
+			int r = cmp_keep(&idx[i], &pv);
+			if (r < 0) {
+				uint32_t t = idx[lt]; idx[lt++] = idx[i]; idx[i++] = t;
+			} else if (r > 0) {
+				uint32_t t = idx[--gt]; idx[gt] = idx[i]; idx[i] = t;
+			} else {
+				i++;
+			}
+		}
+		if (k < lt)
+			hi = lt;
+		else if (k >= gt)
+			lo = gt;
+		else
+			break;
+	}
+	size_t m = k < n ? k : n;
+	qsort(idx, m, sizeof(uint32_t), cmp_keep);
+}
+
+/* Bytes a frame takes in the SVG, roughly (kf_render_svg corrects a short estimate). */
+static size_t frame_cost(const struct kf_tree *t, const struct kf_opts *o, uint32_t key, double px_w)
+{
+	size_t n = key ? kp_str_len(t->names, t->names->frames[key].name) + 4 : 3;
+	if (n > TITLE_MAX + 3)
+		n = TITLE_MAX + 3;
+	size_t cost = 120 + n + (o->countname ? strlen(o->countname) : 7) + (o->diff ? 60 : 0);
+	double fit = floor((px_w - 3) / (o->fontsize * o->fontwidth));
+	if (fit >= 3)
+		cost += 40 + ((double)n < fit ? n : (size_t)fit);
+	return cost;
+}
+
+/* Lays out frames at least minwidth wide; then, when keep_max or budget (bytes, by
+ * frame_cost) would be exceeded, only the widest that fit. */
+static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, size_t budget,
+		  struct kf_layout *l)
 {
 	memset(l, 0, sizeof(*l));
 	const double *tot = tree_totals(t, 0);
@@ -594,6 +645,7 @@ int kf_layout_build(struct kf_tree *t, const struct kf_opts *o, size_t keep_max,
 	c[0].depth = 0;
 	nc = 1;
 	cidx[0] = 0;
+	size_t cost = budget ? frame_cost(t, o, 0, usable) : 0;
 	for (uint32_t i = 1; i < t->n; i++) {
 		uint32_t pc = cidx[t->node[i].parent];
 		if (pc == UINT32_MAX || !(tot[i] > 0) || tot[i] < minc) {
@@ -605,24 +657,46 @@ int kf_layout_build(struct kf_tree *t, const struct kf_opts *o, size_t keep_max,
 		c[nc].parent = pc;
 		c[nc].depth = c[pc].depth + 1;
 		cidx[i] = (uint32_t)nc++;
+		if (budget && cost <= budget)
+			cost += frame_cost(t, o, t->node[i].frame, tot[i] * usable / total);
 	}
 	free(cidx);
 	l->candidates = nc;
 
-	/* keep the widest keep_max (a prefix closed under parents) */
+	/* keep the widest (a prefix of cmp_keep's order is closed under parents) */
 	uint32_t *newidx = NULL;
 	size_t nb = nc;
-	if (keep_max && nc > keep_max) {
+	if ((keep_max && nc > keep_max) || (budget && cost > budget)) {
+		size_t want = keep_max && keep_max < nc ? keep_max : nc;
+		if (budget) {
+			/* no frame costs less than 120 bytes: the rest cannot fit */
+			size_t most = budget / 120 + 1;
+			if (most < want)
+				want = most;
+		}
 		uint32_t *order = xmalloc(nc * sizeof(uint32_t));
 		for (size_t i = 0; i < nc; i++)
 			order[i] = (uint32_t)i;
 		sort_width = tot;
 		sort_cand = c;
-		qsort(order, nc, sizeof(uint32_t), cmp_keep);
+		select_first(order, nc, want);
+		size_t keep = want;
+		if (budget) {
+			size_t used = 0;
+			keep = 0;
+			while (keep < want) {
+				size_t fc = frame_cost(t, o, t->node[c[order[keep]].node].frame,
+						       tot[c[order[keep]].node] * usable / total);
+				if (keep && used + fc > budget)
+					break;
+				used += fc;
+				keep++;
+			}
+		}
 		newidx = xmalloc(nc * sizeof(uint32_t));
 		for (size_t i = 0; i < nc; i++)
 			newidx[i] = UINT32_MAX;
-		for (size_t i = 0; i < keep_max; i++)
+		for (size_t i = 0; i < keep; i++)
 			newidx[order[i]] = 0;
 		nb = 0;
 		for (size_t i = 0; i < nc; i++)
@@ -749,6 +823,11 @@ int kf_layout_build(struct kf_tree *t, const struct kf_opts *o, size_t keep_max,
 	l->total = total;
 	l->total_before = tot1 ? tot1[0] : 0;
 	return 0;
+}
+
+int kf_layout_build(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, struct kf_layout *l)
+{
+	return layout(t, o, keep_max, 0, l);
 }
 
 /* ---------------------------------------------------------------- colours */
@@ -1034,7 +1113,6 @@ static size_t utf8_prefix(const char *s, size_t len, size_t chars)
 	return i;
 }
 
-#define TITLE_MAX 4096 /* bytes of a name shown in a tooltip */
 
 /* Label text that fits w pixels: the name, or its start and "..", or nothing. */
 static void add_label(struct strbuf *out, const char *name, size_t len, double w, double cw)
@@ -1242,80 +1320,25 @@ static void svg_frames(struct kf_tree *t, const struct kf_opts *o, const struct 
 	strbuf_release(&name);
 }
 
-/* Upper estimate of the bytes one frame takes. */
-static size_t frame_cost(struct kf_tree *t, const struct kf_opts *o, const struct kf_box *b,
-			 double px, double cw, struct strbuf *tmp)
-{
-	strbuf_reset(tmp);
-	kf_tree_name(t, b->key, tmp);
-	size_t n = tmp->len > TITLE_MAX ? TITLE_MAX : tmp->len;
-	double fit = floor((b->w * px - 3) / cw);
-	size_t label = fit < 3 ? 0 : (size_t)fit * 4 + 40;
-	if (label > n + 60)
-		label = n + 60;
-	return 150 + n + n / 4 + label + (o->diff ? 60 : 0);
-}
-
 int kf_render_svg(struct kf_tree *t, const struct kf_opts *o, struct strbuf *out, struct kf_layout *st)
 {
 	struct kf_layout l;
 	struct geom g;
-	size_t keep = 0;
-	size_t base = out->len;
-	if (kf_layout_build(t, o, 0, &l) < 0)
-		return -1;
+	size_t base = out->len, budget = 0;
 	if (o->max_size) {
-		/* what the page takes besides the frames */
+		/* what the page takes besides the frames (its height hardly matters) */
 		struct strbuf fixed = STRBUF_INIT;
-		geometry(o, &l, &g);
+		struct kf_layout none = { 0 };
+		geometry(o, &none, &g);
 		svg_header(o, &g, &fixed);
-		svg_footer(o, &g, &l, &fixed);
+		svg_footer(o, &g, &none, &fixed);
 		size_t fixed_len = fixed.len + 64;
 		strbuf_release(&fixed);
-		size_t budget = o->max_size > fixed_len ? o->max_size - fixed_len : 0;
-		/* estimate frames in the layout's order of width (the root always) */
-		size_t total = 0;
-		struct strbuf tmp = STRBUF_INIT;
-		double px = g.usable / l.total;
-		for (uint32_t i = 0; i < l.nboxes; i++)
-			total += frame_cost(t, o, &l.boxes[i], px, g.cw, &tmp);
-		if (total > budget) {
-			/* the widest frames first: sort costs by width */
-			double *w = xmalloc(l.nboxes * sizeof(double));
-			uint32_t *ord = xmalloc(l.nboxes * sizeof(uint32_t));
-			size_t *cost = xmalloc(l.nboxes * sizeof(size_t));
-			struct cand *cs = xmalloc(l.nboxes * sizeof(struct cand));
-			for (uint32_t i = 0; i < l.nboxes; i++) {
-				w[i] = l.boxes[i].w;
-				ord[i] = i;
-				cs[i].node = i;
-				cs[i].depth = l.boxes[i].depth;
-				cs[i].parent = l.boxes[i].parent;
-				cost[i] = frame_cost(t, o, &l.boxes[i], px, g.cw, &tmp);
-			}
-			sort_width = w;
-			sort_cand = cs;
-			qsort(ord, l.nboxes, sizeof(uint32_t), cmp_keep);
-			size_t used = 0;
-			keep = 0;
-			while (keep < l.nboxes && used + cost[ord[keep]] <= budget)
-				used += cost[ord[keep++]];
-			if (keep < 1)
-				keep = 1;
-			free(w);
-			free(ord);
-			free(cost);
-			free(cs);
-		}
-		strbuf_release(&tmp);
+		budget = o->max_size > fixed_len + 1024 ? o->max_size - fixed_len : 1024;
 	}
-	size_t candidates = l.candidates;
 	for (int attempt = 0;; attempt++) {
-		if (keep) {
-			kf_layout_release(&l);
-			if (kf_layout_build(t, o, keep, &l) < 0)
-				return -1;
-		}
+		if (layout(t, o, 0, budget, &l) < 0)
+			return -1;
 		geometry(o, &l, &g);
 		strbuf_setlen(out, base);
 		svg_header(o, &g, out);
@@ -1324,15 +1347,11 @@ int kf_render_svg(struct kf_tree *t, const struct kf_opts *o, struct strbuf *out
 		size_t len = out->len - base;
 		if (!o->max_size || len <= o->max_size || l.nboxes <= 1 || attempt >= 8)
 			break;
-		/* the estimate was short: drop a share of the frames and try again */
+		/* the estimate was short (escaped or long names): shrink the budget */
 		double ratio = (double)o->max_size / (double)len;
-		size_t next = (size_t)((double)l.nboxes * ratio * 0.97);
-		keep = next < l.nboxes ? next : l.nboxes - 1;
-		if (keep < 1)
-			keep = 1;
+		budget = (size_t)((double)budget * ratio * 0.97);
+		kf_layout_release(&l);
 	}
-	l.candidates = candidates;
-	l.dropped_for_size = candidates - l.nboxes;
 	if (st) {
 		*st = l;
 		st->boxes = NULL;
