@@ -1,0 +1,685 @@
+/* perfscript.c: `perf script` text -> profile model (rules in perfscript.h).
+ *
+ * Speed comes from three things: lines are split by the input layer with memchr; a frame
+ * line's text after its address is looked up in a cache (hash -> the frames it made
+ * before), so symbol clean-up runs once per distinct line; and a sample's stack is
+ * interned starting from the longest prefix it shares with the previous sample. */
+#include "collect/perfscript.h"
+#include "util/input.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include <string.h>
+
+#define CACHE_MAX_KEY 1024          /* longer frame lines are not cached */
+#define CACHE_MAX_BYTES (1u << 30)  /* cache keys stop growing here */
+#define LONG_LINE (1u << 20)
+#define MAX_DEPTH (1u << 20)        /* frames kept per sample; deeper ones are dropped */
+
+struct fc_slot {
+	uint64_t hash; /* 0: empty */
+	uint32_t key_off, key_len;
+	uint32_t frames_off, nframes;
+};
+
+struct kp_perfscript {
+	struct kp_profile *p;
+	struct kp_perfscript_opts o;
+	struct kp_perfscript_stats st;
+	uint32_t vidx;
+
+	/* the sample being read */
+	int in_sample;
+	int java;
+	kp_frame_t root;
+	double period;
+	kp_frame_t *frames; /* leaf first */
+	size_t nframes, frames_alloc;
+
+	/* the event filter: the first event seen */
+	int have_event;
+	char *event;
+	size_t event_len;
+
+	/* last root text and its frame */
+	struct strbuf root_text;
+	kp_frame_t root_frame;
+	struct strbuf scratch;
+
+	/* previous sample's path (root first) and stack ids, to share prefixes */
+	kp_frame_t *prev, *cur;
+	kp_stack_t *prev_ids;
+	size_t nprev, path_alloc;
+
+	/* stack id -> sample index + 1 */
+	uint32_t *stack_sample;
+	size_t stack_sample_alloc;
+
+	/* frame-line cache */
+	struct fc_slot *fc;
+	size_t fc_size, fc_used;
+	char *fc_keys;
+	size_t fc_keys_len, fc_keys_alloc;
+	kp_frame_t *fc_frames;
+	size_t fc_nframes, fc_frames_alloc;
+	kp_frame_t *pieces;
+	size_t npieces, pieces_alloc;
+};
+
+static inline int is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+static inline int is_digit(unsigned char c)
+{
+	return (unsigned)(c - '0') < 10u;
+}
+static inline int is_word(unsigned char c)
+{
+	return is_digit(c) || (unsigned)((c | 0x20) - 'a') < 26u || c == '_';
+}
+static inline int is_lhex(unsigned char c)
+{
+	return is_digit(c) || (unsigned)(c - 'a') < 6u;
+}
+
+/* A fast 64-bit hash of a short byte string (never 0). */
+static inline uint64_t hash_mem(const char *s, size_t n, uint64_t seed)
+{
+	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+		s += 8;
+		n -= 8;
+	}
+	if (n) {
+		uint64_t w = 0;
+		memcpy(&w, s, n);
+		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+		h ^= h >> 31;
+	}
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 32;
+	return h | 1;
+}
+
+struct kp_perfscript *kp_perfscript_new(struct kp_profile *p, const struct kp_perfscript_opts *o)
+{
+	struct kp_perfscript *ps = xcalloc(1, sizeof(*ps));
+	int v;
+	ps->p = p;
+	if (o)
+		ps->o = *o;
+	v = kp_find_value_type(p, "period");
+	if (v < 0)
+		v = kp_add_value_type(p, "period", "count");
+	if (v < 0)
+		v = 0; /* all value slots in use: count into the first */
+	ps->vidx = (uint32_t)v;
+	strbuf_init(&ps->root_text, 64);
+	strbuf_init(&ps->scratch, 256);
+	ps->fc_size = 4096;
+	ps->fc = xcalloc(ps->fc_size, sizeof(*ps->fc));
+	return ps;
+}
+
+void kp_perfscript_free(struct kp_perfscript *ps)
+{
+	if (!ps)
+		return;
+	free(ps->frames);
+	free(ps->event);
+	strbuf_release(&ps->root_text);
+	strbuf_release(&ps->scratch);
+	free(ps->prev);
+	free(ps->cur);
+	free(ps->prev_ids);
+	free(ps->stack_sample);
+	free(ps->fc);
+	free(ps->fc_keys);
+	free(ps->fc_frames);
+	free(ps->pieces);
+	free(ps);
+}
+
+const struct kp_perfscript_stats *kp_perfscript_stats(const struct kp_perfscript *ps)
+{
+	return &ps->st;
+}
+
+static void bad_line(struct kp_perfscript *ps)
+{
+	ps->st.bad_lines++;
+	if (!ps->st.first_bad)
+		ps->st.first_bad = ps->st.lines;
+}
+
+/* ---- samples ---- */
+
+static void add_value(struct kp_perfscript *ps, kp_stack_t s, double v)
+{
+	struct kp_profile *p = ps->p;
+	if (s >= ps->stack_sample_alloc) {
+		size_t n = ps->stack_sample_alloc ? ps->stack_sample_alloc : 1024;
+		while (n <= s)
+			n *= 2;
+		ps->stack_sample = xreallocarray(ps->stack_sample, n, sizeof(*ps->stack_sample));
+		memset(ps->stack_sample + ps->stack_sample_alloc, 0,
+		       (n - ps->stack_sample_alloc) * sizeof(*ps->stack_sample));
+		ps->stack_sample_alloc = n;
+	}
+	if (ps->stack_sample[s]) {
+		p->sample_values[(size_t)(ps->stack_sample[s] - 1) * p->nvalues + ps->vidx] += v;
+		return;
+	}
+	double vals[KP_MAX_VALUES] = { 0 };
+	vals[ps->vidx] = v;
+	kp_add_sample(p, s, 0, 0, vals);
+	ps->stack_sample[s] = (uint32_t)p->nsamples;
+}
+
+static void end_sample(struct kp_perfscript *ps)
+{
+	size_t depth, c = 0;
+	kp_stack_t s = 0;
+	if (!ps->in_sample)
+		return;
+	depth = 1 + ps->nframes;
+	if (depth > ps->path_alloc) {
+		size_t n = depth + depth / 2 + 16;
+		ps->prev = xreallocarray(ps->prev, n, sizeof(*ps->prev));
+		ps->cur = xreallocarray(ps->cur, n, sizeof(*ps->cur));
+		ps->prev_ids = xreallocarray(ps->prev_ids, n, sizeof(*ps->prev_ids));
+		ps->path_alloc = n;
+	}
+	ps->cur[0] = ps->root;
+	for (size_t i = 0; i < ps->nframes; i++)
+		ps->cur[1 + i] = ps->frames[ps->nframes - 1 - i];
+	while (c < depth && c < ps->nprev && ps->cur[c] == ps->prev[c])
+		c++;
+	if (c)
+		s = ps->prev_ids[c - 1];
+	for (size_t d = c; d < depth; d++) {
+		s = kp_stack_push(ps->p, s, ps->cur[d]);
+		ps->prev_ids[d] = s;
+	}
+	kp_frame_t *t = ps->prev;
+	ps->prev = ps->cur;
+	ps->cur = t;
+	ps->nprev = depth;
+	add_value(ps, s, ps->period);
+	ps->st.samples++;
+	ps->in_sample = 0;
+	ps->nframes = 0;
+}
+
+void kp_perfscript_finish(struct kp_perfscript *ps)
+{
+	end_sample(ps);
+	ps->nframes = 0;
+}
+
+/* ---- sample headers ---- */
+
+struct header {
+	size_t comm_len;
+	const char *pid, *tid;
+	size_t pid_len, tid_len;
+	const char *event, *period;
+	size_t event_len, period_len;
+};
+
+/* "comm PID[/TID] ..." : comm is the shortest prefix of 2+ chars followed by blanks, a
+ * number, optionally slashes and a number, and a blank. Returns 1 on a match. */
+static int match_header(const char *s, size_t n, struct header *h)
+{
+	size_t i = 2;
+	while (i < n) {
+		if (!is_ws((unsigned char)s[i])) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < n && is_ws((unsigned char)s[j]))
+			j++;
+		size_t pid = j;
+		while (j < n && is_digit((unsigned char)s[j]))
+			j++;
+		size_t pid_end = j, tid = j, tid_end = j;
+		if (pid_end > pid) {
+			if (j < n && s[j] == '/') {
+				while (j < n && s[j] == '/')
+					j++;
+				tid = j;
+				while (j < n && is_digit((unsigned char)s[j]))
+					j++;
+				tid_end = j;
+			}
+			if (j < n && is_ws((unsigned char)s[j])) {
+				h->comm_len = i;
+				h->pid = s + pid;
+				h->pid_len = pid_end - pid;
+				h->tid = s + tid;
+				h->tid_len = tid_end - tid;
+				return 1;
+			}
+		}
+		i = pid > i ? pid : i + 1;
+	}
+	return 0;
+}
+
+/* "...: [PERIOD] EVENT:" at the end of the line (then blanks). Returns 1 on a match. */
+static int match_event(const char *s, size_t n, struct header *h)
+{
+	size_t e_end, t, w;
+	while (n && is_ws((unsigned char)s[n - 1]))
+		n--;
+	if (n < 2 || s[n - 1] != ':')
+		return 0;
+	e_end = n - 1;
+	t = e_end;
+	while (t > 0 && !is_ws((unsigned char)s[t - 1]))
+		t--;
+	if (t == e_end || t == 0)
+		return 0;
+	w = t;
+	while (w > 0 && is_ws((unsigned char)s[w - 1]))
+		w--;
+	if (w == 0)
+		return 0;
+	h->event = s + t;
+	h->event_len = e_end - t;
+	h->period = s + w;
+	h->period_len = 0;
+	if (s[w - 1] == ':')
+		return 1;
+	if (!is_digit((unsigned char)s[w - 1]))
+		return 0;
+	size_t d = w, c;
+	while (d > 0 && is_digit((unsigned char)s[d - 1]))
+		d--;
+	c = d;
+	while (c > 0 && is_ws((unsigned char)s[c - 1]))
+		c--;
+	if (c == 0 || s[c - 1] != ':')
+		return 0;
+	h->period = s + d;
+	h->period_len = w - d;
+	return 1;
+}
+
+static void copy_name(char *dst, size_t size, const char *s, size_t n)
+{
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* Handles a line that starts with a non-blank; returns 1 if it was a sample header. */
+static int header_line(struct kp_perfscript *ps, const char *s, size_t n)
+{
+	struct header h;
+	double period = 1;
+	if (!match_header(s, n, &h))
+		return 0;
+	if (match_event(s, n, &h)) {
+		if (!ps->have_event) {
+			ps->event = xstrndup(h.event, h.event_len);
+			ps->event_len = h.event_len;
+			ps->have_event = 1;
+			copy_name(ps->st.event, sizeof(ps->st.event), h.event, h.event_len);
+			kp_meta_set(ps->p, "event", ps->event);
+		} else if (h.event_len != ps->event_len || memcmp(h.event, ps->event, h.event_len)) {
+			if (!ps->st.filtered)
+				copy_name(ps->st.other_event, sizeof(ps->st.other_event), h.event,
+					  h.event_len);
+			ps->st.filtered++;
+			return 1; /* the previous sample's state is left as it is */
+		}
+		if (h.period_len && !(h.period_len == 1 && h.period[0] == '0')) {
+			period = 0;
+			for (size_t i = 0; i < h.period_len; i++)
+				period = period * 10 + (h.period[i] - '0');
+		}
+	}
+	/* the root frame: comm, comm-PID or comm-PID/TID */
+	const char *pid = h.pid, *tid = h.tid;
+	size_t pid_len = h.pid_len, tid_len = h.tid_len;
+	if (!tid_len || (tid_len == 1 && tid[0] == '0')) {
+		tid = pid;
+		tid_len = pid_len;
+		pid = "?";
+		pid_len = 1;
+	}
+	struct strbuf *sb = &ps->scratch;
+	strbuf_reset(sb);
+	strbuf_add(sb, s, h.comm_len);
+	for (size_t i = 0; i < sb->len; i++)
+		if (sb->buf[i] == ' ')
+			sb->buf[i] = '_';
+	if (ps->o.root != KP_PS_ROOT_COMM) {
+		strbuf_addch(sb, '-');
+		strbuf_add(sb, pid, pid_len);
+		if (ps->o.root == KP_PS_ROOT_TID) {
+			strbuf_addch(sb, '/');
+			strbuf_add(sb, tid, tid_len);
+		}
+	}
+	if (!ps->root_frame || sb->len != ps->root_text.len ||
+	    memcmp(sb->buf, ps->root_text.buf, sb->len)) {
+		strbuf_reset(&ps->root_text);
+		strbuf_add(&ps->root_text, sb->buf, sb->len);
+		ps->root_frame = kp_frame_named(ps->p, sb->buf, sb->len, KP_FRAME_ROOT);
+	}
+	ps->root = ps->root_frame;
+	ps->period = period;
+	ps->java = h.comm_len == 4 && !memcmp(s, "java", 4);
+	ps->in_sample = 1;
+	return 1;
+}
+
+/* ---- frame lines ---- */
+
+/* Finds the last " (" whose following non-blank run holds a ')'. Returns the position of
+ * the blank (or -1) and sets *mod_end to that run's last ')'. */
+static long find_module(const char *s, size_t n, size_t *mod_end)
+{
+	size_t q = n;
+	while (q > 1) {
+		const char *par = memrchr(s, '(', q);
+		if (!par)
+			return -1;
+		size_t k = (size_t)(par - s);
+		q = k;
+		if (k == 0 || s[k - 1] != ' ')
+			continue;
+		size_t r = k + 1, last = 0;
+		while (r < n && !is_ws((unsigned char)s[r])) {
+			if (s[r] == ')')
+				last = r;
+			r++;
+		}
+		if (last) {
+			*mod_end = last;
+			return (long)k - 1;
+		}
+	}
+	return -1;
+}
+
+static int has_sub(const char *s, size_t n, const char *sub)
+{
+	size_t m = strlen(sub);
+	return n >= m && memmem(s, n, sub, m) != NULL;
+}
+
+static int is_jit_module(const char *m, size_t n)
+{
+	const char *q = m, *end = m + n;
+	while ((q = memmem(q, (size_t)(end - q), "/tmp/perf-", 10)) != NULL) {
+		const char *d = q + 10, *e = d;
+		while (e < end && is_digit((unsigned char)*e))
+			e++;
+		if (e > d && end - e >= 4 && !memcmp(e, ".map", 4))
+			return 1;
+		q++;
+	}
+	return 0;
+}
+
+/* Cleans one symbol (a piece of a frame line) into sb; returns frame flags. */
+static uint32_t clean_name(struct kp_perfscript *ps, struct strbuf *sb, const char *f, size_t fl,
+			   const char *mod, size_t ml, const char *pc, size_t pl)
+{
+	uint32_t flags = 0;
+	strbuf_reset(sb);
+	if (fl == 9 && !memcmp(f, "[unknown]", 9)) {
+		strbuf_addch(sb, '[');
+		if (!(ml == 9 && !memcmp(mod, "[unknown]", 9))) {
+			const char *slash = memrchr(mod, '/', ml);
+			const char *base = slash ? slash + 1 : mod;
+			strbuf_add(sb, base, (size_t)(mod + ml - base));
+		} else {
+			strbuf_addstr(sb, "unknown");
+		}
+		if (ps->o.addrs) {
+			strbuf_addstr(sb, " <");
+			strbuf_add(sb, pc, pl);
+			strbuf_addch(sb, '>');
+		}
+		strbuf_addch(sb, ']');
+		flags |= KP_FRAME_UNKNOWN;
+	} else {
+		strbuf_add(sb, f, fl);
+	}
+	char *b = sb->buf;
+	size_t n = sb->len;
+	for (size_t i = 0; i < n; i++)
+		if (b[i] == ';')
+			b[i] = ':';
+	/* Go method names ("pkg.(*T).M") keep their parentheses */
+	int go = 0;
+	const char *dp = memmem(b, n, ".(", 2);
+	if (dp && memmem(dp + 2, n - (size_t)(dp + 2 - b), ").", 2))
+		go = 1;
+	if (!go) {
+		for (size_t i = 0; i < n; i++) {
+			if (b[i] != '(')
+				continue;
+			if (n - i - 1 >= 20 && !memcmp(b + i + 1, "anonymous namespace)", 20))
+				continue;
+			n = i;
+			break;
+		}
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != '"' && b[i] != '\'')
+			b[o++] = b[i];
+	n = o;
+	if (ps->java && n && b[0] == 'L' && memchr(b, '/', n)) {
+		memmove(b, b + 1, n - 1);
+		n--;
+	}
+	strbuf_setlen(sb, n);
+	if ((ml && mod[0] == '[') || (ml >= 7 && !memcmp(mod + ml - 7, "vmlinux", 7)))
+		if (!has_sub(mod, ml, "unknown"))
+			flags |= KP_FRAME_KERNEL;
+	if (is_jit_module(mod, ml))
+		flags |= KP_FRAME_JIT;
+	return flags;
+}
+
+static void push_frames(struct kp_perfscript *ps, const kp_frame_t *f, size_t n)
+{
+	if (ps->nframes + n > MAX_DEPTH)
+		return;
+	ALLOC_GROW(ps->frames, ps->nframes + n, ps->frames_alloc);
+	/* pieces are root-side first; the sample's list is leaf first */
+	for (size_t i = n; i-- > 0;)
+		ps->frames[ps->nframes++] = f[i];
+}
+
+static void cache_grow(struct kp_perfscript *ps)
+{
+	size_t size = ps->fc_size * 2, mask = size - 1;
+	struct fc_slot *t = xcalloc(size, sizeof(*t));
+	for (size_t i = 0; i < ps->fc_size; i++) {
+		if (!ps->fc[i].hash)
+			continue;
+		size_t j = (size_t)ps->fc[i].hash & mask;
+		while (t[j].hash)
+			j = (j + 1) & mask;
+		t[j] = ps->fc[i];
+	}
+	free(ps->fc);
+	ps->fc = t;
+	ps->fc_size = size;
+}
+
+static void cache_put(struct kp_perfscript *ps, uint64_t hash, const char *key, size_t klen,
+		      const kp_frame_t *f, size_t n)
+{
+	if (ps->fc_keys_len + klen > CACHE_MAX_BYTES)
+		return;
+	if ((ps->fc_used + 1) * 2 > ps->fc_size)
+		cache_grow(ps);
+	size_t mask = ps->fc_size - 1, j = (size_t)hash & mask;
+	while (ps->fc[j].hash)
+		j = (j + 1) & mask;
+	ALLOC_GROW(ps->fc_keys, ps->fc_keys_len + klen, ps->fc_keys_alloc);
+	memcpy(ps->fc_keys + ps->fc_keys_len, key, klen);
+	ALLOC_GROW(ps->fc_frames, ps->fc_nframes + n, ps->fc_frames_alloc);
+	memcpy(ps->fc_frames + ps->fc_nframes, f, n * sizeof(*f));
+	ps->fc[j].hash = hash;
+	ps->fc[j].key_off = (uint32_t)ps->fc_keys_len;
+	ps->fc[j].key_len = (uint32_t)klen;
+	ps->fc[j].frames_off = (uint32_t)ps->fc_nframes;
+	ps->fc[j].nframes = (uint32_t)n;
+	ps->fc_keys_len += klen;
+	ps->fc_nframes += n;
+	ps->fc_used++;
+}
+
+/* Handles a frame line; returns 0 if the line is not one. */
+static int frame_line(struct kp_perfscript *ps, const char *s, size_t n)
+{
+	size_t i = 0, pc, a, b0, b, pc_end, mod_end = 0;
+	uint64_t hash = 0;
+	const char *key = NULL;
+	size_t klen = 0;
+	int cacheable;
+	while (i < n && is_ws((unsigned char)s[i]))
+		i++;
+	pc = i;
+	while (i < n && is_word((unsigned char)s[i]))
+		i++;
+	a = i;
+	if (a == pc)
+		return 0;
+	if (ps->in_sample) {
+		/* The result depends on the text after the address (and on the address itself
+		 * with --addrs), and on whether the process is java. */
+		key = ps->o.addrs ? s + pc : s + a;
+		klen = (size_t)(s + n - key);
+		if (klen <= CACHE_MAX_KEY) {
+			hash = hash_mem(key, klen, ps->java ? 0x5bd1e995u : 0x2545f491u);
+			size_t mask = ps->fc_size - 1, j = (size_t)hash & mask;
+			while (ps->fc[j].hash) {
+				const struct fc_slot *e = &ps->fc[j];
+				if (e->hash == hash && e->key_len == klen &&
+				    !memcmp(ps->fc_keys + e->key_off, key, klen)) {
+					push_frames(ps, ps->fc_frames + e->frames_off, e->nframes);
+					return 1;
+				}
+				j = (j + 1) & mask;
+			}
+		}
+	}
+	long K = find_module(s, n, &mod_end);
+	if (K < 0)
+		return 0;
+	b0 = a;
+	while (b0 < n && is_ws((unsigned char)s[b0]))
+		b0++;
+	pc_end = a;
+	cacheable = 1;
+	if ((long)b0 + 1 <= K) {
+		b = b0;
+	} else if ((long)a + 1 <= K) {
+		b = (size_t)K - 1;
+	} else if ((long)pc + 2 <= K) {
+		/* the symbol is the address's last character (a regex backtracking corner) */
+		b = (size_t)K - 1;
+		pc_end = b;
+		cacheable = ps->o.addrs;
+	} else {
+		return 0;
+	}
+	if (!ps->in_sample)
+		return 1; /* a frame of a skipped sample */
+
+	const char *raw = s + b, *mod = s + K + 2;
+	size_t rl = (size_t)K - b, ml = mod_end - ((size_t)K + 2);
+	size_t e = rl;
+	while (e > 0 && is_lhex((unsigned char)raw[e - 1]))
+		e--;
+	if (e < rl && e >= 3 && raw[e - 3] == '+' && raw[e - 2] == '0' && raw[e - 1] == 'x')
+		rl = e - 3;
+
+	ps->npieces = 0;
+	if (!(rl && raw[0] == '(')) {
+		/* split at "->": inlined frames; trailing empty pieces are dropped */
+		size_t start = 0, last_nonempty = 0;
+		struct kp_profile *p = ps->p;
+		kp_str_t modid = kp_str(p, mod, ml);
+		size_t np = 0;
+		for (size_t k = 0; k <= rl; k++) {
+			int cut = k == rl || (k + 1 < rl && raw[k] == '-' && raw[k + 1] == '>');
+			if (!cut)
+				continue;
+			ALLOC_GROW(ps->pieces, np + 1, ps->pieces_alloc);
+			if (k > start)
+				last_nonempty = np + 1;
+			struct kp_frame fr = { 0 };
+			fr.flags = clean_name(ps, &ps->scratch, raw + start, k - start, mod, ml, s + pc,
+					      pc_end - pc);
+			if (np)
+				fr.flags |= KP_FRAME_INLINE;
+			fr.name = kp_str(p, ps->scratch.buf, ps->scratch.len);
+			fr.module = modid;
+			ps->pieces[np++] = kp_frame(p, &fr);
+			if (k < rl)
+				k++;
+			start = k + 1;
+		}
+		ps->npieces = last_nonempty;
+	}
+	push_frames(ps, ps->pieces, ps->npieces);
+	if (cacheable && key && klen <= CACHE_MAX_KEY)
+		cache_put(ps, hash, key, klen, ps->pieces, ps->npieces);
+	return 1;
+}
+
+void kp_perfscript_line(struct kp_perfscript *ps, const char *s, size_t n)
+{
+	ps->st.lines++;
+	if (n > LONG_LINE)
+		ps->st.long_lines++;
+	if (!n) {
+		end_sample(ps);
+		return;
+	}
+	if (s[0] == '#')
+		return;
+	if (!is_ws((unsigned char)s[0]) && header_line(ps, s, n))
+		return;
+	if (!frame_line(ps, s, n))
+		bad_line(ps);
+}
+
+int kp_perfscript_read(struct kp_profile *p, struct kiln_input *in,
+		       const struct kp_perfscript_opts *o, struct kp_perfscript_stats *st)
+{
+	struct kp_perfscript *ps = kp_perfscript_new(p, o);
+	char *line;
+	size_t len;
+	int rc;
+	unsigned long long total = kiln_input_size(in);
+	while ((rc = kiln_input_getline(in, &line, &len)) > 0) {
+		kp_perfscript_line(ps, line, len);
+		if (ps->o.progress && !(ps->st.lines & 0x3ffff))
+			ps->o.progress(ps->o.progress_arg, kiln_input_offset(in), total);
+	}
+	kp_perfscript_finish(ps);
+	if (ps->o.progress)
+		ps->o.progress(ps->o.progress_arg, kiln_input_offset(in), total);
+	if (st)
+		*st = ps->st;
+	kp_perfscript_free(ps);
+	return rc < 0 ? -1 : 0;
+}
