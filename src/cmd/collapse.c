@@ -117,10 +117,12 @@ int cmd_collapse(int argc, char **argv)
 	if (kiln_input_compressed_truncated(in))
 		kiln_warn("'%s' ends inside its compressed data (truncated?); collapsed what it holds",
 			  name);
-	if (!st.samples && st.bad_lines) {
-		kiln_error("'%s' is not 'perf script' output: none of its %zu lines is a sample "
-			   "(first bad line %zu); make it with 'perf script'",
-			   name, st.lines, st.first_bad);
+	/* Real perf script text has (almost) no lines it cannot place; when most lines are
+	 * junk, whatever "samples" were found are accidents. */
+	if (st.bad_lines && (!st.samples || st.bad_lines > st.headers + st.frame_lines)) {
+		kiln_error("'%s' does not look like 'perf script' output: %zu of its %zu lines are "
+			   "neither samples nor frames (first: line %zu); make it with 'perf script'",
+			   name, st.bad_lines, st.lines, st.first_bad);
 		goto fail;
 	}
 	if (st.bad_lines)

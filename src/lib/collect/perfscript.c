@@ -231,11 +231,13 @@ struct header {
 	size_t event_len, period_len;
 };
 
-/* "comm PID[/TID] ..." : comm is the shortest prefix of 2+ chars followed by blanks, a
- * number, optionally slashes and a number, and a blank. Returns 1 on a match. */
+/* "comm PID[/TID] ..." : comm is the shortest prefix followed by blanks, a number,
+ * optionally slashes and a number, and a blank. Returns 1 on a match.
+ * (stackcollapse-perf.pl wants 2 characters or more, which turns a one-letter comm such
+ * as "a 123 1.0: ..." into "a_123_1.0:"; kiln takes the one letter.) */
 static int match_header(const char *s, size_t n, struct header *h)
 {
-	size_t i = 2;
+	size_t i = 1;
 	while (i < n) {
 		if (!is_ws((unsigned char)s[i])) {
 			i++;
@@ -656,9 +658,13 @@ void kp_perfscript_line(struct kp_perfscript *ps, const char *s, size_t n)
 	}
 	if (s[0] == '#')
 		return;
-	if (!is_ws((unsigned char)s[0]) && header_line(ps, s, n))
+	if (!is_ws((unsigned char)s[0]) && header_line(ps, s, n)) {
+		ps->st.headers++;
 		return;
-	if (!frame_line(ps, s, n))
+	}
+	if (frame_line(ps, s, n))
+		ps->st.frame_lines++;
+	else
 		bad_line(ps);
 }
 

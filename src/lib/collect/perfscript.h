@@ -8,8 +8,8 @@
  *     (blank line)                                    end of the sample
  *
  * Lines starting with '#' are comments. The rules, one by one:
- *  - header: comm is the shortest text (2 chars or more, not starting with a blank) that
- *    is followed by blanks and a number (PID, or PID/TID); with one number it is the TID
+ *  - header: comm is the shortest text (not starting with a blank; one character is
+ *    enough, where stackcollapse-perf.pl wants two) followed by blanks and a number (PID, or PID/TID); with one number it is the TID
  *    and the PID is "?" (a TID of 0 counts as absent, so "swapper 0/0" is "swapper-?/0").
  *    When the header ends in ": [PERIOD] EVENT:", the sample counts PERIOD (1 when absent
  *    or 0) and only samples of the first event seen are counted; others are skipped.
@@ -55,6 +55,8 @@ struct kp_perfscript_opts {
 struct kp_perfscript_stats {
 	size_t lines;         /* lines read */
 	size_t samples;       /* samples counted */
+	size_t headers;       /* sample header lines (counted or not) */
+	size_t frame_lines;   /* frame lines (counted or not) */
 	size_t filtered;      /* sample headers of another event than the first, skipped */
 	size_t bad_lines;     /* lines that are none of: comment, blank, header, frame */
 	size_t first_bad;     /* line number of the first such line, 0 if none */
