@@ -535,8 +535,10 @@ static void cache_put(struct kp_perfscript *ps, uint64_t hash, const char *key, 
 		j = (j + 1) & mask;
 	ALLOC_GROW(ps->fc_keys, ps->fc_keys_len + klen, ps->fc_keys_alloc);
 	memcpy(ps->fc_keys + ps->fc_keys_len, key, klen);
-	ALLOC_GROW(ps->fc_frames, ps->fc_nframes + n, ps->fc_frames_alloc);
-	memcpy(ps->fc_frames + ps->fc_nframes, f, n * sizeof(*f));
+	if (n) {
+		ALLOC_GROW(ps->fc_frames, ps->fc_nframes + n, ps->fc_frames_alloc);
+		memcpy(ps->fc_frames + ps->fc_nframes, f, n * sizeof(*f));
+	}
 	ps->fc[j].hash = hash;
 	ps->fc[j].key_off = (uint32_t)ps->fc_keys_len;
 	ps->fc[j].key_len = (uint32_t)klen;
