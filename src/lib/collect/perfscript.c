@@ -65,43 +65,66 @@ struct kp_perfscript {
 	size_t npieces, pieces_alloc;
 };
 
+/* Character classes as Perl's \\s and \\w see bytes (ASCII only). */
+enum { C_WS = 1, C_WORD = 2, C_DIGIT = 4 };
+static const uint8_t cclass[256] = {
+	[' '] = C_WS, ['\t'] = C_WS, ['\n'] = C_WS, ['\r'] = C_WS, ['\f'] = C_WS, ['\v'] = C_WS,
+	['0' ... '9'] = C_WORD | C_DIGIT, ['a' ... 'z'] = C_WORD, ['A' ... 'Z'] = C_WORD,
+	['_'] = C_WORD,
+};
 static inline int is_ws(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+	return cclass[c] & C_WS;
 }
 static inline int is_digit(unsigned char c)
 {
-	return (unsigned)(c - '0') < 10u;
+	return cclass[c] & C_DIGIT;
 }
 static inline int is_word(unsigned char c)
 {
-	return is_digit(c) || (unsigned)((c | 0x20) - 'a') < 26u || c == '_';
+	return cclass[c] & C_WORD;
 }
 static inline int is_lhex(unsigned char c)
 {
 	return is_digit(c) || (unsigned)(c - 'a') < 6u;
 }
 
-/* A fast 64-bit hash of a short byte string (never 0). */
-static inline uint64_t hash_mem(const char *s, size_t n, uint64_t seed)
+static inline uint64_t rotl64(uint64_t x, int r)
 {
-	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ull);
-	while (n >= 8) {
+	return (x << r) | (x >> (64 - r));
+}
+
+/* A fast 64-bit hash of a short byte string (never 0): two independent multiply-rotate
+ * lanes over 16-byte blocks, then a strong final mix. Hash hits are always verified. */
+static inline uint64_t hash_mem(const void *data, size_t n, uint64_t seed)
+{
+	const unsigned char *s = data;
+	uint64_t a = seed ^ (n * 0x9e3779b97f4a7c15ull), b = 0x2545f4914f6cdd1dull;
+	while (n >= 16) {
+		uint64_t w0, w1;
+		memcpy(&w0, s, 8);
+		memcpy(&w1, s + 8, 8);
+		a = rotl64((a ^ w0) * 0xbf58476d1ce4e5b9ull, 31);
+		b = rotl64((b ^ w1) * 0x94d049bb133111ebull, 29);
+		s += 16;
+		n -= 16;
+	}
+	if (n >= 8) {
 		uint64_t w;
 		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
+		a = rotl64((a ^ w) * 0xbf58476d1ce4e5b9ull, 31);
 		s += 8;
 		n -= 8;
 	}
 	if (n) {
 		uint64_t w = 0;
 		memcpy(&w, s, n);
-		h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-		h ^= h >> 31;
+		b = rotl64((b ^ w) * 0x94d049bb133111ebull, 29);
 	}
-	h *= 0x94d049bb133111ebull;
+	uint64_t h = (a ^ rotl64(b, 17)) * 0xff51afd7ed558ccdull;
 	h ^= h >> 32;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
 	return h | 1;
 }
 
