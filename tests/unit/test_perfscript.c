@@ -299,6 +299,12 @@ static void test_sorted_output(void **state)
 	FOLD("ab 1 x:\n\t1 z (/x)\n\nab 1 x:\n\t1 \xc3\xa9t\xc3\xa9 (/x)\n\n"
 	     "ab 1 x:\n\t1 _u (/x)\n\nab 1 x:\n\t1 Z (/x)\n\n",
 	     "ab;Z 1\nab;_u 1\nab;z 1\nab;\xc3\xa9t\xc3\xa9 1\n");
+	/* names that are prefixes of others: the text order, not the frame-by-frame order */
+	FOLD("ab 1 x:\n\t1 x (/x)\n\t1 foo (/x)\n\nab 1 x:\n\t1 foo_bar (/x)\n\n"
+	     "ab 1 x:\n\t1 foo-bar (/x)\n\nab 1 x:\n\t1 foo (/x)\n\n",
+	     "ab;foo 1\nab;foo-bar 1\nab;foo;x 1\nab;foo_bar 1\n");
+	/* different frames with the same text (here: modules) make one line */
+	FOLD("ab 1 x:\n\t1 f (/x)\n\nab 1 x:\n\t1 f (/y)\n\n", "ab;f 2\n");
 }
 
 static void test_huge_and_odd_lines(void **state)

@@ -50,6 +50,14 @@ struct kp_perfscript {
 	kp_stack_t *prev_ids;
 	size_t nprev, path_alloc;
 
+	/* whole-stack cache: hash of a sample's frame ids -> its stack id */
+	struct sc_slot {
+		uint64_t hash; /* 0: empty */
+		kp_stack_t stack;
+		uint32_t depth;
+	} *sc;
+	size_t sc_size, sc_used;
+
 	/* stack id -> sample index + 1 */
 	uint32_t *stack_sample;
 	size_t stack_sample_alloc;
@@ -143,6 +151,8 @@ struct kp_perfscript *kp_perfscript_new(struct kp_profile *p, const struct kp_pe
 	ps->vidx = (uint32_t)v;
 	strbuf_init(&ps->root_text, 64);
 	strbuf_init(&ps->scratch, 256);
+	ps->sc_size = 4096;
+	ps->sc = xcalloc(ps->sc_size, sizeof(*ps->sc));
 	ps->fc_size = 4096;
 	ps->fc = xcalloc(ps->fc_size, sizeof(*ps->fc));
 	return ps;
@@ -160,6 +170,7 @@ void kp_perfscript_free(struct kp_perfscript *ps)
 	free(ps->cur);
 	free(ps->prev_ids);
 	free(ps->stack_sample);
+	free(ps->sc);
 	free(ps->fc);
 	free(ps->fc_keys);
 	free(ps->fc_frames);
@@ -203,10 +214,79 @@ static void add_value(struct kp_perfscript *ps, kp_stack_t s, double v)
 	ps->stack_sample[s] = (uint32_t)p->nsamples;
 }
 
+/* 1 if stack s is exactly the path f[0..depth) (root first). */
+static int stack_is(const struct kp_profile *p, kp_stack_t s, const kp_frame_t *f, size_t depth)
+{
+	for (size_t d = depth; d-- > 0;) {
+		if (!s || p->stacks[s].frame != f[d])
+			return 0;
+		s = p->stacks[s].parent;
+	}
+	return s == 0;
+}
+
+static void sc_grow(struct kp_perfscript *ps)
+{
+	size_t size = ps->sc_size * 2, mask = size - 1;
+	struct sc_slot *t = xcalloc(size, sizeof(*t));
+	for (size_t i = 0; i < ps->sc_size; i++) {
+		if (!ps->sc[i].hash)
+			continue;
+		size_t j = (size_t)ps->sc[i].hash & mask;
+		while (t[j].hash)
+			j = (j + 1) & mask;
+		t[j] = ps->sc[i];
+	}
+	free(ps->sc);
+	ps->sc = t;
+	ps->sc_size = size;
+}
+
+/* Interns the path cur[0..depth): from the whole-stack cache, else from the longest prefix
+ * shared with the previous sample's path, else from the root. */
+static kp_stack_t intern_path(struct kp_perfscript *ps, size_t depth)
+{
+	struct kp_profile *p = ps->p;
+	const kp_frame_t *cur = ps->cur;
+	uint64_t h = hash_mem(cur, depth * sizeof(*cur), 0x3c6ef372u);
+	size_t mask = ps->sc_size - 1, j = (size_t)h & mask, c = 0;
+	kp_stack_t s = 0;
+	while (ps->sc[j].hash) {
+		if (ps->sc[j].hash == h && ps->sc[j].depth == depth &&
+		    stack_is(p, ps->sc[j].stack, cur, depth))
+			return ps->sc[j].stack;
+		j = (j + 1) & mask;
+	}
+	while (c < depth && c < ps->nprev && cur[c] == ps->prev[c])
+		c++;
+	if (c)
+		s = ps->prev_ids[c - 1];
+	for (size_t d = c; d < depth; d++) {
+		s = kp_stack_push(p, s, cur[d]);
+		ps->prev_ids[d] = s;
+	}
+	/* the path becomes the one to share prefixes with */
+	kp_frame_t *t = ps->prev;
+	ps->prev = ps->cur;
+	ps->cur = t;
+	ps->nprev = depth;
+	if ((ps->sc_used + 1) * 2 > ps->sc_size) {
+		sc_grow(ps);
+		mask = ps->sc_size - 1;
+		j = (size_t)h & mask;
+		while (ps->sc[j].hash)
+			j = (j + 1) & mask;
+	}
+	ps->sc[j].hash = h;
+	ps->sc[j].stack = s;
+	ps->sc[j].depth = (uint32_t)depth;
+	ps->sc_used++;
+	return s;
+}
+
 static void end_sample(struct kp_perfscript *ps)
 {
-	size_t depth, c = 0;
-	kp_stack_t s = 0;
+	size_t depth;
 	if (!ps->in_sample)
 		return;
 	depth = 1 + ps->nframes;
@@ -220,19 +300,7 @@ static void end_sample(struct kp_perfscript *ps)
 	ps->cur[0] = ps->root;
 	for (size_t i = 0; i < ps->nframes; i++)
 		ps->cur[1 + i] = ps->frames[ps->nframes - 1 - i];
-	while (c < depth && c < ps->nprev && ps->cur[c] == ps->prev[c])
-		c++;
-	if (c)
-		s = ps->prev_ids[c - 1];
-	for (size_t d = c; d < depth; d++) {
-		s = kp_stack_push(ps->p, s, ps->cur[d]);
-		ps->prev_ids[d] = s;
-	}
-	kp_frame_t *t = ps->prev;
-	ps->prev = ps->cur;
-	ps->cur = t;
-	ps->nprev = depth;
-	add_value(ps, s, ps->period);
+	add_value(ps, intern_path(ps, depth), ps->period);
 	ps->st.samples++;
 	ps->in_sample = 0;
 	ps->nframes = 0;
