@@ -3,7 +3,8 @@
  * Speed comes from three things: lines are split by the input layer with memchr; a frame
  * line's text after its address is looked up in a cache (hash -> the frames it made
  * before), so symbol clean-up runs once per distinct line; and a sample's stack is
- * interned starting from the longest prefix it shares with the previous sample. */
+ * interned whole from a cache of paths, or else starting from the longest prefix it shares
+ * with the previous sample of the same root (process or thread). */
 #include "collect/perfscript.h"
 #include "util/input.h"
 #include "util/strbuf.h"
@@ -45,10 +46,18 @@ struct kp_perfscript {
 	kp_frame_t root_frame;
 	struct strbuf scratch;
 
-	/* previous sample's path (root first) and stack ids, to share prefixes */
-	kp_frame_t *prev, *cur;
-	kp_stack_t *prev_ids;
-	size_t nprev, path_alloc;
+	/* the sample's path, root first */
+	kp_frame_t *cur;
+	size_t cur_alloc;
+	/* per root frame, the last path interned and its stack ids, to share prefixes */
+	struct last_path {
+		kp_frame_t *frames;
+		kp_stack_t *ids;
+		size_t n, alloc;
+	} *lp;
+	size_t nlp, lp_alloc;
+	uint32_t *root_lp; /* root frame id -> lp index + 1 */
+	size_t root_lp_alloc;
 
 	/* whole-stack cache: hash of a sample's frame ids -> its stack id */
 	struct sc_slot {
@@ -92,6 +101,58 @@ static inline int is_word(unsigned char c)
 {
 	return cclass[c] & C_WORD;
 }
+#ifdef __SSE2__
+#include <emmintrin.h>
+/* Bit i set when p[i] is a blank / a word character (16 bytes at p). */
+static inline unsigned ws_mask16(const char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i sp = _mm_cmpeq_epi8(v, _mm_set1_epi8(' '));
+	__m128i ctl = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
+				    _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1)));
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(sp, ctl));
+}
+static inline unsigned word_mask16(const char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i lo = _mm_or_si128(v, _mm_set1_epi8(0x20));
+	__m128i letter = _mm_and_si128(_mm_cmpgt_epi8(lo, _mm_set1_epi8('a' - 1)),
+				       _mm_cmplt_epi8(lo, _mm_set1_epi8('z' + 1)));
+	__m128i digit = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+				      _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+	__m128i us = _mm_cmpeq_epi8(v, _mm_set1_epi8('_'));
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), us));
+}
+#endif
+
+/* The end of the run of blanks / word characters starting at s[i] (s has n bytes). */
+static inline size_t skip_ws(const char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	for (; i + 16 <= n; i += 16) {
+		unsigned m = ~ws_mask16(s + i) & 0xffffu;
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	while (i < n && is_ws((unsigned char)s[i]))
+		i++;
+	return i;
+}
+static inline size_t skip_word(const char *s, size_t i, size_t n)
+{
+#ifdef __SSE2__
+	for (; i + 16 <= n; i += 16) {
+		unsigned m = ~word_mask16(s + i) & 0xffffu;
+		if (m)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	while (i < n && is_word((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
 static inline int is_lhex(unsigned char c)
 {
 	return is_digit(c) || (unsigned)(c - 'a') < 6u;
@@ -106,8 +167,15 @@ static inline uint64_t rotl64(uint64_t x, int r)
  * lanes over 16-byte blocks, then a strong final mix. Hash hits are always verified. */
 static inline uint64_t hash_mem(const void *data, size_t n, uint64_t seed)
 {
-	const unsigned char *s = data;
+	const unsigned char *s = data, *end = s + n;
 	uint64_t a = seed ^ (n * 0x9e3779b97f4a7c15ull), b = 0x2545f4914f6cdd1dull;
+	if (n >= 8 && (n & 7)) {
+		/* the last, partial word: read as the 8 bytes that end the key */
+		uint64_t w;
+		memcpy(&w, end - 8, 8);
+		b = rotl64((b ^ w) * 0x94d049bb133111ebull, 29);
+		n &= ~(size_t)7;
+	}
 	while (n >= 16) {
 		uint64_t w0, w1;
 		memcpy(&w0, s, 8);
@@ -166,9 +234,13 @@ void kp_perfscript_free(struct kp_perfscript *ps)
 	free(ps->event);
 	strbuf_release(&ps->root_text);
 	strbuf_release(&ps->scratch);
-	free(ps->prev);
 	free(ps->cur);
-	free(ps->prev_ids);
+	for (size_t i = 0; i < ps->nlp; i++) {
+		free(ps->lp[i].frames);
+		free(ps->lp[i].ids);
+	}
+	free(ps->lp);
+	free(ps->root_lp);
 	free(ps->stack_sample);
 	free(ps->sc);
 	free(ps->fc);
@@ -242,8 +314,26 @@ static void sc_grow(struct kp_perfscript *ps)
 	ps->sc_size = size;
 }
 
+static struct last_path *last_path_of(struct kp_perfscript *ps, kp_frame_t root)
+{
+	if (root >= ps->root_lp_alloc) {
+		size_t n = ps->root_lp_alloc ? ps->root_lp_alloc : 256;
+		while (n <= root)
+			n *= 2;
+		ps->root_lp = xreallocarray(ps->root_lp, n, sizeof(*ps->root_lp));
+		memset(ps->root_lp + ps->root_lp_alloc, 0, (n - ps->root_lp_alloc) * sizeof(*ps->root_lp));
+		ps->root_lp_alloc = n;
+	}
+	if (!ps->root_lp[root]) {
+		ALLOC_GROW(ps->lp, ps->nlp + 1, ps->lp_alloc);
+		memset(&ps->lp[ps->nlp], 0, sizeof(ps->lp[0]));
+		ps->root_lp[root] = (uint32_t)++ps->nlp;
+	}
+	return &ps->lp[ps->root_lp[root] - 1];
+}
+
 /* Interns the path cur[0..depth): from the whole-stack cache, else from the longest prefix
- * shared with the previous sample's path, else from the root. */
+ * shared with the last path of the same root, else from the root. */
 static kp_stack_t intern_path(struct kp_perfscript *ps, size_t depth)
 {
 	struct kp_profile *p = ps->p;
@@ -257,19 +347,23 @@ static kp_stack_t intern_path(struct kp_perfscript *ps, size_t depth)
 			return ps->sc[j].stack;
 		j = (j + 1) & mask;
 	}
-	while (c < depth && c < ps->nprev && cur[c] == ps->prev[c])
+	struct last_path *lp = last_path_of(ps, cur[0]);
+	while (c < depth && c < lp->n && cur[c] == lp->frames[c])
 		c++;
 	if (c)
-		s = ps->prev_ids[c - 1];
+		s = lp->ids[c - 1];
+	if (depth > lp->alloc) {
+		size_t a = depth + depth / 2 + 8;
+		lp->frames = xreallocarray(lp->frames, a, sizeof(*lp->frames));
+		lp->ids = xreallocarray(lp->ids, a, sizeof(*lp->ids));
+		lp->alloc = a;
+	}
 	for (size_t d = c; d < depth; d++) {
 		s = kp_stack_push(p, s, cur[d]);
-		ps->prev_ids[d] = s;
+		lp->frames[d] = cur[d];
+		lp->ids[d] = s;
 	}
-	/* the path becomes the one to share prefixes with */
-	kp_frame_t *t = ps->prev;
-	ps->prev = ps->cur;
-	ps->cur = t;
-	ps->nprev = depth;
+	lp->n = depth;
 	if ((ps->sc_used + 1) * 2 > ps->sc_size) {
 		sc_grow(ps);
 		mask = ps->sc_size - 1;
@@ -290,13 +384,7 @@ static void end_sample(struct kp_perfscript *ps)
 	if (!ps->in_sample)
 		return;
 	depth = 1 + ps->nframes;
-	if (depth > ps->path_alloc) {
-		size_t n = depth + depth / 2 + 16;
-		ps->prev = xreallocarray(ps->prev, n, sizeof(*ps->prev));
-		ps->cur = xreallocarray(ps->cur, n, sizeof(*ps->cur));
-		ps->prev_ids = xreallocarray(ps->prev_ids, n, sizeof(*ps->prev_ids));
-		ps->path_alloc = n;
-	}
+	ALLOC_GROW(ps->cur, depth, ps->cur_alloc);
 	ps->cur[0] = ps->root;
 	for (size_t i = 0; i < ps->nframes; i++)
 		ps->cur[1 + i] = ps->frames[ps->nframes - 1 - i];
@@ -587,8 +675,12 @@ static uint32_t clean_name(struct kp_perfscript *ps, struct strbuf *sb, const ch
 	return flags;
 }
 
-static void push_frames(struct kp_perfscript *ps, const kp_frame_t *f, size_t n)
+static inline void push_frames(struct kp_perfscript *ps, const kp_frame_t *f, size_t n)
 {
+	if (n == 1 && ps->nframes < ps->frames_alloc && ps->nframes < MAX_DEPTH) {
+		ps->frames[ps->nframes++] = f[0];
+		return;
+	}
 	if (ps->nframes + n > MAX_DEPTH)
 		return;
 	ALLOC_GROW(ps->frames, ps->nframes + n, ps->frames_alloc);
@@ -648,12 +740,8 @@ static int frame_line(struct kp_perfscript *ps, const char *s, size_t n)
 	const char *key = NULL;
 	size_t klen = 0;
 	int cacheable;
-	while (i < n && is_ws((unsigned char)s[i]))
-		i++;
-	pc = i;
-	while (i < n && is_word((unsigned char)s[i]))
-		i++;
-	a = i;
+	pc = i = skip_ws(s, 0, n);
+	a = i = skip_word(s, i, n);
 	if (a == pc)
 		return 0;
 	if (ps->in_sample) {
@@ -678,9 +766,7 @@ static int frame_line(struct kp_perfscript *ps, const char *s, size_t n)
 	long K = find_module(s, n, &mod_end);
 	if (K < 0)
 		return 0;
-	b0 = a;
-	while (b0 < n && is_ws((unsigned char)s[b0]))
-		b0++;
+	b0 = skip_ws(s, a, n);
 	pc_end = a;
 	cacheable = 1;
 	if ((long)b0 + 1 <= K) {
