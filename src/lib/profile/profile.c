@@ -519,9 +519,9 @@ void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate
 	const char *suffix = NULL;
 	if (fr->flags & KP_FRAME_INLINE)
 		suffix = "_[i]";
-	else if (annotate && (fr->flags & KP_FRAME_KERNEL))
+	else if ((annotate & (1 | KP_ANNOTATE_KERNEL)) && (fr->flags & KP_FRAME_KERNEL))
 		suffix = "_[k]";
-	else if (annotate && (fr->flags & KP_FRAME_JIT))
+	else if ((annotate & (1 | KP_ANNOTATE_JIT)) && (fr->flags & KP_FRAME_JIT))
 		suffix = "_[j]";
 	/* names read from folded text keep their suffix: do not add it twice */
 	if (suffix && !(len >= 4 && !memcmp(name + len - 4, suffix, 4)))

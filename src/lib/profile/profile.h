@@ -179,8 +179,11 @@ void kp_stack_sums(const struct kp_profile *p, uint32_t v, const uint8_t *keep,
 		   double **self, double **total);
 
 /* Formats frame f as folded stacks print it: name plus _[k]/_[i]/_[j] suffix as flags
- * say (suffixes only where annotate is set; _[i] always), ';' in names turned into ':'.
+ * say, ';' in names turned into ':'. _[i] is always added; _[k] and _[j] as annotate
+ * says: 0 neither, 1 (any odd value) both, or KP_ANNOTATE_KERNEL and/or KP_ANNOTATE_JIT.
  * A name that already ends with its suffix (names read from folded text) keeps just one. */
+#define KP_ANNOTATE_KERNEL 2
+#define KP_ANNOTATE_JIT 4
 void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate,
 			  struct strbuf *out);
 
