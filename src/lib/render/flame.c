@@ -145,6 +145,10 @@ struct kf_tree {
 	size_t vals_alloc;
 	double *total[2];             /* computed on demand; NULL when stale */
 	double sum[2];
+	/* a borrowed tree keeps no per-node self values: they come from the samples */
+	const struct kp_profile *src;
+	uint32_t src_v;
+	double src_scale;
 };
 
 struct kf_tree *kf_tree_new(const struct kf_opts *o, int nslots)
@@ -304,12 +308,11 @@ static void add_borrowed(struct kf_tree *t, const struct kp_profile *p, uint32_t
 	t->names = p;
 	t->node = p->stacks;
 	t->n = p->nstacks;
-	tree_reserve(t, t->n);
-	for (size_t i = 0; i < p->nsamples; i++) {
-		double x = sample_value(p, i, v, scale);
-		t->self[0][p->sample_stack[i]] += x;
-		t->sum[0] += x;
-	}
+	t->src = p;
+	t->src_v = v;
+	t->src_scale = scale;
+	for (size_t i = 0; i < p->nsamples; i++)
+		t->sum[0] += sample_value(p, i, v, scale);
 }
 
 /* Merged tree, stacks root first: node of (root frame, stack) is memoised. */
@@ -505,8 +508,17 @@ static const double *tree_totals(struct kf_tree *t, int slot)
 {
 	if (t->total[slot])
 		return t->total[slot];
-	double *tot = xmalloc((t->n ? t->n : 1) * sizeof(double));
-	memcpy(tot, t->self[slot], t->n * sizeof(double));
+	double *tot;
+	if (t->borrowed) {
+		/* written before read: a page read first would fault twice */
+		tot = xmalloc((t->n ? t->n : 1) * sizeof(double));
+		memset(tot, 0, (t->n ? t->n : 1) * sizeof(double));
+		for (size_t i = 0; i < t->src->nsamples; i++)
+			tot[t->src->sample_stack[i]] += sample_value(t->src, i, t->src_v, t->src_scale);
+	} else {
+		tot = xmalloc((t->n ? t->n : 1) * sizeof(double));
+		memcpy(tot, t->self[slot], t->n * sizeof(double));
+	}
 	for (uint32_t i = t->n - 1; i > 0; i--)
 		tot[t->node[i].parent] += tot[i];
 	t->total[slot] = tot;
@@ -660,7 +672,6 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 		if (budget && cost <= budget)
 			cost += frame_cost(t, o, t->node[i].frame, tot[i] * usable / total);
 	}
-	free(cidx);
 	l->candidates = nc;
 
 	/* keep the widest (a prefix of cmp_keep's order is closed under parents) */
@@ -718,7 +729,7 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 		b[k].key = t->node[node].frame;
 		b[k].flags = b[k].key ? t->names->frames[b[k].key].flags : 0;
 		b[k].w = tot[node];
-		b[k].self = t->self[0][node];
+		b[k].self = t->self[0] ? t->self[0][node] : 0;
 		if (tot1) {
 			b[k].w_before = tot1[node];
 			b[k].self_before = t->self[1][node];
@@ -727,6 +738,16 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 			l->max_depth = b[k].depth;
 		k++;
 	}
+	if (t->borrowed) {
+		/* self values of the drawn frames, from the samples */
+		for (size_t i = 0; i < t->src->nsamples; i++) {
+			uint32_t ci = cidx[t->src->sample_stack[i]];
+			uint32_t bi = ci == UINT32_MAX ? UINT32_MAX : newidx ? newidx[ci] : ci;
+			if (bi != UINT32_MAX)
+				b[bi].self += sample_value(t->src, i, t->src_v, t->src_scale);
+		}
+	}
+	free(cidx);
 	free(newidx);
 	free(c);
 
