@@ -164,12 +164,63 @@ static void test_bad_lines_counted(void **state)
 	kp_profile_release(&p);
 }
 
+/* kp_str_batch interns as kp_str does: duplicates inside a batch, empty strings,
+ * batches longer than KP_STR_BATCH, every length the hash and compare special-case. */
+static void test_str_batch(void **state)
+{
+	struct kp_profile p, q;
+	kp_profile_init(&p);
+	kp_profile_init(&q);
+	enum { N = 3000 };
+	char *text[N];
+	const char *s[N];
+	uint32_t len[N];
+	kp_str_t ids[N];
+	for (int i = 0; i < N; i++) {
+		char buf[64];
+		int n = snprintf(buf, sizeof(buf), "%.*s%d", i % 23, "abcdefghijklmnopqrstuvwxyz", i % 1000);
+		if (i % 97 == 0)
+			n = 0; /* empty */
+		text[i] = strndup(buf, (size_t)n);
+		s[i] = text[i];
+		len[i] = (uint32_t)n;
+	}
+	kp_str_batch(&p, s, len, ids, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(ids[i], kp_str(&q, s[i], len[i]));
+		assert_int_equal(kp_str_len(&p, ids[i]), len[i]);
+		assert_memory_equal(kp_str_get(&p, ids[i]), s[i], len[i]);
+		if (!len[i])
+			assert_int_equal(ids[i], 0);
+	}
+	assert_int_equal(p.strings.nr, q.strings.nr);
+	/* a second pass finds every one */
+	kp_str_t again[N];
+	kp_str_batch(&p, s, len, again, N);
+	assert_memory_equal(ids, again, sizeof(ids));
+	/* strings that differ in one byte anywhere stay apart */
+	for (size_t l = 1; l <= 20; l++) {
+		char a[21], b[21];
+		memset(a, 'x', l);
+		for (size_t k = 0; k < l; k++) {
+			memcpy(b, a, l);
+			b[k] = 'y';
+			assert_int_not_equal(kp_str(&p, a, l), kp_str(&p, b, l));
+		}
+	}
+	for (int i = 0; i < N; i++)
+		free(text[i]);
+	kp_profile_release(&p);
+	kp_profile_release(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_prefix_reuse_edges),
 		cmocka_unit_test(test_sorted_and_shuffled_agree),
 		cmocka_unit_test(test_bad_lines_counted),
+		cmocka_unit_test(test_str_batch),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

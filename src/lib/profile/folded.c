@@ -67,9 +67,9 @@ struct fold_prev {
 	size_t str_frame_alloc;
 };
 
-static kp_frame_t fold_frame(struct kp_profile *p, struct fold_prev *st, const char *name, size_t len)
+/* Frame of string s (interned from name[0..len)). */
+static kp_frame_t fold_frame(struct kp_profile *p, struct fold_prev *st, kp_str_t s, const char *name, size_t len)
 {
-	kp_str_t s = kp_str(p, name, len);
 	if (s >= st->str_frame_alloc) {
 		size_t old = st->str_frame_alloc;
 		ALLOC_GROW(st->str_frame, s + 1, st->str_frame_alloc);
@@ -99,19 +99,34 @@ static kp_stack_t fold_stack(struct kp_profile *p, struct fold_prev *st, const c
 		k++;
 	}
 	st->n = k;
-	for (size_t i = start; i <= slen; i++) {
-		if (i == slen || line[i] == ';') {
+	/* the other frames, a batch of names at a time */
+	const char *names[KP_STR_BATCH];
+	uint32_t lens[KP_STR_BATCH];
+	uint32_t ends[KP_STR_BATCH];
+	kp_str_t ids[KP_STR_BATCH];
+	while (start <= slen) {
+		size_t nb = 0;
+		while (nb < KP_STR_BATCH && start <= slen) {
+			const char *semi = start < slen ? memchr(line + start, ';', slen - start) : NULL;
+			size_t i = semi ? (size_t)(semi - line) : slen;
 			if (i > start) {
-				s = kp_stack_push(p, s, fold_frame(p, st, line + start, i - start));
-				if (st->n == st->nalloc) {
-					ALLOC_GROW(st->end, st->n + 1, st->nalloc);
-					st->stack = xreallocarray(st->stack, st->nalloc, sizeof(kp_stack_t));
-				}
-				st->end[st->n] = (uint32_t)i;
-				st->stack[st->n] = s;
-				st->n++;
+				names[nb] = line + start;
+				lens[nb] = (uint32_t)(i - start);
+				ends[nb] = (uint32_t)i;
+				nb++;
 			}
 			start = i + 1;
+		}
+		kp_str_batch(p, names, lens, ids, nb);
+		for (size_t b = 0; b < nb; b++) {
+			s = kp_stack_push(p, s, fold_frame(p, st, ids[b], names[b], lens[b]));
+			if (st->n == st->nalloc) {
+				ALLOC_GROW(st->end, st->n + 1, st->nalloc);
+				st->stack = xreallocarray(st->stack, st->nalloc, sizeof(kp_stack_t));
+			}
+			st->end[st->n] = ends[b];
+			st->stack[st->n] = s;
+			st->n++;
 		}
 	}
 	if (slen > UINT32_MAX - 1) {

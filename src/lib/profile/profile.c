@@ -39,21 +39,39 @@ static void arena_free(struct kp_arena *a)
 }
 
 /* ---- hashing ---- */
+static inline uint64_t load8(const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint32_t load4(const unsigned char *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	return w;
+}
+
 static inline uint64_t hash_bytes(const void *data, size_t len)
 {
-	/* FNV-1a over 8-byte words, then a final mix: fast and good enough for interning. */
+	/* FNV-style over 8-byte words (the last word overlapping the one before, so no
+	 * byte loop), then a final mix: fast and good enough for interning */
 	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ull ^ len;
-	while (len >= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-		p += 8;
-		len -= 8;
+	uint64_t h = 0xcbf29ce484222325ull ^ len, w;
+	if (len >= 8) {
+		const unsigned char *last = p + len - 8;
+		for (; p < last; p += 8) {
+			h = (h ^ load8(p)) * 0x100000001b3ull;
+			h ^= h >> 29;
+		}
+		w = load8(last);
+	} else if (len >= 4) {
+		w = load4(p) | (uint64_t)load4(p + len - 4) << 32;
+	} else {
+		w = len ? p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16 : 0;
 	}
-	while (len--)
-		h = (h ^ *p++) * 0x100000001b3ull;
+	h = (h ^ w) * 0x100000001b3ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
@@ -74,18 +92,17 @@ static inline uint64_t hash_u64(uint64_t x)
 /* memcmp(a, b, len) == 0 for the short names interning sees most, without a call. */
 static inline int bytes_equal(const char *a, const char *b, size_t len)
 {
-	while (len >= 8) {
-		uint64_t x, y;
-		memcpy(&x, a, 8);
-		memcpy(&y, b, 8);
-		if (x != y)
-			return 0;
-		a += 8;
-		b += 8;
-		len -= 8;
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 < len; i += 8)
+			if (load8(x + i) != load8(y + i))
+				return 0;
+		return load8(x + len - 8) == load8(y + len - 8);
 	}
-	while (len--)
-		if (*a++ != *b++)
+	if (len >= 4)
+		return load4(x) == load4(y) && load4(x + len - 4) == load4(y + len - 4);
+	for (size_t i = 0; i < len; i++)
+		if (x[i] != y[i])
 			return 0;
 	return 1;
 }
@@ -120,6 +137,25 @@ static kp_str_t strtab_find(const struct kp_strtab *t, const char *s, size_t len
 	return 0;
 }
 
+/* Adds s (not present, slot from strtab_find) and returns its id. */
+static kp_str_t strtab_add(struct kp_strtab *t, const char *s, size_t len, uint32_t slot)
+{
+	if (t->nr == t->alloc) {
+		size_t a = t->alloc;
+		ALLOC_GROW(t->strs, t->nr + 1, a);
+		t->lens = xreallocarray(t->lens, a, sizeof(*t->lens));
+		t->alloc = (uint32_t)a;
+	}
+	char *copy = arena_alloc(&t->arena, len + 1);
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	kp_str_t id = t->nr++;
+	t->strs[id] = copy;
+	t->lens[id] = (uint32_t)len;
+	t->hash[slot] = id + 1;
+	return id;
+}
+
 kp_str_t kp_str(struct kp_profile *p, const char *s, size_t len)
 {
 	struct kp_strtab *t = &p->strings;
@@ -132,20 +168,51 @@ kp_str_t kp_str(struct kp_profile *p, const char *s, size_t len)
 	id = strtab_find(t, s, len, &slot);
 	if (id)
 		return id;
-	if (t->nr == t->alloc) {
-		size_t a = t->alloc;
-		ALLOC_GROW(t->strs, t->nr + 1, a);
-		t->lens = xreallocarray(t->lens, a, sizeof(*t->lens));
-		t->alloc = (uint32_t)a;
+	return strtab_add(t, s, len, slot);
+}
+
+void kp_str_batch(struct kp_profile *p, const char *const *s, const uint32_t *len, kp_str_t *out, size_t n)
+{
+	struct kp_strtab *t = &p->strings;
+	uint32_t h[KP_STR_BATCH];
+	while (n) {
+		size_t m = n < KP_STR_BATCH ? n : KP_STR_BATCH;
+		while ((t->nr + m) * 2 > t->hash_size)
+			strtab_rehash(t);
+		uint32_t mask = t->hash_size - 1;
+		/* the lookups of a batch overlap: hash all and fetch their slots, then the
+		 * strings the slots point at, then compare */
+		for (size_t k = 0; k < m; k++) {
+			h[k] = (uint32_t)hash_bytes(s[k], len[k]) & mask;
+			__builtin_prefetch(&t->hash[h[k]]);
+		}
+		for (size_t k = 0; k < m; k++) {
+			uint32_t e = t->hash[h[k]];
+			if (e)
+				__builtin_prefetch(t->strs[e - 1]);
+		}
+		for (size_t k = 0; k < m; k++) {
+			uint32_t i = h[k];
+			kp_str_t id = 0;
+			if (!len[k]) {
+				out[k] = 0;
+				continue;
+			}
+			while (t->hash[i]) {
+				uint32_t cand = t->hash[i] - 1;
+				if (t->lens[cand] == len[k] && bytes_equal(t->strs[cand], s[k], len[k])) {
+					id = cand;
+					break;
+				}
+				i = (i + 1) & mask;
+			}
+			out[k] = id ? id : strtab_add(t, s[k], len[k], i);
+		}
+		s += m;
+		len += m;
+		out += m;
+		n -= m;
 	}
-	char *copy = arena_alloc(&t->arena, len + 1);
-	memcpy(copy, s, len);
-	copy[len] = '\0';
-	id = t->nr++;
-	t->strs[id] = copy;
-	t->lens[id] = (uint32_t)len;
-	t->hash[slot] = id + 1;
-	return id;
 }
 
 kp_str_t kp_strz(struct kp_profile *p, const char *s)

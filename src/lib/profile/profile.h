@@ -122,6 +122,10 @@ void kp_profile_release(struct kp_profile *p);
 /* Interns a string; returns its id (0 for ""). */
 kp_str_t kp_str(struct kp_profile *p, const char *s, size_t len);
 kp_str_t kp_strz(struct kp_profile *p, const char *s);
+/* Interns n strings s[k] of len[k] bytes into out[k], as kp_str would, but faster for
+ * many: the memory lookups of up to KP_STR_BATCH strings overlap. */
+#define KP_STR_BATCH 32
+void kp_str_batch(struct kp_profile *p, const char *const *s, const uint32_t *len, kp_str_t *out, size_t n);
 /* Returns the string for an id (never NULL). */
 static inline const char *kp_str_get(const struct kp_profile *p, kp_str_t id)
 {
