@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---------------------------------------------------------------- options */
 
@@ -39,6 +40,23 @@ void kf_opts_init(struct kf_opts *o)
 	o->minwidth = 0.1;
 	o->max_size = 2u << 20;
 	o->palette = KF_HOT;
+}
+
+/* ---------------------------------------------------------------- big arrays */
+
+/* Allocates a large per-node array on transparent huge pages where the system allows
+ * (madvise mode): faulting tens of MB in 4 KiB pages costs more than filling them.
+ * Freed with free(). */
+static void *big_alloc(size_t size)
+{
+	const size_t huge = 2u << 20;
+	void *p;
+	if (size < 4 * huge)
+		return xmalloc(size ? size : 1);
+	if (posix_memalign(&p, huge, size))
+		return xmalloc(size);
+	madvise(p, size & ~(huge - 1), MADV_HUGEPAGE);
+	return p;
 }
 
 /* ---------------------------------------------------------------- small hash map */
@@ -511,13 +529,14 @@ static const double *tree_totals(struct kf_tree *t, int slot)
 	double *tot;
 	if (t->borrowed) {
 		/* written before read: a page read first would fault twice */
-		tot = xmalloc((t->n ? t->n : 1) * sizeof(double));
+		tot = big_alloc((t->n ? t->n : 1) * sizeof(double));
 		memset(tot, 0, (t->n ? t->n : 1) * sizeof(double));
 		for (size_t i = 0; i < t->src->nsamples; i++)
 			tot[t->src->sample_stack[i]] += sample_value(t->src, i, t->src_v, t->src_scale);
 	} else {
-		tot = xmalloc((t->n ? t->n : 1) * sizeof(double));
-		memcpy(tot, t->self[slot], t->n * sizeof(double));
+		tot = xcalloc(t->n ? t->n : 1, sizeof(double));
+		if (t->self[slot]) /* NULL when nothing was added */
+			memcpy(tot, t->self[slot], t->n * sizeof(double));
 	}
 	for (uint32_t i = t->n - 1; i > 0; i--)
 		tot[t->node[i].parent] += tot[i];
@@ -648,7 +667,7 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 	double minc = o->minwidth_percent ? total * o->minwidth / 100.0 : o->minwidth * total / usable;
 
 	/* frames at least minwidth wide whose parent is drawn */
-	uint32_t *cidx = xmalloc(t->n * sizeof(uint32_t));
+	uint32_t *cidx = big_alloc(t->n * sizeof(uint32_t));
 	struct cand *c = NULL;
 	size_t nc = 0, c_alloc = 0;
 	ALLOC_GROW(c, 1, c_alloc);
