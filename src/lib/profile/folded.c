@@ -27,6 +27,17 @@ static int parse_count(const char *s, size_t len, double *out)
 	char *end;
 	if (!len || len >= sizeof(buf))
 		return -1;
+	if (len <= 15) {
+		/* whole numbers, the usual case, exactly and without strtod */
+		uint64_t v = 0;
+		size_t i = 0;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			v = v * 10 + (uint64_t)(s[i++] - '0');
+		if (i == len) {
+			*out = (double)v;
+			return 0;
+		}
+	}
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	if (!((buf[0] >= '0' && buf[0] <= '9') || buf[0] == '-' || buf[0] == '.' || buf[0] == '+'))

@@ -1102,8 +1102,38 @@ static double box_y(const struct kf_opts *o, const struct geom *g, uint32_t dept
 /* Appends number v with up to `decimals` decimals, trailing zeros dropped. */
 static void add_num(struct strbuf *out, double v, int decimals)
 {
-	char buf[40];
-	int n = snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+	static const double pow10[] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7 };
+	char buf[48];
+	int n;
+	if (decimals >= 0 && decimals <= 7 && fabs(v) < 1e12) {
+		/* fixed point by hand: SVGs have many numbers and printf is slow at this */
+		unsigned long long scaled = (unsigned long long)llround(fabs(v) * pow10[decimals]);
+		unsigned long long unit = (unsigned long long)pow10[decimals];
+		unsigned long long ip = scaled / unit, frac = scaled % unit;
+		char *p = buf + sizeof(buf);
+		int d = decimals;
+		/* fraction digits, trailing zeros dropped */
+		while (d > 0 && frac % 10 == 0) {
+			frac /= 10;
+			d--;
+		}
+		if (d > 0) {
+			for (int k = 0; k < d; k++) {
+				*--p = (char)('0' + frac % 10);
+				frac /= 10;
+			}
+			*--p = '.';
+		}
+		do {
+			*--p = (char)('0' + ip % 10);
+			ip /= 10;
+		} while (ip);
+		if (v < 0 && scaled)
+			*--p = '-';
+		strbuf_add(out, p, (size_t)(buf + sizeof(buf) - p));
+		return;
+	}
+	n = snprintf(buf, sizeof(buf), "%.*f", decimals, v);
 	if (n <= 0 || (size_t)n >= sizeof(buf)) {
 		strbuf_addch(out, '0');
 		return;
