@@ -13,14 +13,15 @@ mkpair() {
 fill() { grep -o "<title>$1 ([^<]*</title><rect [^>]*fill=\"#[0-9a-f]*\"" "$2" | grep -o "#[0-9a-f]*" | head -1; }
 export -f mkpair fill
 
+# colour: 225 * (1 - sqrt(|change| / largest change)) in the other two channels
 expect "a differential flame graph: red grew, blue shrank, white unchanged, saturation by size" '
 	mkpair && "$KILN" diff before.folded after.folded >d.svg &&
 	{ ! command -v xmllint >/dev/null || xmllint --noout d.svg; } &&
 	[ "$(fill grow d.svg)" = "#ff0000" ] &&
 	s=$(fill shrink d.svg) && [ "${s:5:2}" = "ff" ] && [ "${s:1:2}" = "${s:3:2}" ] &&
-	[ $((16#${s:1:2})) -gt 100 ] && [ $((16#${s:1:2})) -lt 160 ] &&
+	[ $((16#${s:1:2})) -ge 65 ] && [ $((16#${s:1:2})) -le 67 ] &&
 	[ "$(fill same d.svg)" = "#ffffff" ] && [ "$(fill main d.svg)" = "#ffffff" ] &&
-	n=$(fill new d.svg) && [ "${n:1:2}" = "ff" ] && [ $((16#${n:3:2})) -gt 150 ] &&
+	n=$(fill new d.svg) && [ "${n:1:2}" = "ff" ] && [ $((16#${n:3:2})) -ge 124 ] && [ $((16#${n:3:2})) -le 125 ] &&
 	grep -q ">Differential Flame Graph</text>" d.svg
 '
 expect "tooltips show both counts, the change and the change in percent" '

@@ -356,8 +356,13 @@ static void test_colors(void **state)
 	assert_int_equal(kf_diff_color(10, 10), 0xff0000);
 	assert_int_equal(kf_diff_color(-10, 10), 0x0000ff);
 	assert_int_equal(kf_diff_color(-20, 10), 0x0000ff);
-	uint32_t half = kf_diff_color(5, 10);
-	assert_true((half >> 16) == 255 && ((half >> 8) & 0xff) >= 126 && ((half >> 8) & 0xff) <= 129);
+	/* a quarter of the largest change: 225 * (1 - sqrt(0.25)) = 112.5 */
+	uint32_t quarter = kf_diff_color(2.5, 10);
+	assert_true((quarter >> 16) == 255 && ((quarter >> 8) & 0xff) >= 112 && ((quarter >> 8) & 0xff) <= 113);
+	assert_int_equal(quarter & 0xff, (quarter >> 8) & 0xff);
+	/* the smallest change still shows */
+	uint32_t tiny = kf_diff_color(-1e-9, 10);
+	assert_true((tiny & 0xff) == 255 && (tiny >> 16) <= 225);
 	assert_int_equal(kf_palette_parse("mem"), KF_MEM);
 	assert_int_equal(kf_palette_parse("nope"), -1);
 }

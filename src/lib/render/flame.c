@@ -998,12 +998,11 @@ uint32_t kf_diff_color(double delta, double max)
 	double s = max > 0 ? fabs(delta) / max : 0;
 	if (s > 1)
 		s = 1;
-	int fade = (int)lround(255 * (1 - s));
-	if (delta > 0)
-		return rgb(255, fade, fade);
-	if (delta < 0)
-		return rgb(fade, fade, 255);
-	return rgb(255, 255, 255);
+	if (delta == 0 || s == 0)
+		return rgb(255, 255, 255);
+	/* any change shows (at least a light tint); the square root lifts small ones */
+	int fade = (int)lround(225 * (1 - sqrt(s)));
+	return delta > 0 ? rgb(255, fade, fade) : rgb(fade, fade, 255);
 }
 
 /* ---------------------------------------------------------------- numbers */
@@ -1229,7 +1228,7 @@ static void add_js_string(struct strbuf *out, const char *s)
 static const char *background(const struct kf_opts *o)
 {
 	if (o->diff)
-		return "#ffffff";
+		return "#e8e8e8";
 	switch (o->palette) {
 	case KF_MEM:
 		return "#e0f0e0";
@@ -1277,8 +1276,9 @@ static void svg_header(const struct kf_opts *o, const struct geom *g, struct str
 		    "#unzoom,#search{cursor:pointer}\n"
 		    "#sbox{fill:#fff;stroke:#999}\n"
 		    "#search.on #sbox{stroke:#000;stroke-width:1.5}\n"
+		    "%s"
 		    "</style>\n",
-		    g->fs + 5);
+		    g->fs + 5, o->diff ? "#frames rect{stroke:#d0d0d0;stroke-width:0.5}\n" : "");
 	strbuf_addf(out,
 		    "<defs><linearGradient id=\"bg\" x1=\"0\" x2=\"0\" y1=\"0\" y2=\"1\">"
 		    "<stop stop-color=\"#eeeeee\" offset=\"5%%\"/><stop stop-color=\"%s\" offset=\"95%%\"/>"
