@@ -166,6 +166,45 @@ static void test_table(void **state)
 	kp_profile_release(&a);
 }
 
+/* A profile with modules: two "init"s apart against another profile, one "init"
+ * (by name) against folded text. */
+static void test_table_modules(void **state)
+{
+	struct kp_profile a, b, f;
+	struct kd_table t;
+	for (int k = 0; k < 2; k++) {
+		struct kp_profile *p = k ? &b : &a;
+		kp_profile_init(p);
+		kp_add_value_type(p, "samples", "count");
+		struct kp_frame fr = { 0 };
+		fr.name = kp_strz(p, "init");
+		fr.module = kp_strz(p, "/usr/lib/libc.so.6");
+		kp_frame_t libc = kp_frame(p, &fr);
+		fr.module = kp_strz(p, "/opt/app/bin/app");
+		kp_frame_t app = kp_frame(p, &fr);
+		double one = 1, three = 3;
+		kp_add_sample(p, kp_stack_from_frames(p, &libc, 1), 0, 0, k ? &three : &one);
+		kp_add_sample(p, kp_stack_from_frames(p, &app, 1), 0, 0, &one);
+	}
+	struct kd_side sa = { &a, 0 }, sb = { &b, 0 };
+	kd_table_build(&sa, &sb, &t);
+	assert_int_equal(t.nrows, 2);
+	assert_string_equal(t.rows[0].name, "init [app]"); /* 50% -> 25% */
+	assert_string_equal(t.rows[1].name, "init [libc.so.6]"); /* 50% -> 75% */
+	assert_true(fabs(t.rows[0].self_after - 25) < 1e-9 && fabs(t.rows[1].self_after - 75) < 1e-9);
+	kd_table_release(&t);
+	folded(&f, "init 4\n");
+	struct kd_side sf = { &f, 0 };
+	kd_table_build(&sa, &sf, &t);
+	assert_int_equal(t.nrows, 1);
+	assert_string_equal(t.rows[0].name, "init");
+	assert_true(fabs(t.rows[0].total_before - 100) < 1e-9 && fabs(t.rows[0].total_after - 100) < 1e-9);
+	kd_table_release(&t);
+	kp_profile_release(&a);
+	kp_profile_release(&b);
+	kp_profile_release(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_folded_fractional),
 		cmocka_unit_test(test_folded_profile_roots),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_table_modules),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

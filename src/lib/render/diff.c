@@ -128,7 +128,7 @@ out:
 
 /* Adds one profile's functions to the table: names interned in `names`, shares (in
  * percent) into column before/after of rows indexed by name id. */
-static void add_side(const struct kd_side *s, int after, struct kp_profile *names,
+static void add_side(const struct kd_side *s, int after, int modules, struct kp_profile *names,
 		     struct kd_row **rows, size_t *alloc, double *total)
 {
 	struct kp_func_table ft;
@@ -148,7 +148,7 @@ static void add_side(const struct kd_side *s, int after, struct kp_profile *name
 			strbuf_addstr(&sb, "_[i]");
 		else if ((fn->flags & KP_FRAME_KERNEL) && !(sb.len >= 4 && !memcmp(sb.buf + sb.len - 4, "_[k]", 4)))
 			strbuf_addstr(&sb, "_[k]");
-		if (fn->module) {
+		if (modules && fn->module) {
 			const char *m = kp_str_get(p, fn->module);
 			const char *base = strrchr(m, '/');
 			strbuf_addf(&sb, " [%s]", base ? base + 1 : m);
@@ -188,15 +188,26 @@ static int cmp_row(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int has_modules(const struct kp_profile *p)
+{
+	for (kp_frame_t f = 1; f < p->nframes; f++)
+		if (p->frames[f].module)
+			return 1;
+	return 0;
+}
+
 void kd_table_build(const struct kd_side *before, const struct kd_side *after, struct kd_table *t)
 {
 	struct kp_profile names;
 	struct kd_row *rows = NULL;
 	size_t alloc = 0;
+	/* functions match by name, and by module too when both sides know modules (a
+	 * profile compared with folded text matches by name) */
+	int modules = has_modules(before->p) && has_modules(after->p);
 	memset(t, 0, sizeof(*t));
 	kp_profile_init(&names);
-	add_side(before, 0, &names, &rows, &alloc, &t->total_before);
-	add_side(after, 1, &names, &rows, &alloc, &t->total_after);
+	add_side(before, 0, modules, &names, &rows, &alloc, &t->total_before);
+	add_side(after, 1, modules, &names, &rows, &alloc, &t->total_after);
 	size_t n = names.strings.nr;
 	t->rows = xcalloc(n ? n : 1, sizeof(*t->rows));
 	for (kp_str_t id = 1; id < n; id++) {

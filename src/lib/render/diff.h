@@ -22,7 +22,7 @@ int kd_folded_write(const struct kd_side *before, const struct kd_side *after, d
 
 /* A function's share of each profile's total, in percent. */
 struct kd_row {
-	char *name;        /* display name (folded form, with " [module]" when known) */
+	char *name;        /* display name (folded form, " [module]" added when matched by module) */
 	double self_before, total_before;
 	double self_after, total_after;
 };
@@ -34,7 +34,8 @@ struct kd_table {
 };
 
 /* Builds the table: change = the larger of |self after - self before| and
- * |total after - total before| (percentage points); ties by name. */
+ * |total after - total before| (percentage points); ties by name. Functions match by
+ * name, and also by module when both profiles know modules (then " [module]" is shown). */
 void kd_table_build(const struct kd_side *before, const struct kd_side *after, struct kd_table *t);
 void kd_table_release(struct kd_table *t);
 /* Prints the first n rows as an aligned table (n 0: all). Returns 0, or -1 on a write error. */
