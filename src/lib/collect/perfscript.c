@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define CACHE_MAX_KEY 1024          /* longer frame lines are not cached */
-#define CACHE_MAX_BYTES (1u << 30)  /* cache keys stop growing here */
+#define CACHE_MAX_BYTES (256u << 20) /* cache keys stop growing here */
 #define LONG_LINE (1u << 20)
 #define MAX_DEPTH (1u << 20)        /* frames kept per sample; deeper ones are dropped */
 
