@@ -335,6 +335,68 @@ static void test_huge_and_odd_lines(void **state)
 	kp_profile_release(&p);
 }
 
+/* Mutated real input (bytes flipped, inserted, cut) never crashes the parser, and the
+ * stats stay consistent. Run under `make SAN=1 test` for the memory checks. */
+static void test_mutations(void **state)
+{
+	FILE *f = fopen("tests/data/flamegraph-collapse/inputs/perf-js-stacks-01.txt", "rb");
+	if (!f)
+		skip();
+	char orig[8192];
+	size_t n = fread(orig, 1, sizeof(orig), f);
+	fclose(f);
+	assert_true(n > 1000 && n < sizeof(orig));
+	static const char alphabet[] = "\n\t ()[]:;/+-0x9aL>\"'#_\xff\x00";
+	srand(12345);
+	for (int iter = 0; iter < 3000; iter++) {
+		char buf[8192 + 64];
+		size_t len = n;
+		memcpy(buf, orig, n);
+		int edits = 1 + rand() % 8;
+		for (int e = 0; e < edits; e++) {
+			size_t at = (size_t)rand() % len;
+			char c = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+			switch (rand() % 3) {
+			case 0: buf[at] = c; break;
+			case 1:
+				if (len < sizeof(buf) - 1) {
+					memmove(buf + at + 1, buf + at, len - at);
+					buf[at] = c;
+					len++;
+				}
+				break;
+			default: len = at + 1; break;
+			}
+		}
+		struct kp_profile p;
+		struct kp_perfscript_opts o = { 0 };
+		o.root = (enum kp_ps_root)(iter % 3);
+		o.addrs = iter & 1;
+		kp_profile_init(&p);
+		struct kp_perfscript *ps = kp_perfscript_new(&p, &o);
+		size_t start = 0;
+		for (size_t i = 0; i <= len; i++)
+			if (i == len || buf[i] == '\n') {
+				kp_perfscript_line(ps, buf + start, i - start);
+				start = i + 1;
+			}
+		kp_perfscript_finish(ps);
+		const struct kp_perfscript_stats *st = kp_perfscript_stats(ps);
+		assert_true(st->bad_lines + st->headers + st->frame_lines <= st->lines);
+		assert_true(p.nsamples <= st->samples);
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *m = open_memstream(&out, &outlen);
+		struct kp_folded_opts fo = { 0 };
+		fo.annotate = iter % 7;
+		assert_int_equal(kp_folded_write(&p, &fo, m), 0);
+		fclose(m);
+		free(out);
+		kp_perfscript_free(ps);
+		kp_profile_release(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_cache_keys),
 		cmocka_unit_test(test_sorted_output),
 		cmocka_unit_test(test_huge_and_odd_lines),
+		cmocka_unit_test(test_mutations),
 	};
 	kiln_set_quiet(1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
