@@ -126,10 +126,15 @@ static void root_text(const struct kp_profile *p, uint32_t t, enum kp_folded_roo
 	for (size_t i = start; i < sb->len; i++)
 		if (sb->buf[i] == ' ' || sb->buf[i] == ';')
 			sb->buf[i] = sb->buf[i] == ' ' ? '_' : ':';
-	if (mode == KP_ROOT_PID)
-		strbuf_addf(sb, "-%d", th->pid);
-	else if (mode == KP_ROOT_TID)
-		strbuf_addf(sb, "-%d/%d", th->pid, th->tid);
+	/* an unknown (negative) PID shows as '?', as stackcollapse-perf.pl has it */
+	if (mode == KP_ROOT_PID || mode == KP_ROOT_TID) {
+		if (th->pid < 0)
+			strbuf_addstr(sb, "-?");
+		else
+			strbuf_addf(sb, "-%d", th->pid);
+	}
+	if (mode == KP_ROOT_TID)
+		strbuf_addf(sb, "/%d", th->tid);
 }
 
 /* Writing. Lines are sorted by the byte order of their stack text without building and
