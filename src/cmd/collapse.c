@@ -65,7 +65,7 @@ int cmd_collapse(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+o:h";
+	const char *optstring = "o:h";
 	struct kp_perfscript_opts po = { 0 };
 	struct kp_perfscript_stats st;
 	struct kp_folded_opts fo = { 0 };

@@ -44,8 +44,8 @@ for comp in gzip zstd stdin; do
 	'
 done
 
-expect "-o FILE writes the same bytes and nothing to stdout" '
-	"$KILN" collapse --all -o out.folded "$PEER/inputs/perf-vertx-stacks-01.txt" >stdout &&
+expect "-o FILE writes the same bytes and nothing to stdout (options after the file too)" '
+	"$KILN" collapse "$PEER/inputs/perf-vertx-stacks-01.txt" --all -o out.folded >stdout &&
 	[ ! -s stdout ] && cmp out.folded "$PEER/expected/perf-vertx-stacks-01-collapsed-all.txt" &&
 	[ -z "$(ls | grep tmp)" ]
 '
