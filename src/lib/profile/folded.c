@@ -117,22 +117,6 @@ int kp_format_count(double v, char *buf, size_t size)
 	return n;
 }
 
-struct fold_line {
-	char *text;
-	uint32_t len;
-	double value;
-};
-
-static int cmp_line(const void *a, const void *b)
-{
-	const struct fold_line *x = a, *y = b;
-	uint32_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->text, y->text, n);
-	if (c)
-		return c;
-	return (x->len > y->len) - (x->len < y->len);
-}
-
 static void root_text(const struct kp_profile *p, uint32_t t, enum kp_folded_root mode, struct strbuf *sb)
 {
 	const struct kp_thread *th = &p->threads[t];
@@ -142,37 +126,154 @@ static void root_text(const struct kp_profile *p, uint32_t t, enum kp_folded_roo
 	for (size_t i = start; i < sb->len; i++)
 		if (sb->buf[i] == ' ' || sb->buf[i] == ';')
 			sb->buf[i] = sb->buf[i] == ' ' ? '_' : ':';
-	if (mode == KP_ROOT_PID)
-		strbuf_addf(sb, "-%d", th->pid);
-	else if (mode == KP_ROOT_TID)
-		strbuf_addf(sb, "-%d/%d", th->pid, th->tid);
+	/* an unknown (negative) PID shows as '?', as stackcollapse-perf.pl has it */
+	if (mode == KP_ROOT_PID || mode == KP_ROOT_TID) {
+		if (th->pid < 0)
+			strbuf_addstr(sb, "-?");
+		else
+			strbuf_addf(sb, "-%d", th->pid);
+	}
+	if (mode == KP_ROOT_TID)
+		strbuf_addf(sb, "/%d", th->tid);
+}
+
+/* Writing. Lines are sorted by the byte order of their stack text without building and
+ * comparing whole texts: every distinct frame (and root) text gets two ranks in one byte
+ * order, one as an inner frame (text followed by ';') and one as the last frame (text
+ * alone). A line's key is the sequence of its frames' ranks, and since texts hold no ';'
+ * (it is turned into ':'), keys compare exactly as the texts do; equal texts get equal
+ * keys and their lines merge. */
+
+struct rank_item {
+	uint32_t off, len; /* in the text buffer */
+	uint32_t slot;     /* 2 * text id + (1 if last) */
+};
+
+static int cmp_rank_item(const void *a, const void *b, void *arg)
+{
+	const struct rank_item *x = a, *y = b;
+	const char *buf = arg;
+	uint32_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(buf + x->off, buf + y->off, n);
+	if (c)
+		return c;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+struct fold_entry {
+	uint32_t key_off, key_len; /* ranks in the key buffer */
+	double value;
+};
+
+static int cmp_entry(const void *a, const void *b, void *arg)
+{
+	const struct fold_entry *x = a, *y = b;
+	const uint32_t *keys = arg;
+	const uint32_t *kx = keys + x->key_off, *ky = keys + y->key_off;
+	uint32_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	for (uint32_t i = 0; i < n; i++)
+		if (kx[i] != ky[i])
+			return kx[i] < ky[i] ? -1 : 1;
+	return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Distinct root texts, with a hash for lookup. */
+struct root_set {
+	struct strbuf text; /* all root texts, each followed by ';' */
+	uint32_t *off, *len;
+	size_t n, alloc;
+	uint32_t *hash; /* id + 1 */
+	size_t hash_size;
+};
+
+static uint32_t root_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static uint32_t root_intern(struct root_set *rs, const char *s, size_t n)
+{
+	if ((rs->n + 1) * 2 > rs->hash_size) {
+		size_t size = rs->hash_size ? rs->hash_size * 2 : 64;
+		uint32_t *h = xcalloc(size, sizeof(*h));
+		for (size_t id = 0; id < rs->n; id++) {
+			size_t j = root_hash(rs->text.buf + rs->off[id], rs->len[id]) & (size - 1);
+			while (h[j])
+				j = (j + 1) & (size - 1);
+			h[j] = (uint32_t)id + 1;
+		}
+		free(rs->hash);
+		rs->hash = h;
+		rs->hash_size = size;
+	}
+	size_t j = root_hash(s, n) & (rs->hash_size - 1);
+	while (rs->hash[j]) {
+		uint32_t id = rs->hash[j] - 1;
+		if (rs->len[id] == n && !memcmp(rs->text.buf + rs->off[id], s, n))
+			return id;
+		j = (j + 1) & (rs->hash_size - 1);
+	}
+	if (rs->n == rs->alloc) {
+		size_t a = rs->alloc;
+		ALLOC_GROW(rs->off, rs->n + 1, a);
+		rs->len = xreallocarray(rs->len, a, sizeof(*rs->len));
+		rs->alloc = a;
+	}
+	rs->off[rs->n] = (uint32_t)rs->text.len;
+	rs->len[rs->n] = (uint32_t)n;
+	strbuf_add(&rs->text, s, n);
+	strbuf_addch(&rs->text, ';');
+	rs->hash[j] = (uint32_t)rs->n + 1;
+	return (uint32_t)rs->n++;
+}
+
+/* Writes stack s root first into *buf (grown as needed) with one walk; returns its depth. */
+static uint32_t stack_path(const struct kp_profile *p, kp_stack_t s, kp_frame_t **buf, size_t *alloc)
+{
+	uint32_t d = 0;
+	for (; s; s = p->stacks[s].parent) {
+		ALLOC_GROW(*buf, d + 1, *alloc);
+		(*buf)[d++] = p->stacks[s].frame;
+	}
+	for (uint32_t i = 0; i < d / 2; i++) {
+		kp_frame_t t = (*buf)[i];
+		(*buf)[i] = (*buf)[d - 1 - i];
+		(*buf)[d - 1 - i] = t;
+	}
+	return d;
+}
+
+/* Without a root, frames with empty text at the start of a stack are left out. */
+static uint32_t leading_empty(const kp_frame_t *fr, uint32_t depth, const uint32_t *tlen, int use_root)
+{
+	uint32_t i = 0;
+	if (!use_root)
+		while (i < depth && !tlen[fr[i]])
+			i++;
+	return i;
 }
 
 int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, FILE *out)
 {
-	/* Sum per (root text, stack). Roots are few: map thread -> root id first. */
-	uint32_t *thread_root = xcalloc(p->nthreads, sizeof(uint32_t));
-	char **roots = NULL;
-	size_t nroots = 0, roots_alloc = 0;
-	struct strbuf sb = STRBUF_INIT;
 	int use_root = o->root != KP_ROOT_NONE;
+	uint32_t *thread_root = xcalloc(p->nthreads ? p->nthreads : 1, sizeof(uint32_t));
+	struct root_set rs = { STRBUF_INIT, NULL, NULL, 0, 0, NULL, 0 };
+	struct strbuf sb = STRBUF_INIT, text = STRBUF_INIT;
+	int err = 0;
+
+	/* 1. root texts per thread */
 	if (use_root) {
 		for (uint32_t t = 0; t < p->nthreads; t++) {
 			strbuf_reset(&sb);
 			root_text(p, t, o->root, &sb);
-			size_t r;
-			for (r = 0; r < nroots; r++)
-				if (!strcmp(roots[r], sb.buf))
-					break;
-			if (r == nroots) {
-				ALLOC_GROW(roots, nroots + 1, roots_alloc);
-				roots[nroots++] = xstrdup(sb.buf);
-			}
-			thread_root[t] = (uint32_t)r;
+			thread_root[t] = root_intern(&rs, sb.buf, sb.len);
 		}
 	}
-	size_t nr = use_root ? nroots : 1;
-	/* sums[root * nstacks + stack] could be large; use a hash of (root, stack) instead */
+
+	/* 2. sums per (root, stack) */
 	size_t cap = 1024;
 	while (cap < p->nsamples * 2 && cap < ((size_t)1 << 30))
 		cap *= 2;
@@ -195,9 +296,52 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 		}
 		sums[j] += p->sample_values[i * p->nvalues + o->value];
 	}
-	(void)nr;
-	struct fold_line *lines = xmalloc((used ? used : 1) * sizeof(*lines));
-	size_t nlines = 0;
+
+	/* 3. frame texts (frames 1..nframes-1) then root texts; each followed by ';' */
+	size_t nf = p->nframes, ntexts = nf + rs.n;
+	uint32_t *toff = xmalloc((ntexts ? ntexts : 1) * sizeof(uint32_t));
+	uint32_t *tlen = xmalloc((ntexts ? ntexts : 1) * sizeof(uint32_t));
+	for (size_t f = 1; f < nf; f++) {
+		toff[f] = (uint32_t)text.len;
+		kp_frame_folded_name(p, (kp_frame_t)f, o->annotate, &text);
+		tlen[f] = (uint32_t)(text.len - toff[f]);
+		strbuf_addch(&text, ';');
+	}
+	for (size_t r = 0; r < rs.n; r++) {
+		toff[nf + r] = (uint32_t)text.len;
+		tlen[nf + r] = rs.len[r];
+		strbuf_add(&text, rs.text.buf + rs.off[r], rs.len[r] + 1);
+	}
+
+	/* 4. ranks: rank[2 * t] as an inner frame, rank[2 * t + 1] as the last one */
+	struct rank_item *items = xmalloc((2 * ntexts + 1) * sizeof(*items));
+	size_t nitems = 0;
+	for (size_t t = 1; t < ntexts; t++) {
+		if (t == nf && !rs.n)
+			break;
+		items[nitems++] = (struct rank_item){ toff[t], tlen[t] + 1, (uint32_t)(2 * t) };
+		items[nitems++] = (struct rank_item){ toff[t], tlen[t], (uint32_t)(2 * t + 1) };
+	}
+	qsort_r(items, nitems, sizeof(*items), cmp_rank_item, text.buf);
+	uint32_t *rank = xcalloc(2 * ntexts + 2, sizeof(uint32_t));
+	/* a rank stands for one string: where to print it from */
+	uint32_t *rank_off = xmalloc((nitems + 1) * sizeof(uint32_t));
+	uint32_t *rank_len = xmalloc((nitems + 1) * sizeof(uint32_t));
+	uint32_t rk = 0;
+	for (size_t i = 0; i < nitems; i++) {
+		if (i && cmp_rank_item(&items[i - 1], &items[i], text.buf))
+			rk++;
+		rank[items[i].slot] = rk;
+		rank_off[rk] = items[i].off;
+		rank_len[rk] = items[i].len;
+	}
+	free(items);
+
+	/* 5. one entry per (root, stack) with a non-zero sum, keyed by ranks */
+	struct fold_entry *ents = xmalloc((used ? used : 1) * sizeof(*ents));
+	size_t nents = 0;
+	uint32_t *kbuf = NULL;
+	size_t klen = 0, kalloc = 0;
 	kp_frame_t *fr = NULL;
 	size_t fr_alloc = 0;
 	for (size_t j = 0; j < cap; j++) {
@@ -205,52 +349,61 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 			continue;
 		kp_stack_t s = (kp_stack_t)(keys[j] & 0xffffffffu);
 		uint32_t root = (uint32_t)(keys[j] >> 32);
-		uint32_t depth = kp_stack_depth(p, s);
-		ALLOC_GROW(fr, depth + 1, fr_alloc);
-		kp_stack_frames(p, s, fr, depth);
-		strbuf_reset(&sb);
-		if (use_root) {
-			strbuf_addstr(&sb, roots[root]);
-		}
-		for (uint32_t d = 0; d < depth; d++) {
-			if (sb.len)
-				strbuf_addch(&sb, ';');
-			kp_frame_folded_name(p, fr[d], o->annotate, &sb);
-		}
-		if (!sb.len)
-			continue;
-		lines[nlines].len = (uint32_t)sb.len;
-		lines[nlines].text = strbuf_detach(&sb, NULL);
-		lines[nlines].value = sums[j];
-		nlines++;
+		uint32_t depth = stack_path(p, s, &fr, &fr_alloc), skip;
+		skip = leading_empty(fr, depth, tlen, use_root);
+		size_t n = depth - skip + (use_root ? 1 : 0);
+		if (!n)
+			continue; /* nothing to print */
+		ALLOC_GROW(kbuf, klen + n, kalloc);
+		uint32_t *k = kbuf + klen;
+		size_t d = 0;
+		if (use_root)
+			k[d++] = rank[2 * (nf + root) + (depth == 0)];
+		for (uint32_t i = skip; i < depth; i++)
+			k[d++] = rank[2 * (size_t)fr[i] + (i + 1 == depth)];
+		ents[nents].key_off = (uint32_t)klen;
+		ents[nents].key_len = (uint32_t)n;
+		ents[nents].value = sums[j];
+		nents++;
+		klen += n;
 	}
-	qsort(lines, nlines, sizeof(*lines), cmp_line);
-	/* equal texts (same names, different frames) merge */
-	int err = 0;
-	for (size_t i = 0; i < nlines;) {
+	qsort_r(ents, nents, sizeof(*ents), cmp_entry, kbuf);
+
+	/* 6. print, merging lines with equal text */
+	for (size_t i = 0; i < nents;) {
 		size_t k = i + 1;
-		double v = lines[i].value;
-		while (k < nlines && !cmp_line(&lines[i], &lines[k]))
-			v += lines[k++].value;
+		double v = ents[i].value;
+		while (k < nents && !cmp_entry(&ents[i], &ents[k], kbuf))
+			v += ents[k++].value;
+		const uint32_t *key = kbuf + ents[i].key_off;
+		strbuf_reset(&sb);
+		for (uint32_t d = 0; d < ents[i].key_len; d++)
+			strbuf_add(&sb, text.buf + rank_off[key[d]], rank_len[key[d]]);
 		char num[40];
-		kp_format_count(v, num, sizeof(num));
-		fwrite(lines[i].text, 1, lines[i].len, out);
-		fputc(' ', out);
-		fputs(num, out);
-		if (fputc('\n', out) == EOF)
+		int nl = kp_format_count(v, num, sizeof(num));
+		strbuf_addch(&sb, ' ');
+		strbuf_add(&sb, num, (size_t)nl);
+		strbuf_addch(&sb, '\n');
+		if (fwrite(sb.buf, 1, sb.len, out) != sb.len)
 			err = 1;
 		i = k;
 	}
-	for (size_t i = 0; i < nlines; i++)
-		free(lines[i].text);
-	for (size_t r = 0; r < nroots; r++)
-		free(roots[r]);
-	free(roots);
-	free(lines);
+	free(ents);
+	free(kbuf);
 	free(fr);
+	free(rank);
+	free(rank_off);
+	free(rank_len);
+	free(toff);
+	free(tlen);
 	free(keys);
 	free(sums);
 	free(thread_root);
+	free(rs.off);
+	free(rs.len);
+	free(rs.hash);
+	strbuf_release(&rs.text);
+	strbuf_release(&text);
 	strbuf_release(&sb);
 	return err || ferror(out) ? -1 : 0;
 }

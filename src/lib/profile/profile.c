@@ -439,8 +439,8 @@ void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate
 			out->buf[i] = ':';
 	if (fr->flags & KP_FRAME_INLINE)
 		strbuf_addstr(out, "_[i]");
-	else if (annotate && (fr->flags & KP_FRAME_KERNEL))
+	else if ((annotate & (1 | KP_ANNOTATE_KERNEL)) && (fr->flags & KP_FRAME_KERNEL))
 		strbuf_addstr(out, "_[k]");
-	else if (annotate && (fr->flags & KP_FRAME_JIT))
+	else if ((annotate & (1 | KP_ANNOTATE_JIT)) && (fr->flags & KP_FRAME_JIT))
 		strbuf_addstr(out, "_[j]");
 }

@@ -57,7 +57,7 @@ struct kp_stack_node {
 };
 
 struct kp_thread {
-	int32_t pid;
+	int32_t pid;     /* -1 when unknown (folded output shows '?') */
 	int32_t tid;
 	kp_str_t comm;
 };
@@ -176,7 +176,10 @@ void kp_stack_sums(const struct kp_profile *p, uint32_t v, const uint8_t *keep,
 		   double **self, double **total);
 
 /* Formats frame f as folded stacks print it: name plus _[k]/_[i]/_[j] suffix as flags
- * say (suffixes only where annotate is set), ';' in names turned into ':'. */
+ * say, ';' in names turned into ':'. _[i] is always added; _[k] and _[j] as annotate
+ * says: 0 neither, 1 (any odd value) both, or KP_ANNOTATE_KERNEL and/or KP_ANNOTATE_JIT. */
+#define KP_ANNOTATE_KERNEL 2
+#define KP_ANNOTATE_JIT 4
 void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate,
 			  struct strbuf *out);
 
