@@ -63,7 +63,7 @@ row() {
 		"$(printf '%.3f [%.3f-%.3f]' "$R_wall_med" "$R_wall_min" "$R_wall_max")" \
 		"$(awk -v m="$mb" -v t="$R_wall_med" 'BEGIN { print m / t }')" \
 		"$(awk -v m="$mb" -v t="$R_wall_min" 'BEGIN { print m / t }')" \
-		"$(awk -v m="$mb" -v t="$R_cpu_med" 'BEGIN { print m / (t > 0 ? t : 1e-9) }')" \
+		"$(awk -v m="$mb" -v t="$R_cpu_med" 'BEGIN { print (t >= 0.005 ? m / t : 0) }')" \
 		"$R_rss_max" "$(wc -l <"$out")"
 }
 

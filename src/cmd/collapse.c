@@ -65,7 +65,7 @@ int cmd_collapse(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+o:h";
+	const char *optstring = "o:h";
 	struct kp_perfscript_opts po = { 0 };
 	struct kp_perfscript_stats st;
 	struct kp_folded_opts fo = { 0 };
@@ -135,7 +135,7 @@ int cmd_collapse(int argc, char **argv)
 		kiln_warn("no samples in '%s'", name);
 
 	fo.value = (uint32_t)kp_find_value_type(&p, "period");
-	fo.root = KP_ROOT_NONE;
+	fo.root = tid ? KP_ROOT_TID : pid ? KP_ROOT_PID : KP_ROOT_COMM;
 	fo.annotate = annotate;
 	/* a write error leaves the stream in error; the commit reports it */
 	(void)kp_folded_write(&p, &fo, out.fp);

@@ -14,16 +14,20 @@ while IFS=$'\t' read -r name flags input expected; do
 	'
 done <"$PEER/cases.tsv"
 
-# Every case again from compressed copies of the inputs, and from standard input.
+# The cases again from compressed copies of the inputs (all 78 from gzip; every fifth,
+# which covers every input and every option, from zstd and from standard input).
 for comp in gzip zstd stdin; do
+	[ $comp = gzip ] && every=1 want=78 || every=5 want=15
 	if [ "$comp" != stdin ] && ! command -v "$comp" >/dev/null; then
-		skip "all 78 cases from $comp input" "$comp is not installed"
+		skip "the cases from $comp input" "$comp is not installed"
 		continue
 	fi
-	expect "all 78 cases give identical output from $comp input" '
-		n=0
+	expect "$want cases give identical output from $comp input" '
+		n=0 i=0
 		while IFS=$'"'"'\t'"'"' read -r name flags input expected; do
 			[ "$name" = name ] && continue
+			i=$((i + 1))
+			[ $((i % '$every')) -eq 0 ] || continue
 			case '"$comp"' in
 			gzip) [ -e "$(basename "$input").gz" ] || gzip -c "$PEER/$input" >"$(basename "$input").gz"
 			      "$KILN" collapse $flags "$(basename "$input").gz" >out ;;
@@ -36,12 +40,12 @@ for comp in gzip zstd stdin; do
 			cmp -s out "$PEER/$expected" || { echo "$name differs"; exit 1; }
 			n=$((n + 1))
 		done <"$PEER/cases.tsv"
-		[ $n -eq 78 ] || { echo "ran $n cases, not 78"; exit 1; }
+		[ $n -eq '$want' ] || { echo "ran $n cases, not '$want'"; exit 1; }
 	'
 done
 
-expect "-o FILE writes the same bytes and nothing to stdout" '
-	"$KILN" collapse --all -o out.folded "$PEER/inputs/perf-vertx-stacks-01.txt" >stdout &&
+expect "-o FILE writes the same bytes and nothing to stdout (options after the file too)" '
+	"$KILN" collapse "$PEER/inputs/perf-vertx-stacks-01.txt" --all -o out.folded >stdout &&
 	[ ! -s stdout ] && cmp out.folded "$PEER/expected/perf-vertx-stacks-01-collapsed-all.txt" &&
 	[ -z "$(ls | grep tmp)" ]
 '

@@ -19,6 +19,11 @@ struct run {
 	char *folded;
 };
 
+static enum kp_folded_root folded_root(enum kp_ps_root r)
+{
+	return r == KP_PS_ROOT_TID ? KP_ROOT_TID : r == KP_PS_ROOT_PID ? KP_ROOT_PID : KP_ROOT_COMM;
+}
+
 /* Feeds text line by line (the last line may lack '\n'), then writes folded output. */
 static void run_text(struct run *r, const char *text, enum kp_ps_root root, int addrs, int annotate)
 {
@@ -43,6 +48,7 @@ static void run_text(struct run *r, const char *text, enum kp_ps_root root, int 
 	f = open_memstream(&r->folded, &size);
 	assert_non_null(f);
 	fo.value = (uint32_t)kp_find_value_type(&r->p, "period");
+	fo.root = folded_root(root);
 	fo.annotate = annotate;
 	assert_int_equal(kp_folded_write(&r->p, &fo, f), 0);
 	fclose(f);
@@ -247,21 +253,36 @@ static void test_model(void **state)
 	assert_string_equal(r.folded, "pq;read 100\npq;write 100\n");
 	assert_int_equal(r.p.nsamples, 2);
 	assert_true(kp_total(&r.p, 0) == 200);
-	/* the root frame is flagged, frames keep their module */
+	/* the process is the sample's thread (one per comm without --pid/--tid); frames
+	 * keep their module */
 	kp_stack_t s = r.p.sample_stack[0];
-	kp_frame_t fr[2];
-	assert_int_equal(kp_stack_frames(&r.p, s, fr, 2), 2);
-	assert_true(r.p.frames[fr[0]].flags & KP_FRAME_ROOT);
-	assert_string_equal(kp_str_get(&r.p, r.p.frames[fr[0]].name), "pq");
-	assert_string_equal(kp_str_get(&r.p, r.p.frames[fr[1]].module), "/lib/libc.so");
+	kp_frame_t fr[1];
+	assert_int_equal(kp_stack_frames(&r.p, s, fr, 1), 1);
+	assert_string_equal(kp_str_get(&r.p, r.p.frames[fr[0]].module), "/lib/libc.so");
+	assert_int_equal(r.p.nthreads, 2);
+	assert_int_equal(r.p.sample_thread[0], 1);
+	assert_string_equal(kp_str_get(&r.p, r.p.threads[1].comm), "pq");
+	run_free(&r);
+	/* with --tid, threads hold the PID (-1 where perf showed one number) and the TID; two
+	 * threads running the same code share the stack */
+	run_text(&r, "V8 W 5/6 1.0: c:\n\t1 f (/x)\n\nV8 W 5/7 1.0: c:\n\t1 f (/x)\n\ncc 9 1.0: c:\n\n",
+		 KP_PS_ROOT_TID, 0, 0);
+	assert_string_equal(r.folded, "V8_W-5/6;f 1\nV8_W-5/7;f 1\ncc-?/9 1\n");
+	assert_int_equal(r.p.nthreads, 4);
+	assert_int_equal(r.p.threads[2].pid, 5);
+	assert_int_equal(r.p.threads[2].tid, 7);
+	assert_int_equal(r.p.threads[3].pid, -1);
+	assert_int_equal(r.p.sample_stack[0], r.p.sample_stack[1]);
+	assert_int_equal(r.p.sample_stack[2], 0); /* no frames: the empty stack */
+	assert_int_equal(r.p.nsamples, 3);
 	run_free(&r);
 	/* kernel and unknown frames are flagged in the model whatever the output options */
 	run_text(&r, "ab 1 x:\n\t1 f ([kernel.kallsyms])\n\t2 [unknown] (/x)\n\n", KP_PS_ROOT_COMM, 0, 0);
-	assert_int_equal(kp_stack_frames(&r.p, r.p.sample_stack[0], NULL, 0), 3);
-	kp_frame_t g[3];
-	kp_stack_frames(&r.p, r.p.sample_stack[0], g, 3);
-	assert_true(r.p.frames[g[1]].flags & KP_FRAME_UNKNOWN);
-	assert_true(r.p.frames[g[2]].flags & KP_FRAME_KERNEL);
+	assert_int_equal(kp_stack_frames(&r.p, r.p.sample_stack[0], NULL, 0), 2);
+	kp_frame_t g[2];
+	kp_stack_frames(&r.p, r.p.sample_stack[0], g, 2);
+	assert_true(r.p.frames[g[0]].flags & KP_FRAME_UNKNOWN);
+	assert_true(r.p.frames[g[1]].flags & KP_FRAME_KERNEL);
 	run_free(&r);
 }
 
@@ -335,6 +356,69 @@ static void test_huge_and_odd_lines(void **state)
 	kp_profile_release(&p);
 }
 
+/* Mutated real input (bytes flipped, inserted, cut) never crashes the parser, and the
+ * stats stay consistent. Run under `make SAN=1 test` for the memory checks. */
+static void test_mutations(void **state)
+{
+	FILE *f = fopen("tests/data/flamegraph-collapse/inputs/perf-js-stacks-01.txt", "rb");
+	if (!f)
+		skip();
+	char orig[8192];
+	size_t n = fread(orig, 1, sizeof(orig), f);
+	fclose(f);
+	assert_true(n > 1000 && n < sizeof(orig));
+	static const char alphabet[] = "\n\t ()[]:;/+-0x9aL>\"'#_\xff\x00";
+	srand(12345);
+	for (int iter = 0; iter < 3000; iter++) {
+		char buf[8192 + 64];
+		size_t len = n;
+		memcpy(buf, orig, n);
+		int edits = 1 + rand() % 8;
+		for (int e = 0; e < edits; e++) {
+			size_t at = (size_t)rand() % len;
+			char c = alphabet[rand() % (int)(sizeof(alphabet) - 1)];
+			switch (rand() % 3) {
+			case 0: buf[at] = c; break;
+			case 1:
+				if (len < sizeof(buf) - 1) {
+					memmove(buf + at + 1, buf + at, len - at);
+					buf[at] = c;
+					len++;
+				}
+				break;
+			default: len = at + 1; break;
+			}
+		}
+		struct kp_profile p;
+		struct kp_perfscript_opts o = { 0 };
+		o.root = (enum kp_ps_root)(iter % 3);
+		o.addrs = iter & 1;
+		kp_profile_init(&p);
+		struct kp_perfscript *ps = kp_perfscript_new(&p, &o);
+		size_t start = 0;
+		for (size_t i = 0; i <= len; i++)
+			if (i == len || buf[i] == '\n') {
+				kp_perfscript_line(ps, buf + start, i - start);
+				start = i + 1;
+			}
+		kp_perfscript_finish(ps);
+		const struct kp_perfscript_stats *st = kp_perfscript_stats(ps);
+		assert_true(st->bad_lines + st->headers + st->frame_lines <= st->lines);
+		assert_true(p.nsamples <= st->samples);
+		char *out = NULL;
+		size_t outlen = 0;
+		FILE *m = open_memstream(&out, &outlen);
+		struct kp_folded_opts fo = { 0 };
+		fo.root = folded_root(o.root);
+		fo.annotate = iter % 7;
+		assert_int_equal(kp_folded_write(&p, &fo, m), 0);
+		fclose(m);
+		free(out);
+		kp_perfscript_free(ps);
+		kp_profile_release(&p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +437,7 @@ int main(void)
 		cmocka_unit_test(test_cache_keys),
 		cmocka_unit_test(test_sorted_output),
 		cmocka_unit_test(test_huge_and_odd_lines),
+		cmocka_unit_test(test_mutations),
 	};
 	kiln_set_quiet(1);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
  * line's text after its address is looked up in a cache (hash -> the frames it made
  * before), so symbol clean-up runs once per distinct line; and a sample's stack is
  * interned whole from a cache of paths, or else starting from the longest prefix it shares
- * with the previous sample of the same root (process or thread). */
+ * with the previous sample of the same thread. Threads are kept apart from stacks, so
+ * threads running the same code share one trie. */
 #include "collect/perfscript.h"
 #include "util/input.h"
 #include "util/strbuf.h"
@@ -12,7 +13,7 @@
 #include <string.h>
 
 #define CACHE_MAX_KEY 1024          /* longer frame lines are not cached */
-#define CACHE_MAX_BYTES (1u << 30)  /* cache keys stop growing here */
+#define CACHE_MAX_BYTES (256u << 20) /* cache keys stop growing here */
 #define LONG_LINE (1u << 20)
 #define MAX_DEPTH (1u << 20)        /* frames kept per sample; deeper ones are dropped */
 
@@ -31,7 +32,7 @@ struct kp_perfscript {
 	/* the sample being read */
 	int in_sample;
 	int java;
-	kp_frame_t root;
+	uint32_t thread;
 	double period;
 	kp_frame_t *frames; /* leaf first */
 	size_t nframes, frames_alloc;
@@ -41,23 +42,25 @@ struct kp_perfscript {
 	char *event;
 	size_t event_len;
 
-	/* last root text and its frame */
-	struct strbuf root_text;
-	kp_frame_t root_frame;
+	/* threads: (pid, tid, comm) -> thread index, and the last one looked up */
+	struct th_slot {
+		int32_t pid, tid;
+		kp_str_t comm;
+		uint32_t thread; /* 0: empty */
+	} *th;
+	size_t th_size;
 	struct strbuf scratch;
 
-	/* the sample's path, root first */
+	/* the sample's path, caller first */
 	kp_frame_t *cur;
 	size_t cur_alloc;
-	/* per root frame, the last path interned and its stack ids, to share prefixes */
+	/* per thread, the last path interned and its stack ids, to share prefixes */
 	struct last_path {
 		kp_frame_t *frames;
 		kp_stack_t *ids;
 		size_t n, alloc;
 	} *lp;
-	size_t nlp, lp_alloc;
-	uint32_t *root_lp; /* root frame id -> lp index + 1 */
-	size_t root_lp_alloc;
+	size_t lp_alloc;
 
 	/* whole-stack cache: hash of a sample's frame ids -> its stack id */
 	struct sc_slot {
@@ -67,9 +70,12 @@ struct kp_perfscript {
 	} *sc;
 	size_t sc_size, sc_used;
 
-	/* stack id -> sample index + 1 */
-	uint32_t *stack_sample;
-	size_t stack_sample_alloc;
+	/* (thread, stack) -> sample index */
+	struct agg_slot {
+		uint64_t key; /* thread << 32 | stack; UINT64_MAX: empty */
+		size_t sample;
+	} *agg;
+	size_t agg_size, agg_used;
 
 	/* frame-line cache */
 	struct fc_slot *fc;
@@ -217,7 +223,11 @@ struct kp_perfscript *kp_perfscript_new(struct kp_profile *p, const struct kp_pe
 	if (v < 0)
 		v = 0; /* all value slots in use: count into the first */
 	ps->vidx = (uint32_t)v;
-	strbuf_init(&ps->root_text, 64);
+	ps->th_size = 64;
+	ps->th = xcalloc(ps->th_size, sizeof(*ps->th));
+	ps->agg_size = 1024;
+	ps->agg = xmalloc(ps->agg_size * sizeof(*ps->agg));
+	memset(ps->agg, 0xff, ps->agg_size * sizeof(*ps->agg));
 	strbuf_init(&ps->scratch, 256);
 	ps->sc_size = 4096;
 	ps->sc = xcalloc(ps->sc_size, sizeof(*ps->sc));
@@ -232,16 +242,15 @@ void kp_perfscript_free(struct kp_perfscript *ps)
 		return;
 	free(ps->frames);
 	free(ps->event);
-	strbuf_release(&ps->root_text);
+	free(ps->th);
+	free(ps->agg);
 	strbuf_release(&ps->scratch);
 	free(ps->cur);
-	for (size_t i = 0; i < ps->nlp; i++) {
+	for (size_t i = 0; i < ps->lp_alloc; i++) {
 		free(ps->lp[i].frames);
 		free(ps->lp[i].ids);
 	}
 	free(ps->lp);
-	free(ps->root_lp);
-	free(ps->stack_sample);
 	free(ps->sc);
 	free(ps->fc);
 	free(ps->fc_keys);
@@ -264,26 +273,48 @@ static void bad_line(struct kp_perfscript *ps)
 
 /* ---- samples ---- */
 
-static void add_value(struct kp_perfscript *ps, kp_stack_t s, double v)
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Adds v to the sample of (thread, stack s), creating it the first time. */
+static void add_value(struct kp_perfscript *ps, uint32_t thread, kp_stack_t s, double v)
 {
 	struct kp_profile *p = ps->p;
-	if (s >= ps->stack_sample_alloc) {
-		size_t n = ps->stack_sample_alloc ? ps->stack_sample_alloc : 1024;
-		while (n <= s)
-			n *= 2;
-		ps->stack_sample = xreallocarray(ps->stack_sample, n, sizeof(*ps->stack_sample));
-		memset(ps->stack_sample + ps->stack_sample_alloc, 0,
-		       (n - ps->stack_sample_alloc) * sizeof(*ps->stack_sample));
-		ps->stack_sample_alloc = n;
-	}
-	if (ps->stack_sample[s]) {
-		p->sample_values[(size_t)(ps->stack_sample[s] - 1) * p->nvalues + ps->vidx] += v;
-		return;
+	uint64_t key = ((uint64_t)thread << 32) | s;
+	size_t mask = ps->agg_size - 1, j = (size_t)mix64(key) & mask;
+	while (ps->agg[j].key != UINT64_MAX) {
+		if (ps->agg[j].key == key) {
+			p->sample_values[ps->agg[j].sample * p->nvalues + ps->vidx] += v;
+			return;
+		}
+		j = (j + 1) & mask;
 	}
 	double vals[KP_MAX_VALUES] = { 0 };
 	vals[ps->vidx] = v;
-	kp_add_sample(p, s, 0, 0, vals);
-	ps->stack_sample[s] = (uint32_t)p->nsamples;
+	kp_add_sample(p, s, thread, 0, vals);
+	ps->agg[j].key = key;
+	ps->agg[j].sample = p->nsamples - 1;
+	if (++ps->agg_used * 2 > ps->agg_size) {
+		size_t size = ps->agg_size * 2;
+		struct agg_slot *t = xmalloc(size * sizeof(*t));
+		memset(t, 0xff, size * sizeof(*t));
+		for (size_t i = 0; i < ps->agg_size; i++) {
+			if (ps->agg[i].key == UINT64_MAX)
+				continue;
+			size_t k = (size_t)mix64(ps->agg[i].key) & (size - 1);
+			while (t[k].key != UINT64_MAX)
+				k = (k + 1) & (size - 1);
+			t[k] = ps->agg[i];
+		}
+		free(ps->agg);
+		ps->agg = t;
+		ps->agg_size = size;
+	}
 }
 
 /* 1 if stack s is exactly the path f[0..depth) (root first). */
@@ -314,30 +345,27 @@ static void sc_grow(struct kp_perfscript *ps)
 	ps->sc_size = size;
 }
 
-static struct last_path *last_path_of(struct kp_perfscript *ps, kp_frame_t root)
+static struct last_path *last_path_of(struct kp_perfscript *ps, uint32_t thread)
 {
-	if (root >= ps->root_lp_alloc) {
-		size_t n = ps->root_lp_alloc ? ps->root_lp_alloc : 256;
-		while (n <= root)
+	if (thread >= ps->lp_alloc) {
+		size_t n = ps->lp_alloc ? ps->lp_alloc : 64;
+		while (n <= thread)
 			n *= 2;
-		ps->root_lp = xreallocarray(ps->root_lp, n, sizeof(*ps->root_lp));
-		memset(ps->root_lp + ps->root_lp_alloc, 0, (n - ps->root_lp_alloc) * sizeof(*ps->root_lp));
-		ps->root_lp_alloc = n;
+		ps->lp = xreallocarray(ps->lp, n, sizeof(*ps->lp));
+		memset(ps->lp + ps->lp_alloc, 0, (n - ps->lp_alloc) * sizeof(*ps->lp));
+		ps->lp_alloc = n;
 	}
-	if (!ps->root_lp[root]) {
-		ALLOC_GROW(ps->lp, ps->nlp + 1, ps->lp_alloc);
-		memset(&ps->lp[ps->nlp], 0, sizeof(ps->lp[0]));
-		ps->root_lp[root] = (uint32_t)++ps->nlp;
-	}
-	return &ps->lp[ps->root_lp[root] - 1];
+	return &ps->lp[thread];
 }
 
 /* Interns the path cur[0..depth): from the whole-stack cache, else from the longest prefix
- * shared with the last path of the same root, else from the root. */
+ * shared with the last path of the same thread, else from the root. */
 static kp_stack_t intern_path(struct kp_perfscript *ps, size_t depth)
 {
 	struct kp_profile *p = ps->p;
 	const kp_frame_t *cur = ps->cur;
+	if (!depth)
+		return 0;
 	uint64_t h = hash_mem(cur, depth * sizeof(*cur), 0x3c6ef372u);
 	size_t mask = ps->sc_size - 1, j = (size_t)h & mask, c = 0;
 	kp_stack_t s = 0;
@@ -347,7 +375,7 @@ static kp_stack_t intern_path(struct kp_perfscript *ps, size_t depth)
 			return ps->sc[j].stack;
 		j = (j + 1) & mask;
 	}
-	struct last_path *lp = last_path_of(ps, cur[0]);
+	struct last_path *lp = last_path_of(ps, ps->thread);
 	while (c < depth && c < lp->n && cur[c] == lp->frames[c])
 		c++;
 	if (c)
@@ -383,12 +411,11 @@ static void end_sample(struct kp_perfscript *ps)
 	size_t depth;
 	if (!ps->in_sample)
 		return;
-	depth = 1 + ps->nframes;
-	ALLOC_GROW(ps->cur, depth, ps->cur_alloc);
-	ps->cur[0] = ps->root;
-	for (size_t i = 0; i < ps->nframes; i++)
-		ps->cur[1 + i] = ps->frames[ps->nframes - 1 - i];
-	add_value(ps, intern_path(ps, depth), ps->period);
+	depth = ps->nframes;
+	ALLOC_GROW(ps->cur, depth + 1, ps->cur_alloc);
+	for (size_t i = 0; i < depth; i++)
+		ps->cur[i] = ps->frames[depth - 1 - i];
+	add_value(ps, ps->thread, intern_path(ps, depth), ps->period);
 	ps->st.samples++;
 	ps->in_sample = 0;
 	ps->nframes = 0;
@@ -500,6 +527,58 @@ static void copy_name(char *dst, size_t size, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
+static int32_t parse_id(const char *s, size_t n)
+{
+	int64_t v = 0;
+	for (size_t i = 0; i < n && v <= INT32_MAX; i++)
+		v = v * 10 + (s[i] - '0');
+	return v > INT32_MAX ? INT32_MAX : (int32_t)v;
+}
+
+/* The profile's thread for (pid, tid, comm), added the first time. */
+static uint32_t thread_of(struct kp_perfscript *ps, int32_t pid, int32_t tid, const char *comm,
+			  size_t comm_len)
+{
+	struct kp_profile *p = ps->p;
+	const struct kp_thread *last = ps->thread ? &p->threads[ps->thread] : NULL;
+	if (last && last->pid == pid && last->tid == tid && kp_str_len(p, last->comm) == comm_len &&
+	    !memcmp(kp_str_get(p, last->comm), comm, comm_len))
+		return ps->thread;
+	kp_str_t c = kp_str(p, comm, comm_len);
+	uint64_t key = ((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid) ^ ((uint64_t)c << 17);
+	size_t mask = ps->th_size - 1, j = (size_t)mix64(key) & mask;
+	while (ps->th[j].thread) {
+		if (ps->th[j].pid == pid && ps->th[j].tid == tid && ps->th[j].comm == c)
+			return ps->th[j].thread;
+		j = (j + 1) & mask;
+	}
+	/* kp_add_thread wants a C string; comm may hold NUL bytes, so intern it directly */
+	uint32_t t = kp_add_thread(p, pid, tid, NULL);
+	p->threads[t].comm = c;
+	ps->th[j].pid = pid;
+	ps->th[j].tid = tid;
+	ps->th[j].comm = c;
+	ps->th[j].thread = t;
+	if ((p->nthreads) * 2 > ps->th_size) {
+		size_t size = ps->th_size * 2;
+		struct th_slot *n = xcalloc(size, sizeof(*n));
+		for (size_t i = 0; i < ps->th_size; i++) {
+			if (!ps->th[i].thread)
+				continue;
+			uint64_t k = ((uint64_t)(uint32_t)ps->th[i].pid << 32 | (uint32_t)ps->th[i].tid) ^
+				     ((uint64_t)ps->th[i].comm << 17);
+			size_t q = (size_t)mix64(k) & (size - 1);
+			while (n[q].thread)
+				q = (q + 1) & (size - 1);
+			n[q] = ps->th[i];
+		}
+		free(ps->th);
+		ps->th = n;
+		ps->th_size = size;
+	}
+	return t;
+}
+
 /* Handles a line that starts with a non-blank; returns 1 if it was a sample header. */
 static int header_line(struct kp_perfscript *ps, const char *s, size_t n)
 {
@@ -527,36 +606,20 @@ static int header_line(struct kp_perfscript *ps, const char *s, size_t n)
 				period = period * 10 + (h.period[i] - '0');
 		}
 	}
-	/* the root frame: comm, comm-PID or comm-PID/TID */
-	const char *pid = h.pid, *tid = h.tid;
-	size_t pid_len = h.pid_len, tid_len = h.tid_len;
-	if (!tid_len || (tid_len == 1 && tid[0] == '0')) {
-		tid = pid;
-		tid_len = pid_len;
-		pid = "?";
-		pid_len = 1;
+	/* the thread, as fine as the root option asks: the PID is -1 where perf printed one
+	 * number (that is the TID) or the TID is 0 */
+	int32_t pid = -1, tid = 0;
+	if (h.tid_len && !(h.tid_len == 1 && h.tid[0] == '0')) {
+		pid = parse_id(h.pid, h.pid_len);
+		tid = parse_id(h.tid, h.tid_len);
+	} else {
+		tid = parse_id(h.pid, h.pid_len);
 	}
-	struct strbuf *sb = &ps->scratch;
-	strbuf_reset(sb);
-	strbuf_add(sb, s, h.comm_len);
-	for (size_t i = 0; i < sb->len; i++)
-		if (sb->buf[i] == ' ')
-			sb->buf[i] = '_';
-	if (ps->o.root != KP_PS_ROOT_COMM) {
-		strbuf_addch(sb, '-');
-		strbuf_add(sb, pid, pid_len);
-		if (ps->o.root == KP_PS_ROOT_TID) {
-			strbuf_addch(sb, '/');
-			strbuf_add(sb, tid, tid_len);
-		}
-	}
-	if (!ps->root_frame || sb->len != ps->root_text.len ||
-	    memcmp(sb->buf, ps->root_text.buf, sb->len)) {
-		strbuf_reset(&ps->root_text);
-		strbuf_add(&ps->root_text, sb->buf, sb->len);
-		ps->root_frame = kp_frame_named(ps->p, sb->buf, sb->len, KP_FRAME_ROOT);
-	}
-	ps->root = ps->root_frame;
+	if (ps->o.root == KP_PS_ROOT_COMM)
+		pid = tid = 0;
+	else if (ps->o.root == KP_PS_ROOT_PID)
+		tid = 0;
+	ps->thread = thread_of(ps, pid, tid, s, h.comm_len);
 	ps->period = period;
 	ps->java = h.comm_len == 4 && !memcmp(s, "java", 4);
 	ps->in_sample = 1;

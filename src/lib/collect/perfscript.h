@@ -13,8 +13,11 @@
  *    and the PID is "?" (a TID of 0 counts as absent, so "swapper 0/0" is "swapper-?/0").
  *    When the header ends in ": [PERIOD] EVENT:", the sample counts PERIOD (1 when absent
  *    or 0) and only samples of the first event seen are counted; others are skipped.
- *  - root frame: comm with spaces turned into '_', "comm-PID" or "comm-PID/TID" (options),
- *    flagged KP_FRAME_ROOT.
+ *  - thread: each sample's thread is (PID, TID, comm), as fine as opts.root asks: comm
+ *    alone (PID = TID = 0), comm and PID (TID = 0), or all three; an unknown PID is -1.
+ *    kp_folded_write with KP_ROOT_COMM / _PID / _TID then prints the root frame of
+ *    stackcollapse-perf.pl: comm with spaces turned into '_', "comm-PID", "comm-PID/TID".
+ *    Stacks do not include the process, so threads running the same code share them.
  *  - frame line: ADDR is a word, MODULE the last " (...)" group on the line. A "+0x<hex>"
  *    at the end of SYMBOL is dropped; a SYMBOL starting with '(' is skipped. "a->b" are
  *    inlined frames: b becomes a child of a, flagged KP_FRAME_INLINE.
@@ -27,8 +30,8 @@
  *    KP_FRAME_KERNEL; MODULE containing "/tmp/perf-<N>.map" is KP_FRAME_JIT.
  *  - a sample ends at a blank line or at the end of input (then it still counts).
  *
- * Samples are aggregated while reading: the profile gets one sample per distinct stack
- * (time 0, thread 0) of value type "period" (unit "count"), so memory grows with the
+ * Samples are aggregated while reading: the profile gets one sample per distinct (thread,
+ * stack), at time 0, of value type "period" (unit "count"), so memory grows with the
  * number of distinct stacks, not with the input. Frames keep their module path. */
 #ifndef KILN_COLLECT_PERFSCRIPT_H
 #define KILN_COLLECT_PERFSCRIPT_H
@@ -38,9 +41,9 @@
 struct kiln_input;
 
 enum kp_ps_root {
-	KP_PS_ROOT_COMM, /* "comm" */
-	KP_PS_ROOT_PID,  /* "comm-PID" */
-	KP_PS_ROOT_TID,  /* "comm-PID/TID" */
+	KP_PS_ROOT_COMM, /* threads by comm: "comm" */
+	KP_PS_ROOT_PID,  /* by comm and PID: "comm-PID" */
+	KP_PS_ROOT_TID,  /* by comm, PID and TID: "comm-PID/TID" */
 };
 
 struct kp_perfscript_opts {

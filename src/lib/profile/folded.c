@@ -225,10 +225,15 @@ static void root_text(const struct kp_profile *p, uint32_t t, enum kp_folded_roo
 	for (size_t i = start; i < sb->len; i++)
 		if (sb->buf[i] == ' ' || sb->buf[i] == ';')
 			sb->buf[i] = sb->buf[i] == ' ' ? '_' : ':';
-	if (mode == KP_ROOT_PID)
-		strbuf_addf(sb, "-%d", th->pid);
-	else if (mode == KP_ROOT_TID)
-		strbuf_addf(sb, "-%d/%d", th->pid, th->tid);
+	/* an unknown (negative) PID shows as '?', as stackcollapse-perf.pl has it */
+	if (mode == KP_ROOT_PID || mode == KP_ROOT_TID) {
+		if (th->pid < 0)
+			strbuf_addstr(sb, "-?");
+		else
+			strbuf_addf(sb, "-%d", th->pid);
+	}
+	if (mode == KP_ROOT_TID)
+		strbuf_addf(sb, "/%d", th->tid);
 }
 
 /* Writing. Lines are sorted by the byte order of their stack text without building and
@@ -256,8 +261,6 @@ static int cmp_rank_item(const void *a, const void *b, void *arg)
 
 struct fold_entry {
 	uint32_t key_off, key_len; /* ranks in the key buffer */
-	uint32_t root;
-	kp_stack_t stack;
 	double value;
 };
 
@@ -324,6 +327,22 @@ static uint32_t root_intern(struct root_set *rs, const char *s, size_t n)
 	strbuf_addch(&rs->text, ';');
 	rs->hash[j] = (uint32_t)rs->n + 1;
 	return (uint32_t)rs->n++;
+}
+
+/* Writes stack s root first into *buf (grown as needed) with one walk; returns its depth. */
+static uint32_t stack_path(const struct kp_profile *p, kp_stack_t s, kp_frame_t **buf, size_t *alloc)
+{
+	uint32_t d = 0;
+	for (; s; s = p->stacks[s].parent) {
+		ALLOC_GROW(*buf, d + 1, *alloc);
+		(*buf)[d++] = p->stacks[s].frame;
+	}
+	for (uint32_t i = 0; i < d / 2; i++) {
+		kp_frame_t t = (*buf)[i];
+		(*buf)[i] = (*buf)[d - 1 - i];
+		(*buf)[d - 1 - i] = t;
+	}
+	return d;
 }
 
 /* Without a root, frames with empty text at the start of a stack are left out. */
@@ -404,11 +423,16 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 	}
 	qsort_r(items, nitems, sizeof(*items), cmp_rank_item, text.buf);
 	uint32_t *rank = xcalloc(2 * ntexts + 2, sizeof(uint32_t));
+	/* a rank stands for one string: where to print it from */
+	uint32_t *rank_off = xmalloc((nitems + 1) * sizeof(uint32_t));
+	uint32_t *rank_len = xmalloc((nitems + 1) * sizeof(uint32_t));
 	uint32_t rk = 0;
 	for (size_t i = 0; i < nitems; i++) {
 		if (i && cmp_rank_item(&items[i - 1], &items[i], text.buf))
 			rk++;
 		rank[items[i].slot] = rk;
+		rank_off[rk] = items[i].off;
+		rank_len[rk] = items[i].len;
 	}
 	free(items);
 
@@ -424,9 +448,7 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 			continue;
 		kp_stack_t s = (kp_stack_t)(keys[j] & 0xffffffffu);
 		uint32_t root = (uint32_t)(keys[j] >> 32);
-		uint32_t depth = kp_stack_depth(p, s), skip;
-		ALLOC_GROW(fr, depth + 1, fr_alloc);
-		kp_stack_frames(p, s, fr, depth);
+		uint32_t depth = stack_path(p, s, &fr, &fr_alloc), skip;
 		skip = leading_empty(fr, depth, tlen, use_root);
 		size_t n = depth - skip + (use_root ? 1 : 0);
 		if (!n)
@@ -440,8 +462,6 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 			k[d++] = rank[2 * (size_t)fr[i] + (i + 1 == depth)];
 		ents[nents].key_off = (uint32_t)klen;
 		ents[nents].key_len = (uint32_t)n;
-		ents[nents].root = root;
-		ents[nents].stack = s;
 		ents[nents].value = sums[j];
 		nents++;
 		klen += n;
@@ -454,17 +474,10 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 		double v = ents[i].value;
 		while (k < nents && !cmp_entry(&ents[i], &ents[k], kbuf))
 			v += ents[k++].value;
-		kp_stack_t s = ents[i].stack;
-		uint32_t depth = kp_stack_depth(p, s);
-		ALLOC_GROW(fr, depth + 1, fr_alloc);
-		kp_stack_frames(p, s, fr, depth);
+		const uint32_t *key = kbuf + ents[i].key_off;
 		strbuf_reset(&sb);
-		if (use_root) {
-			size_t t = nf + ents[i].root;
-			strbuf_add(&sb, text.buf + toff[t], tlen[t] + (depth ? 1 : 0));
-		}
-		for (uint32_t d = leading_empty(fr, depth, tlen, use_root); d < depth; d++)
-			strbuf_add(&sb, text.buf + toff[fr[d]], tlen[fr[d]] + (d + 1 < depth ? 1 : 0));
+		for (uint32_t d = 0; d < ents[i].key_len; d++)
+			strbuf_add(&sb, text.buf + rank_off[key[d]], rank_len[key[d]]);
 		char num[40];
 		int nl = kp_format_count(v, num, sizeof(num));
 		strbuf_addch(&sb, ' ');
@@ -478,6 +491,8 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 	free(kbuf);
 	free(fr);
 	free(rank);
+	free(rank_off);
+	free(rank_len);
 	free(toff);
 	free(tlen);
 	free(keys);

@@ -57,7 +57,7 @@ struct kp_stack_node {
 };
 
 struct kp_thread {
-	int32_t pid;
+	int32_t pid;     /* -1 when unknown (folded output shows '?') */
 	int32_t tid;
 	kp_str_t comm;
 };
