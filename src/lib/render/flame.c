@@ -666,8 +666,7 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 		usable = 1;
 	double minc = o->minwidth_percent ? total * o->minwidth / 100.0 : o->minwidth * total / usable;
 
-	/* frames at least minwidth wide whose parent is drawn */
-	uint32_t *cidx = big_alloc(t->n * sizeof(uint32_t));
+	/* candidates: frames at least minwidth wide whose parent is one */
 	struct cand *c = NULL;
 	size_t nc = 0, c_alloc = 0;
 	ALLOC_GROW(c, 1, c_alloc);
@@ -675,19 +674,29 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 	c[0].parent = 0;
 	c[0].depth = 0;
 	nc = 1;
-	cidx[0] = 0;
 	size_t cost = budget ? frame_cost(t, o, 0, usable) : 0;
+	/* which nodes are candidates: a bitmap; as candidates are numbered in node order, a
+	 * candidate's index is its rank in the bitmap (count per word + popcount). A full
+	 * index array would be tens of MB for a big profile. */
+	size_t nwords = t->n / 64 + 1;
+	uint64_t *isc = xcalloc(nwords, sizeof(uint64_t));
+	uint32_t *before = xmalloc(nwords * sizeof(uint32_t)); /* candidates in earlier words */
+	isc[0] = 1;
+	before[0] = 0;
 	for (uint32_t i = 1; i < t->n; i++) {
-		uint32_t pc = cidx[t->node[i].parent];
-		if (pc == UINT32_MAX || !(tot[i] > 0) || tot[i] < minc) {
-			cidx[i] = UINT32_MAX;
+		if (!(i & 63))
+			before[i >> 6] = (uint32_t)nc;
+		uint32_t par = t->node[i].parent;
+		uint64_t word = isc[par >> 6];
+		if (!(word >> (par & 63) & 1) || !(tot[i] > 0) || tot[i] < minc)
 			continue;
-		}
+		uint32_t pc = before[par >> 6] + (uint32_t)__builtin_popcountll(word & ((1ull << (par & 63)) - 1));
 		ALLOC_GROW(c, nc + 1, c_alloc);
 		c[nc].node = i;
 		c[nc].parent = pc;
 		c[nc].depth = c[pc].depth + 1;
-		cidx[i] = (uint32_t)nc++;
+		isc[i >> 6] |= 1ull << (i & 63);
+		nc++;
 		if (budget && cost <= budget)
 			cost += frame_cost(t, o, t->node[i].frame, tot[i] * usable / total);
 	}
@@ -760,13 +769,18 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 	if (t->borrowed) {
 		/* self values of the drawn frames, from the samples */
 		for (size_t i = 0; i < t->src->nsamples; i++) {
-			uint32_t ci = cidx[t->src->sample_stack[i]];
-			uint32_t bi = ci == UINT32_MAX ? UINT32_MAX : newidx ? newidx[ci] : ci;
+			uint32_t node = t->src->sample_stack[i];
+			uint64_t word = isc[node >> 6];
+			if (!(word >> (node & 63) & 1))
+				continue;
+			uint32_t ci = before[node >> 6] + (uint32_t)__builtin_popcountll(word & ((1ull << (node & 63)) - 1));
+			uint32_t bi = newidx ? newidx[ci] : ci;
 			if (bi != UINT32_MAX)
 				b[bi].self += sample_value(t->src, i, t->src_v, t->src_scale);
 		}
 	}
-	free(cidx);
+	free(isc);
+	free(before);
 	free(newidx);
 	free(c);
 
