@@ -552,19 +552,23 @@ struct cand {
 	uint32_t node, parent, depth;
 };
 
-static const double *sort_width;
-static const struct cand *sort_cand;
+/* What cmp_keep compares: candidates' widths (tot by node) and depths. */
+struct keep_order {
+	const double *width;
+	const struct cand *cand;
+};
 
 /* Widest first; among equals the shallower, then the earlier: a prefix of this order
  * always holds a frame's parent with the frame. */
-static int cmp_keep(const void *a, const void *b)
+static int cmp_keep(const void *a, const void *b, void *arg)
 {
+	const struct keep_order *ko = arg;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	double wx = sort_width[sort_cand[x].node], wy = sort_width[sort_cand[y].node];
+	double wx = ko->width[ko->cand[x].node], wy = ko->width[ko->cand[y].node];
 	if (wx != wy)
 		return wx > wy ? -1 : 1;
-	if (sort_cand[x].depth != sort_cand[y].depth)
-		return sort_cand[x].depth < sort_cand[y].depth ? -1 : 1;
+	if (ko->cand[x].depth != ko->cand[y].depth)
+		return ko->cand[x].depth < ko->cand[y].depth ? -1 : 1;
 	return (x > y) - (x < y);
 }
 
@@ -586,13 +590,17 @@ static int cmp_key_name(const void *a, const void *b)
 	return (x->key > y->key) - (x->key < y->key);
 }
 
-static const uint32_t *sort_rank;
-static const struct kf_box *sort_boxes;
+/* What cmp_child compares: boxes by the name rank of their keys. */
+struct child_order {
+	const uint32_t *rank;
+	const struct kf_box *boxes;
+};
 
-static int cmp_child(const void *a, const void *b)
+static int cmp_child(const void *a, const void *b, void *arg)
 {
+	const struct child_order *co = arg;
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	uint32_t rx = sort_rank[sort_boxes[x].key], ry = sort_rank[sort_boxes[y].key];
+	uint32_t rx = co->rank[co->boxes[x].key], ry = co->rank[co->boxes[y].key];
 	if (rx != ry)
 		return rx < ry ? -1 : 1;
 	return (x > y) - (x < y);
@@ -605,19 +613,19 @@ void kf_layout_release(struct kf_layout *l)
 }
 
 /* Moves the k first (in cmp_keep order) of idx[0..n) to the front, in order. */
-static void select_first(uint32_t *idx, size_t n, size_t k)
+static void select_first(uint32_t *idx, size_t n, size_t k, struct keep_order *ko)
 {
 	size_t lo = 0, hi = n; /* the k-th lies in [lo, hi) */
 	while (hi - lo > 16 && lo < k && k < hi) {
 		/* median of three as pivot, then a three-way partition */
 		uint32_t a = idx[lo], b = idx[lo + (hi - lo) / 2], c = idx[hi - 1], pv;
-		if (cmp_keep(&a, &b) > 0) { uint32_t t = a; a = b; b = t; }
-		if (cmp_keep(&b, &c) > 0) { uint32_t t = b; b = c; c = t; }
-		if (cmp_keep(&a, &b) > 0) { uint32_t t = a; a = b; b = t; }
+		if (cmp_keep(&a, &b, ko) > 0) { uint32_t t = a; a = b; b = t; }
+		if (cmp_keep(&b, &c, ko) > 0) { uint32_t t = b; b = c; c = t; }
+		if (cmp_keep(&a, &b, ko) > 0) { uint32_t t = a; a = b; b = t; }
 		pv = b;
 		size_t lt = lo, i = lo, gt = hi;
 		while (i < gt) {
-			int r = cmp_keep(&idx[i], &pv);
+			int r = cmp_keep(&idx[i], &pv, ko);
 			if (r < 0) {
 				uint32_t t = idx[lt]; idx[lt++] = idx[i]; idx[i++] = t;
 			} else if (r > 0) {
@@ -634,7 +642,7 @@ static void select_first(uint32_t *idx, size_t n, size_t k)
 			break;
 	}
 	size_t m = k < n ? k : n;
-	qsort(idx, m, sizeof(uint32_t), cmp_keep);
+	qsort_r(idx, m, sizeof(uint32_t), cmp_keep, ko);
 }
 
 /* Bytes a frame takes in the SVG, roughly (kf_render_svg corrects a short estimate). */
@@ -716,9 +724,8 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 		uint32_t *order = xmalloc(nc * sizeof(uint32_t));
 		for (size_t i = 0; i < nc; i++)
 			order[i] = (uint32_t)i;
-		sort_width = tot;
-		sort_cand = c;
-		select_first(order, nc, want);
+		struct keep_order ko = { tot, c };
+		select_first(order, nc, want, &ko);
 		size_t keep = want;
 		if (budget) {
 			size_t used = 0;
@@ -823,11 +830,10 @@ static int layout(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 		}
 		free(kn);
 		strbuf_release(&sb);
-		sort_rank = rank;
-		sort_boxes = b;
+		struct child_order co = { rank, b };
 		for (size_t i = 0; i < nb; i++)
 			if (first[i + 1] - first[i] > 1)
-				qsort(kids + first[i], first[i + 1] - first[i], sizeof(uint32_t), cmp_child);
+				qsort_r(kids + first[i], first[i + 1] - first[i], sizeof(uint32_t), cmp_child, &co);
 	}
 	/* positions: children packed from their parent's left edge (what is not drawn,
 	 * the parent's own value and narrow children, is the gap on the right); flame
