@@ -333,11 +333,39 @@ static void add_borrowed(struct kf_tree *t, const struct kp_profile *p, uint32_t
 		t->sum[0] += sample_value(p, i, v, scale);
 }
 
+/* Merged tree, stacks root first, when no sample has a root frame: the source trie maps
+ * node by node (parents first), no memo needed. */
+static void add_trie_plain(struct kf_tree *t, struct frame_map *m, uint32_t v, int slot, double scale)
+{
+	const struct kp_profile *p = m->p;
+	struct kp_profile *sp = &t->scratch;
+	kp_stack_t *map = big_alloc((p->nstacks ? p->nstacks : 1) * sizeof(kp_stack_t));
+	map[0] = 0;
+	for (kp_stack_t s = 1; s < p->nstacks; s++)
+		map[s] = kp_stack_push(sp, map[p->stacks[s].parent], frame_map_get(m, t, p->stacks[s].frame));
+	tree_reserve(t, sp->nstacks);
+	for (size_t i = 0; i < p->nsamples; i++) {
+		double x = sample_value(p, i, v, scale);
+		t->self[slot][map[p->sample_stack[i]]] += x;
+		t->sum[slot] += x;
+	}
+	free(map);
+	t->node = sp->stacks;
+	t->n = sp->nstacks;
+}
+
 /* Merged tree, stacks root first: node of (root frame, stack) is memoised. */
 static void add_trie(struct kf_tree *t, struct frame_map *m, uint32_t v, int slot, double scale)
 {
 	const struct kp_profile *p = m->p;
 	struct kp_profile *sp = &t->scratch;
+	int roots = 0;
+	for (size_t i = 0; i < p->nsamples && !roots; i++)
+		roots = p->sample_thread[i] < p->nthreads && m->root[p->sample_thread[i]];
+	if (!roots) {
+		add_trie_plain(t, m, v, slot, scale);
+		return;
+	}
 	struct u64map memo = { 0 };
 	kp_stack_t *chain = NULL;
 	size_t chain_alloc = 0;
