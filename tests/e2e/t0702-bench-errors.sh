@@ -25,11 +25,12 @@ expect "a command that does not exist: one clear error, exit 1 (with and without
 	grep -q "exit code 127 (command not found?)" err
 '
 expect "--timeout kills a command that never ends and reports it" '
+	d="60.$$$RANDOM" &&
 	start=$(date +%s%N) &&
-	check_exit 1 "$KILN" bench -r 2 --timeout 0.3 "sleep 60" 2>err &&
+	check_exit 1 "$KILN" bench -r 2 --timeout 0.3 "sleep $d" 2>err &&
 	end=$(date +%s%N) && [ $(( (end - start) / 1000000 )) -lt 5000 ] &&
-	grep -q "'"'"'sleep 60'"'"' did not finish within 300.0 ms" err &&
-	! pgrep -f "^sleep 60$" >/dev/null
+	grep -q "'"'"'sleep $d'"'"' did not finish within 300.0 ms" err &&
+	! pgrep -f "^sleep $d$" >/dev/null
 '
 expect "parameter scans with bad ranges are usage errors" '
 	check_exit 2 "$KILN" bench -P x 5 1 "sleep {x}" 2>err && grep -q "empty range" err &&
