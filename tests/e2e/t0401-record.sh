@@ -117,6 +117,10 @@ expect "SIGTERM to kiln is passed on: exit 143" '
 	kill -TERM $kp
 	check_exit 143 wait $kp && "$KILN" report -i p.prof >/dev/null
 '
+expect "--duration with a command ends it like timeout(1): SIGTERM, exit 143, profile written" '
+	check_exit 143 "$KILN" record -q --duration 0.4 -o p.prof -- "$WORKLOADS/die" forever 2>err &&
+	"$KILN" report -i p.prof >r.txt 2>rerr && ! grep -q warning rerr && grep -q crunch r.txt
+'
 expect "a recorder killed with SIGKILL leaves a profile whose complete chunks load" '
 	"$KILN" record -q -o p.prof -- "$WORKLOADS/die" forever & kp=$!
 	sleep 1.7
