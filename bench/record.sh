@@ -5,7 +5,7 @@
 #      and without each recorder, and each recorder's own CPU time, repeated, interleaved
 #   3. file size per sample over 100,000+ samples of a real program (gcc compiling
 #      kiln's sources), symbols included
-#   4. report time and memory on about 1,000,000 samples of the same program
+#   4. report time and memory on about 1,000,000 samples of the same program (20000 Hz)
 # Prints medians with [min..max] over the repetitions and the ratios.
 #   bench/record.sh            (RUNS=5 by default; BUILD=build; run `make` first)
 set -u
@@ -58,20 +58,22 @@ awk -v k="$(median "$out/k_true")" -v p="$(median "$out/p_true")" \
 	'BEGIN { printf "ratio perf/kiln       %.1fx\n", p / k }'
 
 # ---- 2. overhead ----
-WL="$W/threads 3000"
+WL="$W/threads 8000"
 echo
-echo "== 2. overhead at 999 Hz with call chains: '$(basename "$W")/threads 3000' (3 threads), $RUNS runs each, interleaved"
-for f in plain kiln perf kself pself kprof pprof; do : >"$out/$f"; done
+echo "== 2. overhead at 999 Hz with call chains: '$(basename "$W")/threads 8000' (3 threads, about 10 s of CPU), $RUNS runs each, interleaved"
+for f in plain kiln perf kself pself kmem pmem; do : >"$out/$f"; done
 for i in $(seq "$RUNS"); do
 	/usr/bin/time -f "%U %S" -o "$out/in" $WL >/dev/null
 	cpu "$out/in" >>"$out/plain"
-	/usr/bin/time -f "%U %S" -o "$out/outer" "$K" record -q -e "$EV" -o "$out/k.prof" -- \
+	/usr/bin/time -f "%U %S %M" -o "$out/outer" "$K" record -q -e "$EV" -o "$out/k.prof" -- \
 		/usr/bin/time -f "%U %S" -o "$out/in" $WL >/dev/null 2>&1
 	cpu "$out/in" >>"$out/kiln"
+	awk '{ print $3 / 1024 }' "$out/outer" >>"$out/kmem"
 	echo "$(cpu "$out/outer") $(cpu "$out/in")" | awk '{ print $1 - $2 }' >>"$out/kself"
-	/usr/bin/time -f "%U %S" -o "$out/outer" perf record -q -e "$EV" -F 999 -g -o "$out/p.data" -- \
+	/usr/bin/time -f "%U %S %M" -o "$out/outer" perf record -q -e "$EV" -F 999 -g -o "$out/p.data" -- \
 		/usr/bin/time -f "%U %S" -o "$out/in" $WL >/dev/null 2>&1
 	cpu "$out/in" >>"$out/perf"
+	awk '{ print $3 / 1024 }' "$out/outer" >>"$out/pmem"
 	echo "$(cpu "$out/outer") $(cpu "$out/in")" | awk '{ print $1 - $2 }' >>"$out/pself"
 done
 pm=$(median "$out/plain")
@@ -81,6 +83,7 @@ echo "target CPU, perf record     $(stats "$out/perf") s"
 awk -v p="$pm" -v k="$(median "$out/kiln")" -v q="$(median "$out/perf")" 'BEGIN {
 	printf "target overhead: kiln %+.2f%%, perf %+.2f%% (medians)\n", (k - p) * 100 / p, (q - p) * 100 / p }'
 echo "recorder's own CPU: kiln $(stats "$out/kself") s, perf $(stats "$out/pself") s"
+echo "recorder's peak memory (the target is ~2 MiB): kiln $(stats "$out/kmem") MiB, perf $(stats "$out/pmem") MiB"
 awk -v s="$(median "$out/kself")" -v q="$(median "$out/pself")" -v t="$(median "$out/kiln")" -v u="$(median "$out/perf")" 'BEGIN {
 	printf "recorder CPU / target CPU: kiln %.2f%%, perf %.2f%%; ratio perf/kiln %.1fx\n", s * 100 / t, q * 100 / u, q / s }'
 
@@ -120,12 +123,12 @@ ks2=$("$K" report -i "$out/k.prof" --json | python3 -c 'import json,sys; print(j
 	'BEGIN { printf "threads at 999 Hz: kiln %.1f bytes/sample (%d samples), perf.data %.1f bytes/sample\n", b / n, n, pb / n }'
 
 echo
-echo "== 4. report on ~1,000,000 samples: gcc compiling kiln's sources (8 passes) at 20000 Hz"
-/usr/bin/time -f "%M" -o "$out/krec.mem" "$K" record -e "$EV" -F 20000 -o "$out/m.prof" -- "$out/compile.sh" 8 >/dev/null 2>"$out/k.err"
-/usr/bin/time -f "%M" -o "$out/prec.mem" perf record -e "$EV" -F 20000 -g -o "$out/m.data" -- "$out/compile.sh" 8 >/dev/null 2>"$out/p.err"
+echo "== 4. report on ~1,000,000 samples: gcc compiling kiln's sources (2 passes) at 20000 Hz"
+"$K" record -v -e "$EV" -F 20000 -o "$out/m.prof" -- "$out/compile.sh" 2 >/dev/null 2>"$out/k.err"
+perf record -e "$EV" -F 20000 -g -o "$out/m.data" -- "$out/compile.sh" 2 >/dev/null 2>"$out/p.err"
 ks=$(kiln_samples "$out/k.err"); ps=$(perf_samples "$out/p.err")
 echo "recorded: kiln $ks samples ($(grep -o '[0-9]* lost' "$out/k.err" | tail -1)), $(stat -c %s "$out/m.prof") bytes; perf $ps samples, $(stat -c %s "$out/m.data") bytes"
-echo "recorder peak memory: kiln $(cat "$out/krec.mem") KiB, perf $(cat "$out/prec.mem") KiB"
+sed -n 's/^kiln record: kiln used/kiln record at 20000 Hz: kiln used/p' "$out/k.err"
 : >"$out/krep"
 for i in 1 2 3; do
 	/usr/bin/time -f "%e %M" -o "$out/t" "$K" report -i "$out/m.prof" >/dev/null 2>&1

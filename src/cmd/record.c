@@ -187,9 +187,10 @@ int cmd_record(int argc, char **argv)
 	}
 	if (verbose)
 		fprintf(stderr,
-			"kiln record: kiln used %.3f s of CPU, the target %.3f s (%.2f%%); %.1f MiB read from the "
-			"kernel; %llu leaf frames recovered\n",
+			"kiln record: kiln used %.3f s of CPU, the target %.3f s (%.2f%%); kiln's peak memory %.1f MiB; "
+			"%.1f MiB read from the kernel; %llu leaf frames recovered\n",
 			res.self_cpu, res.target_cpu, res.target_cpu > 0 ? res.self_cpu * 100 / res.target_cpu : 0.0,
-			(double)res.ring_bytes / (1024 * 1024), (unsigned long long)res.leaf_fixed);
+			(double)res.max_rss_kb / 1024, (double)res.ring_bytes / (1024 * 1024),
+			(unsigned long long)res.leaf_fixed);
 	return res.exit_status;
 }

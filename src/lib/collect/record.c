@@ -931,6 +931,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	struct rusage me;
 	if (getrusage(RUSAGE_SELF, &me) == 0)
 		res->self_cpu = tv_seconds(&me.ru_utime) + tv_seconds(&me.ru_stime);
+	res->max_rss_kb = me.ru_maxrss;
 	res->ring_bytes = cs->bytes;
 out:
 	if (r.w) {

@@ -45,6 +45,7 @@ struct kc_record_result {
 	double self_cpu;         /* kiln's own CPU seconds (user + system) */
 	double target_cpu;       /* the command's CPU seconds, with its waited-for children */
 	uint64_t ring_bytes;     /* bytes read from the kernel's rings */
+	long max_rss_kb;         /* kiln's own peak resident memory */
 };
 
 /* Records. Returns 0 when the profile was written (res says how it went and the target's
