@@ -22,6 +22,9 @@
 /* How far behind the time of a read the merge stays: a record stamped earlier than
  * this is surely visible in its ring by then. */
 #define HOLD_BACK_NS (20ull * 1000 * 1000)
+/* The reader wakes the main thread (kc_collector_ready_fd) when this much waits, so
+ * high sampling rates do not pile up records between the main thread's rounds. */
+#define READY_BYTES (4u << 20)
 
 uint64_t kc_now_ns(void)
 {
@@ -83,6 +86,8 @@ struct kc_collector {
 	pthread_mutex_t lock;     /* guards q, q_time, ring_errors */
 	struct bytes q;
 	uint64_t q_time;          /* when the reader's last pass over the rings started */
+	int ready_fd;             /* eventfd the reader signals when q holds a lot */
+	int ready_signalled;
 	uint64_t ring_errors;
 };
 
@@ -160,6 +165,7 @@ struct kc_collector *kc_collector_new(const struct kc_config *cfg)
 	c->layout.sample_id_all = 1;
 	c->stats.cpus = c->ncpus;
 	c->stop_fd = -1;
+	c->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&c->lock, NULL);
 	/* one descriptor per (task, CPU): use all the descriptors we may */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -178,6 +184,8 @@ void kc_collector_free(struct kc_collector *c)
 	reader_stop(c);
 	if (c->stop_fd >= 0)
 		close(c->stop_fd);
+	if (c->ready_fd >= 0)
+		close(c->ready_fd);
 	pthread_mutex_destroy(&c->lock);
 	free(c->q.p);
 	free(c->batch.p);
@@ -404,7 +412,16 @@ static void drain_rings(struct kc_collector *c)
 			c->ring_errors++;
 	}
 	c->q_time = t;
+	int wake = c->q.len >= READY_BYTES && !c->ready_signalled;
+	if (wake)
+		c->ready_signalled = 1;
 	pthread_mutex_unlock(&c->lock);
+	if (wake && c->ready_fd >= 0) {
+		uint64_t one = 1;
+		if (write(c->ready_fd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow here; nothing to do */
+		}
+	}
 }
 
 static void *reader_main(void *arg)
@@ -517,6 +534,13 @@ long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void
 	tmp = c->q;
 	c->q = c->batch;
 	c->batch = tmp;
+	if (c->ready_signalled) {
+		uint64_t v;
+		if (read(c->ready_fd, &v, sizeof(v)) < 0) {
+			/* not signalled after all (EAGAIN): nothing to clear */
+		}
+		c->ready_signalled = 0;
+	}
 	cutoff = c->q_time > HOLD_BACK_NS ? c->q_time - HOLD_BACK_NS : 0;
 	c->stats.bad += c->ring_errors;
 	c->ring_errors = 0;
@@ -561,6 +585,11 @@ long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void
 	c->carry = c->carry2;
 	c->carry2 = tmp;
 	return passed;
+}
+
+int kc_collector_ready_fd(const struct kc_collector *c)
+{
+	return c->ready_fd;
 }
 
 const struct kc_layout *kc_collector_layout(const struct kc_collector *c)

@@ -70,6 +70,10 @@ int kc_collector_disable(struct kc_collector *c);
  * the tasks are added; signals stay with the calling thread). Returns 0 or -1 (printed). */
 int kc_collector_start(struct kc_collector *c);
 
+/* A descriptor that becomes readable (POLLIN) when the reader has collected a lot (a
+ * few MiB): the caller should call kc_collector_read soon. -1 when unavailable. */
+int kc_collector_ready_fd(const struct kc_collector *c);
+
 /* Called for each record in time order: rec is 8-byte aligned, len bytes, valid only
  * during the call; PERF_RECORD_LOST/LOST_SAMPLES are counted before being passed on. */
 typedef void (*kc_handler_fn)(void *ctx, const void *rec, size_t len);

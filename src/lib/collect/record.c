@@ -33,6 +33,7 @@
 #define DEFAULT_STACK_COPY 2048           /* user stack bytes per sample for the leaf fix */
 #define MAX_FRAMES 1024                   /* addresses of one call chain (the kernel gives at most 127 of each kind + 1) */
 #define MAX_INLINE 64                     /* frames one address may expand into */
+#define MEMO_MAX (1u << 19)               /* entries of the stack memo (24 MiB of table at most) */
 
 /* ---- a small map from int keys (pids, tids) to records ---- */
 struct task {
@@ -250,12 +251,28 @@ static kp_stack_t push_addr(struct recorder *r, kp_stack_t parent, uint32_t spac
 {
 	kp_frame_t tmp[MAX_INLINE];
 	struct memo_ent *e;
+	if (r->memo.n >= MEMO_MAX) {
+		/* a cache, not a record: start again rather than grow without bound */
+		memset(r->memo.e, 0, r->memo.cap * sizeof(*r->memo.e));
+		r->memo.n = 0;
+	}
 	if ((r->memo.n + 1) * 2 > r->memo.cap)
 		memo_grow(&r->memo);
 	e = memo_slot(&r->memo, addr, parent, space);
 	if (e->stack)
 		return e->stack;
 	int k = ks_resolve(r->sym, &r->prof, pid, addr, kernel, tmp, MAX_INLINE);
+	/* an address that has no name becomes one frame per module ("[cc1]"), as in
+	 * FlameGraph: keeping each address would make a frame and a stack node per
+	 * instruction of a stripped binary (memory and file size grow with the samples) */
+	for (int i = 0; i < k; i++) {
+		const struct kp_frame *f = &r->prof.frames[tmp[i]];
+		if ((f->flags & KP_FRAME_UNKNOWN) && f->addr) {
+			struct kp_frame g = *f;
+			g.addr = 0;
+			tmp[i] = kp_frame(&r->prof, &g);
+		}
+	}
 	kp_stack_t s = parent;
 	for (int i = k; i-- > 0;)
 		s = kp_stack_push(&r->prof, s, tmp[i]);
@@ -675,204 +692,168 @@ static void recorder_release(struct recorder *r)
 	free(r->kaddr);
 }
 
-int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
-{
+/* The state of one recording beyond the profile: the target, signals, the output. */
+struct run {
 	struct recorder r;
-	const struct kc_event_def *ev;
-	struct kc_config cfg;
-	struct child ch = { -1, -1, -1 };
-	const char *out = o->output ? o->output : "kiln.prof";
-	sigset_t block, orig;
-	int sfd = -1, rc = -1, had_old = 0, target_done = 0, interrupts = 0;
-	int status = 0;
+	const struct kc_record_opts *o;
+	const char *out;
+	int had_old;             /* kp_writer_open moved an existing profile to OUT.old */
+	struct child ch;         /* command mode: the target (pid -1 when none) */
+	sigset_t orig;           /* the signal mask kiln started with */
+	int sfd;                 /* signalfd for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD */
+	int status;              /* the target's wait status, once target_done */
+	int target_done;
+	int interrupts;          /* signals passed on to the target */
+	int write_failed;
+};
+
+/* The collector's configuration for the options: frame-pointer call chains plus the
+ * user registers and stack top that the leaf-frame fix needs. */
+static void make_config(const struct kc_record_opts *o, const struct kc_event_def *ev, struct kc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->event = ev;
+	cfg->freq = o->freq ? o->freq : 999;
+	cfg->exclude_kernel = o->no_kernel;
+	cfg->regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
+	cfg->stack_user_size = o->stack_user_size ? o->stack_user_size : DEFAULT_STACK_COPY;
+	cfg->buffer_bytes = 1u << 20;
+	cfg->enable_on_exec = o->argv != NULL;
+}
+
+static void kill_target(struct run *x)
+{
+	if (x->ch.pid > 0) {
+		child_kill(&x->ch);
+		x->ch.pid = -1;
+	}
+}
+
+/* Opens the events (spawning the command, stopped before its exec, or attaching), then
+ * the output, then lets the target run: a refusal leaves no file behind. */
+static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_result *res)
+{
+	struct recorder *r = &x->r;
+	const struct kc_record_opts *o = x->o;
 	struct stat st;
-	unsigned freq = o->freq ? o->freq : 999;
-
-	memset(res, 0, sizeof(*res));
-	res->exit_status = 1;
-	memset(&r, 0, sizeof(r));
-	r.o = o;
-	kp_profile_init(&r.prof);
-
 	if (o->argv) {
-		int e = check_command(o->argv[0]);
-		if (e) {
-			res->exit_status = e;
-			kp_profile_release(&r.prof);
+		if (child_spawn(&x->ch, o->argv, &x->orig) < 0)
 			return -1;
-		}
-	}
-	for (size_t i = 0; i < o->npids; i++) {
-		char path[32];
-		snprintf(path, sizeof(path), "/proc/%d", o->pids[i]);
-		if (access(path, F_OK) != 0) {
-			kiln_error("no process with pid %d; check the number with 'ps'", o->pids[i]);
-			kp_profile_release(&r.prof);
-			return -1;
-		}
-	}
-	ev = choose_event(o);
-	if (!ev) {
-		kp_profile_release(&r.prof);
-		return -1;
-	}
-	res->event = ev->name;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.event = ev;
-	cfg.freq = freq;
-	cfg.exclude_kernel = o->no_kernel;
-	cfg.regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
-	cfg.stack_user_size = o->stack_user_size ? o->stack_user_size : DEFAULT_STACK_COPY;
-	cfg.buffer_bytes = 1u << 20;
-	cfg.enable_on_exec = o->argv != NULL;
-	r.col = kc_collector_new(&cfg);
-	r.layout = kc_collector_layout(r.col);
-	r.uaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
-	r.kaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
-
-	/* signals arrive through a signalfd; the target gets the original mask back */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sfd < 0) {
-		kiln_error("cannot create a signalfd: %s", strerror(errno));
-		goto out;
-	}
-
-	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
-	r.sym = ks_session_new(&so);
-
-	/* events first, output second: a refusal leaves no file behind */
-	if (o->argv) {
-		if (child_spawn(&ch, o->argv, &orig) < 0)
-			goto out;
-		int arc = kc_collector_add_task(r.col, ch.pid);
+		int arc = kc_collector_add_task(r->col, x->ch.pid);
 		if (arc < 0) {
 			if (arc == -2)
 				kiln_error("cannot start '%s': it exited before it could run", o->argv[0]);
-			child_kill(&ch);
-			ch.pid = -1;
-			goto out;
+			kill_target(x);
+			return -1;
 		}
-		struct task *t = task_find(&r.threads, ch.pid, 1);
-		t->pid = ch.pid;
+		struct task *t = task_find(&r->threads, x->ch.pid, 1);
+		t->pid = x->ch.pid;
 		snprintf(t->comm, sizeof(t->comm), "%s", o->argv[0]);
-		task_find(&r.procs, ch.pid, 1);
+		task_find(&r->procs, x->ch.pid, 1);
 	} else {
 		for (size_t i = 0; i < o->npids; i++)
-			if (attach_process(&r, o->pids[i]) < 0)
-				goto out;
+			if (attach_process(r, o->pids[i]) < 0)
+				return -1;
 	}
-	if (kc_collector_start(r.col) < 0) {
-		if (ch.pid > 0) {
-			child_kill(&ch);
-			ch.pid = -1;
-		}
-		goto out;
+	if (kc_collector_start(r->col) < 0) {
+		kill_target(x);
+		return -1;
 	}
-	had_old = stat(out, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
-	r.w = kp_writer_open(out);
-	if (!r.w) {
-		had_old = 0;
-		if (ch.pid > 0) {
-			child_kill(&ch);
-			ch.pid = -1;
-		}
-		goto out;
+	x->had_old = stat(x->out, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	r->w = kp_writer_open(x->out);
+	if (!r->w) {
+		x->had_old = 0;
+		kill_target(x);
+		return -1;
 	}
-	kp_add_value_type(&r.prof, "samples", "count");
+	kp_add_value_type(&r->prof, "samples", "count");
 	if (is_time_event(ev))
-		kp_add_value_type(&r.prof, "cpu_ns", "nanoseconds");
+		kp_add_value_type(&r->prof, "cpu_ns", "nanoseconds");
 	else
-		kp_add_value_type(&r.prof, ev->name, "count");
-	r.prof.default_value = is_time_event(ev) ? 0 : 1;
-	set_meta(&r, ev, freq);
+		kp_add_value_type(&r->prof, ev->name, "count");
+	r->prof.default_value = is_time_event(ev) ? 0 : 1;
+	set_meta(r, ev, o->freq ? o->freq : 999);
 
-	r.t0 = kc_now_ns();
+	r->t0 = kc_now_ns();
 	if (o->argv) {
-		int e = child_release(&ch);
+		int e = child_release(&x->ch);
 		if (e) {
 			kiln_error("cannot run '%s': %s", o->argv[0], strerror(e));
 			res->exit_status = (e == ENOENT) ? 127 : 126;
-			ch.pid = -1;
-			kp_writer_abort(r.w);
-			r.w = NULL;
-			restore_old(out, had_old);
-			goto out;
+			x->ch.pid = -1;
+			return -1;
 		}
 	} else {
-		if (kc_collector_enable(r.col) < 0) {
-			kp_writer_abort(r.w);
-			r.w = NULL;
-			restore_old(out, had_old);
-			goto out;
-		}
+		if (kc_collector_enable(r->col) < 0)
+			return -1;
 		for (size_t i = 0; i < o->npids; i++) {
-			ks_load_proc_maps(r.sym, o->pids[i]);
-			space_changed(&r, o->pids[i]);
+			ks_load_proc_maps(r->sym, o->pids[i]);
+			space_changed(r, o->pids[i]);
 		}
 	}
+	return 0;
+}
 
-	uint64_t next_flush = r.t0 + FLUSH_INTERVAL_NS;
-	uint64_t deadline = o->duration > 0 ? r.t0 + (uint64_t)(o->duration * 1e9) : 0;
-	int stop = 0, write_failed = 0;
+/* Reads the signalfd: SIGCHLD reaps the target; other signals end an attached recording,
+ * or are passed on to the target when they were sent to kiln alone (a signal from the
+ * terminal reached the target's process group too). Sets *stop to end the recording. */
+static void handle_signals(struct run *x, int *stop)
+{
+	struct signalfd_siginfo si;
+	while (read(x->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			if (x->ch.pid > 0 && !x->target_done && waitpid(x->ch.pid, &x->status, WNOHANG) == x->ch.pid)
+				x->target_done = 1;
+			continue;
+		}
+		if (!x->o->argv) {
+			*stop = 1;
+			continue;
+		}
+		if (si.ssi_code != SI_KERNEL && !x->target_done)
+			kill(x->ch.pid, sig);
+		if (++x->interrupts >= 3) {
+			kiln_warn("target '%s' does not stop; ending the recording and leaving it running",
+				  x->o->argv[0]);
+			*stop = 1;
+		}
+	}
+}
+
+/* Records until the target exits (or the duration passes, or a signal says so):
+ * symbolizes what the reader collected a few times a second, writes chunks once a second. */
+static void record_loop(struct run *x)
+{
+	struct recorder *r = &x->r;
+	const struct kc_record_opts *o = x->o;
+	uint64_t next_flush = r->t0 + FLUSH_INTERVAL_NS;
+	uint64_t deadline = o->duration > 0 ? r->t0 + (uint64_t)(o->duration * 1e9) : 0;
+	int stop = 0;
 	while (!stop) {
-		struct pollfd fds[1];
+		struct pollfd fd[2] = { { x->sfd, POLLIN, 0 }, { kc_collector_ready_fd(r->col), POLLIN, 0 } };
 		uint64_t now = kc_now_ns();
 		int64_t wait_ns = (int64_t)(next_flush - now);
-		fds[0].fd = sfd;
-		fds[0].events = POLLIN;
-		fds[0].revents = 0;
 		if (deadline && (int64_t)(deadline - now) < wait_ns)
 			wait_ns = (int64_t)(deadline - now);
-		/* process what the reader collected a few times a second; attached: also look
-		 * for processes that ended */
 		if (wait_ns > PROCESS_INTERVAL_NS)
 			wait_ns = PROCESS_INTERVAL_NS;
 		if (wait_ns < 0)
 			wait_ns = 0;
-		if (poll(fds, 1, (int)(wait_ns / 1000000) + 1) < 0 && errno != EINTR) {
+		if (poll(fd, 2, (int)(wait_ns / 1000000) + 1) < 0 && errno != EINTR) {
 			kiln_error("poll failed: %s", strerror(errno));
 			break;
 		}
-		if (fds[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				int sig = (int)si.ssi_signo;
-				if (sig == SIGCHLD) {
-					if (ch.pid > 0 && !target_done && waitpid(ch.pid, &status, WNOHANG) == ch.pid)
-						target_done = 1;
-					continue;
-				}
-				if (!o->argv) {
-					stop = 1; /* attached: Ctrl-C ends the recording */
-					continue;
-				}
-				/* a signal from the terminal reached the target too; one sent to
-				 * kiln alone (kill PID) is passed on */
-				if (si.ssi_code != SI_KERNEL && !target_done)
-					kill(ch.pid, sig);
-				if (++interrupts >= 3) {
-					kiln_warn("target '%s' does not stop; ending the recording and leaving it running",
-						  o->argv[0]);
-					stop = 1;
-				}
-			}
-		}
-		if (target_done)
+		if (fd[0].revents & POLLIN)
+			handle_signals(x, &stop);
+		if (x->target_done)
 			stop = 1;
-		kc_collector_read(r.col, 0, on_record, &r);
+		kc_collector_read(r->col, 0, on_record, r);
 		now = kc_now_ns();
 		if (deadline && now >= deadline) {
-			if (o->argv && !target_done) {
+			if (o->argv && !x->target_done) {
 				/* like timeout(1): ask the target to end, then wait for it */
-				kill(ch.pid, SIGTERM);
+				kill(x->ch.pid, SIGTERM);
 				deadline = 0;
 			} else {
 				stop = 1;
@@ -881,70 +862,144 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 		if (!o->argv && !stop && !any_alive(o))
 			stop = 1;
 		if (now >= next_flush) {
-			if (kp_writer_flush(r.w, &r.prof, 1) < 0) {
-				write_failed = 1;
+			if (kp_writer_flush(r->w, &r->prof, 1) < 0) {
+				x->write_failed = 1;
 				break;
 			}
 			next_flush = now + FLUSH_INTERVAL_NS;
 		}
 	}
+}
+
+/* Stops the events, passes the last records, closes the profile and waits for the
+ * target. Returns 0 when the profile was written. */
+static int finish(struct run *x, struct kc_record_result *res)
+{
+	struct recorder *r = &x->r;
+	struct rusage ru;
+	int rc = -1;
 	uint64_t t_end = kc_now_ns();
-	kc_collector_disable(r.col);
-	kc_collector_read(r.col, 1, on_record, &r);
-	const struct kc_stats *cs = kc_collector_stats(r.col);
-	set_end_meta(&r, t_end - r.t0, cs->lost);
-	res->samples = r.samples;
+	kc_collector_disable(r->col);
+	kc_collector_read(r->col, 1, on_record, r);
+	const struct kc_stats *cs = kc_collector_stats(r->col);
+	set_end_meta(r, t_end - r->t0, cs->lost);
+	res->samples = r->samples;
 	res->lost = cs->lost;
-	res->threads = r.threads.n;
-	res->processes = r.procs.n;
-	res->seconds = (double)(t_end - r.t0) / 1e9;
-	res->leaf_fixed = r.leaf_fixed;
-	if (write_failed) {
-		kp_writer_close(r.w, &r.prof); /* keeps what was written; the error is printed */
-		r.w = NULL;
-	} else {
-		int wrc = kp_writer_close(r.w, &r.prof);
-		r.w = NULL;
-		if (wrc == 0) {
-			struct stat fst;
-			if (stat(out, &fst) == 0)
-				res->file_bytes = (unsigned long long)fst.st_size;
-			rc = 0;
-		}
+	res->threads = r->threads.n;
+	res->processes = r->procs.n;
+	res->seconds = (double)(t_end - r->t0) / 1e9;
+	res->leaf_fixed = r->leaf_fixed;
+	res->ring_bytes = cs->bytes;
+	/* after a failed write, closing keeps what was written (the error is printed) */
+	if (kp_writer_close(r->w, &r->prof) == 0 && !x->write_failed) {
+		struct stat st;
+		if (stat(x->out, &st) == 0)
+			res->file_bytes = (unsigned long long)st.st_size;
+		rc = 0;
 	}
-	if (o->argv) {
-		if (!target_done && interrupts < 3) {
-			while (waitpid(ch.pid, &status, 0) < 0 && errno == EINTR)
+	r->w = NULL;
+	if (x->o->argv) {
+		if (!x->target_done && x->interrupts < 3) {
+			while (waitpid(x->ch.pid, &x->status, 0) < 0 && errno == EINTR)
 				;
-			target_done = 1;
+			x->target_done = 1;
 		}
-		struct rusage ru;
 		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
 			res->target_cpu = tv_seconds(&ru.ru_utime) + tv_seconds(&ru.ru_stime);
-		res->exit_status = target_done ? kc_exit_code(status) : 130;
-		ch.pid = -1;
+		res->exit_status = x->target_done ? kc_exit_code(x->status) : 130;
+		x->ch.pid = -1;
 	} else {
 		res->exit_status = 0;
 	}
 	if (rc < 0 && res->exit_status == 0)
 		res->exit_status = 1;
-	struct rusage me;
-	if (getrusage(RUSAGE_SELF, &me) == 0)
-		res->self_cpu = tv_seconds(&me.ru_utime) + tv_seconds(&me.ru_stime);
-	res->max_rss_kb = me.ru_maxrss;
-	res->ring_bytes = cs->bytes;
-out:
-	if (r.w) {
-		kp_writer_abort(r.w);
-		restore_old(out, had_old);
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		res->self_cpu = tv_seconds(&ru.ru_utime) + tv_seconds(&ru.ru_stime);
+		res->max_rss_kb = ru.ru_maxrss;
 	}
-	if (sfd >= 0) {
+	return rc;
+}
+
+/* Checks what can be checked before anything starts: the command can be run, the
+ * processes exist. Returns 0, or -1 with res->exit_status set. */
+static int precheck(const struct kc_record_opts *o, struct kc_record_result *res)
+{
+	if (o->argv) {
+		int e = check_command(o->argv[0]);
+		if (e) {
+			res->exit_status = e;
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < o->npids; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d", o->pids[i]);
+		if (access(path, F_OK) != 0)
+			return kiln_error("no process with pid %d; check the number with 'ps'", o->pids[i]);
+	}
+	return 0;
+}
+
+int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
+{
+	struct run x;
+	const struct kc_event_def *ev;
+	struct kc_config cfg;
+	sigset_t block;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	res->exit_status = 1;
+	if (precheck(o, res) < 0)
+		return -1;
+	ev = choose_event(o);
+	if (!ev)
+		return -1;
+	res->event = ev->name;
+
+	memset(&x, 0, sizeof(x));
+	x.o = o;
+	x.out = o->output ? o->output : "kiln.prof";
+	x.ch.pid = -1;
+	x.r.o = o;
+	kp_profile_init(&x.r.prof);
+	make_config(o, ev, &cfg);
+	x.r.col = kc_collector_new(&cfg);
+	x.r.layout = kc_collector_layout(x.r.col);
+	x.r.uaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
+	x.r.kaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
+	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
+	x.r.sym = ks_session_new(&so);
+
+	/* signals arrive through a signalfd; the target gets the original mask back */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &x.orig);
+	x.sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (x.sfd < 0)
+		kiln_error("cannot create a signalfd: %s", strerror(errno));
+	else if (start(&x, ev, res) == 0) {
+		record_loop(&x);
+		rc = finish(&x, res);
+	}
+
+	if (x.r.w) {
+		/* the recording never started: no file, and the previous one back */
+		kp_writer_abort(x.r.w);
+		x.r.w = NULL;
+		restore_old(x.out, x.had_old);
+	}
+	if (x.sfd >= 0) {
 		struct signalfd_siginfo si;
-		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		while (read(x.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 			;
-		close(sfd);
+		close(x.sfd);
 	}
-	sigprocmask(SIG_SETMASK, &orig, NULL);
-	recorder_release(&r);
+	sigprocmask(SIG_SETMASK, &x.orig, NULL);
+	recorder_release(&x.r);
 	return rc;
 }
