@@ -439,6 +439,27 @@ static void print_header(const struct kp_profile *p, const struct kr_opts *o, do
 		fprintf(out, "warning: %s samples were lost while recording (the shares may be off)\n", lost);
 }
 
+static int cmp_i32(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Number of distinct pids (by_pid) or tids among the rows' threads. */
+static uint32_t count_distinct_ids(const struct kp_profile *p, const struct kr_thread_row *rows, uint32_t n,
+				   int by_pid)
+{
+	int32_t *ids = xmalloc((n ? n : 1) * sizeof(*ids));
+	uint32_t distinct = 0;
+	for (uint32_t i = 0; i < n; i++)
+		ids[i] = by_pid ? p->threads[rows[i].thread].pid : p->threads[rows[i].thread].tid;
+	qsort(ids, n, sizeof(*ids), cmp_i32);
+	for (uint32_t i = 0; i < n; i++)
+		distinct += i == 0 || ids[i] != ids[i - 1];
+	free(ids);
+	return distinct;
+}
+
 static void print_threads(const struct kp_profile *p, const struct kr_opts *o, FILE *out)
 {
 	struct kr_thread_row *rows;
@@ -448,15 +469,16 @@ static void print_threads(const struct kp_profile *p, const struct kr_opts *o, F
 	char num[40];
 	for (uint32_t i = 0; i < n; i++)
 		total += rows[i].value;
-	/* distinct processes among them */
-	for (uint32_t i = 0; i < n; i++) {
-		int seen = 0;
-		for (uint32_t j = 0; j < i && !seen; j++)
-			seen = p->threads[rows[j].thread].pid == p->threads[rows[i].thread].pid;
-		procs += !seen;
-	}
+	/* distinct threads and processes among them: a row is a thread under one name, and
+	 * a thread that called exec has a row per program */
+	uint32_t tids = count_distinct_ids(p, rows, n, 0);
+	procs = count_distinct_ids(p, rows, n, 1);
 	if (n > 1) {
-		fprintf(out, "\n%u threads in %u process%s:\n", n, procs, procs == 1 ? "" : "es");
+		fprintf(out, "\n%u thread%s in %u process%s", tids, tids == 1 ? "" : "s", procs,
+			procs == 1 ? "" : "es");
+		if (n != tids)
+			fprintf(out, " (%u rows: a program run by exec gets its own)", n);
+		fputs(":\n", out);
 		fprintf(out, "%8s %9s %8s %8s  %s\n", "Share", o->count_value >= 0 ? "Samples" : "Value", "PID", "TID",
 			"Name");
 		for (uint32_t i = 0; i < n && i < 20; i++) {
