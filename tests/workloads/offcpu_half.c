@@ -5,6 +5,7 @@
  * that a helper thread writes to after HALF ms (mode "pipe").
  *   main -> run -> compute_part -> spin          ~50% of wall time, on the CPU
  *   main -> run -> wait_part -> nanosleep/read   ~50% of wall time, off the CPU
+ * The writer thread is named "writer" (report --comm offcpu_half leaves it out).
  * Usage: offcpu_half [sleep|pipe] [ROUNDS] [HALF_MS] (defaults sleep 10 50: ~1 s). */
 #include <pthread.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ __attribute__((noipa)) static void compute_part(void)
 static void *writer(void *arg)
 {
 	int rounds = *(int *)arg;
+	pthread_setname_np(pthread_self(), "writer");
 	for (int r = 0; r < rounds; r++) {
 		char c = 'x';
 		/* wait for the reader to start waiting, then HALF ms more */

@@ -1,6 +1,7 @@
 /* report.c: the function table, call tree and thread summary of a profile, as text and
  * JSON (see report.h). */
 #include "report/report.h"
+#include "report/verdict.h"
 #include "profile/folded.h"
 #include "profile/functions.h"
 #include "util/strbuf.h"
@@ -482,8 +483,17 @@ int kr_print_table(const struct kp_profile *p, const struct kr_opts *o, FILE *ou
 	char a[40];
 	int modw = 6;
 	kr_table_build(p, o, &t);
+	{
+		/* issue 6: the first line answers "CPU-bound or waiting, and where" */
+		struct strbuf v = STRBUF_INIT;
+		kr_verdict(p, o, &v);
+		fprintf(out, "%s\n", v.buf);
+		strbuf_release(&v);
+	}
 	print_header(p, o, t.grand_n, t.grand_total, out);
-	print_threads(p, o, out);
+	kr_print_split(p, o, out);
+	if (!kr_is_offcpu(p))
+		print_threads(p, o, out);
 	if (t.grand_total == 0) {
 		fprintf(out, "\nno samples%s\n", o->keep ? " match the filter" : "");
 		kr_table_release(&t);
