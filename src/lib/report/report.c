@@ -404,11 +404,6 @@ static double pct(double v, double total)
 	return total > 0 ? v * 100.0 / total : 0;
 }
 
-static void fmt_count(double v, char *buf, size_t size)
-{
-	kp_format_count(v, buf, size);
-}
-
 static void print_header(const struct kp_profile *p, const struct kr_opts *o, double grand_n,
 			 double grand_total, FILE *out)
 {
@@ -422,10 +417,10 @@ static void print_header(const struct kp_profile *p, const struct kr_opts *o, do
 	char num[40];
 	fprintf(out, "%s:", o->source ? o->source : "profile");
 	if (o->count_value >= 0) {
-		fmt_count(grand_n, num, sizeof(num));
+		kp_format_count(grand_n, num, sizeof(num));
 		fprintf(out, " %s samples", num);
 	} else {
-		fmt_count(grand_total, num, sizeof(num));
+		kp_format_count(grand_total, num, sizeof(num));
 		fprintf(out, " %s %s", num, kp_str_get(p, vt->name));
 	}
 	if (event)
@@ -467,7 +462,7 @@ static void print_threads(const struct kp_profile *p, const struct kr_opts *o, F
 			"Name");
 		for (uint32_t i = 0; i < n && i < 20; i++) {
 			const struct kp_thread *th = &p->threads[rows[i].thread];
-			fmt_count(o->count_value >= 0 ? rows[i].n : rows[i].value, num, sizeof(num));
+			kp_format_count(o->count_value >= 0 ? rows[i].n : rows[i].value, num, sizeof(num));
 			fprintf(out, "%7.2f%% %9s %8d %8d  %s\n", pct(rows[i].value, total), num, th->pid, th->tid,
 				kp_str_get(p, th->comm));
 		}
@@ -509,7 +504,7 @@ int kr_print_table(const struct kp_profile *p, const struct kr_opts *o, FILE *ou
 	for (uint32_t i = 0; i < t.nrows; i++) {
 		const struct kr_row *r = &t.rows[i];
 		const char *mod = r->module ? basename_of(kp_str_get(p, r->module)) : "";
-		fmt_count(o->count_value >= 0 ? r->self_n : r->self, a, sizeof(a));
+		kp_format_count(o->count_value >= 0 ? r->self_n : r->self, a, sizeof(a));
 		fprintf(out, "%6.2f%% %6.2f%% %9s  %-*s  %s%s\n", pct(r->self, t.grand_total),
 			pct(r->total, t.grand_total), a, modw, mod, kp_str_get(p, r->name),
 			(r->flags & KP_FRAME_INLINE) ? " (inlined)" : "");
@@ -571,11 +566,9 @@ static void print_node(struct tree_print *tp, uint32_t n, int depth)
 int kr_print_tree(const struct kp_profile *p, const struct kr_opts *o, FILE *out)
 {
 	struct kr_tree t;
-	struct kr_table none;
 	struct tree_print tp;
 	double n = count_of(p, o);
 	kr_tree_build(p, o, &t);
-	memset(&none, 0, sizeof(none));
 	print_header(p, o, n, t.grand_total, out);
 	if (t.grand_total == 0) {
 		fprintf(out, "\nno samples%s\n", o->keep ? " match the filter" : "");
@@ -679,7 +672,13 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 	strbuf_addstr(&sb, "},\"total\":");
 	json_num(&sb, t.grand_total);
 	strbuf_addstr(&sb, ",\"samples\":");
-	json_num(&sb, o->count_value >= 0 ? t.grand_n : (double)p->nsamples);
+	size_t kept = p->nsamples;
+	if (o->keep) {
+		kept = 0;
+		for (size_t i = 0; i < p->nsamples; i++)
+			kept += o->keep[i] != 0;
+	}
+	json_num(&sb, o->count_value >= 0 ? t.grand_n : (double)kept);
 	strbuf_addstr(&sb, ",\"filtered\":");
 	strbuf_addstr(&sb, o->keep ? "true" : "false");
 	strbuf_addstr(&sb, ",\"meta\":{");
