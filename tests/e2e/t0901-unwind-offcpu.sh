@@ -102,9 +102,17 @@ expect "--off-cpu: report --value cpu_ns / off_cpu_ns / wall_ns, and wall_ns is 
 	"$KILN" report -i p.prof --value cpu_ns >rep.txt && grep -q "compute_part" rep.txt
 '
 
-expect "--off-cpu: flame colours off-CPU frames apart" '
-	"$KILN" record -q --off-cpu -o p.prof -- "$WORKLOADS/offcpu_half" sleep 3 30 >out 2>err || { cat err; exit 1; }
-	"$KILN" flame p.prof >f.svg && grep -q "off-cpu: blocked" f.svg
+expect "--off-cpu --no-kernel: switch-out stacks still reach main; JSON has the verdict and the split; flame draws the wait blue" '
+	"$KILN" record -q --off-cpu --no-kernel -o p.prof -- "$WORKLOADS/offcpu_half" sleep 4 40 >out 2>err || { cat err; exit 1; }
+	"$KILN" report -i p.prof --folded >f.txt &&
+	grep -q "^offcpu_half;_start;.*;main;run;wait_part;.*\[off-cpu: blocked\] [0-9]" f.txt && ! grep -q "_\[k\]" f.txt &&
+	"$KILN" report -i p.prof --json >r.json &&
+	pyq r.json "j[\"verdict\"]" | grep -q "^waiting: .*wait_part" &&
+	pyq r.json "all(t[\"running_ns\"] + t[\"runnable_ns\"] + t[\"blocked_ns\"] == t[\"value\"] for t in j[\"threads\"])" | grep -qx True &&
+	"$KILN" flame p.prof >f.svg &&
+	fill=$(grep -o "<title>\[off-cpu: blocked\][^<]*</title><rect [^>]*fill=\"#[0-9a-f]*\"" f.svg | grep -o "#[0-9a-f]*" | head -1) &&
+	echo "off-cpu fill $fill" &&
+	python3 -c "import sys; h=sys.argv[1]; r,g,b=int(h[1:3],16),int(h[3:5],16),int(h[5:7],16); sys.exit(not (b > r and b > g))" "$fill"
 '
 
 expect "bad --call-graph / --stack-size / --off-cpu with a counting event are usage errors" '

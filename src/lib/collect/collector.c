@@ -71,6 +71,7 @@ struct kc_collector {
 	unsigned nfds, fds_alloc;
 	int no_build_id;          /* the kernel rejected attr.build_id */
 	uint64_t *switch_ids;     /* ids of the switch-out events (switch_samples) */
+	int switch_exclude_kernel; /* kernel mode refused for it (perf_event_paranoid) */
 	unsigned nswitch_ids, switch_ids_alloc;
 	/* records read but not yet passed on: the reader fills q; the main thread swaps it
 	 * with batch (empty) and keeps what it holds back in carry (copied to carry2,
@@ -262,6 +263,9 @@ static void fill_switch_attr(const struct kc_collector *c, struct perf_event_att
 	a->task = 0;
 	a->build_id = 0;
 	a->context_switch = 0;
+	/* the switch happens in the kernel: excluding kernel mode would drop every sample,
+	 * so count kernel mode (without kernel call chains under --no-kernel) where allowed */
+	a->exclude_kernel = c->switch_exclude_kernel;
 }
 
 int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id)
@@ -402,6 +406,13 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 			uint64_t id;
 			fill_switch_attr(c, &a);
 			fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
+			if (fd < 0 && (errno == EACCES || errno == EPERM) && !c->switch_exclude_kernel) {
+				/* no kernel mode allowed: the switch times still come from the
+				 * switch records, without the stacks */
+				c->switch_exclude_kernel = 1;
+				fill_switch_attr(c, &a);
+				fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
+			}
 			if (fd < 0) {
 				int err = errno;
 				while (c->nfds > first)

@@ -681,6 +681,7 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 	json_num(&sb, o->count_value >= 0 ? t.grand_n : (double)kept);
 	strbuf_addstr(&sb, ",\"filtered\":");
 	strbuf_addstr(&sb, o->keep ? "true" : "false");
+	kr_json_verdict(p, o, &sb);
 	strbuf_addstr(&sb, ",\"meta\":{");
 	for (uint32_t i = 0; i < p->nmeta; i++) {
 		if (i)
@@ -703,6 +704,7 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 		json_num(&sb, th[i].n);
 		strbuf_addstr(&sb, ",\"percent\":");
 		json_pct(&sb, th[i].value, t.grand_total);
+		kr_json_thread_split(p, o, th[i].thread, &sb);
 		strbuf_addch(&sb, '}');
 	}
 	free(th);

@@ -248,3 +248,23 @@ void kr_print_split(const struct kp_profile *p, const struct kr_opts *o, FILE *o
 	if (more)
 		fprintf(out, "(%u more threads)\n", more);
 }
+
+void kr_json_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strbuf *sb)
+{
+	struct strbuf v = STRBUF_INIT;
+	kr_verdict(p, o, &v);
+	strbuf_addstr(sb, ",\"verdict\":\"");
+	strbuf_add_json(sb, v.buf, v.len);
+	strbuf_addch(sb, '"');
+	strbuf_release(&v);
+}
+
+void kr_json_thread_split(const struct kp_profile *p, const struct kr_opts *o, uint32_t thread, struct strbuf *sb)
+{
+	struct kr_split s;
+	if (!kr_is_offcpu(p))
+		return;
+	kr_split_sum(p, o, thread, &s);
+	strbuf_addf(sb, ",\"running_ns\":%.0f,\"runnable_ns\":%.0f,\"blocked_ns\":%.0f", s.running, s.runnable,
+		    s.blocked);
+}

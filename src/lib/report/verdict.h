@@ -30,4 +30,10 @@ void kr_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strb
  * profile and of each thread; for any profile the count of truncated stacks. */
 void kr_print_split(const struct kp_profile *p, const struct kr_opts *o, FILE *out);
 
+/* JSON hooks: kr_json_verdict appends ,"verdict":"..." (always); kr_json_thread_split
+ * appends ,"running_ns":N,"runnable_ns":N,"blocked_ns":N for thread index `thread` of an
+ * off-CPU profile (nothing otherwise). */
+void kr_json_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strbuf *sb);
+void kr_json_thread_split(const struct kp_profile *p, const struct kr_opts *o, uint32_t thread, struct strbuf *sb);
+
 #endif
