@@ -131,6 +131,32 @@ static void test_call_graph_parse(void **state)
 	assert_int_equal(kc_call_graph_parse("dwarfx", &mode, &size), -1);
 }
 
+static void test_splice(void **state)
+{
+	(void)state;
+	/* CFI walk: ip, a, b (copy ran out); FP chain: ip, x, b, c, d (x wrong: a frameless leaf) */
+	uint64_t out[8] = { 0x10, 0xa, 0xb };
+	const uint64_t fp[] = { 0x10, 0x99, 0xb, 0xc, 0xd };
+	assert_int_equal(kc_splice_fp(out, 3, fp, 5, 8), 5);
+	assert_true(out[0] == 0x10 && out[1] == 0xa && out[2] == 0xb && out[3] == 0xc && out[4] == 0xd);
+	/* max caps the result */
+	uint64_t out2[8] = { 0x10, 0xa, 0xb };
+	assert_int_equal(kc_splice_fp(out2, 3, fp, 5, 4), 4);
+	assert_true(out2[3] == 0xc);
+	/* no common frame, or nothing after it, or only the ip in common: no splice */
+	uint64_t out3[8] = { 0x10, 0xa, 0xe };
+	const uint64_t fp3[] = { 0x10, 0x77, 0x78 };
+	assert_int_equal(kc_splice_fp(out3, 3, fp3, 3, 8), -1);
+	const uint64_t fp4[] = { 0x10, 0xa, 0xe };
+	assert_int_equal(kc_splice_fp(out3, 3, fp4, 3, 8), -1);
+	uint64_t out5[8] = { 0x10 };
+	assert_int_equal(kc_splice_fp(out5, 1, fp, 5, 8), -1);
+	/* the last CFI frame was a wrong guess: the chain takes over from the one before */
+	uint64_t out6[8] = { 0x10, 0xa, 0xb, 0xbad };
+	assert_int_equal(kc_splice_fp(out6, 4, fp, 5, 8), 5);
+	assert_true(out6[3] == 0xc && out6[4] == 0xd);
+}
+
 /* 30 ns on the CPU in main;compute, 60 blocked in main;consume;read (+ kernel frames),
  * 10 runnable in main;compute */
 static void build_mixed(struct kp_profile *p)
@@ -203,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_intervals),
 		cmocka_unit_test(test_many_threads),
 		cmocka_unit_test(test_call_graph_parse),
+		cmocka_unit_test(test_splice),
 		cmocka_unit_test(test_verdict),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

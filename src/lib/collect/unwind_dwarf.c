@@ -36,6 +36,23 @@ int kc_call_graph_parse(const char *s, int *mode, uint32_t *size)
 	return 0;
 }
 
+int kc_splice_fp(uint64_t *out, int n, const uint64_t *fp, size_t nfp, int max)
+{
+	/* the outermost unwound frames (the last may be a guess the copy could not
+	 * confirm) are looked for among the chain's return addresses */
+	for (int k = n - 1; k >= 1 && k >= n - 3; k--) {
+		for (size_t j = 1; j < nfp; j++) {
+			if (fp[j] != out[k])
+				continue;
+			int m = k + 1;
+			for (size_t i = j + 1; i < nfp && m < max; i++)
+				out[m++] = fp[i];
+			return m > n || (k < n - 1 && m > k + 1) ? m : -1;
+		}
+	}
+	return -1;
+}
+
 int kc_unwind_user(struct ks_session *sym, int mode, const struct kc_sample *s, const uint64_t *fp,
 		   size_t nfp, uint64_t *out, int max, struct kc_unwind_result *res)
 {
@@ -55,23 +72,11 @@ int kc_unwind_user(struct ks_session *sym, int mode, const struct kc_sample *s, 
 	res->dwarf = 1;
 	if (res->complete || mode != KC_CG_AUTO || nfp < 2)
 		return n;
-	/* auto: continue from the frame-pointer chain where it holds the same return
-	 * address as the outermost frame unwound (both walks agree up to there, and the
-	 * chain's frames further out have frame pointers, or it would not reach them) */
-	for (int k = n - 1; k >= 1 && k >= n - 3; k--) {
-		for (size_t j = 1; j < nfp; j++) {
-			if (fp[j] != out[k])
-				continue;
-			int m = k + 1;
-			for (size_t i = j + 1; i < nfp && m < max; i++)
-				out[m++] = fp[i];
-			if (m > n || k < n - 1) {
-				res->spliced = 1;
-				res->complete = 1;
-				return m;
-			}
-			return n;
-		}
+	int m = kc_splice_fp(out, n, fp, nfp, max);
+	if (m > 0) {
+		res->spliced = 1;
+		res->complete = 1;
+		return m;
 	}
 	return n;
 }

@@ -39,6 +39,13 @@ struct kc_unwind_result {
 	int dwarf;        /* the stack came from CFI unwinding (else the FP chain as given) */
 };
 
+/* Auto mode's continuation: out[0..n) is an incomplete CFI walk, fp[0..nfp) the
+ * frame-pointer chain of the same sample. When one of the last three return addresses
+ * of out (not out[0]) is in fp (at j >= 1), the chain's frames after j replace what
+ * follows it in out. Returns the new count (at most max) when that adds frames, else -1
+ * (out unchanged). */
+int kc_splice_fp(uint64_t *out, int n, const uint64_t *fp, size_t nfp, int max);
+
 /* Unwinds the user stack of sample s (pid = s->pid) in DWARF mode: out gets up to max
  * addresses innermost first (out[0] the sampled user ip, the rest return addresses).
  * fp/nfp is the user part of the kernel's frame-pointer chain (innermost first), used

@@ -226,8 +226,13 @@ void kr_print_split(const struct kp_profile *p, const struct kr_opts *o, FILE *o
 	fmt_secs(all.running, r, sizeof(r));
 	fmt_secs(all.runnable, q, sizeof(q));
 	fmt_secs(all.blocked, b, sizeof(b));
-	fprintf(out, "wall time %s (all threads): running %s (%.1f%%), runnable %s (%.1f%%), blocked %s (%.1f%%)\n",
-		w, r, pct(all.running, all.wall), q, pct(all.runnable, all.wall), b, pct(all.blocked, all.wall));
+	size_t intervals = 0;
+	for (size_t i = 0; i < p->nsamples; i++)
+		intervals += (!o->keep || o->keep[i]) && marker_of(p, p->sample_stack[i]) != 0;
+	fprintf(out, "wall time %s (all threads): running %s (%.1f%%), runnable %s (%.1f%%), blocked %s (%.1f%%); "
+		"%zu of the samples are off-CPU intervals\n",
+		w, r, pct(all.running, all.wall), q, pct(all.runnable, all.wall), b, pct(all.blocked, all.wall),
+		intervals);
 	fprintf(out, "\n%10s %8s %9s %8s %8s %8s  %s\n", "Wall", "Running", "Runnable", "Blocked", "PID", "TID", "Name");
 	uint32_t shown = 0, more = 0;
 	for (uint32_t t = 1; t < p->nthreads; t++) {
