@@ -805,7 +805,11 @@ static void make_config(const struct kc_record_opts *o, const struct kc_event_de
 		/* DWARF: every register, a large stack copy, rings that hold ~250 ms of it */
 		cfg->regs_user_mask = kc_dwarf_regs_mask();
 		cfg->stack_user_size = o->stack_user_size ? o->stack_user_size : KC_DWARF_STACK_DEFAULT;
-		cfg->buffer_bytes = 4u << 20;
+		/* auto at high rates: half the copy, so the kernel's rings and kiln keep up
+		 * (stacks the copy cannot hold are continued with frame pointers or counted) */
+		if (!o->stack_user_size && o->call_graph == KC_CG_AUTO && cfg->freq > KC_DWARF_HIGH_FREQ)
+			cfg->stack_user_size = KC_DWARF_STACK_DEFAULT / 2;
+		cfg->buffer_bytes = 8u << 20;
 	}
 	cfg->context_switch = o->off_cpu;
 	cfg->switch_samples = o->off_cpu;

@@ -21,6 +21,8 @@ enum kc_call_graph {
 /* User stack bytes copied per sample in dwarf and auto mode (perf's default is 8192;
  * python3's eval loop needs more to reach main: see docs/kiln-record.md). */
 #define KC_DWARF_STACK_DEFAULT 16384
+/* Above this rate (Hz), auto mode copies half as much by default. */
+#define KC_DWARF_HIGH_FREQ 4999
 /* The largest copy the kernel accepts (the record size is 16 bits). */
 #define KC_DWARF_STACK_MAX 65000
 
