@@ -234,8 +234,8 @@ int cmd_record(int argc, char **argv)
 		if (res.truncated)
 			fprintf(stderr, "kiln record: %llu of %llu stacks (%.1f%%) could not be unwound to their root "
 				"(marked [truncated]); try --call-graph dwarf,SIZE with a larger SIZE\n",
-				(unsigned long long)res.truncated, (unsigned long long)res.samples,
-				res.samples ? 100.0 * (double)res.truncated / (double)res.samples : 0.0);
+				(unsigned long long)res.truncated, (unsigned long long)res.stacks,
+				res.stacks ? 100.0 * (double)res.truncated / (double)res.stacks : 0.0);
 		if (o.off_cpu)
 			fprintf(stderr, "kiln record: %llu off-CPU intervals\n", (unsigned long long)res.offcpu_intervals);
 	}

@@ -146,6 +146,7 @@ struct recorder {
 	/* issue 6: DWARF unwinding and off-CPU time */
 	uint64_t *dwaddr;         /* the DWARF-unwound user addresses of a sample */
 	uint64_t truncated, spliced, dwarf_stacks;
+	uint64_t stacks;          /* stacks built (samples and switch-out samples) */
 	kp_frame_t trunc_frame;   /* "[truncated]" at the root of stacks that end early */
 	struct kc_offcpu *oc;     /* --off-cpu: intervals off the CPU */
 	int v_cpu, v_off, v_wall; /* value indexes (-1 when absent) */
@@ -373,6 +374,7 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 	 * addresses (all but a chain's first) look up addr - 1, the call instruction */
 	kp_stack_t stack = 0;
 	uint32_t space = nu ? space_of(r, (int32_t)s.pid) : 0;
+	r->stacks++;
 	if (truncated) {
 		/* never silently cut: the stack hangs under a root that says so */
 		if (!r->trunc_frame)
@@ -999,6 +1001,7 @@ static int finish(struct run *x, struct kc_record_result *res)
 	res->seconds = (double)(t_end - r->t0) / 1e9;
 	res->leaf_fixed = r->leaf_fixed;
 	res->truncated = r->truncated;
+	res->stacks = r->stacks;
 	res->spliced = r->spliced;
 	res->offcpu_intervals = kc_offcpu_count(r->oc);
 	res->ring_bytes = cs->bytes;

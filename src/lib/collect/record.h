@@ -44,7 +44,8 @@ struct kc_record_result {
 	double seconds;          /* recording time */
 	const char *event;       /* the event sampled (static string) */
 	uint64_t leaf_fixed;     /* samples whose innermost caller was recovered from CFI */
-	uint64_t truncated;      /* user stacks that could not be unwound to their root */
+	uint64_t stacks;         /* stacks unwound (samples, and switch-outs with --off-cpu) */
+	uint64_t truncated;      /* of them, stacks that could not be unwound to their root */
 	uint64_t spliced;        /* auto mode: DWARF stacks completed with the frame-pointer chain */
 	uint64_t offcpu_intervals; /* off-CPU intervals recorded (--off-cpu) */
 	double self_cpu;         /* kiln's own CPU seconds (user + system) */
