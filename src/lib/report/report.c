@@ -478,13 +478,7 @@ int kr_print_table(const struct kp_profile *p, const struct kr_opts *o, FILE *ou
 	char a[40];
 	int modw = 6;
 	kr_table_build(p, o, &t);
-	{
-		/* issue 6: the first line answers "CPU-bound or waiting, and where" */
-		struct strbuf v = STRBUF_INIT;
-		kr_verdict(p, o, &v);
-		fprintf(out, "%s\n", v.buf);
-		strbuf_release(&v);
-	}
+	kr_print_verdict(p, o, out); /* issue 6: "CPU-bound or waiting, and where" */
 	print_header(p, o, t.grand_n, t.grand_total, out);
 	kr_print_split(p, o, out);
 	if (!kr_is_offcpu(p))
@@ -569,7 +563,9 @@ int kr_print_tree(const struct kp_profile *p, const struct kr_opts *o, FILE *out
 	struct tree_print tp;
 	double n = count_of(p, o);
 	kr_tree_build(p, o, &t);
+	kr_print_verdict(p, o, out);
 	print_header(p, o, n, t.grand_total, out);
+	kr_print_split(p, o, out);
 	if (t.grand_total == 0) {
 		fprintf(out, "\nno samples%s\n", o->keep ? " match the filter" : "");
 		kr_tree_release(&t);

@@ -202,6 +202,14 @@ void kr_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strb
 	strbuf_addf(out, " (%.1f%% of %s)", pct(sum, total), what);
 }
 
+void kr_print_verdict(const struct kp_profile *p, const struct kr_opts *o, FILE *out)
+{
+	struct strbuf v = STRBUF_INIT;
+	kr_verdict(p, o, &v);
+	fprintf(out, "%s\n", v.buf);
+	strbuf_release(&v);
+}
+
 static void fmt_secs(double ns, char *buf, size_t size)
 {
 	double s = ns / 1e9;

@@ -26,6 +26,9 @@ void kr_split_sum(const struct kp_profile *p, const struct kr_opts *o, uint32_t 
  * spin <- hot_a <- work_a (60.1% of samples)". */
 void kr_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strbuf *out);
 
+/* Prints the verdict as one line (the report's first). */
+void kr_print_verdict(const struct kp_profile *p, const struct kr_opts *o, FILE *out);
+
 /* The lines that follow the header: for off-CPU profiles the time split of the whole
  * profile and of each thread; for any profile the count of truncated stacks. */
 void kr_print_split(const struct kp_profile *p, const struct kr_opts *o, FILE *out);
