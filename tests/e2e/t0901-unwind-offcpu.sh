@@ -101,7 +101,9 @@ expect "--off-cpu: report --value cpu_ns / off_cpu_ns / wall_ns, and wall_ns is 
 	sum() { awk "{ s += \$NF } END { printf \"%.0f\", s }" "$1"; } &&
 	c=$(sum cpu_ns.txt) && o=$(sum off_cpu_ns.txt) && w=$(sum wall_ns.txt) && echo "$c + $o = $w" &&
 	[ "$((c + o))" -eq "$w" ] && ! grep -q "off-cpu" cpu_ns.txt && grep -q "off-cpu: blocked" off_cpu_ns.txt &&
-	"$KILN" report -i p.prof --value cpu_ns >rep.txt && grep -q "compute_part" rep.txt
+	"$KILN" report -i p.prof --value cpu_ns >rep.txt && grep -q "compute_part" rep.txt &&
+	"$KILN" report -i p.prof --tree >tree.txt && head -1 tree.txt | grep -q "^waiting: " &&
+	grep -q "Call tree" tree.txt
 '
 
 expect "--off-cpu --no-kernel: switch-out stacks still reach main; JSON has the verdict and the split; flame draws the wait blue" '

@@ -193,6 +193,21 @@ static void test_verdict(void **state)
 	kr_verdict(&p, &o, &sb);
 	assert_string_equal(sb.buf, "waiting: 60% of wall time blocked, mostly in read <- consume <- main (60%); 30% on the CPU");
 	strbuf_release(&sb);
+	/* more on the CPU than off it: CPU-bound, with the hottest on-CPU path */
+	double more[4] = { 1, 100, 0, 100 };
+	static const char *const cpu2[] = { "main", "compute", "inner" };
+	kp_add_sample(&p, path(&p, cpu2, 3, 0), 1, 3, more);
+	kr_verdict(&p, &o, &sb);
+	assert_string_equal(sb.buf, "CPU-bound: 65% of wall time on the CPU, mostly in inner <- compute <- main (50%); "
+				    "30% blocked, 5% waiting for a CPU");
+	strbuf_release(&sb);
+	/* a thread filter: only thread 2 (no samples) */
+	uint8_t keep[4] = { 0, 0, 0, 0 };
+	o.keep = keep;
+	kr_verdict(&p, &o, &sb);
+	assert_string_equal(sb.buf, "no time recorded");
+	strbuf_release(&sb);
+	o.keep = NULL;
 	kp_profile_release(&p);
 
 	/* a plain CPU profile */
