@@ -94,6 +94,19 @@ for how in sleep pipe; do
 	'
 done
 
+expect "--off-cpu -p: attached threads get running/runnable/blocked shares; the writer thread mostly blocks" '
+	"$WORKLOADS/offcpu_half" pipe 20 100 >/dev/null & pid=$!
+	sleep 0.3
+	"$KILN" record -q --off-cpu -p $pid --duration 1 -o p.prof >out 2>err || { cat err; kill $pid; exit 1; }
+	kill $pid 2>/dev/null; wait $pid 2>/dev/null
+	"$KILN" report -i p.prof --json >r.json &&
+	pyq r.json "[t[\"comm\"] for t in j[\"threads\"]]" &&
+	b=$(pyq r.json "next(100.0 * t[\"blocked_ns\"] / t[\"value\"] for t in j[\"threads\"] if t[\"comm\"] == \"writer\")") &&
+	m=$(pyq r.json "next(100.0 * t[\"running_ns\"] / t[\"value\"] for t in j[\"threads\"] if t[\"comm\"] == \"offcpu_half\")") &&
+	echo "writer blocked $b%, main running $m%" &&
+	awk -v b="$b" -v m="$m" "BEGIN { exit !(b > 90 && m > 20 && m < 80) }"
+'
+
 expect "--off-cpu: report --value cpu_ns / off_cpu_ns / wall_ns, and wall_ns is their sum" '
 	"$KILN" record -q --off-cpu -o p.prof -- "$WORKLOADS/offcpu_half" sleep 4 40 >out 2>err || { cat err; exit 1; }
 	for v in cpu_ns off_cpu_ns wall_ns; do "$KILN" report -i p.prof --value $v --folded >$v.txt || exit 1; done
