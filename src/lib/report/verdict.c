@@ -195,7 +195,7 @@ void kr_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strb
 	}
 	s = hottest(p, o, o->value, -1, &sum);
 	if (!kind || !strcmp(kind, "cpu"))
-		strbuf_addstr(out, "on-CPU profile (time waiting is not in it; record with --off-cpu to see it): hottest path ");
+		strbuf_addstr(out, "on-CPU profile (waiting not recorded; see --off-cpu): hottest path ");
 	else
 		strbuf_addf(out, "%s profile: most %s in ", kind, what);
 	describe(p, s, out);

@@ -22,7 +22,8 @@ void kr_split_sum(const struct kp_profile *p, const struct kr_opts *o, uint32_t 
 
 /* The verdict, one line without newline, into out. For off-CPU profiles: "waiting: 52%
  * of wall time blocked, mostly in read <- consume <- main (48%)" or "CPU-bound: 70% of
- * wall time on the CPU, mostly in ..."; for others: "on-CPU profile: hottest path
+ * wall time on the CPU, mostly in ..."; for CPU profiles: "on-CPU profile (waiting not
+ * recorded; see --off-cpu): hottest path
  * spin <- hot_a <- work_a (60.1% of samples)". */
 void kr_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strbuf *out);
 
