@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "collect/evcount.h"
 #include "collect/record.h"
+#include "collect/unwind_dwarf.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -35,6 +36,16 @@ static void usage(FILE *out)
 		"      --no-kernel        sample user mode only (no kernel stacks; works with\n"
 		"                         kernel.perf_event_paranoid=2 without root)\n"
 		"      --no-inline        do not expand inlined functions into frames\n"
+		"  -g, --call-graph MODE[,SIZE]\n"
+		"                         how user stacks are unwound: auto (default: DWARF CFI\n"
+		"                         from a copy of the stack, continued with frame pointers),\n"
+		"                         dwarf (CFI only), fp (frame pointers); SIZE = stack bytes\n"
+		"                         copied per sample (default 16K, 8K for auto above\n"
+		"                         4999 Hz; fp copies 2K)\n"
+		"      --stack-size SIZE  the same as the SIZE of --call-graph\n"
+		"      --off-cpu          also record where and how long threads wait off the CPU\n"
+		"                         (sleep, I/O, locks, preemption): values cpu_ns,\n"
+		"                         off_cpu_ns and wall_ns\n"
 		"  -q, --quiet            no summary line\n"
 		"  -v, --verbose          also print kiln's own CPU time and the target's\n"
 		"  -h, --help             show this help\n"
@@ -43,6 +54,8 @@ static void usage(FILE *out)
 		"  kiln record -- ./myprog arg        profile ./myprog into kiln.prof\n"
 		"  kiln record -F 4999 -o run.prof make -j2\n"
 		"  kiln record -p 1234 --duration 10  attach to process 1234 for 10 seconds\n"
+		"  kiln record --off-cpu -- ./server  where it computes and where it waits\n"
+		"  kiln record --call-graph dwarf,32K -- python3 app.py\n"
 		"  kiln report                        then: where did the time go\n");
 }
 
@@ -89,12 +102,15 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'D' },
 		{ "no-kernel", no_argument, NULL, 'K' },
 		{ "no-inline", no_argument, NULL, 'I' },
+		{ "call-graph", required_argument, NULL, 'g' },
+		{ "stack-size", required_argument, NULL, 'S' },
+		{ "off-cpu", no_argument, NULL, 'O' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+F:e:o:p:qvh";
+	const char *optstring = "+F:e:o:p:g:qvh";
 	struct kc_record_opts o;
 	struct kc_record_result res;
 	int *pids = NULL, quiet = 0, verbose = 0, c, rc;
@@ -137,6 +153,30 @@ int cmd_record(int argc, char **argv)
 		case 'I':
 			o.no_inline = 1;
 			break;
+		case 'g': {
+			uint32_t size;
+			if (kc_call_graph_parse(optarg, &o.call_graph, &size) < 0) {
+				free(pids);
+				return usage_error("record", "--call-graph takes fp, dwarf[,SIZE] or auto[,SIZE] "
+					"(SIZE from 8 to %d bytes), not '%s'", KC_DWARF_STACK_MAX, optarg);
+			}
+			if (size)
+				o.stack_user_size = size;
+			break;
+		}
+		case 'S': {
+			uint64_t size;
+			if (kiln_parse_size(optarg, &size) < 0 || size < 8 || size > KC_DWARF_STACK_MAX) {
+				free(pids);
+				return usage_error("record", "--stack-size needs a size from 8 to %d bytes, not '%s'",
+						   KC_DWARF_STACK_MAX, optarg);
+			}
+			o.stack_user_size = (uint32_t)((size + 7) & ~7ull);
+			break;
+		}
+		case 'O':
+			o.off_cpu = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -159,6 +199,13 @@ int cmd_record(int argc, char **argv)
 		strbuf_release(&sb);
 		free(pids);
 		return 2;
+	}
+	if (o.off_cpu && o.event) {
+		const struct kc_event_def *ev = kc_event_lookup(o.event);
+		if (strcmp(ev->unit, "ns")) {
+			free(pids);
+			return usage_error("record", "--off-cpu needs a timer event (cpu-clock or task-clock), not '%s'", o.event);
+		}
 	}
 	if (optind < argc && npids) {
 		free(pids);
@@ -184,13 +231,20 @@ int cmd_record(int argc, char **argv)
 			res.threads == 1 ? "" : "s", res.processes, res.processes == 1 ? "" : "es",
 			(unsigned long long)res.lost, o.output ? o.output : "kiln.prof", size,
 			res.samples ? (double)res.file_bytes / (double)res.samples : 0.0);
+		if (res.truncated)
+			fprintf(stderr, "kiln record: %llu of %llu stacks (%.1f%%) could not be unwound to their root "
+				"(marked [truncated]); try --call-graph dwarf,SIZE with a larger SIZE\n",
+				(unsigned long long)res.truncated, (unsigned long long)res.stacks,
+				res.stacks ? 100.0 * (double)res.truncated / (double)res.stacks : 0.0);
+		if (o.off_cpu)
+			fprintf(stderr, "kiln record: %llu off-CPU intervals\n", (unsigned long long)res.offcpu_intervals);
 	}
 	if (verbose)
 		fprintf(stderr,
 			"kiln record: kiln used %.3f s of CPU, the target %.3f s (%.2f%%); kiln's peak memory %.1f MiB; "
-			"%.1f MiB read from the kernel; %llu leaf frames recovered\n",
+			"%.1f MiB read from the kernel; %llu leaf frames recovered; %llu stacks spliced with frame pointers\n",
 			res.self_cpu, res.target_cpu, res.target_cpu > 0 ? res.self_cpu * 100 / res.target_cpu : 0.0,
 			(double)res.max_rss_kb / 1024, (double)res.ring_bytes / (1024 * 1024),
-			(unsigned long long)res.leaf_fixed);
+			(unsigned long long)res.leaf_fixed, (unsigned long long)res.spliced);
 	return res.exit_status;
 }

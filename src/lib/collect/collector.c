@@ -70,6 +70,9 @@ struct kc_collector {
 	int *fds;                 /* all event fds */
 	unsigned nfds, fds_alloc;
 	int no_build_id;          /* the kernel rejected attr.build_id */
+	uint64_t *switch_ids;     /* ids of the switch-out events (switch_samples) */
+	int switch_exclude_kernel; /* kernel mode refused for it (perf_event_paranoid) */
+	unsigned nswitch_ids, switch_ids_alloc;
 	/* records read but not yet passed on: the reader fills q; the main thread swaps it
 	 * with batch (empty) and keeps what it holds back in carry (copied to carry2,
 	 * then swapped), so no buffer is allocated anew each round */
@@ -203,6 +206,7 @@ void kc_collector_free(struct kc_collector *c)
 	free(c->ring_fd);
 	free(c->cpus);
 	free(c->pend);
+	free(c->switch_ids);
 	free(c);
 }
 
@@ -241,6 +245,35 @@ static void fill_attr(const struct kc_collector *c, struct perf_event_attr *a)
 	a->build_id = c->no_build_id ? 0 : 1;
 	a->watermark = 1;
 	a->wakeup_watermark = (uint32_t)(c->data_size / 2);
+}
+
+/* The switch-out event: a software context-switch event sampled at every switch, with
+ * the sampling event's fields, and no side-band records (the sampling event has them). */
+static void fill_switch_attr(const struct kc_collector *c, struct perf_event_attr *a)
+{
+	fill_attr(c, a);
+	a->type = PERF_TYPE_SOFTWARE;
+	a->config = PERF_COUNT_SW_CONTEXT_SWITCHES;
+	a->freq = 0;
+	a->sample_period = 1;
+	a->mmap = 0;
+	a->mmap2 = 0;
+	a->comm = 0;
+	a->comm_exec = 0;
+	a->task = 0;
+	a->build_id = 0;
+	a->context_switch = 0;
+	/* the switch happens in the kernel: excluding kernel mode would drop every sample,
+	 * so count kernel mode (without kernel call chains under --no-kernel) where allowed */
+	a->exclude_kernel = c->switch_exclude_kernel;
+}
+
+int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id)
+{
+	for (unsigned i = 0; i < c->nswitch_ids; i++)
+		if (c->switch_ids[i] == id)
+			return 1;
+	return 0;
 }
 
 static int paranoid_level(void)
@@ -368,6 +401,37 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 			while (c->nfds > first)
 				close(c->fds[--c->nfds]);
 			return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(err));
+		}
+		if (c->cfg.switch_samples) {
+			uint64_t id;
+			fill_switch_attr(c, &a);
+			fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
+			if (fd < 0 && (errno == EACCES || errno == EPERM) && !c->switch_exclude_kernel) {
+				/* no kernel mode allowed: the switch times still come from the
+				 * switch records, without the stacks */
+				c->switch_exclude_kernel = 1;
+				fill_switch_attr(c, &a);
+				fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
+			}
+			if (fd < 0) {
+				int err = errno;
+				while (c->nfds > first)
+					close(c->fds[--c->nfds]);
+				if (err == ESRCH)
+					return -2;
+				return kiln_error("cannot open the context-switch event for process %d: %s", tid, strerror(err));
+			}
+			ALLOC_GROW(c->fds, c->nfds + 1, c->fds_alloc);
+			c->fds[c->nfds++] = fd;
+			if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->ring_fd[ci]) != 0 ||
+			    ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0) {
+				int err = errno;
+				while (c->nfds > first)
+					close(c->fds[--c->nfds]);
+				return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(err));
+			}
+			ALLOC_GROW(c->switch_ids, c->nswitch_ids + 1, c->switch_ids_alloc);
+			c->switch_ids[c->nswitch_ids++] = id;
 		}
 	}
 	c->stats.events = c->nfds;

@@ -37,6 +37,9 @@ struct kc_config {
 	int context_switch;       /* ask for PERF_RECORD_SWITCH records */
 	size_t buffer_bytes;      /* ring data size per CPU (rounded up to a power of two) */
 	int enable_on_exec;       /* events start when the first task calls exec */
+	int switch_samples;       /* also sample every switch-out (a software context-switch
+				   * event, period 1, same sample fields, same rings): the stacks
+				   * where threads leave the CPU, for off-CPU time */
 };
 
 struct kc_stats {
@@ -85,6 +88,10 @@ typedef void (*kc_handler_fn)(void *ctx, const void *rec, size_t len);
 long kc_collector_read(struct kc_collector *c, int final, kc_handler_fn fn, void *ctx);
 
 const struct kc_layout *kc_collector_layout(const struct kc_collector *c);
+
+/* Whether a sample with this id (kc_sample.id) comes from the switch-out event
+ * (kc_config.switch_samples) rather than the sampling event. */
+int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id);
 const struct kc_stats *kc_collector_stats(const struct kc_collector *c);
 
 /* CLOCK_MONOTONIC now in ns: the clock of record times. */

@@ -4,6 +4,8 @@
 #include "collect/record.h"
 #include "collect/cmdrun.h"
 #include "collect/collector.h"
+#include "collect/offcpu.h"
+#include "collect/unwind_dwarf.h"
 #include "profile/profile_io.h"
 #include "symbols/symbols.h"
 #include "util/error.h"
@@ -138,9 +140,16 @@ struct recorder {
 	struct memo memo;
 	uint32_t next_space;
 	uint64_t t0;              /* CLOCK_MONOTONIC ns when recording started */
-	double vals[2];
+	double vals[KP_MAX_VALUES];
 	uint64_t samples, leaf_fixed;
 	uint64_t *uaddr, *kaddr;  /* a sample's user and kernel addresses, innermost first */
+	/* issue 6: DWARF unwinding and off-CPU time */
+	uint64_t *dwaddr;         /* the DWARF-unwound user addresses of a sample */
+	uint64_t truncated, spliced, dwarf_stacks;
+	uint64_t stacks;          /* stacks built (samples and switch-out samples) */
+	kp_frame_t trunc_frame;   /* "[truncated]" at the root of stacks that end early */
+	struct kc_offcpu *oc;     /* --off-cpu: intervals off the CPU */
+	int v_cpu, v_off, v_wall; /* value indexes (-1 when absent) */
 };
 
 static void read_comm(int pid, int tid, char *out, size_t size)
@@ -324,10 +333,27 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 		}
 	}
 
+	/* --call-graph dwarf/auto: the user stack from CFI (issue 6) */
+	int truncated = 0, unwound = 0;
+	if (r->o->call_graph != KC_CG_FP) {
+		struct kc_unwind_result ur;
+		int n = kc_unwind_user(r->sym, r->o->call_graph, &s, r->uaddr, nu, r->dwaddr, MAX_FRAMES - 1, &ur);
+		if (n > 0) {
+			memcpy(r->uaddr, r->dwaddr, (size_t)n * sizeof(uint64_t));
+			nu = (size_t)n;
+			unwound = 1;
+			truncated = !ur.complete;
+			r->spliced += (uint64_t)ur.spliced;
+			r->dwarf_stacks++;
+		} else if (nu) {
+			truncated = 1; /* user frames but no registers or stack copy to unwind them */
+		}
+	}
+
 	/* the leaf-frame fix: a frame-pointer walk misses the caller of a function that
 	 * sets up no frame (or is in its prologue/epilogue); the CFI of the innermost frame
 	 * names the true return address */
-	if (nu && s.stack && s.stack_size && (s.regs_mask & (1ull << PERF_REG_X86_IP)) &&
+	if (!unwound && nu && s.stack && s.stack_size && (s.regs_mask & (1ull << PERF_REG_X86_IP)) &&
 	    s.regs[PERF_REG_X86_IP] == r->uaddr[0]) {
 		struct ks_regs regs;
 		uint64_t ret = 0;
@@ -348,15 +374,45 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 	 * addresses (all but a chain's first) look up addr - 1, the call instruction */
 	kp_stack_t stack = 0;
 	uint32_t space = nu ? space_of(r, (int32_t)s.pid) : 0;
+	r->stacks++;
+	if (truncated) {
+		/* never silently cut: the stack hangs under a root that says so */
+		if (!r->trunc_frame)
+			r->trunc_frame = kp_frame_named(&r->prof, "[truncated]", 11, KP_FRAME_TRUNCATED);
+		stack = kp_stack_push(&r->prof, 0, r->trunc_frame);
+		r->truncated++;
+	}
 	for (size_t i = nu; i-- > 0;)
 		stack = push_addr(r, stack, space, (int)s.pid, i ? r->uaddr[i] - 1 : r->uaddr[i], 0);
 	for (size_t i = nk; i-- > 0;)
 		stack = push_addr(r, stack, 0, (int)s.pid, i ? r->kaddr[i] - 1 : r->kaddr[i], 1);
 
+	uint64_t when = s.time > r->t0 ? s.time - r->t0 : 0;
+	if (r->oc && kc_collector_is_switch_sample(r->col, s.id)) {
+		kc_offcpu_out_stack(r->oc, (int32_t)s.tid, t->pthread, when, stack);
+		return;
+	}
 	r->vals[0] = 1;
 	r->vals[1] = (double)s.period;
-	kp_add_sample(&r->prof, stack, t->pthread, s.time > r->t0 ? s.time - r->t0 : 0, r->vals);
+	if (r->oc) {
+		r->vals[r->v_off] = 0;
+		r->vals[r->v_wall] = (double)s.period;
+	}
+	kp_add_sample(&r->prof, stack, t->pthread, when, r->vals);
 	r->samples++;
+}
+
+/* --off-cpu: a thread leaves the CPU (preempted or blocked) or comes back. */
+static void on_switch(struct recorder *r, const struct kc_sideband *sb)
+{
+	uint64_t when = sb->sid.time > r->t0 ? sb->sid.time - r->t0 : 0;
+	int32_t tid = (int32_t)sb->sid.tid;
+	if (sb->u.sw.out) {
+		struct task *t = task_find(&r->threads, tid, 0);
+		kc_offcpu_out(r->oc, tid, t ? t->pthread : 0, when, sb->u.sw.preempt);
+	} else {
+		kc_offcpu_in(r->oc, tid, when);
+	}
 }
 
 static void on_record(void *ctx, const void *rec, size_t len)
@@ -379,6 +435,14 @@ static void on_record(void *ctx, const void *rec, size_t len)
 		break;
 	case PERF_RECORD_MMAP2:
 		on_mmap(r, &sb);
+		break;
+	case PERF_RECORD_SWITCH:
+		if (r->oc)
+			on_switch(r, &sb);
+		break;
+	case PERF_RECORD_EXIT:
+		if (r->oc)
+			kc_offcpu_exit(r->oc, (int32_t)sb.u.task.tid);
 		break;
 	default:
 		break; /* EXIT, LOST (counted by the collector), THROTTLE, ... */
@@ -614,6 +678,14 @@ static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
 	kp_meta_set(&r->prof, "lost_samples", buf);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->leaf_fixed);
 	kp_meta_set(&r->prof, "leaf_frames_recovered", buf);
+	kp_meta_set(&r->prof, "call_graph", r->o->call_graph == KC_CG_FP ? "fp" :
+			  r->o->call_graph == KC_CG_DWARF ? "dwarf" : "auto");
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->truncated);
+	kp_meta_set(&r->prof, "truncated_stacks", buf);
+	if (r->oc) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)kc_offcpu_count(r->oc));
+		kp_meta_set(&r->prof, "offcpu_intervals", buf);
+	}
 }
 
 /* ---- the recording ---- */
@@ -650,6 +722,16 @@ static int is_time_event(const struct kc_event_def *ev)
 static const struct kc_event_def *choose_event(const struct kc_record_opts *o)
 {
 	const struct kc_event_def *ev;
+	if (o->off_cpu) {
+		/* on-CPU time must be in nanoseconds to add up with off-CPU time */
+		ev = kc_event_lookup(o->event ? o->event : "cpu-clock");
+		if (ev && !is_time_event(ev)) {
+			kiln_error("--off-cpu needs a timer event (cpu-clock or task-clock), not '%s'", o->event);
+			return NULL;
+		}
+		if (ev)
+			return ev;
+	}
 	if (o->event) {
 		ev = kc_event_lookup(o->event);
 		if (!ev) {
@@ -690,6 +772,8 @@ static void recorder_release(struct recorder *r)
 	free(r->memo.e);
 	free(r->uaddr);
 	free(r->kaddr);
+	free(r->dwaddr);
+	kc_offcpu_free(r->oc);
 }
 
 /* The state of one recording beyond the profile: the target, signals, the output. */
@@ -715,9 +799,22 @@ static void make_config(const struct kc_record_opts *o, const struct kc_event_de
 	cfg->event = ev;
 	cfg->freq = o->freq ? o->freq : 999;
 	cfg->exclude_kernel = o->no_kernel;
-	cfg->regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
-	cfg->stack_user_size = o->stack_user_size ? o->stack_user_size : DEFAULT_STACK_COPY;
-	cfg->buffer_bytes = 1u << 20;
+	if (o->call_graph == KC_CG_FP) {
+		cfg->regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
+		cfg->stack_user_size = o->stack_user_size ? o->stack_user_size : DEFAULT_STACK_COPY;
+		cfg->buffer_bytes = 1u << 20;
+	} else {
+		/* DWARF: every register, a large stack copy, rings that hold ~250 ms of it */
+		cfg->regs_user_mask = kc_dwarf_regs_mask();
+		cfg->stack_user_size = o->stack_user_size ? o->stack_user_size : KC_DWARF_STACK_DEFAULT;
+		/* auto at high rates: half the copy, so the kernel's rings and kiln keep up
+		 * (stacks the copy cannot hold are continued with frame pointers or counted) */
+		if (!o->stack_user_size && o->call_graph == KC_CG_AUTO && cfg->freq > KC_DWARF_HIGH_FREQ)
+			cfg->stack_user_size = KC_DWARF_STACK_DEFAULT / 2;
+		cfg->buffer_bytes = 8u << 20;
+	}
+	cfg->context_switch = o->off_cpu;
+	cfg->switch_samples = o->off_cpu;
 	cfg->enable_on_exec = o->argv != NULL;
 }
 
@@ -772,7 +869,19 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	else
 		kp_add_value_type(&r->prof, ev->name, "count");
 	r->prof.default_value = is_time_event(ev) ? 0 : 1;
+	r->v_cpu = r->v_off = r->v_wall = -1;
+	if (o->off_cpu) {
+		/* samples, cpu_ns, off_cpu_ns, wall_ns (= cpu_ns + off_cpu_ns); wall by default */
+		r->v_cpu = 1;
+		r->v_off = kp_add_value_type(&r->prof, "off_cpu_ns", "nanoseconds");
+		r->v_wall = kp_add_value_type(&r->prof, "wall_ns", "nanoseconds");
+		r->prof.default_value = (uint32_t)r->v_wall;
+		struct kc_offcpu_values ov = { 0, r->v_off, r->v_wall };
+		r->oc = kc_offcpu_new(&r->prof, &ov);
+	}
 	set_meta(r, ev, o->freq ? o->freq : 999);
+	if (r->oc)
+		kp_meta_set(&r->prof, "kind", "offcpu");
 
 	r->t0 = kc_now_ns();
 	if (o->argv) {
@@ -881,6 +990,8 @@ static int finish(struct run *x, struct kc_record_result *res)
 	uint64_t t_end = kc_now_ns();
 	kc_collector_disable(r->col);
 	kc_collector_read(r->col, 1, on_record, r);
+	if (r->oc)
+		kc_offcpu_finish(r->oc, t_end - r->t0);
 	const struct kc_stats *cs = kc_collector_stats(r->col);
 	set_end_meta(r, t_end - r->t0, cs->lost);
 	res->samples = r->samples;
@@ -889,6 +1000,10 @@ static int finish(struct run *x, struct kc_record_result *res)
 	res->processes = r->procs.n;
 	res->seconds = (double)(t_end - r->t0) / 1e9;
 	res->leaf_fixed = r->leaf_fixed;
+	res->truncated = r->truncated;
+	res->stacks = r->stacks;
+	res->spliced = r->spliced;
+	res->offcpu_intervals = kc_offcpu_count(r->oc);
 	res->ring_bytes = cs->bytes;
 	/* after a failed write, closing keeps what was written (the error is printed) */
 	if (kp_writer_close(r->w, &r->prof) == 0 && !x->write_failed) {
@@ -968,6 +1083,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	x.r.layout = kc_collector_layout(x.r.col);
 	x.r.uaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
 	x.r.kaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
+	x.r.dwaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
 	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
 	x.r.sym = ks_session_new(&so);
 

@@ -27,8 +27,10 @@ struct kc_record_opts {
 	int no_inline;           /* symbol options (see symbols.h) */
 	int no_lines;
 	int no_demangle;
-	uint32_t stack_user_size; /* user stack bytes copied per sample for the leaf-frame fix
-				   * (0: the default; issue 6's DWARF mode wants more) */
+	uint32_t stack_user_size; /* user stack bytes copied per sample (0: the default of the
+				   * call-graph mode: 2 KiB for fp, KC_DWARF_STACK_DEFAULT else) */
+	int call_graph;          /* enum kc_call_graph (unwind_dwarf.h); 0 = auto */
+	int off_cpu;             /* also record off-CPU time (offcpu.h) */
 };
 
 struct kc_record_result {
@@ -42,6 +44,10 @@ struct kc_record_result {
 	double seconds;          /* recording time */
 	const char *event;       /* the event sampled (static string) */
 	uint64_t leaf_fixed;     /* samples whose innermost caller was recovered from CFI */
+	uint64_t stacks;         /* stacks unwound (samples, and switch-outs with --off-cpu) */
+	uint64_t truncated;      /* of them, stacks that could not be unwound to their root */
+	uint64_t spliced;        /* auto mode: DWARF stacks completed with the frame-pointer chain */
+	uint64_t offcpu_intervals; /* off-CPU intervals recorded (--off-cpu) */
 	double self_cpu;         /* kiln's own CPU seconds (user + system) */
 	double target_cpu;       /* the command's CPU seconds, with its waited-for children */
 	uint64_t ring_bytes;     /* bytes read from the kernel's rings */

@@ -1,6 +1,7 @@
 /* report.c: the function table, call tree and thread summary of a profile, as text and
  * JSON (see report.h). */
 #include "report/report.h"
+#include "report/verdict.h"
 #include "profile/folded.h"
 #include "profile/functions.h"
 #include "util/strbuf.h"
@@ -499,8 +500,11 @@ int kr_print_table(const struct kp_profile *p, const struct kr_opts *o, FILE *ou
 	char a[40];
 	int modw = 6;
 	kr_table_build(p, o, &t);
+	kr_print_verdict(p, o, out); /* issue 6: "CPU-bound or waiting, and where" */
 	print_header(p, o, t.grand_n, t.grand_total, out);
-	print_threads(p, o, out);
+	kr_print_split(p, o, out);
+	if (!kr_is_offcpu(p))
+		print_threads(p, o, out);
 	if (t.grand_total == 0) {
 		fprintf(out, "\nno samples%s\n", o->keep ? " match the filter" : "");
 		kr_table_release(&t);
@@ -581,7 +585,9 @@ int kr_print_tree(const struct kp_profile *p, const struct kr_opts *o, FILE *out
 	struct tree_print tp;
 	double n = count_of(p, o);
 	kr_tree_build(p, o, &t);
+	kr_print_verdict(p, o, out);
 	print_header(p, o, n, t.grand_total, out);
+	kr_print_split(p, o, out);
 	if (t.grand_total == 0) {
 		fprintf(out, "\nno samples%s\n", o->keep ? " match the filter" : "");
 		kr_tree_release(&t);
@@ -693,6 +699,7 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 	json_num(&sb, o->count_value >= 0 ? t.grand_n : (double)kept);
 	strbuf_addstr(&sb, ",\"filtered\":");
 	strbuf_addstr(&sb, o->keep ? "true" : "false");
+	kr_json_verdict(p, o, &sb);
 	strbuf_addstr(&sb, ",\"meta\":{");
 	for (uint32_t i = 0; i < p->nmeta; i++) {
 		if (i)
@@ -715,6 +722,7 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 		json_num(&sb, th[i].n);
 		strbuf_addstr(&sb, ",\"percent\":");
 		json_pct(&sb, th[i].value, t.grand_total);
+		kr_json_thread_split(p, o, th[i].thread, &sb);
 		strbuf_addch(&sb, '}');
 	}
 	free(th);
