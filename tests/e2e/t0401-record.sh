@@ -59,7 +59,9 @@ expect "threads: per-thread shares 50/30/20, names kept, --tid keeps one thread"
 	tb=$(pyq r.json "sum(t[\"percent\"] for t in j[\"threads\"] if t[\"comm\"] == \"worker-b\")") &&
 	tm=$(pyq r.json "sum(t[\"percent\"] for t in j[\"threads\"] if t[\"comm\"] == \"threads\")") &&
 	echo "worker-a $ta worker-b $tb main $tm" &&
-	within "$ta" 50 3 && within "$tb" 30 3 && within "$tm" 20 3 &&
+	# three threads on two shared vCPUs: the CPU time of an iteration varies with what runs
+	# beside it (SMT siblings, caches), so per-thread shares get +-5 points, not +-3
+	within "$ta" 50 5 && within "$tb" 30 5 && within "$tm" 20 5 &&
 	tid=$(awk "\$1 == \"worker-a\" { print \$2 }" ids.txt) && [ -n "$tid" ] &&
 	"$KILN" report -i p.prof --tid "$tid" --json >a.json &&
 	within "$(share a.json burn_a)" 100 1 && [ "$(share a.json burn_b)" = 0 ] &&
