@@ -1,0 +1,604 @@
+/* heap_session.c: reading the preload library's session files (see heap_session.h and
+ * heap_proto.h). */
+#include "heap/heap_session.h"
+#include "heap/heap_proto.h"
+#include "heap/heap_sym.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct hs_ring {
+	struct hp_slot_ctl *ctl;
+	uint64_t *data;
+	uint64_t mask;
+	uint64_t tail;
+	uint64_t epoch; /* epoch of the records at tail */
+};
+
+struct hs_proc {
+	char *path;
+	int fd;
+	struct hp_header *hdr;
+	int32_t pid;
+	uint64_t created;
+	uint32_t max_slots;
+	uint64_t ring_bytes;
+	struct hs_ring control;
+	struct hs_ring *rings;  /* [max_slots], rings[0] unused */
+	uint32_t nrings;        /* rings mapped up to here */
+	uint64_t cur_epoch;
+	uint64_t start_t;       /* ns since the session start */
+	struct heap_proc *agg;
+	int pidfd;
+	int finished;
+	int corrupt;
+	struct hs_proc *parent;
+};
+
+struct heap_session {
+	char *dir;
+	struct kp_profile *p;
+	struct heap_agg *agg;
+	struct heap_sym *sym;
+	uint64_t start_ns;
+	uint64_t sample_bytes;
+	uint64_t epoch, prev_epoch;
+	struct hs_proc **procs;
+	size_t nprocs, procs_alloc;
+	unsigned bad;
+	unsigned long long events;
+	uint64_t *tmp;
+	size_t tmp_alloc;
+	kp_stack_t unknown_stack;
+};
+
+struct heap_session *heap_session_new(const char *dir, struct kp_profile *p, uint64_t sample_bytes,
+				      uint64_t start_ns)
+{
+	struct heap_session *s;
+	struct heap_agg *a = heap_agg_new(p, sample_bytes);
+	if (!a)
+		return NULL;
+	s = xcalloc(1, sizeof(*s));
+	s->dir = xstrdup(dir);
+	s->p = p;
+	s->agg = a;
+	s->sym = heap_sym_new(p);
+	s->start_ns = start_ns;
+	s->sample_bytes = sample_bytes;
+	return s;
+}
+
+struct heap_agg *heap_session_agg(struct heap_session *s)
+{
+	return s->agg;
+}
+
+static uint64_t rel_ns(const struct heap_session *s, uint64_t mono)
+{
+	return mono > s->start_ns ? mono - s->start_ns : 0;
+}
+
+/* ---- mapping ---- */
+static int map_ring(struct hs_proc *pr, uint32_t slot, struct hs_ring *r)
+{
+	uint64_t bytes = hp_slot_ring_bytes(pr->hdr, slot);
+	void *m = mmap(NULL, HP_SLOT_CTL + bytes, PROT_READ | PROT_WRITE, MAP_SHARED, pr->fd,
+		       (off_t)hp_slot_offset(pr->hdr, slot));
+	if (m == MAP_FAILED)
+		return -1;
+	r->ctl = m;
+	r->data = (uint64_t *)((char *)m + HP_SLOT_CTL);
+	r->mask = bytes / 8 - 1;
+	r->tail = __atomic_load_n(&r->ctl->tail, __ATOMIC_ACQUIRE);
+	r->epoch = 0;
+	return 0;
+}
+
+static void unmap_proc(struct hs_proc *pr)
+{
+	for (uint32_t i = 1; i < pr->nrings; i++)
+		if (pr->rings[i].ctl)
+			munmap(pr->rings[i].ctl, HP_SLOT_CTL + pr->ring_bytes);
+	if (pr->control.ctl)
+		munmap(pr->control.ctl, HP_SLOT_CTL + HP_CONTROL_RING_BYTES);
+	if (pr->hdr)
+		munmap(pr->hdr, HP_HEADER_SIZE);
+	if (pr->fd >= 0)
+		close(pr->fd);
+	if (pr->pidfd >= 0)
+		close(pr->pidfd);
+	free(pr->rings);
+	pr->rings = NULL;
+	pr->nrings = 0;
+	pr->control.ctl = NULL;
+	pr->hdr = NULL;
+	pr->fd = -1;
+	pr->pidfd = -1;
+}
+
+static struct hs_proc *find_proc(struct heap_session *s, int32_t pid, uint64_t created)
+{
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i]->pid == pid && s->procs[i]->created == created)
+			return s->procs[i];
+	return NULL;
+}
+
+/* ---- control records ---- */
+static void control_record(struct heap_session *s, struct hs_proc *pr, const uint64_t *w, size_t n)
+{
+	unsigned type = (unsigned)(w[0] & 0xff);
+	if (type == HP_C_MODULE && n >= 7) {
+		uint64_t bl = w[5], nl = w[6];
+		char path[4200];
+		if (bl > 64 || nl > 4096 || 7 + (bl + nl + 7) / 8 > n) {
+			pr->corrupt = 1;
+			return;
+		}
+		memcpy(path, (const char *)&w[7] + bl, nl);
+		path[nl] = '\0';
+		heap_sym_module(s->sym, pr->pid, w[1], w[2], w[3], path, (const unsigned char *)&w[7], bl,
+				(int)w[4]);
+	} else if (type == HP_C_STACK && n >= 3) {
+		uint64_t id = w[1], depth = w[2];
+		if (depth > HP_MAX_DEPTH || depth + 3 > n || id == 0 || id > UINT32_MAX) {
+			pr->corrupt = 1;
+			return;
+		}
+		heap_agg_define_stack(pr->agg, (uint32_t)id, heap_sym_stack(s->sym, pr->pid, w + 3, depth));
+	}
+	/* other types: from a newer library; skipped by their length */
+}
+
+/* Reads control records up to word count upto (UINT64_MAX: all that is there). */
+static void drain_control(struct heap_session *s, struct hs_proc *pr, uint64_t upto)
+{
+	struct hs_ring *r = &pr->control;
+	uint64_t head;
+	if (!r->ctl || pr->corrupt)
+		return;
+	head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+	if (head > upto)
+		head = upto;
+	while (r->tail < head && !pr->corrupt) {
+		uint64_t w0 = r->data[r->tail & r->mask];
+		uint64_t n = (w0 >> 8) & 0xffffff;
+		if (n == 0 || r->tail + n > head || n > r->mask + 1) {
+			if (n == 0 || n > r->mask + 1)
+				pr->corrupt = 1;
+			break;
+		}
+		ALLOC_GROW(s->tmp, n, s->tmp_alloc);
+		for (uint64_t i = 0; i < n; i++)
+			s->tmp[i] = r->data[(r->tail + i) & r->mask];
+		control_record(s, pr, s->tmp, n);
+		r->tail += n;
+	}
+	__atomic_store_n(&r->ctl->tail, r->tail, __ATOMIC_RELEASE);
+}
+
+/* ---- events ---- */
+static uint32_t check_stack(struct heap_session *s, struct hs_proc *pr, uint64_t id)
+{
+	if (id > UINT32_MAX)
+		id = 0;
+	if (heap_agg_has_stack(pr->agg, (uint32_t)id))
+		return (uint32_t)id;
+	drain_control(s, pr, UINT64_MAX); /* defined after we last looked */
+	if (heap_agg_has_stack(pr->agg, (uint32_t)id))
+		return (uint32_t)id;
+	if (!s->unknown_stack) {
+		kp_frame_t f = kp_frame_named(s->p, "[unknown stack]", 15, KP_FRAME_UNKNOWN);
+		s->unknown_stack = kp_stack_push(s->p, 0, f);
+	}
+	heap_agg_define_stack(pr->agg, (uint32_t)id, s->unknown_stack);
+	return (uint32_t)id;
+}
+
+static uint64_t epoch_time(const struct hs_proc *pr, uint64_t epoch)
+{
+	uint64_t t = epoch ? (epoch - 1) * 1000 : 0;
+	return t > pr->start_t ? t : pr->start_t;
+}
+
+/* Processes ring records up to a change of epoch; returns events processed. */
+static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_proc *pr, uint32_t slot,
+					     struct hs_ring *r, uint64_t head)
+{
+	unsigned long long n = 0;
+	uint64_t t = epoch_time(pr, r->epoch);
+	while (r->tail < head) {
+		uint64_t w = r->data[r->tail & r->mask];
+		switch (w & HP_TYPE_MASK) {
+		case HP_EPOCH:
+			if ((w >> 4) != r->epoch) {
+				r->epoch = w >> 4;
+				r->tail++;
+				return n;
+			}
+			r->tail++;
+			break;
+		case HP_ALLOC: {
+			uint64_t size, id;
+			if (r->tail + 3 > head)
+				goto bad;
+			size = r->data[(r->tail + 1) & r->mask];
+			id = r->data[(r->tail + 2) & r->mask];
+			heap_agg_alloc(pr->agg, slot, w >> 4, size, check_stack(s, pr, id), t);
+			r->tail += 3;
+			n++;
+			break;
+		}
+		case HP_FREE:
+			heap_agg_free_ev(pr->agg, slot, w >> 4, (w & HP_FREE_TEMP) != 0, t);
+			r->tail++;
+			n++;
+			break;
+		default:
+			goto bad;
+		}
+	}
+	return n;
+bad:
+	pr->corrupt = 1;
+	r->tail = head;
+	return n;
+}
+
+static void map_new_rings(struct hs_proc *pr)
+{
+	uint32_t hwm = __atomic_load_n(&pr->hdr->slot_hwm, __ATOMIC_ACQUIRE);
+	if (hwm > pr->max_slots)
+		hwm = pr->max_slots;
+	for (uint32_t i = pr->nrings ? pr->nrings : 1; i < hwm; i++) {
+		if (map_ring(pr, i, &pr->rings[i]) < 0)
+			break;
+		pr->nrings = i + 1;
+	}
+}
+
+/* Drains the event rings of pr, epoch by epoch, for epochs below limit. */
+static unsigned long long drain_events(struct heap_session *s, struct hs_proc *pr, uint64_t limit)
+{
+	unsigned long long n = 0;
+	if (pr->corrupt || !pr->hdr)
+		return 0;
+	map_new_rings(pr);
+	for (;;) {
+		struct hs_ring *best = NULL;
+		uint32_t best_slot = 0;
+		uint64_t best_head = 0;
+		for (uint32_t i = 1; i < pr->nrings; i++) {
+			struct hs_ring *r = &pr->rings[i];
+			uint64_t head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+			/* leading EPOCH records only move the ring's epoch */
+			while (r->tail < head && (r->data[r->tail & r->mask] & HP_TYPE_MASK) == HP_EPOCH) {
+				r->epoch = r->data[r->tail & r->mask] >> 4;
+				r->tail++;
+			}
+			if (r->tail >= head || r->epoch >= limit)
+				continue;
+			if (!best || r->epoch < best->epoch) {
+				best = r;
+				best_slot = i;
+				best_head = head;
+			}
+		}
+		if (!best)
+			break;
+		if (best->epoch != pr->cur_epoch) {
+			heap_agg_end_epoch(pr->agg);
+			pr->cur_epoch = best->epoch;
+		}
+		n += drain_ring_segment(s, pr, best_slot, best, best_head);
+		__atomic_store_n(&best->ctl->tail, best->tail, __ATOMIC_RELEASE);
+		if (pr->corrupt)
+			break;
+	}
+	/* slots whose thread exited and whose ring is empty can be reused */
+	for (uint32_t i = 1; i < pr->nrings; i++) {
+		struct hs_ring *r = &pr->rings[i];
+		uint32_t expect = HP_SLOT_RETIRED;
+		if (__atomic_load_n(&pr->hdr->slot_state[i], __ATOMIC_ACQUIRE) == HP_SLOT_RETIRED &&
+		    r->tail == __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE))
+			__atomic_compare_exchange_n(&pr->hdr->slot_state[i], &expect, HP_SLOT_FREE, 0,
+						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	}
+	return n;
+}
+
+static void end_proc(struct heap_session *s, struct hs_proc *pr, uint64_t now_ns)
+{
+	if (pr->finished)
+		return;
+	drain_control(s, pr, UINT64_MAX);
+	s->events += drain_events(s, pr, UINT64_MAX);
+	drain_control(s, pr, UINT64_MAX);
+	heap_agg_proc_end(pr->agg, rel_ns(s, now_ns));
+	if (pr->hdr)
+		__atomic_store_n(&pr->hdr->reader_done, 1, __ATOMIC_RELEASE);
+	pr->finished = 1;
+	unmap_proc(pr);
+	/* the file is no longer needed: free its memory now */
+	unlink(pr->path);
+}
+
+/* ---- discovery ---- */
+static int pidfd_open_(int32_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+static int proc_exited(struct hs_proc *pr)
+{
+	if (pr->pidfd >= 0) {
+		struct pollfd pfd = { pr->pidfd, POLLIN, 0 };
+		return poll(&pfd, 1, 0) > 0;
+	}
+	/* no pidfd: the pid is gone, or a zombie */
+	if (kill(pr->pid, 0) != 0 && errno == ESRCH)
+		return 1;
+	{
+		char path[64], buf[256];
+		int fd;
+		ssize_t n;
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pr->pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return 1;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			char *e = strrchr(buf, ')');
+			if (e && e[1] == ' ' && (e[2] == 'Z' || e[2] == 'X'))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+	const struct hs_proc *x = *(struct hs_proc *const *)a, *y = *(struct hs_proc *const *)b;
+	return x->created < y->created ? -1 : x->created > y->created;
+}
+
+static struct hs_proc *open_file(struct heap_session *s, const char *name)
+{
+	struct hs_proc *pr;
+	char *path = xasprintf("%s/%s", s->dir, name);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	struct hp_header *h;
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0 || (uint64_t)st.st_size < HP_HEADER_SIZE) {
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return NULL;
+	}
+	h = mmap(NULL, HP_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (h == MAP_FAILED) {
+		close(fd);
+		free(path);
+		return NULL;
+	}
+	if (memcmp(h->magic, HP_MAGIC, 8) || h->version != HP_VERSION || h->header_size != HP_HEADER_SIZE ||
+	    h->max_slots < 2 || h->max_slots > HP_MAX_SLOTS || h->ring_bytes < 4096 ||
+	    (h->ring_bytes & (h->ring_bytes - 1)) || (uint64_t)st.st_size < hp_file_size(h)) {
+		munmap(h, HP_HEADER_SIZE);
+		close(fd);
+		s->bad++;
+		unlink(path);
+		free(path);
+		return NULL;
+	}
+	pr = xcalloc(1, sizeof(*pr));
+	pr->path = path;
+	pr->fd = fd;
+	pr->hdr = h;
+	pr->pid = h->pid;
+	pr->created = h->created_ns;
+	pr->max_slots = h->max_slots;
+	pr->ring_bytes = h->ring_bytes;
+	pr->pidfd = -1;
+	pr->rings = xcalloc(pr->max_slots, sizeof(*pr->rings));
+	if (map_ring(pr, 0, &pr->control) < 0) {
+		unmap_proc(pr);
+		free(pr->path);
+		free(pr);
+		return NULL;
+	}
+	return pr;
+}
+
+static void adopt(struct heap_session *s, struct hs_proc *pr, uint64_t now_ns)
+{
+	struct hp_header *h = pr->hdr;
+	struct hs_proc *parent = NULL;
+	uint32_t thread;
+	char comm[sizeof(h->comm) + 1];
+	/* an older image of the same pid has exec'd into this one */
+	for (size_t i = 0; i < s->nprocs; i++) {
+		struct hs_proc *o = s->procs[i];
+		if (!o->finished && o->pid == pr->pid && o->created < pr->created)
+			end_proc(s, o, now_ns);
+	}
+	if (h->flags & HP_F_FORKED)
+		parent = find_proc(s, h->ppid, h->parent_created_ns);
+	if (parent && !parent->finished) {
+		drain_control(s, parent, h->inherited_control);
+		heap_sym_fork(s->sym, parent->pid, pr->pid);
+	} else if (parent) {
+		heap_sym_fork(s->sym, parent->pid, pr->pid); /* its maps are still known */
+	} else {
+		heap_sym_exec(s->sym, pr->pid);
+	}
+	memcpy(comm, h->comm, sizeof(h->comm));
+	comm[sizeof(h->comm)] = '\0';
+	if (!comm[0]) {
+		const char *b = strrchr(h->exe, '/');
+		size_t l;
+		b = b ? b + 1 : h->exe;
+		l = strnlen(b, sizeof(comm) - 1);
+		memcpy(comm, b, l);
+		comm[l] = '\0';
+	}
+	thread = kp_add_thread(s->p, pr->pid, pr->pid, comm);
+	pr->start_t = rel_ns(s, pr->created);
+	pr->parent = parent;
+	pr->agg = heap_agg_proc(s->agg, thread, pr->pid, pr->start_t, parent ? parent->agg : NULL,
+				parent ? (uint32_t)h->inherited_stacks : 0);
+	pr->pidfd = pidfd_open_(pr->pid);
+	if (pr->pidfd < 0 && errno == ESRCH)
+		pr->pidfd = -2; /* already gone */
+	ALLOC_GROW(s->procs, s->nprocs + 1, s->procs_alloc);
+	s->procs[s->nprocs++] = pr;
+	__atomic_store_n(&h->epoch, s->epoch, __ATOMIC_RELEASE);
+}
+
+static int known_path(const struct heap_session *s, const char *name)
+{
+	size_t dl = strlen(s->dir);
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const char *p = s->procs[i]->path;
+		if (!strncmp(p, s->dir, dl) && p[dl] == '/' && !strcmp(p + dl + 1, name))
+			return 1;
+	}
+	return 0;
+}
+
+static void scan_dir(struct heap_session *s, uint64_t now_ns)
+{
+	DIR *d = opendir(s->dir);
+	struct dirent *de;
+	struct hs_proc **found = NULL;
+	size_t nfound = 0, alloc = 0;
+	size_t sl = strlen(HP_FILE_SUFFIX);
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (de->d_name[0] == '.' || l <= sl || strcmp(de->d_name + l - sl, HP_FILE_SUFFIX))
+			continue;
+		if (known_path(s, de->d_name))
+			continue;
+		struct hs_proc *pr = open_file(s, de->d_name);
+		if (!pr)
+			continue;
+		ALLOC_GROW(found, nfound + 1, alloc);
+		found[nfound++] = pr;
+	}
+	closedir(d);
+	qsort(found, nfound, sizeof(*found), cmp_created);
+	for (size_t i = 0; i < nfound; i++)
+		adopt(s, found[i], now_ns);
+	free(found);
+}
+
+unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns)
+{
+	unsigned long long n = 0;
+	uint64_t e = rel_ns(s, now_ns) / 1000 + 1;
+	if (e <= s->epoch)
+		e = s->epoch + 1;
+	s->prev_epoch = s->epoch;
+	s->epoch = e;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (!s->procs[i]->finished)
+			__atomic_store_n(&s->procs[i]->hdr->epoch, e, __ATOMIC_RELEASE);
+	scan_dir(s, now_ns);
+	for (size_t i = 0; i < s->nprocs; i++) {
+		struct hs_proc *pr = s->procs[i];
+		int exited;
+		if (pr->finished)
+			continue;
+		exited = pr->pidfd == -2 || proc_exited(pr);
+		drain_control(s, pr, UINT64_MAX);
+		if (exited) {
+			unsigned long long before = s->events;
+			end_proc(s, pr, now_ns);
+			n += s->events - before;
+			continue;
+		}
+		n += drain_events(s, pr, s->prev_epoch);
+	}
+	s->events += n;
+	return n;
+}
+
+void heap_session_finish(struct heap_session *s, uint64_t now_ns)
+{
+	scan_dir(s, now_ns);
+	for (size_t i = 0; i < s->nprocs; i++)
+		end_proc(s, s->procs[i], now_ns);
+}
+
+void heap_session_get_info(const struct heap_session *s, struct heap_session_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->processes = (unsigned)s->nprocs;
+	info->bad = s->bad;
+	info->events = s->events;
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const struct hs_proc *pr = s->procs[i];
+		if (!pr->finished)
+			info->running++;
+		if (pr->hdr && (pr->hdr->flags & HP_F_GAVE_UP))
+			info->gave_up++;
+		if (pr->corrupt)
+			info->bad++;
+	}
+}
+
+void heap_session_cleanup(struct heap_session *s)
+{
+	DIR *d = opendir(s->dir);
+	struct dirent *de;
+	if (d) {
+		while ((de = readdir(d)) != NULL) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char *p = xasprintf("%s/%s", s->dir, de->d_name);
+			unlink(p);
+			free(p);
+		}
+		closedir(d);
+	}
+	rmdir(s->dir);
+}
+
+void heap_session_free(struct heap_session *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nprocs; i++) {
+		unmap_proc(s->procs[i]);
+		free(s->procs[i]->path);
+		free(s->procs[i]);
+	}
+	free(s->procs);
+	heap_agg_free(s->agg);
+	heap_sym_free(s->sym);
+	free(s->tmp);
+	free(s->dir);
+	free(s);
+}

@@ -1,0 +1,45 @@
+/* heap_session.h: the reader side of `kiln heap`: finds the session files the preload
+ * library creates (one per process image), maps them, drains their rings, symbolizes
+ * stacks and feeds heap_agg, which fills the profile.
+ *
+ *   s = heap_session_new(dir, p, sample_bytes);
+ *   while (program runs) { heap_session_poll(s, now, 0); heap_agg_emit(...); sleep; }
+ *   heap_session_finish(s, now);   everything drained, live blocks become leaks
+ *
+ * Process images are recognised as the program, its fork children (which inherit
+ * their parent's modules and stacks) and exec'd images (a newer file with the same
+ * pid ends the older one). A process is finished when its pid has exited. */
+#ifndef KILN_HEAP_SESSION_H
+#define KILN_HEAP_SESSION_H
+#include "heap/heap_agg.h"
+#include "profile/profile.h"
+#include <stdint.h>
+
+struct heap_session;
+
+struct heap_session_info {
+	unsigned processes;       /* process images seen */
+	unsigned running;         /* not finished yet */
+	unsigned gave_up;         /* images whose library stopped recording */
+	unsigned bad;             /* files that could not be read (damaged, wrong version) */
+	unsigned long long events;
+};
+
+/* dir: the session directory (absolute); start_ns: CLOCK_MONOTONIC at the start (event
+ * times in the profile are relative to it). Adds the heap value types to p. Returns
+ * NULL after a one-line error. */
+struct heap_session *heap_session_new(const char *dir, struct kp_profile *p, uint64_t sample_bytes,
+				      uint64_t start_ns);
+/* One round at now_ns (CLOCK_MONOTONIC): new epoch, new files, drain what is ready,
+ * end processes that exited. Returns the number of events processed. */
+unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns);
+/* Drains everything, ends every process (what is live is leaked) and tells the
+ * libraries still running to stop. */
+void heap_session_finish(struct heap_session *s, uint64_t now_ns);
+void heap_session_get_info(const struct heap_session *s, struct heap_session_info *info);
+struct heap_agg *heap_session_agg(struct heap_session *s);
+/* Removes the session files and the directory. */
+void heap_session_cleanup(struct heap_session *s);
+void heap_session_free(struct heap_session *s);
+
+#endif
