@@ -29,6 +29,10 @@ if [ "${1:-}" = "--test" ]; then
   check_bin python3 python3
   check_bin sqlite3 sqlite3
   check_bin perl perl
+  # the symbols tests: debug files, MiniDebugInfo, libc's symbols for unwinding tests
+  check_bin objcopy binutils
+  check_bin xz xz-utils
+  check_file /usr/share/doc/libc6-dbg libc6-dbg
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2

@@ -31,6 +31,11 @@ struct ks_options {
 
 struct ks_session *ks_session_new(const struct ks_options *opts);
 void ks_session_free(struct ks_session *s);
+/* Where perf-PID.map files are looked for (default "/tmp"; for tests). */
+void ks_session_set_jit_dir(struct ks_session *s, const char *dir);
+/* Where separate debug files are looked for, in libdwfl's debuginfo_path syntax
+ * (default ":.debug:/usr/lib/debug"); call before the first resolve. */
+void ks_session_set_debug_path(struct ks_session *s, const char *path);
 
 /* ---- address-space events ---- */
 
