@@ -21,20 +21,40 @@
 enum kh_tstate { KH_T_NEW = 0, KH_T_ON = 1, KH_T_OFF = 2 };
 
 struct kh_thread {
+	/* busy and state are apart on purpose: a compiler that merges their loads into one
+	 * 64-bit load defeats store forwarding from the 32-bit store to busy */
 	int busy;             /* inside the library: nested calls pass through */
-	int state;            /* enum kh_tstate */
 	uint32_t slot;
 	uint64_t *ring;
+	int state;            /* enum kh_tstate */
 	struct hp_slot_ctl *ctl;
 	uint64_t mask;        /* ring words - 1 */
 	uint64_t head, tail_cache;
 	uint64_t epoch;
+	const uint64_t *epoch_src; /* the reader's epoch in the header */
 	uint64_t last_alloc;  /* address of this thread's latest allocation, 0 after another */
 	int64_t sample_left;  /* sampling: bytes until the next sampled allocation */
 	uint64_t rng;
 	uint64_t stack_lo, stack_hi; /* this thread's stack, for checked unwinding */
-	uint64_t lost;
+	struct kh_tblock *blk;   /* per-slot scratch: the stack being captured, memos */
+};
+
+/* A memo of a recent stack walk: the walk is a function of (ip, sp, bp) and of the
+ * stack words it read, so when those are unchanged the stack id can be reused. */
+#define KH_MEMO 4
+#define KH_MEMO_READS (2 * HP_MAX_DEPTH + 8)
+struct kh_memo {
+	uint64_t ip, sp, bp;
+	uint32_t gen, id;
+	uint32_t nreads;
+	uint32_t valid;
+	uint64_t addr[KH_MEMO_READS];
+	uint64_t val[KH_MEMO_READS];
+};
+
+struct kh_tblock {
 	uint64_t ips[HP_MAX_DEPTH];
+	struct kh_memo memo[KH_MEMO];
 };
 
 extern __thread struct kh_thread kh_tls;
@@ -55,6 +75,7 @@ struct kh_proc {
 	uint64_t inh_created, inh_stacks, inh_control;
 	int32_t inh_ppid;
 	void *slot_map[HP_MAX_SLOTS];
+	struct kh_tblock *slot_block[HP_MAX_SLOTS];
 	int slot_hint;
 };
 extern struct kh_proc kh_p;
@@ -108,15 +129,15 @@ void kh_modules_ensure(uint64_t addr);
 void kh_modules_reset(void); /* after dlclose: forget and resend */
 
 /* ---- unwinding (kh_unwind.c) ---- */
-/* Walks the caller's stack from (ip, sp, bp): ip is a return address, sp the CFA of the
- * interposed function. Writes up to HP_MAX_DEPTH return addresses into t->ips and
- * returns the count; *hash gets a hash of them. */
-int kh_unwind(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *hash);
+/* The stack id of the caller at (ip, sp, bp): ip is a return address, sp the CFA of
+ * the interposed function, bp the caller's rbp. Walks the stack (up to HP_MAX_DEPTH
+ * return addresses into t->blk->ips) unless a memo shows it unchanged. */
+uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
 void kh_unwind_reset(void);  /* after dlclose */
 void kh_thread_stack_bounds(struct kh_thread *t);
 
 /* ---- stack table (kh_stacks.c) ---- */
-/* Returns the id of the stack t->ips[0..n), sending its definition the first time. */
+/* Returns the id of the stack t->blk->ips[0..n), sending its definition the first time. */
 uint32_t kh_stack_id(struct kh_thread *t, int n, uint64_t hash);
 uint64_t kh_stack_count(void); /* next id to be assigned */
 void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are resent */

@@ -173,58 +173,41 @@ __attribute__((destructor)) static void kh_stop(void)
 }
 
 /* ---- recording ---- */
-static inline int ring_reserve(struct kh_thread *t, unsigned n)
+/* Appends n words (an EPOCH record first when the reader's epoch moved) and publishes
+ * them. The head is kept in a local so that the stores into the ring, which the
+ * compiler cannot tell apart from the thread state, do not force reloads. */
+static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t, uint64_t w0, uint64_t w1,
+							     uint64_t w2, unsigned n)
 {
-	if (KH_UNLIKELY(t->head + n - t->tail_cache > t->mask + 1)) {
+	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
+	unsigned need = n + (e != t->epoch);
+	if (KH_UNLIKELY(head + need - t->tail_cache > mask + 1)) {
 		t->tail_cache = __atomic_load_n(&t->ctl->tail, __ATOMIC_ACQUIRE);
-		if (t->head + n - t->tail_cache > t->mask + 1)
-			return kh_ring_wait(t, n);
+		if (head + need - t->tail_cache > mask + 1 && kh_ring_wait(t, need) < 0)
+			return;
 	}
-	return 0;
-}
-
-static inline void ring_put(struct kh_thread *t, uint64_t w)
-{
-	t->ring[t->head & t->mask] = w;
-	t->head++;
-}
-
-static inline void ring_publish(struct kh_thread *t)
-{
-	__atomic_store_n(&t->ctl->head, t->head, __ATOMIC_RELEASE);
-}
-
-static inline int epoch_check(struct kh_thread *t, unsigned *n)
-{
-	uint64_t e = __atomic_load_n(&kh_p.hdr->epoch, __ATOMIC_RELAXED);
 	if (KH_UNLIKELY(e != t->epoch)) {
 		t->epoch = e;
-		(*n)++;
-		return 1;
+		ring[head++ & mask] = e << 4 | HP_EPOCH;
 	}
-	return 0;
+	ring[head & mask] = w0;
+	if (n > 1) {
+		ring[(head + 1) & mask] = w1;
+		ring[(head + 2) & mask] = w2;
+	}
+	head += n;
+	t->head = head;
+	__atomic_store_n(&t->ctl->head, head, __ATOMIC_RELEASE);
 }
 
 /* fa: frame address of the interposed entry point (its caller is the allocation site) */
 static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64_t *fa)
 {
-	uint64_t hash;
-	uint32_t id;
-	unsigned n = 3;
-	int ep;
-	int depth = kh_unwind(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0], &hash);
-	id = kh_stack_id(t, depth, hash);
+	uint32_t id = kh_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	if (KH_UNLIKELY(t->state != KH_T_ON))
 		return;
-	ep = epoch_check(t, &n);
-	if (KH_UNLIKELY(ring_reserve(t, n) < 0))
-		return;
-	if (ep)
-		ring_put(t, t->epoch << 4 | HP_EPOCH);
-	ring_put(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC);
-	ring_put(t, (uint64_t)size);
-	ring_put(t, id);
-	ring_publish(t);
+	ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)size, id, 3);
 }
 
 static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uint64_t *fa)
@@ -243,8 +226,6 @@ static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uin
 static inline void on_free(struct kh_thread *t, void *p)
 {
 	uint64_t a = (uint64_t)(uintptr_t)p, w;
-	unsigned n = 1;
-	int ep;
 	if (kh_p.sample_bytes && KH_LIKELY(!kh_sample_remove(a)))
 		return;
 	w = a << 4 | HP_FREE;
@@ -252,13 +233,7 @@ static inline void on_free(struct kh_thread *t, void *p)
 		w |= HP_FREE_TEMP;
 		t->last_alloc = 0;
 	}
-	ep = epoch_check(t, &n);
-	if (KH_UNLIKELY(ring_reserve(t, n) < 0))
-		return;
-	if (ep)
-		ring_put(t, t->epoch << 4 | HP_EPOCH);
-	ring_put(t, w);
-	ring_publish(t);
+	ring_write(t, w, 0, 0, 1);
 }
 
 /* Returns 1 when this call should be recorded (t->busy set), 0 to pass through. */

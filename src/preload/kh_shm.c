@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -218,6 +219,16 @@ found:
 						    __ATOMIC_RELAXED))
 			;
 	}
+	if (!kh_p.slot_block[i]) {
+		kh_p.slot_block[i] = kh_map_anon((sizeof(struct kh_tblock) + 4095) & ~(size_t)4095);
+		if (!kh_p.slot_block[i]) {
+			__atomic_store_n(&h->slot_state[i], HP_SLOT_FREE, __ATOMIC_RELEASE);
+			return -1;
+		}
+	}
+	t->blk = kh_p.slot_block[i];
+	for (int k = 0; k < KH_MEMO; k++)
+		t->blk->memo[k].valid = 0;
 	t->slot = i;
 	t->ctl = m;
 	t->ring = (uint64_t *)((char *)m + HP_SLOT_CTL);
@@ -225,6 +236,7 @@ found:
 	t->head = __atomic_load_n(&t->ctl->head, __ATOMIC_RELAXED);
 	t->tail_cache = __atomic_load_n(&t->ctl->tail, __ATOMIC_ACQUIRE);
 	t->epoch = 0;
+	t->epoch_src = &h->epoch;
 	t->last_alloc = 0;
 	if (!t->stack_hi)
 		kh_thread_stack_bounds(t);
@@ -251,6 +263,7 @@ static int wait_ring(struct hp_slot_ctl *ctl, uint64_t head, uint64_t *tail_cach
 {
 	struct hp_header *h = kh_p.hdr;
 	uint64_t epoch = __atomic_load_n(&h->epoch, __ATOMIC_RELAXED), since = 0;
+	unsigned spins = 0;
 	for (;;) {
 		*tail_cache = __atomic_load_n(&ctl->tail, __ATOMIC_ACQUIRE);
 		if (head + n - *tail_cache <= words)
@@ -265,8 +278,12 @@ static int wait_ring(struct hp_slot_ctl *ctl, uint64_t head, uint64_t *tail_cach
 		} else if (now - since > HP_READER_TIMEOUT_NS) {
 			return -1;
 		}
-		struct timespec ts = { 0, 50000 };
-		nanosleep(&ts, NULL);
+		if (++spins < 200) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 50000 };
+			nanosleep(&ts, NULL);
+		}
 	}
 }
 

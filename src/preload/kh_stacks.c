@@ -60,16 +60,16 @@ uint32_t kh_stack_id(struct kh_thread *t, int n, uint64_t hash)
 	struct kstack *k;
 	uint32_t id;
 	if (KH_LIKELY(s != NULL)) {
-		k = find(s, t->ips, n, hash);
+		k = find(s, t->blk->ips, n, hash);
 		if (KH_LIKELY(k != NULL))
 			return k->id;
 	}
 	/* new stack: make sure the reader knows every module it touches (no lock held) */
 	for (int i = 0; i < n; i++)
-		kh_modules_ensure(t->ips[i]);
+		kh_modules_ensure(t->blk->ips[i]);
 	kh_lock(&kh_stack_lock);
 	s = stab;
-	if (s && (k = find(s, t->ips, n, hash)) != NULL) {
+	if (s && (k = find(s, t->blk->ips, n, hash)) != NULL) {
 		kh_unlock(&kh_stack_lock);
 		return k->id;
 	}
@@ -89,14 +89,14 @@ uint32_t kh_stack_id(struct kh_thread *t, int n, uint64_t hash)
 	}
 	k->hash = hash;
 	k->depth = (uint32_t)n;
-	memcpy(k->ips, t->ips, (size_t)n * 8);
+	memcpy(k->ips, t->blk->ips, (size_t)n * 8);
 	id = k->id = next_id++;
 	{
 		uint64_t w[HP_MAX_DEPTH + 3];
 		w[0] = HP_C_STACK | (uint64_t)(n + 3) << 8;
 		w[1] = id;
 		w[2] = (uint64_t)n;
-		memcpy(&w[3], t->ips, (size_t)n * 8);
+		memcpy(&w[3], t->blk->ips, (size_t)n * 8);
 		kh_control_write(w, (size_t)n + 3);
 	}
 	{

@@ -48,11 +48,14 @@ static struct cfi_ent *cache_get(void)
 	return c;
 }
 
+static uint32_t unwind_gen = 1; /* memos of older generations are invalid */
+
 void kh_unwind_reset(void)
 {
 	struct cfi_ent *c = kh_map_anon(CACHE_SIZE * sizeof(struct cfi_ent));
 	if (c)
 		__atomic_store_n(&cache, c, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&unwind_gen, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- DWARF CFI decoding ---- */
@@ -564,9 +567,23 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 29);
 }
 
-int kh_unwind(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *hash)
+/* Reads a stack word, logging it in the memo being built (m->valid = 0 on overflow). */
+static inline uint64_t rd_stack(struct kh_memo *m, uint64_t a)
+{
+	uint64_t v = *(const uint64_t *)(uintptr_t)a;
+	if (KH_LIKELY(m->nreads < KH_MEMO_READS)) {
+		m->addr[m->nreads] = a;
+		m->val[m->nreads++] = v;
+	} else {
+		m->valid = 0;
+	}
+	return v;
+}
+
+static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *hash)
 {
 	uint64_t lo = t->stack_lo, hi = t->stack_hi, h = 0xcbf29ce484222325ull;
+	uint64_t *ips = t->blk->ips;
 	int n = 0, exact = 0;
 	struct cfi_ent e;
 	if (KH_UNLIKELY(sp < lo || sp >= hi)) {
@@ -581,7 +598,7 @@ int kh_unwind(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp, uint64
 	}
 	while (n < HP_MAX_DEPTH) {
 		uint64_t cfa, ra;
-		t->ips[n++] = ip;
+		ips[n++] = ip;
 		h = mix(h, ip);
 		if (hi <= lo)
 			break;
@@ -598,7 +615,7 @@ int kh_unwind(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp, uint64
 			uint64_t a = bp + (uint64_t)(int64_t)e.cfa_off;
 			if (a < sp || a + 8 > hi || (a & 7))
 				goto done;
-			cfa = *(const uint64_t *)(uintptr_t)a;
+			cfa = rd_stack(m, a);
 			break;
 		}
 		case K_SIGNAL: {
@@ -607,9 +624,9 @@ int kh_unwind(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp, uint64
 			uint64_t nip, nsp, nbp;
 			if (sp < lo || sp + sizeof(*uc) > hi)
 				goto done;
-			nip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
-			nsp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
-			nbp = (uint64_t)uc->uc_mcontext.gregs[REG_RBP];
+			nip = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RIP]);
+			nsp = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RSP]);
+			nbp = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RBP]);
 			if (nsp < t->stack_lo || nsp >= t->stack_hi) {
 				if (nsp < lo || nsp >= hi)
 					goto done;
@@ -638,17 +655,17 @@ int kh_unwind(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp, uint64
 		}
 		if (cfa <= sp || cfa > hi || (cfa & 7))
 			break;
-		ra = *(const uint64_t *)(uintptr_t)(cfa - 8);
+		ra = rd_stack(m, cfa - 8);
 		if (e.rbp_kind == RBP_AT_CFA) {
 			uint64_t a = cfa + (uint64_t)(int64_t)e.rbp_off;
 			if (a < sp || a + 8 > hi)
 				break;
-			bp = *(const uint64_t *)(uintptr_t)a;
+			bp = rd_stack(m, a);
 		} else if (e.rbp_kind == RBP_AT_RBP) {
 			uint64_t a = bp + (uint64_t)(int64_t)e.rbp_off;
 			if (a < sp || a + 8 > hi)
 				break;
-			bp = *(const uint64_t *)(uintptr_t)a;
+			bp = rd_stack(m, a);
 		}
 		sp = cfa;
 		ip = ra;
@@ -658,4 +675,32 @@ int kh_unwind(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp, uint64
 done:
 	*hash = h ^ (uint64_t)n;
 	return n;
+}
+
+uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	struct kh_memo *m = &t->blk->memo[((ip >> 2) ^ (sp >> 4)) & (KH_MEMO - 1)];
+	uint32_t gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE), id;
+	uint64_t hash;
+	int n;
+	if (m->valid && m->ip == ip && m->sp == sp && m->bp == bp && m->gen == gen) {
+		uint32_t i;
+		for (i = 0; i < m->nreads; i++)
+			if (*(const volatile uint64_t *)(uintptr_t)m->addr[i] != m->val[i])
+				break;
+		if (KH_LIKELY(i == m->nreads))
+			return m->id;
+	}
+	m->valid = 1;
+	m->nreads = 0;
+	n = walk(t, m, ip, sp, bp, &hash);
+	id = kh_stack_id(t, n, hash);
+	if (!id)
+		m->valid = 0;
+	m->ip = ip;
+	m->sp = sp;
+	m->bp = bp;
+	m->gen = gen;
+	m->id = id;
+	return id;
 }

@@ -180,17 +180,25 @@ void heap_agg_free(struct heap_agg *a)
 	free(a);
 }
 
-double heap_agg_weight(const struct heap_agg *a, uint64_t size)
+static double weight_sampled(const struct heap_agg *a, uint64_t size)
 {
 	double x;
-	if (!a->sample_bytes)
-		return 1;
 	if (!size)
 		return 0;
 	x = (double)size / (double)a->sample_bytes;
 	if (x > 40)
 		return 1;
 	return 1.0 / -expm1(-x);
+}
+
+static inline double weight(const struct heap_agg *a, uint64_t size)
+{
+	return a->sample_bytes ? weight_sampled(a, size) : 1;
+}
+
+double heap_agg_weight(const struct heap_agg *a, uint64_t size)
+{
+	return weight(a, size);
 }
 
 struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid, uint64_t start_ns,
@@ -216,7 +224,7 @@ struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid
 	return pr;
 }
 
-static struct ha_stack *get_stack(struct heap_proc *pr, uint32_t id)
+static struct ha_stack *get_stack_slow(struct heap_proc *pr, uint32_t id)
 {
 	if (id >= pr->nstacks) {
 		size_t old = pr->stacks_alloc;
@@ -225,6 +233,11 @@ static struct ha_stack *get_stack(struct heap_proc *pr, uint32_t id)
 		pr->nstacks = (size_t)id + 1;
 	}
 	return &pr->stacks[id];
+}
+
+static inline struct ha_stack *get_stack(struct heap_proc *pr, uint32_t id)
+{
+	return UNLIKELY(id >= pr->nstacks) ? get_stack_slow(pr, id) : &pr->stacks[id];
 }
 
 void heap_agg_define_stack(struct heap_proc *pr, uint32_t id, kp_stack_t ks)
@@ -253,10 +266,10 @@ static int hist_bucket(uint64_t size)
 }
 
 /* Accounts an allocation that is now live. */
-static void account_alloc(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns)
+static inline void account_alloc(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns)
 {
 	struct heap_agg *a = pr->agg;
-	double w = heap_agg_weight(a, size), b = w * (double)size;
+	double w = weight(a, size), b = w * (double)size;
 	struct ha_stack *s = get_stack(pr, stack);
 	touch(pr, s);
 	s->alloc_count += w;
@@ -277,9 +290,9 @@ static void account_alloc(struct heap_proc *pr, uint64_t size, uint32_t stack, u
 	pr->dirty = 1;
 }
 
-static void account_free(struct heap_proc *pr, uint64_t size, uint32_t stack, int temp)
+static inline void account_free(struct heap_proc *pr, uint64_t size, uint32_t stack, int temp)
 {
-	double w = heap_agg_weight(pr->agg, size), b = w * (double)size;
+	double w = weight(pr->agg, size), b = w * (double)size;
 	struct ha_stack *s = get_stack(pr, stack);
 	touch(pr, s);
 	s->live_count -= w;
@@ -339,6 +352,33 @@ void heap_agg_alloc(struct heap_proc *pr, uint32_t ring, uint64_t addr, uint64_t
 	}
 	account_alloc(pr, size, stack, t_ns);
 	insert_live(pr, ring, addr, size, stack);
+}
+
+void heap_agg_temp_pair(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns)
+{
+	struct heap_agg *a = pr->agg;
+	double w = weight(a, size), b = w * (double)size;
+	struct ha_stack *s = get_stack(pr, stack);
+	pr->st.events += 2;
+	pr->last_t = t_ns;
+	s->alloc_count += w;
+	s->alloc_bytes += b;
+	s->temp_count += w;
+	pr->st.allocs += w;
+	pr->st.bytes += b;
+	pr->st.frees += w;
+	pr->st.temps += w;
+	a->hist[hist_bucket(size)] += w;
+	if (UNLIKELY(pr->live_total + b > pr->peak_total)) {
+		/* the heap peaked while this block lived */
+		touch(pr, s);
+		pr->peak_total = pr->live_total + b;
+		pr->st.peak_time_ns = t_ns;
+		pr->peak_ver++;
+		s->peak_val = s->live_bytes + b;
+		s->peak_ver = pr->peak_ver;
+	}
+	pr->dirty = 1;
 }
 
 void heap_agg_free_ev(struct heap_proc *pr, uint32_t ring, uint64_t addr, int temp, uint64_t t_ns)

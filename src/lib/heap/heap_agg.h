@@ -69,6 +69,9 @@ int heap_agg_has_stack(const struct heap_proc *pr, uint32_t id);
 void heap_agg_alloc(struct heap_proc *pr, uint32_t ring, uint64_t addr, uint64_t size, uint32_t stack,
 		    uint64_t t_ns);
 void heap_agg_free_ev(struct heap_proc *pr, uint32_t ring, uint64_t addr, int temp, uint64_t t_ns);
+/* An allocation immediately freed by the same thread (an ALLOC followed by its FREE
+ * with the temporary flag in one ring): counted without touching the live blocks. */
+void heap_agg_temp_pair(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns);
 /* Every ring's events of the current epoch have been given: settles the leftovers. */
 void heap_agg_end_epoch(struct heap_proc *pr);
 /* The process ended at t_ns: what is live now is leaked. */

@@ -486,7 +486,10 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 			if (interval > 2000000000ull)
 				interval = 2000000000ull;
 		}
-		sleep_us = n ? 300 : (sleep_us < 8000 ? sleep_us * 2 : 8000);
+		/* busy program: poll again at once so that its rings never fill */
+		if (n > 20000)
+			continue;
+		sleep_us = n ? 200 : (sleep_us < 8000 ? sleep_us * 2 : 8000);
 		if (!child_done && pidfd >= 0) {
 			struct pollfd pfd = { pidfd, POLLIN, 0 };
 			struct timespec ts = { 0, (long)sleep_us * 1000 };

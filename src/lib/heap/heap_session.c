@@ -219,7 +219,9 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 					     struct hs_ring *r, uint64_t head)
 {
 	unsigned long long n = 0;
-	uint64_t t = epoch_time(pr, r->epoch);
+	uint64_t t = epoch_time(pr, r->epoch), last_id = 0;
+	uint32_t last_st = 0;
+	int last_ok = 0;
 	while (r->tail < head) {
 		uint64_t w = r->data[r->tail & r->mask];
 		switch (w & HP_TYPE_MASK) {
@@ -232,12 +234,28 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 			r->tail++;
 			break;
 		case HP_ALLOC: {
-			uint64_t size, id;
+			uint64_t size, id, next;
+			uint32_t st;
 			if (r->tail + 3 > head)
 				goto bad;
 			size = r->data[(r->tail + 1) & r->mask];
 			id = r->data[(r->tail + 2) & r->mask];
-			heap_agg_alloc(pr->agg, slot, w >> 4, size, check_stack(s, pr, id), t);
+			if (id != last_id || !last_ok) {
+				st = check_stack(s, pr, id);
+				last_id = id;
+				last_st = st;
+				last_ok = 1;
+			}
+			st = last_st;
+			/* freed at once by this thread: the pair needs no live-block lookups */
+			if (r->tail + 3 < head &&
+			    (next = r->data[(r->tail + 3) & r->mask]) == ((w & ~(uint64_t)HP_TYPE_MASK) | HP_FREE | HP_FREE_TEMP)) {
+				heap_agg_temp_pair(pr->agg, size, st, t);
+				r->tail += 4;
+				n += 2;
+				break;
+			}
+			heap_agg_alloc(pr->agg, slot, w >> 4, size, st, t);
 			r->tail += 3;
 			n++;
 			break;
@@ -514,6 +532,20 @@ static void scan_dir(struct heap_session *s, uint64_t now_ns)
 	free(found);
 }
 
+/* Events of one epoch can be merged across rings once no thread can still write to
+ * it: the epoch before the previous one is safe. With a single thread ring there is
+ * nothing to merge, and everything can be read at once. */
+static uint64_t events_limit(const struct heap_session *s, const struct hs_proc *pr)
+{
+	uint32_t hwm = __atomic_load_n(&pr->hdr->slot_hwm, __ATOMIC_ACQUIRE), active = 0;
+	if (hwm > pr->max_slots)
+		hwm = pr->max_slots;
+	for (uint32_t i = 1; i < hwm && active < 2; i++)
+		if (__atomic_load_n(&pr->hdr->slot_state[i], __ATOMIC_ACQUIRE) != HP_SLOT_FREE)
+			active++;
+	return active <= 1 ? UINT64_MAX : s->prev_epoch;
+}
+
 unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns)
 {
 	unsigned long long n = 0;
@@ -539,7 +571,7 @@ unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns)
 			n += s->events - before;
 			continue;
 		}
-		n += drain_events(s, pr, s->prev_epoch);
+		n += drain_events(s, pr, events_limit(s, pr));
 	}
 	s->events += n;
 	return n;

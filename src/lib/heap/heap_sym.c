@@ -6,21 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Until the symbols library is linked in, frames are "[module]" with the address. */
-#pragma weak ks_session_new
-#pragma weak ks_session_free
-#pragma weak ks_mmap
-#pragma weak ks_fork
-#pragma weak ks_exec
-#pragma weak ks_resolve
-
 #define MAX_INLINE 32
-
-struct hs_map {
-	int pid;
-	uint64_t start, len, pgoff;
-	kp_str_t path;
-};
 
 struct hs_space {
 	int pid;
@@ -37,8 +23,6 @@ struct hs_cache_ent {
 struct heap_sym {
 	struct kp_profile *p;
 	struct ks_session *ks;
-	struct hs_map *maps;      /* fallback resolver only */
-	size_t nmaps, maps_alloc;
 	struct hs_space *spaces;
 	size_t nspaces, spaces_alloc;
 	uint32_t next_gen;
@@ -55,7 +39,7 @@ struct heap_sym *heap_sym_new(struct kp_profile *p)
 	struct heap_sym *hs = xcalloc(1, sizeof(*hs));
 	hs->p = p;
 	hs->next_gen = 1;
-	if (ks_session_new) {
+	{
 		struct ks_options o;
 		memset(&o, 0, sizeof(o));
 		o.no_kernel = 1;
@@ -68,9 +52,7 @@ void heap_sym_free(struct heap_sym *hs)
 {
 	if (!hs)
 		return;
-	if (hs->ks && ks_session_free)
-		ks_session_free(hs->ks);
-	free(hs->maps);
+	ks_session_free(hs->ks);
 	free(hs->spaces);
 	free(hs->cache);
 	free(hs->frames);
@@ -97,91 +79,22 @@ void heap_sym_module(struct heap_sym *hs, int pid, uint64_t start, uint64_t len,
 	struct hs_space *sp = space(hs, pid, 1);
 	/* a mapping can change what cached addresses mean (dlclose, then dlopen) */
 	sp->gen = hs->next_gen++;
-	if (hs->ks && ks_mmap) {
-		ks_mmap(hs->ks, pid, start, len, pgoff, path, build_id, build_id_len, prot);
-		return;
-	}
-	/* fallback: replace overlapping maps of pid */
-	for (size_t i = 0; i < hs->nmaps;) {
-		struct hs_map *m = &hs->maps[i];
-		if (m->pid == pid && m->start < start + len && start < m->start + m->len)
-			hs->maps[i] = hs->maps[--hs->nmaps];
-		else
-			i++;
-	}
-	ALLOC_GROW(hs->maps, hs->nmaps + 1, hs->maps_alloc);
-	hs->maps[hs->nmaps].pid = pid;
-	hs->maps[hs->nmaps].start = start;
-	hs->maps[hs->nmaps].len = len;
-	hs->maps[hs->nmaps].pgoff = pgoff;
-	hs->maps[hs->nmaps].path = kp_strz(hs->p, path);
-	hs->nmaps++;
+	ks_mmap(hs->ks, pid, start, len, pgoff, path, build_id, build_id_len, prot);
 }
 
 void heap_sym_fork(struct heap_sym *hs, int ppid, int pid)
 {
 	struct hs_space *sp = space(hs, pid, 1);
 	sp->gen = hs->next_gen++;
-	if (hs->ks && ks_fork) {
-		if (ks_exec)
-			ks_exec(hs->ks, pid);
-		ks_fork(hs->ks, ppid, pid);
-		return;
-	}
-	for (size_t i = 0; i < hs->nmaps;) {
-		if (hs->maps[i].pid == pid)
-			hs->maps[i] = hs->maps[--hs->nmaps];
-		else
-			i++;
-	}
-	size_t n = hs->nmaps;
-	for (size_t i = 0; i < n; i++) {
-		if (hs->maps[i].pid != ppid)
-			continue;
-		ALLOC_GROW(hs->maps, hs->nmaps + 1, hs->maps_alloc);
-		hs->maps[hs->nmaps] = hs->maps[i];
-		hs->maps[hs->nmaps].pid = pid;
-		hs->nmaps++;
-	}
+	ks_exec(hs->ks, pid);
+	ks_fork(hs->ks, ppid, pid);
 }
 
 void heap_sym_exec(struct heap_sym *hs, int pid)
 {
 	struct hs_space *sp = space(hs, pid, 1);
 	sp->gen = hs->next_gen++;
-	if (hs->ks && ks_exec) {
-		ks_exec(hs->ks, pid);
-		return;
-	}
-	for (size_t i = 0; i < hs->nmaps;) {
-		if (hs->maps[i].pid == pid)
-			hs->maps[i] = hs->maps[--hs->nmaps];
-		else
-			i++;
-	}
-}
-
-static kp_frame_t fallback_frame(struct heap_sym *hs, int pid, uint64_t addr)
-{
-	struct kp_frame f;
-	memset(&f, 0, sizeof(f));
-	f.flags = KP_FRAME_UNKNOWN;
-	for (size_t i = 0; i < hs->nmaps; i++) {
-		const struct hs_map *m = &hs->maps[i];
-		if (m->pid == pid && addr >= m->start && addr < m->start + m->len) {
-			const char *path = kp_str_get(hs->p, m->path), *base = strrchr(path, '/');
-			char name[300];
-			base = base ? base + 1 : path;
-			snprintf(name, sizeof(name), "[%s]", base);
-			f.name = kp_strz(hs->p, name);
-			f.module = m->path;
-			f.addr = addr - m->start + m->pgoff;
-			return kp_frame(hs->p, &f);
-		}
-	}
-	f.name = kp_strz(hs->p, "[unknown]");
-	f.addr = addr;
-	return kp_frame(hs->p, &f);
+	ks_exec(hs->ks, pid);
 }
 
 static void cache_grow(struct heap_sym *hs)
@@ -220,14 +133,9 @@ static uint32_t resolve(struct heap_sym *hs, int pid, uint32_t gen, uint64_t ip,
 			return e->n;
 		}
 	}
-	if (hs->ks && ks_resolve) {
-		n = ks_resolve(hs->ks, hs->p, pid, ip - 1, 0, buf, MAX_INLINE);
-		if (n < 1) {
-			buf[0] = fallback_frame(hs, pid, ip - 1);
-			n = 1;
-		}
-	} else {
-		buf[0] = fallback_frame(hs, pid, ip - 1);
+	n = ks_resolve(hs->ks, hs->p, pid, ip - 1, 0, buf, MAX_INLINE);
+	if (n < 1) {
+		buf[0] = kp_frame_named(hs->p, "[unknown]", 9, KP_FRAME_UNKNOWN);
 		n = 1;
 	}
 	ALLOC_GROW(hs->frames, hs->nframes + (size_t)n, hs->frames_alloc);
