@@ -88,7 +88,7 @@ static int parse_view_opts(const char *sub, int argc, char **argv, const char **
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+o:i:h";
+	const char *optstring = "o:i:h";
 	int c;
 	long n;
 	char name[32];

@@ -77,6 +77,9 @@ struct kh_proc {
 	void *slot_map[HP_MAX_SLOTS];
 	struct kh_tblock *slot_block[HP_MAX_SLOTS];
 	int slot_hint;
+	int mt;                 /* a second thread records: events carry sequence numbers */
+	uint32_t attached;      /* threads that ever recorded */
+	uint64_t seq;           /* the process-wide event sequence (mt only) */
 };
 extern struct kh_proc kh_p;
 

@@ -179,6 +179,16 @@ __attribute__((destructor)) static void kh_stop(void)
 static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t, uint64_t w0, uint64_t w1,
 							     uint64_t w2, unsigned n)
 {
+	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED))) {
+		uint64_t seq = __atomic_add_fetch(&kh_p.seq, 1, __ATOMIC_SEQ_CST) & 0xffffffffu;
+		if (n == 3) {
+			w2 |= seq << 32;
+		} else {
+			w0 = (w0 & ~(uint64_t)HP_TYPE_MASK) | HP_FREE_SEQ;
+			w1 = seq;
+			n = 2;
+		}
+	}
 	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
 	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
 	unsigned need = n + (e != t->epoch);
@@ -192,10 +202,10 @@ static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t
 		ring[head++ & mask] = e << 4 | HP_EPOCH;
 	}
 	ring[head & mask] = w0;
-	if (n > 1) {
+	if (n > 1)
 		ring[(head + 1) & mask] = w1;
+	if (n > 2)
 		ring[(head + 2) & mask] = w2;
-	}
 	head += n;
 	t->head = head;
 	__atomic_store_n(&t->ctl->head, head, __ATOMIC_RELEASE);

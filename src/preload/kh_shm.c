@@ -242,6 +242,10 @@ found:
 		kh_thread_stack_bounds(t);
 	if (exit_key_ok)
 		pthread_setspecific(exit_key, (void *)1);
+	if (__atomic_add_fetch(&kh_p.attached, 1, __ATOMIC_ACQ_REL) >= 2 && !kh_p.mt) {
+		__atomic_or_fetch(&h->flags, HP_F_MT, __ATOMIC_RELEASE);
+		__atomic_store_n(&kh_p.mt, 1, __ATOMIC_RELEASE);
+	}
 	t->state = KH_T_ON;
 	return 0;
 }
@@ -350,6 +354,8 @@ void kh_fork_child(void)
 		kh_p.inh_control = kh_p.control_head;
 		kh_p.inh_ppid = kh_p.hdr->pid;
 		kh_p.need_file = 1;
+		kh_p.mt = 0;
+		kh_p.attached = 0;
 		unmap_all();
 	} else if (kh_p.enabled && kh_p.need_file) {
 		/* the parent never made a file: the child starts afresh */

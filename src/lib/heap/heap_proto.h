@@ -25,15 +25,21 @@
  * writer whose ring is full waits; if the reader's epoch has not moved for
  * HP_READER_TIMEOUT_NS it stops recording (the reader is gone) instead of blocking.
  *
- * Ordering across threads: the reader stores a new epoch (microseconds since the
- * session started) into the header every round. Before writing an event, a thread that
- * sees a new epoch writes an EPOCH record, so the reader can merge the rings of one
- * process epoch by epoch.
+ * Time: the reader stores a new epoch (microseconds since the session started) into
+ * the header every round. Before writing an event, a thread that sees a new epoch
+ * writes an EPOCH record; events are dated by the epoch they follow.
+ *
+ * Order across threads: while a process has one recording thread its ring is the
+ * order. From the moment a second thread records (the writer sets HP_F_MT), every
+ * event carries the low 32 bits of a process-wide sequence number, and the reader
+ * merges the rings by it (comparing with wrap-around), so that a block allocated in
+ * one thread and freed in another is seen in the order it happened.
  *
  * Event records (thread rings), the low 3 bits of the first word are the type:
- *   ALLOC  w0 = addr << 4 | HP_ALLOC, w1 = size, w2 = stack id
+ *   ALLOC  w0 = addr << 4 | HP_ALLOC, w1 = size, w2 = stack id | seq << 32
  *   FREE   w0 = addr << 4 | HP_FREE | (HP_FREE_TEMP when no other allocation of this
  *          thread came between this block's allocation and this free)
+ *   FREE_SEQ  the same as FREE with HP_FREE_SEQ, then w1 = seq
  *   EPOCH  w0 = epoch << 4 | HP_EPOCH
  * Control records: w0 = type | nwords << 8 (nwords counts w0), then:
  *   HP_C_MODULE  start, len, pgoff, prot, build_id_len, path_len, then build id and
@@ -65,6 +71,7 @@ enum hp_event {
 	HP_ALLOC = 1,
 	HP_FREE = 2,
 	HP_EPOCH = 3,
+	HP_FREE_SEQ = 4,
 };
 #define HP_TYPE_MASK 7u
 #define HP_FREE_TEMP 8u
@@ -85,6 +92,7 @@ enum hp_flags {
 	HP_F_FORKED = 1,    /* a fork child: inherits modules and stack ids from ppid's file */
 	HP_F_EXITING = 2,   /* the library's destructor ran (exit() is under way) */
 	HP_F_GAVE_UP = 4,   /* the writer stopped recording (reader gone or out of space) */
+	HP_F_MT = 8,        /* events carry sequence numbers (a second thread recorded) */
 };
 
 struct hp_header {

@@ -25,6 +25,7 @@ struct hs_ring {
 	uint64_t mask;
 	uint64_t tail;
 	uint64_t epoch; /* epoch of the records at tail */
+	uint32_t seq;   /* sequence number of the last event (multithreaded processes) */
 };
 
 struct hs_proc {
@@ -61,6 +62,8 @@ struct heap_session {
 	unsigned long long events;
 	uint64_t *tmp;
 	size_t tmp_alloc;
+	struct merge_cand *cands;
+	size_t cands_alloc;
 	kp_stack_t unknown_stack;
 };
 
@@ -239,7 +242,7 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 			if (r->tail + 3 > head)
 				goto bad;
 			size = r->data[(r->tail + 1) & r->mask];
-			id = r->data[(r->tail + 2) & r->mask];
+			id = r->data[(r->tail + 2) & r->mask] & 0xffffffffu;
 			if (id != last_id || !last_ok) {
 				st = check_stack(s, pr, id);
 				last_id = id;
@@ -265,6 +268,13 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 			r->tail++;
 			n++;
 			break;
+		case HP_FREE_SEQ:
+			if (r->tail + 2 > head)
+				goto bad;
+			heap_agg_free_ev(pr->agg, slot, w >> 4, (w & HP_FREE_TEMP) != 0, t);
+			r->tail += 2;
+			n++;
+			break;
 		default:
 			goto bad;
 		}
@@ -273,6 +283,107 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 bad:
 	pr->corrupt = 1;
 	r->tail = head;
+	return n;
+}
+
+/* Skips EPOCH records at the ring's tail; returns 1 when an event follows below limit. */
+static int ring_ready(struct hs_ring *r, uint64_t head, uint64_t limit)
+{
+	while (r->tail < head && (r->data[r->tail & r->mask] & HP_TYPE_MASK) == HP_EPOCH) {
+		r->epoch = r->data[r->tail & r->mask] >> 4;
+		r->tail++;
+	}
+	return r->tail < head && r->epoch < limit;
+}
+
+/* The sequence number of the event at the ring's tail (events written before the
+ * process had a second thread have none: they follow the ring's previous one). */
+static uint32_t ring_seq(const struct hs_ring *r, uint64_t head)
+{
+	uint64_t w = r->data[r->tail & r->mask];
+	switch (w & HP_TYPE_MASK) {
+	case HP_ALLOC:
+		if (r->tail + 3 <= head)
+			return (uint32_t)(r->data[(r->tail + 2) & r->mask] >> 32);
+		break;
+	case HP_FREE_SEQ:
+		if (r->tail + 2 <= head)
+			return (uint32_t)r->data[(r->tail + 1) & r->mask];
+		break;
+	}
+	return r->seq;
+}
+
+struct merge_cand {
+	struct hs_ring *r;
+	uint32_t slot;
+	uint32_t seq;
+	uint64_t head;
+};
+
+/* Multithreaded processes: every ring's events below limit, merged by sequence. */
+static unsigned long long drain_merged(struct heap_session *s, struct hs_proc *pr, uint64_t limit)
+{
+	struct merge_cand *c = s->cands;
+	size_t nc = 0;
+	unsigned long long n = 0;
+	ALLOC_GROW(s->cands, pr->nrings, s->cands_alloc);
+	c = s->cands;
+	for (uint32_t i = 1; i < pr->nrings; i++) {
+		struct hs_ring *r = &pr->rings[i];
+		uint64_t head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+		if (!ring_ready(r, head, limit))
+			continue;
+		c[nc].r = r;
+		c[nc].slot = i;
+		c[nc].head = head;
+		c[nc].seq = ring_seq(r, head);
+		nc++;
+	}
+	while (nc && !pr->corrupt) {
+		size_t b = 0;
+		for (size_t i = 1; i < nc; i++)
+			if ((int32_t)(c[i].seq - c[b].seq) < 0)
+				b = i;
+		struct hs_ring *r = c[b].r;
+		uint64_t w = r->data[r->tail & r->mask], t = epoch_time(pr, r->epoch);
+		switch (w & HP_TYPE_MASK) {
+		case HP_ALLOC:
+			if (r->tail + 3 > c[b].head)
+				goto bad;
+			heap_agg_alloc(pr->agg, c[b].slot, w >> 4, r->data[(r->tail + 1) & r->mask],
+				       check_stack(s, pr, r->data[(r->tail + 2) & r->mask] & 0xffffffffu), t);
+			r->tail += 3;
+			break;
+		case HP_FREE:
+		case HP_FREE_SEQ: {
+			unsigned len = (w & HP_TYPE_MASK) == HP_FREE ? 1 : 2;
+			if (r->tail + len > c[b].head)
+				goto bad;
+			heap_agg_free_ev(pr->agg, c[b].slot, w >> 4, (w & HP_FREE_TEMP) != 0, t);
+			r->tail += len;
+			break;
+		}
+		default:
+			goto bad;
+		}
+		r->seq = c[b].seq;
+		n++;
+		if (ring_ready(r, c[b].head, limit)) {
+			c[b].seq = ring_seq(r, c[b].head);
+		} else {
+			__atomic_store_n(&r->ctl->tail, r->tail, __ATOMIC_RELEASE);
+			c[b] = c[--nc];
+		}
+		continue;
+bad:
+		pr->corrupt = 1;
+		r->tail = c[b].head;
+		break;
+	}
+	for (size_t i = 0; i < nc; i++)
+		__atomic_store_n(&c[i].r->ctl->tail, c[i].r->tail, __ATOMIC_RELEASE);
+	heap_agg_end_epoch(pr->agg);
 	return n;
 }
 
@@ -295,6 +406,10 @@ static unsigned long long drain_events(struct heap_session *s, struct hs_proc *p
 	if (pr->corrupt || !pr->hdr)
 		return 0;
 	map_new_rings(pr);
+	if (__atomic_load_n(&pr->hdr->flags, __ATOMIC_ACQUIRE) & HP_F_MT) {
+		n = drain_merged(s, pr, limit);
+		goto recycle;
+	}
 	for (;;) {
 		struct hs_ring *best = NULL;
 		uint32_t best_slot = 0;
@@ -303,11 +418,7 @@ static unsigned long long drain_events(struct heap_session *s, struct hs_proc *p
 			struct hs_ring *r = &pr->rings[i];
 			uint64_t head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
 			/* leading EPOCH records only move the ring's epoch */
-			while (r->tail < head && (r->data[r->tail & r->mask] & HP_TYPE_MASK) == HP_EPOCH) {
-				r->epoch = r->data[r->tail & r->mask] >> 4;
-				r->tail++;
-			}
-			if (r->tail >= head || r->epoch >= limit)
+			if (!ring_ready(r, head, limit))
 				continue;
 			if (!best || r->epoch < best->epoch) {
 				best = r;
@@ -326,6 +437,7 @@ static unsigned long long drain_events(struct heap_session *s, struct hs_proc *p
 		if (pr->corrupt)
 			break;
 	}
+recycle:
 	/* slots whose thread exited and whose ring is empty can be reused */
 	for (uint32_t i = 1; i < pr->nrings; i++) {
 		struct hs_ring *r = &pr->rings[i];
@@ -631,6 +743,7 @@ void heap_session_free(struct heap_session *s)
 	heap_agg_free(s->agg);
 	heap_sym_free(s->sym);
 	free(s->tmp);
+	free(s->cands);
 	free(s->dir);
 	free(s);
 }
