@@ -264,8 +264,9 @@ int cmd_heap(int argc, char **argv)
 		return usage_error("heap", "no command to run; give one after the options, as in 'kiln heap -- ./prog'");
 	o.argv = argv + optind;
 	o.linger = linger;
-	if (heap_run_check(o.argv[0], &resolved) < 0)
-		return 1;
+	c = heap_run_check(o.argv[0], &resolved);
+	if (c < 0)
+		return c == -2 ? 127 : 1;
 	free(resolved);
 	o.preload = heap_find_preload();
 	if (!o.preload)

@@ -23,7 +23,10 @@ enum kh_tstate { KH_T_NEW = 0, KH_T_ON = 1, KH_T_OFF = 2 };
 struct kh_thread {
 	/* busy and state are apart on purpose: a compiler that merges their loads into one
 	 * 64-bit load defeats store forwarding from the 32-bit store to busy */
-	int busy;             /* inside the library: nested calls pass through */
+	int busy;             /* inside the library: nested calls pass through... */
+	int crit;             /* ...and, while this is 0 during a recording, a signal handler
+			       * may record one level deep (crit: ring writes, locks, set-up) */
+	int nested;           /* that nested recording is running */
 	uint32_t slot;
 	uint64_t *ring;
 	int state;            /* enum kh_tstate */
@@ -54,10 +57,16 @@ struct kh_memo {
 
 struct kh_tblock {
 	uint64_t ips[HP_MAX_DEPTH];
+	uint64_t nested_ips[HP_MAX_DEPTH];
 	struct kh_memo memo[KH_MEMO];
+	struct kh_memo nested_memo; /* scratch: written, never used to skip a walk */
 };
 
 extern __thread struct kh_thread kh_tls;
+
+/* Library code that must not be re-entered at all (set-up, locks, ring writes). */
+#define KH_CRIT_BEGIN(t) do { (t)->busy++; (t)->crit++; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
+#define KH_CRIT_END(t) do { __atomic_signal_fence(__ATOMIC_SEQ_CST); (t)->crit--; (t)->busy--; } while (0)
 
 /* ---- process state ---- */
 struct kh_proc {
@@ -136,12 +145,16 @@ void kh_modules_reset(void); /* after dlclose: forget and resend */
  * the interposed function, bp the caller's rbp. Walks the stack (up to HP_MAX_DEPTH
  * return addresses into t->blk->ips) unless a memo shows it unchanged. */
 uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
+/* The same from a signal handler that interrupted a recording outside its critical
+ * parts: no memo, its own buffer. */
+uint32_t kh_capture_nested(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
 void kh_unwind_reset(void);  /* after dlclose */
 void kh_thread_stack_bounds(struct kh_thread *t);
 
 /* ---- stack table (kh_stacks.c) ---- */
-/* Returns the id of the stack t->blk->ips[0..n), sending its definition the first time. */
-uint32_t kh_stack_id(struct kh_thread *t, int n, uint64_t hash);
+/* Returns the id of the stack ips[0..n), sending its definition the first time (with
+ * nested, from a signal handler, without refreshing the module list). */
+uint32_t kh_stack_id(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested);
 uint64_t kh_stack_count(void); /* next id to be assigned */
 void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are resent */
 

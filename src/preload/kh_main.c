@@ -67,7 +67,7 @@ static void resolve(void)
 			sched_yield();
 		return;
 	}
-	kh_tls.busy++;
+	KH_CRIT_BEGIN(&kh_tls);
 	kh_real.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
 	kh_real.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
 	kh_real.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
@@ -79,7 +79,7 @@ static void resolve(void)
 	kh_real.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
 	kh_real.malloc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
 	kh_real.dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
-	kh_tls.busy--;
+	KH_CRIT_END(&kh_tls);
 	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }
 
@@ -128,11 +128,11 @@ static int attach(struct kh_thread *t)
 {
 	if (t->state == KH_T_OFF)
 		return -1;
-	t->busy++;
+	KH_CRIT_BEGIN(t);
 	if (!configured)
 		configure();
 	if (!configured) {
-		t->busy--;
+		KH_CRIT_END(t);
 		return -1; /* too early: try again at the next call */
 	}
 	if (kh_p.enabled && kh_p.need_file) {
@@ -143,19 +143,19 @@ static int attach(struct kh_thread *t)
 	}
 	if (!kh_p.enabled || kh_thread_attach(t) < 0) {
 		t->state = KH_T_OFF;
-		t->busy--;
+		KH_CRIT_END(t);
 		return -1;
 	}
 	if (kh_p.sample_bytes)
 		t->sample_left = kh_sample_next(t);
-	t->busy--;
+	KH_CRIT_END(t);
 	return 0;
 }
 
 __attribute__((constructor)) static void kh_start(void)
 {
 	resolve();
-	kh_tls.busy++;
+	KH_CRIT_BEGIN(&kh_tls);
 	configure();
 	if (kh_p.enabled && kh_p.need_file) {
 		kh_lock(&file_lock);
@@ -163,21 +163,23 @@ __attribute__((constructor)) static void kh_start(void)
 			kh_p.enabled = 0;
 		kh_unlock(&file_lock);
 	}
-	kh_tls.busy--;
+	KH_CRIT_END(&kh_tls);
 }
 
 __attribute__((destructor)) static void kh_stop(void)
 {
-	if (kh_p.hdr)
+	if (kh_p.hdr) {
+		kh_p.hdr->exit_ns = kh_now_ns();
 		__atomic_or_fetch(&kh_p.hdr->flags, HP_F_EXITING, __ATOMIC_RELEASE);
+	}
 }
 
 /* ---- recording ---- */
 /* Appends n words (an EPOCH record first when the reader's epoch moved) and publishes
  * them. The head is kept in a local so that the stores into the ring, which the
  * compiler cannot tell apart from the thread state, do not force reloads. */
-static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t, uint64_t w0, uint64_t w1,
-							     uint64_t w2, unsigned n)
+static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *t, uint64_t w0, uint64_t w1,
+							      uint64_t w2, unsigned n)
 {
 	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED))) {
 		uint64_t seq = __atomic_add_fetch(&kh_p.seq, 1, __ATOMIC_SEQ_CST) & 0xffffffffu;
@@ -211,10 +213,29 @@ static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t
 	__atomic_store_n(&t->ctl->head, head, __ATOMIC_RELEASE);
 }
 
-/* fa: frame address of the interposed entry point (its caller is the allocation site) */
+static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t, uint64_t w0, uint64_t w1,
+							     uint64_t w2, unsigned n)
+{
+	t->crit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ring_write_(t, w0, w1, w2, n);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->crit = 0;
+}
+
+/* fa: frame address of the interposed entry point (its caller is the allocation site).
+ * A signal handler may interrupt this and record its own allocation, except in the
+ * critical parts (t->crit): ring writes, sampling bookkeeping, new stacks. */
 static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64_t *fa)
 {
-	uint32_t id = kh_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+	uint32_t id;
+	if (KH_UNLIKELY(t->nested)) {
+		id = kh_capture_nested(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+		if (!id)
+			return;
+	} else {
+		id = kh_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+	}
 	if (KH_UNLIKELY(t->state != KH_T_ON))
 		return;
 	ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)size, id, 3);
@@ -227,7 +248,9 @@ static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uin
 		if (KH_LIKELY((t->sample_left -= (int64_t)size) > 0))
 			return;
 		t->sample_left = kh_sample_next(t);
+		KH_CRIT_BEGIN(t);
 		kh_sample_insert((uint64_t)(uintptr_t)p);
+		KH_CRIT_END(t);
 	}
 	record_alloc(t, p, size, fa);
 	t->last_alloc = (uint64_t)(uintptr_t)p;
@@ -236,8 +259,14 @@ static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uin
 static inline void on_free(struct kh_thread *t, void *p)
 {
 	uint64_t a = (uint64_t)(uintptr_t)p, w;
-	if (kh_p.sample_bytes && KH_LIKELY(!kh_sample_remove(a)))
-		return;
+	if (kh_p.sample_bytes) {
+		int found;
+		KH_CRIT_BEGIN(t);
+		found = kh_sample_remove(a);
+		KH_CRIT_END(t);
+		if (KH_LIKELY(!found))
+			return;
+	}
 	w = a << 4 | HP_FREE;
 	if (a == t->last_alloc) {
 		w |= HP_FREE_TEMP;
@@ -246,24 +275,55 @@ static inline void on_free(struct kh_thread *t, void *p)
 	ring_write(t, w, 0, 0, 1);
 }
 
-/* Returns 1 when this call should be recorded (t->busy set), 0 to pass through. */
-static inline int enter(struct kh_thread *t)
+/* Returns 1 when this call should be recorded, 2 when it comes from a signal handler
+ * that interrupted a stack capture (recorded as well, one level deep), 0 to pass it
+ * through. busy is set only while the library's own code runs, not during the real
+ * allocator call, so that a handler interrupting the allocator is recorded too. */
+static inline int recording(struct kh_thread *t)
 {
-	if (KH_LIKELY(!t->busy && t->state == KH_T_ON)) {
-		t->busy = 1;
+	if (KH_LIKELY(!t->busy && t->state == KH_T_ON))
 		return 1;
-	}
+	if (t->busy == 1 && !t->crit && !t->nested && t->state == KH_T_ON)
+		return 2;
 	if (t->busy || t->state == KH_T_OFF || !kh_real.malloc)
 		return 0;
-	if (attach(t) < 0)
-		return 0;
-	t->busy = 1;
-	return 1;
+	return attach(t) == 0;
 }
 
-static inline void leave(struct kh_thread *t)
+static inline void rec_begin(struct kh_thread *t, int how)
 {
-	t->busy = 0;
+	if (how == 2) {
+		t->nested = 1;
+		t->busy = 2;
+	} else {
+		t->busy = 1;
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void rec_end(struct kh_thread *t, int how)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (how == 2) {
+		t->busy = 1;
+		t->nested = 0;
+	} else {
+		t->busy = 0;
+	}
+}
+
+static inline void rec_alloc(struct kh_thread *t, int how, void *p, size_t n, const uint64_t *fa)
+{
+	rec_begin(t, how);
+	on_alloc(t, p, n, fa);
+	rec_end(t, how);
+}
+
+static inline void rec_free(struct kh_thread *t, int how, void *p)
+{
+	rec_begin(t, how);
+	on_free(t, p);
+	rec_end(t, how);
 }
 
 #define FA ((const uint64_t *)__builtin_frame_address(0))
@@ -278,12 +338,12 @@ static inline __attribute__((always_inline)) void *do_malloc(size_t n, const uin
 		if (!kh_real.malloc)
 			return boot_alloc(n, 16);
 	}
-	if (!enter(t))
+	int how = recording(t);
+	if (!how)
 		return kh_real.malloc(n);
 	p = kh_real.malloc(n);
 	if (KH_LIKELY(p != NULL))
-		on_alloc(t, p, n, fa);
-	leave(t);
+		rec_alloc(t, how, p, n, fa);
 	return p;
 }
 
@@ -304,13 +364,10 @@ EXPORT void free(void *p)
 		if (!kh_real.free)
 			return;
 	}
-	if (!enter(t)) {
-		kh_real.free(p);
-		return;
-	}
-	on_free(t, p);
+	int how = recording(t);
+	if (how)
+		rec_free(t, how, p);
 	kh_real.free(p);
-	leave(t);
 }
 
 EXPORT void *calloc(size_t n, size_t m)
@@ -325,12 +382,12 @@ EXPORT void *calloc(size_t n, size_t m)
 			return boot_alloc(n * m, 16);
 		}
 	}
-	if (!enter(t))
+	int how = recording(t);
+	if (!how)
 		return kh_real.calloc(n, m);
 	p = kh_real.calloc(n, m);
 	if (KH_LIKELY(p != NULL))
-		on_alloc(t, p, n * m, FA);
-	leave(t);
+		rec_alloc(t, how, p, n * m, FA);
 	return p;
 }
 
@@ -352,14 +409,14 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 		if (!kh_real.realloc)
 			return NULL;
 	}
-	if (!enter(t))
+	int how = recording(t);
+	if (!how)
 		return kh_real.realloc(old, n);
 	p = kh_real.realloc(old, n);
 	if (p || n == 0)
-		on_free(t, old);
+		rec_free(t, how, old);
 	if (p)
-		on_alloc(t, p, n, fa);
-	leave(t);
+		rec_alloc(t, how, p, n, fa);
 	return p;
 }
 
@@ -390,18 +447,15 @@ static inline __attribute__((always_inline)) void *do_aligned(int kind, size_t a
 		if (!kh_real.memalign)
 			return boot_alloc(n, kind >= AL_VALLOC ? 4096 : align);
 	}
-	rec = enter(t);
+	rec = recording(t);
 	switch (kind) {
 	case AL_MEMALIGN: p = kh_real.memalign(align, n); break;
 	case AL_ALIGNED: p = kh_real.aligned_alloc(align, n); break;
 	case AL_VALLOC: p = kh_real.valloc(n); break;
 	default: p = kh_real.pvalloc(n); break;
 	}
-	if (rec) {
-		if (p)
-			on_alloc(t, p, n, fa);
-		leave(t);
-	}
+	if (rec && p)
+		rec_alloc(t, rec, p, n, fa);
 	return p;
 }
 
@@ -436,13 +490,10 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 			return *out ? 0 : ENOMEM;
 		}
 	}
-	rec = enter(t);
+	rec = recording(t);
 	rc = kh_real.posix_memalign(out, align, n);
-	if (rec) {
-		if (rc == 0)
-			on_alloc(t, *out, n, FA);
-		leave(t);
-	}
+	if (rec && rc == 0)
+		rec_alloc(t, rec, *out, n, FA);
 	return rc;
 }
 
@@ -463,11 +514,11 @@ EXPORT int dlclose(void *h)
 	if (!kh_real.dlclose)
 		resolve();
 	rc = kh_real.dlclose(h);
-	kh_tls.busy++;
+	KH_CRIT_BEGIN(&kh_tls);
 	kh_unwind_reset();
 	kh_stacks_reset();
 	kh_modules_reset();
-	kh_tls.busy--;
+	KH_CRIT_END(&kh_tls);
 	return rc;
 }
 
@@ -477,9 +528,9 @@ EXPORT int dlclose(void *h)
 static void *real_operator(const char *name)
 {
 	void *f;
-	kh_tls.busy++;
+	KH_CRIT_BEGIN(&kh_tls);
 	f = dlsym(RTLD_NEXT, name);
-	kh_tls.busy--;
+	KH_CRIT_END(&kh_tls);
 	return f;
 }
 

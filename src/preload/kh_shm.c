@@ -176,9 +176,9 @@ static void thread_exit(void *arg)
 {
 	struct kh_thread *t = &kh_tls;
 	(void)arg;
-	t->busy++;
+	KH_CRIT_BEGIN(t);
 	kh_thread_detach(t);
-	t->busy--;
+	KH_CRIT_END(t);
 }
 
 void kh_thread_keys_init(void);
@@ -326,7 +326,7 @@ int kh_control_write(const uint64_t *words, size_t n)
  * parent's mappings and makes its own file at its first event. */
 void kh_fork_prepare(void)
 {
-	kh_tls.busy++;
+	KH_CRIT_BEGIN(&kh_tls);
 	kh_lock(&kh_stack_lock);
 	kh_lock(&kh_module_lock);
 	kh_lock(&kh_control_lock);
@@ -341,7 +341,7 @@ void kh_fork_parent(void)
 	kh_unlock(&kh_control_lock);
 	kh_unlock(&kh_module_lock);
 	kh_unlock(&kh_stack_lock);
-	kh_tls.busy--;
+	KH_CRIT_END(&kh_tls);
 }
 
 void kh_fork_child(void)
@@ -365,5 +365,5 @@ void kh_fork_child(void)
 	t->state = KH_T_NEW;
 	t->ring = NULL;
 	t->last_alloc = 0;
-	t->busy--;
+	KH_CRIT_END(t);
 }

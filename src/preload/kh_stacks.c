@@ -34,6 +34,8 @@ static struct kstack *find(const struct stab *s, const uint64_t *ips, int n, uin
 	}
 }
 
+static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested);
+
 static struct stab *grow(struct stab *old)
 {
 	uint32_t cap = old ? old->cap * 2 : 4096;
@@ -54,22 +56,38 @@ static struct stab *grow(struct stab *old)
 	return s;
 }
 
-uint32_t kh_stack_id(struct kh_thread *t, int n, uint64_t hash)
+uint32_t kh_stack_id(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested)
 {
 	struct stab *s = __atomic_load_n(&stab, __ATOMIC_ACQUIRE);
 	struct kstack *k;
 	uint32_t id;
 	if (KH_LIKELY(s != NULL)) {
-		k = find(s, t->blk->ips, n, hash);
+		k = find(s, ips, n, hash);
 		if (KH_LIKELY(k != NULL))
 			return k->id;
 	}
-	/* new stack: make sure the reader knows every module it touches (no lock held) */
-	for (int i = 0; i < n; i++)
-		kh_modules_ensure(t->blk->ips[i]);
+	/* a new stack: from here on, locks; a signal handler must not record. A nested
+	 * recording (from a handler) can lock too: the interrupted code holds none of our
+	 * locks outside its critical parts, so only other threads can, and they finish. */
+	KH_CRIT_BEGIN(t);
+	id = insert(t, ips, n, hash, nested);
+	KH_CRIT_END(t);
+	return id;
+}
+
+static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested)
+{
+	struct stab *s;
+	struct kstack *k;
+	uint32_t id;
+	(void)t;
+	/* make sure the reader knows every module the stack touches (no lock held); not
+	 * from a signal handler: dl_iterate_phdr is not async-signal-safe */
+	for (int i = 0; i < n && !nested; i++)
+		kh_modules_ensure(ips[i]);
 	kh_lock(&kh_stack_lock);
 	s = stab;
-	if (s && (k = find(s, t->blk->ips, n, hash)) != NULL) {
+	if (s && (k = find(s, ips, n, hash)) != NULL) {
 		kh_unlock(&kh_stack_lock);
 		return k->id;
 	}
@@ -89,14 +107,14 @@ uint32_t kh_stack_id(struct kh_thread *t, int n, uint64_t hash)
 	}
 	k->hash = hash;
 	k->depth = (uint32_t)n;
-	memcpy(k->ips, t->blk->ips, (size_t)n * 8);
+	memcpy(k->ips, ips, (size_t)n * 8);
 	id = k->id = next_id++;
 	{
 		uint64_t w[HP_MAX_DEPTH + 3];
 		w[0] = HP_C_STACK | (uint64_t)(n + 3) << 8;
 		w[1] = id;
 		w[2] = (uint64_t)n;
-		memcpy(&w[3], t->blk->ips, (size_t)n * 8);
+		memcpy(&w[3], ips, (size_t)n * 8);
 		kh_control_write(w, (size_t)n + 3);
 	}
 	{

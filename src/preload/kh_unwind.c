@@ -580,10 +580,10 @@ static inline uint64_t rd_stack(struct kh_memo *m, uint64_t a)
 	return v;
 }
 
-static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t ip, uint64_t sp, uint64_t bp, uint64_t *hash)
+static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t ip, uint64_t sp, uint64_t bp,
+		uint64_t *hash)
 {
 	uint64_t lo = t->stack_lo, hi = t->stack_hi, h = 0xcbf29ce484222325ull;
-	uint64_t *ips = t->blk->ips;
 	int n = 0, exact = 0;
 	struct cfi_ent e;
 	if (KH_UNLIKELY(sp < lo || sp >= hi)) {
@@ -693,8 +693,8 @@ uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 	}
 	m->valid = 1;
 	m->nreads = 0;
-	n = walk(t, m, ip, sp, bp, &hash);
-	id = kh_stack_id(t, n, hash);
+	n = walk(t, m, t->blk->ips, ip, sp, bp, &hash);
+	id = kh_stack_id(t, t->blk->ips, n, hash, 0);
 	if (!id)
 		m->valid = 0;
 	m->ip = ip;
@@ -703,4 +703,14 @@ uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 	m->gen = gen;
 	m->id = id;
 	return id;
+}
+
+uint32_t kh_capture_nested(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	struct kh_memo *m = &t->blk->nested_memo;
+	uint64_t hash;
+	int n;
+	m->nreads = 0;
+	n = walk(t, m, t->blk->nested_ips, ip, sp, bp, &hash);
+	return kh_stack_id(t, t->blk->nested_ips, n, hash, 1);
 }

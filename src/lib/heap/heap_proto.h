@@ -110,6 +110,7 @@ struct hp_header {
 	uint64_t parent_created_ns;
 	uint64_t inherited_stacks;  /* ids < this are the parent's */
 	uint64_t inherited_control; /* parent's control head at fork */
+	uint64_t exit_ns;         /* CLOCK_MONOTONIC when exit() ran the library's destructor */
 	char exe[4096];           /* the program (readlink /proc/self/exe) */
 	char comm[32];
 	/* written by the writer, read by the reader */

@@ -229,7 +229,7 @@ static void json_stack(const struct kp_profile *p, kp_stack_t st, struct strbuf 
 	if (depth > 256)
 		depth = 256;
 	strbuf_addch(sb, '[');
-	for (uint32_t i = depth; i-- > 0;) {
+	for (uint32_t i = depth; i-- > 0;) { /* allocation site first */
 		const struct kp_frame *f = &p->frames[fr[i]];
 		const char *s = kp_str_get(p, f->name);
 		strbuf_addstr(sb, "{\"name\":\"");

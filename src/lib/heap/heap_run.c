@@ -120,8 +120,10 @@ int heap_run_check(const char *prog, char **resolved)
 {
 	char *path = search_path(prog);
 	*resolved = NULL;
-	if (!path)
-		return kiln_error("cannot run '%s': command not found", prog);
+	if (!path) {
+		kiln_error("cannot run '%s': command not found", prog);
+		return -2;
+	}
 	if (check_file(prog, path, 0) < 0) {
 		free(path);
 		return -1;
@@ -461,7 +463,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 			pid_t r = wait4(child, &status, WNOHANG, &ru);
 			if (r == child) {
 				child_done = 1;
-				child_end = now;
+				child_end = mono_ns();
 				res->peak_rss = (unsigned long long)ru.ru_maxrss * 1024ull;
 				/* one more round to see files made at the last moment */
 				continue;
@@ -510,7 +512,14 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	}
 	heap_session_finish(s, now);
 	res->samples += heap_agg_emit(heap_session_agg(s), now - start);
-	meta_summary(&p, s, (child_end ? child_end : now) - start);
+	{
+		/* the program's end: when it ran exit(), else when kiln saw it end */
+		uint64_t end = heap_session_exit_time(s, child);
+		if (!end)
+			end = (child_end ? child_end : now) - start;
+		res->seconds = (double)end / 1e9;
+		meta_summary(&p, s, end);
+	}
 	{
 		struct rusage self;
 		getrusage(RUSAGE_SELF, &self);
@@ -536,7 +545,6 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	}
 	peak_process(s, &res->total);
 	res->status = status;
-	res->seconds = (double)(now - start) / 1e9;
 	if (kp_writer_close(w, &p) == 0) {
 		struct stat st;
 		if (stat(o->output, &st) == 0)

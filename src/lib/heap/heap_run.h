@@ -35,8 +35,9 @@ struct heap_run_result {
 	unsigned long long samples;   /* profile samples written */
 };
 
-/* Returns 0 when LD_PRELOAD can work for path (resolved with PATH like execvp), or -1
- * after a one-line error saying why not (missing, not executable, static, setuid). */
+/* Returns 0 when LD_PRELOAD can work for prog (resolved with PATH like execvp), or
+ * after a one-line error saying why not: -2 when it is not found, -1 otherwise (not
+ * executable, a directory, statically linked, setuid, not x86-64). */
 int heap_run_check(const char *prog, char **resolved);
 /* Finds libkiln-heap.so next to the running kiln (or KILN_HEAP_LIB). Returns a
  * malloc'd path, or NULL after a one-line error. */

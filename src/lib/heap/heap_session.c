@@ -43,6 +43,7 @@ struct hs_proc {
 	uint64_t start_t;       /* ns since the session start */
 	struct heap_proc *agg;
 	int pidfd;
+	uint64_t exit_ns;       /* from the header, once exit() ran */
 	int finished;
 	int corrupt;
 	struct hs_proc *parent;
@@ -457,6 +458,12 @@ static void end_proc(struct heap_session *s, struct hs_proc *pr, uint64_t now_ns
 	drain_control(s, pr, UINT64_MAX);
 	s->events += drain_events(s, pr, UINT64_MAX);
 	drain_control(s, pr, UINT64_MAX);
+	/* the end: when exit() ran, if it did (kiln may see the exit much later) */
+	if (pr->hdr && (__atomic_load_n(&pr->hdr->flags, __ATOMIC_ACQUIRE) & HP_F_EXITING) && pr->hdr->exit_ns &&
+	    pr->hdr->exit_ns < now_ns) {
+		pr->exit_ns = pr->hdr->exit_ns;
+		now_ns = pr->hdr->exit_ns;
+	}
 	heap_agg_proc_end(pr->agg, rel_ns(s, now_ns));
 	if (pr->hdr)
 		__atomic_store_n(&pr->hdr->reader_done, 1, __ATOMIC_RELEASE);
@@ -694,6 +701,17 @@ void heap_session_finish(struct heap_session *s, uint64_t now_ns)
 	scan_dir(s, now_ns);
 	for (size_t i = 0; i < s->nprocs; i++)
 		end_proc(s, s->procs[i], now_ns);
+}
+
+uint64_t heap_session_exit_time(const struct heap_session *s, int32_t pid)
+{
+	const struct hs_proc *last = NULL;
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i]->pid == pid && (!last || s->procs[i]->created > last->created))
+			last = s->procs[i];
+	if (!last)
+		return 0;
+	return last->exit_ns ? rel_ns(s, last->exit_ns) : 0;
 }
 
 void heap_session_get_info(const struct heap_session *s, struct heap_session_info *info)

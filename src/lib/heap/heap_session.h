@@ -36,6 +36,9 @@ unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns);
 /* Drains everything, ends every process (what is live is leaked) and tells the
  * libraries still running to stop. */
 void heap_session_finish(struct heap_session *s, uint64_t now_ns);
+/* When the last image of pid ran exit() (ns since the start), or 0 when unknown (it
+ * was killed, called _exit, or was never seen). Valid until heap_session_finish. */
+uint64_t heap_session_exit_time(const struct heap_session *s, int32_t pid);
 void heap_session_get_info(const struct heap_session *s, struct heap_session_info *info);
 struct heap_agg *heap_session_agg(struct heap_session *s);
 /* Removes the session files and the directory. */

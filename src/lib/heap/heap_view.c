@@ -59,7 +59,7 @@ static const char *const palette[] = {
 
 int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, FILE *out)
 {
-	int vi = kp_find_value_type(p, "leaked_bytes");
+	int vi = kp_find_value_type(p, "leaked_bytes"), pvi = kp_find_value_type(p, "peak_bytes");
 	int top = o && o->top > 0 ? o->top : 8;
 	int W = o && o->width > 0 ? o->width : 1200, H = o && o->height > 0 ? o->height : 600;
 	const uint8_t *keep = o ? o->keep : NULL;
@@ -97,24 +97,56 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 		}
 		stack_group[s] = group_of_str[name];
 	}
-	/* pass 1: the largest live bytes of each group over time */
+	/* The samples give live bytes at the times kiln wrote them; a spike between two
+	 * writes only shows in the peak snapshot (peak_bytes), which is drawn as one more
+	 * point at the peak's time when the profile is of one process. */
+	peak_b = meta_d(p, "heap.peak_bytes", -1);
+	peak_t = meta_d(p, "heap.peak_time_ns", -1) / 1e9;
+	int use_peak = !keep && pvi >= 0 && peak_t >= 0 && meta_d(p, "heap.processes", 0) == 1;
+	uint64_t peak_ns = use_peak ? (uint64_t)llround(peak_t * 1e9) : 0;
+	size_t peak_ti = SIZE_MAX;
+	/* time points: 0, each distinct sample time, and the peak */
+	times = xmalloc((n + 3) * sizeof(*times));
+	times[nt++] = 0;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t t = p->sample_time[order[k]];
+		if (use_peak && peak_ti == SIZE_MAX && peak_ns <= t) {
+			peak_ti = nt;
+			times[nt++] = peak_ns;
+		}
+		if (t > times[nt - 1] || (peak_ti != SIZE_MAX && peak_ti == nt - 1))
+			times[nt++] = t;
+	}
+	if (use_peak && peak_ti == SIZE_MAX) {
+		peak_ti = nt;
+		times[nt++] = peak_ns;
+	}
+	/* values per group at each time point */
+	double *gv = xcalloc((size_t)(ngroups + 1) * nt, sizeof(*gv));
 	live = xcalloc(ngroups + 1, sizeof(*live));
 	gmax = xcalloc(ngroups + 1, sizeof(*gmax));
-	times = xmalloc((n + 2) * sizeof(*times));
-	times[nt++] = 0;
-	for (size_t k = 0; k < n;) {
-		uint64_t t = p->sample_time[order[k]];
-		for (; k < n && p->sample_time[order[k]] == t; k++) {
-			size_t i = order[k];
-			live[stack_group[p->sample_stack[i]]] += kp_sample_value(p, i, (uint32_t)vi);
+	{
+		size_t k = 0;
+		for (size_t ti = 0; ti < nt; ti++) {
+			if (ti == peak_ti) {
+				for (size_t j = 0; j < n; j++) {
+					size_t i = order[j];
+					gv[(size_t)stack_group[p->sample_stack[i]] * nt + ti] += kp_sample_value(p, i, (uint32_t)pvi);
+				}
+			} else {
+				for (; k < n && p->sample_time[order[k]] <= times[ti]; k++) {
+					size_t i = order[k];
+					live[stack_group[p->sample_stack[i]]] += kp_sample_value(p, i, (uint32_t)vi);
+				}
+				for (uint32_t g = 0; g < ngroups; g++)
+					gv[(size_t)g * nt + ti] = live[g];
+			}
+			for (uint32_t g = 0; g < ngroups; g++) {
+				double v = gv[(size_t)g * nt + ti];
+				if (v > gmax[g])
+					gmax[g] = v;
+			}
 		}
-		for (uint32_t g = 0; g < ngroups; g++)
-			if (live[g] > gmax[g])
-				gmax[g] = live[g];
-		if (t > times[nt - 1])
-			times[nt++] = t;
-		else
-			times[nt - 1] = t;
 	}
 	ranked = xmalloc((ngroups + 1) * sizeof(*ranked));
 	for (uint32_t g = 0; g < ngroups; g++)
@@ -124,7 +156,7 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 	shown = 0;
 	while (shown < ngroups && shown < (uint32_t)top && gmax[ranked[shown]] > 0)
 		shown++;
-	/* pass 2: series[layer][time], layer shown = "other" */
+	/* series[layer][time]: the shown groups, then "other" */
 	{
 		uint32_t *layer = xmalloc((ngroups + 1) * sizeof(*layer));
 		for (uint32_t g = 0; g < ngroups; g++)
@@ -132,20 +164,12 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 		for (uint32_t r = 0; r < shown; r++)
 			layer[ranked[r]] = r;
 		series = xcalloc((size_t)(shown + 1) * nt, sizeof(*series));
-		memset(live, 0, (ngroups + 1) * sizeof(*live));
-		double *cur = xcalloc(shown + 1, sizeof(*cur));
-		size_t ti = 0;
-		for (size_t k = 0; k < n;) {
-			uint64_t t = p->sample_time[order[k]];
-			for (; k < n && p->sample_time[order[k]] == t; k++) {
-				size_t i = order[k];
-				cur[layer[stack_group[p->sample_stack[i]]]] += kp_sample_value(p, i, (uint32_t)vi);
+		for (uint32_t g = 0; g < ngroups; g++)
+			for (size_t ti = 0; ti < nt; ti++) {
+				double v = gv[(size_t)g * nt + ti];
+				if (v > 0)
+					series[(size_t)layer[g] * nt + ti] += v;
 			}
-			while (ti + 1 < nt && times[ti] < t)
-				ti++;
-			for (uint32_t l = 0; l <= shown; l++)
-				series[(size_t)l * nt + ti] = cur[l] > 0 ? cur[l] : 0;
-		}
 		for (size_t t = 0; t < nt; t++) {
 			double sum = 0;
 			for (uint32_t l = 0; l <= shown; l++)
@@ -153,11 +177,9 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 			if (sum > ymax)
 				ymax = sum;
 		}
-		free(cur);
 		free(layer);
 	}
-	peak_b = meta_d(p, "heap.peak_bytes", -1);
-	peak_t = meta_d(p, "heap.peak_time_ns", -1) / 1e9;
+	free(gv);
 	if (!keep && peak_b > ymax)
 		ymax = peak_b;
 	tmax = nt ? (double)times[nt - 1] / 1e9 : 0;
@@ -227,14 +249,25 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 				break;
 			heap_fmt_bytes(lmax, mx, sizeof(mx));
 			strbuf_addf(&sb, "<path class=\"l\" fill=\"%s\" stroke=\"%s\" stroke-width=\"0.5\" d=\"", color, color);
+			/* steps: a value holds from its time to the next point's */
 			for (size_t t = 0; t < nt; t++) {
+				double x = ml + (double)times[t] / 1e9 / tmax * pw;
 				double top_v = base[t] + series[(size_t)l * nt + t];
-				strbuf_addf(&sb, "%s%.1f,%.1f", t ? " L" : "M", ml + (double)times[t] / 1e9 / tmax * pw,
-					    mt + ph - top_v / ymax * ph);
+				if (t) {
+					double prev = base[t - 1] + series[(size_t)l * nt + t - 1];
+					strbuf_addf(&sb, " L%.1f,%.1f", x, mt + ph - prev / ymax * ph);
+				}
+				strbuf_addf(&sb, "%s%.1f,%.1f", t ? " L" : "M", x, mt + ph - top_v / ymax * ph);
 			}
-			for (size_t t = nt; t-- > 0;)
-				strbuf_addf(&sb, " L%.1f,%.1f", ml + (double)times[t] / 1e9 / tmax * pw,
-					    mt + ph - base[t] / ymax * ph);
+			strbuf_addf(&sb, " L%.1f,%.1f", ml + pw,
+				    mt + ph - (base[nt - 1] + series[(size_t)l * nt + nt - 1]) / ymax * ph);
+			strbuf_addf(&sb, " L%.1f,%.1f", ml + pw, mt + ph - base[nt - 1] / ymax * ph);
+			for (size_t t = nt; t-- > 0;) {
+				double x = ml + (double)times[t] / 1e9 / tmax * pw;
+				strbuf_addf(&sb, " L%.1f,%.1f", x, mt + ph - base[t] / ymax * ph);
+				if (t)
+					strbuf_addf(&sb, " L%.1f,%.1f", x, mt + ph - base[t - 1] / ymax * ph);
+			}
 			strbuf_addstr(&sb, " Z\"><title>");
 			strbuf_add_xml(&sb, label, strlen(label));
 			strbuf_addf(&sb, ": up to %s live</title></path>\n", mx);
