@@ -273,7 +273,7 @@ int cmd_heap(int argc, char **argv)
 		return 1;
 	if (heap_run(&o, &r) < 0) {
 		free((char *)o.preload);
-		return r.started ? 1 : 127;
+		return r.exec_failed ? 127 : 1;
 	}
 	free((char *)o.preload);
 	if (!quiet) {

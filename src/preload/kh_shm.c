@@ -259,14 +259,14 @@ void kh_thread_detach(struct kh_thread *t)
 	t->ring = NULL;
 }
 
-/* Waits until n words fit in the thread's ring. The reader moves its epoch at least
- * every few milliseconds; when it stays still for HP_READER_TIMEOUT_NS, or the reader
- * says it is done, recording stops rather than blocking the program forever. */
+/* Waits until n words fit in the thread's ring. When the reader's heartbeat stays
+ * still for HP_READER_TIMEOUT_NS, or the reader says it is done, recording stops
+ * rather than blocking the program forever. */
 static int wait_ring(struct hp_slot_ctl *ctl, uint64_t head, uint64_t *tail_cache, uint64_t words,
 		     unsigned n)
 {
 	struct hp_header *h = kh_p.hdr;
-	uint64_t epoch = __atomic_load_n(&h->epoch, __ATOMIC_RELAXED), since = 0;
+	uint64_t beat = __atomic_load_n(&h->heartbeat, __ATOMIC_RELAXED), since = 0;
 	unsigned spins = 0;
 	for (;;) {
 		*tail_cache = __atomic_load_n(&ctl->tail, __ATOMIC_ACQUIRE);
@@ -274,10 +274,10 @@ static int wait_ring(struct hp_slot_ctl *ctl, uint64_t head, uint64_t *tail_cach
 			return 0;
 		if (__atomic_load_n(&h->reader_done, __ATOMIC_RELAXED) || !kh_p.enabled)
 			return -1;
-		uint64_t e = __atomic_load_n(&h->epoch, __ATOMIC_RELAXED);
+		uint64_t b = __atomic_load_n(&h->heartbeat, __ATOMIC_RELAXED);
 		uint64_t now = kh_now_ns();
-		if (e != epoch || !since) {
-			epoch = e;
+		if (b != beat || !since) {
+			beat = b;
 			since = now;
 		} else if (now - since > HP_READER_TIMEOUT_NS) {
 			return -1;

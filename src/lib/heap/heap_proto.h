@@ -22,8 +22,10 @@
  * head and tail count words since the slot was created (they never wrap); word n lives
  * at ring[n % ring_words]. The writer stores a record's words, then publishes head with
  * a release store; the reader loads head with acquire, reads, then stores tail. A
- * writer whose ring is full waits; if the reader's epoch has not moved for
- * HP_READER_TIMEOUT_NS it stops recording (the reader is gone) instead of blocking.
+ * writer whose ring is full waits; the reader bumps hdr.heartbeat every
+ * HP_HEARTBEAT_NS (from a thread of its own, so that long symbolization does not
+ * stop it), and when the heartbeat stays still for HP_READER_TIMEOUT_NS the writer
+ * stops recording (the reader is gone) instead of blocking the program.
  *
  * Time: the reader stores a new epoch (microseconds since the session started) into
  * the header every round. Before writing an event, a thread that sees a new epoch
@@ -60,7 +62,8 @@
 #define HP_MAX_SLOTS 4096u
 #define HP_RING_BYTES_DEFAULT (2u << 20)
 #define HP_CONTROL_RING_BYTES (4u << 20)
-#define HP_READER_TIMEOUT_NS (5ull * 1000000000ull)
+#define HP_HEARTBEAT_NS (50ull * 1000000ull)
+#define HP_READER_TIMEOUT_NS (2ull * 1000000000ull)
 #define HP_MAX_DEPTH 128
 #define HP_ENV_DIR "KILN_HEAP_DIR"
 #define HP_ENV_SAMPLE "KILN_HEAP_SAMPLE"
@@ -119,6 +122,7 @@ struct hp_header {
 	uint32_t slot_tid[HP_MAX_SLOTS];
 	/* written by the reader */
 	uint64_t epoch __attribute__((aligned(64)));
+	uint64_t heartbeat;       /* moves every HP_HEARTBEAT_NS while the reader lives */
 	uint32_t reader_done __attribute__((aligned(64))); /* reader finished: stop recording */
 };
 

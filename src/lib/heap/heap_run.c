@@ -62,12 +62,15 @@ static int check_file(const char *prog, const char *path, int depth)
 	unsigned char buf[256];
 	ssize_t n;
 	int fd;
-	if (stat(path, &st) != 0)
-		return kiln_error("cannot run '%s': %s", prog, strerror(errno));
+	if (stat(path, &st) != 0) {
+		int e = errno;
+		kiln_error("cannot run '%s': %s", prog, e == ENOENT ? "no such file" : strerror(e));
+		return e == ENOENT && depth == 0 ? -2 : -1;
+	}
 	if (S_ISDIR(st.st_mode))
 		return kiln_error("cannot run '%s': it is a directory", prog);
 	if (access(path, X_OK) != 0 && depth == 0)
-		return kiln_error("cannot run '%s': %s", prog, strerror(errno));
+		return kiln_error("cannot run '%s': %s", prog, errno == EACCES ? "permission denied" : strerror(errno));
 	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
 		return kiln_error("'%s' is set-user-ID or set-group-ID: the dynamic loader ignores LD_PRELOAD "
 				  "for it, so kiln heap cannot see its allocations; run a copy without the setuid bit",
@@ -87,7 +90,7 @@ static int check_file(const char *prog, const char *path, int depth)
 		interp[k] = '\0';
 		if (!k || depth > 2)
 			return 0;
-		return check_file(prog, interp, depth + 1);
+		return check_file(prog, interp, depth + 1) < 0 ? -1 : 0;
 	}
 	if (n >= (ssize_t)sizeof(Elf64_Ehdr) && !memcmp(buf, ELFMAG, SELFMAG)) {
 		Elf64_Ehdr eh;
@@ -124,9 +127,10 @@ int heap_run_check(const char *prog, char **resolved)
 		kiln_error("cannot run '%s': command not found", prog);
 		return -2;
 	}
-	if (check_file(prog, path, 0) < 0) {
+	int rc = check_file(prog, path, 0);
+	if (rc < 0) {
 		free(path);
-		return -1;
+		return rc;
 	}
 	*resolved = path;
 	return 0;
@@ -443,6 +447,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 			waitpid(child, NULL, 0);
 			signals_restore(&saved);
 			kiln_error("cannot run '%s': %s", o->argv[0], e == ENOENT ? "command not found" : strerror(e));
+			res->exec_failed = 1;
 			goto fail_session;
 		}
 	}

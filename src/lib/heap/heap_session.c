@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 struct hs_ring {
@@ -66,7 +68,37 @@ struct heap_session {
 	struct merge_cand *cands;
 	size_t cands_alloc;
 	kp_stack_t unknown_stack;
+	/* the heartbeat thread: procs (their hdr) are read under beat_lock */
+	pthread_t beat_thread;
+	pthread_mutex_t beat_lock;
+	pthread_cond_t beat_cond;
+	int beat_running, beat_stop;
 };
+
+/* Moves every live header's heartbeat, so that the library knows kiln is alive even
+ * while the main thread spends seconds symbolizing. */
+static void *heartbeat_main(void *arg)
+{
+	struct heap_session *s = arg;
+	uint64_t beat = 0;
+	pthread_mutex_lock(&s->beat_lock);
+	while (!s->beat_stop) {
+		struct timespec ts;
+		beat++;
+		for (size_t i = 0; i < s->nprocs; i++)
+			if (s->procs[i]->hdr)
+				__atomic_store_n(&s->procs[i]->hdr->heartbeat, beat, __ATOMIC_RELEASE);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)HP_HEARTBEAT_NS;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->beat_cond, &s->beat_lock, &ts);
+	}
+	pthread_mutex_unlock(&s->beat_lock);
+	return NULL;
+}
 
 struct heap_session *heap_session_new(const char *dir, struct kp_profile *p, uint64_t sample_bytes,
 				      uint64_t start_ns)
@@ -82,6 +114,15 @@ struct heap_session *heap_session_new(const char *dir, struct kp_profile *p, uin
 	s->sym = heap_sym_new(p);
 	s->start_ns = start_ns;
 	s->sample_bytes = sample_bytes;
+	pthread_mutex_init(&s->beat_lock, NULL);
+	pthread_cond_init(&s->beat_cond, NULL);
+	{
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay with the main thread */
+		s->beat_running = pthread_create(&s->beat_thread, NULL, heartbeat_main, s) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
 	return s;
 }
 
@@ -468,7 +509,9 @@ static void end_proc(struct heap_session *s, struct hs_proc *pr, uint64_t now_ns
 	if (pr->hdr)
 		__atomic_store_n(&pr->hdr->reader_done, 1, __ATOMIC_RELEASE);
 	pr->finished = 1;
+	pthread_mutex_lock(&s->beat_lock);
 	unmap_proc(pr);
+	pthread_mutex_unlock(&s->beat_lock);
 	/* the file is no longer needed: free its memory now */
 	unlink(pr->path);
 }
@@ -607,8 +650,10 @@ static void adopt(struct heap_session *s, struct hs_proc *pr, uint64_t now_ns)
 	pr->pidfd = pidfd_open_(pr->pid);
 	if (pr->pidfd < 0 && errno == ESRCH)
 		pr->pidfd = -2; /* already gone */
+	pthread_mutex_lock(&s->beat_lock);
 	ALLOC_GROW(s->procs, s->nprocs + 1, s->procs_alloc);
 	s->procs[s->nprocs++] = pr;
+	pthread_mutex_unlock(&s->beat_lock);
 	__atomic_store_n(&h->epoch, s->epoch, __ATOMIC_RELEASE);
 }
 
@@ -752,6 +797,15 @@ void heap_session_free(struct heap_session *s)
 {
 	if (!s)
 		return;
+	if (s->beat_running) {
+		pthread_mutex_lock(&s->beat_lock);
+		s->beat_stop = 1;
+		pthread_cond_signal(&s->beat_cond);
+		pthread_mutex_unlock(&s->beat_lock);
+		pthread_join(s->beat_thread, NULL);
+	}
+	pthread_mutex_destroy(&s->beat_lock);
+	pthread_cond_destroy(&s->beat_cond);
 	for (size_t i = 0; i < s->nprocs; i++) {
 		unmap_proc(s->procs[i]);
 		free(s->procs[i]->path);
