@@ -690,7 +690,8 @@ static void scan_dir(struct heap_session *s, uint64_t now_ns)
 		found[nfound++] = pr;
 	}
 	closedir(d);
-	qsort(found, nfound, sizeof(*found), cmp_created);
+	if (nfound > 1)
+		qsort(found, nfound, sizeof(*found), cmp_created);
 	for (size_t i = 0; i < nfound; i++)
 		adopt(s, found[i], now_ns);
 	free(found);
