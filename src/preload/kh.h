@@ -24,12 +24,13 @@ struct kh_thread {
 	/* busy and state are apart on purpose: a compiler that merges their loads into one
 	 * 64-bit load defeats store forwarding from the 32-bit store to busy */
 	int busy;             /* inside the library: nested calls pass through... */
-	int crit;             /* ...and, while this is 0 during a recording, a signal handler
-			       * may record one level deep (crit: ring writes, locks, set-up) */
-	int nested;           /* that nested recording is running */
 	uint32_t slot;
 	uint64_t *ring;
 	int state;            /* enum kh_tstate */
+	int nested;           /* a nested recording (from a signal handler) is running */
+	uint64_t *pad_;       /* keeps crit away from busy (see above) */
+	int crit;             /* while 0 during a recording, a signal handler may record one
+			       * level deep (crit: ring writes, locks, set-up) */
 	struct hp_slot_ctl *ctl;
 	uint64_t mask;        /* ring words - 1 */
 	uint64_t head, tail_cache;
@@ -159,8 +160,20 @@ uint64_t kh_stack_count(void); /* next id to be assigned */
 void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are resent */
 
 /* ---- sampling (kh_sample.c) ---- */
+#define KH_FILTER_BITS 16
+extern uint64_t kh_sample_filter[(1u << KH_FILTER_BITS) / 64];
+static inline uint32_t kh_sample_bucket(uint64_t addr)
+{
+	return (uint32_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - KH_FILTER_BITS));
+}
+/* 0 when addr is certainly not a sampled live block (the common, lock-free case). */
+static inline int kh_sample_maybe(uint64_t addr)
+{
+	uint32_t b = kh_sample_bucket(addr);
+	return (__atomic_load_n(&kh_sample_filter[b / 64], __ATOMIC_RELAXED) >> (b % 64)) & 1;
+}
 void kh_sample_insert(uint64_t addr);
-int kh_sample_remove(uint64_t addr); /* 1 when addr was a sampled live block */
+int kh_sample_remove(struct kh_thread *t, uint64_t addr); /* 1 when addr was a sampled live block */
 int64_t kh_sample_next(struct kh_thread *t);
 
 #endif

@@ -185,11 +185,11 @@ static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *
 		uint64_t seq = __atomic_add_fetch(&kh_p.seq, 1, __ATOMIC_SEQ_CST) & 0xffffffffu;
 		if (n == 3) {
 			w2 |= seq << 32;
-		} else {
+		} else if (n == 1) {
 			w0 = (w0 & ~(uint64_t)HP_TYPE_MASK) | HP_FREE_SEQ;
 			w1 = seq;
 			n = 2;
-		}
+		} /* an ALLOC2 decided just before the process became multithreaded: no seq */
 	}
 	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
 	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
@@ -238,7 +238,10 @@ static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64
 	}
 	if (KH_UNLIKELY(t->state != KH_T_ON))
 		return;
-	ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)size, id, 3);
+	if (KH_LIKELY(size < (1ull << 40) && id < (1u << 24) && !__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED)))
+		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, (uint64_t)size | (uint64_t)id << 40, 0, 2);
+	else
+		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)size, id, 3);
 }
 
 static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uint64_t *fa)
@@ -259,14 +262,8 @@ static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uin
 static inline void on_free(struct kh_thread *t, void *p)
 {
 	uint64_t a = (uint64_t)(uintptr_t)p, w;
-	if (kh_p.sample_bytes) {
-		int found;
-		KH_CRIT_BEGIN(t);
-		found = kh_sample_remove(a);
-		KH_CRIT_END(t);
-		if (KH_LIKELY(!found))
-			return;
-	}
+	if (kh_p.sample_bytes && KH_LIKELY(!kh_sample_remove(t, a)))
+		return;
 	w = a << 4 | HP_FREE;
 	if (a == t->last_alloc) {
 		w |= HP_FREE_TEMP;
@@ -314,6 +311,13 @@ static inline void rec_end(struct kh_thread *t, int how)
 
 static inline void rec_alloc(struct kh_thread *t, int how, void *p, size_t n, const uint64_t *fa)
 {
+	/* sampling: most allocations only move the countdown */
+	if (kh_p.sample_bytes && how == 1) {
+		t->last_alloc = 0;
+		if (KH_LIKELY((t->sample_left -= (int64_t)n) > 0))
+			return;
+		t->sample_left += (int64_t)n; /* on_alloc counts it down again */
+	}
 	rec_begin(t, how);
 	on_alloc(t, p, n, fa);
 	rec_end(t, how);
@@ -363,6 +367,11 @@ EXPORT void free(void *p)
 		resolve();
 		if (!kh_real.free)
 			return;
+	}
+	/* sampling: a block that is certainly not sampled goes straight through */
+	if (kh_p.sample_bytes && KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p))) {
+		kh_real.free(p);
+		return;
 	}
 	int how = recording(t);
 	if (how)

@@ -7,22 +7,19 @@
 #include "preload/kh.h"
 #include <stdint.h>
 
-#define FILTER_BITS 16
-#define NBUCKETS (1u << FILTER_BITS)
+#define NBUCKETS (1u << KH_FILTER_BITS)
 
 struct sblock {
 	uint64_t addr;
 	struct sblock *next;
 };
 
-static uint64_t filter[NBUCKETS / 64];
+uint64_t kh_sample_filter[NBUCKETS / 64];
+#define filter kh_sample_filter
 static struct sblock **buckets;
 static struct sblock *free_list;
 
-static inline uint32_t bucket_of(uint64_t addr)
-{
-	return (uint32_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - FILTER_BITS));
-}
+#define bucket_of kh_sample_bucket
 
 void kh_sample_insert(uint64_t addr)
 {
@@ -49,13 +46,14 @@ void kh_sample_insert(uint64_t addr)
 	kh_unlock(&kh_sample_lock);
 }
 
-int kh_sample_remove(uint64_t addr)
+int kh_sample_remove(struct kh_thread *t, uint64_t addr)
 {
 	uint32_t b = bucket_of(addr);
 	struct sblock **pp, *s;
 	int found = 0;
-	if (KH_LIKELY(!(__atomic_load_n(&filter[b / 64], __ATOMIC_RELAXED) & (1ull << (b % 64)))))
+	if (KH_LIKELY(!kh_sample_maybe(addr)))
 		return 0;
+	KH_CRIT_BEGIN(t);
 	kh_lock(&kh_sample_lock);
 	for (pp = buckets ? &buckets[b] : NULL; pp && (s = *pp); pp = &s->next) {
 		if (s->addr == addr) {
@@ -69,6 +67,7 @@ int kh_sample_remove(uint64_t addr)
 	if (found && !buckets[b])
 		__atomic_and_fetch(&filter[b / 64], ~(1ull << (b % 64)), __ATOMIC_RELEASE);
 	kh_unlock(&kh_sample_lock);
+	KH_CRIT_END(t);
 	return found;
 }
 

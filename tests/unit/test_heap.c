@@ -383,6 +383,12 @@ static void fake_alloc(struct fake *f, int slot, uint64_t addr, uint64_t size, u
 	fake_put(f, slot, w, 3);
 }
 
+static void fake_alloc2(struct fake *f, int slot, uint64_t addr, uint64_t size, uint64_t id)
+{
+	uint64_t w[2] = { addr << 4 | HP_ALLOC2, size | id << 40 };
+	fake_put(f, slot, w, 2);
+}
+
 static void fake_free(struct fake *f, int slot, uint64_t addr, int temp)
 {
 	uint64_t w = addr << 4 | HP_FREE | (temp ? HP_FREE_TEMP : 0);
@@ -418,7 +424,7 @@ static void test_session_reads_fake_files(void **state)
 	fake_open(&f, dir, getpid(), start + 1000, 0);
 	fake_stack(&f, 1, 0x401000);
 	fake_stack(&f, 2, 0x402000);
-	fake_alloc(&f, 1, 0x5000, 100, 1);
+	fake_alloc2(&f, 1, 0x5000, 100, 1);
 	fake_free(&f, 1, 0x5000, 1);           /* a temporary pair */
 	fake_alloc(&f, 1, 0x6000, 300, 2);     /* leaked */
 	fake_alloc(&f, 1, 0x7000, 50, 3);      /* stack 3 never defined */
@@ -429,7 +435,10 @@ static void test_session_reads_fake_files(void **state)
 	/* many more events than the 64 KiB ring holds: the ring wraps */
 	for (int round = 0; round < 20; round++) {
 		for (int i = 0; i < 1000; i++) {
-			fake_alloc(&f, 1, 0x100000 + (uint64_t)i * 16, 8, 1);
+			if (i % 2)
+				fake_alloc(&f, 1, 0x100000 + (uint64_t)i * 16, 8, 1);
+			else
+				fake_alloc2(&f, 1, 0x100000 + (uint64_t)i * 16, 8, 1);
 			fake_free(&f, 1, 0x100000 + (uint64_t)i * 16, 0);
 		}
 		heap_session_poll(s, mono());

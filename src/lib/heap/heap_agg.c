@@ -118,7 +118,8 @@ static void map_release(struct ha_map *m)
 /* ---- model ---- */
 struct ha_stack {
 	kp_stack_t ks;
-	uint32_t defined;
+	uint16_t defined;  /* the id is known */
+	uint16_t ready;    /* ks is its profile stack (not being symbolized) */
 	uint64_t peak_ver;
 	double alloc_count, alloc_bytes, temp_count, live_count, live_bytes, peak_val;
 	double emitted[HEAP_NV];
@@ -126,6 +127,8 @@ struct ha_stack {
 
 struct heap_proc {
 	struct heap_agg *agg;
+	const struct heap_proc *parent;
+	uint32_t inherited;
 	uint32_t thread;
 	struct ha_stack *stacks;
 	size_t nstacks, stacks_alloc;
@@ -216,8 +219,11 @@ struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid
 		for (size_t i = 0; i < n; i++) {
 			pr->stacks[i].ks = parent->stacks[i].ks;
 			pr->stacks[i].defined = parent->stacks[i].defined;
+			pr->stacks[i].ready = parent->stacks[i].ready;
 		}
 		pr->nstacks = n;
+		pr->parent = parent;
+		pr->inherited = inherited;
 	}
 	ALLOC_GROW(a->procs, a->nprocs + 1, a->procs_alloc);
 	a->procs[a->nprocs++] = pr;
@@ -244,6 +250,20 @@ void heap_agg_define_stack(struct heap_proc *pr, uint32_t id, kp_stack_t ks)
 {
 	struct ha_stack *s = get_stack(pr, id);
 	s->ks = ks;
+	s->defined = 1;
+	s->ready = 1;
+	pr->dirty = 1;
+	/* children forked while it was being symbolized */
+	for (size_t i = 0; i < pr->agg->nprocs; i++) {
+		struct heap_proc *c = pr->agg->procs[i];
+		if (c->parent == pr && id < c->inherited && id < c->nstacks && !c->stacks[id].ready)
+			heap_agg_define_stack(c, id, ks);
+	}
+}
+
+void heap_agg_pend_stack(struct heap_proc *pr, uint32_t id)
+{
+	struct ha_stack *s = get_stack(pr, id);
 	s->defined = 1;
 }
 
@@ -468,6 +488,11 @@ size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns)
 			struct ha_stack *s = &pr->stacks[k];
 			double v[HEAP_NV], d[HEAP_NV];
 			int changed = 0;
+			if (!s->ready) {
+				if (s->defined)
+					pr->dirty = 1; /* its changes wait for its stack */
+				continue;
+			}
 			stack_values(pr, s, v);
 			for (int j = 0; j < HEAP_NV; j++) {
 				d[j] = v[j] - s->emitted[j];

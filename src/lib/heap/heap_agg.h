@@ -60,9 +60,13 @@ void heap_agg_free(struct heap_agg *a);
  * (a fork child), the child's stack ids below inherited map as the parent's do. */
 struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid, uint64_t start_ns,
 				const struct heap_proc *parent, uint32_t inherited);
-/* Defines stack id (as the library numbered it) of process pr as profile stack ks. */
+/* Defines stack id (as the library numbered it) of process pr as profile stack ks;
+ * fork children that inherited id and still wait for it get it too. */
 void heap_agg_define_stack(struct heap_proc *pr, uint32_t id, kp_stack_t ks);
-/* 1 if id was defined (or inherited). */
+/* Declares stack id whose profile stack is not known yet (being symbolized): events
+ * count on it, and heap_agg_emit leaves it out until heap_agg_define_stack. */
+void heap_agg_pend_stack(struct heap_proc *pr, uint32_t id);
+/* 1 if id was defined or declared (or inherited). */
 int heap_agg_has_stack(const struct heap_proc *pr, uint32_t id);
 
 /* Events; ring tells which thread ring the event came from; t_ns is its time. */
@@ -77,7 +81,8 @@ void heap_agg_end_epoch(struct heap_proc *pr);
 /* The process ended at t_ns: what is live now is leaked. */
 void heap_agg_proc_end(struct heap_proc *pr, uint64_t t_ns);
 
-/* Appends change samples at time t_ns for every stack that changed. Returns how many. */
+/* Appends change samples at time t_ns for every stack that changed (and is defined).
+ * Returns how many. */
 size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns);
 
 void heap_agg_proc_stats(const struct heap_proc *pr, struct heap_proc_stats *st);

@@ -39,6 +39,8 @@
  *
  * Event records (thread rings), the low 3 bits of the first word are the type:
  *   ALLOC  w0 = addr << 4 | HP_ALLOC, w1 = size, w2 = stack id | seq << 32
+ *   ALLOC2 (no sequence number, size < 2^40, stack id < 2^24: the common case)
+ *          w0 = addr << 4 | HP_ALLOC2, w1 = size | stack id << 40
  *   FREE   w0 = addr << 4 | HP_FREE | (HP_FREE_TEMP when no other allocation of this
  *          thread came between this block's allocation and this free)
  *   FREE_SEQ  the same as FREE with HP_FREE_SEQ, then w1 = seq
@@ -75,6 +77,7 @@ enum hp_event {
 	HP_FREE = 2,
 	HP_EPOCH = 3,
 	HP_FREE_SEQ = 4,
+	HP_ALLOC2 = 5,
 };
 #define HP_TYPE_MASK 7u
 #define HP_FREE_TEMP 8u

@@ -148,6 +148,7 @@ void heap_summary_get(const struct kp_profile *p, const uint8_t *keep, struct he
 	s->peak_rss = meta_num(p, "heap.peak_rss_bytes", -1);
 	s->duration_s = meta_num(p, "heap.duration_ns", -1e9) / 1e9;
 	s->processes = meta_num(p, "heap.processes", 0);
+	s->recorder_rss = meta_num(p, "heap.kiln_rss_bytes", -1);
 	s->exit = kp_meta_get(p, "heap.exit");
 	s->complete = s->exit != NULL;
 	if (s->peak_time_s < 0)
@@ -387,6 +388,8 @@ static void json_summary(const struct heap_summary *s, struct strbuf *sb)
 	json_num(sb, "duration_s", s->duration_s);
 	strbuf_addch(sb, ',');
 	json_num(sb, "processes", s->processes);
+	strbuf_addch(sb, ',');
+	json_num(sb, "recorder_rss_bytes", s->recorder_rss);
 	strbuf_addstr(sb, ",\"exit\":");
 	if (s->exit) {
 		strbuf_addch(sb, '"');

@@ -203,7 +203,8 @@ static void control_record(struct heap_session *s, struct hs_proc *pr, const uin
 			pr->corrupt = 1;
 			return;
 		}
-		heap_agg_define_stack(pr->agg, (uint32_t)id, heap_sym_stack(s->sym, pr->pid, w + 3, depth));
+		heap_agg_pend_stack(pr->agg, (uint32_t)id);
+		heap_sym_stack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, depth);
 	}
 	/* other types: from a newer library; skipped by their length */
 }
@@ -278,13 +279,19 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 			}
 			r->tail++;
 			break;
-		case HP_ALLOC: {
-			uint64_t size, id, next;
+		case HP_ALLOC:
+		case HP_ALLOC2: {
+			uint64_t size, id, next, len = (w & HP_TYPE_MASK) == HP_ALLOC ? 3 : 2;
 			uint32_t st;
-			if (r->tail + 3 > head)
+			if (r->tail + len > head)
 				goto bad;
 			size = r->data[(r->tail + 1) & r->mask];
-			id = r->data[(r->tail + 2) & r->mask] & 0xffffffffu;
+			if (len == 3) {
+				id = r->data[(r->tail + 2) & r->mask] & 0xffffffffu;
+			} else {
+				id = size >> 40;
+				size &= (1ull << 40) - 1;
+			}
 			if (id != last_id || !last_ok) {
 				st = check_stack(s, pr, id);
 				last_id = id;
@@ -293,15 +300,15 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 			}
 			st = last_st;
 			/* freed at once by this thread: the pair needs no live-block lookups */
-			if (r->tail + 3 < head &&
-			    (next = r->data[(r->tail + 3) & r->mask]) == ((w & ~(uint64_t)HP_TYPE_MASK) | HP_FREE | HP_FREE_TEMP)) {
+			if (r->tail + len < head &&
+			    (next = r->data[(r->tail + len) & r->mask]) == ((w & ~(uint64_t)HP_TYPE_MASK) | HP_FREE | HP_FREE_TEMP)) {
 				heap_agg_temp_pair(pr->agg, size, st, t);
-				r->tail += 4;
+				r->tail += len + 1;
 				n += 2;
 				break;
 			}
 			heap_agg_alloc(pr->agg, slot, w >> 4, size, st, t);
-			r->tail += 3;
+			r->tail += len;
 			n++;
 			break;
 		}
@@ -397,6 +404,15 @@ static unsigned long long drain_merged(struct heap_session *s, struct hs_proc *p
 				       check_stack(s, pr, r->data[(r->tail + 2) & r->mask] & 0xffffffffu), t);
 			r->tail += 3;
 			break;
+		case HP_ALLOC2: {
+			uint64_t sz;
+			if (r->tail + 2 > c[b].head)
+				goto bad;
+			sz = r->data[(r->tail + 1) & r->mask];
+			heap_agg_alloc(pr->agg, c[b].slot, w >> 4, sz & ((1ull << 40) - 1), check_stack(s, pr, sz >> 40), t);
+			r->tail += 2;
+			break;
+		}
 		case HP_FREE:
 		case HP_FREE_SEQ: {
 			unsigned len = (w & HP_TYPE_MASK) == HP_FREE ? 1 : 2;
@@ -711,6 +727,13 @@ static uint64_t events_limit(const struct heap_session *s, const struct hs_proc 
 	return active <= 1 ? UINT64_MAX : s->prev_epoch;
 }
 
+static void stack_done(void *ctx, void *owner, uint32_t id, kp_stack_t st)
+{
+	struct hs_proc *pr = owner;
+	(void)ctx;
+	heap_agg_define_stack(pr->agg, id, st);
+}
+
 unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns)
 {
 	unsigned long long n = 0;
@@ -738,6 +761,7 @@ unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns)
 		}
 		n += drain_events(s, pr, events_limit(s, pr));
 	}
+	heap_sym_collect(s->sym, 0, stack_done, s);
 	s->events += n;
 	return n;
 }
@@ -747,6 +771,7 @@ void heap_session_finish(struct heap_session *s, uint64_t now_ns)
 	scan_dir(s, now_ns);
 	for (size_t i = 0; i < s->nprocs; i++)
 		end_proc(s, s->procs[i], now_ns);
+	heap_sym_collect(s->sym, 1, stack_done, s);
 }
 
 uint64_t heap_session_exit_time(const struct heap_session *s, int32_t pid)

@@ -1,9 +1,16 @@
-/* heap_sym.h: return addresses from the heap library into profile stacks.
+/* heap_sym.h: return addresses from the heap library into profile stacks, on a
+ * thread of its own.
  *
- * Modules arrive per process (HP_C_MODULE records); stacks are turned into profile
- * stacks root first, each return address looked up at address - 1 (the call) and
- * expanded into its inlined frames, through the symbols library (ks_*). Results are
- * cached per address space and address. */
+ * Symbolizing can take long (the first address in libc loads its DWARF), and the
+ * reader must keep draining the program's rings meanwhile, or the program waits. So
+ * the reader only queues work here (modules, fork, exec, stacks: in order), and
+ * collects finished stacks later. The symbolizer owns the symbols session and a
+ * private profile for interning; finished frames are copied into the real profile by
+ * the thread that collects them, which is the only one touching it.
+ *
+ * Stacks are built root first, each return address looked up at address - 1 (the
+ * call) and expanded into its inlined frames with file:line; in system libraries
+ * (/lib, /usr/lib) by name only. Results are cached per address space and address. */
 #ifndef KILN_HEAP_SYM_H
 #define KILN_HEAP_SYM_H
 #include "profile/profile.h"
@@ -12,7 +19,9 @@
 
 struct heap_sym;
 
+/* p: the profile collected stacks go into (touched only by heap_sym_collect). */
 struct heap_sym *heap_sym_new(struct kp_profile *p);
+/* Finishes the queued work and frees everything. */
 void heap_sym_free(struct heap_sym *hs);
 
 void heap_sym_module(struct heap_sym *hs, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
@@ -21,7 +30,14 @@ void heap_sym_module(struct heap_sym *hs, int pid, uint64_t start, uint64_t len,
 void heap_sym_fork(struct heap_sym *hs, int ppid, int pid);
 void heap_sym_exec(struct heap_sym *hs, int pid);
 
-/* The profile stack for return addresses ips[0..n) of pid, innermost first. */
-kp_stack_t heap_sym_stack(struct heap_sym *hs, int pid, const uint64_t *ips, size_t n);
+/* Queues the stack of return addresses ips[0..n) of pid (innermost first); its
+ * profile stack is handed to heap_sym_collect's callback with owner and id. */
+void heap_sym_stack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n);
+
+typedef void (*heap_sym_done_fn)(void *ctx, void *owner, uint32_t id, kp_stack_t stack);
+/* Interns the finished stacks into the profile and calls done for each, in queue
+ * order. With wait, first waits until everything queued so far is finished. Returns
+ * the number of stacks still queued. */
+size_t heap_sym_collect(struct heap_sym *hs, int wait, heap_sym_done_fn done, void *ctx);
 
 #endif
