@@ -541,6 +541,7 @@ void heap_agg_stats(const struct heap_agg *a, struct heap_proc_stats *st)
 		if (s.peak_bytes > st->peak_bytes) {
 			st->peak_bytes = s.peak_bytes;
 			st->peak_time_ns = s.peak_time_ns;
+			st->pid = s.pid;
 		}
 		if (s.end_ns > st->end_ns)
 			st->end_ns = s.end_ns;

@@ -86,7 +86,8 @@ void heap_agg_proc_end(struct heap_proc *pr, uint64_t t_ns);
 size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns);
 
 void heap_agg_proc_stats(const struct heap_proc *pr, struct heap_proc_stats *st);
-/* Session totals (sums over processes; peak is the largest process peak). */
+/* Session totals (sums over processes; peak, its time and pid are those of the
+ * process with the largest peak; start_ns is the first process's). */
 void heap_agg_stats(const struct heap_agg *a, struct heap_proc_stats *st);
 /* Allocation sizes: counts per power-of-two bucket (HEAP_HIST_BUCKETS entries). */
 const double *heap_agg_histogram(const struct heap_agg *a);
