@@ -77,6 +77,64 @@ else
 	skip "git on a small repository" "git is not installed"
 fi
 
+if command -v g++ >/dev/null; then
+expect "C++: every operator new and delete is seen, bad_alloc still thrown" '
+	cat >n.cpp <<-EOF
+	#include <new>
+	#include <cstdio>
+	#include <string>
+	struct alignas(64) Big { char c[256]; };
+	void *volatile sink;
+	__attribute__((noinline)) void news() {
+	    for (int i = 0; i < 100; i++) { int *p = new int[10]; sink = p; delete[] p; }
+	    for (int i = 0; i < 50; i++) { Big *b = new Big; sink = b; delete b; }
+	    for (int i = 0; i < 20; i++) { int *p = new (std::nothrow) int; sink = p; delete p; }
+	    for (int i = 0; i < 30; i++) { Big *b = new (std::nothrow) Big[2]; sink = b; delete[] b; }
+	    char *keep = new char[4096];
+	    sink = keep;
+	    try { sink = new char[(size_t)1 << 62]; } catch (std::bad_alloc &) { std::puts("bad_alloc"); }
+	}
+	int main() { news(); std::string s(100, 120); std::puts(s.c_str() + 95); return 0; }
+	EOF
+	g++ -O0 -g -o n n.cpp || exit 1
+	./n >want && "$KILN" heap -q -o n.prof -- ./n >got && cmp want got && grep -qx bad_alloc got || exit 1
+	"$KILN" heap report n.prof --folded --value alloc_count >a || exit 1
+	# new[] 100, aligned new 50, nothrow new 20, aligned nothrow new[] 30, new[] 1
+	n=$(awk "/;news\(\) [0-9]+\$/ { s += \$NF } END { print s + 0 }" a)
+	[ "$n" = 201 ] || { cat a; exit 1; }
+	"$KILN" heap report n.prof --folded --value leaked_count >l &&
+	[ "$(awk "/;news\(\) [0-9]+\$/ { s += \$NF } END { print s + 0 }" l)" = 1 ] || { cat l; exit 1; }
+'
+else
+	skip "C++ operator new and delete" "g++ is not installed"
+fi
+
+expect "a library loaded with dlopen: its allocations are seen and named" '
+	cat >lib.c <<-EOF
+	#include <stdlib.h>
+	void *volatile keep;
+	void lib_alloc(int n) { for (int i = 0; i < n; i++) keep = malloc(777); }
+	EOF
+	cat >main.c <<-EOF
+	#include <dlfcn.h>
+	#include <stdio.h>
+	int main(int argc, char **argv) {
+	    for (int round = 0; round < 2; round++) {
+	        void *h = dlopen(argv[1], RTLD_NOW);
+	        if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+	        void (*f)(int) = (void (*)(int))dlsym(h, "lib_alloc");
+	        f(5);
+	        dlclose(h);
+	    }
+	    return 0;
+	}
+	EOF
+	cc -O1 -g -fno-omit-frame-pointer -shared -fPIC -o libx.so lib.c && cc -O1 -g -o m main.c -ldl || exit 1
+	"$KILN" heap -q -o d.prof -- ./m "$PWD/libx.so" || exit 1
+	"$KILN" heap report d.prof --folded --value leaked_count >l || exit 1
+	[ "$(awk "/;lib_alloc [0-9]+\$/ { s += \$NF } END { print s + 0 }" l)" = 10 ] || { cat l; exit 1; }
+'
+
 expect "kiln flame draws the heap profile when it reads kiln profiles" '
 	"$KILN" heap -q -o k.prof -- "$WORKLOADS/heap_known" || exit 1
 	if ! "$KILN" flame k.prof >f.svg 2>err; then
