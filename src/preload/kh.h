@@ -34,6 +34,7 @@ struct kh_thread {
 	struct hp_slot_ctl *ctl;
 	uint64_t mask;        /* ring words - 1 */
 	uint64_t head, tail_cache;
+	uint64_t reserved;    /* ring words whose pages are taken (see kh_ring_reserve) */
 	uint64_t epoch;
 	const uint64_t *epoch_src; /* the reader's epoch in the header */
 	uint64_t last_alloc;  /* address of this thread's latest allocation, 0 after another */
@@ -86,6 +87,7 @@ struct kh_proc {
 	int32_t inh_ppid;
 	void *slot_map[HP_MAX_SLOTS];
 	struct kh_tblock *slot_block[HP_MAX_SLOTS];
+	uint64_t slot_reserved[HP_MAX_SLOTS];
 	int slot_hint;
 	int mt;                 /* a second thread records: events carry sequence numbers */
 	uint32_t attached;      /* threads that ever recorded */
@@ -128,6 +130,7 @@ int kh_file_create(void);         /* 0, or -1: recording off */
 int kh_thread_attach(struct kh_thread *t); /* claims a slot; 0 or -1 */
 void kh_thread_detach(struct kh_thread *t);
 int kh_ring_wait(struct kh_thread *t, unsigned n); /* 0 when n words fit, -1 gave up */
+int kh_ring_reserve(struct kh_thread *t, uint64_t upto); /* first pass: take pages */
 void kh_give_up(void);
 /* Appends one control record (w0 built by the caller) under kh_control_lock. */
 int kh_control_write(const uint64_t *words, size_t n);

@@ -194,6 +194,9 @@ static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *
 	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
 	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
 	unsigned need = n + (e != t->epoch);
+	if (KH_UNLIKELY(t->reserved <= mask) && (head + need > t->reserved || head >= mask + 1) &&
+	    kh_ring_reserve(t, head >= mask + 1 ? mask + 1 : head + need) < 0)
+		return;
 	if (KH_UNLIKELY(head + need - t->tail_cache > mask + 1)) {
 		t->tail_cache = __atomic_load_n(&t->ctl->tail, __ATOMIC_ACQUIRE);
 		if (head + need - t->tail_cache > mask + 1 && kh_ring_wait(t, need) < 0)

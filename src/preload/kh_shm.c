@@ -45,11 +45,13 @@ static void unmap_all(void)
 	struct hp_header *h = kh_p.hdr;
 	if (!h)
 		return;
-	for (uint32_t i = 1; i < HP_MAX_SLOTS; i++)
+	for (uint32_t i = 1; i < HP_MAX_SLOTS; i++) {
 		if (kh_p.slot_map[i]) {
 			munmap(kh_p.slot_map[i], HP_SLOT_CTL + kh_p.ring_bytes);
 			kh_p.slot_map[i] = NULL;
 		}
+		kh_p.slot_reserved[i] = 0;
+	}
 	if (kh_p.control_ctl)
 		munmap(kh_p.control_ctl, HP_SLOT_CTL + HP_CONTROL_RING_BYTES);
 	munmap(h, HP_HEADER_SIZE);
@@ -89,6 +91,11 @@ int kh_file_create(void)
 		proto.max_slots = HP_MAX_SLOTS;
 		proto.ring_bytes = kh_p.ring_bytes;
 		if (ftruncate(fd, (off_t)hp_file_size(&proto)) != 0)
+			goto fail;
+		/* the file lives in memory (tmpfs): take the pages now, so that a full
+		 * /dev/shm is an error here and not a SIGBUS in the program later */
+		if (fallocate(fd, 0, 0, (off_t)(HP_HEADER_SIZE + HP_SLOT_CTL + HP_CONTROL_RING_BYTES)) != 0 &&
+		    errno != EOPNOTSUPP)
 			goto fail;
 	}
 	h = mmap(NULL, HP_HEADER_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -160,6 +167,11 @@ static void *map_slot(uint32_t slot)
 	fd = open(kh_p.path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
+	/* the control page now; the ring's pages as the ring is first filled */
+	if (fallocate(fd, 0, (off_t)hp_slot_offset(kh_p.hdr, slot), HP_SLOT_CTL) != 0 && errno != EOPNOTSUPP) {
+		close(fd);
+		return NULL;
+	}
 	m = mmap(NULL, HP_SLOT_CTL + kh_p.ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 (off_t)hp_slot_offset(kh_p.hdr, slot));
 	close(fd);
@@ -230,6 +242,7 @@ found:
 	for (int k = 0; k < KH_MEMO; k++)
 		t->blk->memo[k].valid = 0;
 	t->slot = i;
+	t->reserved = kh_p.slot_reserved[i];
 	t->ctl = m;
 	t->ring = (uint64_t *)((char *)m + HP_SLOT_CTL);
 	t->mask = kh_p.ring_bytes / 8 - 1;
@@ -289,6 +302,29 @@ static int wait_ring(struct hp_slot_ctl *ctl, uint64_t head, uint64_t *tail_cach
 			nanosleep(&ts, NULL);
 		}
 	}
+}
+
+#define RESERVE_CHUNK (64u * 1024)
+
+/* Takes the tmpfs pages of the ring positions the first pass writes up to head + n
+ * (MADV_POPULATE_WRITE fails where touching the page would raise SIGBUS). Returns 0,
+ * or -1 when memory is short: the thread stops recording. */
+int kh_ring_reserve(struct kh_thread *t, uint64_t upto)
+{
+	uint64_t words = t->mask + 1, target = upto >= words ? words : upto;
+	while (t->reserved < target) {
+		uint64_t bytes = words * 8 - t->reserved * 8;
+		if (bytes > RESERVE_CHUNK)
+			bytes = RESERVE_CHUNK;
+		if (madvise((char *)(t->ring + t->reserved), bytes, MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
+			kh_give_up();
+			t->state = KH_T_OFF;
+			return -1;
+		}
+		t->reserved += bytes / 8;
+		kh_p.slot_reserved[t->slot] = t->reserved;
+	}
+	return 0;
 }
 
 int kh_ring_wait(struct kh_thread *t, unsigned n)

@@ -64,6 +64,19 @@ expect "kiln killed with SIGKILL: the profile so far loads, the program finishes
 	"$KILN" heap report big.prof >rep 2>err || { cat err; exit 1; }
 	grep -q "^ended         unknown" rep && grep -q "warning" err || { cat rep err; exit 1; }
 '
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
+expect "a full session file system: the program runs on normally (no SIGBUS)" '
+	"$WORKLOADS/heap_bench" 2000000 >want || exit 1
+	for size in 1m 6m; do
+		unshare -m sh -c "mount -t tmpfs -o size=$size none /mnt && mkdir /mnt/s &&
+			KILN_HEAP_DIR=/mnt/s LD_PRELOAD=$BUILD/libkiln-heap.so $WORKLOADS/heap_bench 2000000" >got 2>err ||
+			{ echo "size $size: exit $?"; cat err; exit 1; }
+		cmp want got && [ ! -s err ] || exit 1
+	done
+'
+else
+	skip "a full session file system" "needs root and unshare -m to mount a small tmpfs"
+fi
 expect "report on bad files: missing, directory, garbage, folded text, truncated" '
 	check_exit 1 "$KILN" heap report nothing.prof 2>e1 && grep -q "nothing.prof" e1 &&
 	mkdir dir && check_exit 1 "$KILN" heap report dir 2>e2 && grep -q "dir" e2 &&
