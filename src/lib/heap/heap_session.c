@@ -370,10 +370,34 @@ struct merge_cand {
 	uint64_t head;
 };
 
+/* A binary min-heap of rings by the sequence number of their next event (compared
+ * with wrap-around), so that merging many threads costs O(log threads) per event. */
+static inline int seq_before(const struct merge_cand *a, const struct merge_cand *b)
+{
+	return (int32_t)(a->seq - b->seq) < 0;
+}
+
+static void heap_down(struct merge_cand *c, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && seq_before(&c[l], &c[m]))
+			m = l;
+		if (l + 1 < n && seq_before(&c[l + 1], &c[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		struct merge_cand t = c[i];
+		c[i] = c[m];
+		c[m] = t;
+		i = m;
+	}
+}
+
 /* Multithreaded processes: every ring's events below limit, merged by sequence. */
 static unsigned long long drain_merged(struct heap_session *s, struct hs_proc *pr, uint64_t limit)
 {
-	struct merge_cand *c = s->cands;
+	struct merge_cand *c;
 	size_t nc = 0;
 	unsigned long long n = 0;
 	ALLOC_GROW(s->cands, pr->nrings, s->cands_alloc);
@@ -389,54 +413,54 @@ static unsigned long long drain_merged(struct heap_session *s, struct hs_proc *p
 		c[nc].seq = ring_seq(r, head);
 		nc++;
 	}
+	for (size_t i = nc / 2; i-- > 0;)
+		heap_down(c, nc, i);
 	while (nc && !pr->corrupt) {
-		size_t b = 0;
-		for (size_t i = 1; i < nc; i++)
-			if ((int32_t)(c[i].seq - c[b].seq) < 0)
-				b = i;
-		struct hs_ring *r = c[b].r;
+		struct merge_cand *b = &c[0];
+		struct hs_ring *r = b->r;
 		uint64_t w = r->data[r->tail & r->mask], t = epoch_time(pr, r->epoch);
 		switch (w & HP_TYPE_MASK) {
 		case HP_ALLOC:
-			if (r->tail + 3 > c[b].head)
+			if (r->tail + 3 > b->head)
 				goto bad;
-			heap_agg_alloc(pr->agg, c[b].slot, w >> 4, r->data[(r->tail + 1) & r->mask],
+			heap_agg_alloc(pr->agg, b->slot, w >> 4, r->data[(r->tail + 1) & r->mask],
 				       check_stack(s, pr, r->data[(r->tail + 2) & r->mask] & 0xffffffffu), t);
 			r->tail += 3;
 			break;
 		case HP_ALLOC2: {
 			uint64_t sz;
-			if (r->tail + 2 > c[b].head)
+			if (r->tail + 2 > b->head)
 				goto bad;
 			sz = r->data[(r->tail + 1) & r->mask];
-			heap_agg_alloc(pr->agg, c[b].slot, w >> 4, sz & ((1ull << 40) - 1), check_stack(s, pr, sz >> 40), t);
+			heap_agg_alloc(pr->agg, b->slot, w >> 4, sz & ((1ull << 40) - 1), check_stack(s, pr, sz >> 40), t);
 			r->tail += 2;
 			break;
 		}
 		case HP_FREE:
 		case HP_FREE_SEQ: {
 			unsigned len = (w & HP_TYPE_MASK) == HP_FREE ? 1 : 2;
-			if (r->tail + len > c[b].head)
+			if (r->tail + len > b->head)
 				goto bad;
-			heap_agg_free_ev(pr->agg, c[b].slot, w >> 4, (w & HP_FREE_TEMP) != 0, t);
+			heap_agg_free_ev(pr->agg, b->slot, w >> 4, (w & HP_FREE_TEMP) != 0, t);
 			r->tail += len;
 			break;
 		}
 		default:
 			goto bad;
 		}
-		r->seq = c[b].seq;
+		r->seq = b->seq;
 		n++;
-		if (ring_ready(r, c[b].head, limit)) {
-			c[b].seq = ring_seq(r, c[b].head);
+		if (ring_ready(r, b->head, limit)) {
+			b->seq = ring_seq(r, b->head);
 		} else {
 			__atomic_store_n(&r->ctl->tail, r->tail, __ATOMIC_RELEASE);
-			c[b] = c[--nc];
+			c[0] = c[--nc];
 		}
+		heap_down(c, nc, 0);
 		continue;
 bad:
 		pr->corrupt = 1;
-		r->tail = c[b].head;
+		r->tail = b->head;
 		break;
 	}
 	for (size_t i = 0; i < nc; i++)
