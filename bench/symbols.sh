@@ -16,8 +16,39 @@ echo "== symbols: synthetic (this process)"
 echo "== symbols: libc, DWARF lines and inlining (from libc6-dbg when installed)"
 "$out/symbols_bench" libc
 if [ -x /usr/bin/python3 ]; then
-	echo "== symbols: python3 (ptrace snapshots, DWARF unwinding)"
-	"$out/symbols_bench" python "${1:-2000}"
+	echo "== symbols: python3 (ptrace snapshots, DWARF unwinding; per 1,000 samples = total / 100)"
+	"$out/symbols_bench" python "${1:-2000}" | tee "$out/python.txt"
 else
 	echo "python3 not installed: skipped"
+fi
+# Reference: perf's DWARF unwinding + symbolization of a similar python3 run
+# (perf record --call-graph dwarf, then perf report), per 1,000 samples.
+if command -v perf >/dev/null 2>&1 && [ -x /usr/bin/python3 ]; then
+	echo "== reference: perf record --call-graph dwarf + perf report on python3"
+	if perf record -q -e cpu-clock -F 999 --call-graph dwarf -o "$out/perf.data" -- /usr/bin/python3 -c '
+import time
+def fib(n): return n if n < 2 else fib(n-1) + fib(n-2)
+t = time.time()
+while time.time() - t < 3: fib(18)
+' >/dev/null 2>&1; then
+		n=$(perf script -i "$out/perf.data" -F period 2>/dev/null | wc -l)
+		t0=$(date +%s.%N)
+		perf report -i "$out/perf.data" --stdio --no-children >/dev/null 2>&1 || true
+		t1=$(date +%s.%N)
+		awk -v a="$t0" -v b="$t1" -v n="$n" 'BEGIN {
+			printf "perf_report_samples %s count\n", n
+			printf "perf_report_time %.1f ms\n", (b - a) * 1000
+			if (n > 0) printf "perf_report_per_1000_samples %.1f ms\n", (b - a) * 1000 * 1000 / n }' \
+			| tee "$out/perf.txt"
+		if [ -s "$out/python.txt" ]; then
+			awk '$1 == "python_unwind_100k" || $1 == "python_symbolize_100k" { k += $2 }
+			     $1 == "perf_report_per_1000_samples" { p = $2 }
+			     END { if (k > 0 && p > 0) {
+				printf "kiln_per_1000_samples %.1f ms\n", k / 100
+				printf "ratio_perf_over_kiln %.0f x\n", p / (k / 100) } }' \
+				"$out/python.txt" "$out/perf.txt"
+		fi
+	else
+		echo "perf record failed: reference skipped"
+	fi
 fi

@@ -58,18 +58,19 @@ static int synthetic(void)
 	if (f)
 		fclose(f);
 	struct ks_session *s = ks_session_new(NULL);
-	ks_load_proc_maps(s, getpid());
+	int pid = getpid();
+	ks_load_proc_maps(s, pid);
 	struct kp_profile p;
 	kp_profile_init(&p);
 	kp_frame_t out[16];
 	double t0 = now();
 	for (int i = 0; i < na; i++)
-		ks_resolve(s, &p, getpid(), addrs[i], 0, out, 16);
+		ks_resolve(s, &p, pid, addrs[i], 0, out, 16);
 	double t1 = now();
 	long total = 0;
 	for (int r = 0; r < 1000000 / na; r++)
 		for (int i = 0; i < na; i++)
-			total += ks_resolve(s, &p, getpid(), addrs[i], 0, out, 16);
+			total += ks_resolve(s, &p, pid, addrs[i], 0, out, 16);
 	double t2 = now();
 	printf("synthetic_distinct_addresses %d count\n", na);
 	printf("synthetic_first_pass %.1f ms\n", (t1 - t0) * 1e3);
@@ -100,7 +101,8 @@ static int libc_dwarf(void)
 	if (!a)
 		return 1;
 	struct ks_session *s = ks_session_new(NULL);
-	ks_load_proc_maps(s, getpid());
+	int pid = getpid();
+	ks_load_proc_maps(s, pid);
 	struct kp_profile p;
 	kp_profile_init(&p);
 	kp_frame_t out[16];
@@ -108,7 +110,7 @@ static int libc_dwarf(void)
 	const int n = 20000;
 	double t0 = now();
 	for (int i = 0; i < n; i++) {
-		int m = ks_resolve(s, &p, getpid(), a + (b - a) / n * i + 3, 0, out, 16);
+		int m = ks_resolve(s, &p, pid, a + (b - a) / n * i + 3, 0, out, 16);
 		frames += m;
 		lines += p.frames[out[m - 1]].line != 0;
 		inl += m - 1;

@@ -528,6 +528,17 @@ static void test_cache_and_profiles(void **state)
 	kp_profile_init(&p);
 	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
 	assert_string_equal(fname(&p, b[n3 - 1]), "qsort");
+	/* the address space changes: cached answers for it must not survive */
+	ks_mmap(s, getpid(), addr & ~0xfffull, 0x1000, 0, "/nonexistent/over.so", NULL, 0,
+		PROT_EXEC);
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "[over.so]");
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "qsort");
+	ks_exec(s, getpid());
+	n3 = ks_resolve(s, &p, getpid(), addr, 0, b, 8);
+	assert_string_equal(fname(&p, b[n3 - 1]), "[unknown]");
 	kp_profile_release(&p);
 	ks_session_free(s);
 }
@@ -660,6 +671,7 @@ static void test_jit_map(void **state)
 	 * newer entry wins */
 	write_file(path, "a", "7f0000003000 80 LazyCompile:*later\n"
 			      "7f0000001000 20 LazyCompile:*replaced\n");
+	usleep(2000); /* misses re-check the file at most once a millisecond */
 	ks_resolve(s, &p, 31337, 0x7f0000003010, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "LazyCompile:*later");
 	ks_resolve(s, &p, 31337, 0x7f0000001010, 0, out, 4);
@@ -668,9 +680,11 @@ static void test_jit_map(void **state)
 	assert_string_equal(fname(&p, out[0]), "LazyCompile:*fib /tmp/x.js:3");
 	/* a line still being written is read once complete */
 	write_file(path, "a", "7f0000004000 10 Partial");
+	usleep(2000);
 	ks_resolve(s, &p, 31337, 0x7f0000004004, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "[unknown]");
 	write_file(path, "a", "Name\n");
+	usleep(2000);
 	ks_resolve(s, &p, 31337, 0x7f0000004004, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "PartialName");
 	/* a process without a map file */
@@ -957,8 +971,27 @@ static void test_bad_modules(void **state)
 	kp_frame_t out[4];
 	ks_resolve(s, &p, 99, 0x5000, 0, out, 4);
 	assert_string_equal(fname(&p, out[0]), "[unknown]");
+	/* a FIFO named by a mapping is not opened (opening would block) */
+	char fifo[600];
+	snprintf(fifo, sizeof(fifo), "%s/fifo.so", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	ks_mmap(s, 99, 0x900000, 0x1000, 0, fifo, NULL, 0, PROT_EXEC);
+	ks_resolve(s, &p, 99, 0x900010, 0, out, 4);
+	assert_string_equal(fname(&p, out[0]), "[fifo.so]");
 	kp_profile_release(&p);
 	ks_session_free(s);
+	/* no file descriptor of the files the session opened outlives it */
+	int fds = 0;
+	char fdpath[64], target[PATH_MAX];
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(fdpath, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			fds += strstr(target, tmpdir) != NULL;
+		}
+	}
+	assert_int_equal(fds, 0);
 }
 
 /* ---- the unwinder on garbage: always terminates, never reads outside the copy ---- */

@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <asm/perf_regs.h>
+#include <link.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +85,21 @@ static uint64_t stack_top(void)
 	return top;
 }
 
+/* The top of the calling thread's stack (the main thread's, or a pthread's). */
+static uint64_t thread_stack_top(void)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return stack_top();
+	pthread_attr_getstack(&attr, &addr, &size);
+	pthread_attr_destroy(&attr);
+	uint64_t top = (uint64_t)(uintptr_t)addr + size, main_top = stack_top();
+	/* for the main thread, the [stack] mapping's end is exact */
+	return main_top && main_top - 1 - (uint64_t)(uintptr_t)addr < size + 65536 ? main_top : top;
+}
+
 static struct ks_regs snap_regs;
 static unsigned char *snap_stack;
 static size_t snap_len;
@@ -116,7 +134,7 @@ __attribute__((noinline, noipa)) static void capture_in(void)
 			 (1ull << PERF_REG_X86_R12) | (1ull << PERF_REG_X86_R13) |
 			 (1ull << PERF_REG_X86_R14) | (1ull << PERF_REG_X86_R15);
 	uint64_t sp = snap_regs.regs[PERF_REG_X86_SP];
-	snap_len = stack_top() - sp;
+	snap_len = thread_stack_top() - sp;
 	snap_stack = malloc(snap_len);
 	copy_stack(snap_stack, sp, snap_len);
 }
@@ -146,6 +164,38 @@ __attribute__((noinline, noipa)) static int in_level1(int n)
 	int r = in_level2(n + 1);
 	sink += r;
 	return r * 2;
+}
+
+/* A session that knows this process's modules as dl_iterate_phdr reports them. */
+static int add_phdr_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct ks_session *s = arg;
+	char exe[PATH_MAX];
+	const char *path = info->dlpi_name;
+	if (!path[0]) { /* the main program */
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return 0;
+		exe[n] = '\0';
+		path = exe;
+	}
+	if (path[0] != '/')
+		return 0; /* the vdso */
+	uint64_t lo = UINT64_MAX, hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+	}
+	if (hi > lo)
+		ks_mmap_elf(s, getpid(), lo, hi - lo, info->dlpi_addr, path, NULL, 0,
+			    PROT_READ | PROT_EXEC);
+	return 0;
 }
 
 static void test_unwind_in_process(void **state)
@@ -179,6 +229,23 @@ static void test_unwind_in_process(void **state)
 	assert_true(lib >= 1 && lib == c - b - 1);
 	assert_int_equal(complete, 1);
 	assert_string_equal(names[n - 1], "_start");
+
+	/* the same with modules given as dl_iterate_phdr reports them (the heap profiler's
+	 * view): same walk, same names */
+	struct ks_session *ph = ks_session_new(NULL);
+	dl_iterate_phdr(add_phdr_module, ph);
+	uint64_t ips2[MAXF];
+	int complete2 = -1;
+	int n2 = ks_unwind(ph, getpid(), &snap_regs, snap_stack, snap_len, ips2, MAXF, &complete2);
+	assert_int_equal(n2, n);
+	assert_memory_equal(ips2, ips, (size_t)n * sizeof(ips[0]));
+	assert_int_equal(complete2, 1);
+	const char *names2[MAXF], *mods2[MAXF];
+	chain_names(ph, &p, getpid(), ips2, n2, names2, mods2);
+	for (int k = 0; k < n; k++) /* (unnamed frames say the path as given: a symlink) */
+		if (names[k][0] != '[')
+			assert_string_equal(names2[k], names[k]);
+	ks_session_free(ph);
 
 	/* a stack copy cut short: the walk stops early and says so */
 	n = ks_unwind(s, getpid(), &snap_regs, snap_stack, 256, ips, MAXF, &complete);
@@ -244,6 +311,44 @@ static void test_unwind_signal_frame(void **state)
 		assert_non_null(strstr(mods[k], "libc.so"));
 	assert_int_equal(complete, 1);
 	assert_string_equal(names[n - 1], "_start");
+	kp_profile_release(&p);
+	ks_session_free(s);
+	free(snap_stack);
+	snap_stack = NULL;
+}
+
+/* ---- a thread: the walk ends at the thread's entry (clone3), complete ---- */
+__attribute__((noinline, noipa)) static void *thread_body(void *arg)
+{
+	snap_taken = 0;
+	sink += in_level1(3);
+	return NULL;
+}
+
+static void test_unwind_thread(void **state)
+{
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, thread_body, NULL), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_non_null(snap_stack);
+	struct ks_session *s = ks_session_new(NULL);
+	assert_int_equal(ks_load_proc_maps(s, getpid()), 0);
+	uint64_t ips[MAXF];
+	int complete = -1;
+	int n = ks_unwind(s, getpid(), &snap_regs, snap_stack, snap_len, ips, MAXF, &complete);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	const char *names[MAXF], *mods[MAXF];
+	chain_names(s, &p, getpid(), ips, n, names, mods);
+	print_chain(names, mods, n);
+	int b = find_name(names, n, 0, "in_level1");
+	int t2 = find_name(names, n, b + 1, "thread_body");
+	assert_true(b > 0 && t2 == b + 1);
+	assert_int_equal(complete, 1);
+	/* then the C library's thread start, in libc */
+	assert_true(n > t2 + 1);
+	for (int k = t2 + 1; k < n; k++)
+		assert_true(strstr(mods[k], "libc.so") || strstr(mods[k], "libasan.so"));
 	kp_profile_release(&p);
 	ks_session_free(s);
 	free(snap_stack);
@@ -403,6 +508,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_in_process),
 		cmocka_unit_test(test_unwind_signal_frame),
+		cmocka_unit_test(test_unwind_thread),
 		cmocka_unit_test(test_unwind_no_frame_pointers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -67,7 +67,6 @@ struct ks_module {
 	Elf *elf;               /* main ELF (owned by dwfl) */
 	GElf_Phdr *loads;       /* PT_LOAD headers, for file offset -> virtual address */
 	size_t nloads;
-	int memfd;              /* vdso image backing file, -1 otherwise */
 	int from_debug;         /* opened from its debug file: no code or data contents */
 
 	struct ks_sym *syms;
@@ -107,6 +106,8 @@ struct ks_map {
 	const char *name;      /* interned path or pseudo-name ("[heap]", "//anon") */
 	int prot;
 	int kind;
+	int by_bias;           /* ks_mmap_elf: module address = address - bias */
+	uint64_t bias;
 };
 
 struct ks_jit_sym {
@@ -120,6 +121,7 @@ struct ks_jit_sym {
 struct ks_jit {
 	const char *path;      /* interned "/tmp/perf-PID.map" */
 	off_t read_size;       /* bytes consumed so far (complete lines) */
+	uint64_t last_check_ns; /* when the file was last checked for growth */
 	int missing;
 	struct ks_jit_sym *syms;
 	size_t nr, alloc;
@@ -169,6 +171,14 @@ struct ks_centry {
 	uint32_t ids_first; /* index into s->cids */
 };
 
+#define KS_FAST_SIZE 8192
+struct ks_fast {
+	uint64_t addr;
+	uint64_t epoch;  /* 0: empty */
+	int32_t pid;
+	uint32_t entry;  /* index into s->centries */
+};
+
 /* ---- cached unwind rows (per module and pc) ---- */
 struct ks_urow;
 
@@ -197,6 +207,10 @@ struct ks_session {
 	kp_frame_t *cids;
 	size_t ncids, acids;
 
+	/* front cache: (pid, address) -> resolve cache entry, valid for one maps epoch */
+	struct ks_fast *fast;
+	uint64_t maps_epoch;      /* bumped by every change to any address space */
+
 	/* which profile the cached frame ids belong to */
 	struct kp_profile *prof;
 	uint32_t prof_gen;
@@ -213,6 +227,8 @@ struct ks_session {
 };
 
 struct ks_proc *ks_proc_get(struct ks_session *s, int pid, int create);
+/* The module address of addr in mapping m (opening the module); -1 when unreadable. */
+int ks_map_vaddr(struct ks_session *s, const struct ks_map *m, uint64_t addr, uint64_t *va);
 /* The mapping of pr that contains addr, or NULL. */
 struct ks_map *ks_proc_find(struct ks_proc *pr, uint64_t addr);
 void ks_unwind_free(struct ks_session *s);

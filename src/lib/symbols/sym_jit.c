@@ -9,9 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* How far back a lookup looks for an older, longer entry that covers the address. */
 #define JIT_BACKSCAN 32
+/* Misses re-check the file for growth at most this often (a stat per unknown address
+ * would dominate a profile full of unnamed JIT code). */
+#define JIT_RECHECK_NS 1000000ull
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static int jit_cmp(const void *a, const void *b)
 {
@@ -124,7 +135,13 @@ struct ks_jit_sym *ks_jit_lookup(struct ks_session *s, struct ks_proc *pr, uint6
 	}
 	struct ks_jit *j = pr->jit;
 	struct ks_jit_sym *e = jit_search(j, addr);
-	if (!e && jit_refresh(s, j))
-		e = jit_search(j, addr);
+	if (!e) {
+		uint64_t t = mono_ns();
+		if (!j->last_check_ns || t - j->last_check_ns >= JIT_RECHECK_NS) {
+			j->last_check_ns = t;
+			if (jit_refresh(s, j))
+				e = jit_search(j, addr);
+		}
+	}
 	return e;
 }

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- demangling ---- */
@@ -138,14 +139,26 @@ static int build_id_matches(struct ks_module *m)
 	return (size_t)len == m->build_id_len && memcmp(bits, m->build_id, m->build_id_len) == 0;
 }
 
+/* Opens a regular file only: never a device or FIFO a mapping might name. */
+static int open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int open_fd(struct ks_module *m, char *used, size_t usedsz)
 {
-	int fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	int fd = open_regular(m->path);
 	snprintf(used, usedsz, "%s", m->path);
 	if (fd < 0 && m->pid_hint > 0) {
 		/* a process in another mount namespace: its files are under /proc/PID/root */
 		snprintf(used, usedsz, "/proc/%d/root%s", m->pid_hint, m->path);
-		fd = open(used, O_RDONLY | O_CLOEXEC);
+		fd = open_regular(used);
 	}
 	return fd;
 }
@@ -167,7 +180,7 @@ static int open_debug_by_build_id(struct ks_session *s, struct ks_module *m, cha
 		if (len && path[0] == '/') {
 			snprintf(used, usedsz, "%.*s/.build-id/%.2s/%s.debug", (int)len, path, hex,
 				 hex + 2);
-			int fd = open(used, O_RDONLY | O_CLOEXEC);
+			int fd = open_regular(used);
 			if (fd >= 0)
 				return fd;
 		}

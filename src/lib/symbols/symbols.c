@@ -120,6 +120,8 @@ struct ks_session *ks_session_new(const struct ks_options *opts)
 	if (opts)
 		s->opts = *opts;
 	s->jit_dir = xstrdup("/tmp");
+	s->maps_epoch = 1;
+	s->fast = xcalloc(KS_FAST_SIZE, sizeof(*s->fast));
 	return s;
 }
 
@@ -148,6 +150,7 @@ void ks_session_free(struct ks_session *s)
 	if (s->vdso)
 		ks_module_free(s->vdso);
 	free(s->kernel.syms);
+	free(s->fast);
 	free(s->centries);
 	free(s->chash);
 	free(s->cframes);
@@ -288,7 +291,6 @@ static struct ks_module *module_get(struct ks_session *s, const char *path,
 		memcpy(m->build_id, bid, bid_len);
 	m->build_id_len = bid_len;
 	m->kind = KS_MOD_FILE;
-	m->memfd = -1;
 	m->pid_hint = pid;
 	uint32_t i = (uint32_t)module_hash(path, bid, bid_len) & (s->mods_size - 1);
 	m->next_hash = s->mods[i];
@@ -304,7 +306,6 @@ static struct ks_module *vdso_module(struct ks_session *s)
 		m->path = ks_internz(&s->pool, "[vdso]");
 		m->unknown_name = m->path;
 		m->kind = KS_MOD_VDSO;
-		m->memfd = -1;
 		s->vdso = m;
 	}
 	return s->vdso;
@@ -370,15 +371,44 @@ static void proc_insert(struct ks_proc *pr, const struct ks_map *nm)
 	pr->last = 0;
 }
 
+static void add_map(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		    const char *path, const unsigned char *build_id, size_t build_id_len, int prot,
+		    int by_bias, uint64_t bias);
+
 void ks_mmap(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
 	     const char *path, const unsigned char *build_id, size_t build_id_len, int prot)
+{
+	add_map(s, pid, start, len, pgoff, path, build_id, build_id_len, prot, 0, 0);
+}
+
+void ks_mmap_elf(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t bias,
+		 const char *path, const unsigned char *build_id, size_t build_id_len, int prot)
+{
+	add_map(s, pid, start, len, 0, path, build_id, build_id_len, prot, 1, bias);
+}
+
+int ks_map_vaddr(struct ks_session *s, const struct ks_map *m, uint64_t addr, uint64_t *va)
+{
+	if (!m->mod || ks_module_open(s, m->mod) != 0)
+		return -1;
+	if (m->by_bias) {
+		*va = addr - m->bias;
+		return 0;
+	}
+	return ks_module_off_to_vaddr(m->mod, addr - m->start + m->pgoff, va);
+}
+
+static void add_map(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
+		    const char *path, const unsigned char *build_id, size_t build_id_len, int prot,
+		    int by_bias, uint64_t bias)
 {
 	if (!len || start + len < start)
 		return;
 	if (!path)
 		path = "";
 	struct ks_proc *pr = ks_proc_get(s, pid, 1);
-	struct ks_map m = { .start = start, .end = start + len, .pgoff = pgoff, .prot = prot };
+	struct ks_map m = { .start = start, .end = start + len, .pgoff = pgoff, .prot = prot,
+			    .by_bias = by_bias, .bias = bias };
 	m.kind = map_kind(path);
 	size_t plen = strlen(path);
 	static const char deleted[] = " (deleted)";
@@ -386,6 +416,7 @@ void ks_mmap(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64
 	    strcmp(path + plen - (sizeof(deleted) - 1), deleted) == 0)
 		plen -= sizeof(deleted) - 1;
 	m.name = ks_intern(&s->pool, path, plen);
+	s->maps_epoch++;
 	if (m.kind == KS_MAP_FILE)
 		m.mod = module_get(s, m.name, build_id, build_id_len, pid);
 	else if (m.kind == KS_MAP_VDSO)
@@ -397,6 +428,7 @@ void ks_fork(struct ks_session *s, int ppid, int pid)
 {
 	if (ppid == pid)
 		return;
+	s->maps_epoch++;
 	/* create the child first: creating may move the table and the parent with it */
 	struct ks_proc *child = ks_proc_get(s, pid, 1);
 	struct ks_proc *parent = ks_proc_get(s, ppid, 0);
@@ -417,6 +449,7 @@ void ks_exec(struct ks_session *s, int pid)
 	struct ks_proc *pr = ks_proc_get(s, pid, 0);
 	if (!pr)
 		return;
+	s->maps_epoch++;
 	pr->nr = 0;
 	pr->last = 0;
 	ks_jit_free(pr->jit);
@@ -432,6 +465,7 @@ int ks_load_proc_maps(struct ks_session *s, int pid)
 		return -1;
 	struct ks_proc *pr = ks_proc_get(s, pid, 1);
 	/* a snapshot replaces what the session knew of this process */
+	s->maps_epoch++;
 	pr->nr = 0;
 	pr->last = 0;
 	char *line = NULL;
@@ -608,18 +642,28 @@ int ks_resolve(struct ks_session *s, struct kp_profile *p, int pid, uint64_t add
 	if (kernel)
 		return resolve_kernel(s, p, addr, out, max);
 
+	/* the front cache: a repeated (pid, address) in unchanged address spaces */
+	struct ks_fast *fe = &s->fast[(uint32_t)ks_hash_u64(addr ^ ((uint64_t)(uint32_t)pid << 47)) &
+				      (KS_FAST_SIZE - 1)];
+	if (fe->epoch == s->maps_epoch && fe->addr == addr && fe->pid == pid)
+		return emit_entry(s, p, &s->centries[fe->entry], out, max);
+
 	struct ks_proc *pr = ks_proc_get(s, pid, 0);
 	struct ks_map *m = pr ? ks_proc_find(pr, addr) : NULL;
 	if (m && m->mod) {
 		struct ks_module *mod = m->mod;
-		uint64_t off = addr - m->start + m->pgoff, va;
-		if (ks_module_open(s, mod) == 0 && ks_module_off_to_vaddr(mod, off, &va) == 0) {
+		uint64_t off = m->by_bias ? addr - m->bias : addr - m->start + m->pgoff, va;
+		if (ks_map_vaddr(s, m, addr, &va) == 0) {
 			struct ks_centry *e = cache_find(s, mod, va);
 			if (!e) {
 				struct ks_sframe fr[KS_MAX_INLINE];
 				int n = ks_module_symbolize(s, mod, va, fr, KS_MAX_INLINE);
 				e = cache_add(s, mod, va, fr, n);
 			}
+			fe->epoch = s->maps_epoch;
+			fe->addr = addr;
+			fe->pid = pid;
+			fe->entry = (uint32_t)(e - s->centries);
 			return emit_entry(s, p, e, out, max);
 		}
 		struct ks_sframe sf = { .name = mod->unknown_name, .module = mod->path,

@@ -44,6 +44,12 @@ void ks_session_set_debug_path(struct ks_session *s, const char *path);
  * but pass all: the unwinder reads data too). A mapping replaces what it overlaps. */
 void ks_mmap(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
 	     const char *path, const unsigned char *build_id, size_t build_id_len, int prot);
+/* Adds an ELF file loaded with load bias `bias` (module address = address - bias), for
+ * collectors that know modules as dl_iterate_phdr() gives them (dlpi_addr) rather than
+ * as file mappings: [start, start+len) is the part of the address space it covers
+ * (e.g. from its lowest to its highest PT_LOAD). Otherwise like ks_mmap. */
+void ks_mmap_elf(struct ks_session *s, int pid, uint64_t start, uint64_t len, uint64_t bias,
+		 const char *path, const unsigned char *build_id, size_t build_id_len, int prot);
 /* Reads /proc/PID/maps into the session (for attaching to running processes, and for a
  * process's state at the start). Returns 0, or -1 when the process is gone (nothing printed). */
 int ks_load_proc_maps(struct ks_session *s, int pid);
@@ -62,7 +68,14 @@ void ks_exec(struct ks_session *s, int pid);
  * KP_FRAME_UNKNOWN); addr is the module-relative address for unknown frames, else 0.
  * Results are cached per (module, address), so repeated addresses are cheap.
  * For return addresses (every frame but a sample's first), pass addr - 1 so that the
- * call instruction, not the next one, is looked up. */
+ * call instruction, not the next one, is looked up.
+ * Details: pid is the process id (threads share its maps). When max is smaller than the
+ * expansion, the innermost inlined frames are dropped (the real function stays). The
+ * addr of an unknown frame is the ELF virtual address in its module (the file offset
+ * when the file could not be read; the raw address when no mapping covers it). With
+ * no_kernel, all kernel addresses give one frame "[kernel.kallsyms]" with addr 0.
+ * Frame ids are cached for the profile last passed; passing another profile works (its
+ * ids are interned on demand) but alternating profiles costs re-interning. */
 int ks_resolve(struct ks_session *s, struct kp_profile *p, int pid, uint64_t addr, int kernel,
 	       kp_frame_t *out, int max);
 
@@ -89,7 +102,10 @@ int ks_unwind_leaf(struct ks_session *s, int pid, const struct ks_regs *regs,
  * innermost first (ips[0] = the sampled ip; later entries are return addresses as they
  * are, not minus 1). *complete is set to 1 when the walk reached the outermost frame
  * (a frame with an undefined return address, such as _start, or a null frame),
- * 0 when it stopped early (stack copy exhausted, no CFI, bad memory). Returns the count. */
+ * 0 when it stopped early (stack copy exhausted, no CFI, bad memory). Returns the count.
+ * Frames without CFI (JIT code, unreadable modules) are walked with frame pointers.
+ * Signal frames are followed (the entry after a signal trampoline is the interrupted pc,
+ * exact; subtracting 1 from it still names the right function in practice). */
 int ks_unwind(struct ks_session *s, int pid, const struct ks_regs *regs, const void *stack,
 	      size_t stack_len, uint64_t *ips, int max, int *complete);
 

@@ -176,22 +176,18 @@ static struct ks_urow *cfi_row(struct ks_session *s, struct ks_module *m, uint64
 		m->cfi_state = 1;
 		m->eh_cfi = dwfl_module_eh_cfi(m->dmod, &m->eh_bias);
 	}
+	/* .eh_frame first (always in the loaded file), then .debug_frame (often only in
+	 * the debug file). The rules are register-relative: the bias only places pc. */
 	Dwarf_Frame *fr = NULL;
-	Dwarf_Addr bias = 0;
-	if (m->eh_cfi && dwarf_cfi_addrframe(m->eh_cfi, pc - m->eh_bias, &fr) == 0) {
-		bias = m->eh_bias;
-	} else {
+	if (!m->eh_cfi || dwarf_cfi_addrframe(m->eh_cfi, pc - m->eh_bias, &fr) != 0) {
 		fr = NULL;
 		if (!m->dw_cfi_tried) {
 			m->dw_cfi_tried = 1;
 			m->dw_cfi = dwfl_module_dwarf_cfi(m->dmod, &m->dw_bias);
 		}
-		if (m->dw_cfi && dwarf_cfi_addrframe(m->dw_cfi, pc - m->dw_bias, &fr) == 0)
-			bias = m->dw_bias;
-		else
+		if (!m->dw_cfi || dwarf_cfi_addrframe(m->dw_cfi, pc - m->dw_bias, &fr) != 0)
 			fr = NULL;
 	}
-	(void)bias;
 	if ((s->urows_nr + 1) > s->urows_size)
 		urows_grow(s);
 	struct ks_urow *r = xcalloc(1, sizeof(*r));
@@ -220,10 +216,9 @@ static int mem_read(struct umem *mm, uint64_t addr, void *buf, size_t n)
 	}
 	/* read-only file-backed memory (constants, code) can be read from the file */
 	struct ks_map *map = mm->pr ? ks_proc_find(mm->pr, addr) : NULL;
-	if (map && map->mod && !(map->prot & PROT_WRITE) && addr + n <= map->end &&
-	    ks_module_open(mm->s, map->mod) == 0) {
+	if (map && map->mod && !(map->prot & PROT_WRITE) && addr + n <= map->end) {
 		uint64_t va;
-		if (ks_module_off_to_vaddr(map->mod, addr - map->start + map->pgoff, &va) == 0 &&
+		if (ks_map_vaddr(mm->s, map, addr, &va) == 0 &&
 		    ks_module_read(map->mod, va, buf, n) == 0)
 			return 0;
 	}
@@ -551,9 +546,7 @@ static struct ks_module *pc_module(struct ks_session *s, struct ks_proc *pr, uin
 				   uint64_t *va)
 {
 	struct ks_map *map = pr ? ks_proc_find(pr, pc) : NULL;
-	if (!map || !map->mod || ks_module_open(s, map->mod) != 0)
-		return NULL;
-	if (ks_module_off_to_vaddr(map->mod, pc - map->start + map->pgoff, va) != 0)
+	if (!map || ks_map_vaddr(s, map, pc, va) != 0)
 		return NULL;
 	return map->mod;
 }
