@@ -29,6 +29,8 @@ if [ "${1:-}" = "--test" ]; then
   check_bin python3 python3
   check_bin sqlite3 sqlite3
   check_bin perl perl
+  check_bin node nodejs
+  check_file /usr/share/nodejs/jsdom/package.json node-jsdom
   # the symbols tests: debug files, MiniDebugInfo, libc's symbols for unwinding tests
   check_bin objcopy binutils
   check_bin xz xz-utils

@@ -27,6 +27,17 @@ static int parse_count(const char *s, size_t len, double *out)
 	char *end;
 	if (!len || len >= sizeof(buf))
 		return -1;
+	if (len <= 15) {
+		/* whole numbers, the usual case, exactly and without strtod */
+		uint64_t v = 0;
+		size_t i = 0;
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			v = v * 10 + (uint64_t)(s[i++] - '0');
+		if (i == len) {
+			*out = (double)v;
+			return 0;
+		}
+	}
 	memcpy(buf, s, len);
 	buf[len] = '\0';
 	if (!((buf[0] >= '0' && buf[0] <= '9') || buf[0] == '-' || buf[0] == '.' || buf[0] == '+'))
@@ -38,13 +49,115 @@ static int parse_count(const char *s, size_t len, double *out)
 	return 0;
 }
 
+/* Length of the common prefix of a and b (n bytes each at most). */
+static size_t common_prefix(const char *a, const char *b, size_t n)
+{
+	size_t i = 0;
+	while (i + 8 <= n) {
+		uint64_t x, y;
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return i + (size_t)(__builtin_ctzll(x ^ y) >> 3);
+		i += 8;
+	}
+	while (i < n && a[i] == b[i])
+		i++;
+	return i;
+}
+
+/* State kept from one line to the next: folded files are usually sorted, so a line
+ * shares its first frames with the previous one and those need no interning. */
+struct fold_prev {
+	char *text;         /* previous stack text */
+	size_t len, alloc;
+	uint32_t *end;      /* end[k]: offset just past frame k's name in text */
+	kp_stack_t *stack;  /* stack[k]: stack id after frames 0..k */
+	size_t n, nalloc;
+	kp_frame_t *str_frame; /* string id -> frame id (0: not seen yet) */
+	size_t str_frame_alloc;
+};
+
+/* Frame of string s (interned from name[0..len)). */
+static kp_frame_t fold_frame(struct kp_profile *p, struct fold_prev *st, kp_str_t s, const char *name, size_t len)
+{
+	if (s >= st->str_frame_alloc) {
+		size_t old = st->str_frame_alloc;
+		ALLOC_GROW(st->str_frame, s + 1, st->str_frame_alloc);
+		memset(st->str_frame + old, 0, (st->str_frame_alloc - old) * sizeof(kp_frame_t));
+	}
+	if (!st->str_frame[s]) {
+		struct kp_frame f = { 0 };
+		f.name = s;
+		f.flags = suffix_flags(name, len);
+		st->str_frame[s] = kp_frame(p, &f);
+	}
+	return st->str_frame[s];
+}
+
+/* Interns the stack text line[0..slen) (frames separated by ';', empty ones skipped);
+ * returns 0 when it holds no frame. */
+static kp_stack_t fold_stack(struct kp_profile *p, struct fold_prev *st, const char *line, size_t slen,
+			     kp_stack_t *out)
+{
+	size_t lcp = common_prefix(line, st->text ? st->text : "", slen < st->len ? slen : st->len);
+	size_t k = 0, start = 0;
+	kp_stack_t s = 0;
+	/* frames wholly inside the common prefix (and followed by the same byte) are known */
+	while (k < st->n && st->end[k] < lcp) {
+		s = st->stack[k];
+		start = st->end[k] + 1;
+		k++;
+	}
+	st->n = k;
+	/* the other frames, a batch of names at a time */
+	const char *names[KP_STR_BATCH];
+	uint32_t lens[KP_STR_BATCH];
+	uint32_t ends[KP_STR_BATCH];
+	kp_str_t ids[KP_STR_BATCH];
+	while (start <= slen) {
+		size_t nb = 0;
+		while (nb < KP_STR_BATCH && start <= slen) {
+			const char *semi = start < slen ? memchr(line + start, ';', slen - start) : NULL;
+			size_t i = semi ? (size_t)(semi - line) : slen;
+			if (i > start) {
+				names[nb] = line + start;
+				lens[nb] = (uint32_t)(i - start);
+				ends[nb] = (uint32_t)i;
+				nb++;
+			}
+			start = i + 1;
+		}
+		kp_str_batch(p, names, lens, ids, nb);
+		for (size_t b = 0; b < nb; b++) {
+			s = kp_stack_push(p, s, fold_frame(p, st, ids[b], names[b], lens[b]));
+			if (st->n == st->nalloc) {
+				ALLOC_GROW(st->end, st->n + 1, st->nalloc);
+				st->stack = xreallocarray(st->stack, st->nalloc, sizeof(kp_stack_t));
+			}
+			st->end[st->n] = ends[b];
+			st->stack[st->n] = s;
+			st->n++;
+		}
+	}
+	if (slen > UINT32_MAX - 1) {
+		st->n = 0; /* offsets would not fit: do not reuse this line */
+		st->len = 0;
+	} else {
+		ALLOC_GROW(st->text, slen + 1, st->alloc);
+		memcpy(st->text, line, slen);
+		st->len = slen;
+	}
+	*out = s;
+	return s;
+}
+
 int kp_folded_read(struct kp_profile *p, struct kiln_input *in, struct kp_folded_stats *st)
 {
 	char *line;
 	size_t len;
 	int rc;
-	kp_frame_t *frames = NULL;
-	size_t nframes = 0, frames_alloc = 0;
+	struct fold_prev prev = { 0 };
 	uint32_t v;
 	memset(st, 0, sizeof(*st));
 	if (!p->nvalues) {
@@ -74,35 +187,21 @@ int kp_folded_read(struct kp_profile *p, struct kiln_input *in, struct kp_folded
 		size_t slen = (size_t)(sp - line);
 		while (slen && (line[slen - 1] == ' ' || line[slen - 1] == '\t'))
 			slen--;
-		if (!slen) {
-			st->bad_lines++;
-			if (!st->first_bad)
-				st->first_bad = st->lines;
-			continue;
-		}
-		nframes = 0;
-		size_t start = 0;
-		for (size_t i = 0; i <= slen; i++) {
-			if (i == slen || line[i] == ';') {
-				if (i > start) {
-					ALLOC_GROW(frames, nframes + 1, frames_alloc);
-					frames[nframes++] = kp_frame_named(p, line + start, i - start,
-									   suffix_flags(line + start, i - start));
-				}
-				start = i + 1;
-			}
-		}
-		if (!nframes) {
+		kp_stack_t stack = 0;
+		if (!slen || !fold_stack(p, &prev, line, slen, &stack)) {
 			st->bad_lines++;
 			if (!st->first_bad)
 				st->first_bad = st->lines;
 			continue;
 		}
 		vals[v] = count;
-		kp_add_sample(p, kp_stack_from_frames(p, frames, nframes), 0, st->lines, vals);
+		kp_add_sample(p, stack, 0, st->lines, vals);
 		st->samples++;
 	}
-	free(frames);
+	free(prev.text);
+	free(prev.end);
+	free(prev.stack);
+	free(prev.str_frame);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -117,22 +216,6 @@ int kp_format_count(double v, char *buf, size_t size)
 	return n;
 }
 
-struct fold_line {
-	char *text;
-	uint32_t len;
-	double value;
-};
-
-static int cmp_line(const void *a, const void *b)
-{
-	const struct fold_line *x = a, *y = b;
-	uint32_t n = x->len < y->len ? x->len : y->len;
-	int c = memcmp(x->text, y->text, n);
-	if (c)
-		return c;
-	return (x->len > y->len) - (x->len < y->len);
-}
-
 static void root_text(const struct kp_profile *p, uint32_t t, enum kp_folded_root mode, struct strbuf *sb)
 {
 	const struct kp_thread *th = &p->threads[t];
@@ -142,37 +225,154 @@ static void root_text(const struct kp_profile *p, uint32_t t, enum kp_folded_roo
 	for (size_t i = start; i < sb->len; i++)
 		if (sb->buf[i] == ' ' || sb->buf[i] == ';')
 			sb->buf[i] = sb->buf[i] == ' ' ? '_' : ':';
-	if (mode == KP_ROOT_PID)
-		strbuf_addf(sb, "-%d", th->pid);
-	else if (mode == KP_ROOT_TID)
-		strbuf_addf(sb, "-%d/%d", th->pid, th->tid);
+	/* an unknown (negative) PID shows as '?', as stackcollapse-perf.pl has it */
+	if (mode == KP_ROOT_PID || mode == KP_ROOT_TID) {
+		if (th->pid < 0)
+			strbuf_addstr(sb, "-?");
+		else
+			strbuf_addf(sb, "-%d", th->pid);
+	}
+	if (mode == KP_ROOT_TID)
+		strbuf_addf(sb, "/%d", th->tid);
+}
+
+/* Writing. Lines are sorted by the byte order of their stack text without building and
+ * comparing whole texts: every distinct frame (and root) text gets two ranks in one byte
+ * order, one as an inner frame (text followed by ';') and one as the last frame (text
+ * alone). A line's key is the sequence of its frames' ranks, and since texts hold no ';'
+ * (it is turned into ':'), keys compare exactly as the texts do; equal texts get equal
+ * keys and their lines merge. */
+
+struct rank_item {
+	uint32_t off, len; /* in the text buffer */
+	uint32_t slot;     /* 2 * text id + (1 if last) */
+};
+
+static int cmp_rank_item(const void *a, const void *b, void *arg)
+{
+	const struct rank_item *x = a, *y = b;
+	const char *buf = arg;
+	uint32_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(buf + x->off, buf + y->off, n);
+	if (c)
+		return c;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+struct fold_entry {
+	uint32_t key_off, key_len; /* ranks in the key buffer */
+	double value;
+};
+
+static int cmp_entry(const void *a, const void *b, void *arg)
+{
+	const struct fold_entry *x = a, *y = b;
+	const uint32_t *keys = arg;
+	const uint32_t *kx = keys + x->key_off, *ky = keys + y->key_off;
+	uint32_t n = x->key_len < y->key_len ? x->key_len : y->key_len;
+	for (uint32_t i = 0; i < n; i++)
+		if (kx[i] != ky[i])
+			return kx[i] < ky[i] ? -1 : 1;
+	return (x->key_len > y->key_len) - (x->key_len < y->key_len);
+}
+
+/* Distinct root texts, with a hash for lookup. */
+struct root_set {
+	struct strbuf text; /* all root texts, each followed by ';' */
+	uint32_t *off, *len;
+	size_t n, alloc;
+	uint32_t *hash; /* id + 1 */
+	size_t hash_size;
+};
+
+static uint32_t root_hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	while (n--)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static uint32_t root_intern(struct root_set *rs, const char *s, size_t n)
+{
+	if ((rs->n + 1) * 2 > rs->hash_size) {
+		size_t size = rs->hash_size ? rs->hash_size * 2 : 64;
+		uint32_t *h = xcalloc(size, sizeof(*h));
+		for (size_t id = 0; id < rs->n; id++) {
+			size_t j = root_hash(rs->text.buf + rs->off[id], rs->len[id]) & (size - 1);
+			while (h[j])
+				j = (j + 1) & (size - 1);
+			h[j] = (uint32_t)id + 1;
+		}
+		free(rs->hash);
+		rs->hash = h;
+		rs->hash_size = size;
+	}
+	size_t j = root_hash(s, n) & (rs->hash_size - 1);
+	while (rs->hash[j]) {
+		uint32_t id = rs->hash[j] - 1;
+		if (rs->len[id] == n && !memcmp(rs->text.buf + rs->off[id], s, n))
+			return id;
+		j = (j + 1) & (rs->hash_size - 1);
+	}
+	if (rs->n == rs->alloc) {
+		size_t a = rs->alloc;
+		ALLOC_GROW(rs->off, rs->n + 1, a);
+		rs->len = xreallocarray(rs->len, a, sizeof(*rs->len));
+		rs->alloc = a;
+	}
+	rs->off[rs->n] = (uint32_t)rs->text.len;
+	rs->len[rs->n] = (uint32_t)n;
+	strbuf_add(&rs->text, s, n);
+	strbuf_addch(&rs->text, ';');
+	rs->hash[j] = (uint32_t)rs->n + 1;
+	return (uint32_t)rs->n++;
+}
+
+/* Writes stack s root first into *buf (grown as needed) with one walk; returns its depth. */
+static uint32_t stack_path(const struct kp_profile *p, kp_stack_t s, kp_frame_t **buf, size_t *alloc)
+{
+	uint32_t d = 0;
+	for (; s; s = p->stacks[s].parent) {
+		ALLOC_GROW(*buf, d + 1, *alloc);
+		(*buf)[d++] = p->stacks[s].frame;
+	}
+	for (uint32_t i = 0; i < d / 2; i++) {
+		kp_frame_t t = (*buf)[i];
+		(*buf)[i] = (*buf)[d - 1 - i];
+		(*buf)[d - 1 - i] = t;
+	}
+	return d;
+}
+
+/* Without a root, frames with empty text at the start of a stack are left out. */
+static uint32_t leading_empty(const kp_frame_t *fr, uint32_t depth, const uint32_t *tlen, int use_root)
+{
+	uint32_t i = 0;
+	if (!use_root)
+		while (i < depth && !tlen[fr[i]])
+			i++;
+	return i;
 }
 
 int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, FILE *out)
 {
-	/* Sum per (root text, stack). Roots are few: map thread -> root id first. */
-	uint32_t *thread_root = xcalloc(p->nthreads, sizeof(uint32_t));
-	char **roots = NULL;
-	size_t nroots = 0, roots_alloc = 0;
-	struct strbuf sb = STRBUF_INIT;
 	int use_root = o->root != KP_ROOT_NONE;
+	uint32_t *thread_root = xcalloc(p->nthreads ? p->nthreads : 1, sizeof(uint32_t));
+	struct root_set rs = { STRBUF_INIT, NULL, NULL, 0, 0, NULL, 0 };
+	struct strbuf sb = STRBUF_INIT, text = STRBUF_INIT;
+	int err = 0;
+
+	/* 1. root texts per thread */
 	if (use_root) {
 		for (uint32_t t = 0; t < p->nthreads; t++) {
 			strbuf_reset(&sb);
 			root_text(p, t, o->root, &sb);
-			size_t r;
-			for (r = 0; r < nroots; r++)
-				if (!strcmp(roots[r], sb.buf))
-					break;
-			if (r == nroots) {
-				ALLOC_GROW(roots, nroots + 1, roots_alloc);
-				roots[nroots++] = xstrdup(sb.buf);
-			}
-			thread_root[t] = (uint32_t)r;
+			thread_root[t] = root_intern(&rs, sb.buf, sb.len);
 		}
 	}
-	size_t nr = use_root ? nroots : 1;
-	/* sums[root * nstacks + stack] could be large; use a hash of (root, stack) instead */
+
+	/* 2. sums per (root, stack) */
 	size_t cap = 1024;
 	while (cap < p->nsamples * 2 && cap < ((size_t)1 << 30))
 		cap *= 2;
@@ -195,9 +395,52 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 		}
 		sums[j] += p->sample_values[i * p->nvalues + o->value];
 	}
-	(void)nr;
-	struct fold_line *lines = xmalloc((used ? used : 1) * sizeof(*lines));
-	size_t nlines = 0;
+
+	/* 3. frame texts (frames 1..nframes-1) then root texts; each followed by ';' */
+	size_t nf = p->nframes, ntexts = nf + rs.n;
+	uint32_t *toff = xmalloc((ntexts ? ntexts : 1) * sizeof(uint32_t));
+	uint32_t *tlen = xmalloc((ntexts ? ntexts : 1) * sizeof(uint32_t));
+	for (size_t f = 1; f < nf; f++) {
+		toff[f] = (uint32_t)text.len;
+		kp_frame_folded_name(p, (kp_frame_t)f, o->annotate, &text);
+		tlen[f] = (uint32_t)(text.len - toff[f]);
+		strbuf_addch(&text, ';');
+	}
+	for (size_t r = 0; r < rs.n; r++) {
+		toff[nf + r] = (uint32_t)text.len;
+		tlen[nf + r] = rs.len[r];
+		strbuf_add(&text, rs.text.buf + rs.off[r], rs.len[r] + 1);
+	}
+
+	/* 4. ranks: rank[2 * t] as an inner frame, rank[2 * t + 1] as the last one */
+	struct rank_item *items = xmalloc((2 * ntexts + 1) * sizeof(*items));
+	size_t nitems = 0;
+	for (size_t t = 1; t < ntexts; t++) {
+		if (t == nf && !rs.n)
+			break;
+		items[nitems++] = (struct rank_item){ toff[t], tlen[t] + 1, (uint32_t)(2 * t) };
+		items[nitems++] = (struct rank_item){ toff[t], tlen[t], (uint32_t)(2 * t + 1) };
+	}
+	qsort_r(items, nitems, sizeof(*items), cmp_rank_item, text.buf);
+	uint32_t *rank = xcalloc(2 * ntexts + 2, sizeof(uint32_t));
+	/* a rank stands for one string: where to print it from */
+	uint32_t *rank_off = xmalloc((nitems + 1) * sizeof(uint32_t));
+	uint32_t *rank_len = xmalloc((nitems + 1) * sizeof(uint32_t));
+	uint32_t rk = 0;
+	for (size_t i = 0; i < nitems; i++) {
+		if (i && cmp_rank_item(&items[i - 1], &items[i], text.buf))
+			rk++;
+		rank[items[i].slot] = rk;
+		rank_off[rk] = items[i].off;
+		rank_len[rk] = items[i].len;
+	}
+	free(items);
+
+	/* 5. one entry per (root, stack) with a non-zero sum, keyed by ranks */
+	struct fold_entry *ents = xmalloc((used ? used : 1) * sizeof(*ents));
+	size_t nents = 0;
+	uint32_t *kbuf = NULL;
+	size_t klen = 0, kalloc = 0;
 	kp_frame_t *fr = NULL;
 	size_t fr_alloc = 0;
 	for (size_t j = 0; j < cap; j++) {
@@ -205,52 +448,61 @@ int kp_folded_write(const struct kp_profile *p, const struct kp_folded_opts *o, 
 			continue;
 		kp_stack_t s = (kp_stack_t)(keys[j] & 0xffffffffu);
 		uint32_t root = (uint32_t)(keys[j] >> 32);
-		uint32_t depth = kp_stack_depth(p, s);
-		ALLOC_GROW(fr, depth + 1, fr_alloc);
-		kp_stack_frames(p, s, fr, depth);
-		strbuf_reset(&sb);
-		if (use_root) {
-			strbuf_addstr(&sb, roots[root]);
-		}
-		for (uint32_t d = 0; d < depth; d++) {
-			if (sb.len)
-				strbuf_addch(&sb, ';');
-			kp_frame_folded_name(p, fr[d], o->annotate, &sb);
-		}
-		if (!sb.len)
-			continue;
-		lines[nlines].len = (uint32_t)sb.len;
-		lines[nlines].text = strbuf_detach(&sb, NULL);
-		lines[nlines].value = sums[j];
-		nlines++;
+		uint32_t depth = stack_path(p, s, &fr, &fr_alloc), skip;
+		skip = leading_empty(fr, depth, tlen, use_root);
+		size_t n = depth - skip + (use_root ? 1 : 0);
+		if (!n)
+			continue; /* nothing to print */
+		ALLOC_GROW(kbuf, klen + n, kalloc);
+		uint32_t *k = kbuf + klen;
+		size_t d = 0;
+		if (use_root)
+			k[d++] = rank[2 * (nf + root) + (depth == 0)];
+		for (uint32_t i = skip; i < depth; i++)
+			k[d++] = rank[2 * (size_t)fr[i] + (i + 1 == depth)];
+		ents[nents].key_off = (uint32_t)klen;
+		ents[nents].key_len = (uint32_t)n;
+		ents[nents].value = sums[j];
+		nents++;
+		klen += n;
 	}
-	qsort(lines, nlines, sizeof(*lines), cmp_line);
-	/* equal texts (same names, different frames) merge */
-	int err = 0;
-	for (size_t i = 0; i < nlines;) {
+	qsort_r(ents, nents, sizeof(*ents), cmp_entry, kbuf);
+
+	/* 6. print, merging lines with equal text */
+	for (size_t i = 0; i < nents;) {
 		size_t k = i + 1;
-		double v = lines[i].value;
-		while (k < nlines && !cmp_line(&lines[i], &lines[k]))
-			v += lines[k++].value;
+		double v = ents[i].value;
+		while (k < nents && !cmp_entry(&ents[i], &ents[k], kbuf))
+			v += ents[k++].value;
+		const uint32_t *key = kbuf + ents[i].key_off;
+		strbuf_reset(&sb);
+		for (uint32_t d = 0; d < ents[i].key_len; d++)
+			strbuf_add(&sb, text.buf + rank_off[key[d]], rank_len[key[d]]);
 		char num[40];
-		kp_format_count(v, num, sizeof(num));
-		fwrite(lines[i].text, 1, lines[i].len, out);
-		fputc(' ', out);
-		fputs(num, out);
-		if (fputc('\n', out) == EOF)
+		int nl = kp_format_count(v, num, sizeof(num));
+		strbuf_addch(&sb, ' ');
+		strbuf_add(&sb, num, (size_t)nl);
+		strbuf_addch(&sb, '\n');
+		if (fwrite(sb.buf, 1, sb.len, out) != sb.len)
 			err = 1;
 		i = k;
 	}
-	for (size_t i = 0; i < nlines; i++)
-		free(lines[i].text);
-	for (size_t r = 0; r < nroots; r++)
-		free(roots[r]);
-	free(roots);
-	free(lines);
+	free(ents);
+	free(kbuf);
 	free(fr);
+	free(rank);
+	free(rank_off);
+	free(rank_len);
+	free(toff);
+	free(tlen);
 	free(keys);
 	free(sums);
 	free(thread_root);
+	free(rs.off);
+	free(rs.len);
+	free(rs.hash);
+	strbuf_release(&rs.text);
+	strbuf_release(&text);
 	strbuf_release(&sb);
 	return err || ferror(out) ? -1 : 0;
 }

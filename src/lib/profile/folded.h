@@ -31,7 +31,8 @@ enum kp_folded_root {
 struct kp_folded_opts {
 	uint32_t value;            /* value type index to print */
 	enum kp_folded_root root;
-	int annotate;              /* add _[k] / _[j] suffixes (inline _[i] is always added) */
+	int annotate;              /* add _[k] / _[j] suffixes (inline _[i] is always added):
+	                            * 1 both, or KP_ANNOTATE_KERNEL / KP_ANNOTATE_JIT bits */
 	const uint8_t *keep;       /* when not NULL, only samples i with keep[i] count */
 };
 

@@ -39,21 +39,39 @@ static void arena_free(struct kp_arena *a)
 }
 
 /* ---- hashing ---- */
+static inline uint64_t load8(const unsigned char *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint32_t load4(const unsigned char *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	return w;
+}
+
 static inline uint64_t hash_bytes(const void *data, size_t len)
 {
-	/* FNV-1a over 8-byte words, then a final mix: fast and good enough for interning. */
+	/* FNV-style over 8-byte words (the last word overlapping the one before, so no
+	 * byte loop), then a final mix: fast and good enough for interning */
 	const unsigned char *p = data;
-	uint64_t h = 0xcbf29ce484222325ull ^ len;
-	while (len >= 8) {
-		uint64_t w;
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0x100000001b3ull;
-		h ^= h >> 29;
-		p += 8;
-		len -= 8;
+	uint64_t h = 0xcbf29ce484222325ull ^ len, w;
+	if (len >= 8) {
+		const unsigned char *last = p + len - 8;
+		for (; p < last; p += 8) {
+			h = (h ^ load8(p)) * 0x100000001b3ull;
+			h ^= h >> 29;
+		}
+		w = load8(last);
+	} else if (len >= 4) {
+		w = load4(p) | (uint64_t)load4(p + len - 4) << 32;
+	} else {
+		w = len ? p[0] | (uint64_t)p[len / 2] << 8 | (uint64_t)p[len - 1] << 16 : 0;
 	}
-	while (len--)
-		h = (h ^ *p++) * 0x100000001b3ull;
+	h = (h ^ w) * 0x100000001b3ull;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
@@ -71,6 +89,24 @@ static inline uint64_t hash_u64(uint64_t x)
 }
 
 /* ---- strings ---- */
+/* memcmp(a, b, len) == 0 for the short names interning sees most, without a call. */
+static inline int bytes_equal(const char *a, const char *b, size_t len)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 < len; i += 8)
+			if (load8(x + i) != load8(y + i))
+				return 0;
+		return load8(x + len - 8) == load8(y + len - 8);
+	}
+	if (len >= 4)
+		return load4(x) == load4(y) && load4(x + len - 4) == load4(y + len - 4);
+	for (size_t i = 0; i < len; i++)
+		if (x[i] != y[i])
+			return 0;
+	return 1;
+}
+
 static void strtab_rehash(struct kp_strtab *t)
 {
 	uint32_t size = t->hash_size ? t->hash_size * 2 : 1024;
@@ -92,13 +128,32 @@ static kp_str_t strtab_find(const struct kp_strtab *t, const char *s, size_t len
 	uint32_t i = (uint32_t)hash_bytes(s, len) & mask;
 	while (t->hash[i]) {
 		uint32_t id = t->hash[i] - 1;
-		if (t->lens[id] == len && !memcmp(t->strs[id], s, len))
+		if (t->lens[id] == len && bytes_equal(t->strs[id], s, len))
 			return id;
 		i = (i + 1) & mask;
 	}
 	if (slot)
 		*slot = i;
 	return 0;
+}
+
+/* Adds s (not present, slot from strtab_find) and returns its id. */
+static kp_str_t strtab_add(struct kp_strtab *t, const char *s, size_t len, uint32_t slot)
+{
+	if (t->nr == t->alloc) {
+		size_t a = t->alloc;
+		ALLOC_GROW(t->strs, t->nr + 1, a);
+		t->lens = xreallocarray(t->lens, a, sizeof(*t->lens));
+		t->alloc = (uint32_t)a;
+	}
+	char *copy = arena_alloc(&t->arena, len + 1);
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	kp_str_t id = t->nr++;
+	t->strs[id] = copy;
+	t->lens[id] = (uint32_t)len;
+	t->hash[slot] = id + 1;
+	return id;
 }
 
 kp_str_t kp_str(struct kp_profile *p, const char *s, size_t len)
@@ -113,20 +168,51 @@ kp_str_t kp_str(struct kp_profile *p, const char *s, size_t len)
 	id = strtab_find(t, s, len, &slot);
 	if (id)
 		return id;
-	if (t->nr == t->alloc) {
-		size_t a = t->alloc;
-		ALLOC_GROW(t->strs, t->nr + 1, a);
-		t->lens = xreallocarray(t->lens, a, sizeof(*t->lens));
-		t->alloc = (uint32_t)a;
+	return strtab_add(t, s, len, slot);
+}
+
+void kp_str_batch(struct kp_profile *p, const char *const *s, const uint32_t *len, kp_str_t *out, size_t n)
+{
+	struct kp_strtab *t = &p->strings;
+	uint32_t h[KP_STR_BATCH];
+	while (n) {
+		size_t m = n < KP_STR_BATCH ? n : KP_STR_BATCH;
+		while ((t->nr + m) * 2 > t->hash_size)
+			strtab_rehash(t);
+		uint32_t mask = t->hash_size - 1;
+		/* the lookups of a batch overlap: hash all and fetch their slots, then the
+		 * strings the slots point at, then compare */
+		for (size_t k = 0; k < m; k++) {
+			h[k] = (uint32_t)hash_bytes(s[k], len[k]) & mask;
+			__builtin_prefetch(&t->hash[h[k]]);
+		}
+		for (size_t k = 0; k < m; k++) {
+			uint32_t e = t->hash[h[k]];
+			if (e)
+				__builtin_prefetch(t->strs[e - 1]);
+		}
+		for (size_t k = 0; k < m; k++) {
+			uint32_t i = h[k];
+			kp_str_t id = 0;
+			if (!len[k]) {
+				out[k] = 0;
+				continue;
+			}
+			while (t->hash[i]) {
+				uint32_t cand = t->hash[i] - 1;
+				if (t->lens[cand] == len[k] && bytes_equal(t->strs[cand], s[k], len[k])) {
+					id = cand;
+					break;
+				}
+				i = (i + 1) & mask;
+			}
+			out[k] = id ? id : strtab_add(t, s[k], len[k], i);
+		}
+		s += m;
+		len += m;
+		out += m;
+		n -= m;
 	}
-	char *copy = arena_alloc(&t->arena, len + 1);
-	memcpy(copy, s, len);
-	copy[len] = '\0';
-	id = t->nr++;
-	t->strs[id] = copy;
-	t->lens[id] = (uint32_t)len;
-	t->hash[slot] = id + 1;
-	return id;
 }
 
 kp_str_t kp_strz(struct kp_profile *p, const char *s)
@@ -158,9 +244,14 @@ void kp_profile_init(struct kp_profile *p)
 	ALLOC_GROW(p->frames, 1, p->frames_alloc);
 	memset(&p->frames[0], 0, sizeof(p->frames[0]));
 	p->nframes = 1;
-	ALLOC_GROW(p->stacks, 1, p->stacks_alloc);
+	p->stacks_alloc = 1024;
+	p->stacks = xmalloc(p->stacks_alloc * sizeof(*p->stacks));
+	p->stack_child = xmalloc(p->stacks_alloc * sizeof(uint32_t));
+	p->stack_next = xmalloc(p->stacks_alloc * sizeof(uint32_t));
 	p->stacks[0].parent = 0;
 	p->stacks[0].frame = 0;
+	p->stack_child[0] = 0;
+	p->stack_next[0] = 0;
 	p->nstacks = 1;
 	ALLOC_GROW(p->threads, 1, p->threads_alloc);
 	memset(&p->threads[0], 0, sizeof(p->threads[0]));
@@ -177,6 +268,8 @@ void kp_profile_release(struct kp_profile *p)
 	free(p->frame_hash);
 	free(p->stacks);
 	free(p->stack_hash);
+	free(p->stack_child);
+	free(p->stack_next);
 	free(p->threads);
 	free(p->sample_stack);
 	free(p->sample_thread);
@@ -277,39 +370,92 @@ static inline uint64_t stack_key(kp_stack_t parent, kp_frame_t frame)
 	return hash_u64(((uint64_t)parent << 32) | frame);
 }
 
+/* Children of a node are found by a short list walk while the node has at most
+ * STACK_LIST_MAX children (most nodes: a trie of call stacks is narrow), else by the
+ * hash table, which holds only the children of such wide nodes. A new node's list is
+ * empty, so a stack that leaves the known trie costs no lookups below that point, and
+ * the newest child is tried first (sorted input continues the previous line). */
+#define STACK_LIST_MAX 12
+#define STACK_WIDE 0x80000000u
+
+static void stack_hash_insert(struct kp_profile *p, kp_stack_t id)
+{
+	uint32_t mask = p->stack_hash_size - 1;
+	uint32_t i = (uint32_t)stack_key(p->stacks[id].parent, p->stacks[id].frame) & mask;
+	while (p->stack_hash[i])
+		i = (i + 1) & mask;
+	p->stack_hash[i] = id;
+	p->stack_hash_used++;
+}
+
 static void stacks_rehash(struct kp_profile *p)
 {
 	uint32_t size = p->stack_hash_size ? p->stack_hash_size * 2 : 1024;
-	uint32_t *h = xcalloc(size, sizeof(*h));
-	for (uint32_t id = 1; id < p->nstacks; id++) {
-		uint32_t i = (uint32_t)stack_key(p->stacks[id].parent, p->stacks[id].frame) & (size - 1);
-		while (h[i])
-			i = (i + 1) & (size - 1);
-		h[i] = id;
-	}
-	free(p->stack_hash);
-	p->stack_hash = h;
+	uint32_t *old = p->stack_hash, old_size = p->stack_hash_size;
+	p->stack_hash = xcalloc(size, sizeof(uint32_t));
 	p->stack_hash_size = size;
+	p->stack_hash_used = 0;
+	for (uint32_t i = 0; i < old_size; i++)
+		if (old[i])
+			stack_hash_insert(p, old[i]);
+	free(old);
+}
+
+static kp_stack_t stack_new(struct kp_profile *p, kp_stack_t parent, kp_frame_t frame)
+{
+	kp_stack_t id = p->nstacks;
+	if (id >= STACK_WIDE - 1)
+		abort(); /* 2^31 stack nodes: far beyond any memory this could run in */
+	if (id >= p->stacks_alloc) {
+		size_t a = p->stacks_alloc;
+		ALLOC_GROW(p->stacks, id + 1, a);
+		p->stack_child = xreallocarray(p->stack_child, a, sizeof(uint32_t));
+		p->stack_next = xreallocarray(p->stack_next, a, sizeof(uint32_t));
+		p->stacks_alloc = (uint32_t)a;
+	}
+	p->stacks[id].parent = parent;
+	p->stacks[id].frame = frame;
+	p->stack_child[id] = 0;
+	p->stack_next[id] = p->stack_child[parent] & ~STACK_WIDE;
+	p->stack_child[parent] = id | (p->stack_child[parent] & STACK_WIDE);
+	p->nstacks++;
+	return id;
 }
 
 kp_stack_t kp_stack_push(struct kp_profile *p, kp_stack_t parent, kp_frame_t frame)
 {
-	uint32_t mask, i;
-	if ((p->nstacks + 1) * 2 > p->stack_hash_size)
+	uint32_t head = p->stack_child[parent];
+	kp_stack_t id;
+	if (!(head & STACK_WIDE)) {
+		uint32_t n = 0;
+		for (id = head; id; id = p->stack_next[id], n++)
+			if (p->stacks[id].frame == frame)
+				return id;
+		id = stack_new(p, parent, frame);
+		if (n + 1 > STACK_LIST_MAX) {
+			/* the node became wide: index all its children */
+			p->stack_child[parent] |= STACK_WIDE;
+			for (kp_stack_t c = id; c; c = p->stack_next[c]) {
+				if ((p->stack_hash_used + 1) * 2 > p->stack_hash_size)
+					stacks_rehash(p);
+				stack_hash_insert(p, c);
+			}
+		}
+		return id;
+	}
+	if ((p->stack_hash_used + 1) * 2 > p->stack_hash_size)
 		stacks_rehash(p);
-	mask = p->stack_hash_size - 1;
-	i = (uint32_t)stack_key(parent, frame) & mask;
-	while (p->stack_hash[i]) {
-		uint32_t id = p->stack_hash[i];
+	uint32_t mask = p->stack_hash_size - 1;
+	uint32_t i = (uint32_t)stack_key(parent, frame) & mask;
+	while ((id = p->stack_hash[i])) {
 		if (p->stacks[id].parent == parent && p->stacks[id].frame == frame)
 			return id;
 		i = (i + 1) & mask;
 	}
-	ALLOC_GROW(p->stacks, p->nstacks + 1, p->stacks_alloc);
-	p->stacks[p->nstacks].parent = parent;
-	p->stacks[p->nstacks].frame = frame;
-	p->stack_hash[i] = p->nstacks;
-	return p->nstacks++;
+	id = stack_new(p, parent, frame);
+	p->stack_hash[i] = id;
+	p->stack_hash_used++;
+	return id;
 }
 
 kp_stack_t kp_stack_from_frames(struct kp_profile *p, const kp_frame_t *frames, size_t n)
@@ -437,10 +583,14 @@ void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate
 	for (size_t i = start; i < out->len; i++)
 		if (out->buf[i] == ';')
 			out->buf[i] = ':';
+	const char *suffix = NULL;
 	if (fr->flags & KP_FRAME_INLINE)
-		strbuf_addstr(out, "_[i]");
-	else if (annotate && (fr->flags & KP_FRAME_KERNEL))
-		strbuf_addstr(out, "_[k]");
-	else if (annotate && (fr->flags & KP_FRAME_JIT))
-		strbuf_addstr(out, "_[j]");
+		suffix = "_[i]";
+	else if ((annotate & (1 | KP_ANNOTATE_KERNEL)) && (fr->flags & KP_FRAME_KERNEL))
+		suffix = "_[k]";
+	else if ((annotate & (1 | KP_ANNOTATE_JIT)) && (fr->flags & KP_FRAME_JIT))
+		suffix = "_[j]";
+	/* names read from folded text keep their suffix: do not add it twice */
+	if (suffix && !(len >= 4 && !memcmp(name + len - 4, suffix, 4)))
+		strbuf_addstr(out, suffix);
 }

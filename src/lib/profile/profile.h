@@ -57,7 +57,7 @@ struct kp_stack_node {
 };
 
 struct kp_thread {
-	int32_t pid;
+	int32_t pid;     /* -1 when unknown (folded output shows '?') */
 	int32_t tid;
 	kp_str_t comm;
 };
@@ -90,7 +90,10 @@ struct kp_profile {
 
 	struct kp_stack_node *stacks; /* stacks[0] is the root */
 	uint32_t nstacks, stacks_alloc;
-	uint32_t *stack_hash, stack_hash_size;
+	/* Child index (internal to profile.c): each node's children form a list (newest
+	 * first) while they are few; a node with many children has them in stack_hash. */
+	uint32_t *stack_child, *stack_next;
+	uint32_t *stack_hash, stack_hash_size, stack_hash_used;
 
 	struct kp_thread *threads; /* threads[0] is "no thread" */
 	uint32_t nthreads, threads_alloc;
@@ -119,6 +122,10 @@ void kp_profile_release(struct kp_profile *p);
 /* Interns a string; returns its id (0 for ""). */
 kp_str_t kp_str(struct kp_profile *p, const char *s, size_t len);
 kp_str_t kp_strz(struct kp_profile *p, const char *s);
+/* Interns n strings s[k] of len[k] bytes into out[k], as kp_str would, but faster for
+ * many: the memory lookups of up to KP_STR_BATCH strings overlap. */
+#define KP_STR_BATCH 32
+void kp_str_batch(struct kp_profile *p, const char *const *s, const uint32_t *len, kp_str_t *out, size_t n);
 /* Returns the string for an id (never NULL). */
 static inline const char *kp_str_get(const struct kp_profile *p, kp_str_t id)
 {
@@ -176,7 +183,11 @@ void kp_stack_sums(const struct kp_profile *p, uint32_t v, const uint8_t *keep,
 		   double **self, double **total);
 
 /* Formats frame f as folded stacks print it: name plus _[k]/_[i]/_[j] suffix as flags
- * say (suffixes only where annotate is set), ';' in names turned into ':'. */
+ * say, ';' in names turned into ':'. _[i] is always added; _[k] and _[j] as annotate
+ * says: 0 neither, 1 (any odd value) both, or KP_ANNOTATE_KERNEL and/or KP_ANNOTATE_JIT.
+ * A name that already ends with its suffix (names read from folded text) keeps just one. */
+#define KP_ANNOTATE_KERNEL 2
+#define KP_ANNOTATE_JIT 4
 void kp_frame_folded_name(const struct kp_profile *p, kp_frame_t f, int annotate,
 			  struct strbuf *out);
 

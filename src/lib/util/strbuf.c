@@ -128,8 +128,8 @@ static size_t utf8_len(const unsigned char *s, size_t avail)
 		cp = (cp << 6) | (s[i] & 0x3f);
 	}
 	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp == 0xfffe || cp == 0xffff)
+		return 0; /* not characters XML (or JSON readers) accept */
 	return n;
 }
 
