@@ -217,6 +217,8 @@ static void print_result(const struct heap_run_opts *o, const struct heap_run_re
 	if (r->bad_files)
 		kiln_warn("%u event stream%s could not be read and %s skipped", r->bad_files,
 			  r->bad_files > 1 ? "s" : "", r->bad_files > 1 ? "were" : "was");
+	if (r->write_failed)
+		return;
 	heap_fmt_bytes((double)r->profile_bytes, a, sizeof(a));
 	fprintf(stderr, "kiln heap: wrote '%s' (%s); see 'kiln report -i %s'\n", o->output, a, o->output);
 }
@@ -281,6 +283,10 @@ int cmd_heap(int argc, char **argv)
 			kiln_note("heap: '%s' was killed by signal %d (SIG%s); the profile holds everything up to then",
 				  o.argv[0], WTERMSIG(r.status), sigabbrev_np(WTERMSIG(r.status)) ? sigabbrev_np(WTERMSIG(r.status)) : "?");
 		print_result(&o, &r);
+	}
+	if (r.write_failed) {
+		kiln_error("'%s' is incomplete: it could not be written in full (see above)", o.output);
+		return 1;
 	}
 	if (WIFEXITED(r.status))
 		return WEXITSTATUS(r.status);

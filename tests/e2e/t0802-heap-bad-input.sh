@@ -74,6 +74,15 @@ expect "a full session file system: the program runs on normally (no SIGBUS)" '
 		cmp want got && [ ! -s err ] || exit 1
 	done
 '
+expect "the output file system fills up: error, exit 1, the program runs to its end" '
+	py=/usr/bin/python3; [ -x $py ] || py=$(command -v python3)
+	# python3 makes a profile of some 8 to 12 KiB: more than 4 KiB holds
+	unshare -m sh -c "mount -t tmpfs -o size=4k none /mnt &&
+		\"$KILN\" heap -o /mnt/p.prof -- $py -c \"print(6 * 7)\" >$T/out; echo \$?" >rc 2>err
+	grep -qx 42 out || exit 1
+	[ "$(cat rc)" = 1 ] && grep -q "No space left\|no space" err && grep -q "incomplete" err &&
+	! grep -q "wrote" err || { cat rc err; exit 1; }
+'
 else
 	skip "a full session file system" "needs root and unshare -m to mount a small tmpfs"
 fi

@@ -483,8 +483,10 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 				meta_summary(&p, s, now - start);
 				last_meta = now;
 			}
-			if (kp_writer_flush(w, &p, 1) < 0)
-				break; /* printed; keep the program running to the end */
+			if (!res->write_failed && kp_writer_flush(w, &p, 1) < 0)
+				res->write_failed = 1; /* printed; the program runs on to its end */
+			if (res->write_failed)
+				p.nsamples = 0;
 			last_emit = now;
 			/* about 500 points over the run, at least 20 ms and at most 2 s apart */
 			interval = (now - start) / 500;
@@ -550,10 +552,14 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	}
 	peak_process(s, &res->total);
 	res->status = status;
-	if (kp_writer_close(w, &p) == 0) {
+	if (res->write_failed) {
+		kp_writer_close(w, &p); /* keeps what was written; the error was printed */
+	} else if (kp_writer_close(w, &p) == 0) {
 		struct stat st;
 		if (stat(o->output, &st) == 0)
 			res->profile_bytes = (unsigned long long)st.st_size;
+	} else {
+		res->write_failed = 1;
 	}
 	heap_session_cleanup(s);
 	heap_session_free(s);

@@ -24,6 +24,7 @@ struct heap_run_result {
 	int status;               /* wait status of the program (as waitpid gives it) */
 	int started;              /* the program was started */
 	int exec_failed;          /* exec failed (heap_run returned -1) */
+	int write_failed;         /* the profile could not be written in full (printed) */
 	double seconds;           /* wall time */
 	unsigned processes;       /* process images recorded */
 	unsigned still_running;   /* descendants still running when recording ended */
