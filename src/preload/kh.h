@@ -115,6 +115,8 @@ extern struct kh_real kh_real;
 void kh_lock(int *l);
 void kh_unlock(int *l);
 extern int kh_stack_lock, kh_module_lock, kh_control_lock, kh_sample_lock, kh_arena_lock;
+/* taken only at set-up; a fork child resets them like the others */
+extern int kh_file_lock, kh_config_lock, kh_cache_lock;
 
 /* ---- memory for the library itself (mmap'd, never returned) ---- */
 void *kh_arena_alloc(size_t n);  /* zeroed, 16-byte aligned; NULL when mmap fails */

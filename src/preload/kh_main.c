@@ -53,6 +53,7 @@ static size_t boot_size(const void *p)
 
 /* ---- start-up ---- */
 static int init_state; /* 0 not started, 1 resolving, 2 resolved */
+int kh_config_lock;
 static int configured;
 
 static void resolve(void)
@@ -96,7 +97,7 @@ static void configure(void)
 {
 	extern char **environ;
 	const char *dir;
-	static int lock;
+#define lock kh_config_lock
 	if (__atomic_load_n(&configured, __ATOMIC_ACQUIRE) || !environ)
 		return;
 	kh_lock(&lock);
@@ -119,9 +120,11 @@ static void configure(void)
 	}
 	__atomic_store_n(&configured, 1, __ATOMIC_RELEASE);
 	kh_unlock(&lock);
+#undef lock
 }
 
-static int file_lock;
+int kh_file_lock;
+#define file_lock kh_file_lock
 
 /* A thread's first event: make the process's file if needed and claim a ring. */
 static int attach(struct kh_thread *t)

@@ -360,23 +360,40 @@ int kh_control_write(const uint64_t *words, size_t n)
 /* fork: the child must not write into its parent's shared rings. prepare takes every
  * lock so that the child starts with consistent tables; the child then drops the
  * parent's mappings and makes its own file at its first event. */
+static int *const fork_locks[] = { &kh_stack_lock, &kh_module_lock, &kh_control_lock, &kh_sample_lock,
+				   &kh_arena_lock };
+#define NFORK_LOCKS (sizeof(fork_locks) / sizeof(fork_locks[0]))
+static unsigned fork_held; /* which of fork_locks prepare took */
+
+static int try_lock(int *l)
+{
+	for (int i = 0; i < 100000; i++) {
+		if (!__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+			return 1;
+		__builtin_ia32_pause();
+	}
+	return 0;
+}
+
 void kh_fork_prepare(void)
 {
+	/* A fork from a signal handler that interrupted this library may find its own
+	 * locks held by the very thread that forks: then only try them (the child
+	 * resets every lock anyway). */
+	int reentered = kh_tls.busy > 0;
 	KH_CRIT_BEGIN(&kh_tls);
-	kh_lock(&kh_stack_lock);
-	kh_lock(&kh_module_lock);
-	kh_lock(&kh_control_lock);
-	kh_lock(&kh_sample_lock);
-	kh_lock(&kh_arena_lock);
+	fork_held = 0;
+	for (unsigned i = 0; i < NFORK_LOCKS; i++) {
+		if (reentered ? try_lock(fork_locks[i]) : (kh_lock(fork_locks[i]), 1))
+			fork_held |= 1u << i;
+	}
 }
 
 void kh_fork_parent(void)
 {
-	kh_unlock(&kh_arena_lock);
-	kh_unlock(&kh_sample_lock);
-	kh_unlock(&kh_control_lock);
-	kh_unlock(&kh_module_lock);
-	kh_unlock(&kh_stack_lock);
+	for (unsigned i = NFORK_LOCKS; i-- > 0;)
+		if (fork_held & (1u << i))
+			kh_unlock(fork_locks[i]);
 	KH_CRIT_END(&kh_tls);
 }
 
@@ -384,6 +401,7 @@ void kh_fork_child(void)
 {
 	struct kh_thread *t = &kh_tls;
 	kh_stack_lock = kh_module_lock = kh_control_lock = kh_sample_lock = kh_arena_lock = 0;
+	kh_file_lock = kh_config_lock = kh_cache_lock = 0;
 	if (kh_p.enabled && kh_p.hdr) {
 		kh_p.inh_created = kh_p.hdr->created_ns;
 		kh_p.inh_stacks = kh_stack_count();

@@ -31,7 +31,8 @@ struct cfi_ent {
 #define CACHE_SIZE (1u << CACHE_BITS)
 #define CACHE_PROBES 16
 static struct cfi_ent *cache;
-static int cache_lock;
+int kh_cache_lock;
+#define cache_lock kh_cache_lock
 
 static struct cfi_ent *cache_get(void)
 {

@@ -121,6 +121,11 @@ expect "fork and exec: children are tracked in their own processes" '
 	[ "$(site_value l leaky)" = 10 ] || { cat l; exit 1; }
 	"$KILN" heap report f.prof --folded --value alloc_count >a && [ "$(site_value a churn)" = 5000 ]
 '
+expect "fork while other threads allocate: no deadlock, every child recorded" '
+	timeout 60 "$KILN" heap -o mf.prof -- "$WORKLOADS/heap_mtfork" >out 2>err || { cat err; exit 1; }
+	grep -qx "ok 40" out && grep -q "41 processes recorded" err || { cat out err; exit 1; }
+	"$KILN" heap report mf.prof --folded --value leaked_count >l && [ "$(site_value l in_child)" = 120 ]
+'
 expect "a signal handler that allocates: no deadlock, same output, its allocations seen" '
 	"$WORKLOADS/heap_signal" >want 2>/dev/null || exit 1
 	timeout 60 "$KILN" heap -q -o g.prof -- "$WORKLOADS/heap_signal" >got 2>herr || { cat herr; exit 1; }
