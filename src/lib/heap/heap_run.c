@@ -518,12 +518,15 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		res->still_running = info.running;
 	}
 	heap_session_finish(s, now);
-	res->samples += heap_agg_emit(heap_session_agg(s), now - start);
 	{
-		/* the program's end: when it ran exit(), else when kiln saw it end */
-		uint64_t end = heap_session_exit_time(s, child);
+		/* the program's end: when it ran exit(), else when kiln saw it end; the last
+		 * samples are dated then (or later, for processes it left running) */
+		uint64_t end = heap_session_exit_time(s, child), last = end;
 		if (!end)
-			end = (child_end ? child_end : now) - start;
+			end = last = (child_end ? child_end : now) - start;
+		if (last < last_emit - start || res->still_running)
+			last = now - start;
+		res->samples += heap_agg_emit(heap_session_agg(s), last);
 		res->seconds = (double)end / 1e9;
 		meta_summary(&p, s, end);
 	}

@@ -41,6 +41,13 @@ static double meta_d(const struct kp_profile *p, const char *key, double def)
 	return *end ? def : v;
 }
 
+/* The run's length: its duration when known, else the last sample's time (seconds). */
+static double tmax_hint(const struct kp_profile *p, uint64_t last_ns)
+{
+	double d = meta_d(p, "heap.duration_ns", -1) / 1e9;
+	return d > 0 ? d : (double)last_ns / 1e9;
+}
+
 static double nice_step(double range, int ticks)
 {
 	double raw = range / ticks, mag, f;
@@ -106,7 +113,7 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 	uint64_t peak_ns = use_peak ? (uint64_t)llround(peak_t * 1e9) : 0;
 	size_t peak_ti = SIZE_MAX;
 	/* time points: 0, each distinct sample time, and the peak */
-	times = xmalloc((n + 3) * sizeof(*times));
+	times = xmalloc((n + 4) * sizeof(*times));
 	times[nt++] = 0;
 	for (size_t k = 0; k < n; k++) {
 		uint64_t t = p->sample_time[order[k]];
@@ -121,6 +128,18 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 		peak_ti = nt;
 		times[nt++] = peak_ns;
 	}
+	/* The peak is a moment: right after it, draw the next known state (a spike), not
+	 * the peak held until the next sample, which would overstate it. */
+	size_t after_ti = SIZE_MAX;
+	if (peak_ti != SIZE_MAX && peak_ti + 1 < nt) {
+		uint64_t eps = (uint64_t)(tmax_hint(p, times[nt - 1]) * 1e9 * 0.003) + 1;
+		if (peak_ns + eps < times[peak_ti + 1]) {
+			memmove(times + peak_ti + 2, times + peak_ti + 1, (nt - peak_ti - 1) * sizeof(*times));
+			times[peak_ti + 1] = peak_ns + eps;
+			after_ti = peak_ti + 1;
+			nt++;
+		}
+	}
 	/* values per group at each time point */
 	double *gv = xcalloc((size_t)(ngroups + 1) * nt, sizeof(*gv));
 	live = xcalloc(ngroups + 1, sizeof(*live));
@@ -128,6 +147,8 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 	{
 		size_t k = 0;
 		for (size_t ti = 0; ti < nt; ti++) {
+			if (ti == after_ti)
+				continue; /* filled below, from the next point */
 			if (ti == peak_ti) {
 				for (size_t j = 0; j < n; j++) {
 					size_t i = order[j];
@@ -147,6 +168,9 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 					gmax[g] = v;
 			}
 		}
+		if (after_ti != SIZE_MAX)
+			for (uint32_t g = 0; g < ngroups; g++)
+				gv[(size_t)g * nt + after_ti] = gv[(size_t)g * nt + after_ti + 1];
 	}
 	ranked = xmalloc((ngroups + 1) * sizeof(*ranked));
 	for (uint32_t g = 0; g < ngroups; g++)
@@ -192,7 +216,11 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 		tmax = 1e-3;
 	if (ymax <= 0)
 		ymax = 1;
-	double ystep = nice_step(ymax, 5), xstep = nice_step(tmax, 8);
+	/* byte ticks at round numbers of the unit the axis shows (5 MiB, not 4.77 MiB) */
+	double unit = 1;
+	while (ymax / unit >= 1024 && unit < 1099511627776.0)
+		unit *= 1024;
+	double ystep = nice_step(ymax / unit, 5) * unit, xstep = nice_step(tmax, 8);
 	ymax = ceil(ymax / ystep) * ystep;
 
 	/* ---- SVG ---- */
