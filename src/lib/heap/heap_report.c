@@ -149,6 +149,9 @@ void heap_summary_get(const struct kp_profile *p, const uint8_t *keep, struct he
 	s->duration_s = meta_num(p, "heap.duration_ns", -1e9) / 1e9;
 	s->processes = meta_num(p, "heap.processes", 0);
 	s->recorder_rss = meta_num(p, "heap.kiln_rss_bytes", -1);
+	s->recorder_cpu = meta_num(p, "heap.kiln_cpu_ns", -1e9) / 1e9;
+	if (s->recorder_cpu < 0)
+		s->recorder_cpu = -1;
 	s->exit = kp_meta_get(p, "heap.exit");
 	s->complete = s->exit != NULL;
 	if (s->peak_time_s < 0)
@@ -390,6 +393,8 @@ static void json_summary(const struct heap_summary *s, struct strbuf *sb)
 	json_num(sb, "processes", s->processes);
 	strbuf_addch(sb, ',');
 	json_num(sb, "recorder_rss_bytes", s->recorder_rss);
+	strbuf_addch(sb, ',');
+	json_num(sb, "recorder_cpu_s", s->recorder_cpu);
 	strbuf_addstr(sb, ",\"exit\":");
 	if (s->exit) {
 		strbuf_addch(sb, '"');
@@ -447,7 +452,8 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 		if (only >= 0) {
 			print_table(p, &sm, heap_value_names[only], "by call stack", only,
 				    only == HEAP_V_ALLOC_COUNT ? HEAP_V_ALLOC_BYTES : HEAP_V_ALLOC_COUNT,
-				    only == HEAP_V_ALLOC_COUNT ? "bytes" : "calls", top, out);
+				    only == HEAP_V_ALLOC_COUNT ? "bytes" : only == HEAP_V_TEMP_COUNT ? "of calls" : "calls",
+				    top, out);
 		} else {
 			for (size_t q = 0; q < sizeof(questions) / sizeof(questions[0]); q++)
 				print_table(p, &sm, questions[q].title, questions[q].what, questions[q].value,

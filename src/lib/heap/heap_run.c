@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -498,7 +499,9 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		/* busy program: poll again at once so that its rings never fill */
 		if (n > 20000)
 			continue;
-		sleep_us = n ? 200 : (sleep_us < 8000 ? sleep_us * 2 : 8000);
+		/* idle: back off to 1 ms, well below the time a busy thread needs to fill
+		 * its ring (4 MiB: some 5 ms at full speed) */
+		sleep_us = n ? 200 : (sleep_us < 1000 ? sleep_us * 2 : 1000);
 		if (!child_done && pidfd >= 0) {
 			struct pollfd pfd = { pidfd, POLLIN, 0 };
 			struct timespec ts = { 0, (long)sleep_us * 1000 };
@@ -534,8 +537,11 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		struct rusage self;
 		getrusage(RUSAGE_SELF, &self);
 		res->kiln_rss = (unsigned long long)self.ru_maxrss * 1024ull;
+		res->kiln_cpu = (double)self.ru_utime.tv_sec + (double)self.ru_utime.tv_usec / 1e6 +
+				(double)self.ru_stime.tv_sec + (double)self.ru_stime.tv_usec / 1e6;
 	}
 	meta_num(&p, "heap.peak_rss_bytes", (double)res->peak_rss);
+	meta_num(&p, "heap.kiln_cpu_ns", floor(res->kiln_cpu * 1e9));
 	meta_num(&p, "heap.kiln_rss_bytes", (double)res->kiln_rss);
 	if (WIFEXITED(status)) {
 		char b[32];

@@ -34,6 +34,7 @@ struct heap_run_result {
 	unsigned long long profile_bytes;
 	unsigned long long peak_rss;  /* of the program (ru_maxrss of its process tree) */
 	unsigned long long kiln_rss;  /* kiln's own peak RSS */
+	double kiln_cpu;              /* kiln's own CPU time (user + system), seconds */
 	unsigned long long samples;   /* profile samples written */
 };
 

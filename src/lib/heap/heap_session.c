@@ -59,6 +59,7 @@ struct heap_session {
 	uint64_t start_ns;
 	uint64_t sample_bytes;
 	uint64_t epoch, prev_epoch;
+	uint64_t last_scan;
 	struct hs_proc **procs;
 	size_t nprocs, procs_alloc;
 	unsigned bad;
@@ -769,7 +770,12 @@ unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns)
 	for (size_t i = 0; i < s->nprocs; i++)
 		if (!s->procs[i]->finished)
 			__atomic_store_n(&s->procs[i]->hdr->epoch, e, __ATOMIC_RELEASE);
-	scan_dir(s, now_ns);
+	/* new processes: their rings hold their events meanwhile, so looking every few
+	 * milliseconds is enough */
+	if (!s->last_scan || now_ns - s->last_scan >= 4000000ull) {
+		scan_dir(s, now_ns);
+		s->last_scan = now_ns;
+	}
 	for (size_t i = 0; i < s->nprocs; i++) {
 		struct hs_proc *pr = s->procs[i];
 		int exited;

@@ -23,6 +23,7 @@ struct heap_summary {
 	double duration_s;                  /* -1 when unknown */
 	double processes;
 	double recorder_rss;                /* kiln heap's own peak RSS, -1 when unknown */
+	double recorder_cpu;                /* kiln heap's own CPU seconds, -1 when unknown */
 	const char *exit;                   /* "exit 0", "signal 9 (SIGKILL)", or NULL */
 	int complete;                       /* summary meta present (recording finished) */
 };
