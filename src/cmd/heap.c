@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -185,6 +186,27 @@ static int cmd_heap_view(const char *sub, int argc, char **argv)
 	return rc ? 1 : 0;
 }
 
+struct progress {
+	int shown;
+	struct timespec start;
+};
+
+/* On a terminal, once naming the last stacks takes a moment, says how many are left. */
+static void show_progress(void *ctx, size_t left)
+{
+	struct progress *pg = ctx;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!pg->start.tv_sec && !pg->start.tv_nsec) {
+		pg->start = now;
+		return;
+	}
+	if ((double)(now.tv_sec - pg->start.tv_sec) + (double)(now.tv_nsec - pg->start.tv_nsec) / 1e9 < 0.5)
+		return;
+	fprintf(stderr, "\rkiln heap: naming call stacks, %zu left   ", left);
+	pg->shown = 1;
+}
+
 static void print_result(const struct heap_run_opts *o, const struct heap_run_result *r)
 {
 	char a[64], b[64], c[64], d[64];
@@ -238,11 +260,13 @@ int cmd_heap(int argc, char **argv)
 	struct heap_run_result r;
 	char *resolved = NULL;
 	int c, quiet = 0;
+	struct progress pg;
 	double linger = 0.5;
 
 	if (argc >= 2 && (!strcmp(argv[1], "report") || !strcmp(argv[1], "chart") || !strcmp(argv[1], "histogram")))
 		return cmd_heap_view(argv[1], argc - 1, argv + 1);
 	memset(&o, 0, sizeof(o));
+	memset(&pg, 0, sizeof(pg));
 	o.output = DEFAULT_OUTPUT;
 	opterr = 0;
 	optind = 1;
@@ -266,6 +290,10 @@ int cmd_heap(int argc, char **argv)
 		return usage_error("heap", "no command to run; give one after the options, as in 'kiln heap -- ./prog'");
 	o.argv = argv + optind;
 	o.linger = linger;
+	if (progress_allowed()) {
+		o.progress = show_progress;
+		o.progress_ctx = &pg;
+	}
 	c = heap_run_check(o.argv[0], &resolved);
 	if (c < 0)
 		return c == -2 ? 127 : 1;
@@ -278,6 +306,8 @@ int cmd_heap(int argc, char **argv)
 		return r.exec_failed ? 127 : 1;
 	}
 	free((char *)o.preload);
+	if (pg.shown)
+		fprintf(stderr, "\r%60s\r", "");
 	if (!quiet) {
 		if (WIFSIGNALED(r.status))
 			kiln_note("heap: '%s' was killed by signal %d (SIG%s); the profile holds everything up to then",

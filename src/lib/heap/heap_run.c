@@ -520,6 +520,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		heap_session_get_info(s, &info);
 		res->still_running = info.running;
 	}
+	heap_session_set_progress(s, o->progress, o->progress_ctx);
 	heap_session_finish(s, now);
 	{
 		/* the program's end: when it ran exit(), else when kiln saw it end; the last

@@ -60,6 +60,8 @@ struct heap_session {
 	uint64_t sample_bytes;
 	uint64_t epoch, prev_epoch;
 	uint64_t last_scan;
+	heap_progress_fn progress;
+	void *progress_ctx;
 	struct hs_proc **procs;
 	size_t nprocs, procs_alloc;
 	unsigned bad;
@@ -801,7 +803,21 @@ void heap_session_finish(struct heap_session *s, uint64_t now_ns)
 	scan_dir(s, now_ns);
 	for (size_t i = 0; i < s->nprocs; i++)
 		end_proc(s, s->procs[i], now_ns);
+	for (;;) {
+		size_t left = heap_sym_collect(s->sym, 0, stack_done, s);
+		if (!left)
+			break;
+		if (s->progress)
+			s->progress(s->progress_ctx, left);
+		heap_sym_wait(s->sym, 100);
+	}
 	heap_sym_collect(s->sym, 1, stack_done, s);
+}
+
+void heap_session_set_progress(struct heap_session *s, heap_progress_fn fn, void *ctx)
+{
+	s->progress = fn;
+	s->progress_ctx = ctx;
 }
 
 uint64_t heap_session_exit_time(const struct heap_session *s, int32_t pid)

@@ -33,9 +33,12 @@ struct heap_session *heap_session_new(const char *dir, struct kp_profile *p, uin
 /* One round at now_ns (CLOCK_MONOTONIC): new epoch, new files, drain what is ready,
  * end processes that exited. Returns the number of events processed. */
 unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns);
-/* Drains everything, ends every process (what is live is leaked) and tells the
- * libraries still running to stop. */
+/* Drains everything, ends every process (what is live is leaked), tells the
+ * libraries still running to stop, and waits for every stack to be symbolized
+ * (calling progress, when set, every 100 ms meanwhile with the stacks left). */
 void heap_session_finish(struct heap_session *s, uint64_t now_ns);
+typedef void (*heap_progress_fn)(void *ctx, size_t stacks_left);
+void heap_session_set_progress(struct heap_session *s, heap_progress_fn fn, void *ctx);
 /* When the last image of pid ran exit() (ns since the start), or 0 when unknown (it
  * was killed, called _exit, or was never seen). Valid until heap_session_finish. */
 uint64_t heap_session_exit_time(const struct heap_session *s, int32_t pid);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_INLINE 32
 
@@ -503,6 +504,24 @@ size_t heap_sym_collect(struct heap_sym *hs, int wait, heap_sym_done_fn done, vo
 	if (hs->threaded)
 		pthread_mutex_unlock(&hs->lock);
 	return left;
+}
+
+void heap_sym_wait(struct heap_sym *hs, int ms)
+{
+	struct timespec ts;
+	if (!hs->threaded)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&hs->lock);
+	if (hs->cmds.len || hs->busy)
+		pthread_cond_timedwait(&hs->done, &hs->lock, &ts);
+	pthread_mutex_unlock(&hs->lock);
 }
 
 void heap_sym_free(struct heap_sym *hs)

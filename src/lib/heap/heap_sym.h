@@ -39,5 +39,7 @@ typedef void (*heap_sym_done_fn)(void *ctx, void *owner, uint32_t id, kp_stack_t
  * order. With wait, first waits until everything queued so far is finished. Returns
  * the number of stacks still queued. */
 size_t heap_sym_collect(struct heap_sym *hs, int wait, heap_sym_done_fn done, void *ctx);
+/* Waits up to ms milliseconds for the symbolizer to finish a batch. */
+void heap_sym_wait(struct heap_sym *hs, int ms);
 
 #endif
