@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
 # demo.sh: `make demo`: do kiln's main job on a bundled example and say where the results are.
-# For now: a bundled `perf script` sample (a Vert.x web server recorded with perf record -g,
-# from FlameGraph's test data) -> folded stacks -> flame graph.
+# 1. Profiles a bundled program (tests/workloads/shares_leaf.c: 60/30/10% of its time in
+#    three call paths, whose hot leaf function sets up no frame pointer, so perf record -g
+#    would lose a frame) with kiln record, prints kiln report's table and call tree, and
+#    draws the flame graph.
+# 2. Collapses a bundled `perf script` sample (a Vert.x web server recorded with
+#    perf record -g, from FlameGraph's test data) and draws it too.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 KILN="$BUILD/kiln"
 OUT=demo
-SAMPLE=tests/data/flamegraph-collapse/inputs/perf-vertx-stacks-01.txt
+PROG="$BUILD/workloads/shares_leaf"
 mkdir -p "$OUT"
+
+echo "demo: kiln record -o $OUT/shares.prof -- $PROG"
+"$KILN" record -o "$OUT/shares.prof" -- "$PROG" >/dev/null
+echo
+"$KILN" report -i "$OUT/shares.prof" --top 8
+echo
+"$KILN" report -i "$OUT/shares.prof" --tree --percent-limit 5
+"$KILN" flame --title "shares_leaf: CPU (kiln record)" "$OUT/shares.prof" -o "$OUT/shares.svg"
+echo
+echo "demo: profile: $PWD/$OUT/shares.prof  (see kiln report --help for more views)"
+echo "demo: flame graph: $PWD/$OUT/shares.svg"
+
+SAMPLE=tests/data/flamegraph-collapse/inputs/perf-vertx-stacks-01.txt
 "$KILN" collapse --all -o "$OUT/vertx.folded" "$SAMPLE"
 "$KILN" flame --title "Vert.x web server, CPU (perf record -g)" --colors java \
 	"$OUT/vertx.folded" -o "$OUT/vertx.svg"
 stacks=$(wc -l <"$OUT/vertx.folded")
 samples=$(awk '{ s += $NF } END { print s }' "$OUT/vertx.folded")
-echo "demo: collapsed $SAMPLE"
+echo
+echo "demo: also collapsed a perf script sample, $SAMPLE,"
 echo "      into $stacks distinct stacks ($samples samples): $OUT/vertx.folded"
-echo "demo: flame graph: $PWD/$OUT/vertx.svg"
-echo "      open it in a browser: hover for counts, click to zoom, Ctrl-F to search"
+echo "demo: its flame graph: $PWD/$OUT/vertx.svg"
+echo "      open the graphs in a browser: hover for counts, click to zoom, Ctrl-F to search"

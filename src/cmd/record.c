@@ -1,10 +1,196 @@
-/* record.c: kiln record (not written yet). */
+/* record.c: kiln record: sample a program's CPU time with call stacks into kiln.prof. */
 #include "cmd.h"
+#include "collect/evcount.h"
+#include "collect/record.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kiln record [options] [--] COMMAND [ARGS...]\n"
+		"       kiln record [options] -p PID[,PID...]\n"
+		"\n"
+		"Samples where COMMAND (and every thread and child process it starts) spends its\n"
+		"CPU time, with user and kernel call stacks, and writes a self-contained profile\n"
+		"(symbols included) for 'kiln report', 'kiln flame' and 'kiln diff'.\n"
+		"Counting starts at the command's exec; kiln exits with the command's exit status.\n"
+		"\n"
+		"options:\n"
+		"  -F, --freq HZ          samples per second (default 999)\n"
+		"  -e, --event EVENT      event to sample: cycles (default; cpu-clock where the\n"
+		"                         machine has no hardware counters), cpu-clock, task-clock,\n"
+		"                         instructions, cache-misses, branch-misses, page-faults, ...\n"
+		"  -o, --output FILE      profile to write (default kiln.prof; an existing one is\n"
+		"                         kept as FILE.old)\n"
+		"  -p, --pid PID[,PID..]  attach to running processes (all their threads) until\n"
+		"                         Ctrl-C, --duration, or until they exit\n"
+		"      --duration SEC     stop after SEC seconds (250ms, 2s, 1m); with a command,\n"
+		"                         send it SIGTERM then (like timeout(1))\n"
+		"      --no-kernel        sample user mode only (no kernel stacks; works with\n"
+		"                         kernel.perf_event_paranoid=2 without root)\n"
+		"      --no-inline        do not expand inlined functions into frames\n"
+		"  -q, --quiet            no summary line\n"
+		"  -v, --verbose          also print kiln's own CPU time and the target's\n"
+		"  -h, --help             show this help\n"
+		"\n"
+		"examples:\n"
+		"  kiln record -- ./myprog arg        profile ./myprog into kiln.prof\n"
+		"  kiln record -F 4999 -o run.prof make -j2\n"
+		"  kiln record -p 1234 --duration 10  attach to process 1234 for 10 seconds\n"
+		"  kiln report                        then: where did the time go\n");
+}
+
+static int parse_pids(const char *s, int **pids, size_t *n)
+{
+	size_t alloc = 0;
+	char *dup = xstrdup(s), *p = dup;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		long v;
+		if (comma)
+			*comma = '\0';
+		if (kiln_parse_long(p, 1, 0x7fffffff, &v) < 0) {
+			free(dup);
+			return -1;
+		}
+		ALLOC_GROW(*pids, *n + 1, alloc);
+		(*pids)[(*n)++] = (int)v;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	free(dup);
+	return 0;
+}
+
+static void human_size(unsigned long long b, char *buf, size_t size)
+{
+	if (b < 1024)
+		snprintf(buf, size, "%llu bytes", b);
+	else if (b < 1024 * 1024)
+		snprintf(buf, size, "%.1f KiB", (double)b / 1024);
+	else
+		snprintf(buf, size, "%.1f MiB", (double)b / (1024 * 1024));
+}
 
 int cmd_record(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	kiln_error("'kiln record' is not available yet");
-	return 1;
+	static const struct option longopts[] = {
+		{ "freq", required_argument, NULL, 'F' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'D' },
+		{ "no-kernel", no_argument, NULL, 'K' },
+		{ "no-inline", no_argument, NULL, 'I' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *optstring = "+F:e:o:p:qvh";
+	struct kc_record_opts o;
+	struct kc_record_result res;
+	int *pids = NULL, quiet = 0, verbose = 0, c, rc;
+	size_t npids = 0;
+	long v;
+
+	memset(&o, 0, sizeof(o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			if (kiln_parse_long(optarg, 1, 1000000, &v) < 0)
+				return usage_error("record", "-F needs a rate in Hz from 1 to 1000000, not '%s'", optarg);
+			o.freq = (unsigned)v;
+			break;
+		case 'e':
+			o.event = optarg;
+			break;
+		case 'o':
+			if (!*optarg)
+				return usage_error("record", "-o needs a file name");
+			o.output = optarg;
+			break;
+		case 'p':
+			if (parse_pids(optarg, &pids, &npids) < 0) {
+				free(pids);
+				return usage_error("record", "-p needs process ids like 1234 or 1234,5678, not '%s'", optarg);
+			}
+			break;
+		case 'D':
+			if (kiln_parse_duration(optarg, &o.duration) < 0 || o.duration <= 0) {
+				free(pids);
+				return usage_error("record", "--duration needs a positive time like 5, 250ms or 2m, not '%s'", optarg);
+			}
+			break;
+		case 'K':
+			o.no_kernel = 1;
+			break;
+		case 'I':
+			o.no_inline = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			free(pids);
+			return 0;
+		default:
+			free(pids);
+			return bad_option("record", argv, optstring);
+		}
+	}
+	if (o.event && !kc_event_lookup(o.event)) {
+		struct strbuf sb = STRBUF_INIT;
+		kc_event_list(&sb);
+		usage_error("record", "unknown event '%s'; known events: %s", o.event, sb.buf);
+		strbuf_release(&sb);
+		free(pids);
+		return 2;
+	}
+	if (optind < argc && npids) {
+		free(pids);
+		return usage_error("record", "give either a command or -p PID, not both");
+	}
+	if (optind >= argc && !npids)
+		return usage_error("record", "no command to record; try 'kiln record -- ./myprog' or -p PID");
+	o.pids = pids;
+	o.npids = npids;
+	o.argv = optind < argc ? argv + optind : NULL;
+
+	rc = kc_record(&o, &res);
+	free(pids);
+	if (rc < 0)
+		return res.exit_status ? res.exit_status : 1;
+	if (!quiet) {
+		char size[32];
+		human_size(res.file_bytes, size, sizeof(size));
+		fprintf(stderr,
+			"kiln record: %llu samples of %s in %.2f s, %u thread%s, %u process%s, %llu lost, "
+			"'%s' %s (%.1f bytes/sample)\n",
+			(unsigned long long)res.samples, res.event, res.seconds, res.threads,
+			res.threads == 1 ? "" : "s", res.processes, res.processes == 1 ? "" : "es",
+			(unsigned long long)res.lost, o.output ? o.output : "kiln.prof", size,
+			res.samples ? (double)res.file_bytes / (double)res.samples : 0.0);
+	}
+	if (verbose)
+		fprintf(stderr,
+			"kiln record: kiln used %.3f s of CPU, the target %.3f s (%.2f%%); kiln's peak memory %.1f MiB; "
+			"%.1f MiB read from the kernel; %llu leaf frames recovered\n",
+			res.self_cpu, res.target_cpu, res.target_cpu > 0 ? res.self_cpu * 100 / res.target_cpu : 0.0,
+			(double)res.max_rss_kb / 1024, (double)res.ring_bytes / (1024 * 1024),
+			(unsigned long long)res.leaf_fixed);
+	return res.exit_status;
 }

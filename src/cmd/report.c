@@ -1,10 +1,288 @@
-/* report.c: kiln report (not written yet). */
+/* report.c: kiln report: where the time (or memory) went in a profile. */
 #include "cmd.h"
+#include "heap/heap_report.h"
+#include "profile/folded.h"
+#include "profile/load.h"
+#include "report/report.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kiln report [options] [FILE]\n"
+		"\n"
+		"Shows where a profile's time (or other value) went: a table of functions with\n"
+		"self and total shares, a call tree, folded stacks or JSON. FILE (or -i FILE) is a\n"
+		"kiln profile or folded stacks, recognised by content (default kiln.prof).\n"
+		"\n"
+		"options:\n"
+		"  -i, --input FILE        profile to read (default kiln.prof; - for stdin)\n"
+		"      --sort self|total   order of the table (default self)\n"
+		"      --top N             show at most N functions\n"
+		"      --percent-limit P   hide functions (and tree branches) below P percent\n"
+		"                          (default 0.5 for text, 0 for --json)\n"
+		"      --tree              print the call tree, callers above callees, rooted at\n"
+		"                          the process name\n"
+		"      --folded            print folded stacks (root = process name, kernel frames\n"
+		"                          marked _[k], inlined _[i]) for any FlameGraph tool\n"
+		"      --json              print the table (or with --tree the tree) as JSON\n"
+		"                          (docs/kiln-report.md describes it)\n"
+		"      --value NAME        the value to show (default: the profile's own default;\n"
+		"                          e.g. samples, cpu_ns)\n"
+		"      --pid P[,P...]      only samples of these processes\n"
+		"      --tid T[,T...]      only samples of these threads\n"
+		"      --comm NAME[,...]   only samples of threads with these names\n"
+		"  -h, --help              show this help\n"
+		"\n"
+		"examples:\n"
+		"  kiln report                          functions of kiln.prof by self time\n"
+		"  kiln report --sort total --top 20    the 20 functions with the most total time\n"
+		"  kiln report --tree --percent-limit 2 run.prof\n"
+		"  kiln report --folded > out.folded    for flamegraph.pl or 'kiln flame'\n"
+		"  kiln report --tid 4242 --json        one thread, as JSON\n");
+}
+
+static int parse_ints(const char *s, int **out, size_t *n)
+{
+	size_t alloc = *n;
+	char *dup = xstrdup(s), *p = dup;
+	for (;;) {
+		char *comma = strchr(p, ',');
+		long v;
+		if (comma)
+			*comma = '\0';
+		if (kiln_parse_long(p, 0, 0x7fffffff, &v) < 0) {
+			free(dup);
+			return -1;
+		}
+		ALLOC_GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = (int)v;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	free(dup);
+	return 0;
+}
+
+static void split_names(const char *s, char ***out, size_t *n)
+{
+	size_t alloc = *n;
+	const char *p = s;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		ALLOC_GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = xstrndup(p, len);
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+}
+
+static void value_names(const struct kp_profile *p, struct strbuf *sb)
+{
+	for (uint32_t i = 0; i < p->nvalues; i++) {
+		if (i)
+			strbuf_addstr(sb, ", ");
+		strbuf_addstr(sb, kp_str_get(p, p->value_types[i].name));
+	}
+}
+
+enum { OPT_SORT = 256, OPT_TOP, OPT_LIMIT, OPT_TREE, OPT_FOLDED, OPT_JSON, OPT_VALUE, OPT_PID, OPT_TID, OPT_COMM };
 
 int cmd_report(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	kiln_error("'kiln report' is not available yet");
-	return 1;
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "percent-limit", required_argument, NULL, OPT_LIMIT },
+		{ "tree", no_argument, NULL, OPT_TREE },
+		{ "folded", no_argument, NULL, OPT_FOLDED },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "value", required_argument, NULL, OPT_VALUE },
+		{ "pid", required_argument, NULL, OPT_PID },
+		{ "tid", required_argument, NULL, OPT_TID },
+		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *optstring = "i:h";
+	const char *input = NULL, *value = NULL;
+	int sort_total = 0, tree = 0, folded = 0, json = 0, limit_set = 0, c, rc = 1;
+	long top = 0;
+	double limit = 0.5;
+	int *pids = NULL, *tids = NULL;
+	size_t npids = 0, ntids = 0, ncomms = 0, kept;
+	char **comms = NULL;
+	uint8_t *keep = NULL;
+	struct kp_profile p;
+	struct kp_auto_info info;
+	int loaded = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			input = optarg;
+			break;
+		case OPT_SORT:
+			if (!strcmp(optarg, "self"))
+				sort_total = 0;
+			else if (!strcmp(optarg, "total") || !strcmp(optarg, "children"))
+				sort_total = 1;
+			else {
+				rc = usage_error("report", "--sort takes self or total, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case OPT_TOP:
+			if (kiln_parse_long(optarg, 1, 100000000, &top) < 0) {
+				rc = usage_error("report", "--top needs a positive number, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case OPT_LIMIT:
+			if (kiln_parse_double(optarg, &limit) < 0 || limit < 0 || limit > 100) {
+				rc = usage_error("report", "--percent-limit needs a percentage from 0 to 100, not '%s'", optarg);
+				goto out;
+			}
+			limit_set = 1;
+			break;
+		case OPT_TREE:
+			tree = 1;
+			break;
+		case OPT_FOLDED:
+			folded = 1;
+			break;
+		case OPT_JSON:
+			json = 1;
+			break;
+		case OPT_VALUE:
+			value = optarg;
+			break;
+		case OPT_PID:
+			if (parse_ints(optarg, &pids, &npids) < 0) {
+				rc = usage_error("report", "--pid needs process ids like 1234 or 1234,5678, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case OPT_TID:
+			if (parse_ints(optarg, &tids, &ntids) < 0) {
+				rc = usage_error("report", "--tid needs thread ids like 1234 or 1234,5678, not '%s'", optarg);
+				goto out;
+			}
+			break;
+		case OPT_COMM:
+			split_names(optarg, &comms, &ncomms);
+			break;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto out;
+		default:
+			rc = bad_option("report", argv, optstring);
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		if (input || optind + 1 < argc) {
+			rc = usage_error("report", "give one profile (as FILE or -i FILE)");
+			goto out;
+		}
+		input = argv[optind];
+	}
+	if (folded + json > 1) {
+		rc = usage_error("report", "--folded and --json cannot be combined");
+		goto out;
+	}
+	if (folded && tree) {
+		rc = usage_error("report", "--folded and --tree cannot be combined");
+		goto out;
+	}
+	if (!input)
+		input = "kiln.prof";
+
+	if (kp_load_auto(&p, input, &info) < 0) {
+		loaded = 1;
+		goto out;
+	}
+	loaded = 1;
+	if (!p.nvalues) {
+		kiln_error("'%s' holds no values to report", input);
+		goto out;
+	}
+	int vi = (int)p.default_value;
+	if (value) {
+		vi = kp_find_value_type(&p, value);
+		if (vi < 0) {
+			const char *kind = kp_meta_get(&p, "kind");
+			/* heap profiles take their own value names (see kiln heap) */
+			if (!kind || strcmp(kind, "heap")) {
+				struct strbuf sb = STRBUF_INIT;
+				value_names(&p, &sb);
+				kiln_error("'%s' has no value '%s'; it has: %s", input, value, sb.buf);
+				strbuf_release(&sb);
+				goto out;
+			}
+			vi = (int)p.default_value;
+		}
+	}
+	if (vi >= (int)p.nvalues)
+		vi = 0;
+	keep = kr_filter(&p, pids, npids, tids, ntids, comms, ncomms, &kept);
+
+	const char *kind = kp_meta_get(&p, "kind");
+	if (kind && !strcmp(kind, "heap") && !folded && !tree) {
+		struct heap_report_opts ho = { value, (int)top, json, keep };
+		int hr = heap_report_print(&p, &ho, stdout);
+		if (hr != KILN_HEAP_REPORT_UNHANDLED) {
+			rc = hr < 0 ? 1 : 0;
+			goto out;
+		}
+	}
+
+	if (folded) {
+		struct kp_folded_opts fo = { (uint32_t)vi, KP_ROOT_COMM, 1, keep };
+		if (kp_folded_write(&p, &fo, stdout) < 0)
+			goto out; /* the command runner reports the write error */
+		rc = 0;
+		goto out;
+	}
+	struct kr_opts o;
+	memset(&o, 0, sizeof(o));
+	o.value = (uint32_t)vi;
+	o.count_value = kp_find_value_type(&p, "samples");
+	o.sort_total = sort_total;
+	o.top = (unsigned)top;
+	o.percent_limit = json && !limit_set ? 0 : limit;
+	o.keep = keep;
+	o.source = input;
+	if (keep && !kept && !json)
+		kiln_warn("no samples in '%s' match the filter", input);
+	if (json)
+		rc = kr_print_json(&p, &o, tree, stdout);
+	else if (tree)
+		rc = kr_print_tree(&p, &o, stdout);
+	else
+		rc = kr_print_table(&p, &o, stdout);
+	rc = rc < 0 ? 1 : 0;
+out:
+	if (loaded)
+		kp_profile_release(&p);
+	free(keep);
+	free(pids);
+	free(tids);
+	for (size_t i = 0; i < ncomms; i++)
+		free(comms[i]);
+	free(comms);
+	return rc;
 }

@@ -149,6 +149,7 @@ struct ks_kernel {
 	struct ks_ksym *syms;
 	size_t nr;
 	uint64_t text_start, text_end;
+	char *text;  /* the kallsyms text; symbol names point into it */
 };
 int ks_kernel_load(struct ks_session *s);
 /* The same from a kallsyms-format file (tests); only the first load counts. */

@@ -2,9 +2,12 @@
  * address), looked up by binary search. */
 #include "symbols/sym_internal.h"
 #include "util/xalloc.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int ksym_cmp(const void *a, const void *b)
 {
@@ -22,24 +25,72 @@ static int ksym_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* Parses kallsyms text ("ADDR TYPE NAME [\t[MODULE]]" lines) from f. */
-static void parse_kallsyms(struct ks_session *s, FILE *f)
+/* Reads a whole file (kallsyms: several MiB, no size in stat) into k->text. */
+static int slurp_kallsyms(struct ks_kernel *k, const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t alloc = 8u << 20, n = 0;
+	if (fd < 0)
+		return -1;
+	k->text = xmalloc(alloc);
+	for (;;) {
+		if (alloc - n < (1u << 20)) {
+			alloc *= 2;
+			k->text = xrealloc(k->text, alloc);
+		}
+		ssize_t r = read(fd, k->text + n, alloc - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	k->text[n] = '\0';
+	*len = n;
+	return 0;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Parses kallsyms text ("ADDR TYPE NAME [\t[MODULE]]" lines) in k->text, in place:
+ * names are terminated where they end and point into the text (one read and no copy
+ * per symbol: the file has over 100,000 lines). */
+static void parse_kallsyms(struct ks_session *s, size_t len)
 {
 	struct ks_kernel *k = &s->kernel;
 	size_t alloc = 0;
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	char *p = k->text, *end = k->text + len;
 	const char *core = ks_internz(&s->pool, "[kernel.kallsyms]");
-	while ((n = getline(&line, &cap, f)) > 0) {
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
-		char *end;
-		unsigned long long addr = strtoull(line, &end, 16);
-		if (end == line || *end != ' ' || !end[1] || end[2] != ' ')
+	while (p < end) {
+		char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		*eol = '\0';
+		char *line = p;
+		p = eol + 1;
+		unsigned long long addr = 0;
+		char *q = line;
+		int d;
+		while ((d = hexval((unsigned char)*q)) >= 0 && q - line < 16) {
+			addr = addr << 4 | (unsigned)d;
+			q++;
+		}
+		if (q == line || *q != ' ' || !q[1] || q[2] != ' ')
 			continue;
-		char type = end[1];
-		char *name = end + 3;
+		char type = q[1];
+		char *name = q + 3;
+		char *tab = strchr(name, '\t');
+		if (tab)
+			*tab = '\0';
 		if (strcmp(name, "_text") == 0 && !k->text_start)
 			k->text_start = addr;
 		if (strcmp(name, "_etext") == 0)
@@ -47,9 +98,7 @@ static void parse_kallsyms(struct ks_session *s, FILE *f)
 		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
 			continue;
 		const char *module = core;
-		char *tab = strchr(name, '\t');
 		if (tab) {
-			*tab = '\0';
 			char *mod = tab + 1;
 			while (*mod == ' ' || *mod == '\t')
 				mod++;
@@ -60,11 +109,10 @@ static void parse_kallsyms(struct ks_session *s, FILE *f)
 			continue;
 		ALLOC_GROW(k->syms, k->nr + 1, alloc);
 		k->syms[k->nr].addr = addr;
-		k->syms[k->nr].name = ks_internz(&s->pool, name);
+		k->syms[k->nr].name = name;
 		k->syms[k->nr].module = module;
 		k->nr++;
 	}
-	free(line);
 }
 
 int ks_kernel_load(struct ks_session *s)
@@ -78,11 +126,10 @@ int ks_kernel_load_file(struct ks_session *s, const char *path)
 	if (k->state)
 		return k->state > 0 ? 0 : -1;
 	k->state = -1;
-	FILE *f = fopen(path, "re");
-	if (!f)
+	size_t len;
+	if (slurp_kallsyms(k, path, &len) < 0)
 		return -1;
-	parse_kallsyms(s, f);
-	fclose(f);
+	parse_kallsyms(s, len);
 	qsort(k->syms, k->nr, sizeof(*k->syms), ksym_cmp);
 	/* drop aliases (keep the first, the preferred one) */
 	size_t w = 0;

@@ -150,6 +150,7 @@ void ks_session_free(struct ks_session *s)
 	if (s->vdso)
 		ks_module_free(s->vdso);
 	free(s->kernel.syms);
+	free(s->kernel.text);
 	free(s->fast);
 	free(s->centries);
 	free(s->chash);

@@ -1,0 +1,1005 @@
+/* record.c: `kiln record`: start or attach to the target, run the collector, turn its
+ * records into the profile model (threads, symbolized stacks) and write kiln.prof in
+ * chunks while recording (see record.h). */
+#include "collect/record.h"
+#include "collect/cmdrun.h"
+#include "collect/collector.h"
+#include "profile/profile_io.h"
+#include "symbols/symbols.h"
+#include "util/error.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include <asm/perf_regs.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FLUSH_INTERVAL_NS 1000000000ull  /* write a chunk about once a second */
+#define PROCESS_INTERVAL_NS 250000000ll /* symbolize what was read four times a second */
+#define DEFAULT_STACK_COPY 2048           /* user stack bytes per sample for the leaf fix */
+#define MAX_FRAMES 1024                   /* addresses of one call chain (the kernel gives at most 127 of each kind + 1) */
+#define MAX_INLINE 64                     /* frames one address may expand into */
+#define MEMO_MAX (1u << 19)               /* entries of the stack memo (24 MiB of table at most) */
+
+/* ---- a small map from int keys (pids, tids) to records ---- */
+struct task {
+	int32_t key;       /* tid (threads) or pid (processes); slot used when set */
+	int used;
+	int32_t pid;       /* threads: their process */
+	uint32_t pthread;  /* threads: profile thread index, 0 until first sampled */
+	uint32_t space;    /* processes: address-space id for the memo, 0 = none yet */
+	char comm[32];     /* threads: current name */
+};
+
+struct task_map {
+	struct task *slots;
+	uint32_t cap, n;
+};
+
+static struct task *task_find(struct task_map *m, int32_t key, int create)
+{
+	if (m->cap == 0) {
+		if (!create)
+			return NULL;
+		m->cap = 64;
+		m->slots = xcalloc(m->cap, sizeof(*m->slots));
+	}
+	uint32_t i = ((uint32_t)key * 2654435761u) & (m->cap - 1);
+	while (m->slots[i].used) {
+		if (m->slots[i].key == key)
+			return &m->slots[i];
+		i = (i + 1) & (m->cap - 1);
+	}
+	if (!create)
+		return NULL;
+	if ((m->n + 1) * 2 > m->cap) {
+		struct task_map bigger = { xcalloc(m->cap * 2, sizeof(*m->slots)), m->cap * 2, 0 };
+		for (uint32_t k = 0; k < m->cap; k++)
+			if (m->slots[k].used)
+				*task_find(&bigger, m->slots[k].key, 1) = m->slots[k];
+		free(m->slots);
+		*m = bigger;
+		return task_find(m, key, 1);
+	}
+	m->slots[i].used = 1;
+	m->slots[i].key = key;
+	m->n++;
+	return &m->slots[i];
+}
+
+/* ---- the stack memo ----
+ * Resolving every address of every sample (symbol lookup, inline expansion, interning
+ * frames and stack nodes) is the main per-sample cost. The same (caller stack, address)
+ * in the same address space always gives the same stack, so the memo maps that triple
+ * to the resulting stack id. An address space is a process between two changes of its
+ * maps (exec, mmap, fork); the kernel is space 0. */
+struct memo_ent {
+	uint64_t addr;
+	uint32_t parent, space;
+	kp_stack_t stack;  /* 0 = empty slot (a pushed address always gives a node >= 1) */
+};
+
+struct memo {
+	struct memo_ent *e;
+	uint32_t cap, n;
+};
+
+static inline uint32_t memo_hash(uint64_t addr, uint32_t parent, uint32_t space)
+{
+	uint64_t h = (addr ^ ((uint64_t)parent << 32 | space)) * 0x9e3779b97f4a7c15ull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h >> 32);
+}
+
+static struct memo_ent *memo_slot(struct memo *m, uint64_t addr, uint32_t parent, uint32_t space)
+{
+	uint32_t i = memo_hash(addr, parent, space) & (m->cap - 1);
+	while (m->e[i].stack &&
+	       (m->e[i].addr != addr || m->e[i].parent != parent || m->e[i].space != space))
+		i = (i + 1) & (m->cap - 1);
+	return &m->e[i];
+}
+
+static void memo_grow(struct memo *m)
+{
+	struct memo big = { xcalloc(m->cap ? m->cap * 2 : 4096, sizeof(struct memo_ent)),
+			    m->cap ? m->cap * 2 : 4096, m->n };
+	for (uint32_t i = 0; i < m->cap; i++)
+		if (m->e[i].stack)
+			*memo_slot(&big, m->e[i].addr, m->e[i].parent, m->e[i].space) = m->e[i];
+	free(m->e);
+	*m = big;
+}
+
+/* ---- recording state ---- */
+struct recorder {
+	const struct kc_record_opts *o;
+	struct kp_profile prof;
+	struct ks_session *sym;
+	struct kp_writer *w;
+	struct kc_collector *col;
+	const struct kc_layout *layout;
+	struct task_map threads, procs;
+	struct memo memo;
+	uint32_t next_space;
+	uint64_t t0;              /* CLOCK_MONOTONIC ns when recording started */
+	double vals[2];
+	uint64_t samples, leaf_fixed;
+	uint64_t *uaddr, *kaddr;  /* a sample's user and kernel addresses, innermost first */
+};
+
+static void read_comm(int pid, int tid, char *out, size_t size)
+{
+	char path[64];
+	FILE *f;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	f = fopen(path, "re");
+	out[0] = '\0';
+	if (f) {
+		if (fgets(out, (int)size, f))
+			out[strcspn(out, "\n")] = '\0';
+		fclose(f);
+	}
+	if (!out[0])
+		snprintf(out, size, ":%d", tid);
+}
+
+static struct task *thread_get(struct recorder *r, int32_t pid, int32_t tid)
+{
+	struct task *t = task_find(&r->threads, tid, 0);
+	if (!t) {
+		t = task_find(&r->threads, tid, 1);
+		t->pid = pid;
+		read_comm(pid, tid, t->comm, sizeof(t->comm));
+	}
+	task_find(&r->procs, pid, 1);
+	return t;
+}
+
+/* The current address-space id of process pid. */
+static uint32_t space_of(struct recorder *r, int32_t pid)
+{
+	struct task *pr = task_find(&r->procs, pid, 1);
+	if (!pr->space)
+		pr->space = ++r->next_space;
+	return pr->space;
+}
+
+/* The maps of pid changed: what the memo knows about its addresses no longer holds. */
+static void space_changed(struct recorder *r, int32_t pid)
+{
+	task_find(&r->procs, pid, 1)->space = 0;
+}
+
+static void set_comm(struct task *t, const char *comm)
+{
+	if (strcmp(t->comm, comm)) {
+		snprintf(t->comm, sizeof(t->comm), "%s", comm);
+		t->pthread = 0; /* a new profile thread at the next sample */
+	}
+}
+
+static void on_comm(struct recorder *r, const struct kc_sideband *sb)
+{
+	int32_t pid = (int32_t)sb->u.comm.pid, tid = (int32_t)sb->u.comm.tid;
+	struct task *t = task_find(&r->threads, tid, 0);
+	if (sb->u.comm.exec) {
+		ks_exec(r->sym, pid);
+		space_changed(r, pid);
+	}
+	if (!t) {
+		t = task_find(&r->threads, tid, 1);
+		t->pid = pid;
+		snprintf(t->comm, sizeof(t->comm), "%s", sb->u.comm.comm ? sb->u.comm.comm : "");
+	} else {
+		t->pid = pid;
+		set_comm(t, sb->u.comm.comm ? sb->u.comm.comm : "");
+	}
+	task_find(&r->procs, pid, 1);
+}
+
+static void on_fork(struct recorder *r, const struct kc_sideband *sb)
+{
+	int32_t pid = (int32_t)sb->u.task.pid, ppid = (int32_t)sb->u.task.ppid;
+	int32_t tid = (int32_t)sb->u.task.tid, ptid = (int32_t)sb->u.task.ptid;
+	struct task *parent = task_find(&r->threads, ptid, 0);
+	char comm[32];
+	if (parent)
+		snprintf(comm, sizeof(comm), "%s", parent->comm);
+	else
+		read_comm(pid, tid, comm, sizeof(comm));
+	if (pid != ppid) {
+		ks_fork(r->sym, ppid, pid);
+		space_changed(r, pid);
+	}
+	struct task *t = task_find(&r->threads, tid, 1);
+	t->pid = pid;
+	t->pthread = 0;
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	task_find(&r->procs, pid, 1);
+}
+
+static void on_mmap(struct recorder *r, const struct kc_sideband *sb)
+{
+	const char *path = sb->u.mmap2.filename;
+	if ((int32_t)sb->u.mmap2.pid == -1 || !path)
+		return; /* kernel maps: the symbolizer reads /proc/kallsyms */
+	ks_mmap(r->sym, (int)sb->u.mmap2.pid, sb->u.mmap2.addr, sb->u.mmap2.len, sb->u.mmap2.pgoff, path,
+		sb->u.mmap2.build_id, sb->u.mmap2.build_id_size, (int)sb->u.mmap2.prot);
+	space_changed(r, (int32_t)sb->u.mmap2.pid);
+}
+
+/* The stack of parent extended by the frames of addr (inlined functions expanded):
+ * from the memo, or resolved and remembered. */
+static kp_stack_t push_addr(struct recorder *r, kp_stack_t parent, uint32_t space, int pid, uint64_t addr,
+			    int kernel)
+{
+	kp_frame_t tmp[MAX_INLINE];
+	struct memo_ent *e;
+	if (r->memo.n >= MEMO_MAX) {
+		/* a cache, not a record: start again rather than grow without bound */
+		memset(r->memo.e, 0, r->memo.cap * sizeof(*r->memo.e));
+		r->memo.n = 0;
+	}
+	if ((r->memo.n + 1) * 2 > r->memo.cap)
+		memo_grow(&r->memo);
+	e = memo_slot(&r->memo, addr, parent, space);
+	if (e->stack)
+		return e->stack;
+	int k = ks_resolve(r->sym, &r->prof, pid, addr, kernel, tmp, MAX_INLINE);
+	/* an address that has no name becomes one frame per module ("[cc1]"), as in
+	 * FlameGraph: keeping each address would make a frame and a stack node per
+	 * instruction of a stripped binary (memory and file size grow with the samples) */
+	for (int i = 0; i < k; i++) {
+		const struct kp_frame *f = &r->prof.frames[tmp[i]];
+		if ((f->flags & KP_FRAME_UNKNOWN) && f->addr) {
+			struct kp_frame g = *f;
+			g.addr = 0;
+			tmp[i] = kp_frame(&r->prof, &g);
+		}
+	}
+	kp_stack_t s = parent;
+	for (int i = k; i-- > 0;)
+		s = kp_stack_push(&r->prof, s, tmp[i]);
+	/* an address outside any file may be named later (a JIT writes its map as it
+	 * goes): remember only what came from a file */
+	if (s == parent || k < 1)
+		return s;
+	const struct kp_frame *f0 = &r->prof.frames[tmp[0]];
+	if ((f0->flags & KP_FRAME_UNKNOWN) && !kernel && kp_str_get(&r->prof, f0->module)[0] != '/')
+		return s;
+	e->addr = addr;
+	e->parent = parent;
+	e->space = space;
+	e->stack = s;
+	r->memo.n++;
+	return s;
+}
+
+static void on_sample(struct recorder *r, const void *rec, size_t len)
+{
+	struct kc_sample s;
+	size_t nk = 0, nu = 0;
+	uint64_t ctx = PERF_CONTEXT_USER;
+	if (kc_parse_sample(r->layout, rec, len, &s) < 0)
+		return;
+	struct task *t = thread_get(r, (int32_t)s.pid, (int32_t)s.tid);
+	if (!t->pthread)
+		t->pthread = kp_add_thread(&r->prof, t->pid, (int32_t)s.tid, t->comm);
+
+	/* split the call chain into kernel and user addresses, innermost first */
+	if (!s.nr) {
+		if (s.misc & PERF_RECORD_MISC_KERNEL)
+			r->kaddr[nk++] = s.ip;
+		else
+			r->uaddr[nu++] = s.ip;
+	}
+	for (uint64_t i = 0; i < s.nr; i++) {
+		uint64_t ip = s.ips[i];
+		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
+			ctx = ip;
+			continue;
+		}
+		if (ctx == PERF_CONTEXT_KERNEL) {
+			if (nk < MAX_FRAMES)
+				r->kaddr[nk++] = ip;
+		} else if (ctx == PERF_CONTEXT_USER) {
+			if (nu < MAX_FRAMES - 1)
+				r->uaddr[nu++] = ip;
+		}
+	}
+
+	/* the leaf-frame fix: a frame-pointer walk misses the caller of a function that
+	 * sets up no frame (or is in its prologue/epilogue); the CFI of the innermost frame
+	 * names the true return address */
+	if (nu && s.stack && s.stack_size && (s.regs_mask & (1ull << PERF_REG_X86_IP)) &&
+	    s.regs[PERF_REG_X86_IP] == r->uaddr[0]) {
+		struct ks_regs regs;
+		uint64_t ret = 0;
+		memset(&regs, 0, sizeof(regs));
+		for (int i = 0; i < 24; i++)
+			regs.regs[i] = s.regs[i];
+		regs.mask = s.regs_mask & ((1ull << 24) - 1);
+		if (ks_unwind_leaf(r->sym, (int)s.pid, &regs, s.stack, s.stack_size, &ret) == 0 && ret &&
+		    (nu < 2 || ret != r->uaddr[1])) {
+			memmove(r->uaddr + 2, r->uaddr + 1, (nu - 1) * sizeof(uint64_t));
+			r->uaddr[1] = ret;
+			nu++;
+			r->leaf_fixed++;
+		}
+	}
+
+	/* the stack root first: user frames from the outermost, then kernel frames; return
+	 * addresses (all but a chain's first) look up addr - 1, the call instruction */
+	kp_stack_t stack = 0;
+	uint32_t space = nu ? space_of(r, (int32_t)s.pid) : 0;
+	for (size_t i = nu; i-- > 0;)
+		stack = push_addr(r, stack, space, (int)s.pid, i ? r->uaddr[i] - 1 : r->uaddr[i], 0);
+	for (size_t i = nk; i-- > 0;)
+		stack = push_addr(r, stack, 0, (int)s.pid, i ? r->kaddr[i] - 1 : r->kaddr[i], 1);
+
+	r->vals[0] = 1;
+	r->vals[1] = (double)s.period;
+	kp_add_sample(&r->prof, stack, t->pthread, s.time > r->t0 ? s.time - r->t0 : 0, r->vals);
+	r->samples++;
+}
+
+static void on_record(void *ctx, const void *rec, size_t len)
+{
+	struct recorder *r = ctx;
+	const struct perf_event_header *h = rec;
+	struct kc_sideband sb;
+	if (h->type == PERF_RECORD_SAMPLE) {
+		on_sample(r, rec, len);
+		return;
+	}
+	if (kc_parse_sideband(r->layout, rec, len, &sb) != 0)
+		return;
+	switch (sb.type) {
+	case PERF_RECORD_COMM:
+		on_comm(r, &sb);
+		break;
+	case PERF_RECORD_FORK:
+		on_fork(r, &sb);
+		break;
+	case PERF_RECORD_MMAP2:
+		on_mmap(r, &sb);
+		break;
+	default:
+		break; /* EXIT, LOST (counted by the collector), THROTTLE, ... */
+	}
+}
+
+/* ---- starting the target ---- */
+
+/* Finds cmd as execvp would; returns 0 with the path known to be runnable, or the exit
+ * status after printing why not (127 not found, 126 not executable). */
+static int check_command(const char *cmd)
+{
+	struct stat st;
+	if (!*cmd)
+		return kiln_error("cannot run '': empty command name"), 127;
+	if (strchr(cmd, '/')) {
+		if (stat(cmd, &st) != 0)
+			return kiln_error("cannot run '%s': %s", cmd, strerror(errno)), 127;
+		if (S_ISDIR(st.st_mode))
+			return kiln_error("cannot run '%s': it is a directory", cmd), 126;
+		if (access(cmd, X_OK) != 0)
+			return kiln_error("cannot run '%s': not executable (%s)", cmd, strerror(errno)), 126;
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	int found_noexec = 0;
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
+		char *full = dl ? xasprintf("%.*s/%s", (int)dl, path, cmd) : xasprintf("./%s", cmd);
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(full, X_OK) == 0) {
+				free(full);
+				return 0;
+			}
+			found_noexec = 1;
+		}
+		free(full);
+		if (!colon)
+			break;
+		path = colon + 1;
+	}
+	if (found_noexec)
+		return kiln_error("cannot run '%s': permission denied", cmd), 126;
+	return kiln_error("cannot run '%s': command not found", cmd), 127;
+}
+
+struct child {
+	pid_t pid;
+	int go_fd;   /* write a byte to let it exec */
+	int err_fd;  /* EOF at a successful exec, else the exec errno */
+};
+
+/* Forks the target, stopped before its exec until child_release(). */
+static int child_spawn(struct child *ch, char **argv, const sigset_t *orig_mask)
+{
+	int go[2], err[2];
+	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+		return kiln_error("cannot create a pipe: %s", strerror(errno));
+	ch->pid = fork();
+	if (ch->pid < 0) {
+		int e = errno;
+		close(go[0]);
+		close(go[1]);
+		close(err[0]);
+		close(err[1]);
+		return kiln_error("cannot start '%s': %s", argv[0], strerror(e));
+	}
+	if (ch->pid == 0) {
+		char c;
+		ssize_t n;
+		close(go[1]);
+		close(err[0]);
+		/* the target gets the signal state kiln was started with */
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, orig_mask, NULL);
+		do
+			n = read(go[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		int e = errno;
+		if (write(err[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(err[1]);
+	ch->go_fd = go[1];
+	ch->err_fd = err[0];
+	return 0;
+}
+
+static void child_kill(struct child *ch)
+{
+	int st;
+	close(ch->go_fd);
+	close(ch->err_fd);
+	kill(ch->pid, SIGKILL);
+	while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Lets the child exec; returns 0, or the exec errno (the child has exited). */
+static int child_release(struct child *ch)
+{
+	int e = 0;
+	ssize_t n;
+	char c = 'g';
+	if (write(ch->go_fd, &c, 1) != 1)
+		e = errno ? errno : EPIPE;
+	close(ch->go_fd);
+	if (!e) {
+		do
+			n = read(ch->err_fd, &e, sizeof(e));
+		while (n < 0 && errno == EINTR);
+		if (n != (ssize_t)sizeof(e))
+			e = 0;
+	}
+	close(ch->err_fd);
+	if (e) {
+		int st;
+		while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	return e;
+}
+
+static double tv_seconds(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* ---- attaching ---- */
+
+static int attach_process(struct recorder *r, int pid)
+{
+	char path[64];
+	int rounds = 0, added;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	/* threads started while we attach: list again until nothing is new */
+	do {
+		DIR *d = opendir(path);
+		struct dirent *de;
+		added = 0;
+		if (!d) {
+			if (rounds == 0)
+				return kiln_error("no process with pid %d; check the number with 'ps'", pid);
+			break;
+		}
+		while ((de = readdir(d))) {
+			char *end;
+			long tid = strtol(de->d_name, &end, 10);
+			if (*end || tid <= 0)
+				continue;
+			if (task_find(&r->threads, (int32_t)tid, 0))
+				continue;
+			int rc = kc_collector_add_task(r->col, (int)tid);
+			if (rc == -2)
+				continue; /* the thread ended meanwhile */
+			if (rc < 0) {
+				closedir(d);
+				return -1;
+			}
+			struct task *t = task_find(&r->threads, (int32_t)tid, 1);
+			t->pid = pid;
+			read_comm(pid, (int)tid, t->comm, sizeof(t->comm));
+			added++;
+		}
+		closedir(d);
+	} while (added && ++rounds < 10);
+	if (!task_find(&r->threads, pid, 0))
+		return kiln_error("no process with pid %d; check the number with 'ps'", pid);
+	task_find(&r->procs, pid, 1);
+	return 0;
+}
+
+static int any_alive(const struct kc_record_opts *o)
+{
+	for (size_t i = 0; i < o->npids; i++)
+		if (kill(o->pids[i], 0) == 0 || errno == EPERM)
+			return 1;
+	return 0;
+}
+
+/* ---- metadata ---- */
+
+static void set_meta(struct recorder *r, const struct kc_event_def *ev, unsigned freq)
+{
+	struct kp_profile *p = &r->prof;
+	struct strbuf sb = STRBUF_INIT;
+	struct utsname u;
+	char buf[128];
+	time_t now = time(NULL);
+	struct tm tm;
+	kp_meta_set(p, "kind", "cpu");
+	kp_meta_set(p, "event", ev->name);
+	snprintf(buf, sizeof(buf), "%u", freq);
+	kp_meta_set(p, "frequency", buf);
+	if (r->o->argv) {
+		for (char **a = r->o->argv; *a; a++) {
+			if (a != r->o->argv)
+				strbuf_addch(&sb, ' ');
+			strbuf_addstr(&sb, *a);
+		}
+		kp_meta_set(p, "command", sb.buf);
+	} else {
+		for (size_t i = 0; i < r->o->npids; i++)
+			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->pids[i]);
+		kp_meta_set(p, "pids", sb.buf);
+	}
+	strbuf_release(&sb);
+	if (uname(&u) == 0) {
+		kp_meta_set(p, "hostname", u.nodename);
+		kp_meta_set(p, "kernel", u.release);
+		kp_meta_set(p, "arch", u.machine);
+	}
+	gmtime_r(&now, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	kp_meta_set(p, "start_time", buf);
+	kp_meta_set(p, "recorder", "kiln record " KILN_VERSION);
+}
+
+static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)ns);
+	kp_meta_set(&r->prof, "duration_ns", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)lost);
+	kp_meta_set(&r->prof, "lost_samples", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->leaf_fixed);
+	kp_meta_set(&r->prof, "leaf_frames_recovered", buf);
+}
+
+/* ---- the recording ---- */
+
+/* Probes whether the kernel can sample event ev here (opening it on ourselves). */
+static int event_supported(const struct kc_event_def *ev)
+{
+	struct perf_event_attr a;
+	int fd;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.type = ev->type;
+	a.config = ev->config;
+	a.disabled = 1;
+	a.freq = 1;
+	a.sample_freq = 99;
+	/* user mode only: a permission problem (perf_event_paranoid) is not a missing
+	 * counter, and gets its own message when the real events open */
+	a.exclude_kernel = 1;
+	a.exclude_hv = 1;
+	fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return !(errno == ENOENT || errno == EOPNOTSUPP || errno == ENODEV);
+}
+
+static int is_time_event(const struct kc_event_def *ev)
+{
+	return !strcmp(ev->unit, "ns");
+}
+
+static const struct kc_event_def *choose_event(const struct kc_record_opts *o)
+{
+	const struct kc_event_def *ev;
+	if (o->event) {
+		ev = kc_event_lookup(o->event);
+		if (!ev) {
+			struct strbuf sb = STRBUF_INIT;
+			kc_event_list(&sb);
+			kiln_error("unknown event '%s'; known events: %s", o->event, sb.buf);
+			strbuf_release(&sb);
+		}
+		return ev;
+	}
+	ev = kc_event_lookup("cycles");
+	if (!event_supported(ev)) {
+		ev = kc_event_lookup("cpu-clock");
+		kiln_note("no hardware cycle counter on this machine; sampling the cpu-clock timer instead");
+	}
+	return ev;
+}
+
+/* When kp_writer_open kept an existing profile as PATH.old and the recording then failed,
+ * puts it back. */
+static void restore_old(const char *path, int had_old)
+{
+	if (had_old) {
+		char *old = xasprintf("%s.old", path);
+		rename(old, path);
+		free(old);
+	}
+}
+
+static void recorder_release(struct recorder *r)
+{
+	kc_collector_free(r->col);
+	if (r->sym)
+		ks_session_free(r->sym);
+	kp_profile_release(&r->prof);
+	free(r->threads.slots);
+	free(r->procs.slots);
+	free(r->memo.e);
+	free(r->uaddr);
+	free(r->kaddr);
+}
+
+/* The state of one recording beyond the profile: the target, signals, the output. */
+struct run {
+	struct recorder r;
+	const struct kc_record_opts *o;
+	const char *out;
+	int had_old;             /* kp_writer_open moved an existing profile to OUT.old */
+	struct child ch;         /* command mode: the target (pid -1 when none) */
+	sigset_t orig;           /* the signal mask kiln started with */
+	int sfd;                 /* signalfd for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD */
+	int status;              /* the target's wait status, once target_done */
+	int target_done;
+	int interrupts;          /* signals passed on to the target */
+	int write_failed;
+};
+
+/* The collector's configuration for the options: frame-pointer call chains plus the
+ * user registers and stack top that the leaf-frame fix needs. */
+static void make_config(const struct kc_record_opts *o, const struct kc_event_def *ev, struct kc_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->event = ev;
+	cfg->freq = o->freq ? o->freq : 999;
+	cfg->exclude_kernel = o->no_kernel;
+	cfg->regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
+	cfg->stack_user_size = o->stack_user_size ? o->stack_user_size : DEFAULT_STACK_COPY;
+	cfg->buffer_bytes = 1u << 20;
+	cfg->enable_on_exec = o->argv != NULL;
+}
+
+static void kill_target(struct run *x)
+{
+	if (x->ch.pid > 0) {
+		child_kill(&x->ch);
+		x->ch.pid = -1;
+	}
+}
+
+/* Opens the events (spawning the command, stopped before its exec, or attaching), then
+ * the output, then lets the target run: a refusal leaves no file behind. */
+static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_result *res)
+{
+	struct recorder *r = &x->r;
+	const struct kc_record_opts *o = x->o;
+	struct stat st;
+	if (o->argv) {
+		if (child_spawn(&x->ch, o->argv, &x->orig) < 0)
+			return -1;
+		int arc = kc_collector_add_task(r->col, x->ch.pid);
+		if (arc < 0) {
+			if (arc == -2)
+				kiln_error("cannot start '%s': it exited before it could run", o->argv[0]);
+			kill_target(x);
+			return -1;
+		}
+		struct task *t = task_find(&r->threads, x->ch.pid, 1);
+		t->pid = x->ch.pid;
+		snprintf(t->comm, sizeof(t->comm), "%s", o->argv[0]);
+		task_find(&r->procs, x->ch.pid, 1);
+	} else {
+		for (size_t i = 0; i < o->npids; i++)
+			if (attach_process(r, o->pids[i]) < 0)
+				return -1;
+	}
+	if (kc_collector_start(r->col) < 0) {
+		kill_target(x);
+		return -1;
+	}
+	x->had_old = stat(x->out, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+	r->w = kp_writer_open(x->out);
+	if (!r->w) {
+		x->had_old = 0;
+		kill_target(x);
+		return -1;
+	}
+	kp_add_value_type(&r->prof, "samples", "count");
+	if (is_time_event(ev))
+		kp_add_value_type(&r->prof, "cpu_ns", "nanoseconds");
+	else
+		kp_add_value_type(&r->prof, ev->name, "count");
+	r->prof.default_value = is_time_event(ev) ? 0 : 1;
+	set_meta(r, ev, o->freq ? o->freq : 999);
+
+	r->t0 = kc_now_ns();
+	if (o->argv) {
+		int e = child_release(&x->ch);
+		if (e) {
+			kiln_error("cannot run '%s': %s", o->argv[0], strerror(e));
+			res->exit_status = (e == ENOENT) ? 127 : 126;
+			x->ch.pid = -1;
+			return -1;
+		}
+	} else {
+		if (kc_collector_enable(r->col) < 0)
+			return -1;
+		for (size_t i = 0; i < o->npids; i++) {
+			ks_load_proc_maps(r->sym, o->pids[i]);
+			space_changed(r, o->pids[i]);
+		}
+	}
+	return 0;
+}
+
+/* Reads the signalfd: SIGCHLD reaps the target; other signals end an attached recording,
+ * or are passed on to the target when they were sent to kiln alone (a signal from the
+ * terminal reached the target's process group too). Sets *stop to end the recording. */
+static void handle_signals(struct run *x, int *stop)
+{
+	struct signalfd_siginfo si;
+	while (read(x->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		int sig = (int)si.ssi_signo;
+		if (sig == SIGCHLD) {
+			if (x->ch.pid > 0 && !x->target_done && waitpid(x->ch.pid, &x->status, WNOHANG) == x->ch.pid)
+				x->target_done = 1;
+			continue;
+		}
+		if (!x->o->argv) {
+			*stop = 1;
+			continue;
+		}
+		if (si.ssi_code != SI_KERNEL && !x->target_done)
+			kill(x->ch.pid, sig);
+		if (++x->interrupts >= 3) {
+			kiln_warn("target '%s' does not stop; ending the recording and leaving it running",
+				  x->o->argv[0]);
+			*stop = 1;
+		}
+	}
+}
+
+/* Records until the target exits (or the duration passes, or a signal says so):
+ * symbolizes what the reader collected a few times a second, writes chunks once a second. */
+static void record_loop(struct run *x)
+{
+	struct recorder *r = &x->r;
+	const struct kc_record_opts *o = x->o;
+	uint64_t next_flush = r->t0 + FLUSH_INTERVAL_NS;
+	uint64_t deadline = o->duration > 0 ? r->t0 + (uint64_t)(o->duration * 1e9) : 0;
+	int stop = 0;
+	while (!stop) {
+		struct pollfd fd[2] = { { x->sfd, POLLIN, 0 }, { kc_collector_ready_fd(r->col), POLLIN, 0 } };
+		uint64_t now = kc_now_ns();
+		int64_t wait_ns = (int64_t)(next_flush - now);
+		if (deadline && (int64_t)(deadline - now) < wait_ns)
+			wait_ns = (int64_t)(deadline - now);
+		if (wait_ns > PROCESS_INTERVAL_NS)
+			wait_ns = PROCESS_INTERVAL_NS;
+		if (wait_ns < 0)
+			wait_ns = 0;
+		if (poll(fd, 2, (int)(wait_ns / 1000000) + 1) < 0 && errno != EINTR) {
+			kiln_error("poll failed: %s", strerror(errno));
+			break;
+		}
+		if (fd[0].revents & POLLIN)
+			handle_signals(x, &stop);
+		if (x->target_done)
+			stop = 1;
+		kc_collector_read(r->col, 0, on_record, r);
+		now = kc_now_ns();
+		if (deadline && now >= deadline) {
+			if (o->argv && !x->target_done) {
+				/* like timeout(1): ask the target to end, then wait for it */
+				kill(x->ch.pid, SIGTERM);
+				deadline = 0;
+			} else {
+				stop = 1;
+			}
+		}
+		if (!o->argv && !stop && !any_alive(o))
+			stop = 1;
+		if (now >= next_flush) {
+			if (kp_writer_flush(r->w, &r->prof, 1) < 0) {
+				x->write_failed = 1;
+				break;
+			}
+			next_flush = now + FLUSH_INTERVAL_NS;
+		}
+	}
+}
+
+/* Stops the events, passes the last records, closes the profile and waits for the
+ * target. Returns 0 when the profile was written. */
+static int finish(struct run *x, struct kc_record_result *res)
+{
+	struct recorder *r = &x->r;
+	struct rusage ru;
+	int rc = -1;
+	uint64_t t_end = kc_now_ns();
+	kc_collector_disable(r->col);
+	kc_collector_read(r->col, 1, on_record, r);
+	const struct kc_stats *cs = kc_collector_stats(r->col);
+	set_end_meta(r, t_end - r->t0, cs->lost);
+	res->samples = r->samples;
+	res->lost = cs->lost;
+	res->threads = r->threads.n;
+	res->processes = r->procs.n;
+	res->seconds = (double)(t_end - r->t0) / 1e9;
+	res->leaf_fixed = r->leaf_fixed;
+	res->ring_bytes = cs->bytes;
+	/* after a failed write, closing keeps what was written (the error is printed) */
+	if (kp_writer_close(r->w, &r->prof) == 0 && !x->write_failed) {
+		struct stat st;
+		if (stat(x->out, &st) == 0)
+			res->file_bytes = (unsigned long long)st.st_size;
+		rc = 0;
+	}
+	r->w = NULL;
+	if (x->o->argv) {
+		if (!x->target_done && x->interrupts < 3) {
+			while (waitpid(x->ch.pid, &x->status, 0) < 0 && errno == EINTR)
+				;
+			x->target_done = 1;
+		}
+		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+			res->target_cpu = tv_seconds(&ru.ru_utime) + tv_seconds(&ru.ru_stime);
+		res->exit_status = x->target_done ? kc_exit_code(x->status) : 130;
+		x->ch.pid = -1;
+	} else {
+		res->exit_status = 0;
+	}
+	if (rc < 0 && res->exit_status == 0)
+		res->exit_status = 1;
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		res->self_cpu = tv_seconds(&ru.ru_utime) + tv_seconds(&ru.ru_stime);
+		res->max_rss_kb = ru.ru_maxrss;
+	}
+	return rc;
+}
+
+/* Checks what can be checked before anything starts: the command can be run, the
+ * processes exist. Returns 0, or -1 with res->exit_status set. */
+static int precheck(const struct kc_record_opts *o, struct kc_record_result *res)
+{
+	if (o->argv) {
+		int e = check_command(o->argv[0]);
+		if (e) {
+			res->exit_status = e;
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < o->npids; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d", o->pids[i]);
+		if (access(path, F_OK) != 0)
+			return kiln_error("no process with pid %d; check the number with 'ps'", o->pids[i]);
+	}
+	return 0;
+}
+
+int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
+{
+	struct run x;
+	const struct kc_event_def *ev;
+	struct kc_config cfg;
+	sigset_t block;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	res->exit_status = 1;
+	if (precheck(o, res) < 0)
+		return -1;
+	ev = choose_event(o);
+	if (!ev)
+		return -1;
+	res->event = ev->name;
+
+	memset(&x, 0, sizeof(x));
+	x.o = o;
+	x.out = o->output ? o->output : "kiln.prof";
+	x.ch.pid = -1;
+	x.r.o = o;
+	kp_profile_init(&x.r.prof);
+	make_config(o, ev, &cfg);
+	x.r.col = kc_collector_new(&cfg);
+	x.r.layout = kc_collector_layout(x.r.col);
+	x.r.uaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
+	x.r.kaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
+	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
+	x.r.sym = ks_session_new(&so);
+
+	/* signals arrive through a signalfd; the target gets the original mask back */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &x.orig);
+	x.sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (x.sfd < 0)
+		kiln_error("cannot create a signalfd: %s", strerror(errno));
+	else if (start(&x, ev, res) == 0) {
+		record_loop(&x);
+		rc = finish(&x, res);
+	}
+
+	if (x.r.w) {
+		/* the recording never started: no file, and the previous one back */
+		kp_writer_abort(x.r.w);
+		x.r.w = NULL;
+		restore_old(x.out, x.had_old);
+	}
+	if (x.sfd >= 0) {
+		struct signalfd_siginfo si;
+		while (read(x.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
+		close(x.sfd);
+	}
+	sigprocmask(SIG_SETMASK, &x.orig, NULL);
+	recorder_release(&x.r);
+	return rc;
+}
