@@ -79,6 +79,13 @@ expect "report --value, --top and --json" '
 	assert d["temporary"][0]["stack"][0]["name"] == "churn"
 	EOF
 '
+expect "kiln report on a heap profile: the heap report, --value, --json, --folded" '
+	"$KILN" heap -q -o k.prof -- "$WORKLOADS/heap_known" || exit 1
+	"$KILN" report -i k.prof >rep && "$KILN" heap report k.prof >rep2 && cmp rep rep2 || exit 1
+	"$KILN" report -i k.prof --value leaked_count >v && grep -q "^leaked_count: by call stack (10)" v &&
+	"$KILN" report -i k.prof --json >j && python3 -c "import json; d=json.load(open(\"j\")); assert d[\"summary\"][\"allocations\"] == 5050" &&
+	"$KILN" report -i k.prof --folded --value alloc_count >f && grep -q ";churn 5000$" f
+'
 expect "histogram of allocation sizes" '
 	"$KILN" heap -q -o k.prof -- "$WORKLOADS/heap_known" && "$KILN" heap histogram k.prof >h || exit 1
 	grep -q "^allocation sizes (5,050 allocations)" h &&
