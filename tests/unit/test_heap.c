@@ -428,6 +428,7 @@ static void test_session_reads_fake_files(void **state)
 	fake_free(&f, 1, 0x5000, 1);           /* a temporary pair */
 	fake_alloc(&f, 1, 0x6000, 300, 2);     /* leaked */
 	fake_alloc(&f, 1, 0x7000, 50, 3);      /* stack 3 never defined */
+	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());
 	heap_session_get_info(s, &info);
 	assert_int_equal(info.processes, 1);
@@ -498,8 +499,10 @@ static void test_session_damaged_files(void **state)
 	fake_put(&f, 1, &junk, 1);
 	kp_profile_init(&p);
 	struct heap_session *s = heap_session_new(dir, &p, 0, start);
+	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());
 	fake_put(&f, 0, bad_ctl, 2);
+	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());
 	heap_session_get_info(s, &info);
 	assert_int_equal(info.processes, 1);
@@ -539,6 +542,7 @@ static void test_session_fork_exec_and_threads(void **state)
 	fake_put(&parent, 2, f2, 2);
 	fake_put(&parent, 2, a2, 3);
 	fake_put(&parent, 1, a1, 3);
+	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());
 	/* a fork child of the parent: inherits stack 1 */
 	fake_open(&child, dir, dead, start + 20, HP_F_FORKED);
@@ -547,11 +551,13 @@ static void test_session_fork_exec_and_threads(void **state)
 	child.h->inherited_stacks = 2;
 	child.h->inherited_control = parent.ctl[0]->head;
 	fake_alloc(&child, 1, 0x80, 5, 1);
+	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());
 	/* the parent execs: a newer image with the same pid ends the older */
 	fake_open(&exec_img, dir, getpid(), start + 30, 0);
 	fake_stack(&exec_img, 1, 0x2000);
 	fake_alloc(&exec_img, 1, 0x90, 9, 1);
+	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());
 	struct heap_session_info info;
 	heap_session_get_info(s, &info);

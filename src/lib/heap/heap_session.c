@@ -754,6 +754,12 @@ static uint64_t events_limit(const struct heap_session *s, const struct hs_proc 
 	return active <= 1 ? UINT64_MAX : s->prev_epoch;
 }
 
+void heap_session_scan(struct heap_session *s, uint64_t now_ns)
+{
+	scan_dir(s, now_ns);
+	s->last_scan = now_ns;
+}
+
 static void stack_done(void *ctx, void *owner, uint32_t id, kp_stack_t st)
 {
 	struct hs_proc *pr = owner;

@@ -30,9 +30,12 @@ struct heap_session_info {
  * NULL after a one-line error. */
 struct heap_session *heap_session_new(const char *dir, struct kp_profile *p, uint64_t sample_bytes,
 				      uint64_t start_ns);
-/* One round at now_ns (CLOCK_MONOTONIC): new epoch, new files, drain what is ready,
- * end processes that exited. Returns the number of events processed. */
+/* One round at now_ns (CLOCK_MONOTONIC): new epoch, new files (every few ms),
+ * drain what is ready, end processes that exited. Returns the number of events
+ * processed. */
 unsigned long long heap_session_poll(struct heap_session *s, uint64_t now_ns);
+/* Looks for new session files now (heap_session_poll looks every few ms). */
+void heap_session_scan(struct heap_session *s, uint64_t now_ns);
 /* Drains everything, ends every process (what is live is leaked), tells the
  * libraries still running to stop, and waits for every stack to be symbolized
  * (calling progress, when set, every 100 ms meanwhile with the stacks left). */
