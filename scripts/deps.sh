@@ -28,6 +28,7 @@ if [ "${1:-}" = "--test" ]; then
   check_bin zstd zstd
   check_bin python3 python3
   check_bin sqlite3 sqlite3
+  check_bin g++ g++          # kiln heap: C++ operator new/delete test
   check_bin perl perl
   check_bin node nodejs
   check_file /usr/share/nodejs/jsdom/package.json node-jsdom

@@ -1,0 +1,184 @@
+/* kh.h: internals of the heap preload library (libkiln-heap.so), shared by its files.
+ * Everything here is hidden (-fvisibility=hidden); only the interposed allocator entry
+ * points are exported (exports.map). See src/lib/heap/heap_proto.h for the protocol.
+ *
+ * Rules for code in this library: it runs inside someone else's program, possibly
+ * before main, inside signal handlers, in fork children. It never calls the program's
+ * allocator for its own data (kh_arena uses mmap), never writes to the program's
+ * stdout/stderr, keeps no file descriptor open, and every path that can be entered
+ * from an allocation is guarded by the per-thread busy flag (kh_thread.busy) so that a
+ * reentrant call passes straight through to the real allocator. */
+#ifndef KILN_PRELOAD_KH_H
+#define KILN_PRELOAD_KH_H
+#include "lib/heap/heap_proto.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define KH_LIKELY(x) __builtin_expect(!!(x), 1)
+#define KH_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- per-thread state (initial-exec TLS: no allocation on access) ---- */
+enum kh_tstate { KH_T_NEW = 0, KH_T_ON = 1, KH_T_OFF = 2 };
+
+struct kh_thread {
+	/* busy and state are apart on purpose: a compiler that merges their loads into one
+	 * 64-bit load defeats store forwarding from the 32-bit store to busy */
+	int busy;             /* inside the library: nested calls pass through... */
+	uint32_t slot;
+	uint64_t *ring;
+	int state;            /* enum kh_tstate */
+	int nested;           /* a nested recording (from a signal handler) is running */
+	uint64_t *pad_;       /* keeps crit away from busy (see above) */
+	int crit;             /* while 0 during a recording, a signal handler may record one
+			       * level deep (crit: ring writes, locks, set-up) */
+	struct hp_slot_ctl *ctl;
+	uint64_t mask;        /* ring words - 1 */
+	uint64_t head, tail_cache;
+	uint64_t reserved;    /* ring words whose pages are taken (see kh_ring_reserve) */
+	uint64_t epoch;
+	const uint64_t *epoch_src; /* the reader's epoch in the header */
+	uint64_t last_alloc;  /* address of this thread's latest allocation, 0 after another */
+	int64_t sample_left;  /* sampling: bytes until the next sampled allocation */
+	uint64_t rng;
+	uint64_t stack_lo, stack_hi; /* this thread's stack, for checked unwinding */
+	struct kh_tblock *blk;   /* per-slot scratch: the stack being captured, memos */
+};
+
+/* A memo of a recent stack walk: the walk is a function of (ip, sp, bp) and of the
+ * stack words it read, so when those are unchanged the stack id can be reused. */
+#define KH_MEMO 4
+#define KH_MEMO_READS (2 * HP_MAX_DEPTH + 8)
+struct kh_memo {
+	uint64_t ip, sp, bp;
+	uint32_t gen, id;
+	uint32_t nreads;
+	uint32_t valid;
+	uint64_t addr[KH_MEMO_READS];
+	uint64_t val[KH_MEMO_READS];
+};
+
+struct kh_tblock {
+	uint64_t ips[HP_MAX_DEPTH];
+	uint64_t nested_ips[HP_MAX_DEPTH];
+	struct kh_memo memo[KH_MEMO];
+	struct kh_memo nested_memo; /* scratch: written, never used to skip a walk */
+};
+
+extern __thread struct kh_thread kh_tls;
+
+/* Library code that must not be re-entered at all (set-up, locks, ring writes). */
+#define KH_CRIT_BEGIN(t) do { (t)->busy++; (t)->crit++; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
+#define KH_CRIT_END(t) do { __atomic_signal_fence(__ATOMIC_SEQ_CST); (t)->crit--; (t)->busy--; } while (0)
+
+/* ---- process state ---- */
+struct kh_proc {
+	int enabled;            /* KILN_HEAP_DIR set and recording not given up */
+	int need_file;          /* no session file yet (start, or fork child) */
+	struct hp_header *hdr;
+	uint64_t *control;      /* slot 0 ring */
+	struct hp_slot_ctl *control_ctl;
+	uint64_t control_head, control_tail;
+	char dir[1024];
+	char path[1100];
+	uint64_t sample_bytes;
+	uint64_t ring_bytes;
+	/* fork child: what it inherits from the parent image */
+	uint64_t inh_created, inh_stacks, inh_control;
+	int32_t inh_ppid;
+	void *slot_map[HP_MAX_SLOTS];
+	struct kh_tblock *slot_block[HP_MAX_SLOTS];
+	uint64_t slot_reserved[HP_MAX_SLOTS];
+	int slot_hint;
+	int mt;                 /* a second thread records: events carry sequence numbers */
+	uint32_t attached;      /* threads that ever recorded */
+	uint64_t seq;           /* the process-wide event sequence (mt only) */
+};
+extern struct kh_proc kh_p;
+
+/* ---- real allocator (resolved with dlsym(RTLD_NEXT)) ---- */
+struct kh_real {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*memalign)(size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+	int (*dlclose)(void *);
+};
+extern struct kh_real kh_real;
+
+/* ---- locks: spinlocks that yield; never taken from a reentrant (busy) path ---- */
+void kh_lock(int *l);
+void kh_unlock(int *l);
+extern int kh_stack_lock, kh_module_lock, kh_control_lock, kh_sample_lock, kh_arena_lock;
+/* taken only at set-up; a fork child resets them like the others */
+extern int kh_file_lock, kh_config_lock, kh_cache_lock;
+
+/* ---- memory for the library itself (mmap'd, never returned) ---- */
+void *kh_arena_alloc(size_t n);  /* zeroed, 16-byte aligned; NULL when mmap fails */
+void *kh_map_anon(size_t n);     /* zeroed pages; NULL on failure */
+
+/* ---- small libc-free helpers (usable in a fork child) ---- */
+uint64_t kh_now_ns(void);
+size_t kh_fmt_u64(char *buf, uint64_t v); /* decimal, no NUL; returns length */
+size_t kh_strlen(const char *s);
+
+/* ---- session file and rings (kh_shm.c) ---- */
+int kh_file_create(void);         /* 0, or -1: recording off */
+int kh_thread_attach(struct kh_thread *t); /* claims a slot; 0 or -1 */
+void kh_thread_detach(struct kh_thread *t);
+int kh_ring_wait(struct kh_thread *t, unsigned n); /* 0 when n words fit, -1 gave up */
+int kh_ring_reserve(struct kh_thread *t, uint64_t upto); /* first pass: take pages */
+void kh_give_up(void);
+/* Appends one control record (w0 built by the caller) under kh_control_lock. */
+int kh_control_write(const uint64_t *words, size_t n);
+void kh_fork_prepare(void);
+void kh_fork_parent(void);
+void kh_fork_child(void);
+
+/* ---- modules (kh_modules.c) ---- */
+/* Makes sure the module containing addr has been sent (refreshing the list with
+ * dl_iterate_phdr when addr is in none known). Must be called with no lock held. */
+void kh_modules_ensure(uint64_t addr);
+void kh_modules_reset(void); /* after dlclose: forget and resend */
+
+/* ---- unwinding (kh_unwind.c) ---- */
+/* The stack id of the caller at (ip, sp, bp): ip is a return address, sp the CFA of
+ * the interposed function, bp the caller's rbp. Walks the stack (up to HP_MAX_DEPTH
+ * return addresses into t->blk->ips) unless a memo shows it unchanged. */
+uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
+/* The same from a signal handler that interrupted a recording outside its critical
+ * parts: no memo, its own buffer. */
+uint32_t kh_capture_nested(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
+void kh_unwind_reset(void);  /* after dlclose */
+void kh_thread_stack_bounds(struct kh_thread *t);
+
+/* ---- stack table (kh_stacks.c) ---- */
+/* Returns the id of the stack ips[0..n), sending its definition the first time (with
+ * nested, from a signal handler, without refreshing the module list). */
+uint32_t kh_stack_id(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested);
+uint64_t kh_stack_count(void); /* next id to be assigned */
+void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are resent */
+
+/* ---- sampling (kh_sample.c) ---- */
+#define KH_FILTER_BITS 16
+extern uint64_t kh_sample_filter[(1u << KH_FILTER_BITS) / 64];
+static inline uint32_t kh_sample_bucket(uint64_t addr)
+{
+	return (uint32_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - KH_FILTER_BITS));
+}
+/* 0 when addr is certainly not a sampled live block (the common, lock-free case). */
+static inline int kh_sample_maybe(uint64_t addr)
+{
+	uint32_t b = kh_sample_bucket(addr);
+	return (__atomic_load_n(&kh_sample_filter[b / 64], __ATOMIC_RELAXED) >> (b % 64)) & 1;
+}
+void kh_sample_insert(uint64_t addr);
+int kh_sample_remove(struct kh_thread *t, uint64_t addr); /* 1 when addr was a sampled live block */
+int64_t kh_sample_next(struct kh_thread *t);
+
+#endif

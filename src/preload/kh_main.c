@@ -1,0 +1,670 @@
+/* kh_main.c: libkiln-heap.so's interposed allocator entry points, start-up, and exit.
+ *
+ * Every entry point checks the thread's state first: a thread that is inside the
+ * library already (busy: our own allocations, or a signal handler interrupting us) or
+ * that does not record goes straight to the real allocator. The real functions come
+ * from dlsym(RTLD_NEXT); dlsym's own calloc is served by a small static arena. */
+#include "preload/kh.h"
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+__thread struct kh_thread kh_tls __attribute__((tls_model("initial-exec")));
+struct kh_real kh_real;
+void kh_thread_keys_init(void);
+
+/* ---- bootstrap arena: allocations made while the real functions are resolved ---- */
+#define BOOT_SIZE (128u * 1024)
+static char boot_arena[BOOT_SIZE] __attribute__((aligned(64)));
+static size_t boot_used;
+
+static void *boot_alloc(size_t n, size_t align)
+{
+	size_t start, end;
+	if (align < 16)
+		align = 16;
+	start = (boot_used + 16 + align - 1) & ~(align - 1);
+	if (n > BOOT_SIZE || start + n > BOOT_SIZE)
+		return NULL;
+	end = start + n;
+	memcpy(boot_arena + start - 8, &n, 8);
+	boot_used = end;
+	return boot_arena + start; /* zeroed: static storage, never reused */
+}
+
+static inline int is_boot(const void *p)
+{
+	return (const char *)p >= boot_arena && (const char *)p < boot_arena + BOOT_SIZE;
+}
+
+static size_t boot_size(const void *p)
+{
+	size_t n;
+	memcpy(&n, (const char *)p - 8, 8);
+	return n;
+}
+
+/* ---- start-up ---- */
+static int init_state; /* 0 not started, 1 resolving, 2 resolved */
+int kh_config_lock;
+static int configured;
+
+static void resolve(void)
+{
+	int expect = 0;
+	if (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) == 2)
+		return;
+	if (!__atomic_compare_exchange_n(&init_state, &expect, 1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		if (kh_tls.busy)
+			return; /* dlsym is calling us: the boot arena serves it */
+		while (__atomic_load_n(&init_state, __ATOMIC_ACQUIRE) != 2)
+			sched_yield();
+		return;
+	}
+	KH_CRIT_BEGIN(&kh_tls);
+	kh_real.malloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+	kh_real.free = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	kh_real.calloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "calloc");
+	kh_real.realloc = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	kh_real.memalign = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "memalign");
+	kh_real.posix_memalign = (int (*)(void **, size_t, size_t))dlsym(RTLD_NEXT, "posix_memalign");
+	kh_real.aligned_alloc = (void *(*)(size_t, size_t))dlsym(RTLD_NEXT, "aligned_alloc");
+	kh_real.valloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "valloc");
+	kh_real.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
+	kh_real.malloc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+	kh_real.dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+	KH_CRIT_END(&kh_tls);
+	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
+}
+
+static uint64_t parse_u64(const char *s)
+{
+	uint64_t v = 0;
+	while (s && *s >= '0' && *s <= '9')
+		v = v * 10 + (uint64_t)(*s++ - '0');
+	return v;
+}
+
+/* Reads the environment once it exists (an allocation can come before libc set it). */
+static void configure(void)
+{
+	extern char **environ;
+	const char *dir;
+#define lock kh_config_lock
+	if (__atomic_load_n(&configured, __ATOMIC_ACQUIRE) || !environ)
+		return;
+	kh_lock(&lock);
+	if (configured) {
+		kh_unlock(&lock);
+		return;
+	}
+	dir = getenv(HP_ENV_DIR);
+	if (dir && dir[0] == '/' && kh_strlen(dir) < sizeof(kh_p.dir)) {
+		uint64_t ring = parse_u64(getenv(HP_ENV_RING));
+		memcpy(kh_p.dir, dir, kh_strlen(dir) + 1);
+		kh_p.sample_bytes = parse_u64(getenv(HP_ENV_SAMPLE));
+		kh_p.ring_bytes = HP_RING_BYTES_DEFAULT;
+		if (ring >= 65536 && ring <= (256u << 20) && !(ring & (ring - 1)))
+			kh_p.ring_bytes = ring;
+		kh_thread_keys_init();
+		pthread_atfork(kh_fork_prepare, kh_fork_parent, kh_fork_child);
+		kh_p.need_file = 1;
+		kh_p.enabled = 1;
+	}
+	__atomic_store_n(&configured, 1, __ATOMIC_RELEASE);
+	kh_unlock(&lock);
+#undef lock
+}
+
+int kh_file_lock;
+#define file_lock kh_file_lock
+
+/* A thread's first event: make the process's file if needed and claim a ring. */
+static int attach(struct kh_thread *t)
+{
+	if (t->state == KH_T_OFF)
+		return -1;
+	KH_CRIT_BEGIN(t);
+	if (!configured)
+		configure();
+	if (!configured) {
+		KH_CRIT_END(t);
+		return -1; /* too early: try again at the next call */
+	}
+	if (kh_p.enabled && kh_p.need_file) {
+		kh_lock(&file_lock);
+		if (kh_p.need_file && kh_file_create() < 0)
+			kh_p.enabled = 0;
+		kh_unlock(&file_lock);
+	}
+	if (!kh_p.enabled || kh_thread_attach(t) < 0) {
+		t->state = KH_T_OFF;
+		KH_CRIT_END(t);
+		return -1;
+	}
+	if (kh_p.sample_bytes)
+		t->sample_left = kh_sample_next(t);
+	KH_CRIT_END(t);
+	return 0;
+}
+
+__attribute__((constructor)) static void kh_start(void)
+{
+	resolve();
+	KH_CRIT_BEGIN(&kh_tls);
+	configure();
+	if (kh_p.enabled && kh_p.need_file) {
+		kh_lock(&file_lock);
+		if (kh_p.need_file && kh_file_create() < 0)
+			kh_p.enabled = 0;
+		kh_unlock(&file_lock);
+	}
+	KH_CRIT_END(&kh_tls);
+}
+
+__attribute__((destructor)) static void kh_stop(void)
+{
+	if (kh_p.hdr) {
+		kh_p.hdr->exit_ns = kh_now_ns();
+		__atomic_or_fetch(&kh_p.hdr->flags, HP_F_EXITING, __ATOMIC_RELEASE);
+	}
+}
+
+/* ---- recording ---- */
+/* Appends n words (an EPOCH record first when the reader's epoch moved) and publishes
+ * them. The head is kept in a local so that the stores into the ring, which the
+ * compiler cannot tell apart from the thread state, do not force reloads. */
+static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *t, uint64_t w0, uint64_t w1,
+							      uint64_t w2, unsigned n)
+{
+	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED))) {
+		uint64_t seq = __atomic_add_fetch(&kh_p.seq, 1, __ATOMIC_SEQ_CST) & 0xffffffffu;
+		if (n == 3) {
+			w2 |= seq << 32;
+		} else if (n == 1) {
+			w0 = (w0 & ~(uint64_t)HP_TYPE_MASK) | HP_FREE_SEQ;
+			w1 = seq;
+			n = 2;
+		} /* an ALLOC2 decided just before the process became multithreaded: no seq */
+	}
+	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
+	unsigned need = n + (e != t->epoch);
+	if (KH_UNLIKELY(t->reserved <= mask) && (head + need > t->reserved || head >= mask + 1) &&
+	    kh_ring_reserve(t, head >= mask + 1 ? mask + 1 : head + need) < 0)
+		return;
+	if (KH_UNLIKELY(head + need - t->tail_cache > mask + 1)) {
+		t->tail_cache = __atomic_load_n(&t->ctl->tail, __ATOMIC_ACQUIRE);
+		if (head + need - t->tail_cache > mask + 1 && kh_ring_wait(t, need) < 0)
+			return;
+	}
+	if (KH_UNLIKELY(e != t->epoch)) {
+		t->epoch = e;
+		ring[head++ & mask] = e << 4 | HP_EPOCH;
+	}
+	ring[head & mask] = w0;
+	if (n > 1)
+		ring[(head + 1) & mask] = w1;
+	if (n > 2)
+		ring[(head + 2) & mask] = w2;
+	head += n;
+	t->head = head;
+	__atomic_store_n(&t->ctl->head, head, __ATOMIC_RELEASE);
+}
+
+static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t, uint64_t w0, uint64_t w1,
+							     uint64_t w2, unsigned n)
+{
+	t->crit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	ring_write_(t, w0, w1, w2, n);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->crit = 0;
+}
+
+/* fa: frame address of the interposed entry point (its caller is the allocation site).
+ * A signal handler may interrupt this and record its own allocation, except in the
+ * critical parts (t->crit): ring writes, sampling bookkeeping, new stacks. */
+static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64_t *fa)
+{
+	uint32_t id;
+	if (KH_UNLIKELY(t->nested)) {
+		id = kh_capture_nested(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+		if (!id)
+			return;
+	} else {
+		id = kh_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+	}
+	if (KH_UNLIKELY(t->state != KH_T_ON))
+		return;
+	if (KH_LIKELY(size < (1ull << 40) && id < (1u << 24) && !__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED)))
+		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, (uint64_t)size | (uint64_t)id << 40, 0, 2);
+	else
+		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)size, id, 3);
+}
+
+static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uint64_t *fa)
+{
+	if (kh_p.sample_bytes) {
+		t->last_alloc = 0;
+		if (KH_LIKELY((t->sample_left -= (int64_t)size) > 0))
+			return;
+		t->sample_left = kh_sample_next(t);
+		KH_CRIT_BEGIN(t);
+		kh_sample_insert((uint64_t)(uintptr_t)p);
+		KH_CRIT_END(t);
+	}
+	record_alloc(t, p, size, fa);
+	t->last_alloc = (uint64_t)(uintptr_t)p;
+}
+
+static inline void on_free(struct kh_thread *t, void *p)
+{
+	uint64_t a = (uint64_t)(uintptr_t)p, w;
+	if (kh_p.sample_bytes && KH_LIKELY(!kh_sample_remove(t, a)))
+		return;
+	w = a << 4 | HP_FREE;
+	if (a == t->last_alloc) {
+		w |= HP_FREE_TEMP;
+		t->last_alloc = 0;
+	}
+	ring_write(t, w, 0, 0, 1);
+}
+
+/* Returns 1 when this call should be recorded, 2 when it comes from a signal handler
+ * that interrupted a stack capture (recorded as well, one level deep), 0 to pass it
+ * through. busy is set only while the library's own code runs, not during the real
+ * allocator call, so that a handler interrupting the allocator is recorded too. */
+static inline int recording(struct kh_thread *t)
+{
+	if (KH_LIKELY(!t->busy && t->state == KH_T_ON))
+		return 1;
+	if (t->busy == 1 && !t->crit && !t->nested && t->state == KH_T_ON)
+		return 2;
+	if (t->busy || t->state == KH_T_OFF || !kh_real.malloc)
+		return 0;
+	return attach(t) == 0;
+}
+
+static inline void rec_begin(struct kh_thread *t, int how)
+{
+	if (how == 2) {
+		t->nested = 1;
+		t->busy = 2;
+	} else {
+		t->busy = 1;
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void rec_end(struct kh_thread *t, int how)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (how == 2) {
+		t->busy = 1;
+		t->nested = 0;
+	} else {
+		t->busy = 0;
+	}
+}
+
+static inline void rec_alloc(struct kh_thread *t, int how, void *p, size_t n, const uint64_t *fa)
+{
+	/* sampling: most allocations only move the countdown */
+	if (kh_p.sample_bytes && how == 1) {
+		t->last_alloc = 0;
+		if (KH_LIKELY((t->sample_left -= (int64_t)n) > 0))
+			return;
+		t->sample_left += (int64_t)n; /* on_alloc counts it down again */
+	}
+	rec_begin(t, how);
+	on_alloc(t, p, n, fa);
+	rec_end(t, how);
+}
+
+static inline void rec_free(struct kh_thread *t, int how, void *p)
+{
+	rec_begin(t, how);
+	on_free(t, p);
+	rec_end(t, how);
+}
+
+#define FA ((const uint64_t *)__builtin_frame_address(0))
+
+/* ---- the interposed functions ---- */
+static inline __attribute__((always_inline)) void *do_malloc(size_t n, const uint64_t *fa)
+{
+	struct kh_thread *t = &kh_tls;
+	void *p;
+	if (KH_UNLIKELY(!kh_real.malloc)) {
+		resolve();
+		if (!kh_real.malloc)
+			return boot_alloc(n, 16);
+	}
+	int how = recording(t);
+	if (!how)
+		return kh_real.malloc(n);
+	p = kh_real.malloc(n);
+	if (KH_LIKELY(p != NULL))
+		rec_alloc(t, how, p, n, fa);
+	return p;
+}
+
+EXPORT void *malloc(size_t n)
+{
+	return do_malloc(n, FA);
+}
+
+EXPORT void free(void *p)
+{
+	struct kh_thread *t = &kh_tls;
+	if (!p)
+		return;
+	if (KH_UNLIKELY(is_boot(p)))
+		return;
+	if (KH_UNLIKELY(!kh_real.free)) {
+		resolve();
+		if (!kh_real.free)
+			return;
+	}
+	/* sampling: a block that is certainly not sampled goes straight through */
+	if (kh_p.sample_bytes && KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p))) {
+		kh_real.free(p);
+		return;
+	}
+	int how = recording(t);
+	if (how)
+		rec_free(t, how, p);
+	kh_real.free(p);
+}
+
+EXPORT void *calloc(size_t n, size_t m)
+{
+	struct kh_thread *t = &kh_tls;
+	void *p;
+	if (KH_UNLIKELY(!kh_real.calloc)) {
+		resolve();
+		if (!kh_real.calloc) {
+			if (m && n > SIZE_MAX / m)
+				return NULL;
+			return boot_alloc(n * m, 16);
+		}
+	}
+	int how = recording(t);
+	if (!how)
+		return kh_real.calloc(n, m);
+	p = kh_real.calloc(n, m);
+	if (KH_LIKELY(p != NULL))
+		rec_alloc(t, how, p, n * m, FA);
+	return p;
+}
+
+static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t n, const uint64_t *fa)
+{
+	struct kh_thread *t = &kh_tls;
+	void *p;
+	if (!old)
+		return do_malloc(n, fa);
+	if (KH_UNLIKELY(is_boot(old))) {
+		size_t have = boot_size(old);
+		p = do_malloc(n ? n : 1, fa);
+		if (p)
+			memcpy(p, old, have < n ? have : n);
+		return p;
+	}
+	if (KH_UNLIKELY(!kh_real.realloc)) {
+		resolve();
+		if (!kh_real.realloc)
+			return NULL;
+	}
+	int how = recording(t);
+	if (!how)
+		return kh_real.realloc(old, n);
+	p = kh_real.realloc(old, n);
+	if (p || n == 0)
+		rec_free(t, how, old);
+	if (p)
+		rec_alloc(t, how, p, n, fa);
+	return p;
+}
+
+EXPORT void *realloc(void *old, size_t n)
+{
+	return do_realloc(old, n, FA);
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t m)
+{
+	if (m && n > SIZE_MAX / m) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return do_realloc(old, n * m, FA);
+}
+
+enum { AL_MEMALIGN, AL_ALIGNED, AL_VALLOC, AL_PVALLOC };
+
+static inline __attribute__((always_inline)) void *do_aligned(int kind, size_t align, size_t n,
+								const uint64_t *fa)
+{
+	struct kh_thread *t = &kh_tls;
+	void *p;
+	int rec;
+	if (KH_UNLIKELY(!kh_real.memalign)) {
+		resolve();
+		if (!kh_real.memalign)
+			return boot_alloc(n, kind >= AL_VALLOC ? 4096 : align);
+	}
+	rec = recording(t);
+	switch (kind) {
+	case AL_MEMALIGN: p = kh_real.memalign(align, n); break;
+	case AL_ALIGNED: p = kh_real.aligned_alloc(align, n); break;
+	case AL_VALLOC: p = kh_real.valloc(n); break;
+	default: p = kh_real.pvalloc(n); break;
+	}
+	if (rec && p)
+		rec_alloc(t, rec, p, n, fa);
+	return p;
+}
+
+EXPORT void *memalign(size_t align, size_t n)
+{
+	return do_aligned(AL_MEMALIGN, align, n, FA);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	return do_aligned(AL_ALIGNED, align, n, FA);
+}
+
+EXPORT void *valloc(size_t n)
+{
+	return do_aligned(AL_VALLOC, 0, n, FA);
+}
+
+EXPORT void *pvalloc(size_t n)
+{
+	return do_aligned(AL_PVALLOC, 0, n, FA);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	struct kh_thread *t = &kh_tls;
+	int rc, rec;
+	if (KH_UNLIKELY(!kh_real.posix_memalign)) {
+		resolve();
+		if (!kh_real.posix_memalign) {
+			*out = boot_alloc(n, align);
+			return *out ? 0 : ENOMEM;
+		}
+	}
+	rec = recording(t);
+	rc = kh_real.posix_memalign(out, align, n);
+	if (rec && rc == 0)
+		rec_alloc(t, rec, *out, n, FA);
+	return rc;
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p)
+		return 0;
+	if (is_boot(p))
+		return boot_size(p);
+	if (!kh_real.malloc_usable_size)
+		resolve();
+	return kh_real.malloc_usable_size ? kh_real.malloc_usable_size(p) : 0;
+}
+
+EXPORT int dlclose(void *h)
+{
+	int rc;
+	if (!kh_real.dlclose)
+		resolve();
+	rc = kh_real.dlclose(h);
+	KH_CRIT_BEGIN(&kh_tls);
+	kh_unwind_reset();
+	kh_stacks_reset();
+	kh_modules_reset();
+	KH_CRIT_END(&kh_tls);
+	return rc;
+}
+
+/* ---- C++ operator new and delete (Itanium ABI names, size_t = unsigned long) ----
+ * new calls the allocator directly; only when that fails does it hand over to the real
+ * operator (new_handler, std::bad_alloc), which allocates through malloc above. */
+static void *real_operator(const char *name)
+{
+	void *f;
+	KH_CRIT_BEGIN(&kh_tls);
+	f = dlsym(RTLD_NEXT, name);
+	KH_CRIT_END(&kh_tls);
+	return f;
+}
+
+#define NEW_FAILED(type, name, ...)                    \
+	do {                                           \
+		type f_ = (type)real_operator(name);   \
+		if (!f_)                               \
+			abort();                       \
+		return f_(__VA_ARGS__);                \
+	} while (0)
+typedef void *(*new_fn)(size_t);
+typedef void *(*new_nt_fn)(size_t, const void *);
+typedef void *(*new_al_fn)(size_t, size_t);
+typedef void *(*new_al_nt_fn)(size_t, size_t, const void *);
+
+typedef struct {
+	int unused;
+} nothrow_t;
+
+EXPORT void *_Znwm(size_t n);
+EXPORT void *_Znam(size_t n);
+EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const nothrow_t *nt);
+EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const nothrow_t *nt);
+EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al);
+EXPORT void *_ZnamSt11align_val_t(size_t n, size_t al);
+EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *nt);
+EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *nt);
+EXPORT void _ZdlPv(void *p);
+EXPORT void _ZdaPv(void *p);
+EXPORT void _ZdlPvm(void *p, size_t n);
+EXPORT void _ZdaPvm(void *p, size_t n);
+EXPORT void _ZdlPvRKSt9nothrow_t(void *p, const nothrow_t *nt);
+EXPORT void _ZdaPvRKSt9nothrow_t(void *p, const nothrow_t *nt);
+EXPORT void _ZdlPvSt11align_val_t(void *p, size_t al);
+EXPORT void _ZdaPvSt11align_val_t(void *p, size_t al);
+EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al);
+EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al);
+EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *nt);
+EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t al, const nothrow_t *nt);
+
+EXPORT void *_Znwm(size_t n)
+{
+	void *p = do_malloc(n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_fn, "_Znwm", n);
+	return p;
+}
+
+EXPORT void *_Znam(size_t n)
+{
+	void *p = do_malloc(n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_fn, "_Znam", n);
+	return p;
+}
+
+EXPORT void *_ZnwmRKSt9nothrow_t(size_t n, const nothrow_t *nt)
+{
+	void *p = do_malloc(n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_nt_fn, "_ZnwmRKSt9nothrow_t", n, nt);
+	return p;
+}
+
+EXPORT void *_ZnamRKSt9nothrow_t(size_t n, const nothrow_t *nt)
+{
+	void *p = do_malloc(n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_nt_fn, "_ZnamRKSt9nothrow_t", n, nt);
+	return p;
+}
+
+EXPORT void *_ZnwmSt11align_val_t(size_t n, size_t al)
+{
+	void *p = do_aligned(AL_MEMALIGN, al, n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_al_fn, "_ZnwmSt11align_val_t", n, al);
+	return p;
+}
+
+EXPORT void *_ZnamSt11align_val_t(size_t n, size_t al)
+{
+	void *p = do_aligned(AL_MEMALIGN, al, n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_al_fn, "_ZnamSt11align_val_t", n, al);
+	return p;
+}
+
+EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *nt)
+{
+	void *p = do_aligned(AL_MEMALIGN, al, n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_al_nt_fn, "_ZnwmSt11align_val_tRKSt9nothrow_t", n, al, nt);
+	return p;
+}
+
+EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t n, size_t al, const nothrow_t *nt)
+{
+	void *p = do_aligned(AL_MEMALIGN, al, n ? n : 1, FA);
+	if (KH_UNLIKELY(!p))
+		NEW_FAILED(new_al_nt_fn, "_ZnamSt11align_val_tRKSt9nothrow_t", n, al, nt);
+	return p;
+}
+
+#define DELETE(name, ...)                     \
+	EXPORT void name(void *p, ##__VA_ARGS__) \
+	{                                     \
+		free(p);                      \
+	}
+
+DELETE(_ZdlPv)
+DELETE(_ZdaPv)
+DELETE(_ZdlPvm, size_t n)
+DELETE(_ZdaPvm, size_t n)
+DELETE(_ZdlPvRKSt9nothrow_t, const nothrow_t *nt)
+DELETE(_ZdaPvRKSt9nothrow_t, const nothrow_t *nt)
+DELETE(_ZdlPvSt11align_val_t, size_t al)
+DELETE(_ZdaPvSt11align_val_t, size_t al)
+DELETE(_ZdlPvmSt11align_val_t, size_t n, size_t al)
+DELETE(_ZdaPvmSt11align_val_t, size_t n, size_t al)
+DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, size_t al, const nothrow_t *nt)
+DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, size_t al, const nothrow_t *nt)

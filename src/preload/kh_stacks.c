@@ -1,0 +1,141 @@
+/* kh_stacks.c: the process's table of distinct call stacks. Each new stack gets the
+ * next id and its return addresses are sent once (HP_C_STACK); events then carry only
+ * the id. Lookups are lock-free (an insert-only open-addressing table of pointers to
+ * immutable nodes); inserts take kh_stack_lock. A grown table replaces the old one,
+ * which stays readable for threads still holding it. */
+#include "preload/kh.h"
+#include <string.h>
+
+struct kstack {
+	uint64_t hash;
+	uint32_t id;
+	uint32_t depth;
+	uint64_t ips[];
+};
+
+struct stab {
+	uint32_t cap, count;
+	struct kstack *slot[];
+};
+
+static struct stab *stab;
+static uint32_t next_id = 1;
+
+static struct kstack *find(const struct stab *s, const uint64_t *ips, int n, uint64_t hash)
+{
+	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
+	for (;;) {
+		struct kstack *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
+		if (!k)
+			return NULL;
+		if (k->hash == hash && k->depth == (uint32_t)n && !memcmp(k->ips, ips, (size_t)n * 8))
+			return k;
+		i = (i + 1) & mask;
+	}
+}
+
+static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested);
+
+static struct stab *grow(struct stab *old)
+{
+	uint32_t cap = old ? old->cap * 2 : 4096;
+	struct stab *s = kh_map_anon(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
+	if (!s)
+		return NULL;
+	s->cap = cap;
+	for (uint32_t i = 0; old && i < old->cap; i++) {
+		struct kstack *k = old->slot[i];
+		if (k) {
+			uint32_t j = (uint32_t)k->hash & (cap - 1);
+			while (s->slot[j])
+				j = (j + 1) & (cap - 1);
+			s->slot[j] = k;
+			s->count++;
+		}
+	}
+	return s;
+}
+
+uint32_t kh_stack_id(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested)
+{
+	struct stab *s = __atomic_load_n(&stab, __ATOMIC_ACQUIRE);
+	struct kstack *k;
+	uint32_t id;
+	if (KH_LIKELY(s != NULL)) {
+		k = find(s, ips, n, hash);
+		if (KH_LIKELY(k != NULL))
+			return k->id;
+	}
+	/* a new stack: from here on, locks; a signal handler must not record. A nested
+	 * recording (from a handler) can lock too: the interrupted code holds none of our
+	 * locks outside its critical parts, so only other threads can, and they finish. */
+	KH_CRIT_BEGIN(t);
+	id = insert(t, ips, n, hash, nested);
+	KH_CRIT_END(t);
+	return id;
+}
+
+static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested)
+{
+	struct stab *s;
+	struct kstack *k;
+	uint32_t id;
+	(void)t;
+	/* make sure the reader knows every module the stack touches (no lock held); not
+	 * from a signal handler: dl_iterate_phdr is not async-signal-safe */
+	for (int i = 0; i < n && !nested; i++)
+		kh_modules_ensure(ips[i]);
+	kh_lock(&kh_stack_lock);
+	s = stab;
+	if (s && (k = find(s, ips, n, hash)) != NULL) {
+		kh_unlock(&kh_stack_lock);
+		return k->id;
+	}
+	if (!s || (s->count + 1) * 4 > s->cap * 3) {
+		struct stab *g = grow(s);
+		if (!g) {
+			kh_unlock(&kh_stack_lock);
+			return 0;
+		}
+		__atomic_store_n(&stab, g, __ATOMIC_RELEASE);
+		s = g;
+	}
+	k = kh_arena_alloc(sizeof(*k) + (size_t)n * 8);
+	if (!k) {
+		kh_unlock(&kh_stack_lock);
+		return 0;
+	}
+	k->hash = hash;
+	k->depth = (uint32_t)n;
+	memcpy(k->ips, ips, (size_t)n * 8);
+	id = k->id = next_id++;
+	{
+		uint64_t w[HP_MAX_DEPTH + 3];
+		w[0] = HP_C_STACK | (uint64_t)(n + 3) << 8;
+		w[1] = id;
+		w[2] = (uint64_t)n;
+		memcpy(&w[3], ips, (size_t)n * 8);
+		kh_control_write(w, (size_t)n + 3);
+	}
+	{
+		uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
+		while (s->slot[i])
+			i = (i + 1) & mask;
+		__atomic_store_n(&s->slot[i], k, __ATOMIC_RELEASE);
+		s->count++;
+	}
+	kh_unlock(&kh_stack_lock);
+	return id;
+}
+
+uint64_t kh_stack_count(void)
+{
+	return next_id;
+}
+
+void kh_stacks_reset(void)
+{
+	kh_lock(&kh_stack_lock);
+	__atomic_store_n(&stab, NULL, __ATOMIC_RELEASE);
+	kh_unlock(&kh_stack_lock);
+}
