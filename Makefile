@@ -84,7 +84,7 @@ $(BUILD)/workloads/%: tests/workloads/%.c | $(DEPS_OK)
 	$(CC) $$(sed -n '1s|^/\* build: \(.*\) \*/.*|\1|p' $< | grep . || echo -O1 -g -fno-omit-frame-pointer) \
 	  -o $@ $< -lm -lpthread
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBKILN)
+$(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBKILN)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBKILN) $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka) $(ALL_LDFLAGS) -lm -lpthread
 

@@ -15,22 +15,7 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-bf-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	kiln_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
+#include "unit.h"
 
 static char *write_tmp(const char *name, const char *text)
 {
@@ -170,5 +155,5 @@ int main(void)
 		cmocka_unit_test(test_csv_markdown),
 		cmocka_unit_test(test_result_summary),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

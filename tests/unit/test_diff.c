@@ -15,22 +15,7 @@
 #include "util/error.h"
 #include "util/input.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	kiln_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
+#include "unit.h"
 
 static void folded(struct kp_profile *p, const char *text)
 {
@@ -214,5 +199,5 @@ int main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_table_modules),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

@@ -17,22 +17,7 @@
 #include "util/input.h"
 #include "util/strbuf.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	kiln_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
+#include "unit.h"
 
 static void folded(struct kp_profile *p, const char *text)
 {
@@ -537,5 +522,5 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_svg),
 		cmocka_unit_test(test_size_budget),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

@@ -26,22 +26,7 @@
 #include "util/error.h"
 #include "util/xalloc.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-heap-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	kiln_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
+#include "unit.h"
 
 /* Sums of each value per profile stack over all samples. */
 static double stack_sum(const struct kp_profile *p, kp_stack_t s, int v)
@@ -792,5 +777,5 @@ int main(void)
 		cmocka_unit_test(test_chart_and_histogram),
 		cmocka_unit_test(test_formatting),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

@@ -14,22 +14,7 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	kiln_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
+#include "unit.h"
 
 static void test_strings_interned(void **state)
 {
@@ -250,5 +235,5 @@ int main(void)
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_writer_keeps_old),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

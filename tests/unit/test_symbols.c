@@ -28,22 +28,7 @@
 #include "symbols/sym_internal.h"
 #include "util/error.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-sym-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	kiln_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
+#include "unit.h"
 
 /* ---- helpers ---- */
 static const char *build_dir(void)
@@ -1047,5 +1032,5 @@ int main(void)
 		cmocka_unit_test(test_bad_modules),
 		cmocka_unit_test(test_unwind_garbage),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

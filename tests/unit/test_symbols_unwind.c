@@ -22,22 +22,7 @@
 #include "symbols/sym_internal.h"
 #include "util/error.h"
 
-static char tmpdir[256];
-
-static int setup(void **state)
-{
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/kiln-unit-unw-XXXXXX");
-	assert_non_null(mkdtemp(tmpdir));
-	kiln_set_quiet(1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd);
-}
+#include "unit.h"
 
 #define MAXF 128
 
@@ -511,5 +496,5 @@ int main(void)
 		cmocka_unit_test(test_unwind_thread),
 		cmocka_unit_test(test_unwind_no_frame_pointers),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }
