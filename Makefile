@@ -107,10 +107,10 @@ bench: all
 	@BUILD=$(BUILD) bench/run.sh
 
 install: $(KILN) $(PRELOAD)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/kiln $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/kiln $(DESTDIR)$(PREFIX)/share/doc/kiln
 	install -m 755 $(KILN) $(DESTDIR)$(PREFIX)/bin/kiln
 	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/kiln/)
-	for f in docs/kiln*.1; do [ -e "$$f" ] && install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man1/ || true; done
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/kiln/
 
 clean:
 	rm -rf build build-san
