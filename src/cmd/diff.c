@@ -143,17 +143,8 @@ int cmd_diff(int argc, char **argv)
 		t = kf_tree_new(&o, 2);
 		kf_tree_add(t, &sa.p, sa.v, 0, 1);
 		kf_tree_add(t, &sb.p, sb.v, 1, scale);
-		if (!(kf_tree_total(t, 0) > 0)) {
-			kiln_error("'%s' has nothing to draw: every count is zero", sa.name);
+		if (flame_render(t, &o, sa.name, &buf) < 0)
 			goto out;
-		}
-		struct kf_layout st;
-		if (kf_render_svg(t, &o, &buf, &st) < 0)
-			goto out;
-		if (st.dropped_for_size)
-			kiln_note("drew the widest %zu of %zu frames to keep the SVG within %zu KiB; "
-				  "use --minwidth or --max-size 0 to change that",
-				  st.candidates - st.dropped_for_size, st.candidates, o.max_size >> 10);
 	}
 	struct kiln_output out;
 	if (kiln_output_open(&out, outpath) < 0)

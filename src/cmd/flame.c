@@ -107,18 +107,9 @@ int cmd_flame(int argc, char **argv)
 	struct kf_tree *t = kf_tree_new(&o, 1);
 	kf_tree_add(t, &p, v, 0, factor);
 	struct strbuf svg = STRBUF_INIT;
-	struct kf_layout st;
 	rc = 1;
-	if (!(kf_tree_total(t, 0) > 0)) {
-		kiln_error("'%s' has nothing to draw: every count is zero", name);
+	if (flame_render(t, &o, name, &svg) < 0)
 		goto out;
-	}
-	if (kf_render_svg(t, &o, &svg, &st) < 0)
-		goto out;
-	if (st.dropped_for_size)
-		kiln_note("drew the widest %zu of %zu frames to keep the SVG within %zu KiB; "
-			  "use --minwidth or --max-size 0 to change that",
-			  st.candidates - st.dropped_for_size, st.candidates, o.max_size >> 10);
 	struct kiln_output out;
 	if (kiln_output_open(&out, outpath) < 0)
 		goto out;

@@ -141,3 +141,17 @@ int flame_value_index(const struct kp_profile *p, const char *name, const char *
 	return -1;
 }
 
+
+int flame_render(struct kf_tree *t, const struct kf_opts *o, const char *name, struct strbuf *svg)
+{
+	struct kf_layout st;
+	if (!(kf_tree_total(t, 0) > 0))
+		return kiln_error("'%s' has nothing to draw: every count is zero", name);
+	if (kf_render_svg(t, o, svg, &st) < 0)
+		return -1;
+	if (st.dropped_for_size)
+		kiln_note("drew the widest %zu of %zu frames to keep the SVG within %zu KiB; "
+			  "use --minwidth or --max-size 0 to change that",
+			  st.candidates - st.dropped_for_size, st.candidates, o->max_size >> 10);
+	return 0;
+}

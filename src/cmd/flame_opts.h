@@ -2,6 +2,7 @@
 #ifndef KILN_CMD_FLAME_OPTS_H
 #define KILN_CMD_FLAME_OPTS_H
 #include "render/flame.h"
+#include "util/strbuf.h"
 #include <getopt.h>
 
 /* getopt_long values of the shared options, from FLAME_OPT_BASE up. */
@@ -19,6 +20,11 @@ extern const struct option flame_longopts[];
 
 /* Applies option c with argument arg; returns 0, or an exit status (2) after a usage error. */
 int flame_opt(const char *cmd, int c, const char *arg, struct kf_opts *o);
+
+/* Renders t into svg (appended) after checking there is something to draw; says so in a
+ * note when frames were dropped to keep within --max-size. Returns 0, or -1 after an
+ * error naming the input called name. */
+int flame_render(struct kf_tree *t, const struct kf_opts *o, const char *name, struct strbuf *svg);
 
 /* The help lines for the shared options. */
 extern const char flame_opts_help[];
