@@ -365,6 +365,13 @@ static int sys_perf_event_open(struct perf_event_attr *a, int pid, int cpu)
 	return (int)syscall(SYS_perf_event_open, a, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
+/* Closes the events opened since c->nfds was first (a task's partial set). */
+static void close_fds_from(struct kc_collector *c, unsigned first)
+{
+	while (c->nfds > first)
+		close(c->fds[--c->nfds]);
+}
+
 int kc_collector_add_task(struct kc_collector *c, int tid)
 {
 	struct perf_event_attr a;
@@ -381,8 +388,7 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 		}
 		if (fd < 0) {
 			int err = errno;
-			while (c->nfds > first)
-				close(c->fds[--c->nfds]);
+			close_fds_from(c, first);
 			if (err == ESRCH)
 				return -2;
 			return open_error(c, err, tid);
@@ -391,15 +397,13 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 		c->fds[c->nfds++] = fd;
 		if (c->ring_fd[ci] < 0) {
 			if (map_ring(c, ci, fd) < 0) {
-				while (c->nfds > first)
-					close(c->fds[--c->nfds]);
+				close_fds_from(c, first);
 				return -1;
 			}
 			c->ring_fd[ci] = fd;
 		} else if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->ring_fd[ci]) != 0) {
 			int err = errno;
-			while (c->nfds > first)
-				close(c->fds[--c->nfds]);
+			close_fds_from(c, first);
 			return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(err));
 		}
 		if (c->cfg.switch_samples) {
@@ -415,8 +419,7 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 			}
 			if (fd < 0) {
 				int err = errno;
-				while (c->nfds > first)
-					close(c->fds[--c->nfds]);
+				close_fds_from(c, first);
 				if (err == ESRCH)
 					return -2;
 				return kiln_error("cannot open the context-switch event for process %d: %s", tid, strerror(err));
@@ -426,8 +429,7 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 			if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->ring_fd[ci]) != 0 ||
 			    ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0) {
 				int err = errno;
-				while (c->nfds > first)
-					close(c->fds[--c->nfds]);
+				close_fds_from(c, first);
 				return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(err));
 			}
 			ALLOC_GROW(c->switch_ids, c->nswitch_ids + 1, c->switch_ids_alloc);
