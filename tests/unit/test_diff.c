@@ -17,22 +17,6 @@
 
 #include "unit.h"
 
-static void folded(struct kp_profile *p, const char *text)
-{
-	char path[300];
-	struct kp_folded_stats st;
-	snprintf(path, sizeof(path), "%s/in.folded", tmpdir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	struct kiln_input *in = kiln_input_open(path);
-	assert_non_null(in);
-	kp_profile_init(p);
-	assert_int_equal(kp_folded_read(p, in, &st), 0);
-	kiln_input_close(in);
-}
-
 /* kd_folded_write's output as a string (caller frees). */
 static char *three_columns(const struct kp_profile *b, const struct kp_profile *a, double scale)
 {
@@ -50,8 +34,8 @@ static void test_folded_union(void **state)
 {
 	struct kp_profile b, a;
 	/* unsorted input, repeated stacks (summed), stacks on one side only, a zero count */
-	folded(&b, "main;b 3\nmain;a 1\nmain;only_before 2\nmain;b 1\nmain;zero 0\n");
-	folded(&a, "main;a 5\nmain;only_after 7\nmain;b 4\nmain 1\n");
+	unit_folded(&b, "main;b 3\nmain;a 1\nmain;only_before 2\nmain;b 1\nmain;zero 0\n");
+	unit_folded(&a, "main;a 5\nmain;only_after 7\nmain;b 4\nmain 1\n");
 	char *out = three_columns(&b, &a, 1);
 	assert_string_equal(out, "main 0 1\n"
 				 "main;a 1 5\n"
@@ -74,8 +58,8 @@ static void test_folded_union(void **state)
 static void test_folded_fractional(void **state)
 {
 	struct kp_profile b, a;
-	folded(&b, "x;y 0.5\n");
-	folded(&a, "x;y 1.25\nx 2\n");
+	unit_folded(&b, "x;y 0.5\n");
+	unit_folded(&a, "x;y 1.25\nx 2\n");
 	char *out = three_columns(&b, &a, 3);
 	assert_string_equal(out, "x 0 2\nx;y 1.5 1.25\n");
 	free(out);
@@ -86,7 +70,7 @@ static void test_folded_fractional(void **state)
 static void test_folded_profile_roots(void **state)
 {
 	struct kp_profile b, a;
-	folded(&b, "my_prog;main;work 2\n");
+	unit_folded(&b, "my_prog;main;work 2\n");
 	kp_profile_init(&a);
 	kp_add_value_type(&a, "samples", "count");
 	uint32_t th = kp_add_thread(&a, 1, 1, "my prog");
@@ -116,8 +100,8 @@ static void test_table(void **state)
 	struct kp_profile b, a;
 	struct kd_table t;
 	/* before: 10 samples; after: 20 */
-	folded(&b, "main;work 6\nmain;io 2\nmain;rec;rec 2\n");
-	folded(&a, "main;work 4\nmain;io 12\nmain;rec;rec 2\nmain 2\n");
+	unit_folded(&b, "main;work 6\nmain;io 2\nmain;rec;rec 2\n");
+	unit_folded(&a, "main;work 4\nmain;io 12\nmain;rec;rec 2\nmain 2\n");
 	struct kd_side sb = { &b, 0 }, sa = { &a, 0 };
 	kd_table_build(&sb, &sa, &t);
 	assert_true(t.total_before == 10 && t.total_after == 20);
@@ -178,7 +162,7 @@ static void test_table_modules(void **state)
 	assert_string_equal(t.rows[1].name, "init [libc.so.6]"); /* 50% -> 75% */
 	assert_true(fabs(t.rows[0].self_after - 25) < 1e-9 && fabs(t.rows[1].self_after - 75) < 1e-9);
 	kd_table_release(&t);
-	folded(&f, "init 4\n");
+	unit_folded(&f, "init 4\n");
 	struct kd_side sf = { &f, 0 };
 	kd_table_build(&sa, &sf, &t);
 	assert_int_equal(t.nrows, 1);

@@ -19,22 +19,6 @@
 
 #include "unit.h"
 
-static void folded(struct kp_profile *p, const char *text)
-{
-	char path[300];
-	struct kp_folded_stats st;
-	snprintf(path, sizeof(path), "%s/in.folded", tmpdir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	struct kiln_input *in = kiln_input_open(path);
-	assert_non_null(in);
-	kp_profile_init(p);
-	assert_int_equal(kp_folded_read(p, in, &st), 0);
-	kiln_input_close(in);
-}
-
 /* Layout of text under options o (NULL: defaults). */
 static struct kf_tree *lay(const char *text, const struct kf_opts *o, struct kp_profile *p, struct kf_layout *l)
 {
@@ -42,7 +26,7 @@ static struct kf_tree *lay(const char *text, const struct kf_opts *o, struct kp_
 	kf_opts_init(&def);
 	if (!o)
 		o = &def;
-	folded(p, text);
+	unit_folded(p, text);
 	struct kf_tree *t = kf_tree_new(o, 1);
 	kf_tree_add(t, p, 0, 0, 1.0);
 	assert_int_equal(kf_layout_build(t, o, 0, l), 0);
@@ -142,7 +126,7 @@ static void test_keep_max(void **state)
 	struct kf_opts o;
 	struct strbuf sb = STRBUF_INIT;
 	kf_opts_init(&o);
-	folded(&p, "a;b;c 5\na;d 3\ne 2\n");
+	unit_folded(&p, "a;b;c 5\na;d 3\ne 2\n");
 	struct kf_tree *t = kf_tree_new(&o, 1);
 	kf_tree_add(t, &p, 0, 0, 1.0);
 	/* the widest 4: all(10) a(8) b(5) c(5): c ties with b and is deeper, so it goes last */
@@ -231,7 +215,7 @@ static void test_profile_roots(void **state)
 	assert_true(l1.boxes[3].flags & KP_FRAME_KERNEL);
 	assert_true(l1.boxes[1].flags & KP_FRAME_ROOT);
 
-	folded(&q, "my_prog;main;sys_read_[k] 3\nsh;main 1\n");
+	unit_folded(&q, "my_prog;main;sys_read_[k] 3\nsh;main 1\n");
 	struct kf_tree *u = kf_tree_new(&o, 1);
 	kf_tree_add(u, &q, 0, 0, 1.0);
 	assert_int_equal(kf_layout_build(u, &o, 0, &l2), 0);
@@ -254,7 +238,7 @@ static void test_zero_total(void **state)
 	struct kf_layout l;
 	struct strbuf svg = STRBUF_INIT;
 	kf_opts_init(&o);
-	folded(&p, "a;b 0\nc 0\n");
+	unit_folded(&p, "a;b 0\nc 0\n");
 	struct kf_tree *t = kf_tree_new(&o, 1);
 	kf_tree_add(t, &p, 0, 0, 1.0);
 	assert_true(kf_tree_total(t, 0) == 0);
@@ -273,8 +257,8 @@ static void test_diff_tree(void **state)
 	struct strbuf sb = STRBUF_INIT;
 	kf_opts_init(&o);
 	o.diff = 1;
-	folded(&before, "m;grow 2\nm;shrink 6\nm;gone 4\n");
-	folded(&after, "m;grow 8\nm;shrink 3\nm;new 1\n");
+	unit_folded(&before, "m;grow 2\nm;shrink 6\nm;gone 4\n");
+	unit_folded(&after, "m;grow 8\nm;shrink 3\nm;new 1\n");
 	struct kf_tree *t = kf_tree_new(&o, 2);
 	kf_tree_add(t, &after, 0, 0, 1.0);
 	kf_tree_add(t, &before, 0, 1, 0.5);
@@ -391,7 +375,7 @@ static void test_svg(void **state)
 	kf_opts_init(&o);
 	o.title = "a <title> & more";
 	o.countname = "ms";
-	folded(&p, "main;work 3\nmain;idle 1\nlong_function_name_that_will_not_fit_in_a_small_box_at_all 1\n");
+	unit_folded(&p, "main;work 3\nmain;idle 1\nlong_function_name_that_will_not_fit_in_a_small_box_at_all 1\n");
 	struct kf_tree *t = kf_tree_new(&o, 1);
 	kf_tree_add(t, &p, 0, 0, 1.0);
 	assert_int_equal(kf_render_svg(t, &o, &svg, NULL), 0);
@@ -432,7 +416,7 @@ static void test_size_budget(void **state)
 	for (int i = 0; i < 3000; i++)
 		strbuf_addf(&text, "root;mid%d;leaf%d 1\n", i % 50, i);
 	strbuf_addstr(&text, "root;hot 100000\n");
-	folded(&p, text.buf);
+	unit_folded(&p, text.buf);
 	struct kf_tree *t = kf_tree_new(&o, 1);
 	kf_tree_add(t, &p, 0, 0, 1.0);
 	assert_int_equal(kf_render_svg(t, &o, &svg, &st), 0);
