@@ -77,18 +77,31 @@ expect "a stack copy too small to reach main: counted, reported, marked [truncat
 '
 
 # halves of 100 ms: the time from a wake-up to running again (long on a loaded machine)
-# counts as blocked, so short halves would drift above 50%
+# counts as blocked, so short halves would drift above 50%. On a loaded machine even
+# 100 ms halves drift (pipe wake-ups of ~10 ms a round were seen), so kiln's shares are
+# held to +-5 points of where the program's own clock says its wall time went, and
+# the workload itself to about half and half. At half and half the verdict is a tie, so
+# it must be the one the recorded split implies (tests below fix "waiting" with longer waits).
 for how in sleep pipe; do
 	expect "--off-cpu ($how): the waiting function is 50% +- 5 of wall time, with its full stack" '
 		"$KILN" record --off-cpu -o p.prof -- "$WORKLOADS/offcpu_half" '$how' 5 100 >out 2>err || { cat err; exit 1; }
 		grep -q "off-CPU intervals" err &&
+		truth=$(sed -n "s/^offcpu_half: compute_ms=\([0-9.]*\) wait_ms=\([0-9.]*\)$/\1 \2/p" out) &&
+		tw=$(echo "$truth" | awk "{ printf \"%.2f\", 100 * \$2 / (\$1 + \$2) }") && [ -n "$tw" ] &&
+		tc=$(awk -v w="$tw" "BEGIN { printf \"%.2f\", 100 - w }") &&
 		"$KILN" report -i p.prof --comm offcpu_half --json >r.json &&
-		w=$(share r.json wait_part) && c=$(share r.json compute_part) && echo "wait_part $w compute_part $c" &&
-		within "$w" 50 5 && within "$c" 50 5 &&
+		w=$(share r.json wait_part) && c=$(share r.json compute_part) &&
+		echo "wait_part $w compute_part $c; by the program clock $tw / $tc" &&
+		within "$tw" 50 15 && within "$w" "$tw" 5 && within "$c" "$tc" 5 &&
 		"$KILN" report -i p.prof --folded >f.txt &&
 		grep -q "^offcpu_half;_start;__libc_start_main;.*main;run;wait_part;.*\[off-cpu: blocked\] [0-9]" f.txt &&
 		"$KILN" report -i p.prof --comm offcpu_half >rep.txt &&
-		head -1 rep.txt | grep -q "^waiting: [0-9]*% of wall time blocked, mostly in .*wait_part" &&
+		off=$(pyq r.json "sum(t[\"running_ns\"] for t in j[\"threads\"]) < sum(t[\"runnable_ns\"] + t[\"blocked_ns\"] for t in j[\"threads\"])") &&
+		if [ "$off" = True ]; then
+			head -1 rep.txt | grep -q "^waiting: [0-9]*% of wall time blocked, mostly in .*wait_part"
+		else
+			head -1 rep.txt | grep -q "^CPU-bound: [0-9]*% of wall time on the CPU, mostly in .*compute_part"
+		fi &&
 		grep -q "^wall time .*running .*runnable .*blocked" rep.txt &&
 		grep -q "Running  *Runnable  *Blocked" rep.txt
 	'
@@ -108,7 +121,8 @@ expect "--off-cpu -p: attached threads get running/runnable/blocked shares; the 
 '
 
 expect "--off-cpu: report --value cpu_ns / off_cpu_ns / wall_ns, and wall_ns is their sum" '
-	"$KILN" record -q --off-cpu -o p.prof -- "$WORKLOADS/offcpu_half" sleep 4 40 >out 2>err || { cat err; exit 1; }
+	# 40 ms computing, 120 ms waiting a round: waiting dominates, so the verdict is no tie
+	"$KILN" record -q --off-cpu -o p.prof -- "$WORKLOADS/offcpu_half" sleep 4 40 120 >out 2>err || { cat err; exit 1; }
 	for v in cpu_ns off_cpu_ns wall_ns; do "$KILN" report -i p.prof --value $v --folded >$v.txt || exit 1; done
 	"$KILN" report -i p.prof --folded >default.txt && cmp -s default.txt wall_ns.txt &&
 	sum() { awk "{ s += \$NF } END { printf \"%.0f\", s }" "$1"; } &&
@@ -120,7 +134,7 @@ expect "--off-cpu: report --value cpu_ns / off_cpu_ns / wall_ns, and wall_ns is 
 '
 
 expect "--off-cpu --no-kernel: switch-out stacks still reach main; JSON has the verdict and the split; flame draws the wait blue" '
-	"$KILN" record -q --off-cpu --no-kernel -o p.prof -- "$WORKLOADS/offcpu_half" sleep 4 40 >out 2>err || { cat err; exit 1; }
+	"$KILN" record -q --off-cpu --no-kernel -o p.prof -- "$WORKLOADS/offcpu_half" sleep 4 40 120 >out 2>err || { cat err; exit 1; }
 	"$KILN" report -i p.prof --folded >f.txt &&
 	grep -q "^offcpu_half;_start;.*;main;run;wait_part;.*\[off-cpu: blocked\] [0-9]" f.txt && ! grep -q "_\[k\]" f.txt &&
 	"$KILN" report -i p.prof --json >r.json &&

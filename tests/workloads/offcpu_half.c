@@ -6,7 +6,10 @@
  *   main -> run -> compute_part -> spin          ~50% of wall time, on the CPU
  *   main -> run -> wait_part -> nanosleep/read   ~50% of wall time, off the CPU
  * The writer thread is named "writer" (report --comm offcpu_half leaves it out).
- * Usage: offcpu_half [sleep|pipe] [ROUNDS] [HALF_MS] (defaults sleep 10 50: ~1 s). */
+ * Usage: offcpu_half [sleep|pipe] [ROUNDS] [HALF_MS] [WAIT_MS] (defaults sleep 10 50: ~1 s);
+ * WAIT_MS (default HALF_MS) makes the wait longer than the computation, for tests whose
+ * verdict must not be a tie. At exit it prints where its wall time went by its own clock,
+ * "offcpu_half: compute_ms=C wait_ms=W", the truth a profiler's shares are checked against. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 static volatile unsigned long sink;
 static int pipefd[2], gofd[2]; /* data pipe; the reader's "now waiting" pipe */
 static long half_ms = 50;
+static long wait_ms = -1; /* -1: same as half_ms */
+static double compute_total_ms, wait_total_ms; /* by the clock, in the main thread */
 
 static double now_ms(void)
 {
@@ -49,7 +54,7 @@ static void *writer(void *arg)
 		/* wait for the reader to start waiting, then HALF ms more */
 		if (read(gofd[0], &c, 1) != 1)
 			return NULL;
-		struct timespec ts = { half_ms / 1000, (half_ms % 1000) * 1000000L };
+		struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 		if (write(pipefd[1], &c, 1) != 1)
 			return NULL;
@@ -64,7 +69,7 @@ __attribute__((noipa)) static void wait_part(int use_pipe, int go_fd)
 		if (write(go_fd, &c, 1) != 1 || read(pipefd[0], &c, 1) != 1)
 			exit(1);
 	} else {
-		struct timespec ts = { half_ms / 1000, (half_ms % 1000) * 1000000L };
+		struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
 		nanosleep(&ts, NULL);
 	}
 }
@@ -72,8 +77,12 @@ __attribute__((noipa)) static void wait_part(int use_pipe, int go_fd)
 __attribute__((noipa)) static void run(int use_pipe, int rounds, int go_fd)
 {
 	for (int r = 0; r < rounds; r++) {
+		double t0 = now_ms();
 		compute_part();
+		double t1 = now_ms();
 		wait_part(use_pipe, go_fd);
+		compute_total_ms += t1 - t0;
+		wait_total_ms += now_ms() - t1;
 	}
 }
 
@@ -84,6 +93,7 @@ int main(int argc, char **argv)
 	pthread_t th;
 	if (argc > 3)
 		half_ms = atol(argv[3]);
+	wait_ms = argc > 4 ? atol(argv[4]) : half_ms;
 	if (use_pipe) {
 		if (pipe(pipefd) != 0 || pipe(gofd) != 0)
 			return 1;
@@ -94,6 +104,6 @@ int main(int argc, char **argv)
 	} else {
 		run(0, rounds, -1);
 	}
-	printf("%lu\n", sink & 1);
+	printf("%lu\noffcpu_half: compute_ms=%.1f wait_ms=%.1f\n", sink & 1, compute_total_ms, wait_total_ms);
 	return 0;
 }
