@@ -11,6 +11,7 @@
 #ifndef KILN_PRELOAD_KH_H
 #define KILN_PRELOAD_KH_H
 #include "lib/heap/heap_proto.h"
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,7 +39,13 @@ struct kh_thread {
 	uint64_t epoch;
 	const uint64_t *epoch_src; /* the reader's epoch in the header */
 	uint64_t last_alloc;  /* address of this thread's latest allocation, 0 after another */
-	int64_t sample_left;  /* sampling: bytes until the next sampled allocation */
+	/* Bytes until the next allocation that takes the recording path. Every entry
+	 * point counts it down first and goes straight to the real allocator while it
+	 * stays above 0: sampling mode keeps it at the bytes to the next sample, full mode
+	 * at 0 (every call records), a thread that does not record at KH_LEFT_NEVER. */
+	int64_t sample_left;
+	int64_t last_left;    /* sampling: sample_left right after the latest sampled allocation */
+	struct hp_pend *pend; /* this thread's pending events (in its slot's control page) */
 	uint64_t rng;
 	uint64_t stack_lo, stack_hi; /* this thread's stack, for checked unwinding */
 	struct kh_tblock *blk;   /* per-slot scratch: the stack being captured, memos */
@@ -50,11 +57,12 @@ struct kh_thread {
 #define KH_MEMO_READS (2 * HP_MAX_DEPTH + 8)
 struct kh_memo {
 	uint64_t ip, sp, bp;
-	uint32_t gen, id;
+	uint32_t gen, id;     /* gen: kh_unwind_gen when made; 0: not usable */
 	uint32_t nreads;
-	uint32_t valid;
-	uint64_t addr[KH_MEMO_READS];
-	uint64_t val[KH_MEMO_READS];
+	uint32_t valid;       /* while being made: 0 when the reads overflowed */
+	struct {
+		uint64_t addr, val;
+	} rd[KH_MEMO_READS];
 };
 
 struct kh_tblock {
@@ -65,6 +73,7 @@ struct kh_tblock {
 };
 
 extern __thread struct kh_thread kh_tls;
+#define KH_LEFT_NEVER (INT64_MAX / 4)
 
 /* Library code that must not be re-entered at all (set-up, locks, ring writes). */
 #define KH_CRIT_BEGIN(t) do { (t)->busy++; (t)->crit++; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
@@ -90,6 +99,7 @@ struct kh_proc {
 	uint64_t slot_reserved[HP_MAX_SLOTS];
 	int slot_hint;
 	int mt;                 /* a second thread records: events carry sequence numbers */
+	int nopend;             /* events are not held back (sampling, or more than one thread) */
 	uint32_t attached;      /* threads that ever recorded */
 	uint64_t seq;           /* the process-wide event sequence (mt only) */
 };
@@ -108,6 +118,7 @@ struct kh_real {
 	void *(*pvalloc)(size_t);
 	size_t (*malloc_usable_size)(void *);
 	int (*dlclose)(void *);
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 };
 extern struct kh_real kh_real;
 
@@ -140,6 +151,9 @@ void kh_fork_prepare(void);
 void kh_fork_parent(void);
 void kh_fork_child(void);
 
+/* Writes the thread's pending events (hp_pend) into its ring; call inside KH_CRIT. */
+void kh_pend_flush(struct kh_thread *t);
+
 /* ---- modules (kh_modules.c) ---- */
 /* Makes sure the module containing addr has been sent (refreshing the list with
  * dl_iterate_phdr when addr is in none known). Must be called with no lock held. */
@@ -151,6 +165,26 @@ void kh_modules_reset(void); /* after dlclose: forget and resend */
  * the interposed function, bp the caller's rbp. Walks the stack (up to HP_MAX_DEPTH
  * return addresses into t->blk->ips) unless a memo shows it unchanged. */
 uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
+extern uint32_t kh_unwind_gen; /* memos of older generations are invalid (dlclose) */
+/* kh_capture's common case inline: the memo shows the stack unchanged. */
+static inline __attribute__((always_inline)) uint32_t kh_capture_fast(struct kh_thread *t, uint64_t ip,
+								       uint64_t sp, uint64_t bp)
+{
+	const struct kh_memo *m = &t->blk->memo[((ip >> 2) ^ (sp >> 4)) & (KH_MEMO - 1)];
+	if (KH_LIKELY(m->ip == ip && m->sp == sp && m->bp == bp &&
+		      m->gen == __atomic_load_n(&kh_unwind_gen, __ATOMIC_ACQUIRE))) {
+		uint64_t d = 0;
+		uint32_t i = 0, n = m->nreads;
+		for (; i + 2 <= n; i += 2)
+			d |= (*(const volatile uint64_t *)(uintptr_t)m->rd[i].addr ^ m->rd[i].val) |
+			     (*(const volatile uint64_t *)(uintptr_t)m->rd[i + 1].addr ^ m->rd[i + 1].val);
+		if (i < n)
+			d |= *(const volatile uint64_t *)(uintptr_t)m->rd[i].addr ^ m->rd[i].val;
+		if (KH_LIKELY(!d))
+			return m->id;
+	}
+	return kh_capture(t, ip, sp, bp);
+}
 /* The same from a signal handler that interrupted a recording outside its critical
  * parts: no memo, its own buffer. */
 uint32_t kh_capture_nested(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
@@ -166,7 +200,11 @@ void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are r
 
 /* ---- sampling (kh_sample.c) ---- */
 #define KH_FILTER_BITS 16
+/* All ones until configure() knows the mode: every free takes the recording path. In
+ * sampling mode a bit is set for buckets holding sampled live blocks and, for good,
+ * for NULL and the blocks of the start-up arena (sticky: free must see those). */
 extern uint64_t kh_sample_filter[(1u << KH_FILTER_BITS) / 64];
+void kh_sample_filter_init(const uint64_t *sticky_addrs, size_t n); /* sampling or off */
 static inline uint32_t kh_sample_bucket(uint64_t addr)
 {
 	return (uint32_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - KH_FILTER_BITS));

@@ -24,6 +24,10 @@ void kh_thread_keys_init(void);
 #define BOOT_SIZE (128u * 1024)
 static char boot_arena[BOOT_SIZE] __attribute__((aligned(64)));
 static size_t boot_used;
+/* the blocks handed out, so that sampling mode's free filter keeps seeing them */
+#define BOOT_MAX 256
+static uint64_t boot_blocks[BOOT_MAX];
+static size_t boot_n;
 
 static void *boot_alloc(size_t n, size_t align)
 {
@@ -36,6 +40,9 @@ static void *boot_alloc(size_t n, size_t align)
 	end = start + n;
 	memcpy(boot_arena + start - 8, &n, 8);
 	boot_used = end;
+	if (boot_n < BOOT_MAX)
+		boot_blocks[boot_n] = (uint64_t)(uintptr_t)(boot_arena + start);
+	boot_n++;
 	return boot_arena + start; /* zeroed: static storage, never reused */
 }
 
@@ -80,6 +87,8 @@ static void resolve(void)
 	kh_real.pvalloc = (void *(*)(size_t))dlsym(RTLD_NEXT, "pvalloc");
 	kh_real.malloc_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
 	kh_real.dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+	kh_real.pthread_create = (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))dlsym(
+		RTLD_NEXT, "pthread_create");
 	KH_CRIT_END(&kh_tls);
 	__atomic_store_n(&init_state, 2, __ATOMIC_RELEASE);
 }
@@ -118,6 +127,10 @@ static void configure(void)
 		kh_p.need_file = 1;
 		kh_p.enabled = 1;
 	}
+	kh_p.nopend = !kh_p.enabled || kh_p.sample_bytes != 0;
+	/* full mode keeps the free filter all ones: every free is looked at */
+	if ((!kh_p.enabled || kh_p.sample_bytes) && boot_n <= BOOT_MAX)
+		kh_sample_filter_init(boot_blocks, boot_n);
 	__atomic_store_n(&configured, 1, __ATOMIC_RELEASE);
 	kh_unlock(&lock);
 #undef lock
@@ -129,8 +142,10 @@ int kh_file_lock;
 /* A thread's first event: make the process's file if needed and claim a ring. */
 static int attach(struct kh_thread *t)
 {
-	if (t->state == KH_T_OFF)
+	if (t->state == KH_T_OFF) {
+		t->sample_left = KH_LEFT_NEVER;
 		return -1;
+	}
 	KH_CRIT_BEGIN(t);
 	if (!configured)
 		configure();
@@ -146,11 +161,11 @@ static int attach(struct kh_thread *t)
 	}
 	if (!kh_p.enabled || kh_thread_attach(t) < 0) {
 		t->state = KH_T_OFF;
+		t->sample_left = KH_LEFT_NEVER;
 		KH_CRIT_END(t);
 		return -1;
 	}
-	if (kh_p.sample_bytes)
-		t->sample_left = kh_sample_next(t);
+	t->sample_left = kh_p.sample_bytes ? kh_sample_next(t) : 0;
 	KH_CRIT_END(t);
 	return 0;
 }
@@ -178,12 +193,97 @@ __attribute__((destructor)) static void kh_stop(void)
 }
 
 /* ---- recording ---- */
-/* Appends n words (an EPOCH record first when the reader's epoch moved) and publishes
- * them. The head is kept in a local so that the stores into the ring, which the
- * compiler cannot tell apart from the thread state, do not force reloads. */
+/* Makes room for need words in the thread's ring (taking its pages on the first
+ * pass, waiting for the reader when full); 0, or -1: the event is dropped. */
+static inline __attribute__((always_inline)) int ring_room(struct kh_thread *t, uint64_t head, unsigned need)
+{
+	uint64_t mask = t->mask;
+	if (KH_UNLIKELY(t->reserved <= mask) && (head + need > t->reserved || head >= mask + 1) &&
+	    kh_ring_reserve(t, head >= mask + 1 ? mask + 1 : head + need) < 0)
+		return -1;
+	if (KH_UNLIKELY(head + need - t->tail_cache > mask + 1)) {
+		t->tail_cache = __atomic_load_n(&t->ctl->tail, __ATOMIC_ACQUIRE);
+		if (head + need - t->tail_cache > mask + 1 && kh_ring_wait(t, need) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Appends n words dated by epoch e (an EPOCH record first when the ring's latest
+ * epoch differs) and publishes them. For held-back events e is their own epoch. */
+static void ring_put(struct kh_thread *t, uint64_t e, const uint64_t *w, unsigned n)
+{
+	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
+	unsigned need = n + (e != t->epoch);
+	if (ring_room(t, head, need) < 0)
+		return;
+	if (e != t->epoch) {
+		t->epoch = e;
+		ring[head++ & mask] = e << 4 | HP_EPOCH;
+	}
+	for (unsigned i = 0; i < n; i++)
+		ring[head++ & mask] = w[i];
+	t->head = head;
+	__atomic_store_n(&t->ctl->head, head, __ATOMIC_RELEASE);
+}
+
+static inline void pend_clear_window(struct hp_pend *q)
+{
+	uint64_t m = q->win_mask;
+	while (m) {
+		q->hist[__builtin_ctzll(m)] = 0;
+		m &= m - 1;
+	}
+	for (int i = 0; i < HP_PEND_RUNS; i++)
+		q->run[i].id_count = q->run[i].bytes = q->run[i].max = 0;
+	q->win_mask = 0;
+	q->win_pairs = 0;
+}
+
+/* Writes the held temporary pairs; inside the seq-odd section. */
+static void pend_flush_window(struct kh_thread *t, struct hp_pend *q)
+{
+	uint64_t w[HP_PEND_WORDS];
+	unsigned n = hp_pend_window(q, w);
+	if (n)
+		ring_put(t, q->win_epoch, w, n);
+	pend_clear_window(q);
+}
+
+/* Writes everything held (the pairs, then the allocation); inside the seq-odd section. */
+static inline void pend_flush_all(struct kh_thread *t, struct hp_pend *q)
+{
+	if (q->win_pairs)
+		pend_flush_window(t, q);
+	if (q->alloc_w0) {
+		uint64_t w[2] = { q->alloc_w0, q->alloc_w1 };
+		ring_put(t, q->alloc_epoch, w, 2);
+		q->alloc_w0 = 0;
+	}
+}
+
+#define PEND_BEGIN(q) do { (q)->seq++; __atomic_signal_fence(__ATOMIC_SEQ_CST); } while (0)
+#define PEND_END(q) do { __atomic_signal_fence(__ATOMIC_SEQ_CST); (q)->seq++; } while (0)
+
+void kh_pend_flush(struct kh_thread *t)
+{
+	struct hp_pend *q = t->pend;
+	if (!q || t->state != KH_T_ON || (!q->alloc_w0 && !q->win_pairs))
+		return;
+	PEND_BEGIN(q);
+	pend_flush_all(t, q);
+	PEND_END(q);
+}
+
+/* Appends n (1 to 3) words and publishes them, after anything held back. The head is
+ * kept in a local so that the stores into the ring, which the compiler cannot tell
+ * apart from the thread state, do not force reloads. */
 static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *t, uint64_t w0, uint64_t w1,
 							      uint64_t w2, unsigned n)
 {
+	struct hp_pend *q = t->pend;
+	if (KH_UNLIKELY(q->alloc_w0 | q->win_pairs))
+		kh_pend_flush(t);
 	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED))) {
 		uint64_t seq = __atomic_add_fetch(&kh_p.seq, 1, __ATOMIC_SEQ_CST) & 0xffffffffu;
 		if (n == 3) {
@@ -197,14 +297,8 @@ static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *
 	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
 	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
 	unsigned need = n + (e != t->epoch);
-	if (KH_UNLIKELY(t->reserved <= mask) && (head + need > t->reserved || head >= mask + 1) &&
-	    kh_ring_reserve(t, head >= mask + 1 ? mask + 1 : head + need) < 0)
+	if (ring_room(t, head, need) < 0)
 		return;
-	if (KH_UNLIKELY(head + need - t->tail_cache > mask + 1)) {
-		t->tail_cache = __atomic_load_n(&t->ctl->tail, __ATOMIC_ACQUIRE);
-		if (head + need - t->tail_cache > mask + 1 && kh_ring_wait(t, need) < 0)
-			return;
-	}
 	if (KH_UNLIKELY(e != t->epoch)) {
 		t->epoch = e;
 		ring[head++ & mask] = e << 4 | HP_EPOCH;
@@ -229,6 +323,12 @@ static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t
 	t->crit = 0;
 }
 
+/* Events may be held back: full mode, one thread, a plain (not nested) recording. */
+static inline int pend_ok(const struct kh_thread *t)
+{
+	return !__atomic_load_n(&kh_p.nopend, __ATOMIC_RELAXED) && !t->nested;
+}
+
 /* fa: frame address of the interposed entry point (its caller is the allocation site).
  * A signal handler may interrupt this and record its own allocation, except in the
  * critical parts (t->crit): ring writes, sampling bookkeeping, new stacks. */
@@ -240,14 +340,32 @@ static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64
 		if (!id)
 			return;
 	} else {
-		id = kh_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+		id = kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	}
 	if (KH_UNLIKELY(t->state != KH_T_ON))
 		return;
-	if (KH_LIKELY(size < (1ull << 40) && id < (1u << 24) && !__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED)))
-		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, (uint64_t)size | (uint64_t)id << 40, 0, 2);
-	else
-		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)size, id, 3);
+	if (KH_LIKELY(size < (1ull << 40) && id < (1u << 24))) {
+		uint64_t w0 = (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, w1 = (uint64_t)size | (uint64_t)id << 40;
+		if (KH_LIKELY(pend_ok(t))) {
+			/* held back until the next event shows whether it is temporary */
+			struct hp_pend *q = t->pend;
+			t->crit = 1;
+			PEND_BEGIN(q);
+			if (q->alloc_w0) /* not temporary: it goes in, after the pairs before it */
+				pend_flush_all(t, q);
+			q->alloc_w0 = w0;
+			q->alloc_w1 = w1;
+			q->alloc_epoch = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+			PEND_END(q);
+			t->crit = 0;
+			return;
+		}
+		if (!__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED)) {
+			ring_write(t, w0, w1, 0, 2);
+			return;
+		}
+	}
+	ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)size, id, 3);
 }
 
 static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uint64_t *fa)
@@ -263,6 +381,47 @@ static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uin
 	}
 	record_alloc(t, p, size, fa);
 	t->last_alloc = (uint64_t)(uintptr_t)p;
+	t->last_left = t->sample_left;
+}
+
+/* A temporary pair joins the held window (p was the held allocation). */
+static __attribute__((noinline)) void pend_temp(struct kh_thread *t, struct hp_pend *q, uint64_t a)
+{
+	uint64_t size = q->alloc_w1 & ((1ull << 40) - 1), id = q->alloc_w1 >> 40;
+	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+	struct hp_pend_run *r = NULL;
+	int b = hp_hist_bucket(size);
+	if (KH_UNLIKELY(q->win_pairs && (q->win_epoch != e || q->win_pairs >= (1u << 30))))
+		pend_flush_window(t, q);
+	if (KH_LIKELY(q->run[0].id_count && (q->run[0].id_count & 0xffffffffu) == id))
+		r = &q->run[0];
+	else for (int i = 0; i < HP_PEND_RUNS; i++) {
+		struct hp_pend_run *x = &q->run[i];
+		if ((x->id_count & 0xffffffffu) == id && x->id_count) {
+			r = x;
+			break;
+		}
+		if (!x->id_count && !r)
+			r = x;
+	}
+	if (KH_UNLIKELY(!r || r->bytes >= (1ull << 62))) {
+		pend_flush_window(t, q);
+		r = &q->run[0];
+	}
+	if (!r->id_count)
+		r->id_count = id;
+	r->id_count += 1ull << 32;
+	r->bytes += size;
+	if (size > r->max)
+		r->max = size;
+	if (!q->win_pairs) {
+		q->win_epoch = e;
+		q->win_addr = a;
+	}
+	q->win_pairs++;
+	q->hist[b]++;
+	q->win_mask |= 1ull << b;
+	q->alloc_w0 = 0;
 }
 
 static inline void on_free(struct kh_thread *t, void *p)
@@ -271,9 +430,20 @@ static inline void on_free(struct kh_thread *t, void *p)
 	if (kh_p.sample_bytes && KH_LIKELY(!kh_sample_remove(t, a)))
 		return;
 	w = a << 4 | HP_FREE;
-	if (a == t->last_alloc) {
-		w |= HP_FREE_TEMP;
+	if (a == t->last_alloc && (!kh_p.sample_bytes || t->sample_left == t->last_left)) {
+		struct hp_pend *q = t->pend;
 		t->last_alloc = 0;
+		t->crit = 1;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (q->alloc_w0 == (a << 4 | HP_ALLOC2) && pend_ok(t) && t->state == KH_T_ON) {
+			PEND_BEGIN(q);
+			pend_temp(t, q, a);
+			PEND_END(q);
+			t->crit = 0;
+			return;
+		}
+		t->crit = 0;
+		w |= HP_FREE_TEMP;
 	}
 	ring_write(t, w, 0, 0, 1);
 }
@@ -338,11 +508,108 @@ static inline void rec_free(struct kh_thread *t, int how, void *p)
 
 #define FA ((const uint64_t *)__builtin_frame_address(0))
 
-/* ---- the interposed functions ---- */
-static inline __attribute__((always_inline)) void *do_malloc(size_t n, const uint64_t *fa)
+/* ---- the interposed functions ----
+ * Each first takes the fast path: while the thread's countdown (sample_left) stays
+ * above the size, and (free) while the filter says the block is certainly not a
+ * sampled one, the call goes straight to the real allocator. The countdown is 0 in
+ * full mode and the filter all ones, so every call there takes the recording path. */
+static inline __attribute__((always_inline)) int left_ok(struct kh_thread *t, size_t n)
+{
+	int64_t l = t->sample_left;
+	if (KH_LIKELY((uint64_t)l > n)) {
+		t->sample_left = l - (int64_t)n;
+		return 1;
+	}
+	return 0;
+}
+
+/* Full mode with events held back (one thread), outside the library: the common case
+ * of the recording path, straight-line. */
+static inline int full_fast(const struct kh_thread *t)
+{
+	return KH_LIKELY(!t->busy && t->state == KH_T_ON && !__atomic_load_n(&kh_p.nopend, __ATOMIC_RELAXED));
+}
+
+static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t, void *p, size_t n,
+							     const uint64_t *fa)
+{
+	uint32_t id;
+	t->busy = 1; /* a signal handler allocating during the capture records one level deep */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	id = kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+	if (KH_LIKELY(n < (1ull << 40) && id < (1u << 24) && t->state == KH_T_ON)) {
+		/* held back until the next event shows whether it is temporary */
+		struct hp_pend *q = t->pend;
+		t->crit = 1;
+		PEND_BEGIN(q);
+		if (KH_UNLIKELY(q->alloc_w0)) /* not temporary: it goes in, after the pairs before it */
+			pend_flush_all(t, q);
+		q->alloc_w0 = (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2;
+		q->alloc_w1 = (uint64_t)n | (uint64_t)id << 40;
+		q->alloc_epoch = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+		PEND_END(q);
+		t->crit = 0;
+	} else if (t->state == KH_T_ON) {
+		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)n, id, 3);
+	}
+	t->last_alloc = (uint64_t)(uintptr_t)p;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->busy = 0;
+}
+
+/* 1 when p was the held allocation: the pair joins the held temporary pairs (the
+ * common case, a pair of the stack of the last one, inline). */
+static inline __attribute__((always_inline)) int full_free_temp(struct kh_thread *t, void *p)
+{
+	struct hp_pend *q = t->pend;
+	uint64_t a = (uint64_t)(uintptr_t)p, w1, size, e;
+	struct hp_pend_run *r = &q->run[0];
+	int b;
+	/* critical first, then the check: a signal handler recording in between would
+	 * write the held allocation out */
+	t->busy = 1;
+	t->crit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (KH_UNLIKELY(q->alloc_w0 != (a << 4 | HP_ALLOC2))) {
+		t->crit = 0;
+		t->busy = 0;
+		return 0;
+	}
+	PEND_BEGIN(q);
+	w1 = q->alloc_w1;
+	size = w1 & ((1ull << 40) - 1);
+	e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+	if (KH_LIKELY(r->id_count && (r->id_count & 0xffffffffu) == (w1 >> 40) && q->win_epoch == e &&
+		      q->win_pairs < (1u << 30) && r->bytes < (1ull << 62))) {
+		r->id_count += 1ull << 32;
+		r->bytes += size;
+		if (size > r->max)
+			r->max = size;
+		q->win_pairs++;
+		b = hp_hist_bucket(size);
+		q->hist[b]++;
+		q->win_mask |= 1ull << b;
+		q->alloc_w0 = 0;
+	} else {
+		pend_temp(t, q, a);
+	}
+	PEND_END(q);
+	t->crit = 0;
+	t->busy = 0;
+	t->last_alloc = 0;
+	return 1;
+}
+
+static __attribute__((noinline)) void *malloc_slow(size_t n, const uint64_t *fa)
 {
 	struct kh_thread *t = &kh_tls;
 	void *p;
+	if (full_fast(t)) {
+		p = kh_real.malloc(n);
+		if (KH_LIKELY(p != NULL))
+			full_alloc(t, p, n, fa);
+		return p;
+	}
 	if (KH_UNLIKELY(!kh_real.malloc)) {
 		resolve();
 		if (!kh_real.malloc)
@@ -357,14 +624,26 @@ static inline __attribute__((always_inline)) void *do_malloc(size_t n, const uin
 	return p;
 }
 
+static inline __attribute__((always_inline)) void *do_malloc(size_t n, const uint64_t *fa)
+{
+	struct kh_thread *t = &kh_tls;
+	if (left_ok(t, n))
+		return kh_real.malloc(n);
+	return malloc_slow(n, fa);
+}
+
 EXPORT void *malloc(size_t n)
 {
 	return do_malloc(n, FA);
 }
 
-EXPORT void free(void *p)
+static __attribute__((noinline)) void free_slow(void *p)
 {
 	struct kh_thread *t = &kh_tls;
+	if (full_fast(t) && full_free_temp(t, p)) {
+		kh_real.free(p);
+		return;
+	}
 	if (!p)
 		return;
 	if (KH_UNLIKELY(is_boot(p)))
@@ -385,7 +664,16 @@ EXPORT void free(void *p)
 	kh_real.free(p);
 }
 
-EXPORT void *calloc(size_t n, size_t m)
+EXPORT void free(void *p)
+{
+	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p))) {
+		kh_real.free(p);
+		return;
+	}
+	free_slow(p);
+}
+
+static __attribute__((noinline)) void *calloc_slow(size_t n, size_t m, const uint64_t *fa)
 {
 	struct kh_thread *t = &kh_tls;
 	void *p;
@@ -402,19 +690,28 @@ EXPORT void *calloc(size_t n, size_t m)
 		return kh_real.calloc(n, m);
 	p = kh_real.calloc(n, m);
 	if (KH_LIKELY(p != NULL))
-		rec_alloc(t, how, p, n * m, FA);
+		rec_alloc(t, how, p, n * m, fa);
 	return p;
 }
 
-static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t n, const uint64_t *fa)
+EXPORT void *calloc(size_t n, size_t m)
+{
+	struct kh_thread *t = &kh_tls;
+	size_t b;
+	if (!__builtin_mul_overflow(n, m, &b) && left_ok(t, b))
+		return kh_real.calloc(n, m);
+	return calloc_slow(n, m, FA);
+}
+
+static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, const uint64_t *fa)
 {
 	struct kh_thread *t = &kh_tls;
 	void *p;
 	if (!old)
-		return do_malloc(n, fa);
+		return malloc_slow(n, fa);
 	if (KH_UNLIKELY(is_boot(old))) {
 		size_t have = boot_size(old);
-		p = do_malloc(n ? n : 1, fa);
+		p = malloc_slow(n ? n : 1, fa);
 		if (p)
 			memcpy(p, old, have < n ? have : n);
 		return p;
@@ -433,6 +730,14 @@ static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t 
 	if (p)
 		rec_alloc(t, how, p, n, fa);
 	return p;
+}
+
+static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t n, const uint64_t *fa)
+{
+	struct kh_thread *t = &kh_tls;
+	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)old)) && left_ok(t, n))
+		return kh_real.realloc(old, n);
+	return realloc_slow(old, n, fa);
 }
 
 EXPORT void *realloc(void *old, size_t n)
@@ -510,6 +815,27 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	if (rec && rc == 0)
 		rec_alloc(t, rec, *out, n, FA);
 	return rc;
+}
+
+/* A second thread is coming: from now on events are not held back (the new thread
+ * might free this one's held allocation before this one writes it). */
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	struct kh_thread *t = &kh_tls;
+	if (KH_UNLIKELY(!kh_real.pthread_create)) {
+		resolve();
+		if (!kh_real.pthread_create)
+			return EAGAIN;
+	}
+	if (!__atomic_load_n(&kh_p.nopend, __ATOMIC_RELAXED)) {
+		__atomic_store_n(&kh_p.nopend, 1, __ATOMIC_SEQ_CST);
+		if (!t->busy) {
+			KH_CRIT_BEGIN(t);
+			kh_pend_flush(t);
+			KH_CRIT_END(t);
+		}
+	}
+	return kh_real.pthread_create(th, attr, fn, arg);
 }
 
 EXPORT size_t malloc_usable_size(void *p)

@@ -14,8 +14,9 @@ struct sblock {
 	struct sblock *next;
 };
 
-uint64_t kh_sample_filter[NBUCKETS / 64];
+uint64_t kh_sample_filter[NBUCKETS / 64] = { [0 ... NBUCKETS / 64 - 1] = ~0ull };
 #define filter kh_sample_filter
+static uint64_t sticky[NBUCKETS / 64]; /* buckets whose filter bit stays set */
 static struct sblock **buckets;
 static struct sblock *free_list;
 
@@ -64,11 +65,25 @@ int kh_sample_remove(struct kh_thread *t, uint64_t addr)
 			break;
 		}
 	}
-	if (found && !buckets[b])
+	if (found && !buckets[b] && !(sticky[b / 64] & (1ull << (b % 64))))
 		__atomic_and_fetch(&filter[b / 64], ~(1ull << (b % 64)), __ATOMIC_RELEASE);
 	kh_unlock(&kh_sample_lock);
 	KH_CRIT_END(t);
 	return found;
+}
+
+/* Leaves set only the sticky bits (NULL and the given addresses): word by word, so
+ * that a concurrent free never sees a sticky bit clear. */
+void kh_sample_filter_init(const uint64_t *sticky_addrs, size_t n)
+{
+	uint32_t b = bucket_of(0);
+	sticky[b / 64] |= 1ull << (b % 64);
+	for (size_t i = 0; i < n; i++) {
+		b = bucket_of(sticky_addrs[i]);
+		sticky[b / 64] |= 1ull << (b % 64);
+	}
+	for (uint32_t w = 0; w < NBUCKETS / 64; w++)
+		__atomic_store_n(&filter[w], sticky[w], __ATOMIC_RELEASE);
 }
 
 /* -ln(u) for u in (0, 1], without libm: u = m * 2^e, ln m by the atanh series. */

@@ -240,7 +240,7 @@ found:
 	}
 	t->blk = kh_p.slot_block[i];
 	for (int k = 0; k < KH_MEMO; k++)
-		t->blk->memo[k].valid = 0;
+		t->blk->memo[k].gen = 0;
 	t->slot = i;
 	t->reserved = kh_p.slot_reserved[i];
 	t->ctl = m;
@@ -251,11 +251,14 @@ found:
 	t->epoch = 0;
 	t->epoch_src = &h->epoch;
 	t->last_alloc = 0;
+	t->pend = &t->ctl->pend;
+	memset(t->pend, 0, sizeof(*t->pend));
 	if (!t->stack_hi)
 		kh_thread_stack_bounds(t);
 	if (exit_key_ok)
 		pthread_setspecific(exit_key, (void *)1);
 	if (__atomic_add_fetch(&kh_p.attached, 1, __ATOMIC_ACQ_REL) >= 2 && !kh_p.mt) {
+		__atomic_store_n(&kh_p.nopend, 1, __ATOMIC_SEQ_CST);
 		__atomic_or_fetch(&h->flags, HP_F_MT, __ATOMIC_RELEASE);
 		__atomic_store_n(&kh_p.mt, 1, __ATOMIC_RELEASE);
 	}
@@ -266,10 +269,13 @@ found:
 void kh_thread_detach(struct kh_thread *t)
 {
 	if (t->state == KH_T_ON && kh_p.hdr) {
+		kh_pend_flush(t);
 		__atomic_store_n(&kh_p.hdr->slot_state[t->slot], HP_SLOT_RETIRED, __ATOMIC_RELEASE);
 	}
 	t->state = KH_T_NEW;
 	t->ring = NULL;
+	t->pend = NULL;
+	t->sample_left = 0;
 }
 
 /* Waits until n words fit in the thread's ring. When the reader's heartbeat stays
@@ -319,6 +325,7 @@ int kh_ring_reserve(struct kh_thread *t, uint64_t upto)
 		if (madvise((char *)(t->ring + t->reserved), bytes, MADV_POPULATE_WRITE) != 0 && errno != EINVAL) {
 			kh_give_up();
 			t->state = KH_T_OFF;
+			t->sample_left = KH_LEFT_NEVER;
 			return -1;
 		}
 		t->reserved += bytes / 8;
@@ -333,6 +340,7 @@ int kh_ring_wait(struct kh_thread *t, unsigned n)
 		return 0;
 	kh_give_up();
 	t->state = KH_T_OFF;
+	t->sample_left = KH_LEFT_NEVER;
 	return -1;
 }
 
@@ -409,6 +417,7 @@ void kh_fork_child(void)
 		kh_p.inh_ppid = kh_p.hdr->pid;
 		kh_p.need_file = 1;
 		kh_p.mt = 0;
+		kh_p.nopend = kh_p.sample_bytes != 0;
 		kh_p.attached = 0;
 		unmap_all();
 	} else if (kh_p.enabled && kh_p.need_file) {
@@ -418,6 +427,8 @@ void kh_fork_child(void)
 	}
 	t->state = KH_T_NEW;
 	t->ring = NULL;
+	t->pend = NULL;
 	t->last_alloc = 0;
+	t->sample_left = 0;
 	KH_CRIT_END(t);
 }

@@ -49,7 +49,8 @@ static struct cfi_ent *cache_get(void)
 	return c;
 }
 
-static uint32_t unwind_gen = 1; /* memos of older generations are invalid */
+uint32_t kh_unwind_gen = 1;
+#define unwind_gen kh_unwind_gen
 
 void kh_unwind_reset(void)
 {
@@ -568,16 +569,23 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
 	return h ^ (h >> 29);
 }
 
-/* Reads a stack word, logging it in the memo being built (m->valid = 0 on overflow). */
-static inline uint64_t rd_stack(struct kh_memo *m, uint64_t a)
+/* Logs a stack word the walk depends on in the memo being built (m->valid = 0 on
+ * overflow). */
+static inline void rd_log(struct kh_memo *m, uint64_t a, uint64_t v)
 {
-	uint64_t v = *(const uint64_t *)(uintptr_t)a;
 	if (KH_LIKELY(m->nreads < KH_MEMO_READS)) {
-		m->addr[m->nreads] = a;
-		m->val[m->nreads++] = v;
+		m->rd[m->nreads].addr = a;
+		m->rd[m->nreads++].val = v;
 	} else {
 		m->valid = 0;
 	}
+}
+
+/* Reads a stack word and logs it. */
+static inline uint64_t rd_stack(struct kh_memo *m, uint64_t a)
+{
+	uint64_t v = *(const uint64_t *)(uintptr_t)a;
+	rd_log(m, a, v);
 	return v;
 }
 
@@ -585,8 +593,10 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 		uint64_t *hash)
 {
 	uint64_t lo = t->stack_lo, hi = t->stack_hi, h = 0xcbf29ce484222325ull;
+	uint64_t bp_at = 0, bp_val = 0; /* where bp was last read from: logged only once used */
 	int n = 0, exact = 0;
 	struct cfi_ent e;
+#define BP_USED() do { if (bp_at) { rd_log(m, bp_at, bp_val); bp_at = 0; } } while (0)
 	if (KH_UNLIKELY(sp < lo || sp >= hi)) {
 		stack_t ss;
 		if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) &&
@@ -610,9 +620,11 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 			cfa = sp + (uint64_t)(int64_t)e.cfa_off;
 			break;
 		case K_RBP:
+			BP_USED();
 			cfa = bp + (uint64_t)(int64_t)e.cfa_off;
 			break;
 		case K_DEREF_RBP: {
+			BP_USED();
 			uint64_t a = bp + (uint64_t)(int64_t)e.cfa_off;
 			if (a < sp || a + 8 > hi || (a & 7))
 				goto done;
@@ -628,6 +640,7 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 			nip = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RIP]);
 			nsp = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RSP]);
 			nbp = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RBP]);
+			bp_at = 0; /* replaced by the interrupted context's */
 			if (nsp < t->stack_lo || nsp >= t->stack_hi) {
 				if (nsp < lo || nsp >= hi)
 					goto done;
@@ -645,6 +658,7 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 		}
 		case K_NONE:
 			/* no CFI: trust rbp if it looks like a frame pointer */
+			BP_USED();
 			if (bp < sp || bp + 16 > hi || (bp & 7))
 				goto done;
 			cfa = bp + 16;
@@ -657,16 +671,21 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 		if (cfa <= sp || cfa > hi || (cfa & 7))
 			break;
 		ra = rd_stack(m, cfa - 8);
+		/* the caller's rbp: its read counts for the memo only if a later frame
+		 * uses rbp before another frame restores it */
 		if (e.rbp_kind == RBP_AT_CFA) {
 			uint64_t a = cfa + (uint64_t)(int64_t)e.rbp_off;
 			if (a < sp || a + 8 > hi)
 				break;
-			bp = rd_stack(m, a);
+			bp_at = a;
+			bp = bp_val = *(const uint64_t *)(uintptr_t)a;
 		} else if (e.rbp_kind == RBP_AT_RBP) {
+			BP_USED();
 			uint64_t a = bp + (uint64_t)(int64_t)e.rbp_off;
 			if (a < sp || a + 8 > hi)
 				break;
-			bp = rd_stack(m, a);
+			bp_at = a;
+			bp = bp_val = *(const uint64_t *)(uintptr_t)a;
 		}
 		sp = cfa;
 		ip = ra;
@@ -674,6 +693,7 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 			break;
 	}
 done:
+#undef BP_USED
 	*hash = h ^ (uint64_t)n;
 	return n;
 }
@@ -684,14 +704,15 @@ uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 	uint32_t gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE), id;
 	uint64_t hash;
 	int n;
-	if (m->valid && m->ip == ip && m->sp == sp && m->bp == bp && m->gen == gen) {
+	if (m->ip == ip && m->sp == sp && m->bp == bp && m->gen == gen) {
 		uint32_t i;
 		for (i = 0; i < m->nreads; i++)
-			if (*(const volatile uint64_t *)(uintptr_t)m->addr[i] != m->val[i])
+			if (*(const volatile uint64_t *)(uintptr_t)m->rd[i].addr != m->rd[i].val)
 				break;
 		if (KH_LIKELY(i == m->nreads))
 			return m->id;
 	}
+	m->gen = 0;
 	m->valid = 1;
 	m->nreads = 0;
 	n = walk(t, m, t->blk->ips, ip, sp, bp, &hash);
@@ -701,8 +722,9 @@ uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 	m->ip = ip;
 	m->sp = sp;
 	m->bp = bp;
-	m->gen = gen;
 	m->id = id;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	m->gen = m->valid ? gen : 0;
 	return id;
 }
 

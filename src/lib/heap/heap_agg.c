@@ -401,6 +401,38 @@ void heap_agg_temp_pair(struct heap_proc *pr, uint64_t size, uint32_t stack, uin
 	pr->dirty = 1;
 }
 
+void heap_agg_temp_run(struct heap_proc *pr, uint64_t count, uint64_t bytes, uint64_t max, uint32_t stack,
+		       uint64_t t_ns)
+{
+	struct ha_stack *s = get_stack(pr, stack);
+	double c = (double)count, b = (double)bytes;
+	pr->st.events += 2 * count;
+	pr->last_t = t_ns;
+	s->alloc_count += c;
+	s->alloc_bytes += b;
+	s->temp_count += c;
+	pr->st.allocs += c;
+	pr->st.bytes += b;
+	pr->st.frees += c;
+	pr->st.temps += c;
+	if (UNLIKELY(pr->live_total + (double)max > pr->peak_total)) {
+		/* the heap peaked while the largest of these lived */
+		touch(pr, s);
+		pr->peak_total = pr->live_total + (double)max;
+		pr->st.peak_time_ns = t_ns;
+		pr->peak_ver++;
+		s->peak_val = s->live_bytes + (double)max;
+		s->peak_ver = pr->peak_ver;
+	}
+	pr->dirty = 1;
+}
+
+void heap_agg_hist_add(struct heap_agg *a, unsigned bucket, uint64_t count)
+{
+	if (bucket < sizeof(a->hist) / sizeof(a->hist[0]))
+		a->hist[bucket] += (double)count;
+}
+
 void heap_agg_free_ev(struct heap_proc *pr, uint32_t ring, uint64_t addr, int temp, uint64_t t_ns)
 {
 	struct ha_ent *e = map_find(&pr->live, addr);

@@ -76,6 +76,11 @@ void heap_agg_free_ev(struct heap_proc *pr, uint32_t ring, uint64_t addr, int te
 /* An allocation immediately freed by the same thread (an ALLOC followed by its FREE
  * with the temporary flag in one ring): counted without touching the live blocks. */
 void heap_agg_temp_pair(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns);
+/* count temporary pairs of one stack (full mode) summing bytes, the largest max
+ * bytes; their sizes go to the histogram with heap_agg_hist_add. */
+void heap_agg_temp_run(struct heap_proc *pr, uint64_t count, uint64_t bytes, uint64_t max, uint32_t stack,
+		       uint64_t t_ns);
+void heap_agg_hist_add(struct heap_agg *a, unsigned bucket, uint64_t count);
 /* Every ring's events of the current epoch have been given: settles the leftovers. */
 void heap_agg_end_epoch(struct heap_proc *pr);
 /* The process ended at t_ns: what is live now is leaked. */

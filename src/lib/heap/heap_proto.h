@@ -45,7 +45,22 @@
  *          thread came between this block's allocation and this free)
  *   FREE_SEQ  the same as FREE with HP_FREE_SEQ, then w1 = seq
  *   EPOCH  w0 = epoch << 4 | HP_EPOCH
- * Control records: w0 = type | nwords << 8 (nwords counts w0), then:
+ *   TEMPS  temporary pairs (allocated, then freed with nothing in between) held back and
+ *          summed, all from one epoch: w0 = HP_TEMPS | nr << 8 | nb << 16, then nr
+ *          runs of 3 words (stack id | count << 32, bytes, largest size), then nb words
+ *          of their size histogram: bucket << 56 | count (bucket b > 0 holds sizes in
+ *          [2^(b-1), 2^b), bucket 0 size 0)
+ *
+ * Pending events (full mode, one recording thread): a thread keeps its latest
+ * allocation out of the ring until its next event shows whether it is temporary, and
+ * sums runs of temporary pairs (struct hp_pend in its slot's control page). Its next
+ * other event first writes the run (TEMPS, dated by the run's epoch) and then the
+ * allocation (ALLOC2, dated by its own epoch), so the ring stays in order. The state is
+ * in the shared file, so what a thread killed by SIGKILL, _exit or exec left pending is
+ * read by the reader when the process image ends (hp_pend.seq is odd while the writer
+ * changes it: an odd value then means "torn: drop it"). A thread flushes its pending
+ * events before it exits, and when the process creates a second thread the creator
+ * flushes and pending stops for the process image (its events get sequence numbers).  * Control records: w0 = type | nwords << 8 (nwords counts w0), then:
  *   HP_C_MODULE  start, len, pgoff, prot, build_id_len, path_len, then build id and
  *                path bytes packed into words (path without NUL)
  *   HP_C_STACK   id, depth, then depth return addresses, innermost first (the first is
@@ -58,7 +73,7 @@
 #include <stdint.h>
 
 #define HP_MAGIC "KILNHEAP"
-#define HP_VERSION 1
+#define HP_VERSION 2
 #define HP_HEADER_SIZE (64u * 1024)
 #define HP_SLOT_CTL 4096u
 #define HP_MAX_SLOTS 4096u
@@ -78,7 +93,9 @@ enum hp_event {
 	HP_EPOCH = 3,
 	HP_FREE_SEQ = 4,
 	HP_ALLOC2 = 5,
+	HP_TEMPS = 6,
 };
+#define HP_HIST_BUCKETS 64
 #define HP_TYPE_MASK 7u
 #define HP_FREE_TEMP 8u
 
@@ -129,9 +146,76 @@ struct hp_header {
 	uint32_t reader_done __attribute__((aligned(64))); /* reader finished: stop recording */
 };
 
+/* Events a thread holds back (see "Pending events" above); written by the writer only.
+ * The temporary pairs held (the window) all happened while no other block of the
+ * thread was pending, so they saw the same live heap and their order does not matter:
+ * they are summed per stack (up to HP_PEND_RUNS stacks) with one size histogram. */
+#define HP_PEND_RUNS 4
+struct hp_pend_run {
+	uint64_t id_count;      /* stack id | count << 32; 0: unused */
+	uint64_t bytes;
+	uint64_t max;           /* largest size */
+};
+struct hp_pend {
+	uint64_t seq;           /* odd while the writer changes the fields below */
+	uint64_t alloc_w0;      /* the latest allocation as an ALLOC2 record; 0: none */
+	uint64_t alloc_w1;
+	uint64_t alloc_epoch;
+	uint64_t win_pairs;     /* temporary pairs held, over all runs; 0: none */
+	uint64_t win_epoch;     /* the epoch they all happened in */
+	uint64_t win_addr;      /* address of the first (a lone pair is written as ALLOC2 + FREE) */
+	uint64_t win_mask;      /* histogram buckets in use */
+	struct hp_pend_run run[HP_PEND_RUNS];
+	uint32_t hist[HP_HIST_BUCKETS];
+};
+#define HP_PEND_WORDS (1 + 3 * HP_PEND_RUNS + HP_HIST_BUCKETS)
+
+static inline int hp_hist_bucket(uint64_t size)
+{
+	return size ? 64 - __builtin_clzll(size) : 0;
+}
+
+/* The held temporary pairs of q as ring records (a TEMPS record, or ALLOC2 + FREE for
+ * a lone pair) into w[HP_PEND_WORDS]; returns the number of words (0: none). */
+static inline unsigned hp_pend_window(const struct hp_pend *q, uint64_t *w)
+{
+	unsigned n = 1, nr = 0, nb = 0;
+	uint64_t m = q->win_mask;
+	if (!q->win_pairs)
+		return 0;
+	if (q->win_pairs == 1) {
+		for (int i = 0; i < HP_PEND_RUNS; i++) {
+			if (q->run[i].id_count) {
+				w[0] = q->win_addr << 4 | HP_ALLOC2;
+				w[1] = q->run[i].bytes | (q->run[i].id_count & 0xffffffffu) << 40;
+				w[2] = q->win_addr << 4 | HP_FREE | HP_FREE_TEMP;
+				return 3;
+			}
+		}
+		return 0;
+	}
+	for (int i = 0; i < HP_PEND_RUNS; i++) {
+		if (!q->run[i].id_count)
+			continue;
+		w[n++] = q->run[i].id_count;
+		w[n++] = q->run[i].bytes;
+		w[n++] = q->run[i].max;
+		nr++;
+	}
+	while (m) {
+		int b = __builtin_ctzll(m);
+		m &= m - 1;
+		w[n++] = (uint64_t)b << 56 | q->hist[b];
+		nb++;
+	}
+	w[0] = HP_TEMPS | (uint64_t)nr << 8 | (uint64_t)nb << 16;
+	return n;
+}
+
 struct hp_slot_ctl {
 	uint64_t head __attribute__((aligned(64)));
 	uint64_t tail __attribute__((aligned(64)));
+	struct hp_pend pend __attribute__((aligned(64)));
 };
 
 _Static_assert(sizeof(struct hp_header) <= HP_HEADER_SIZE, "hp_header too large");

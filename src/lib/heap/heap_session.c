@@ -263,6 +263,27 @@ static uint64_t epoch_time(const struct hs_proc *pr, uint64_t epoch)
 	return t > pr->start_t ? t : pr->start_t;
 }
 
+/* A TEMPS record at the ring's tail (len words, checked by the caller). */
+static void temps_record(struct heap_session *s, struct hs_proc *pr, const struct hs_ring *r, uint64_t t)
+{
+	uint64_t w = r->data[r->tail & r->mask], at = r->tail + 1;
+	unsigned nr = (unsigned)(w >> 8) & 0xff, nb = (unsigned)(w >> 16) & 0xff;
+	for (unsigned i = 0; i < nr; i++, at += 3) {
+		uint64_t ic = r->data[at & r->mask];
+		heap_agg_temp_run(pr->agg, ic >> 32, r->data[(at + 1) & r->mask], r->data[(at + 2) & r->mask],
+				  check_stack(s, pr, ic & 0xffffffffu), t);
+	}
+	for (unsigned i = 0; i < nb; i++, at++) {
+		uint64_t hb = r->data[at & r->mask];
+		heap_agg_hist_add(s->agg, (unsigned)(hb >> 56), hb & ((1ull << 56) - 1));
+	}
+}
+
+static inline uint64_t temps_len(uint64_t w)
+{
+	return 1 + 3 * ((w >> 8) & 0xff) + ((w >> 16) & 0xff);
+}
+
 /* Processes ring records up to a change of epoch; returns events processed. */
 static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_proc *pr, uint32_t slot,
 					     struct hs_ring *r, uint64_t head)
@@ -320,6 +341,15 @@ static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_p
 			r->tail++;
 			n++;
 			break;
+		case HP_TEMPS: {
+			uint64_t len = temps_len(w);
+			if (r->tail + len > head)
+				goto bad;
+			temps_record(s, pr, r, t);
+			r->tail += len;
+			n++;
+			break;
+		}
 		case HP_FREE_SEQ:
 			if (r->tail + 2 > head)
 				goto bad;
@@ -448,6 +478,14 @@ static unsigned long long drain_merged(struct heap_session *s, struct hs_proc *p
 			r->tail += len;
 			break;
 		}
+		case HP_TEMPS: {
+			uint64_t len = temps_len(w);
+			if (r->tail + len > b->head)
+				goto bad;
+			temps_record(s, pr, r, t);
+			r->tail += len;
+			break;
+		}
 		default:
 			goto bad;
 		}
@@ -535,6 +573,58 @@ recycle:
 	return n;
 }
 
+/* What the threads still held back when the process image ended (heap_proto.h,
+ * "Pending events"): read under the writer's sequence count and processed like ring
+ * records. A state torn by a writer killed while changing it is dropped. */
+static void drain_pending(struct heap_session *s, struct hs_proc *pr)
+{
+	enum { FAKE_WORDS = 128 };
+	_Static_assert(FAKE_WORDS >= HP_PEND_WORDS + 4, "pending records do not fit");
+	if (pr->corrupt || !pr->hdr)
+		return;
+	for (uint32_t i = 1; i < pr->nrings; i++) {
+		struct hs_ring *r = &pr->rings[i], fr;
+		const struct hp_pend *src = &r->ctl->pend;
+		struct hp_pend q;
+		uint64_t buf[FAKE_WORDS], n = 0;
+		int ok = 0;
+		for (int k = 0; k < 1000 && !ok; k++) {
+			uint64_t s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+			if (s1 & 1) {
+				if (k > 10)
+					break; /* a writer that died while changing it */
+				sched_yield();
+				continue;
+			}
+			memcpy(&q, src, sizeof(q));
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			ok = __atomic_load_n(&src->seq, __ATOMIC_RELAXED) == s1;
+		}
+		if (!ok || (!q.alloc_w0 && !q.win_pairs))
+			continue;
+		if (q.win_pairs) {
+			buf[n++] = q.win_epoch << 4 | HP_EPOCH;
+			n += hp_pend_window(&q, buf + n);
+		}
+		if (q.alloc_w0) {
+			buf[n++] = q.alloc_epoch << 4 | HP_EPOCH;
+			buf[n++] = q.alloc_w0;
+			buf[n++] = q.alloc_w1;
+		}
+		fr = *r;
+		fr.data = buf;
+		fr.mask = FAKE_WORDS - 1;
+		fr.tail = 0;
+		while (!pr->corrupt && ring_ready(&fr, n, UINT64_MAX)) {
+			if (fr.epoch != pr->cur_epoch) {
+				heap_agg_end_epoch(pr->agg);
+				pr->cur_epoch = fr.epoch;
+			}
+			s->events += drain_ring_segment(s, pr, i, &fr, n);
+		}
+	}
+}
+
 static void end_proc(struct heap_session *s, struct hs_proc *pr, uint64_t now_ns)
 {
 	if (pr->finished)
@@ -542,6 +632,7 @@ static void end_proc(struct heap_session *s, struct hs_proc *pr, uint64_t now_ns
 	drain_control(s, pr, UINT64_MAX);
 	s->events += drain_events(s, pr, UINT64_MAX);
 	drain_control(s, pr, UINT64_MAX);
+	drain_pending(s, pr);
 	/* the end: when exit() ran, if it did (kiln may see the exit much later) */
 	if (pr->hdr && (__atomic_load_n(&pr->hdr->flags, __ATOMIC_ACQUIRE) & HP_F_EXITING) && pr->hdr->exit_ns &&
 	    pr->hdr->exit_ns < now_ns) {
