@@ -133,6 +133,28 @@ expect "fork while other threads allocate: no deadlock, every child recorded" '
 	grep -qx "ok 40" out && grep -q "41 processes recorded" err || { cat out err; exit 1; }
 	"$KILN" heap report mf.prof --folded --value leaked_count >l && [ "$(site_value l in_child)" = 120 ]
 '
+expect "temporary pairs from more call sites than kiln sums at once: exact per site" '
+	"$KILN" heap -q -o tp.prof -- "$WORKLOADS/heap_temps" >out || exit 1
+	[ "$(cat out)" = 100 ] || exit 1
+	for v in alloc_count temp_count peak_bytes leaked_count; do
+		"$KILN" heap report tp.prof --folded --value $v >"tp.$v" || exit 1
+	done
+	for k in 0 1 2 3 4 5; do
+		[ "$(site_value tp.alloc_count site$k) $(site_value tp.temp_count site$k)" = "1000 1000" ] ||
+			{ echo "site$k: $(site_value tp.alloc_count site$k) $(site_value tp.temp_count site$k)"; exit 1; }
+	done
+	[ "$(site_value tp.alloc_count keeper) $(site_value tp.temp_count keeper)" = "100 0" ] &&
+	[ "$(site_value tp.peak_bytes keeper) $(site_value tp.peak_bytes site5) $(site_value tp.peak_bytes site0)" = "6400 600 0" ] &&
+	[ "$(site_value tp.leaked_count keeper)" = 0 ] || { cat tp.peak_bytes; exit 1; }
+'
+expect "a block handed to a new thread whose first call frees it: not leaked, not lost" '
+	"$KILN" heap -q -o ho.prof -- "$WORKLOADS/heap_handoff" >out || exit 1
+	[ "$(cat out)" = 10 ] || exit 1
+	"$KILN" heap report ho.prof --folded --value alloc_count >a &&
+	"$KILN" heap report ho.prof --folded --value leaked_count >l || exit 1
+	[ "$(site_value a handed) $(site_value l handed) $(site_value a kept) $(site_value l kept)" = "10 0 10 10" ] ||
+		{ cat a l; exit 1; }
+'
 expect "a signal handler that allocates: no deadlock, same output, its allocations seen" '
 	"$WORKLOADS/heap_signal" >want 2>/dev/null || exit 1
 	timeout 60 "$KILN" heap -q -o g.prof -- "$WORKLOADS/heap_signal" >got 2>herr || { cat herr; exit 1; }
