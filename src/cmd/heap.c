@@ -222,14 +222,23 @@ static void print_result(const struct heap_run_opts *o, const struct heap_run_re
 	heap_fmt_count(t->temps, c, sizeof(c));
 	fprintf(stderr, "kiln heap: %s allocations (%s) in %.3g s, %s temporary%s\n", a, b, r->seconds, c,
 		o->sample_bytes ? " (estimated from samples)" : "");
-	heap_fmt_bytes(t->peak_bytes, a, sizeof(a));
 	heap_fmt_bytes((double)r->peak_rss, b, sizeof(b));
 	heap_fmt_bytes(t->live_bytes, c, sizeof(c));
 	heap_fmt_count(t->live_count, d, sizeof(d));
-	fprintf(stderr, "kiln heap: peak heap %s at %.3f s, peak RSS %s, leaked %s in %s blocks\n", a,
-		(double)t->peak_time_ns / 1e9, b, c, d);
-	if (r->processes > 1)
+	if (r->processes > 1) {
+		/* as the report's summary: the processes' peaks summed, then the largest */
+		char e[64];
+		heap_fmt_bytes(t->peak_sum, a, sizeof(a));
+		heap_fmt_bytes(t->peak_bytes, e, sizeof(e));
+		fprintf(stderr, "kiln heap: peak heap %s (sum of %u processes' peaks; the largest %s at %.3f s), "
+				"peak RSS %s, leaked %s in %s blocks\n",
+			a, r->processes, e, (double)t->peak_time_ns / 1e9, b, c, d);
 		fprintf(stderr, "kiln heap: %u processes recorded\n", r->processes);
+	} else {
+		heap_fmt_bytes(t->peak_bytes, a, sizeof(a));
+		fprintf(stderr, "kiln heap: peak heap %s at %.3f s, peak RSS %s, leaked %s in %s blocks\n", a,
+			(double)t->peak_time_ns / 1e9, b, c, d);
+	}
 	if (r->still_running)
 		kiln_note("heap: %u process%s still running when recording ended; recorded up to then",
 			  r->still_running, r->still_running > 1 ? "es were" : " was");

@@ -126,7 +126,11 @@ expect "fork and exec: children are tracked in their own processes" '
 	"$KILN" heap report f.prof --folded --value leaked_count >l || exit 1
 	[ "$(site_value l parent_leak)" = 6 ] && [ "$(site_value l child_leak)" = 4 ] &&
 	[ "$(site_value l leaky)" = 10 ] || { cat l; exit 1; }
-	"$KILN" heap report f.prof --folded --value alloc_count >a && [ "$(site_value a churn)" = 5000 ]
+	"$KILN" heap report f.prof --folded --value alloc_count >a && [ "$(site_value a churn)" = 5000 ] || exit 1
+	# the summary on stderr and the report agree on the peak (summed over processes)
+	peak=$(sed -n "s/^kiln heap: peak heap \([^(]*\) (sum of 3 processes.*/\1/p" err)
+	"$KILN" heap report f.prof >rep && grep -q "^peak heap     $peak at .* (sum of 3 processes" rep ||
+		{ cat err rep; exit 1; }
 '
 expect "fork while other threads allocate: no deadlock, every child recorded" '
 	timeout 60 "$KILN" heap -o mf.prof -- "$WORKLOADS/heap_mtfork" >out 2>err || { cat err; exit 1; }

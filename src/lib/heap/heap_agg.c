@@ -570,6 +570,7 @@ void heap_agg_stats(const struct heap_agg *a, struct heap_proc_stats *st)
 		st->unknown_frees += s.unknown_frees;
 		st->missed_frees += s.missed_frees;
 		st->events += s.events;
+		st->peak_sum += s.peak_bytes;
 		if (s.peak_bytes > st->peak_bytes) {
 			st->peak_bytes = s.peak_bytes;
 			st->peak_time_ns = s.peak_time_ns;

@@ -43,8 +43,10 @@ struct heap_proc_stats {
 	int32_t pid;
 	double allocs, bytes, frees, temps;
 	double live_count, live_bytes;
-	double peak_bytes;
+	double peak_bytes;       /* totals: the largest process's peak */
 	uint64_t peak_time_ns;   /* since the session start */
+	double peak_sum;         /* totals: the sum of every process's peak (as the report's
+				  * "peak heap" and the peak_bytes values) */
 	uint64_t start_ns, end_ns;
 	unsigned long long unknown_frees; /* frees of blocks never seen allocated */
 	unsigned long long missed_frees;  /* allocations at an address still live */
