@@ -84,15 +84,20 @@ expect "a stack copy too small to reach main: counted, reported, marked [truncat
 # it must be the one the recorded split implies (tests below fix "waiting" with longer waits).
 for how in sleep pipe; do
 	expect "--off-cpu ($how): the waiting function is 50% +- 5 of wall time, with its full stack" '
-		"$KILN" record --off-cpu -o p.prof -- "$WORKLOADS/offcpu_half" '$how' 5 100 >out 2>err || { cat err; exit 1; }
-		grep -q "off-CPU intervals" err &&
-		truth=$(sed -n "s/^offcpu_half: compute_ms=\([0-9.]*\) wait_ms=\([0-9.]*\)$/\1 \2/p" out) &&
-		tw=$(echo "$truth" | awk "{ printf \"%.2f\", 100 * \$2 / (\$1 + \$2) }") && [ -n "$tw" ] &&
-		tc=$(awk -v w="$tw" "BEGIN { printf \"%.2f\", 100 - w }") &&
-		"$KILN" report -i p.prof --comm offcpu_half --json >r.json &&
-		w=$(share r.json wait_part) && c=$(share r.json compute_part) &&
-		echo "wait_part $w compute_part $c; by the program clock $tw / $tc" &&
-		within "$tw" 50 15 && within "$w" "$tw" 5 && within "$c" "$tc" 5 &&
+		# a timing measurement on a shared machine: a burst of load (a sanitized kiln,
+		# other jobs) can move one run; a systematic error fails both attempts
+		for attempt in 1 2; do
+			"$KILN" record --off-cpu -o p.prof -- "$WORKLOADS/offcpu_half" '$how' 5 100 >out 2>err || { cat err; exit 1; }
+			grep -q "off-CPU intervals" err &&
+			truth=$(sed -n "s/^offcpu_half: compute_ms=\([0-9.]*\) wait_ms=\([0-9.]*\)$/\1 \2/p" out) &&
+			tw=$(echo "$truth" | awk "{ printf \"%.2f\", 100 * \$2 / (\$1 + \$2) }") && [ -n "$tw" ] &&
+			tc=$(awk -v w="$tw" "BEGIN { printf \"%.2f\", 100 - w }") &&
+			"$KILN" report -i p.prof --comm offcpu_half --json >r.json &&
+			w=$(share r.json wait_part) && c=$(share r.json compute_part) &&
+			echo "attempt $attempt: wait_part $w compute_part $c; by the program clock $tw / $tc" || exit 1
+			within "$tw" 50 15 && within "$w" "$tw" 5 && within "$c" "$tc" 5 && break
+			[ $attempt = 2 ] && exit 1
+		done &&
 		"$KILN" report -i p.prof --folded >f.txt &&
 		grep -q "^offcpu_half;_start;__libc_start_main;.*main;run;wait_part;.*\[off-cpu: blocked\] [0-9]" f.txt &&
 		"$KILN" report -i p.prof --comm offcpu_half >rep.txt &&
