@@ -15,8 +15,9 @@
 # Figures: wall time of the whole command (min, median, max of REPS runs), and the
 # program's own loop time (heap_bench measures the CPU time of its loop and prints it
 # with KILN_BENCH_TIME set), which leaves out start-up and each tool's work at exit.
-# ns added per pair are from the minima (the machine is shared and noisy: the minimum is
-# the run least disturbed); medians show the noise. Also: profile sizes and each tool's
+# ns added per pair: the median over the reps of (tool - baseline) in the same rep (runs
+# next to each other in time see the same machine: the steadiest figure on a shared,
+# noisy machine), and from the minima; medians and maxima show the noise. Also: profile sizes and each tool's
 # peak memory, and whether kiln's profile and memory stay flat with 4x the allocations.
 #   bench/heap.sh                N=20000000 REPS=5 HT_REPS=1 by default
 set -u
@@ -94,6 +95,10 @@ if [ -n "$HT" ]; then
 		run heaptrack "$HT" -o "$T/ht" "$PROG" "$N" || exit 1
 		rm -f "$T"/htw.*
 		run w_heaptrack "$HT" -o "$T/htw" "$PROG" "$NW" 64 || exit 1
+		if [ -n "$SQ" ]; then
+			rm -f "$T"/sq*.db "$T"/hts.*
+			STDIN=$T/b.sql run sq_heaptrack "$HT" -o "$T/hts" "$SQ" "$T/sq5.db" || exit 1
+		fi
 	done
 else
 	echo "heaptrack is not installed (scripts/deps.sh --test installs it): its column is empty"
@@ -122,8 +127,17 @@ def hi(name, k=0): return max(r[k] for r in by[name])
 def pairs(name): return nw if name.startswith("w_") else n
 
 print()
-print("%-28s %8s %8s %8s %10s %10s %12s %12s" % ("", "wall min", "median", "max", "loop min", "median",
-      "+ns/pair min", "+ns/pair med"))
+def paired(name, ref, k):
+    """median over reps of name - ref in the same rep (reps are interleaved)"""
+    a, b = [r[k] for r in by[name]], [r[k] for r in by[ref]]
+    m = min(len(a), len(b))
+    return st.median(a[i] - b[i] for i in range(m)) if m else float("nan")
+def paired_pct(name, ref, k):
+    a, b = [r[k] for r in by[name]], [r[k] for r in by[ref]]
+    m = min(len(a), len(b))
+    return 100 * st.median((a[i] - b[i]) / b[i] for i in range(m))
+print("%-28s %8s %8s %8s %10s %10s %13s %12s" % ("", "wall min", "median", "max", "loop min", "median",
+      "+ns/pair pair", "+ns/pair min"))
 rows = [("temp: baseline", "base", "base"), ("temp: kiln heap", "full", "base"),
         ("temp: kiln heap --sample 512K", "sampled", "base"), ("temp: preload only", "preload", "base"),
         ("temp: heaptrack", "heaptrack", "base"),
@@ -134,31 +148,33 @@ for label, name, ref in rows:
     if name not in by:
         continue
     k = 3  # the loop's own time
-    added[name] = (lo(name, k) - lo(ref, k)) / pairs(name) * 1e9
-    am = (med(name, k) - med(ref, k)) / pairs(name) * 1e9
-    print("%-28s %8.3f %8.3f %8.3f %10.3f %10.3f %12.1f %12.1f" % (label, lo(name), med(name), hi(name),
-          lo(name, k), med(name, k), added[name], am))
+    added[name] = paired(name, ref, k) / pairs(name) * 1e9
+    amin = (lo(name, k) - lo(ref, k)) / pairs(name) * 1e9
+    print("%-28s %8.3f %8.3f %8.3f %10.3f %10.3f %13.1f %12.1f" % (label, lo(name), med(name), hi(name),
+          lo(name, k), med(name, k), added[name], amin))
 if "sq_base" in by:
     print()
-    print("%-28s %8s %8s %8s %10s" % ("sqlite3 batch", "wall min", "median", "max", "vs base"))
+    print("%-28s %8s %8s %8s %12s %10s" % ("sqlite3 batch", "wall min", "median", "max", "paired", "min vs min"))
     for label, name in [("baseline", "sq_base"), ("kiln heap --sample 512K", "sq_sampled"),
-                        ("kiln heap", "sq_full"), ("preload only", "sq_preload")]:
-        print("%-28s %8.3f %8.3f %8.3f %+9.1f%%" % (label, lo(name), med(name), hi(name),
-              100 * (lo(name) - lo("sq_base")) / lo("sq_base")))
+                        ("kiln heap", "sq_full"), ("preload only", "sq_preload"), ("heaptrack", "sq_heaptrack")]:
+        if name not in by:
+            continue
+        print("%-28s %8.3f %8.3f %8.3f %+11.1f%% %+9.1f%%" % (label, lo(name), med(name), hi(name),
+              paired_pct(name, "sq_base", 0), 100 * (lo(name) - lo("sq_base")) / lo("sq_base")))
 print()
-wall_added = (lo("full") - lo("base")) / n * 1e9
-print("kiln heap, temporary pairs: %.1f ns added per malloc+free pair (loop, min; wall %.1f; target <= 30)"
-      % (added["full"], wall_added))
-print("kiln heap, no temporary pair (window 64): %.1f ns added per pair (loop, min)" % added.get("w_full", float("nan")))
+print("kiln heap, temporary pairs: %.1f ns added per malloc+free pair (loop, paired median; from the minima %.1f; "
+      "target <= 30)" % (added["full"], (lo("full", 3) - lo("base", 3)) / n * 1e9))
+print("kiln heap, no temporary pair (window 64): %.1f ns added per pair (loop, paired median)" % added.get("w_full", float("nan")))
 cpu_kiln = full["recorder_cpu_s"] / n * 1e9
 print("  kiln's reader used %.1f ns of CPU per pair (on another CPU)" % cpu_kiln)
-pct = lambda a, b: 100 * (lo(a, 3) - lo(b, 3)) / lo(b, 3)
-print("sampling 512K: %+.1f%% loop time (min; median %+.1f%%; target < 5%%); the library loaded but "
-      "not recording costs %+.1f%% (any LD_PRELOAD interposer's floor on this loop)"
-      % (pct("sampled", "base"), 100 * (med("sampled", 3) - med("base", 3)) / med("base", 3), pct("preload", "base")))
+print("sampling 512K: %+.1f%% loop time (paired median; target < 5%%); the library loaded but not recording: "
+      "%+.1f%% (any LD_PRELOAD interposer's floor on this loop)"
+      % (paired_pct("sampled", "base", 3), paired_pct("preload", "base", 3)))
 if "sq_base" in by:
-    print("sampling 512K on sqlite3: %+.1f%% wall time (min); full mode %+.1f%%"
-          % (100 * (lo("sq_sampled") - lo("sq_base")) / lo("sq_base"), 100 * (lo("sq_full") - lo("sq_base")) / lo("sq_base")))
+    print("sampling 512K on sqlite3: %+.1f%% wall time (paired median); full mode %+.1f%%"
+          % (paired_pct("sq_sampled", "sq_base", 0), paired_pct("sq_full", "sq_base", 0)))
+    if "sq_heaptrack" in by:
+        print("heaptrack on sqlite3: %+.1f%% wall time" % (100 * (med("sq_heaptrack") - med("sq_base")) / med("sq_base")))
 if "heaptrack" in added:
     print("heaptrack: %.1f ns per pair added; overhead ratio heaptrack / kiln heap = %.1fx (target >= 4x)"
           % (added["heaptrack"], added["heaptrack"] / max(added["full"], 1e-9)))

@@ -51,15 +51,19 @@ struct kh_thread {
 	struct kh_tblock *blk;   /* per-slot scratch: the stack being captured, memos */
 };
 
-/* A memo of a recent stack walk: the walk is a function of (ip, sp, bp) and of the
- * stack words it read, so when those are unchanged the stack id can be reused. */
-#define KH_MEMO 4
+/* A memo of a recent stack walk: the walk is a function of (ip, sp), of the caller's
+ * rbp when a rule used it, and of the stack words it used, so when those are unchanged
+ * the stack id can be reused. (Code without frame pointers keeps anything in rbp.) */
+#define KH_MEMO_SETS 16
+#define KH_MEMO_WAYS 4 /* one function called from several places at one depth: one way each */
+#define KH_MEMO (KH_MEMO_SETS * KH_MEMO_WAYS)
 #define KH_MEMO_READS (2 * HP_MAX_DEPTH + 8)
 struct kh_memo {
 	uint64_t ip, sp, bp;
 	uint32_t gen, id;     /* gen: kh_unwind_gen when made; 0: not usable */
 	uint32_t nreads;
-	uint32_t valid;       /* while being made: 0 when the reads overflowed */
+	uint16_t valid;       /* while being made: 0 when the reads overflowed */
+	uint16_t bp_used;     /* the walk used the caller's rbp: it is part of the key */
 	struct {
 		uint64_t addr, val;
 	} rd[KH_MEMO_READS];
@@ -70,7 +74,13 @@ struct kh_tblock {
 	uint64_t nested_ips[HP_MAX_DEPTH];
 	struct kh_memo memo[KH_MEMO];
 	struct kh_memo nested_memo; /* scratch: written, never used to skip a walk */
+	uint8_t victim[KH_MEMO_SETS]; /* the way each set replaces next */
 };
+
+static inline struct kh_memo *kh_memo_set(struct kh_tblock *b, uint64_t ip, uint64_t sp)
+{
+	return &b->memo[(((ip >> 2) ^ (sp >> 4)) & (KH_MEMO_SETS - 1)) * KH_MEMO_WAYS];
+}
 
 extern __thread struct kh_thread kh_tls;
 #define KH_LEFT_NEVER (INT64_MAX / 4)
@@ -170,18 +180,21 @@ extern uint32_t kh_unwind_gen; /* memos of older generations are invalid (dlclos
 static inline __attribute__((always_inline)) uint32_t kh_capture_fast(struct kh_thread *t, uint64_t ip,
 								       uint64_t sp, uint64_t bp)
 {
-	const struct kh_memo *m = &t->blk->memo[((ip >> 2) ^ (sp >> 4)) & (KH_MEMO - 1)];
-	if (KH_LIKELY(m->ip == ip && m->sp == sp && m->bp == bp &&
-		      m->gen == __atomic_load_n(&kh_unwind_gen, __ATOMIC_ACQUIRE))) {
-		uint64_t d = 0;
-		uint32_t i = 0, n = m->nreads;
-		for (; i + 2 <= n; i += 2)
-			d |= (*(const volatile uint64_t *)(uintptr_t)m->rd[i].addr ^ m->rd[i].val) |
-			     (*(const volatile uint64_t *)(uintptr_t)m->rd[i + 1].addr ^ m->rd[i + 1].val);
-		if (i < n)
-			d |= *(const volatile uint64_t *)(uintptr_t)m->rd[i].addr ^ m->rd[i].val;
-		if (KH_LIKELY(!d))
-			return m->id;
+	const struct kh_memo *set = kh_memo_set(t->blk, ip, sp);
+	uint32_t gen = __atomic_load_n(&kh_unwind_gen, __ATOMIC_ACQUIRE);
+	for (int w = 0; w < KH_MEMO_WAYS; w++) {
+		const struct kh_memo *m = &set[w];
+		if (m->ip == ip && m->sp == sp && (m->bp == bp || !m->bp_used) && m->gen == gen) {
+			uint64_t d = 0;
+			uint32_t i = 0, n = m->nreads;
+			for (; i + 2 <= n; i += 2)
+				d |= (*(const volatile uint64_t *)(uintptr_t)m->rd[i].addr ^ m->rd[i].val) |
+				     (*(const volatile uint64_t *)(uintptr_t)m->rd[i + 1].addr ^ m->rd[i + 1].val);
+			if (i < n)
+				d |= *(const volatile uint64_t *)(uintptr_t)m->rd[i].addr ^ m->rd[i].val;
+			if (KH_LIKELY(!d))
+				return m->id;
+		}
 	}
 	return kh_capture(t, ip, sp, bp);
 }

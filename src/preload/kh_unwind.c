@@ -594,9 +594,18 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 {
 	uint64_t lo = t->stack_lo, hi = t->stack_hi, h = 0xcbf29ce484222325ull;
 	uint64_t bp_at = 0, bp_val = 0; /* where bp was last read from: logged only once used */
-	int n = 0, exact = 0;
+	int n = 0, exact = 0, bp_initial = 1; /* bp is still the caller's: a memo key once used */
 	struct cfi_ent e;
-#define BP_USED() do { if (bp_at) { rd_log(m, bp_at, bp_val); bp_at = 0; } } while (0)
+#define BP_USED()                                          \
+	do {                                               \
+		if (bp_at) {                               \
+			rd_log(m, bp_at, bp_val);          \
+			bp_at = 0;                         \
+		} else if (bp_initial) {                   \
+			m->bp_used = 1;                    \
+			bp_initial = 0;                    \
+		}                                          \
+	} while (0)
 	if (KH_UNLIKELY(sp < lo || sp >= hi)) {
 		stack_t ss;
 		if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) &&
@@ -641,6 +650,7 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 			nsp = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RSP]);
 			nbp = rd_stack(m, (uint64_t)(uintptr_t)&uc->uc_mcontext.gregs[REG_RBP]);
 			bp_at = 0; /* replaced by the interrupted context's */
+			bp_initial = 0;
 			if (nsp < t->stack_lo || nsp >= t->stack_hi) {
 				if (nsp < lo || nsp >= hi)
 					goto done;
@@ -678,6 +688,7 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 			if (a < sp || a + 8 > hi)
 				break;
 			bp_at = a;
+			bp_initial = 0;
 			bp = bp_val = *(const uint64_t *)(uintptr_t)a;
 		} else if (e.rbp_kind == RBP_AT_RBP) {
 			BP_USED();
@@ -685,6 +696,7 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 			if (a < sp || a + 8 > hi)
 				break;
 			bp_at = a;
+			bp_initial = 0;
 			bp = bp_val = *(const uint64_t *)(uintptr_t)a;
 		}
 		sp = cfa;
@@ -698,22 +710,19 @@ done:
 	return n;
 }
 
+/* The slow part of kh_capture_fast (which found no memo to reuse): walks the stack and
+ * keeps the walk in the set's next way. */
 uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 {
-	struct kh_memo *m = &t->blk->memo[((ip >> 2) ^ (sp >> 4)) & (KH_MEMO - 1)];
+	uint32_t set = (uint32_t)(((ip >> 2) ^ (sp >> 4)) & (KH_MEMO_SETS - 1));
+	struct kh_memo *m = &kh_memo_set(t->blk, ip, sp)[t->blk->victim[set]];
 	uint32_t gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE), id;
 	uint64_t hash;
 	int n;
-	if (m->ip == ip && m->sp == sp && m->bp == bp && m->gen == gen) {
-		uint32_t i;
-		for (i = 0; i < m->nreads; i++)
-			if (*(const volatile uint64_t *)(uintptr_t)m->rd[i].addr != m->rd[i].val)
-				break;
-		if (KH_LIKELY(i == m->nreads))
-			return m->id;
-	}
+	t->blk->victim[set] = (uint8_t)((t->blk->victim[set] + 1) % KH_MEMO_WAYS);
 	m->gen = 0;
 	m->valid = 1;
+	m->bp_used = 0;
 	m->nreads = 0;
 	n = walk(t, m, t->blk->ips, ip, sp, bp, &hash);
 	id = kh_stack_id(t, t->blk->ips, n, hash, 0);
