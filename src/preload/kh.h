@@ -173,7 +173,8 @@ void kh_modules_reset(void); /* after dlclose: forget and resend */
 /* ---- unwinding (kh_unwind.c) ---- */
 /* The stack id of the caller at (ip, sp, bp): ip is a return address, sp the CFA of
  * the interposed function, bp the caller's rbp. Walks the stack (up to HP_MAX_DEPTH
- * return addresses into t->blk->ips) unless a memo shows it unchanged. */
+ * return addresses into t->blk->ips) and keeps the walk as a memo; callers use
+ * kh_capture_fast, which first looks for a memo showing the stack unchanged. */
 uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
 extern uint32_t kh_unwind_gen; /* memos of older generations are invalid (dlclose) */
 /* kh_capture's common case inline: the memo shows the stack unchanged. */

@@ -210,14 +210,17 @@ static inline __attribute__((always_inline)) int ring_room(struct kh_thread *t, 
 }
 
 /* Appends n words dated by epoch e (an EPOCH record first when the ring's latest
- * epoch differs) and publishes them. For held-back events e is their own epoch. */
-static void ring_put(struct kh_thread *t, uint64_t e, const uint64_t *w, unsigned n)
+ * epoch differs) and publishes them. For held-back events e is their own epoch. The
+ * head is kept in a local so that the stores into the ring, which the compiler cannot
+ * tell apart from the thread state, do not force reloads. */
+static inline __attribute__((always_inline)) void ring_put_(struct kh_thread *t, uint64_t e, const uint64_t *w,
+							    unsigned n)
 {
 	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
 	unsigned need = n + (e != t->epoch);
 	if (ring_room(t, head, need) < 0)
 		return;
-	if (e != t->epoch) {
+	if (KH_UNLIKELY(e != t->epoch)) {
 		t->epoch = e;
 		ring[head++ & mask] = e << 4 | HP_EPOCH;
 	}
@@ -225,6 +228,11 @@ static void ring_put(struct kh_thread *t, uint64_t e, const uint64_t *w, unsigne
 		ring[head++ & mask] = w[i];
 	t->head = head;
 	__atomic_store_n(&t->ctl->head, head, __ATOMIC_RELEASE);
+}
+
+static void ring_put(struct kh_thread *t, uint64_t e, const uint64_t *w, unsigned n)
+{
+	ring_put_(t, e, w, n);
 }
 
 static inline void pend_clear_window(struct hp_pend *q)
@@ -275,9 +283,8 @@ void kh_pend_flush(struct kh_thread *t)
 	PEND_END(q);
 }
 
-/* Appends n (1 to 3) words and publishes them, after anything held back. The head is
- * kept in a local so that the stores into the ring, which the compiler cannot tell
- * apart from the thread state, do not force reloads. */
+/* Appends n (1 to 3) words of an event happening now and publishes them, after
+ * anything held back. */
 static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *t, uint64_t w0, uint64_t w1,
 							      uint64_t w2, unsigned n)
 {
@@ -294,23 +301,8 @@ static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *
 			n = 2;
 		} /* an ALLOC2 decided just before the process became multithreaded: no seq */
 	}
-	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
-	uint64_t head = t->head, mask = t->mask, *ring = t->ring;
-	unsigned need = n + (e != t->epoch);
-	if (ring_room(t, head, need) < 0)
-		return;
-	if (KH_UNLIKELY(e != t->epoch)) {
-		t->epoch = e;
-		ring[head++ & mask] = e << 4 | HP_EPOCH;
-	}
-	ring[head & mask] = w0;
-	if (n > 1)
-		ring[(head + 1) & mask] = w1;
-	if (n > 2)
-		ring[(head + 2) & mask] = w2;
-	head += n;
-	t->head = head;
-	__atomic_store_n(&t->ctl->head, head, __ATOMIC_RELEASE);
+	uint64_t w[3] = { w0, w1, w2 };
+	ring_put_(t, __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED), w, n);
 }
 
 static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t, uint64_t w0, uint64_t w1,
@@ -327,6 +319,23 @@ static inline __attribute__((always_inline)) void ring_write(struct kh_thread *t
 static inline int pend_ok(const struct kh_thread *t)
 {
 	return !__atomic_load_n(&kh_p.nopend, __ATOMIC_RELAXED) && !t->nested;
+}
+
+/* Holds the allocation (an ALLOC2 record) back until the next event shows whether it
+ * is temporary; an allocation held before it was not: it goes in, after the pairs
+ * held before it. */
+static inline __attribute__((always_inline)) void pend_hold(struct kh_thread *t, uint64_t w0, uint64_t w1)
+{
+	struct hp_pend *q = t->pend;
+	t->crit = 1;
+	PEND_BEGIN(q);
+	if (KH_UNLIKELY(q->alloc_w0))
+		pend_flush_all(t, q);
+	q->alloc_w0 = w0;
+	q->alloc_w1 = w1;
+	q->alloc_epoch = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+	PEND_END(q);
+	t->crit = 0;
 }
 
 /* fa: frame address of the interposed entry point (its caller is the allocation site).
@@ -347,17 +356,7 @@ static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64
 	if (KH_LIKELY(size < (1ull << 40) && id < (1u << 24))) {
 		uint64_t w0 = (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, w1 = (uint64_t)size | (uint64_t)id << 40;
 		if (KH_LIKELY(pend_ok(t))) {
-			/* held back until the next event shows whether it is temporary */
-			struct hp_pend *q = t->pend;
-			t->crit = 1;
-			PEND_BEGIN(q);
-			if (q->alloc_w0) /* not temporary: it goes in, after the pairs before it */
-				pend_flush_all(t, q);
-			q->alloc_w0 = w0;
-			q->alloc_w1 = w1;
-			q->alloc_epoch = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
-			PEND_END(q);
-			t->crit = 0;
+			pend_hold(t, w0, w1);
 			return;
 		}
 		if (!__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED)) {
@@ -384,18 +383,16 @@ static inline void on_alloc(struct kh_thread *t, void *p, size_t size, const uin
 	t->last_left = t->sample_left;
 }
 
-/* A temporary pair joins the held window (p was the held allocation). */
-static __attribute__((noinline)) void pend_temp(struct kh_thread *t, struct hp_pend *q, uint64_t a)
+/* The run a temporary pair of stack id joins when it is not run[0] of this epoch:
+ * writes the held pairs out at a new epoch or a limit, then finds the stack's run or
+ * starts one (writing the pairs out when all runs are taken). */
+static __attribute__((noinline)) struct hp_pend_run *pend_run(struct kh_thread *t, struct hp_pend *q, uint64_t a,
+							     uint64_t id, uint64_t e)
 {
-	uint64_t size = q->alloc_w1 & ((1ull << 40) - 1), id = q->alloc_w1 >> 40;
-	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
 	struct hp_pend_run *r = NULL;
-	int b = hp_hist_bucket(size);
-	if (KH_UNLIKELY(q->win_pairs && (q->win_epoch != e || q->win_pairs >= (1u << 30))))
+	if (q->win_pairs && (q->win_epoch != e || q->win_pairs >= (1u << 30)))
 		pend_flush_window(t, q);
-	if (KH_LIKELY(q->run[0].id_count && (q->run[0].id_count & 0xffffffffu) == id))
-		r = &q->run[0];
-	else for (int i = 0; i < HP_PEND_RUNS; i++) {
+	for (int i = 0; i < HP_PEND_RUNS; i++) {
 		struct hp_pend_run *x = &q->run[i];
 		if ((x->id_count & 0xffffffffu) == id && x->id_count) {
 			r = x;
@@ -404,24 +401,57 @@ static __attribute__((noinline)) void pend_temp(struct kh_thread *t, struct hp_p
 		if (!x->id_count && !r)
 			r = x;
 	}
-	if (KH_UNLIKELY(!r || r->bytes >= (1ull << 62))) {
+	if (!r || r->bytes >= (1ull << 62)) {
 		pend_flush_window(t, q);
 		r = &q->run[0];
 	}
 	if (!r->id_count)
 		r->id_count = id;
-	r->id_count += 1ull << 32;
-	r->bytes += size;
-	if (size > r->max)
-		r->max = size;
 	if (!q->win_pairs) {
 		q->win_epoch = e;
 		q->win_addr = a;
 	}
+	return r;
+}
+
+/* A temporary pair joins the held window (a was the held allocation); inside the
+ * seq-odd section. The common case, one more pair of run[0]'s stack, is inline. */
+static inline __attribute__((always_inline)) void pend_temp(struct kh_thread *t, struct hp_pend *q, uint64_t a)
+{
+	uint64_t w1 = q->alloc_w1, size = w1 & ((1ull << 40) - 1), id = w1 >> 40;
+	uint64_t e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+	struct hp_pend_run *r = &q->run[0];
+	int b = hp_hist_bucket(size);
+	if (KH_UNLIKELY(!(r->id_count && (r->id_count & 0xffffffffu) == id && q->win_epoch == e &&
+			  q->win_pairs < (1u << 30) && r->bytes < (1ull << 62))))
+		r = pend_run(t, q, a, id, e);
+	r->id_count += 1ull << 32;
+	r->bytes += size;
+	if (size > r->max)
+		r->max = size;
 	q->win_pairs++;
 	q->hist[b]++;
 	q->win_mask |= 1ull << b;
 	q->alloc_w0 = 0;
+}
+
+/* A free of the block at a: when it is the held allocation, the pair joins the held
+ * temporary pairs and 1 is returned. Critical first, then the check: a signal handler
+ * recording in between would write the held allocation out. */
+static inline __attribute__((always_inline)) int pend_try_temp(struct kh_thread *t, uint64_t a)
+{
+	struct hp_pend *q = t->pend;
+	t->crit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (KH_UNLIKELY(q->alloc_w0 != (a << 4 | HP_ALLOC2))) {
+		t->crit = 0;
+		return 0;
+	}
+	PEND_BEGIN(q);
+	pend_temp(t, q, a);
+	PEND_END(q);
+	t->crit = 0;
+	return 1;
 }
 
 static inline void on_free(struct kh_thread *t, void *p)
@@ -431,18 +461,9 @@ static inline void on_free(struct kh_thread *t, void *p)
 		return;
 	w = a << 4 | HP_FREE;
 	if (a == t->last_alloc && (!kh_p.sample_bytes || t->sample_left == t->last_left)) {
-		struct hp_pend *q = t->pend;
 		t->last_alloc = 0;
-		t->crit = 1;
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		if (q->alloc_w0 == (a << 4 | HP_ALLOC2) && pend_ok(t) && t->state == KH_T_ON) {
-			PEND_BEGIN(q);
-			pend_temp(t, q, a);
-			PEND_END(q);
-			t->crit = 0;
+		if (pend_ok(t) && t->state == KH_T_ON && pend_try_temp(t, a))
 			return;
-		}
-		t->crit = 0;
 		w |= HP_FREE_TEMP;
 	}
 	ring_write(t, w, 0, 0, 1);
@@ -537,19 +558,9 @@ static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t
 	t->busy = 1; /* a signal handler allocating during the capture records one level deep */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	id = kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
-	if (KH_LIKELY(n < (1ull << 40) && id < (1u << 24) && t->state == KH_T_ON)) {
-		/* held back until the next event shows whether it is temporary */
-		struct hp_pend *q = t->pend;
-		t->crit = 1;
-		PEND_BEGIN(q);
-		if (KH_UNLIKELY(q->alloc_w0)) /* not temporary: it goes in, after the pairs before it */
-			pend_flush_all(t, q);
-		q->alloc_w0 = (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2;
-		q->alloc_w1 = (uint64_t)n | (uint64_t)id << 40;
-		q->alloc_epoch = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
-		PEND_END(q);
-		t->crit = 0;
-	} else if (t->state == KH_T_ON) {
+	if (KH_LIKELY(n < (1ull << 40) && id < (1u << 24) && t->state == KH_T_ON))
+		pend_hold(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, (uint64_t)n | (uint64_t)id << 40);
+	else if (t->state == KH_T_ON) {
 		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)n, id, 3);
 	}
 	t->last_alloc = (uint64_t)(uintptr_t)p;
@@ -557,47 +568,16 @@ static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t
 	t->busy = 0;
 }
 
-/* 1 when p was the held allocation: the pair joins the held temporary pairs (the
- * common case, a pair of the stack of the last one, inline). */
+/* 1 when p was the held allocation (see pend_try_temp). */
 static inline __attribute__((always_inline)) int full_free_temp(struct kh_thread *t, void *p)
 {
-	struct hp_pend *q = t->pend;
-	uint64_t a = (uint64_t)(uintptr_t)p, w1, size, e;
-	struct hp_pend_run *r = &q->run[0];
-	int b;
-	/* critical first, then the check: a signal handler recording in between would
-	 * write the held allocation out */
+	int done;
 	t->busy = 1;
-	t->crit = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (KH_UNLIKELY(q->alloc_w0 != (a << 4 | HP_ALLOC2))) {
-		t->crit = 0;
-		t->busy = 0;
-		return 0;
-	}
-	PEND_BEGIN(q);
-	w1 = q->alloc_w1;
-	size = w1 & ((1ull << 40) - 1);
-	e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
-	if (KH_LIKELY(r->id_count && (r->id_count & 0xffffffffu) == (w1 >> 40) && q->win_epoch == e &&
-		      q->win_pairs < (1u << 30) && r->bytes < (1ull << 62))) {
-		r->id_count += 1ull << 32;
-		r->bytes += size;
-		if (size > r->max)
-			r->max = size;
-		q->win_pairs++;
-		b = hp_hist_bucket(size);
-		q->hist[b]++;
-		q->win_mask |= 1ull << b;
-		q->alloc_w0 = 0;
-	} else {
-		pend_temp(t, q, a);
-	}
-	PEND_END(q);
-	t->crit = 0;
+	done = pend_try_temp(t, (uint64_t)(uintptr_t)p);
 	t->busy = 0;
-	t->last_alloc = 0;
-	return 1;
+	if (done)
+		t->last_alloc = 0;
+	return done;
 }
 
 static __attribute__((noinline)) void *malloc_slow(size_t n, const uint64_t *fa)
