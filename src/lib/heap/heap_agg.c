@@ -374,39 +374,13 @@ void heap_agg_alloc(struct heap_proc *pr, uint32_t ring, uint64_t addr, uint64_t
 	insert_live(pr, ring, addr, size, stack);
 }
 
-void heap_agg_temp_pair(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns)
-{
-	struct heap_agg *a = pr->agg;
-	double w = weight(a, size), b = w * (double)size;
-	struct ha_stack *s = get_stack(pr, stack);
-	pr->st.events += 2;
-	pr->last_t = t_ns;
-	s->alloc_count += w;
-	s->alloc_bytes += b;
-	s->temp_count += w;
-	pr->st.allocs += w;
-	pr->st.bytes += b;
-	pr->st.frees += w;
-	pr->st.temps += w;
-	a->hist[hist_bucket(size)] += w;
-	if (UNLIKELY(pr->live_total + b > pr->peak_total)) {
-		/* the heap peaked while this block lived */
-		touch(pr, s);
-		pr->peak_total = pr->live_total + b;
-		pr->st.peak_time_ns = t_ns;
-		pr->peak_ver++;
-		s->peak_val = s->live_bytes + b;
-		s->peak_ver = pr->peak_ver;
-	}
-	pr->dirty = 1;
-}
-
-void heap_agg_temp_run(struct heap_proc *pr, uint64_t count, uint64_t bytes, uint64_t max, uint32_t stack,
-		       uint64_t t_ns)
+/* c temporary pairs of one stack, b bytes in all, the largest top bytes: counted
+ * without touching the live blocks. The live heap is the same for all of them, so the
+ * heap peaked during them if it did while the largest lived. */
+static inline void account_temps(struct heap_proc *pr, uint32_t stack, double c, double b, double top,
+				 uint64_t t_ns)
 {
 	struct ha_stack *s = get_stack(pr, stack);
-	double c = (double)count, b = (double)bytes;
-	pr->st.events += 2 * count;
 	pr->last_t = t_ns;
 	s->alloc_count += c;
 	s->alloc_bytes += b;
@@ -415,16 +389,31 @@ void heap_agg_temp_run(struct heap_proc *pr, uint64_t count, uint64_t bytes, uin
 	pr->st.bytes += b;
 	pr->st.frees += c;
 	pr->st.temps += c;
-	if (UNLIKELY(pr->live_total + (double)max > pr->peak_total)) {
-		/* the heap peaked while the largest of these lived */
+	if (UNLIKELY(pr->live_total + top > pr->peak_total)) {
 		touch(pr, s);
-		pr->peak_total = pr->live_total + (double)max;
+		pr->peak_total = pr->live_total + top;
 		pr->st.peak_time_ns = t_ns;
 		pr->peak_ver++;
-		s->peak_val = s->live_bytes + (double)max;
+		s->peak_val = s->live_bytes + top;
 		s->peak_ver = pr->peak_ver;
 	}
 	pr->dirty = 1;
+}
+
+void heap_agg_temp_pair(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns)
+{
+	struct heap_agg *a = pr->agg;
+	double w = weight(a, size), b = w * (double)size;
+	pr->st.events += 2;
+	a->hist[hist_bucket(size)] += w;
+	account_temps(pr, stack, w, b, b, t_ns);
+}
+
+void heap_agg_temp_run(struct heap_proc *pr, uint64_t count, uint64_t bytes, uint64_t max, uint32_t stack,
+		       uint64_t t_ns)
+{
+	pr->st.events += 2 * count;
+	account_temps(pr, stack, (double)count, (double)bytes, (double)max, t_ns);
 }
 
 void heap_agg_hist_add(struct heap_agg *a, unsigned bucket, uint64_t count)
