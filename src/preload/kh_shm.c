@@ -266,16 +266,24 @@ found:
 	return 0;
 }
 
+/* The thread has no slot any more: its next allocator call takes the slow path and
+ * attaches again. */
+static void thread_unbind(struct kh_thread *t)
+{
+	t->state = KH_T_NEW;
+	t->ring = NULL;
+	t->pend = NULL;
+	t->last_alloc = 0;
+	t->sample_left = 0;
+}
+
 void kh_thread_detach(struct kh_thread *t)
 {
 	if (t->state == KH_T_ON && kh_p.hdr) {
 		kh_pend_flush(t);
 		__atomic_store_n(&kh_p.hdr->slot_state[t->slot], HP_SLOT_RETIRED, __ATOMIC_RELEASE);
 	}
-	t->state = KH_T_NEW;
-	t->ring = NULL;
-	t->pend = NULL;
-	t->sample_left = 0;
+	thread_unbind(t);
 }
 
 /* Waits until n words fit in the thread's ring. When the reader's heartbeat stays
@@ -425,10 +433,6 @@ void kh_fork_child(void)
 		kh_p.inh_created = 0;
 		kh_p.inh_ppid = 0;
 	}
-	t->state = KH_T_NEW;
-	t->ring = NULL;
-	t->pend = NULL;
-	t->last_alloc = 0;
-	t->sample_left = 0;
+	thread_unbind(t);
 	KH_CRIT_END(t);
 }

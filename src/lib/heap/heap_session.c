@@ -368,6 +368,18 @@ bad:
 	return n;
 }
 
+/* drain_ring_segment for a single-threaded process, whose events are processed
+ * epoch by epoch: moving to the ring's epoch ends the one before. */
+static unsigned long long drain_epoch_segment(struct heap_session *s, struct hs_proc *pr, uint32_t slot,
+					      struct hs_ring *r, uint64_t head)
+{
+	if (r->epoch != pr->cur_epoch) {
+		heap_agg_end_epoch(pr->agg);
+		pr->cur_epoch = r->epoch;
+	}
+	return drain_ring_segment(s, pr, slot, r, head);
+}
+
 /* Skips EPOCH records at the ring's tail; returns 1 when an event follows below limit. */
 static int ring_ready(struct hs_ring *r, uint64_t head, uint64_t limit)
 {
@@ -551,11 +563,7 @@ static unsigned long long drain_events(struct heap_session *s, struct hs_proc *p
 		}
 		if (!best)
 			break;
-		if (best->epoch != pr->cur_epoch) {
-			heap_agg_end_epoch(pr->agg);
-			pr->cur_epoch = best->epoch;
-		}
-		n += drain_ring_segment(s, pr, best_slot, best, best_head);
+		n += drain_epoch_segment(s, pr, best_slot, best, best_head);
 		__atomic_store_n(&best->ctl->tail, best->tail, __ATOMIC_RELEASE);
 		if (pr->corrupt)
 			break;
@@ -616,11 +624,7 @@ static void drain_pending(struct heap_session *s, struct hs_proc *pr)
 		fr.mask = FAKE_WORDS - 1;
 		fr.tail = 0;
 		while (!pr->corrupt && ring_ready(&fr, n, UINT64_MAX)) {
-			if (fr.epoch != pr->cur_epoch) {
-				heap_agg_end_epoch(pr->agg);
-				pr->cur_epoch = fr.epoch;
-			}
-			s->events += drain_ring_segment(s, pr, i, &fr, n);
+			s->events += drain_epoch_segment(s, pr, i, &fr, n);
 		}
 	}
 }
