@@ -70,6 +70,23 @@ void kb_result_release(struct kb_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
+const char *kb_stop_id(int stop)
+{
+	switch (stop) {
+	case KB_STOP_RUNS:
+		return "runs";
+	case KB_STOP_SETTLED:
+		return "settled";
+	case KB_STOP_PRECISION:
+		return "precision";
+	case KB_STOP_MAX_RUNS:
+		return "max-runs";
+	case KB_STOP_MAX_TIME:
+		return "max-time";
+	}
+	return "";
+}
+
 /* ---- JSON ---- */
 
 static void jnum(struct strbuf *sb, double v)
@@ -78,6 +95,19 @@ static void jnum(struct strbuf *sb, double v)
 		strbuf_addstr(sb, "null");
 	else
 		strbuf_addf(sb, "%.17g", v);
+}
+
+static void jinterval(struct strbuf *sb, const struct ks_interval *ci)
+{
+	if (!ci || !ci->bounded) {
+		strbuf_addstr(sb, "null");
+		return;
+	}
+	strbuf_addch(sb, '[');
+	jnum(sb, ci->lo);
+	strbuf_addstr(sb, ", ");
+	jnum(sb, ci->hi);
+	strbuf_addch(sb, ']');
 }
 
 static void jstr(struct strbuf *sb, const char *s)
@@ -150,6 +180,8 @@ static void write_result(struct strbuf *sb, const struct kb_result *r)
 		strbuf_addstr(sb, "null");
 	}
 	strbuf_addf(sb, ",\n      \"outliers\": %zu", r->outliers);
+	if (r->stop)
+		strbuf_addf(sb, ",\n      \"stopped_by\": \"%s\"", kb_stop_id(r->stop));
 	jfield(sb, "max_rss", r->max_rss);
 	strbuf_addf(sb, ",\n      \"max_rss_upper_bound\": %s", r->rss_upper_bound ? "true" : "false");
 	strbuf_addstr(sb, ",\n      \"memory_usage_byte\": [");
@@ -225,22 +257,23 @@ void kb_write_json(struct strbuf *sb, const struct kb_settings *set, const struc
 		strbuf_addstr(sb, ", \"reference\": ");
 		jstr(sb, c->reference);
 		strbuf_addstr(sb, ", \"ratio\": ");
-		jnum(sb, c->valid ? c->c.ratio : NAN);
+		jnum(sb, c->valid ? c->mean_ratio : NAN);
 		strbuf_addstr(sb, ", \"ratio_ci\": ");
-		if (c->valid && c->c.ci.bounded) {
-			strbuf_addch(sb, '[');
-			jnum(sb, c->c.ci.lo);
-			strbuf_addstr(sb, ", ");
-			jnum(sb, c->c.ci.hi);
-			strbuf_addch(sb, ']');
-		} else {
-			strbuf_addstr(sb, "null");
-		}
+		jinterval(sb, c->valid && c->test == KB_TEST_WELCH ? &c->ci : NULL);
 		strbuf_addstr(sb, ", \"p_value\": ");
-		jnum(sb, c->valid ? c->c.mw.p : NAN);
-		strbuf_addf(sb, ", \"p_exact\": %s, \"verdict\": \"%s\" }",
-			    c->valid && c->c.mw.exact ? "true" : "false",
-			    !c->valid ? "unknown" : c->c.verdict > 0 ? "slower" : c->c.verdict < 0 ? "faster" : "same");
+		jnum(sb, c->valid ? c->p : NAN);
+		strbuf_addf(sb, ", \"p_exact\": false, \"verdict\": \"%s\",\n      \"test\": \"%s\", \"alpha\": ",
+			    !c->valid ? "unknown" : c->verdict > 0 ? "slower" : c->verdict < 0 ? "faster" : "same",
+			    c->test == KB_TEST_SEQUENTIAL ? "anytime-valid-sign" : "welch");
+		jnum(sb, c->alpha);
+		strbuf_addf(sb, ", \"estimate\": { \"kind\": \"%s\", \"value\": ",
+			    c->test == KB_TEST_SEQUENTIAL ? "median-round-ratio" : "ratio-of-means");
+		jnum(sb, c->valid ? c->ratio : NAN);
+		strbuf_addstr(sb, ", \"ci\": ");
+		jinterval(sb, c->valid ? &c->ci : NULL);
+		strbuf_addstr(sb, ", \"resolution\": ");
+		jnum(sb, c->valid ? c->resolution : NAN);
+		strbuf_addstr(sb, " } }");
 	}
 	strbuf_addstr(sb, ncmp ? "\n  ]\n}\n" : "]\n}\n");
 }

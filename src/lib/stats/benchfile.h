@@ -23,6 +23,18 @@ struct kb_counter_series {
 	double *v;                /* per run; NaN where not counted */
 };
 
+/* What ended the measurement of a command (its "stopped_by" in JSON). */
+enum kb_stop {
+	KB_STOP_NONE = 0,         /* not measured (yet) */
+	KB_STOP_RUNS,             /* --runs N were made */
+	KB_STOP_SETTLED,          /* every comparison became significant (sequential test) */
+	KB_STOP_PRECISION,        /* every mean reached the --precision target */
+	KB_STOP_MAX_RUNS,         /* --max-runs reached first */
+	KB_STOP_MAX_TIME,         /* the --max-time budget ran out first */
+};
+/* "runs", "settled", "precision", "max-runs", "max-time" ("" for KB_STOP_NONE). */
+const char *kb_stop_id(int stop);
+
 struct kb_result {
 	char *name;               /* "command" in JSON: the -n name or the command line */
 	char *command;            /* the command line run (parameters substituted) */
@@ -41,15 +53,35 @@ struct kb_result {
 	size_t outliers;          /* by the modified z-score (KS_OUTLIER_Z) */
 	double mean_user, mean_sys, max_rss;
 	int rss_upper_bound;      /* some run's peak RSS was only an upper bound (cmdrun.h) */
+	int stop;                 /* enum kb_stop: what ended the runs */
+	double seconds;           /* time spent measuring (a round's time for interleaved runs) */
 };
 
-/* A comparison of one result against a reference (another command or a baseline). */
+/* The test behind a comparison. */
+enum kb_test {
+	KB_TEST_SEQUENTIAL = 1,   /* anytime-valid paired sign test (stats/seqtest.h): interleaved */
+	KB_TEST_WELCH,            /* Welch's t-test with Fieller's interval (ks_compare) */
+};
+
+/* A comparison of one result against a reference (another command or a baseline). The
+ * verdict, p and the interval come from one test and agree: verdict != 0 exactly when
+ * p <= alpha, exactly when 1 is outside ci. */
 struct kb_comparison {
 	size_t result;            /* index into the results */
-	const char *reference;    /* name of the reference */
-	struct ks_comparison c;   /* ratio = mean(result) / mean(reference) */
-	int valid;                /* 0 when the test could not be made */
+	const char *reference;    /* name of the reference (a result's name or a baseline path) */
+	size_t ref_result;        /* index of the reference result; KB_NO_RESULT for a baseline */
+	int valid;                /* 0 when the test could not be made (too few runs) */
+	int test;                 /* enum kb_test */
+	double alpha;             /* the level it was tested at (alpha / comparisons: Bonferroni) */
+	double mean_ratio;        /* mean(result) / mean(reference), as hyperfine's "relative" */
+	double ratio;             /* the test's estimate: the median of the per-round ratios
+				   * (KB_TEST_SEQUENTIAL), or mean_ratio (KB_TEST_WELCH) */
+	struct ks_interval ci;    /* of ratio, at 1 - alpha above */
+	double p;                 /* the test's p-value */
+	double resolution;        /* half-width of ci relative to ratio; INFINITY: unbounded */
+	int verdict;              /* +1 slower, -1 faster, 0 no significant difference */
 };
+#define KB_NO_RESULT ((size_t)-1)
 
 struct kb_settings {
 	const char *shell;        /* NULL: no shell */

@@ -420,24 +420,44 @@ bad:
 int ks_compare(const double *a, size_t na, const double *b, size_t nb, double alpha,
 	       struct ks_comparison *c)
 {
-	double ma, mb;
+	double ma, mb, sa, sb, se;
 	memset(c, 0, sizeof(*c));
-	if (!na || !nb || !(alpha > 0 && alpha < 1))
+	if (na < 2 || nb < 2 || !(alpha > 0 && alpha < 1))
 		return -1;
-	if (ks_mann_whitney(a, na, b, nb, &c->mw) < 0)
-		return -1;
+	for (size_t i = 0; i < na; i++)
+		if (isnan(a[i]))
+			return -1;
+	for (size_t i = 0; i < nb; i++)
+		if (isnan(b[i]))
+			return -1;
 	ma = ks_mean(a, na);
 	mb = ks_mean(b, nb);
-	if (mb == 0)
+	if (!(mb > 0))
 		return -1;
+	sa = ks_stddev(a, na);
+	sb = ks_stddev(b, nb);
 	c->ratio = ma / mb;
-	c->ci = ks_ratio_ci(ma, ks_stddev(a, na), na, mb, ks_stddev(b, nb), nb, 1 - alpha);
-	if (c->mw.p < alpha && c->ci.bounded) {
-		if (c->ci.lo > 1)
-			c->verdict = 1;
-		else if (c->ci.hi < 1)
-			c->verdict = -1;
+	c->df = ks_welch_df(sa, na, sb, nb);
+	se = sqrt(sa * sa / (double)na + sb * sb / (double)nb);
+	if (se > 0) {
+		c->t = (ma - mb) / se;
+		c->p = isinf(c->df) ? 2 * ks_norm_cdf(-fabs(c->t)) : 2 * ks_t_cdf(-fabs(c->t), c->df);
+	} else {
+		c->t = ma > mb ? INFINITY : ma < mb ? -INFINITY : 0;
+		c->p = ma == mb ? 1 : 0;
 	}
+	c->p = fmin(1, c->p);
+	c->ci = ks_ratio_ci(ma, sa, na, mb, sb, nb, 1 - alpha);
+	if (se > 0 && !c->ci.bounded)
+		c->resolution = INFINITY;
+	else if (se > 0)
+		c->resolution = (c->ci.hi - c->ci.lo) / 2 / c->ratio;
+	if (se == 0) { /* no spread at all: the interval is the point */
+		c->ci.lo = c->ci.hi = c->ratio;
+		c->ci.bounded = 1;
+	}
+	if (c->p < alpha)
+		c->verdict = ma > mb ? 1 : -1;
 	return 0;
 }
 

@@ -94,20 +94,26 @@ int ks_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, stru
  * programming over the number of arrangements; m, n <= 100 (NaN beyond). */
 double ks_mw_exact_cdf(double u, size_t m, size_t n);
 
-/* ---- comparing two samples (kiln bench's verdict) ----
- * ratio = mean(a) / mean(b) with its Fieller interval at level 1 - alpha, and the
- * Mann-Whitney test of a against b. The verdict is "slower" (+1) or "faster" (-1) only when
- * BOTH the Mann-Whitney p-value is below alpha AND the ratio's interval lies entirely
- * above (below) 1; otherwise 0, "no significant difference". Requiring both keeps the
- * verdict consistent with the interval shown next to it; the combined test's false
- * positive rate is at most alpha. */
+/* ---- comparing two independent samples (kiln bench's baseline and --no-interleave test) ----
+ * One test gives the verdict, the p-value and the interval, so that they always agree:
+ * Welch's t-test of mean(a) = mean(b), t = (ma - mb) / sqrt(va + vb), with the
+ * Welch-Satterthwaite degrees of freedom, and its inversion for the ratio R = ma / mb,
+ * Fieller's interval with the same degrees of freedom (ks_ratio_ci at level 1 - alpha).
+ * R = 1 lies outside the interval exactly when p < alpha. The verdict is "slower" (+1) or
+ * "faster" (-1) when p < alpha, else 0, "no significant difference". With few runs on one
+ * side (3 runs against a 2M-run baseline) the degrees of freedom are those of the small
+ * side and the interval is wide: resolution = the half-width of the interval relative to
+ * the ratio says which differences the runs could have shown at all. */
 struct ks_comparison {
 	double ratio;
-	struct ks_interval ci;
-	struct ks_mw_result mw;
+	struct ks_interval ci;    /* Fieller, 1 - alpha; unbounded: see ks_ratio_ci */
+	double t, df;             /* Welch's statistic and degrees of freedom */
+	double p;                 /* two-sided p-value of Welch's test */
+	double resolution;        /* (ci.hi - ci.lo) / 2 / ratio; INFINITY when unbounded */
 	int verdict;
 };
-/* Returns 0, or -1 (nothing printed) when a sample is empty, contains NaN, or mean(b) is 0. */
+/* Returns 0, or -1 (nothing printed) when a sample has fewer than 2 values, contains NaN,
+ * mean(b) is not positive, or alpha is not in (0, 1). */
 int ks_compare(const double *a, size_t na, const double *b, size_t nb, double alpha,
 	       struct ks_comparison *c);
 
