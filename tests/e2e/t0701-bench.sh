@@ -39,7 +39,7 @@ a, b = d[\"results\"]
 assert 0.019 < a[\"median\"] < 0.030, a[\"median\"]
 assert 0.039 < b[\"median\"] < 0.050, b[\"median\"]
 assert d[\"comparisons\"][0][\"verdict\"] == \"slower\"
-" && grep -q "sleep 0.04. is 1\.[0-9]*× slower than .sleep 0.02" out
+" && grep -q "#2 .sleep 0.04. is 1\.[0-9]*× slower than #1 .sleep 0.02" out
 '
 expect "the JSON is readable by a hyperfine-style consumer" '
 	"$KILN" bench -N -r 5 "true" --export-json r.json >/dev/null &&
@@ -62,8 +62,9 @@ expect "the same command twice: no significant difference" '
 		python3 -c "
 import json; d = json.load(open(\"r.json\"))
 c = d[\"comparisons\"][0]
-assert c[\"verdict\"] == \"same\", c
-lo, hi = c[\"ratio_ci\"]; assert lo <= 1.0 <= hi, c
+assert c[\"verdict\"] == \"same\" and c[\"p_value\"] > c[\"alpha\"], c
+assert c[\"test\"] == \"anytime-valid-sign\" and c[\"ratio_ci\"] is None, c
+lo, hi = c[\"estimate\"][\"ci\"]; assert lo <= 1.0 <= hi, c
 " && grep -q "no significant difference" out && exit 0
 	done
 	exit 1

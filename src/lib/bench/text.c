@@ -226,7 +226,7 @@ void kb_text_comparisons(struct strbuf *sb, const struct kb_result *r, size_t n,
 		strbuf_addf(sb, "' (ratio of means now / baseline, %s CI, Welch's t-test):\n", lv);
 	} else {
 		strbuf_addf(sb, "Comparison (reference: %s", fixed_ref ? "" : "the fastest, ");
-		who(sb, r, ref, 1);
+		who(sb, r, ref, names);
 		strbuf_addf(sb, "; %s, %s CI, %s", seq ? "ratio: median over the rounds" : "ratio of means", lv,
 			    seq ? "anytime-valid sign test" : "Welch's t-test");
 		if (ncmp > 1)
