@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # bench.sh: kiln bench and kiln stat against hyperfine and perf stat, in one run.
 #   (1) harness overhead per run: `true` without a shell (-N), 1000 runs, kiln vs hyperfine
-#   (2) runs kiln needs to reach a ±1% 95% CI, and the time spent, vs hyperfine's default
+#   (2) runs kiln makes by default (to a ±1% 95% CI of the median, or 3 s), and the time
+#       spent, vs hyperfine's default
 #   (3) agreement of kiln's mean with hyperfine's on the same commands
 #   (4) kiln stat vs perf stat: task-clock (no hardware PMU here for instructions)
+#   (5) wall time to a conclusion, kiln bench vs hyperfine: identical commands and commands
+#       30% apart, with both tools' conclusions
 # Prints ratios; peak memory of each tool from GNU time. Usage: BUILD=build bench/bench.sh
 set -u
 cd "$(dirname "$0")/.."
@@ -81,7 +84,8 @@ print("    kiln %.1f us/run (%.1f…%.1f), hyperfine %.1f us/run (%.1f…%.1f), 
 PY
 
 echo
-echo "== (2) runs to a ±1% 95% CI of the mean (kiln's default), vs hyperfine's default run count"
+echo "== (2) one command, defaults: kiln (until the 95% CI of the median is within ±1%, or 3 s)"
+echo "   vs hyperfine (at least 10 runs and 3 s); the half-widths of both CIs computed alike"
 for cmd in "sleep 0.01" "$W/stat_busy 20" "$W/stat_syscalls 5"; do
 	k=$(run_tool kiln "$T/a.json" "$KILN" bench -N --export-json "$T/a.json" "$cmd") || exit 1
 	h=$(run_tool hyperfine "$T/b.json" hyperfine -N --export-json "$T/b.json" "$cmd") || exit 1
@@ -91,12 +95,19 @@ cmd, k, h = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 def halfwidth(times):
     n = len(times); m = st.mean(times); s = st.stdev(times)
     return 1.96 * s / math.sqrt(n) / m      # normal approximation, for both alike
+def med_halfwidth(times):
+    x = sorted(times); n = len(x); med = st.median(x)
+    k = max(1, int((n - 1.96 * math.sqrt(n)) / 2))   # rank of the 95% CI (normal approx.)
+    if n < 6:
+        return float("inf")
+    return max(x[n - k] - med, med - x[k - 1]) / med
 a = json.load(open(sys.argv[4]))["results"][0]; b = json.load(open(sys.argv[5]))["results"][0]
 name = cmd.split("/")[-1]
 need = math.ceil((1.96 * st.stdev(a["times"]) / (0.01 * a["mean"])) ** 2)
-print("  %-18s kiln: %4d runs in %5.2f s -> ±%.2f%%   hyperfine: %4d runs in %5.2f s -> ±%.2f%%   (runs needed for ±1%% from kiln's spread: %d)"
-      % (name, len(a["times"]), float(k[0]), 100 * halfwidth(a["times"]), len(b["times"]), float(h[0]),
-         100 * halfwidth(b["times"]), need))
+print("  %-16s kiln: %4d runs in %5.2f s (%s) -> median ±%.2f%%, mean ±%.2f%%   hyperfine: %4d runs in %5.2f s -> median ±%.2f%%, mean ±%.2f%%   time ratio kiln/hyperfine %.2f"
+      % (name, len(a["times"]), float(k[0]), a.get("stopped_by", "?"), 100 * med_halfwidth(a["times"]),
+         100 * halfwidth(a["times"]), len(b["times"]), float(h[0]), 100 * med_halfwidth(b["times"]),
+         100 * halfwidth(b["times"]), float(k[0]) / float(h[0])))
 PY
 done
 
@@ -147,3 +158,51 @@ print("  task-clock over 5 alternating runs each: kiln stat median %.2f ms (%.2f
 print("  ratio of medians kiln/perf %.3f (the same kernel counter; differences are run-to-run noise)"
       % (st.median(k) / st.median(p)))
 PY
+
+echo
+echo "== (5) time to a conclusion: kiln bench (stops when settled or precise) vs hyperfine,"
+echo "   both with their defaults and -N, on pairs of identical commands and commands 30% apart;"
+echo "   $REPS alternating repetitions; wall time of the whole tool and each tool's conclusion"
+W5=$W
+# pairs: NAME | CMD1 | CMD2
+pairs=(
+	"sleep, identical|sleep 0.01|sleep 0.01"
+	"sleep, 30% apart|sleep 0.010|sleep 0.013"
+	"cpu, identical|$W5/stat_busy 20|$W5/stat_busy 20"
+	"cpu, 30% apart|$W5/stat_busy 20|$W5/stat_busy 26"
+)
+for p in "${pairs[@]}"; do
+	IFS='|' read -r name c1 c2 <<<"$p"
+	: >"$T/conc"
+	for i in $(seq "$REPS"); do
+		k=$(run_tool kiln "$T/k5.json" "$KILN" bench -N --export-json "$T/k5.json" "$c1" "$c2") || exit 1
+		h=$(run_tool hyperfine "$T/h5.json" hyperfine -N --export-json "$T/h5.json" "$c1" "$c2") || exit 1
+		python3 - "$k" "$h" "$T/k5.json" "$T/h5.json" >>"$T/conc" <<'PY'
+import json, sys, math
+k, h = sys.argv[1].split(), sys.argv[2].split()
+kd = json.load(open(sys.argv[3])); hd = json.load(open(sys.argv[4]))
+c = kd["comparisons"][0]
+kc = "%s (%s, p=%.2g, %d runs each)" % (c["verdict"], kd["results"][0]["stopped_by"], c["p_value"],
+                                        kd["results"][0]["runs"])
+# hyperfine's conclusion: its summary, "X ± Y times faster than" the fastest (ratio of means,
+# sd by error propagation); it has no test: a difference is "claimed" when X - 2Y > 1
+a, b = hd["results"]
+fast, slow = (a, b) if a["mean"] <= b["mean"] else (b, a)
+r = slow["mean"] / fast["mean"]
+sd = r * math.sqrt((slow["stddev"] / slow["mean"]) ** 2 + (fast["stddev"] / fast["mean"]) ** 2)
+hc = "%.3f ± %.3f times (%s, %d runs each)" % (r, sd, "differ" if r - 2 * sd > 1 else "overlap",
+                                              len(a["times"]))
+print("%s\t%s\t%s\t%s" % (k[0], h[0], kc, hc))
+PY
+	done
+	python3 - "$name" "$T/conc" <<'PY'
+import sys, statistics as st
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+kt = [float(r[0]) for r in rows]; ht = [float(r[1]) for r in rows]
+print("  %-17s kiln %.2f s (%.2f…%.2f)  hyperfine %.2f s (%.2f…%.2f)  ratio kiln/hyperfine %.2f"
+      % (sys.argv[1], st.median(kt), min(kt), max(kt), st.median(ht), min(ht), max(ht),
+         st.median(kt) / st.median(ht)))
+for r in rows:
+    print("      kiln: %s   hyperfine: %s" % (r[2], r[3]))
+PY
+done

@@ -46,8 +46,8 @@ static void usage(FILE *out)
 		"\n"
 		"Benchmarks one or more commands (hyperfine's options and JSON), interleaving their\n"
 		"runs in rounds. Stops as soon as every comparison is settled (an anytime-valid\n"
-		"sequential test that keeps its error rate however often it looks), or every mean's\n"
-		"95%% CI is within 1%% (--precision), or at --max-runs / --max-time, and says which.\n"
+		"sequential test that keeps its error rate however often it looks), or the precision\n"
+		"is met (--precision), or at --max-runs / --max-time, and says which.\n"
 		"Compares every command with the reference (the fastest, or --reference): ratio of\n"
 		"means with its CI and p-value, from one test. Commands are labelled #1, #2, ...\n"
 		"\n"
@@ -77,8 +77,9 @@ static void usage(FILE *out)
 		"      --export-markdown FILE summary as a Markdown table\n"
 		"\n"
 		"kiln's options:\n"
-		"      --max-time T           stop after T per command if not settled (default 10s)\n"
-		"      --precision PCT        target half-width of the 95%% CI of the mean (default 1)\n"
+		"      --max-time T           stop after T per command if not settled (default 3s)\n"
+		"      --precision PCT        target half-width of the 95%% CI of the median, or of\n"
+		"                             each comparison's ratio (default 1)\n"
 		"      --alpha A              significance level of the comparisons (default 0.05)\n"
 		"      --timeout T            kill a run after T (\"5s\", \"500ms\") and stop\n"
 		"      --counters             also count cycles, instructions, cache and branch misses\n"
@@ -378,7 +379,7 @@ static int check_options(struct opts *o)
 	if (!o->min_runs)
 		o->min_runs = o->max_runs && o->max_runs < 10 ? o->max_runs : 10;
 	if (!o->have_max_time)
-		o->max_time = 10;
+		o->max_time = 3;
 	return 0;
 }
 
@@ -431,11 +432,16 @@ static void warn_result(const struct opts *o, const struct kb_result *r, int she
 	if (shell && r->s.mean < 0.005)
 		kiln_warn("'%s' took less than 5 ms: the shell start-up subtracted from it is of the same "
 			  "size; use -N (--shell=none) for exact figures", r->name);
-	if ((r->stop == KB_STOP_MAX_TIME || r->stop == KB_STOP_MAX_RUNS) && r->n >= 2 &&
-	    kb_rel_halfwidth(r) > o->precision)
-		kiln_warn("'%s': the 95%% CI of the mean is ± %.1f%% after %zu runs, wider than the ± %g%% "
-			  "target (stopped by %s)", r->name, 100 * kb_rel_halfwidth(r), r->n,
-			  100 * o->precision, r->stop == KB_STOP_MAX_RUNS ? "--max-runs" : "--max-time");
+	if ((r->stop == KB_STOP_MAX_TIME || r->stop == KB_STOP_MAX_RUNS) && kb_rel_halfwidth(r) > o->precision) {
+		const char *by = r->stop == KB_STOP_MAX_RUNS ? "--max-runs" : "--max-time";
+		if (isinf(kb_rel_halfwidth(r)))
+			kiln_warn("'%s': %zu runs are too few to bound the 95%% CI of the median (it takes 6); "
+				  "stopped by %s", r->name, r->n, by);
+		else
+			kiln_warn("'%s': the 95%% CI of the median is ± %.1f%% after %zu runs, wider than the "
+				  "± %g%% target (stopped by %s)", r->name, 100 * kb_rel_halfwidth(r), r->n,
+				  100 * o->precision, by);
+	}
 	for (size_t k = 0; k < r->n; k++)
 		if (r->exit_codes[k]) {
 			kiln_warn("'%s' exited non-zero in some runs (ignored with -i)", r->name);

@@ -120,14 +120,14 @@ assert set(c) >= {\"cycles\", \"instructions\", \"cache-misses\", \"branch-misse
 for v in c.values(): assert v[\"supported\"] in (True, False)
 "
 '
-expect "adaptive runs stop once the 95% CI is within the target" '
+expect "adaptive runs stop once the 95% CI of the median is within the target" '
 	"$KILN" bench -N --precision 5 --max-time 5 "sleep 0.005" --export-json r.json >/dev/null &&
 	python3 -c "
 import json; d = json.load(open(\"r.json\"))
 r = d[\"results\"][0]
-lo, hi = r[\"ci95\"]
+lo, hi = r[\"median_ci95\"]; m = r[\"median\"]
 assert r[\"runs\"] >= 10, r[\"runs\"]
-assert (hi - lo) / 2 <= 0.05 * r[\"mean\"] or r[\"runs\"] > 200, (lo, hi, r[\"mean\"])
+assert r[\"stopped_by\"] == \"precision\" and max(hi - m, m - lo) <= 0.05 * m or r[\"stopped_by\"] == \"max-time\", r
 " &&
 	"$KILN" bench -N -m 3 -M 4 "true" --export-json m.json >/dev/null &&
 	python3 -c "

@@ -35,19 +35,22 @@ assert c[\"verdict\"] == \"same\" and c[\"p_value\"] > c[\"alpha\"], c
 '
 expect "--precision met ends the run and says so (one command, and two)" '
 	"$KILN" bench -N --precision 50 "sleep 0.002" --export-json r.json >out 2>err &&
-	grep -q "^Ended: precision met: the mean.s 95% CI within ±50%, after [0-9]* runs" out &&
+	grep -q "^Ended: precision met: the median.s 95% CI within ±50%, after [0-9]* runs" out &&
 	python3 -c "
 import json; r = json.load(open(\"r.json\"))[\"results\"][0]
 assert r[\"stopped_by\"] == \"precision\" and r[\"runs\"] >= 10, r[\"runs\"]
-lo, hi = r[\"ci95\"]; assert (hi - lo) / 2 <= 0.5 * r[\"mean\"], r
+lo, hi = r[\"median_ci95\"]; m = r[\"median\"]; assert max(hi - m, m - lo) <= 0.5 * m, r
 " &&
 	"$KILN" bench -N --precision 50 -m 12 "sleep 0.002" "sleep 0.002" >out 2>err &&
 	grep -E -q "^Ended: (precision met: every comparison.s CI within ±50%|stopped by)" out
 '
 expect "--max-runs and --max-time end the run and say so, with the precision reached" '
-	"$KILN" bench -N -m 3 -M 4 --precision 0.001 "sleep 0.001" --export-json r.json >out 2>err &&
-	grep -q "^Ended: stopped by --max-runs (4), after 4 runs in .*; precision ±[0-9.]*%, not the ±0.001% target" out &&
-	grep -q "stopped by --max-runs" err &&
+	"$KILN" bench -N -m 8 -M 9 --precision 0.001 "sleep 0.001" --export-json r.json >out 2>err &&
+	grep -q "^Ended: stopped by --max-runs (9), after 9 runs in .*; precision ±[0-9.]*%, not the ±0.001% target" out &&
+	grep -q "the 95% CI of the median is ± [0-9.]*% after 9 runs.*stopped by --max-runs" err &&
+	"$KILN" bench -N -m 3 -M 4 "sleep 0.001" >out 2>err &&
+	grep -q "^Ended: stopped by --max-runs (4), after 4 runs in .*; too few runs to know the precision" out &&
+	grep -q "4 runs are too few to bound the 95% CI of the median" err &&
 	"$KILN" bench -N --max-time 0.3 --precision 0.001 "sleep 0.001" --export-json r.json >out 2>err &&
 	grep -q "^Ended: stopped by --max-time (300.0 ms), after [0-9]* runs" out &&
 	python3 -c "

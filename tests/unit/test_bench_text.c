@@ -162,7 +162,7 @@ static void test_short_names_and_ending(void **state)
 	r[0].stop = KB_STOP_PRECISION;
 	r[1].stop = KB_STOP_MAX_RUNS;
 	kb_text_ending(&sb, &cfg, r, 2, cmp, 1);
-	assert_non_null(strstr(sb.buf, "Ended: #1 precision met: the mean's 95% CI within ±1%"));
+	assert_non_null(strstr(sb.buf, "Ended: #1 precision met: the median's 95% CI within ±1%"));
 	assert_non_null(strstr(sb.buf, "; #2 stopped by --max-runs (40)"));
 	strbuf_release(&sb);
 	for (int i = 0; i < 2; i++)

@@ -343,6 +343,31 @@ static void test_real_difference_detected(void **state)
 	assert_int_equal(ks_compare(a, 1, b, 30, 0.05, &c), -1);
 }
 
+static void test_median_ci(void **state)
+{
+	/* exact binomial ranks: n = 10 -> [x2, x9] (P(Bin <= 1) = 11/1024 <= 0.025 <
+	 * P(Bin <= 2) = 56/1024); n = 100 -> [x40, x61]; n = 5 cannot reach 95% (1/32 > 0.025) */
+	double x[100];
+	for (int i = 0; i < 100; i++)
+		x[i] = i + 1;
+	struct ks_interval ci = ks_median_ci_sorted(x, 10, 0.95);
+	assert_true(ci.bounded && ci.lo == 2 && ci.hi == 9);
+	ci = ks_median_ci_sorted(x, 100, 0.95);
+	assert_true(ci.bounded && ci.lo == 40 && ci.hi == 61);
+	ci = ks_median_ci_sorted(x, 6, 0.95);
+	assert_true(ci.bounded && ci.lo == 1 && ci.hi == 6);
+	ci = ks_median_ci_sorted(x, 5, 0.95);
+	assert_false(ci.bounded);
+	/* large n: the normal approximation's ranks, n/2 -+ 0.98 sqrt(n) */
+	double *y = malloc(20001 * sizeof(double));
+	for (int i = 0; i < 20001; i++)
+		y[i] = i + 1;
+	ci = ks_median_ci_sorted(y, 20001, 0.95);
+	assert_true(ci.bounded && fabs(ci.lo - (10001 - 0.98 * sqrt(20001))) < 3);
+	assert_true(fabs((ci.hi - 10001) - (10001 - ci.lo)) <= 1);
+	free(y);
+}
+
 static void test_compare_verdict_agrees_with_p_and_ci(void **state)
 {
 	/* Whatever the data, the verdict, p < alpha and "1 outside the interval" are one
@@ -435,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_mean_ci),
 		cmocka_unit_test(test_ratio_ci),
 		cmocka_unit_test(test_compare_verdict_agrees_with_p_and_ci),
+		cmocka_unit_test(test_median_ci),
 		cmocka_unit_test(test_mw_exact),
 		cmocka_unit_test(test_mw_normal),
 		cmocka_unit_test(test_outliers),

@@ -185,17 +185,33 @@ int kb_runner_calibrate_shell(struct kb_runner *r)
 	return ret;
 }
 
+static double median_halfwidth(double median, struct ks_interval ci)
+{
+	if (!ci.bounded)
+		return INFINITY;
+	if (median <= 0)
+		return 0;
+	return fmax(ci.hi - median, median - ci.lo) / median;
+}
+
 double kb_rel_halfwidth(const struct kb_result *r)
 {
-	double m, s, t;
+	return median_halfwidth(r->s.median, r->median_ci);
+}
+
+/* The same while measuring (r is not finished): sorts a copy of the times. */
+static double current_halfwidth(const struct kb_result *r)
+{
+	double *x, med, hw;
 	if (r->n < 2)
 		return INFINITY;
-	m = ks_mean(r->times, r->n);
-	s = ks_stddev(r->times, r->n);
-	if (m <= 0)
-		return 0;
-	t = ks_t_quantile(0.975, (double)(r->n - 1));
-	return t * s / sqrt((double)r->n) / m;
+	x = xmalloc(r->n * sizeof(*x));
+	memcpy(x, r->times, r->n * sizeof(*x));
+	ks_sort(x, r->n);
+	med = ks_quantile_sorted(x, r->n, 0.5);
+	hw = median_halfwidth(med, ks_median_ci_sorted(x, r->n, 0.95));
+	free(x);
+	return hw;
 }
 
 int kb_stop_decide(const struct kb_run_config *cfg, long rounds, double elapsed, double budget,
@@ -216,8 +232,8 @@ int kb_stop_decide(const struct kb_run_config *cfg, long rounds, double elapsed,
 	return KB_STOP_NONE;
 }
 
-/* Running mean and sum of squares per result (Welford), for the precision check at every
- * round without going over all runs again. */
+/* Running mean and sum of squares per result (Welford), for the progress line at every
+ * run without going over all runs again. */
 struct running {
 	size_t n;
 	double mean, m2;
@@ -291,22 +307,24 @@ static int measure_group(struct kb_runner *r, struct running *w, size_t first, s
 	int ret = 0, stop;
 	ks_rng_seed(&rng, 0x6b696c6eULL); /* "kiln": a fixed seed, reproducible orders */
 	for (;;) {
-		int precise = 1, settled = 0;
-		if (n == 1 || !cfg->interleave) {
-			for (size_t i = 0; i < n; i++)
-				if (running_halfwidth(&w[first + i]) > cfg->precision)
-					precise = 0;
-		} else if (!cfg->runs && round >= cfg->min_runs && round >= next_look) {
-			/* Several interleaved commands: the comparisons decide. The anytime-valid test
-			 * may be looked at after every round; past 64 rounds it is looked at when the
-			 * rounds have grown by 1/32 (so that the cost stays linear). */
-			for (size_t i = 0; i < n; i++)
-				view[i] = r->b[first + i].r; /* shallow: the results side by side */
-			kb_compare_state(view, n, cfg->fixed_reference, cfg->alpha, cfg->precision,
-					 &settled, &precise);
+		int precise = 0, settled = 0;
+		/* The tests may be looked at after every round; past 64 rounds they are looked at
+		 * when the rounds have grown by 1/32 (so that the cost stays O(n log n)). The
+		 * sequential test is valid at any look (seqtest.h). */
+		if (!cfg->runs && round >= cfg->min_runs && round >= next_look) {
+			if (n == 1 || !cfg->interleave) {
+				precise = 1;
+				for (size_t i = 0; i < n; i++)
+					if (current_halfwidth(&r->b[first + i].r) > cfg->precision)
+						precise = 0;
+			} else {
+				/* several interleaved commands: the comparisons decide */
+				for (size_t i = 0; i < n; i++)
+					view[i] = r->b[first + i].r; /* shallow: the results side by side */
+				kb_compare_state(view, n, cfg->fixed_reference, cfg->alpha, cfg->precision,
+						 &settled, &precise);
+			}
 			next_look = round < 64 ? round + 1 : round + round / 32;
-		} else {
-			precise = 0;
 		}
 		stop = kb_stop_decide(cfg, round, elapsed, budget, precise, settled);
 		if (stop)

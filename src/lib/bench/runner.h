@@ -5,8 +5,9 @@
  *   after --min-runs rounds, stop at the first round where
  *     1. "settled":   two or more interleaved commands, and every comparison with the
  *                     reference is significant by the anytime-valid test (compare.h);
- *     2. "precision": one command (or --no-interleave): its mean's 95% CI is within
- *                     +-precision (Chow and Robbins' fixed-width interval rule);
+ *     2. "precision": one command (or --no-interleave): the 95% CI of its median is
+ *                     within +-precision of the median (a sequential fixed-width interval,
+ *                     distribution-free, so that a few delayed runs do not hold it up);
  *                     interleaved commands: every comparison's interval is within
  *                     +-precision of its estimate (a larger difference would have shown);
  *     3. "max-runs":  --max-runs rounds were made;
@@ -27,7 +28,7 @@ struct kb_progress {
 	double target_rounds;       /* estimated rounds to the end */
 	double remaining;           /* estimated seconds left */
 	const struct kb_result *last; /* the result just measured */
-	double halfwidth;           /* its 95% CI half-width relative to its mean (INFINITY: n < 2) */
+	double halfwidth;           /* its mean's 95% CI half-width relative to the mean (INFINITY: n < 2) */
 };
 
 struct kb_run_config {
@@ -62,7 +63,9 @@ int kb_runner_calibrate_shell(struct kb_runner *r);
 /* Setup, check and warm-up runs, the measured runs, cleanup; then finishes every result
  * (kb_result_finish) and records what stopped it. Returns 0 or -1 (printed). */
 int kb_runner_measure(struct kb_runner *r);
-/* Relative half-width of the 95% CI of r's mean (INFINITY for n < 2, 0 for a zero mean). */
+/* Relative half-width of the 95% CI of r's median: the larger distance from the median to
+ * an end of r->median_ci, over the median (INFINITY when unbounded, 0 for a zero median).
+ * r must be finished (kb_result_finish). */
 double kb_rel_halfwidth(const struct kb_result *r);
 
 /* The stopping rule of one round (pure): rounds made, seconds spent of budget, and whether

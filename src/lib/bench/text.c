@@ -103,6 +103,13 @@ void kb_text_result(struct strbuf *sb, const struct kb_result *r, size_t index)
 		strbuf_addf(sb, "  95%% CI of the mean:  %10s … %9s    (± %.2f%%)\n", a, b,
 			    r->s.mean > 0 ? 100 * (r->ci.hi - r->s.mean) / r->s.mean : 0.0);
 	}
+	if (r->median_ci.bounded) {
+		ks_fmt_duration_as(a, sizeof(a), r->median_ci.lo, r->s.mean);
+		ks_fmt_duration_as(b, sizeof(b), r->median_ci.hi, r->s.mean);
+		strbuf_addf(sb, "  95%% CI of the median: %9s … %9s    (± %.2f%%)\n", a, b,
+			    r->s.median > 0 ? 100 * fmax(r->median_ci.hi - r->s.median,
+							 r->s.median - r->median_ci.lo) / r->s.median : 0.0);
+	}
 	ks_fmt_bytes(f, sizeof(f), r->max_rss);
 	if (r->rss_upper_bound)
 		strbuf_addf(sb, "  Peak RSS:          ≤ %8s    (no larger than kiln itself: not measurable exactly)\n", f);
@@ -351,7 +358,7 @@ static void ending(struct strbuf *sb, const struct kb_run_config *cfg, const str
 		if (n > 1 && cfg->interleave)
 			strbuf_addf(sb, "precision met: every comparison's CI within ±%g%%", 100 * cfg->precision);
 		else
-			strbuf_addf(sb, "precision met: the mean's 95%% CI within ±%g%%", 100 * cfg->precision);
+			strbuf_addf(sb, "precision met: the median's 95%% CI within ±%g%%", 100 * cfg->precision);
 		break;
 	case KB_STOP_MAX_TIME:
 		strbuf_addstr(sb, "stopped by --max-time (");
@@ -379,7 +386,7 @@ static void ending(struct strbuf *sb, const struct kb_run_config *cfg, const str
 	}
 	if ((stop == KB_STOP_MAX_TIME || stop == KB_STOP_MAX_RUNS) && !isnan(hw)) {
 		if (isinf(hw))
-			strbuf_addstr(sb, "; precision unknown");
+			strbuf_addstr(sb, "; too few runs to know the precision");
 		else
 			strbuf_addf(sb, "; precision ±%.2f%%", 100 * hw);
 		strbuf_addf(sb, ", not the ±%g%% target", 100 * cfg->precision);

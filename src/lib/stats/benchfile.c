@@ -37,6 +37,13 @@ void kb_result_finish(struct kb_result *r)
 {
 	ks_summarize(r->times, r->n, &r->s);
 	r->ci = ks_mean_ci_from(r->s.mean, r->s.stddev, r->n, 0.95);
+	if (r->n) {
+		double *sorted = xmalloc(r->n * sizeof(double));
+		memcpy(sorted, r->times, r->n * sizeof(double));
+		ks_sort(sorted, r->n);
+		r->median_ci = ks_median_ci_sorted(sorted, r->n, 0.95);
+		free(sorted);
+	}
 	r->outliers = ks_outliers_mad(r->times, r->n, KS_OUTLIER_Z, NULL);
 	r->mean_user = ks_mean(r->user, r->n);
 	r->mean_sys = ks_mean(r->sys, r->n);
@@ -179,6 +186,8 @@ static void write_result(struct strbuf *sb, const struct kb_result *r)
 	} else {
 		strbuf_addstr(sb, "null");
 	}
+	strbuf_addstr(sb, ",\n      \"median_ci95\": ");
+	jinterval(sb, &r->median_ci);
 	strbuf_addf(sb, ",\n      \"outliers\": %zu", r->outliers);
 	if (r->stop)
 		strbuf_addf(sb, ",\n      \"stopped_by\": \"%s\"", kb_stop_id(r->stop));

@@ -50,6 +50,7 @@ struct kb_result {
 	/* filled by kb_result_finish */
 	struct ks_summary s;
 	struct ks_interval ci;    /* 95% CI of the mean */
+	struct ks_interval median_ci; /* 95% CI of the median (distribution-free) */
 	size_t outliers;          /* by the modified z-score (KS_OUTLIER_Z) */
 	double mean_user, mean_sys, max_rss;
 	int rss_upper_bound;      /* some run's peak RSS was only an upper bound (cmdrun.h) */

@@ -259,6 +259,35 @@ struct ks_interval ks_mean_ci_from(double mean, double stddev, size_t n, double 
 	return ci;
 }
 
+/* P(Bin(n, 1/2) <= k) = I_{1/2}(n - k, k + 1) */
+static double binom_half_cdf(size_t k, size_t n)
+{
+	if (k >= n)
+		return 1;
+	return ks_betainc((double)(n - k), (double)k + 1, 0.5);
+}
+
+struct ks_interval ks_median_ci_sorted(const double *x, size_t n, double conf)
+{
+	struct ks_interval ci = { 0, 0, 0 };
+	double tail = (1 - conf) / 2;
+	long k;
+	if (n < 2 || !(conf > 0 && conf < 1))
+		return ci;
+	/* start below the normal approximation, then walk up while the coverage holds */
+	k = (long)floor(((double)n - ks_norm_quantile(1 - tail) * sqrt((double)n)) / 2) - 2;
+	if (k < 1)
+		k = 1;
+	if (binom_half_cdf((size_t)k - 1, n) > tail)
+		return ci; /* even [x(1), x(n)] does not reach the level */
+	while ((size_t)k + 1 <= (n + 1) / 2 && binom_half_cdf((size_t)k, n) <= tail)
+		k++;
+	ci.lo = x[k - 1];
+	ci.hi = x[n - (size_t)k];
+	ci.bounded = 1;
+	return ci;
+}
+
 struct ks_interval ks_mean_ci(const double *x, size_t n, double conf)
 {
 	return ks_mean_ci_from(ks_mean(x, n), ks_stddev(x, n), n, conf);

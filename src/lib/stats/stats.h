@@ -65,6 +65,12 @@ struct ks_interval ks_mean_ci(const double *x, size_t n, double conf);
 /* The same from summary figures. */
 struct ks_interval ks_mean_ci_from(double mean, double stddev, size_t n, double conf);
 
+/* Distribution-free confidence interval of the median at level conf: the order statistics
+ * [x(k), x(n-k+1)] (1-based, of the ALREADY SORTED sample) with the largest k such that
+ * 2 P(Bin(n, 1/2) <= k - 1) <= 1 - conf (exact binomial). Unbounded when n is too small
+ * (n < 6 at 95%). Robust: a few runs delayed by another job hardly move it. */
+struct ks_interval ks_median_ci_sorted(const double *sorted, size_t n, double conf);
+
 /* Confidence interval of the ratio mean(a) / mean(b) of two INDEPENDENT samples, by
  * Fieller's theorem with Welch-Satterthwaite degrees of freedom: the set of R with
  *   (ma - R mb)^2 <= t^2 (va + R^2 vb),   va = sa^2/na, vb = sb^2/nb.
