@@ -136,6 +136,22 @@ void kb_text_result(struct strbuf *sb, const struct kb_result *r, size_t index)
 	strbuf_addstr(sb, " \n");
 }
 
+/* "lo … hi" (sep between) with 3 decimals, more when a bound other than 1 would print as
+ * 1.000: an interval that excludes 1 must not look as if it touched it. */
+static void fmt_ci(char *buf, size_t len, const struct ks_interval *ci, const char *sep)
+{
+	int d = 3;
+	char one[32], lo[32], hi[32];
+	for (;; d++) {
+		snprintf(one, sizeof(one), "%.*f", d, 1.0);
+		snprintf(lo, sizeof(lo), "%.*f", d, ci->lo);
+		snprintf(hi, sizeof(hi), "%.*f", d, ci->hi);
+		if (d >= 6 || ((ci->lo == 1 || strcmp(lo, one)) && (ci->hi == 1 || strcmp(hi, one))))
+			break;
+	}
+	snprintf(buf, len, "%s%s%s", lo, sep, hi);
+}
+
 static const char *verdict_text(const struct kb_comparison *c)
 {
 	if (!c->valid)
@@ -185,9 +201,11 @@ static void sentence(struct strbuf *sb, const struct kb_result *r, const struct 
 		strbuf_addf(sb, ": no significant difference (ratio %.3f, ", x->ratio);
 	else
 		strbuf_addstr(sb, " (");
-	if (x->ci.bounded)
-		strbuf_addf(sb, "%s CI %.3f–%.3f, ", lv, x->ci.lo, x->ci.hi);
-	else
+	if (x->ci.bounded) {
+		char ci[80];
+		fmt_ci(ci, sizeof(ci), &x->ci, "–");
+		strbuf_addf(sb, "%s CI %s, ", lv, ci);
+	} else
 		strbuf_addf(sb, "%s CI unbounded, ", lv);
 	strbuf_addf(sb, "p %s%s)", x->p < 0.0001 ? "" : "= ", p);
 	if (!x->verdict) {
@@ -213,13 +231,20 @@ void kb_text_comparisons(struct strbuf *sb, const struct kb_result *r, size_t n,
 			 const struct kb_baseline *base)
 {
 	int names = kb_text_names_fit(r, n);
-	size_t lw = 1, nw = 7;
-	char a[32], b[32], p[32], ci[64], lbl[32], lv[16];
+	size_t lw = 1, nw = 7, cw = 15;
+	char a[32], b[32], p[32], ci[80], lbl[32], lv[16];
 	double alpha = ncmp ? cmp[0].alpha : 0.05;
 	int seq = ncmp && cmp[0].test == KB_TEST_SEQUENTIAL;
 	if (!ncmp)
 		return;
 	fmt_level(lv, sizeof(lv), alpha);
+	for (size_t k = 0; k < ncmp; k++) {
+		if (cmp[k].valid && cmp[k].ci.bounded) {
+			fmt_ci(ci, sizeof(ci), &cmp[k].ci, " … ");
+			if (kb_text_width(ci) > cw)
+				cw = kb_text_width(ci);
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		snprintf(lbl, sizeof(lbl), "#%zu", i + 1);
 		if (strlen(lbl) > lw)
@@ -254,7 +279,7 @@ void kb_text_comparisons(struct strbuf *sb, const struct kb_result *r, size_t n,
 		strbuf_addf(sb, "  %10s", "Mean");
 	snprintf(ci, sizeof(ci), "%s CI", lv);
 	strbuf_addf(sb, "  %6s  ", "Ratio");
-	kb_text_pad(sb, ci, 15);
+	kb_text_pad(sb, ci, cw);
 	strbuf_addf(sb, "  %-9s  %s\n", "p", "Verdict");
 	if (!base) {
 		snprintf(lbl, sizeof(lbl), "#%zu", ref + 1);
@@ -289,15 +314,16 @@ void kb_text_comparisons(struct strbuf *sb, const struct kb_result *r, size_t n,
 		strbuf_addstr(sb, "  ");
 		rpad(sb, a, 10);
 		if (x->valid && x->ci.bounded)
-			snprintf(ci, sizeof(ci), "%.3f … %.3f", x->ci.lo, x->ci.hi);
+			fmt_ci(ci, sizeof(ci), &x->ci, " … ");
 		else
 			snprintf(ci, sizeof(ci), "unbounded");
 		kb_text_p(p, sizeof(p), x->valid ? x->p : 1);
 		if (x->valid)
-			strbuf_addf(sb, "  %6.3f  ", x->ratio);
+			strbuf_addf(sb, "  %6.*f  ", x->ratio < 10 ? 3 : x->ratio < 100 ? 2 : x->ratio < 1000 ? 1 : 0,
+				    x->ratio);
 		else
 			strbuf_addf(sb, "  %6s  ", "-");
-		kb_text_pad(sb, ci, 15);
+		kb_text_pad(sb, ci, cw);
 		strbuf_addf(sb, "  %-9s  %s\n", p, verdict_text(x));
 	}
 	/* the sentences a reader takes away */
