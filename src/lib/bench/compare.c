@@ -108,7 +108,9 @@ void kb_compare_state(const struct kb_result *r, size_t n, int fixed, double alp
 		}
 		if (!q.verdict)
 			*settled = 0;
-		if (!q.ci.bounded || q.ci.hi / q.ratio - 1 > precision || 1 - q.ci.lo / q.ratio > precision)
+		/* a comparison is done when settled, or when its interval is narrow enough */
+		if (!q.verdict && (!q.ci.bounded || q.ci.hi / q.ratio - 1 > precision ||
+				   1 - q.ci.lo / q.ratio > precision))
 			*precise = 0;
 	}
 }

@@ -32,8 +32,8 @@ size_t kb_compare_all(const struct kb_result *r, size_t n, size_t ref, int fixed
 		      double alpha, struct kb_comparison *cmp);
 /* At this point of an interleaved run (n >= 2 results with equal run counts): *settled = 1
  * when every comparison with the reference is significant (the run may stop: "settled");
- * *precise = 1 when every comparison's interval is within +-precision of its estimate (any
- * difference beyond the precision would have shown: "precision met"). */
+ * *precise = 1 when every comparison is settled or has its interval within +-precision of
+ * its estimate (any difference beyond the precision would have shown: "precision met"). */
 void kb_compare_state(const struct kb_result *r, size_t n, int fixed, double alpha,
 		      double precision, int *settled, int *precise);
 /* Compares a with its baseline entry e (Welch) at level alpha. */

@@ -8,8 +8,9 @@
  *     2. "precision": one command (or --no-interleave): the 95% CI of its median is
  *                     within +-precision of the median (a sequential fixed-width interval,
  *                     distribution-free, so that a few delayed runs do not hold it up);
- *                     interleaved commands: every comparison's interval is within
- *                     +-precision of its estimate (a larger difference would have shown);
+ *                     interleaved commands: every comparison is settled or has its
+ *                     interval within +-precision of its estimate (a larger difference
+ *                     would have shown);
  *     3. "max-runs":  --max-runs rounds were made;
  *     4. "max-time":  the budget (max_time per command) is spent;
  *   or, with --runs N, after exactly N rounds ("runs").

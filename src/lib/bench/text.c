@@ -382,7 +382,8 @@ static void ending(struct strbuf *sb, const struct kb_run_config *cfg, const str
 		break;
 	case KB_STOP_PRECISION:
 		if (n > 1 && cfg->interleave)
-			strbuf_addf(sb, "precision met: every comparison's CI within ±%g%%", 100 * cfg->precision);
+			strbuf_addf(sb, "precision met: every comparison%s within ±%g%%",
+				    ncmp > 1 ? " settled or its CI" : "'s CI", 100 * cfg->precision);
 		else
 			strbuf_addf(sb, "precision met: the median's 95%% CI within ±%g%%", 100 * cfg->precision);
 		break;
@@ -418,7 +419,7 @@ static void ending(struct strbuf *sb, const struct kb_run_config *cfg, const str
 		strbuf_addf(sb, ", not the ±%g%% target", 100 * cfg->precision);
 		if (n > 1 && cfg->interleave)
 			strbuf_addstr(sb, ", and not settled");
-	} else if (stop == KB_STOP_PRECISION && n > 1 && cfg->interleave) {
+	} else if (stop == KB_STOP_PRECISION && n > 1 && cfg->interleave && ncmp == 1) {
 		strbuf_addstr(sb, "; not settled: no significant difference at that precision");
 	}
 }
