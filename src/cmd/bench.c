@@ -689,6 +689,7 @@ int cmd_bench(int argc, char **argv)
 	set.precision = o.precision;
 	set.interleaved = cfg.interleave;
 	set.warmup = o.warmup;
+	set.seed = run.seed;
 	if (write_exports(&o, &set, res, nb, ref, all, ncmp + nbcmp) < 0)
 		goto out;
 	ret = o.fail_if_slower >= 0 ? guard(&o, res, all + ncmp, nbcmp, base.path) : 0;

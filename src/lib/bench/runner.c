@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,9 @@ void kb_runner_init(struct kb_runner *r, const struct kb_run_config *cfg, struct
 	r->cfg = cfg;
 	r->b = b;
 	r->nb = nb;
+	r->seed = cfg->seed;
+	if (!r->seed && getrandom(&r->seed, sizeof(r->seed), GRND_NONBLOCK) != (ssize_t)sizeof(r->seed))
+		r->seed = (unsigned long long)(now() * 1e9) ^ ((unsigned long long)getpid() << 32);
 	if (!cfg->counters)
 		return;
 	for (size_t i = 0; i < KB_NCOUNTERS; i++)
@@ -305,7 +309,7 @@ static int measure_group(struct kb_runner *r, struct running *w, size_t first, s
 	double t0 = now(), elapsed = 0;
 	long round = 0, next_look = 0;
 	int ret = 0, stop;
-	ks_rng_seed(&rng, 0x6b696c6eULL); /* "kiln": a fixed seed, reproducible orders */
+	ks_rng_seed(&rng, r->seed + first); /* fresh orders: see runner.h */
 	for (;;) {
 		int precise = 0, settled = 0;
 		/* The tests may be looked at after every round; past 64 rounds they are looked at

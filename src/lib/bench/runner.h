@@ -15,6 +15,10 @@
  *     4. "max-time":  the budget (max_time per command) is spent;
  *   or, with --runs N, after exactly N rounds ("runs").
  *
+ * The order within each round is a random shuffle from a fresh seed (recorded in r->seed):
+ * the sequential test relies on it, since under "the same command twice" it is what makes
+ * either command equally likely to be the slower of a round, whatever the order effects.
+ *
  * Errors (a command failed, timed out, a helper failed) are printed and return -1.
  * Progress, if wanted, goes through a callback: the library does not draw. */
 #ifndef KILN_BENCH_RUNNER_H
@@ -42,6 +46,7 @@ struct kb_run_config {
 	const char *input_path;     /* NULL: /dev/null */
 	int input_fd;               /* open on input_path, or -1 */
 	int devnull;                /* open on /dev/null */
+	unsigned long long seed;    /* of the round orders; 0: a fresh one (getrandom) */
 	void (*progress)(void *arg, const struct kb_progress *p);
 	void *progress_arg;
 };
@@ -52,6 +57,7 @@ struct kb_runner {
 	size_t nb;
 	double shell_wall, shell_user, shell_sys;
 	double shell_counters[KB_NCOUNTERS];
+	unsigned long long seed;    /* the seed the round orders came from */
 };
 
 /* The perf event names of the counters (KB_NCOUNTERS of them). */

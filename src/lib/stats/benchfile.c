@@ -252,8 +252,8 @@ void kb_write_json(struct strbuf *sb, const struct kb_settings *set, const struc
 	jnum(sb, set->alpha);
 	strbuf_addstr(sb, ",\n    \"precision\": ");
 	jnum(sb, set->precision);
-	strbuf_addf(sb, ",\n    \"interleaved\": %s,\n    \"warmup\": %ld\n  },\n  \"results\": [\n",
-		    set->interleaved ? "true" : "false", set->warmup);
+	strbuf_addf(sb, ",\n    \"interleaved\": %s,\n    \"warmup\": %ld,\n    \"order_seed\": %llu\n  },\n  \"results\": [\n",
+		    set->interleaved ? "true" : "false", set->warmup, set->seed);
 	for (size_t i = 0; i < n; i++) {
 		write_result(sb, &r[i]);
 		strbuf_addstr(sb, i + 1 < n ? ",\n" : "\n");

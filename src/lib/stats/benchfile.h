@@ -91,6 +91,7 @@ struct kb_settings {
 	double precision;         /* target relative half-width of the 95% CI */
 	int interleaved;
 	long warmup;
+	unsigned long long seed;  /* of the round orders */
 };
 
 /* Appends one run to r (grows the arrays). ncounters values in counter_values (NaN where
