@@ -35,6 +35,9 @@ void kb_runner_init(struct kb_runner *r, const struct kb_run_config *cfg, struct
 	r->seed = cfg->seed;
 	if (!r->seed && getrandom(&r->seed, sizeof(r->seed), GRND_NONBLOCK) != (ssize_t)sizeof(r->seed))
 		r->seed = (unsigned long long)(now() * 1e9) ^ ((unsigned long long)getpid() << 32);
+	r->seed &= (1ULL << 53) - 1; /* exact in a double: every JSON reader keeps it */
+	if (!r->seed)
+		r->seed = 1;
 	if (!cfg->counters)
 		return;
 	for (size_t i = 0; i < KB_NCOUNTERS; i++)

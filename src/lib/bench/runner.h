@@ -46,7 +46,7 @@ struct kb_run_config {
 	const char *input_path;     /* NULL: /dev/null */
 	int input_fd;               /* open on input_path, or -1 */
 	int devnull;                /* open on /dev/null */
-	unsigned long long seed;    /* of the round orders; 0: a fresh one (getrandom) */
+	unsigned long long seed;    /* of the round orders, < 2^53; 0: a fresh one (getrandom) */
 	void (*progress)(void *arg, const struct kb_progress *p);
 	void *progress_arg;
 };
