@@ -31,7 +31,7 @@ assert c[\"reference\"] == \"sleep 0\" and c[\"verdict\"] == \"slower\" and c[\"
 	exit 1
 '
 expect "with a shell, start-up is subtracted: sleep 0.02 is still about 20 ms" '
-	"$KILN" bench -r 10 "sleep 0.02" "sleep 0.04" --export-json r.json >out &&
+	"$KILN" bench -r 20 "sleep 0.02" "sleep 0.04" --export-json r.json >out &&
 	python3 -c "
 import json; d = json.load(open(\"r.json\"))
 assert d[\"settings\"][\"shell\"] == \"sh\" and d[\"settings\"][\"shell_spawn_time\"] > 0
