@@ -18,6 +18,7 @@ struct heap_run_opts {
 	uint64_t sample_bytes;    /* 0: record every allocation */
 	const char *preload;      /* path of libkiln-heap.so */
 	double linger;            /* seconds to wait for descendants after the program exits */
+	int python_internals;     /* keep CPython's own native frames around Python frames */
 	/* called while kiln names the last call stacks after the program ended (or NULL) */
 	void (*progress)(void *ctx, size_t stacks_left);
 	void *progress_ctx;
