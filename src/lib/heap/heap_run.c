@@ -580,6 +580,13 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	}
 	peak_process(s, &res->total);
 	res->status = status;
+	{
+		const char *pv = kp_meta_get(&p, "heap.python"), *pf = kp_meta_get(&p, "heap.python_frames");
+		if (pv) {
+			snprintf(res->python, sizeof(res->python), "%s", pv);
+			res->python_native_only = pf && !strcmp(pf, "no");
+		}
+	}
 	if (res->write_failed) {
 		kp_writer_close(w, &p); /* keeps what was written; the error was printed */
 	} else if (kp_writer_close(w, &p) == 0) {

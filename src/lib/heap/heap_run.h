@@ -40,6 +40,8 @@ struct heap_run_result {
 	unsigned long long kiln_rss;  /* kiln's own peak RSS */
 	double kiln_cpu;              /* kiln's own CPU time (user + system), seconds */
 	unsigned long long samples;   /* profile samples written */
+	char python[16];              /* CPython version seen in the program ("" none) */
+	int python_native_only;       /* a CPython whose frames kiln does not read */
 };
 
 /* Returns 0 when LD_PRELOAD can work for prog (resolved with PATH like execvp), or
