@@ -248,8 +248,13 @@ static struct pstack *pfind(const struct ptab *s, uint32_t native, const uint64_
 		struct pstack *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
 		if (!k)
 			return NULL;
-		if (k->hash == hash && k->native == native && k->n == n && !memcmp(k->fr, fr, (size_t)n * 16))
-			return k;
+		if (k->hash == hash && k->native == native && k->n == n) {
+			uint64_t d = 0;
+			for (uint32_t j = 0; j < 2 * n; j++)
+				d |= k->fr[j] ^ fr[j];
+			if (!d)
+				return k;
+		}
 		i = (i + 1) & mask;
 	}
 }
@@ -348,26 +353,29 @@ uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id)
 	if (!ok_ptr(cf))
 		return native_id;
 	f = *(const volatile uint64_t *)(uintptr_t)(cf + CF_CURRENT_FRAME);
-	h = native_id * 0x9E3779B97F4A7C15ull;
+	h = native_id;
+	/* plain loads, a rotate-xor hash: this loop runs at every recorded allocation */
 	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
-		uint64_t code = *(const volatile uint64_t *)(uintptr_t)(f + FR_CODE);
-		uint64_t instr = *(const volatile uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
-		uint64_t entry = *(const volatile uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1;
-		int64_t lasti = ((int64_t)instr - (int64_t)(code + CO_CODE_ADAPTIVE)) / 2;
+		uint64_t code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
+		uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
+		uint64_t entry = *(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1;
+		int64_t lasti = (int64_t)(instr - code - CO_CODE_ADAPTIVE) >> 1; /* code units of 2 bytes */
+		uint64_t w;
 		if (!ok_ptr(code))
 			break;
 		if (lasti < -1 || lasti > INT32_MAX)
 			lasti = -1;
+		w = (uint32_t)lasti | entry << 32;
 		buf[2 * n] = code;
-		buf[2 * n + 1] = (uint32_t)lasti | entry << 32;
-		h = (h ^ code) * 0x100000001B3ull;
-		h = (h ^ buf[2 * n + 1]) * 0x9E3779B97F4A7C15ull;
+		buf[2 * n + 1] = w;
+		h = (h << 13 | h >> 51) + ((code ^ w << 20 ^ w) * 0x9E3779B97F4A7C15ull); /* the multiply is off the chain */
 		n++;
-		f = *(const volatile uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
+		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
 	}
 	if (!n)
 		return native_id;
-	h ^= h >> 29;
+	h = (h ^ n) * 0x9E3779B97F4A7C15ull;
+	h ^= h >> 32;
 	s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
 	if (KH_LIKELY(s != NULL)) {
 		struct pstack *k = pfind(s, native_id, buf, n, h);
