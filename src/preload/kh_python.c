@@ -33,6 +33,7 @@
 #define FR_PREVIOUS 48        /* .previous */
 #define FR_PREV_INSTR 56      /* .prev_instr */
 #define FR_IS_ENTRY 68        /* .is_entry (char) */
+#define OB_TYPE 8             /* PyObject.ob_type */
 #define CO_FIRSTLINENO 72     /* PyCodeObject.co_firstlineno */
 #define CO_FILENAME 112
 #define CO_QUALNAME 128
@@ -49,6 +50,7 @@
 
 int kh_py_on;
 static uint64_t tstate_slot; /* &_PyRuntime.gilstate.tstate_current */
+static uint64_t code_type;   /* &PyCode_Type: what a code object's ob_type must be */
 
 static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
 
@@ -68,6 +70,7 @@ void kh_py_init(void)
 	w[0] = HP_C_PYINFO | 3u << 8;
 	w[1] = *ver;
 	w[2] = (*ver >> 16) == 0x030b; /* 3.11 */
+	code_type = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
 	if (w[2]) {
 		tstate_slot = (uint64_t)(uintptr_t)rt + RT_TSTATE_CURRENT;
 		__atomic_store_n(&kh_py_on, 1, __ATOMIC_RELEASE);
@@ -186,7 +189,7 @@ static char name_buf[HP_PY_MAX_NAME], file_buf[HP_PY_MAX_FILE];
 static void code_send(uint64_t addr)
 {
 	unsigned char co[CO_LINETABLE + 8];
-	uint64_t qual, file, lt, ltlen = 0;
+	uint64_t qual, file, lt, ltlen = 0, type;
 	int32_t first;
 	size_t nq, nf, at;
 	struct code_ent *e;
@@ -195,6 +198,9 @@ static void code_send(uint64_t addr)
 		return;
 	if (safe_read(co, addr, sizeof(co)) < 0)
 		return;
+	memcpy(&type, co + OB_TYPE, 8);
+	if (code_type && type != code_type)
+		return; /* not a code object (freed, or a layout we do not know): unnamed */
 	memcpy(&first, co + CO_FIRSTLINENO, 4);
 	memcpy(&file, co + CO_FILENAME, 8);
 	memcpy(&qual, co + CO_QUALNAME, 8);

@@ -59,6 +59,28 @@ else
 	skip "pyenv python3" "no $PYENV"
 fi
 
+PY312=/root/.pyenv/versions/3.12.1/bin/python3.12
+if [ -x "$PY312" ]; then
+	export PY312
+	expect "Python 3.12: recorded with native stacks, and one line says so" '
+		"$KILN" heap -o py.prof -- "$PY312" "$TOP/tests/workloads/py_alloc_truth.py" 2>err &&
+		[ "$(grep -c "Python 3.12.1: kiln reads the frames of Python 3.11 only; the stacks are native" err)" -eq 1 ] &&
+		"$KILN" heap report py.prof --json >p.json &&
+		/usr/bin/python3 -c "
+import json; d = json.load(open(\"p.json\"))
+assert d[\"summary\"][\"peak_bytes\"] >= 32 << 20
+assert not any(f.get(\"module\") == \"[python]\" for r in d[\"calls\"] for f in r[\"stack\"])
+"
+	'
+else
+	skip "Python 3.12: native stacks and a note" "no $PY312"
+fi
+
+expect "Debian's python3.11-dbg (a debug build): the same truths" '
+	[ ! -x /usr/bin/python3.11-dbg ] ||
+	{ "$KILN" heap -q -o py.prof -- /usr/bin/python3.11-dbg "$TOP/tests/workloads/py_alloc_truth.py" 2>/dev/null && truth py.prof; }
+'
+
 expect "sampling mode: the 32 MB buffer is still big_buffer" '
 	"$KILN" heap -q --sample 256K -o s.prof -- /usr/bin/python3 "$TOP/tests/workloads/py_alloc_truth.py" 2>/dev/null &&
 	"$KILN" heap report s.prof --json >s.json &&
