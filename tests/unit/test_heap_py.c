@@ -199,7 +199,8 @@ static void fake_pycode(struct fake *f, uint64_t addr, int first, const char *q,
 	memset(w, 0, sizeof(w));
 	memcpy((char *)&w[6], q, nq);
 	memcpy((char *)&w[6] + nq, file, nf);
-	memcpy((char *)&w[6] + nq + nf, lt, nl);
+	if (nl)
+		memcpy((char *)&w[6] + nq + nf, lt, nl);
 	n = 6 + (nq + nf + nl + 7) / 8;
 	w[0] = HP_C_PYCODE | n << 8;
 	w[1] = addr;
