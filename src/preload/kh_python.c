@@ -18,6 +18,8 @@
  * 3.11.7 with Py_BUILD_CORE); other versions are detected and left native only. */
 #include "preload/kh.h"
 #include <dlfcn.h>
+#include <stdlib.h>
+#include <link.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -52,6 +54,10 @@ int kh_py_on;
 static uint64_t tstate_slot; /* &_PyRuntime.gilstate.tstate_current */
 static uint64_t code_type;   /* &PyCode_Type: what a code object's ob_type must be */
 
+#define REC_WORDS (6 + (HP_PY_MAX_NAME + HP_PY_MAX_FILE + HP_PY_MAX_LINETABLE) / 8 + 2)
+static uint64_t rec[REC_WORDS];
+static char name_buf[HP_PY_MAX_NAME], file_buf[HP_PY_MAX_FILE];
+
 static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
 
 static inline int ok_ptr(uint64_t p)
@@ -64,18 +70,40 @@ void kh_py_init(void)
 {
 	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
 	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
-	uint64_t w[3];
+	Dl_info di;
+	struct link_map *lm = NULL;
+	const char *path = NULL;
+	size_t pl = 0;
+	const char *env = getenv(HP_ENV_PYTHON);
 	if (!ver || !rt)
 		return;
-	w[0] = HP_C_PYINFO | 3u << 8;
-	w[1] = *ver;
-	w[2] = (*ver >> 16) == 0x030b; /* 3.11 */
+	/* the module's path as kh_modules.c sends it: the link map's name, or for the
+	 * executable (whose name there is "") /proc/self/exe */
+	if (dladdr1(rt, &di, (void **)&lm, RTLD_DL_LINKMAP) && lm && lm->l_name) {
+		if (lm->l_name[0]) {
+			path = lm->l_name;
+			pl = kh_strlen(path);
+		} else {
+			ssize_t l = readlink("/proc/self/exe", file_buf, sizeof(file_buf));
+			path = file_buf;
+			pl = l > 0 ? (size_t)l : 0;
+		}
+	}
+	if (pl > HP_PY_MAX_FILE)
+		pl = 0;
+	memset(rec, 0, 4 * 8 + pl + 8);
+	rec[0] = HP_C_PYINFO | (uint64_t)(4 + (pl + 7) / 8) << 8;
+	rec[1] = *ver;
+	rec[2] = (*ver >> 16) != 0x030b ? 0 : env && env[0] == '0' ? 2 : 1; /* 2: turned off by the user */
+	rec[3] = pl;
+	if (pl)
+		memcpy(&rec[4], path, pl);
 	code_type = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
-	if (w[2]) {
+	if (rec[2] == 1) {
 		tstate_slot = (uint64_t)(uintptr_t)rt + RT_TSTATE_CURRENT;
 		__atomic_store_n(&kh_py_on, 1, __ATOMIC_RELEASE);
 	}
-	kh_control_write(w, 3);
+	kh_control_write(rec, 4 + (pl + 7) / 8);
 }
 
 /* ---- reading our own memory without trusting it ---- */
@@ -181,9 +209,6 @@ static int codes_grow(void)
 	return 0; /* the old table stays mapped (a few pages, rarely) */
 }
 
-#define REC_WORDS (6 + (HP_PY_MAX_NAME + HP_PY_MAX_FILE + HP_PY_MAX_LINETABLE) / 8 + 2)
-static uint64_t rec[REC_WORDS];
-static char name_buf[HP_PY_MAX_NAME], file_buf[HP_PY_MAX_FILE];
 
 /* Sends the code object at addr unless it was sent and still has the same strings. */
 static void code_send(uint64_t addr)
@@ -196,6 +221,13 @@ static void code_send(uint64_t addr)
 	char *bytes;
 	if ((codes_n + 1) * 2 > codes_cap && codes_grow() < 0)
 		return;
+	e = code_slot(addr);
+	/* sent, and still the same code object? (it is alive: a running frame holds it,
+	 * so plain loads are safe; a freed one's address can hold a new code object) */
+	if (e->addr == addr && *(const uint64_t *)(uintptr_t)(addr + CO_QUALNAME) == e->qualname &&
+	    *(const uint64_t *)(uintptr_t)(addr + CO_FILENAME) == e->filename &&
+	    *(const uint64_t *)(uintptr_t)(addr + CO_LINETABLE) == e->linetable)
+		return;
 	if (safe_read(co, addr, sizeof(co)) < 0)
 		return;
 	memcpy(&type, co + OB_TYPE, 8);
@@ -205,9 +237,6 @@ static void code_send(uint64_t addr)
 	memcpy(&file, co + CO_FILENAME, 8);
 	memcpy(&qual, co + CO_QUALNAME, 8);
 	memcpy(&lt, co + CO_LINETABLE, 8);
-	e = code_slot(addr);
-	if (e->addr == addr && e->qualname == qual && e->filename == file && e->linetable == lt)
-		return;
 	nq = read_str(qual, name_buf, sizeof(name_buf));
 	nf = read_str(file, file_buf, sizeof(file_buf));
 	if (ok_ptr(lt) && safe_read(&ltlen, lt + BYTES_SIZE, 8) == 0 && ltlen > HP_PY_MAX_LINETABLE)
@@ -300,7 +329,7 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 		kh_unlock(&kh_stack_lock);
 		return k->id;
 	}
-	if (!s || (s->count + 1) * 4 > s->cap * 3) {
+	if (!s || (s->count + 1) * 2 > s->cap) { /* half full at most: most lookups of a new stack end at once */
 		struct ptab *g = pgrow(s);
 		if (!g)
 			goto fail;
@@ -371,7 +400,10 @@ uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id)
 			break;
 		if (lasti < -1 || lasti > INT32_MAX)
 			lasti = -1;
-		w = (uint32_t)lasti | entry << 32;
+		/* bits 33-63: a tag of the code object's qualname, so that a new code object
+		 * at a freed one's address makes a new stack (the reader ignores them) */
+		w = (uint32_t)lasti | entry << 32 |
+		    (*(const uint64_t *)(uintptr_t)(code + CO_QUALNAME) >> 4) * 0x9E3779B97F4A7C15ull >> 33 << 33;
 		buf[2 * n] = code;
 		buf[2 * n + 1] = w;
 		h = (h << 13 | h >> 51) + ((code ^ w << 20 ^ w) * 0x9E3779B97F4A7C15ull); /* the multiply is off the chain */

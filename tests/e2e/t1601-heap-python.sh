@@ -119,6 +119,12 @@ expect "--python-internals keeps the interpreter frames around Python frames" '
 	! grep -q "_PyEval_EvalFrameDefault" f2.txt
 '
 
+expect "KILN_HEAP_PYTHON=0: native stacks, no note" '
+	KILN_HEAP_PYTHON=0 "$KILN" heap -o py.prof -- /usr/bin/python3 "$TOP/tests/workloads/py_alloc_truth.py" 2>err &&
+	! grep -q "Python 3" err && "$KILN" heap report py.prof --folded >f.txt &&
+	! grep -q "py_alloc_truth.py:" f.txt && grep -q "_PyEval_EvalFrameDefault" f.txt
+'
+
 expect "PYTHONMALLOC set by the user is kept" '
 	PYTHONMALLOC=pymalloc "$KILN" heap -q -o py.prof -- /usr/bin/python3 -c "import os; print(os.environ[\"PYTHONMALLOC\"])" >out 2>/dev/null &&
 	grep -qx pymalloc out &&

@@ -66,6 +66,18 @@ static void test_line_numbers(void **state)
 	assert_int_equal(heap_py_line(lt, n, 1, 63), 0);  /* past the table */
 	assert_int_equal(heap_py_line(lt, n, 40, 36), 48); /* lines count from co_firstlineno */
 	assert_int_equal(heap_py_line(NULL, 0, 7, 3), 0);
+	/* the decoded table gives the same lines */
+	{
+		struct heap_py_range *r;
+		size_t nr = heap_py_ranges(lt, n, 1, &r);
+		assert_true(nr > 0 && nr <= 12);
+		for (int i = -1; i < 70; i++)
+			assert_int_equal(heap_py_range_line(r, nr, 1, i), heap_py_line(lt, n, 1, i));
+		free(r);
+		assert_int_equal(heap_py_ranges(NULL, 0, 1, &r), 0);
+		assert_int_equal(heap_py_range_line(NULL, 0, 5, 2), 0);
+		assert_int_equal(heap_py_range_line(NULL, 0, 5, -1), 5);
+	}
 	/* a "no location" entry (code 15) and a long-form entry going backwards */
 	{
 		const uint8_t t[] = { 0x80 | 15 << 3 | 1, 0x80 | 14 << 3 | 0, 3, 0, 1, 1, 0x80 | 13 << 3 | 0, 5 };
@@ -241,7 +253,8 @@ static void test_records(void **state)
 	 * called by <module>; the native part has no evaluation loop, so the Python
 	 * frames come first (root side) */
 	{
-		uint64_t w[] = { HP_C_PYSTACK | 8u << 8, 5, 1 | 2ull << 32, 0x1234, 0x7000, 40, 0x8000, 3 | 1ull << 32 };
+		uint64_t w[] = { HP_C_PYSTACK | 8u << 8, 5, 1 | 2ull << 32, 0x1234, 0x7000, 40 | 0x5eedull << 33, 0x8000,
+				3 | 1ull << 32 | 0x7ull << 40 }; /* tag bits: ignored */
 		fake_put(&f, 0, w, 8);
 	}
 	{

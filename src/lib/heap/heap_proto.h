@@ -68,7 +68,10 @@
  *   HP_C_LOST    count of events not recorded (reentrant calls from signal handlers)
  *   HP_C_PYINFO  (version 3) the process runs CPython: Py_Version (0xMMmmuu.., as
  *                Python packs it), then 1 when the library reads its frames, 0 when
- *                it does not know that version (its stacks are native only)
+ *                it does not know that version (its stacks are native only), 2 when
+ *                KILN_HEAP_PYTHON=0 turned them off, then
+ *                the byte length of the path of the module holding the interpreter
+ *                (_PyRuntime: the executable or libpython) and the path, packed
  *   HP_C_PYCODE  (version 3) a Python code object, sent before the first stack that
  *                uses it (and again when a new code object took the address of a
  *                freed one): address, co_firstlineno, then the byte lengths of
@@ -77,7 +80,9 @@
  *   HP_C_PYSTACK (version 3) a stack with Python frames: id, native depth | Python
  *                depth << 32, the native return addresses as in HP_C_STACK, then per
  *                Python frame, innermost first, two words: the code object's address
- *                and (uint32)lasti | is_entry << 32, where lasti is the index of the
+ *                and (uint32)lasti | is_entry << 32 | tag << 33 (tag: bits the writer
+ *                uses to tell code objects at one address apart; readers ignore it),
+ *                where lasti is the index of the
  *                frame's current instruction in code units (-1: not started) and
  *                is_entry marks the outermost frame one C-level evaluation loop runs
  *                (_PyEval_EvalFrameDefault): the merge points with the native stack
@@ -100,6 +105,7 @@
 #define HP_ENV_DIR "KILN_HEAP_DIR"
 #define HP_ENV_SAMPLE "KILN_HEAP_SAMPLE"
 #define HP_ENV_RING "KILN_HEAP_RING"
+#define HP_ENV_PYTHON "KILN_HEAP_PYTHON" /* "0": no Python frames (native stacks only) */
 #define HP_FILE_SUFFIX ".kh"
 
 enum hp_event {

@@ -24,13 +24,14 @@ static int32_t svarint(const uint8_t *lt, size_t n, size_t *i)
 	return v & 1 ? -(int32_t)(v >> 1) : (int32_t)(v >> 1);
 }
 
-int heap_py_line(const uint8_t *lt, size_t n, int first, int64_t lasti)
+/* Calls fn for each entry of the table: its code units [start, start + len) and line
+ * (0 when none); stops when fn returns nonzero. */
+static void walk_table(const uint8_t *lt, size_t n, int first, int (*fn)(void *, uint32_t, uint32_t, int),
+		       void *ctx)
 {
 	size_t i = 0;
-	int64_t addr = 0;
+	uint32_t addr = 0;
 	int line = first;
-	if (lasti < 0)
-		return first;
 	while (i < n) {
 		uint8_t b = lt[i++];
 		unsigned code = b >> 3 & 15, len = (b & 7) + 1;
@@ -60,11 +61,77 @@ int heap_py_line(const uint8_t *lt, size_t n, int first, int64_t lasti)
 			i += 1;
 			break;
 		}
-		if (lasti < addr + len)
-			return none || line < 0 ? 0 : line;
+		if (fn(ctx, addr, len, none || line < 0 ? 0 : line))
+			return;
 		addr += len;
 	}
+}
+
+struct line_at {
+	int64_t lasti;
+	int line;
+};
+
+static int line_at_fn(void *ctx, uint32_t start, uint32_t len, int line)
+{
+	struct line_at *a = ctx;
+	if (a->lasti < (int64_t)start + len) {
+		a->line = line;
+		return 1;
+	}
 	return 0;
+}
+
+int heap_py_line(const uint8_t *lt, size_t n, int first, int64_t lasti)
+{
+	struct line_at a = { lasti, 0 };
+	if (lasti < 0)
+		return first;
+	walk_table(lt, n, first, line_at_fn, &a);
+	return a.line;
+}
+
+struct ranges {
+	struct heap_py_range *r;
+	size_t n, alloc;
+};
+
+static int ranges_fn(void *ctx, uint32_t start, uint32_t len, int line)
+{
+	struct ranges *x = ctx;
+	if (x->n && x->r[x->n - 1].line == line && x->r[x->n - 1].end == start) {
+		x->r[x->n - 1].end = start + len;
+		return 0;
+	}
+	ALLOC_GROW(x->r, x->n + 1, x->alloc);
+	x->r[x->n].start = start;
+	x->r[x->n].end = start + len;
+	x->r[x->n].line = line;
+	x->n++;
+	return 0;
+}
+
+size_t heap_py_ranges(const uint8_t *lt, size_t n, int first, struct heap_py_range **out)
+{
+	struct ranges x = { NULL, 0, 0 };
+	walk_table(lt, n, first, ranges_fn, &x);
+	*out = x.r;
+	return x.n;
+}
+
+int heap_py_range_line(const struct heap_py_range *r, size_t nr, int first, int64_t lasti)
+{
+	size_t lo = 0, hi = nr;
+	if (lasti < 0)
+		return first;
+	while (lo < hi) { /* the first range that ends after lasti */
+		size_t mid = lo + (hi - lo) / 2;
+		if ((int64_t)r[mid].end <= lasti)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nr ? r[lo].line : 0;
 }
 
 size_t heap_py_merge(const struct heap_py_nat *nat, size_t nn, const uint8_t *entry, size_t np, int hide,

@@ -12,6 +12,17 @@
  * before lasti. */
 int heap_py_line(const uint8_t *lt, size_t n, int first, int64_t lasti);
 
+/* The whole table at once, for many lookups: ranges[k] covers code units
+ * [ranges[k].start, ranges[k + 1].start) (the last up to .end), in order. Returns the
+ * number of ranges (a malloc'd array in *out, NULL when 0). */
+struct heap_py_range {
+	uint32_t start, end;
+	int32_t line; /* 0: no line */
+};
+size_t heap_py_ranges(const uint8_t *lt, size_t n, int first, struct heap_py_range **out);
+/* heap_py_line over the ranges: first for lasti < 0, 0 past the end. */
+int heap_py_range_line(const struct heap_py_range *r, size_t nr, int first, int64_t lasti);
+
 /* Merge plan of one stack. nat[0..nn) are the native frames root first, with is_eval
  * set where the frame is _PyEval_EvalFrameDefault and is_interp where it belongs to
  * the interpreter (its module is the one _PyEval_EvalFrameDefault is in); entry[0..np)

@@ -238,8 +238,12 @@ static void control_record(struct heap_session *s, struct hs_proc *pr, const uin
 		kp_meta_set(s->p, "heap.python", v);
 		if (!w[2])
 			kp_meta_set(s->p, "heap.python_frames", "no");
+		else if (w[2] == 2)
+			kp_meta_set(s->p, "heap.python_frames", "off");
 		else if (!kp_meta_get(s->p, "heap.python_frames"))
 			kp_meta_set(s->p, "heap.python_frames", "yes");
+		if (n >= 4 && w[3] && w[3] <= HP_PY_MAX_FILE && 4 + (w[3] + 7) / 8 <= n)
+			heap_sym_pyinfo(s->sym, pr->pid, (const char *)&w[4], w[3]);
 	}
 	/* other types: from a newer library; skipped by their length */
 }

@@ -19,13 +19,14 @@
 
 #define MAX_INLINE 32
 
-enum { CMD_MODULE = 1, CMD_FORK, CMD_EXEC, CMD_STACK, CMD_PYCODE, CMD_PYSTACK };
+enum { CMD_MODULE = 1, CMD_FORK, CMD_EXEC, CMD_STACK, CMD_PYCODE, CMD_PYSTACK, CMD_PYINFO };
 enum { RES_FRAME = 1, RES_STACK };
 
 struct hs_space {
 	int pid;
 	uint32_t gen; /* address-space instance: changes at fork into and exec of pid */
 	uint32_t pygen; /* Python code table instance: changes at fork into and exec of pid */
+	char *py_path;  /* the module running CPython (named as a system library) */
 };
 
 /* A Python code object of one process (HP_C_PYCODE). */
@@ -37,6 +38,9 @@ struct hs_pycode {
 	kp_str_t name, file; /* private strings: "QUALNAME (BASENAME:FIRST)", co_filename */
 	uint8_t *lt;
 	size_t nlt;
+	struct heap_py_range *ranges; /* the line table decoded, at the first lookup */
+	size_t nranges;
+	int decoded;
 };
 
 struct hs_map {
@@ -158,6 +162,7 @@ static struct hs_space *space(struct heap_sym *hs, int pid)
 	hs->spaces[hs->nspaces].pid = pid;
 	hs->spaces[hs->nspaces].gen = hs->next_gen++;
 	hs->spaces[hs->nspaces].pygen = hs->next_gen++;
+	hs->spaces[hs->nspaces].py_path = NULL;
 	return &hs->spaces[hs->nspaces++];
 }
 
@@ -188,6 +193,13 @@ static int sys_path(const char *path, size_t len)
 			return 1;
 	}
 	return 0;
+}
+
+/* The module runs pid's CPython (named as a system library unless its frames are kept). */
+static int py_module(struct heap_sym *hs, int pid, const char *path, size_t len)
+{
+	const char *py = space(hs, pid)->py_path;
+	return py && !hs->py_internals && strlen(py) == len && !memcmp(py, path, len);
 }
 
 static int is_sys(const struct heap_sym *hs, int pid, uint64_t addr)
@@ -272,8 +284,12 @@ static struct hs_pycode *pycode_put(struct heap_sym *hs, int pid, uint32_t pygen
 	size_t j;
 	if (c) {
 		free(c->lt);
+		free(c->ranges);
 		c->lt = NULL;
 		c->nlt = 0;
+		c->ranges = NULL;
+		c->nranges = 0;
+		c->decoded = 0;
 		return c;
 	}
 	if ((hs->npycodes + 1) * 2 > hs->pyidx_cap) {
@@ -344,6 +360,9 @@ static void pycode_fork(struct heap_sym *hs, int ppid, int pid)
 		if (o.nlt)
 			memcpy(c->lt, o.lt, o.nlt);
 		c->nlt = o.nlt;
+		c->ranges = NULL;
+		c->nranges = 0;
+		c->decoded = 0;
 	}
 }
 
@@ -361,7 +380,11 @@ static kp_frame_t py_frame(struct heap_sym *hs, int pid, uint64_t code, uint64_t
 	}
 	f.name = c->name;
 	f.file = c->file;
-	f.line = (uint32_t)heap_py_line(c->lt, c->nlt, c->first, (int64_t)(int32_t)(uint32_t)w);
+	if (!c->decoded) {
+		c->nranges = heap_py_ranges(c->lt, c->nlt, c->first, &c->ranges);
+		c->decoded = 1;
+	}
+	f.line = (uint32_t)heap_py_range_line(c->ranges, c->nranges, c->first, (int64_t)(int32_t)(uint32_t)w);
 	return kp_frame(&hs->priv, &f);
 }
 
@@ -491,7 +514,7 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 			ks_mmap(hs->ks_sys, pid, start, len, pgoff, pz, (const unsigned char *)bid, bl, prot);
 			ALLOC_GROW(hs->maps, hs->nmaps + 1, hs->maps_alloc);
 			hs->maps[hs->nmaps].pid = pid;
-			hs->maps[hs->nmaps].sys = sys_path(path, pl);
+			hs->maps[hs->nmaps].sys = sys_path(path, pl) || py_module(hs, pid, path, pl);
 			hs->maps[hs->nmaps].start = start;
 			hs->maps[hs->nmaps].end = start + len;
 			hs->nmaps++;
@@ -503,6 +526,8 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 			space(hs, pid)->gen = hs->next_gen++;
 			space(hs, pid)->pygen = hs->next_gen++;
 			pycode_fork(hs, ppid, pid);
+			free(space(hs, pid)->py_path);
+			space(hs, pid)->py_path = space(hs, ppid)->py_path ? xstrdup(space(hs, ppid)->py_path) : NULL;
 			ks_exec(hs->ks, pid);
 			ks_fork(hs->ks, ppid, pid);
 			ks_exec(hs->ks_sys, pid);
@@ -521,6 +546,8 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 			int pid = (int)get_u32(&r);
 			space(hs, pid)->gen = hs->next_gen++;
 			space(hs, pid)->pygen = hs->next_gen++;
+			free(space(hs, pid)->py_path);
+			space(hs, pid)->py_path = NULL;
 			ks_exec(hs->ks, pid);
 			ks_exec(hs->ks_sys, pid);
 			maps_drop(hs, pid);
@@ -535,6 +562,15 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 		case CMD_PYSTACK:
 			do_pystack(hs, &r, out);
 			break;
+		case CMD_PYINFO: {
+			int pid = (int)get_u32(&r);
+			uint32_t pl;
+			const char *path = get_str(&r, &pl);
+			struct hs_space *sp = space(hs, pid);
+			free(sp->py_path);
+			sp->py_path = xstrndup(path, pl);
+			break;
+		}
 		default:
 			return; /* cannot happen: we wrote them */
 		}
@@ -676,6 +712,16 @@ void heap_sym_py_internals(struct heap_sym *hs, int keep)
 	hs->py_internals = keep;
 }
 
+void heap_sym_pyinfo(struct heap_sym *hs, int pid, const char *path, size_t len)
+{
+	struct strbuf c = STRBUF_INIT;
+	put_u32(&c, CMD_PYINFO);
+	put_u32(&c, (uint32_t)pid);
+	put_str(&c, path, (uint32_t)len);
+	queue(hs, &c);
+	strbuf_release(&c);
+}
+
 void heap_sym_pycode(struct heap_sym *hs, int pid, uint64_t addr, int first, const char *qualname, size_t nq,
 		     const char *file, size_t nf, const uint8_t *lt, size_t nl)
 {
@@ -810,13 +856,17 @@ void heap_sym_free(struct heap_sym *hs)
 	strbuf_release(&hs->cmds);
 	strbuf_release(&hs->results);
 	strbuf_release(&hs->batch);
+	for (size_t i = 0; i < hs->nspaces; i++)
+		free(hs->spaces[i].py_path);
 	free(hs->spaces);
 	free(hs->cache);
 	free(hs->frames);
 	free(hs->path);
 	free(hs->map);
-	for (size_t i = 0; i < hs->npycodes; i++)
+	for (size_t i = 0; i < hs->npycodes; i++) {
 		free(hs->pycodes[i].lt);
+		free(hs->pycodes[i].ranges);
+	}
 	free(hs->pycodes);
 	free(hs->pyidx);
 	free(hs->nat);

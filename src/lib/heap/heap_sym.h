@@ -41,6 +41,10 @@ void heap_sym_pycode(struct heap_sym *hs, int pid, uint64_t addr, int first, con
 		     const char *file, size_t nf, const uint8_t *lt, size_t nl);
 void heap_sym_pystack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n,
 		      const uint64_t *py, size_t np);
+/* pid runs CPython from the module at path: its frames are named like a system
+ * library's, without file:line (they are hidden around Python frames anyway, and its
+ * debug information can take a second to load), unless interpreter frames are kept. */
+void heap_sym_pyinfo(struct heap_sym *hs, int pid, const char *path, size_t len);
 /* Keep the interpreter's own native frames around Python frames (default: hidden). */
 void heap_sym_py_internals(struct heap_sym *hs, int keep);
 
