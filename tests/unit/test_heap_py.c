@@ -20,6 +20,8 @@
 #include "heap/heap_py.h"
 #include "heap/heap_session.h"
 #include "profile/profile.h"
+#include "render/flame.h"
+#include "report/report.h"
 #include "unit.h"
 
 static size_t unhex(const char *s, uint8_t *out)
@@ -322,6 +324,59 @@ static void test_damaged_record(void **state)
 	kp_profile_release(&p);
 }
 
+/* A CPU profile with Python frames (as py-cpu's record writes them): kiln report's
+ * JSON flags them, and one function is one row whatever its lines. */
+static void test_report_python_frames(void **state)
+{
+	struct kp_profile p;
+	struct kr_opts o;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	double one[1] = { 1 };
+	struct kp_frame fr;
+	kp_frame_t m, a1, a2;
+	(void)state;
+	kp_profile_init(&p);
+	kp_add_value_type(&p, "samples", "count");
+	memset(&fr, 0, sizeof(fr));
+	fr.name = kp_strz(&p, "main");
+	fr.module = kp_strz(&p, "/usr/bin/python3.11");
+	m = kp_frame(&p, &fr);
+	fr.name = kp_strz(&p, "Worker.run (app.py:12)");
+	fr.module = kp_strz(&p, "[python]");
+	fr.file = kp_strz(&p, "/srv/app.py");
+	fr.flags = KP_FRAME_PY;
+	fr.line = 14;
+	a1 = kp_frame(&p, &fr);
+	fr.line = 15;
+	a2 = kp_frame(&p, &fr);
+	kp_add_sample(&p, kp_stack_push(&p, kp_stack_push(&p, 0, m), a1), 0, 0, one);
+	kp_add_sample(&p, kp_stack_push(&p, kp_stack_push(&p, 0, m), a2), 0, 0, one);
+	memset(&o, 0, sizeof(o));
+	f = open_memstream(&buf, &len);
+	assert_int_equal(kr_print_json(&p, &o, 0, f), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "{\"name\":\"Worker.run (app.py:12)\",\"module\":\"[python]\",\"self\":2,"));
+	assert_non_null(strstr(buf, "\"jit\":false,\"python\":true}"));
+	assert_non_null(strstr(buf, "\"name\":\"main\""));
+	free(buf);
+	kp_profile_release(&p);
+}
+
+static void test_python_names(void **state)
+{
+	static const char *const yes[] = { "f (app.py:1)", "Worker.run (/srv/a b/app.py:120)",
+					   "<module> (<frozen importlib._bootstrap>:1002)", "g (<string>:1)" };
+	static const char *const no[] = { "f (app.c:1)", "f(app.py:1)", "f (app.py:)", "f (app.py:1", "(app.py:1)",
+					  "main", "x (notes.txt:4)", "" };
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		assert_true(kf_is_python_name(yes[i], strlen(yes[i])));
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		assert_false(kf_is_python_name(no[i], strlen(no[i])));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -329,6 +384,8 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_records),
 		cmocka_unit_test(test_damaged_record),
+		cmocka_unit_test(test_report_python_frames),
+		cmocka_unit_test(test_python_names),
 	};
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }
