@@ -103,7 +103,7 @@ static void test_merge(void **state)
 	/* root first: _start, main, eval(outer), PyObject_Call (interp), eval(inner), list_append
 	 * (interp); Python frames innermost first: g (in the inner loop, is_entry), f, <module>
 	 * (is_entry) */
-	const struct heap_py_nat nat[] = { { 0, 0 }, { 0, 1 }, { 1, 1 }, { 0, 1 }, { 1, 1 }, { 0, 1 } };
+	const struct heap_py_nat nat[] = { { 0, 0, 1 }, { 0, 1, 0 }, { 1, 1, 0 }, { 0, 1, 0 }, { 1, 1, 0 }, { 0, 1, 0 } };
 	const uint8_t entry[] = { 1, 0, 1 };
 	k = heap_py_merge(nat, 6, entry, 3, 1, out);
 	assert_int_equal(k, 3);
@@ -116,9 +116,19 @@ static void test_merge(void **state)
 		assert_int_equal(k, 9);
 		assert_memory_equal(out, want, sizeof(want));
 	}
+	/* a program embedding Python: its own frames rootward of Python stay, the system
+	 * library's and the interpreter's go */
+	{
+		const struct heap_py_nat emb[] = { { 0, 0, 1 }, { 0, 0, 0 }, { 0, 1, 0 }, { 1, 1, 0 }, { 0, 0, 1 } };
+		const uint8_t e1[] = { 0, 1 };
+		const int32_t want[] = { 1, -2, -1, 4 };
+		k = heap_py_merge(emb, 5, e1, 2, 1, out);
+		assert_int_equal(k, 4);
+		assert_memory_equal(out, want, sizeof(want));
+	}
 	/* a native stack cut before the outer loop: the outer segment goes to the root */
 	{
-		const struct heap_py_nat cut[] = { { 0, 1 }, { 1, 1 }, { 0, 0 } };
+		const struct heap_py_nat cut[] = { { 0, 1, 0 }, { 1, 1, 0 }, { 0, 0, 0 } };
 		const int32_t want[] = { -3, -2, -1, 2 };
 		k = heap_py_merge(cut, 3, entry, 3, 1, out);
 		assert_int_equal(k, 4);
@@ -126,7 +136,7 @@ static void test_merge(void **state)
 	}
 	/* no loop found at all: Python frames at the root, the native frames kept */
 	{
-		const struct heap_py_nat none[] = { { 0, 0 }, { 0, 0 } };
+		const struct heap_py_nat none[] = { { 0, 0, 0 }, { 0, 0, 0 } };
 		const int32_t want[] = { -3, -2, -1, 0, 1 };
 		k = heap_py_merge(none, 2, entry, 3, 1, out);
 		assert_int_equal(k, 5);

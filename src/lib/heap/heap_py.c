@@ -169,7 +169,7 @@ size_t heap_py_merge(const struct heap_py_nat *nat, size_t nn, const uint8_t *en
 				continue;
 			}
 		}
-		if (hide && np && (nat[i].is_interp || (neval && i < first_eval)))
+		if (hide && np && (nat[i].is_interp || (neval && i < first_eval && nat[i].is_sys)))
 			continue;
 		out[k++] = (int32_t)i;
 	}

@@ -30,10 +30,12 @@ int heap_py_range_line(const struct heap_py_range *r, size_t nr, int first, int6
  * the Python frames up to and including one marked is_entry (a segment); the
  * innermost loop runs the innermost segment. The plan lists what to emit root first:
  * out[k] >= 0 is native frame out[k], out[k] < 0 is Python frame -out[k]-1. With
- * hide, interpreter frames and everything rootward of the outermost Python frame are
- * left out. Returns the number of entries (at most nn + np). */
+ * hide, interpreter frames are left out, and rootward of the outermost Python frame
+ * system library frames too (what starts a process or thread); a program's own frames
+ * there (one that embeds Python) stay. Returns the number of entries (at most nn + np). */
 struct heap_py_nat {
 	uint8_t is_eval, is_interp;
+	uint8_t is_sys; /* in a system library (libc: _start, start_thread, ...) */
 };
 size_t heap_py_merge(const struct heap_py_nat *nat, size_t nn, const uint8_t *entry, size_t np, int hide,
 		     int32_t *out);

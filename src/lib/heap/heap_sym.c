@@ -195,11 +195,17 @@ static int sys_path(const char *path, size_t len)
 	return 0;
 }
 
-/* The module runs pid's CPython (named as a system library unless its frames are kept). */
+/* The module runs pid's CPython, or is its launcher (an executable python* whose
+ * interpreter is in libpython): named as a system library unless its frames are kept. */
 static int py_module(struct heap_sym *hs, int pid, const char *path, size_t len)
 {
 	const char *py = space(hs, pid)->py_path;
-	return py && !hs->py_internals && strlen(py) == len && !memcmp(py, path, len);
+	size_t b = len;
+	if (!py || hs->py_internals)
+		return 0;
+	while (b > 0 && path[b - 1] != '/')
+		b--;
+	return (strlen(py) == len && !memcmp(py, path, len)) || (len - b >= 6 && !memcmp(path + b, "python", 6));
 }
 
 static int is_sys(const struct heap_sym *hs, int pid, uint64_t addr)
@@ -453,9 +459,13 @@ static void do_pystack(struct heap_sym *hs, struct rd *r, struct strbuf *out)
 		uint64_t ip;
 		memcpy(&ip, ips + i * 8, 8);
 		uint32_t m = resolve(hs, pid, sp->gen, ip, &f);
+		uint8_t sys = (uint8_t)is_sys(hs, pid, ip - 1);
 		ALLOC_GROW(hs->path, depth + m, hs->path_alloc);
-		while (m-- > 0)
+		ALLOC_GROW(hs->nat, depth + m + 1, hs->nat_alloc);
+		while (m-- > 0) {
+			hs->nat[depth].is_sys = sys;
 			hs->path[depth++] = f[m];
+		}
 	}
 	ALLOC_GROW(hs->nat, depth + 1, hs->nat_alloc);
 	for (size_t i = 0; i < depth; i++) {
