@@ -36,3 +36,19 @@ echo "demo: also collapsed a perf script sample, $SAMPLE,"
 echo "      into $stacks distinct stacks ($samples samples): $OUT/vertx.folded"
 echo "demo: its flame graph: $PWD/$OUT/vertx.svg"
 echo "      open the graphs in a browser: hover for counts, click to zoom, Ctrl-F to search"
+
+# 3. A Python program's heap, at Python lines (CPython 3.11: Debian's python3 or pyenv's)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3 || true)
+if [ -n "$PY" ]; then
+	PYPROG=tests/workloads/py_alloc_truth.py
+	echo
+	echo "demo: kiln heap -o $OUT/python-heap.prof -- $PY $PYPROG"
+	"$KILN" heap -q -o "$OUT/python-heap.prof" -- "$PY" "$PYPROG" 2>/dev/null
+	"$KILN" heap report "$OUT/python-heap.prof" --top 3
+	"$KILN" flame --title "py_alloc_truth.py: heap at its peak (kiln heap)" "$OUT/python-heap.prof" \
+		-o "$OUT/python-heap.svg"
+	echo
+	echo "demo: Python heap profile: $PWD/$OUT/python-heap.prof"
+	echo "demo: its flame graph (Python frames in Python blue): $PWD/$OUT/python-heap.svg"
+fi

@@ -43,6 +43,9 @@ static void usage(FILE *out)
 		"                      (e.g. 512K) instead of all: little overhead, estimates\n"
 		"      --linger SECS   after CMD exits, wait this long for processes it left\n"
 		"                      running (default 0.5)\n"
+		"      --python-internals  keep CPython's own C frames around Python frames\n"
+		"                      (hidden by default; Python 3.11 programs show their\n"
+		"                      functions and lines, PYTHONMALLOC=malloc is set)\n"
 		"  -q, --quiet         no summary at the end\n"
 		"  -h, --help          this help\n"
 		"\n"
@@ -58,6 +61,7 @@ static void usage(FILE *out)
 		"  kiln report -i " DEFAULT_OUTPUT "              summary, peak, leaks, calls, temporaries\n"
 		"  kiln heap chart > memory.svg        memory over time\n"
 		"  kiln flame " DEFAULT_OUTPUT " > peak.svg        flame graph of the peak\n"
+		"  kiln heap -- python3 app.py         Python functions and lines (3.11)\n"
 		"  kiln heap --sample 512K -- ./server long-running, almost no overhead\n");
 }
 
@@ -73,7 +77,7 @@ static int load_heap_profile(const char *path, struct kp_profile *p)
 	return 0;
 }
 
-enum { OPT_SAMPLE = 256, OPT_LINGER, OPT_VALUE, OPT_TOP, OPT_JSON, OPT_FOLDED, OPT_TITLE };
+enum { OPT_SAMPLE = 256, OPT_LINGER, OPT_PYINT, OPT_VALUE, OPT_TOP, OPT_JSON, OPT_FOLDED, OPT_TITLE };
 
 static int parse_view_opts(const char *sub, int argc, char **argv, const char **file, const char **value, int *top,
 			   int *json, int *folded, const char **output, const char **title)
@@ -260,6 +264,7 @@ int cmd_heap(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "linger", required_argument, NULL, OPT_LINGER },
+		{ "python-internals", no_argument, NULL, OPT_PYINT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -290,6 +295,7 @@ int cmd_heap(int argc, char **argv)
 			if (kiln_parse_duration(optarg, &linger) < 0)
 				return usage_error("heap", "'--linger' needs a duration such as 2s, not '%s'", optarg);
 			break;
+		case OPT_PYINT: o.python_internals = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: return bad_option("heap", argv, optstring);
@@ -323,6 +329,8 @@ int cmd_heap(int argc, char **argv)
 				  o.argv[0], WTERMSIG(r.status), sigabbrev_np(WTERMSIG(r.status)) ? sigabbrev_np(WTERMSIG(r.status)) : "?");
 		print_result(&o, &r);
 	}
+	if (r.python_native_only)
+		kiln_note("heap: Python %s: kiln reads the frames of Python 3.11 only; the stacks are native", r.python);
 	if (r.write_failed) {
 		kiln_error("'%s' is incomplete: it could not be written in full (see above)", o.output);
 		return 1;

@@ -55,6 +55,8 @@ static void usage(FILE *out)
 		"  kiln record -F 4999 -o run.prof make -j2\n"
 		"  kiln record -p 1234 --duration 10  attach to process 1234 for 10 seconds\n"
 		"  kiln record --off-cpu -- ./server  where it computes and where it waits\n"
+		"  kiln record -- node app.js         JavaScript functions named (kiln sets\n"
+		"                                     NODE_OPTIONS for node's perf map)\n"
 		"  kiln record --call-graph dwarf,32K -- python3 app.py\n"
 		"  kiln report                        then: where did the time go\n");
 }

@@ -210,7 +210,19 @@ void kh_thread_stack_bounds(struct kh_thread *t);
  * nested, from a signal handler, without refreshing the module list). */
 uint32_t kh_stack_id(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested);
 uint64_t kh_stack_count(void); /* next id to be assigned */
+/* With kh_stack_lock held: the return addresses of native stack id (NULL: unknown),
+ * and a new id for a stack defined elsewhere (Python stacks, kh_python.c). */
+const uint64_t *kh_stack_ips(uint32_t id, uint32_t *depth);
+uint32_t kh_stack_next_id(void);
 void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are resent */
+
+/* ---- Python frames (kh_python.c) ---- */
+/* Nonzero when this process runs a CPython whose frames the library reads. */
+extern int kh_py_on;
+void kh_py_init(void); /* from the constructor, once the symbols are there */
+/* The id of the stack made of native stack id and the calling thread's Python frames
+ * (native_id itself when the thread runs no Python code or does not hold the GIL). */
+uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id);
 
 /* ---- sampling (kh_sample.c) ---- */
 #define KH_FILTER_BITS 16

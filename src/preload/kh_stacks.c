@@ -20,6 +20,40 @@ struct stab {
 
 static struct stab *stab;
 static uint32_t next_id = 1;
+/* native stacks by id (kh_stack_ips; grown under kh_stack_lock, never shrunk) */
+static struct kstack **byid;
+static uint32_t byid_cap;
+
+static void byid_put(struct kstack *k)
+{
+	if (k->id >= byid_cap) {
+		uint32_t cap = byid_cap ? byid_cap * 2 : 4096;
+		struct kstack **g;
+		while (cap <= k->id)
+			cap *= 2;
+		g = kh_map_anon((size_t)cap * sizeof(*g));
+		if (!g)
+			return;
+		if (byid)
+			memcpy(g, byid, (size_t)byid_cap * sizeof(*g));
+		byid = g; /* the old array stays mapped: readers hold kh_stack_lock anyway */
+		byid_cap = cap;
+	}
+	byid[k->id] = k;
+}
+
+const uint64_t *kh_stack_ips(uint32_t id, uint32_t *depth)
+{
+	if (id >= byid_cap || !byid[id])
+		return NULL;
+	*depth = byid[id]->depth;
+	return byid[id]->ips;
+}
+
+uint32_t kh_stack_next_id(void)
+{
+	return next_id++;
+}
 
 static struct kstack *find(const struct stab *s, const uint64_t *ips, int n, uint64_t hash)
 {
@@ -109,6 +143,7 @@ static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t
 	k->depth = (uint32_t)n;
 	memcpy(k->ips, ips, (size_t)n * 8);
 	id = k->id = next_id++;
+	byid_put(k);
 	{
 		uint64_t w[HP_MAX_DEPTH + 3];
 		w[0] = HP_C_STACK | (uint64_t)(n + 3) << 8;

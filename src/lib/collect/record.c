@@ -3,6 +3,7 @@
  * chunks while recording (see record.h). */
 #include "collect/record.h"
 #include "collect/cmdrun.h"
+#include "collect/jit.h"
 #include "collect/collector.h"
 #include "collect/offcpu.h"
 #include "collect/unwind_dwarf.h"
@@ -789,6 +790,7 @@ struct run {
 	int target_done;
 	int interrupts;          /* signals passed on to the target */
 	int write_failed;
+	int node_map;            /* pid of the node kiln started and asked for /tmp/perf-PID.map (0: none) */
 };
 
 /* The collector's configuration for the options: frame-pointer call chains plus the
@@ -834,7 +836,30 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	const struct kc_record_opts *o = x->o;
 	struct stat st;
 	if (o->argv) {
-		if (child_spawn(&x->ch, o->argv, &x->orig) < 0)
+		/* node names its JavaScript functions in a perf map only when asked: ask it
+		 * for the child (kiln's own environment is put back at once) */
+		char *node_opts = NULL, *old_opts = NULL;
+		int spawned;
+		if (kc_jit_kind_of_command(o->argv[0]) == KC_JIT_NODE) {
+			const char *cur = getenv("NODE_OPTIONS");
+			old_opts = cur ? xstrdup(cur) : NULL;
+			node_opts = kc_jit_node_options(cur);
+			if (node_opts)
+				setenv("NODE_OPTIONS", node_opts, 1);
+		}
+		spawned = child_spawn(&x->ch, o->argv, &x->orig);
+		if (node_opts) {
+			char map[64];
+			if (old_opts)
+				setenv("NODE_OPTIONS", old_opts, 1);
+			else
+				unsetenv("NODE_OPTIONS");
+			snprintf(map, sizeof(map), "/tmp/perf-%d.map", (int)x->ch.pid);
+			x->node_map = spawned == 0 && access(map, F_OK) != 0 ? (int)x->ch.pid : 0;
+		}
+		free(node_opts);
+		free(old_opts);
+		if (spawned < 0)
 			return -1;
 		int arc = kc_collector_add_task(r->col, x->ch.pid);
 		if (arc < 0) {
@@ -848,9 +873,13 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 		snprintf(t->comm, sizeof(t->comm), "%s", o->argv[0]);
 		task_find(&r->procs, x->ch.pid, 1);
 	} else {
-		for (size_t i = 0; i < o->npids; i++)
+		for (size_t i = 0; i < o->npids; i++) {
+			char hint[400];
 			if (attach_process(r, o->pids[i]) < 0)
 				return -1;
+			if (kc_jit_attach_hint(o->pids[i], hint, sizeof(hint)))
+				kiln_note("record: %s", hint);
+		}
 	}
 	if (kc_collector_start(r->col) < 0) {
 		kill_target(x);
@@ -1117,5 +1146,11 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	}
 	sigprocmask(SIG_SETMASK, &x.orig, NULL);
 	recorder_release(&x.r);
+	if (x.node_map) {
+		/* the profile holds the names: the map node wrote for kiln is kiln's to remove */
+		char map[64];
+		snprintf(map, sizeof(map), "/tmp/perf-%d.map", x.node_map);
+		unlink(map);
+	}
 	return rc;
 }

@@ -66,6 +66,26 @@
  *   HP_C_STACK   id, depth, then depth return addresses, innermost first (the first is
  *                the return address into the function that called the allocator)
  *   HP_C_LOST    count of events not recorded (reentrant calls from signal handlers)
+ *   HP_C_PYINFO  (version 3) the process runs CPython: Py_Version (0xMMmmuu.., as
+ *                Python packs it), then 1 when the library reads its frames, 0 when
+ *                it does not know that version (its stacks are native only), 2 when
+ *                KILN_HEAP_PYTHON=0 turned them off, then
+ *                the byte length of the path of the module holding the interpreter
+ *                (_PyRuntime: the executable or libpython) and the path, packed
+ *   HP_C_PYCODE  (version 3) a Python code object, sent before the first stack that
+ *                uses it (and again when a new code object took the address of a
+ *                freed one): address, co_firstlineno, then the byte lengths of
+ *                co_qualname (UTF-8), co_filename (UTF-8) and co_linetable, then
+ *                those bytes packed into words, one after the other
+ *   HP_C_PYSTACK (version 3) a stack with Python frames: id, native depth | Python
+ *                depth << 32, the native return addresses as in HP_C_STACK, then per
+ *                Python frame, innermost first, two words: the code object's address
+ *                and (uint32)lasti | is_entry << 32 | tag << 33 (tag: bits the writer
+ *                uses to tell code objects at one address apart; readers ignore it),
+ *                where lasti is the index of the
+ *                frame's current instruction in code units (-1: not started) and
+ *                is_entry marks the outermost frame one C-level evaluation loop runs
+ *                (_PyEval_EvalFrameDefault): the merge points with the native stack
  * Stack ids start at 1 and are never reused within a process image; a fork child keeps
  * its parent's ids below hdr.inherited_stacks. */
 #ifndef KILN_HEAP_PROTO_H
@@ -73,7 +93,7 @@
 #include <stdint.h>
 
 #define HP_MAGIC "KILNHEAP"
-#define HP_VERSION 2
+#define HP_VERSION 3 /* 3: Python records (HP_C_PY*) */
 #define HP_HEADER_SIZE (64u * 1024)
 #define HP_SLOT_CTL 4096u
 #define HP_MAX_SLOTS 4096u
@@ -85,6 +105,7 @@
 #define HP_ENV_DIR "KILN_HEAP_DIR"
 #define HP_ENV_SAMPLE "KILN_HEAP_SAMPLE"
 #define HP_ENV_RING "KILN_HEAP_RING"
+#define HP_ENV_PYTHON "KILN_HEAP_PYTHON" /* "0": no Python frames (native stacks only) */
 #define HP_FILE_SUFFIX ".kh"
 
 enum hp_event {
@@ -103,7 +124,14 @@ enum hp_control {
 	HP_C_MODULE = 1,
 	HP_C_STACK = 2,
 	HP_C_LOST = 3,
+	HP_C_PYINFO = 4,
+	HP_C_PYCODE = 5,
+	HP_C_PYSTACK = 6,
 };
+#define HP_PY_MAX_DEPTH 128      /* Python frames per stack (deeper: the outermost are cut) */
+#define HP_PY_MAX_NAME 1024      /* bytes of co_qualname kept */
+#define HP_PY_MAX_FILE 4096      /* bytes of co_filename kept */
+#define HP_PY_MAX_LINETABLE 65536 /* bytes of co_linetable kept (lines past it: 0) */
 
 enum hp_slot_state {
 	HP_SLOT_FREE = 0,

@@ -217,7 +217,10 @@ static void stack_text(const struct kp_profile *p, kp_stack_t st, int max, struc
 		if (shown)
 			strbuf_addstr(sb, " < ");
 		strbuf_addstr(sb, kp_str_get(p, f->name));
-		if (shown == 0 && f->file) {
+		if (shown == 0 && (f->flags & KP_FRAME_PY)) {
+			if (f->line) /* the name has the file and first line already */
+				strbuf_addf(sb, " line %u", f->line);
+		} else if (shown == 0 && f->file) {
 			const char *file = kp_str_get(p, f->file), *base = strrchr(file, '/');
 			strbuf_addf(sb, " (%s:%u)", base ? base + 1 : file, f->line);
 		}

@@ -346,6 +346,10 @@ static void child_exec(const struct heap_run_opts *o, const char *dir, int errfd
 	setenv(HP_ENV_DIR, dir, 1);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)o->sample_bytes);
 	setenv(HP_ENV_SAMPLE, num, 1);
+	/* CPython serves small objects from its own arenas (pymalloc), out of malloc's
+	 * sight: with malloc, every Python object is an allocation the library records
+	 * (docs/kiln-heap.md, "Python"). A value the user set is kept. */
+	setenv("PYTHONMALLOC", "malloc", 0);
 	execvp(o->argv[0], o->argv);
 	e = errno;
 	if (write(errfd, &e, sizeof(e)) < 0) {
@@ -413,6 +417,8 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		return -1;
 	}
 	s = heap_session_new(dir, &p, o->sample_bytes, start);
+	if (s)
+		heap_session_py_internals(s, o->python_internals);
 	if (!s)
 		goto fail_dir;
 	set_meta_start(&p, o);
@@ -574,6 +580,13 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	}
 	peak_process(s, &res->total);
 	res->status = status;
+	{
+		const char *pv = kp_meta_get(&p, "heap.python"), *pf = kp_meta_get(&p, "heap.python_frames");
+		if (pv) {
+			snprintf(res->python, sizeof(res->python), "%s", pv);
+			res->python_native_only = pf && !strcmp(pf, "no");
+		}
+	}
 	if (res->write_failed) {
 		kp_writer_close(w, &p); /* keeps what was written; the error was printed */
 	} else if (kp_writer_close(w, &p) == 0) {

@@ -18,6 +18,7 @@ struct heap_run_opts {
 	uint64_t sample_bytes;    /* 0: record every allocation */
 	const char *preload;      /* path of libkiln-heap.so */
 	double linger;            /* seconds to wait for descendants after the program exits */
+	int python_internals;     /* keep CPython's own native frames around Python frames */
 	/* called while kiln names the last call stacks after the program ended (or NULL) */
 	void (*progress)(void *ctx, size_t stacks_left);
 	void *progress_ctx;
@@ -39,6 +40,8 @@ struct heap_run_result {
 	unsigned long long kiln_rss;  /* kiln's own peak RSS */
 	double kiln_cpu;              /* kiln's own CPU time (user + system), seconds */
 	unsigned long long samples;   /* profile samples written */
+	char python[16];              /* CPython version seen in the program ("" none) */
+	int python_native_only;       /* a CPython whose frames kiln does not read */
 };
 
 /* Returns 0 when LD_PRELOAD can work for prog (resolved with PATH like execvp), or

@@ -185,6 +185,11 @@ static struct hs_proc *find_proc(struct heap_session *s, int32_t pid, uint64_t c
 	return NULL;
 }
 
+void heap_session_py_internals(struct heap_session *s, int keep)
+{
+	heap_sym_py_internals(s->sym, keep);
+}
+
 /* ---- control records ---- */
 static void control_record(struct heap_session *s, struct hs_proc *pr, const uint64_t *w, size_t n)
 {
@@ -208,6 +213,37 @@ static void control_record(struct heap_session *s, struct hs_proc *pr, const uin
 		}
 		heap_agg_pend_stack(pr->agg, (uint32_t)id);
 		heap_sym_stack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, depth);
+	} else if (type == HP_C_PYSTACK && n >= 3) {
+		uint64_t id = w[1], nd = w[2] & 0xffffffffu, np = w[2] >> 32;
+		if (nd > HP_MAX_DEPTH || np > HP_PY_MAX_DEPTH || 3 + nd + 2 * np > n || id == 0 || id > UINT32_MAX) {
+			pr->corrupt = 1;
+			return;
+		}
+		heap_agg_pend_stack(pr->agg, (uint32_t)id);
+		heap_sym_pystack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, nd, w + 3 + nd, np);
+	} else if (type == HP_C_PYCODE && n >= 6) {
+		uint64_t nq = w[3], nf = w[4], nl = w[5];
+		const char *b = (const char *)&w[6];
+		if (nq > HP_PY_MAX_NAME || nf > HP_PY_MAX_FILE || nl > HP_PY_MAX_LINETABLE ||
+		    6 + (nq + nf + nl + 7) / 8 > n) {
+			pr->corrupt = 1;
+			return;
+		}
+		heap_sym_pycode(s->sym, pr->pid, w[1], (int)(int32_t)(uint32_t)w[2], b, nq, b + nq, nf,
+				(const uint8_t *)b + nq + nf, nl);
+	} else if (type == HP_C_PYINFO && n >= 3) {
+		char v[64];
+		snprintf(v, sizeof(v), "%u.%u.%u", (unsigned)(w[1] >> 24 & 0xff), (unsigned)(w[1] >> 16 & 0xff),
+			 (unsigned)(w[1] >> 8 & 0xff));
+		kp_meta_set(s->p, "heap.python", v);
+		if (!w[2])
+			kp_meta_set(s->p, "heap.python_frames", "no");
+		else if (w[2] == 2)
+			kp_meta_set(s->p, "heap.python_frames", "off");
+		else if (!kp_meta_get(s->p, "heap.python_frames"))
+			kp_meta_set(s->p, "heap.python_frames", "yes");
+		if (n >= 4 && w[3] && w[3] <= HP_PY_MAX_FILE && 4 + (w[3] + 7) / 8 <= n)
+			heap_sym_pyinfo(s->sym, pr->pid, (const char *)&w[4], w[3]);
 	}
 	/* other types: from a newer library; skipped by their length */
 }

@@ -51,4 +51,7 @@ struct heap_agg *heap_session_agg(struct heap_session *s);
 void heap_session_cleanup(struct heap_session *s);
 void heap_session_free(struct heap_session *s);
 
+/* Keep CPython's own native frames around Python frames (default: hidden). */
+void heap_session_py_internals(struct heap_session *s, int keep);
+
 #endif

@@ -6,6 +6,7 @@
  * profile numbers frames in order, so "every frame from id k on" is what is new) and
  * stacks as lists of those frame ids, root first. */
 #include "heap/heap_sym.h"
+#include "heap/heap_py.h"
 #include "symbols/symbols.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -18,12 +19,28 @@
 
 #define MAX_INLINE 32
 
-enum { CMD_MODULE = 1, CMD_FORK, CMD_EXEC, CMD_STACK };
+enum { CMD_MODULE = 1, CMD_FORK, CMD_EXEC, CMD_STACK, CMD_PYCODE, CMD_PYSTACK, CMD_PYINFO };
 enum { RES_FRAME = 1, RES_STACK };
 
 struct hs_space {
 	int pid;
 	uint32_t gen; /* address-space instance: changes at fork into and exec of pid */
+	uint32_t pygen; /* Python code table instance: changes at fork into and exec of pid */
+	char *py_path;  /* the module running CPython (named as a system library) */
+};
+
+/* A Python code object of one process (HP_C_PYCODE). */
+struct hs_pycode {
+	int pid;
+	uint32_t pygen;
+	uint64_t addr;
+	int first;
+	kp_str_t name, file; /* private strings: "QUALNAME (BASENAME:FIRST)", co_filename */
+	uint8_t *lt;
+	size_t nlt;
+	struct heap_py_range *ranges; /* the line table decoded, at the first lookup */
+	size_t nranges;
+	int decoded;
 };
 
 struct hs_map {
@@ -68,6 +85,19 @@ struct heap_sym {
 	uint32_t frames_sent;     /* private frames [1, frames_sent) were sent */
 	kp_frame_t *path;
 	size_t path_alloc;
+	/* Python code objects, and a hash of (pid, pygen, addr) -> index + 1 */
+	struct hs_pycode *pycodes;
+	size_t npycodes, pycodes_alloc;
+	uint32_t *pyidx;
+	size_t pyidx_cap;
+	kp_str_t eval_name, py_module;
+	int py_internals; /* keep the interpreter's own frames */
+	struct heap_py_nat *nat;
+	size_t nat_alloc;
+	int32_t *plan;
+	size_t plan_alloc;
+	kp_frame_t *path2;
+	size_t path2_alloc;
 
 	/* the collector's own */
 	struct kp_profile *p;
@@ -131,6 +161,8 @@ static struct hs_space *space(struct heap_sym *hs, int pid)
 	ALLOC_GROW(hs->spaces, hs->nspaces + 1, hs->spaces_alloc);
 	hs->spaces[hs->nspaces].pid = pid;
 	hs->spaces[hs->nspaces].gen = hs->next_gen++;
+	hs->spaces[hs->nspaces].pygen = hs->next_gen++;
+	hs->spaces[hs->nspaces].py_path = NULL;
 	return &hs->spaces[hs->nspaces++];
 }
 
@@ -161,6 +193,19 @@ static int sys_path(const char *path, size_t len)
 			return 1;
 	}
 	return 0;
+}
+
+/* The module runs pid's CPython, or is its launcher (an executable python* whose
+ * interpreter is in libpython): named as a system library unless its frames are kept. */
+static int py_module(struct heap_sym *hs, int pid, const char *path, size_t len)
+{
+	const char *py = space(hs, pid)->py_path;
+	size_t b = len;
+	if (!py || hs->py_internals)
+		return 0;
+	while (b > 0 && path[b - 1] != '/')
+		b--;
+	return (strlen(py) == len && !memcmp(py, path, len)) || (len - b >= 6 && !memcmp(path + b, "python", 6));
 }
 
 static int is_sys(const struct heap_sym *hs, int pid, uint64_t addr)
@@ -215,6 +260,140 @@ static uint32_t resolve(struct heap_sym *hs, int pid, uint32_t gen, uint64_t ip,
 	return (uint32_t)n;
 }
 
+
+/* ---- Python code objects ---- */
+static size_t pyhash(int pid, uint32_t pygen, uint64_t addr, size_t cap)
+{
+	return (size_t)(((addr >> 4) ^ (uint64_t)(uint32_t)pid << 40 ^ (uint64_t)pygen << 20) * 0x9E3779B97F4A7C15ull >>
+			20) & (cap - 1);
+}
+
+static struct hs_pycode *pycode_find(struct heap_sym *hs, int pid, uint32_t pygen, uint64_t addr)
+{
+	if (!hs->pyidx_cap)
+		return NULL;
+	for (size_t j = pyhash(pid, pygen, addr, hs->pyidx_cap);; j = (j + 1) & (hs->pyidx_cap - 1)) {
+		uint32_t v = hs->pyidx[j];
+		struct hs_pycode *c;
+		if (!v)
+			return NULL;
+		c = &hs->pycodes[v - 1];
+		if (c->addr == addr && c->pid == pid && c->pygen == pygen)
+			return c;
+	}
+}
+
+/* The entry for (pid, pygen, addr), made empty when new. */
+static struct hs_pycode *pycode_put(struct heap_sym *hs, int pid, uint32_t pygen, uint64_t addr)
+{
+	struct hs_pycode *c = pycode_find(hs, pid, pygen, addr);
+	size_t j;
+	if (c) {
+		free(c->lt);
+		free(c->ranges);
+		c->lt = NULL;
+		c->nlt = 0;
+		c->ranges = NULL;
+		c->nranges = 0;
+		c->decoded = 0;
+		return c;
+	}
+	if ((hs->npycodes + 1) * 2 > hs->pyidx_cap) {
+		size_t cap = hs->pyidx_cap ? hs->pyidx_cap * 2 : 1024;
+		free(hs->pyidx);
+		hs->pyidx = xcalloc(cap, sizeof(*hs->pyidx));
+		hs->pyidx_cap = cap;
+		for (size_t i = 0; i < hs->npycodes; i++) {
+			const struct hs_pycode *o = &hs->pycodes[i];
+			for (j = pyhash(o->pid, o->pygen, o->addr, cap); hs->pyidx[j]; j = (j + 1) & (cap - 1))
+				;
+			hs->pyidx[j] = (uint32_t)i + 1;
+		}
+	}
+	ALLOC_GROW(hs->pycodes, hs->npycodes + 1, hs->pycodes_alloc);
+	c = &hs->pycodes[hs->npycodes++];
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->pygen = pygen;
+	c->addr = addr;
+	for (j = pyhash(pid, pygen, addr, hs->pyidx_cap); hs->pyidx[j]; j = (j + 1) & (hs->pyidx_cap - 1))
+		;
+	hs->pyidx[j] = (uint32_t)hs->npycodes;
+	return c;
+}
+
+static void do_pycode(struct heap_sym *hs, struct rd *r)
+{
+	int pid = (int)get_u32(r);
+	uint64_t addr = get_u64(r);
+	int first = (int)get_u32(r);
+	uint32_t nq, nf, nl;
+	const char *q = get_str(r, &nq), *f = get_str(r, &nf), *lt = get_str(r, &nl);
+	struct hs_space *sp = space(hs, pid);
+	struct hs_pycode *c = pycode_put(hs, pid, sp->pygen, addr);
+	struct strbuf b = STRBUF_INIT;
+	const char *base = f;
+	for (uint32_t i = 0; i < nf; i++)
+		if (f[i] == '/')
+			base = f + i + 1;
+	strbuf_add(&b, q, nq);
+	strbuf_addf(&b, " (%.*s:%d)", (int)(nf - (uint32_t)(base - f)), base, first);
+	c->first = first;
+	c->name = kp_str(&hs->priv, b.buf, b.len);
+	c->file = kp_str(&hs->priv, f, nf);
+	c->lt = nl ? xmalloc(nl) : NULL;
+	if (nl)
+		memcpy(c->lt, lt, nl);
+	c->nlt = nl;
+	strbuf_release(&b);
+}
+
+/* A fork child starts with its parent's code objects. */
+static void pycode_fork(struct heap_sym *hs, int ppid, int pid)
+{
+	struct hs_space *ps = space(hs, ppid);
+	uint32_t pg = ps->pygen, cg = space(hs, pid)->pygen;
+	for (size_t i = 0, n = hs->npycodes; i < n; i++) {
+		struct hs_pycode o = hs->pycodes[i];
+		struct hs_pycode *c;
+		if (o.pid != ppid || o.pygen != pg)
+			continue;
+		c = pycode_put(hs, pid, cg, o.addr);
+		c->first = o.first;
+		c->name = o.name;
+		c->file = o.file;
+		c->lt = o.nlt ? xmalloc(o.nlt) : NULL;
+		if (o.nlt)
+			memcpy(c->lt, o.lt, o.nlt);
+		c->nlt = o.nlt;
+		c->ranges = NULL;
+		c->nranges = 0;
+		c->decoded = 0;
+	}
+}
+
+static kp_frame_t py_frame(struct heap_sym *hs, int pid, uint64_t code, uint64_t w)
+{
+	struct hs_pycode *c = pycode_find(hs, pid, space(hs, pid)->pygen, code);
+	struct kp_frame f;
+	memset(&f, 0, sizeof(f));
+	f.module = hs->py_module;
+	f.flags = KP_FRAME_PY;
+	if (!c) {
+		f.name = kp_strz(&hs->priv, "[unknown]");
+		f.flags |= KP_FRAME_UNKNOWN;
+		return kp_frame(&hs->priv, &f);
+	}
+	f.name = c->name;
+	f.file = c->file;
+	if (!c->decoded) {
+		c->nranges = heap_py_ranges(c->lt, c->nlt, c->first, &c->ranges);
+		c->decoded = 1;
+	}
+	f.line = (uint32_t)heap_py_range_line(c->ranges, c->nranges, c->first, (int64_t)(int32_t)(uint32_t)w);
+	return kp_frame(&hs->priv, &f);
+}
+
 static void send_new_frames(struct heap_sym *hs, struct strbuf *out)
 {
 	const struct kp_profile *q = &hs->priv;
@@ -260,6 +439,72 @@ static void do_stack(struct heap_sym *hs, struct rd *r, struct strbuf *out)
 	strbuf_add(out, hs->path, depth * sizeof(*hs->path));
 }
 
+
+/* A stack with Python frames: the native stack, each evaluation loop replaced by the
+ * Python frames it runs (heap_py_merge). */
+static void do_pystack(struct heap_sym *hs, struct rd *r, struct strbuf *out)
+{
+	uint64_t owner = get_u64(r);
+	uint32_t id = get_u32(r);
+	int pid = (int)get_u32(r);
+	uint32_t n = get_u32(r), np = get_u32(r);
+	struct hs_space *sp = space(hs, pid);
+	const char *ips = r->p, *py = r->p + (size_t)n * 8;
+	size_t depth = 0, k;
+	kp_str_t interp = 0;
+	uint8_t *entry;
+	r->p += (size_t)n * 8 + (size_t)np * 16;
+	for (size_t i = n; i-- > 0;) {
+		const kp_frame_t *f;
+		uint64_t ip;
+		memcpy(&ip, ips + i * 8, 8);
+		uint32_t m = resolve(hs, pid, sp->gen, ip, &f);
+		uint8_t sys = (uint8_t)is_sys(hs, pid, ip - 1);
+		ALLOC_GROW(hs->path, depth + m, hs->path_alloc);
+		ALLOC_GROW(hs->nat, depth + m + 1, hs->nat_alloc);
+		while (m-- > 0) {
+			hs->nat[depth].is_sys = sys;
+			hs->path[depth++] = f[m];
+		}
+	}
+	ALLOC_GROW(hs->nat, depth + 1, hs->nat_alloc);
+	for (size_t i = 0; i < depth; i++) {
+		const struct kp_frame *fr = &hs->priv.frames[hs->path[i]];
+		hs->nat[i].is_eval = fr->name == hs->eval_name;
+		if (hs->nat[i].is_eval && !interp)
+			interp = fr->module;
+	}
+	for (size_t i = 0; i < depth; i++)
+		hs->nat[i].is_interp = interp && hs->priv.frames[hs->path[i]].module == interp && !hs->py_internals;
+	entry = xcalloc(np + 1, 1);
+	for (uint32_t j = 0; j < np; j++) {
+		uint64_t w;
+		memcpy(&w, py + (size_t)j * 16 + 8, 8);
+		entry[j] = (uint8_t)(w >> 32 & 1);
+	}
+	ALLOC_GROW(hs->plan, depth + np + 1, hs->plan_alloc);
+	k = heap_py_merge(hs->nat, depth, entry, np, !hs->py_internals, hs->plan);
+	free(entry);
+	ALLOC_GROW(hs->path2, k + 1, hs->path2_alloc);
+	for (size_t i = 0; i < k; i++) {
+		int32_t x = hs->plan[i];
+		if (x >= 0) {
+			hs->path2[i] = hs->path[x];
+		} else {
+			uint64_t code, w;
+			memcpy(&code, py + (size_t)(-x - 1) * 16, 8);
+			memcpy(&w, py + (size_t)(-x - 1) * 16 + 8, 8);
+			hs->path2[i] = py_frame(hs, pid, code, w);
+		}
+	}
+	send_new_frames(hs, out);
+	put_u32(out, RES_STACK);
+	put_u64(out, owner);
+	put_u32(out, id);
+	put_u32(out, (uint32_t)k);
+	strbuf_add(out, hs->path2, k * sizeof(*hs->path2));
+}
+
 static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct strbuf *out)
 {
 	struct rd r = { cmds->buf, cmds->buf + cmds->len };
@@ -279,7 +524,7 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 			ks_mmap(hs->ks_sys, pid, start, len, pgoff, pz, (const unsigned char *)bid, bl, prot);
 			ALLOC_GROW(hs->maps, hs->nmaps + 1, hs->maps_alloc);
 			hs->maps[hs->nmaps].pid = pid;
-			hs->maps[hs->nmaps].sys = sys_path(path, pl);
+			hs->maps[hs->nmaps].sys = sys_path(path, pl) || py_module(hs, pid, path, pl);
 			hs->maps[hs->nmaps].start = start;
 			hs->maps[hs->nmaps].end = start + len;
 			hs->nmaps++;
@@ -289,6 +534,10 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 		case CMD_FORK: {
 			int ppid = (int)get_u32(&r), pid = (int)get_u32(&r);
 			space(hs, pid)->gen = hs->next_gen++;
+			space(hs, pid)->pygen = hs->next_gen++;
+			pycode_fork(hs, ppid, pid);
+			free(space(hs, pid)->py_path);
+			space(hs, pid)->py_path = space(hs, ppid)->py_path ? xstrdup(space(hs, ppid)->py_path) : NULL;
 			ks_exec(hs->ks, pid);
 			ks_fork(hs->ks, ppid, pid);
 			ks_exec(hs->ks_sys, pid);
@@ -306,6 +555,9 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 		case CMD_EXEC: {
 			int pid = (int)get_u32(&r);
 			space(hs, pid)->gen = hs->next_gen++;
+			space(hs, pid)->pygen = hs->next_gen++;
+			free(space(hs, pid)->py_path);
+			space(hs, pid)->py_path = NULL;
 			ks_exec(hs->ks, pid);
 			ks_exec(hs->ks_sys, pid);
 			maps_drop(hs, pid);
@@ -314,6 +566,21 @@ static void run_commands(struct heap_sym *hs, const struct strbuf *cmds, struct 
 		case CMD_STACK:
 			do_stack(hs, &r, out);
 			break;
+		case CMD_PYCODE:
+			do_pycode(hs, &r);
+			break;
+		case CMD_PYSTACK:
+			do_pystack(hs, &r, out);
+			break;
+		case CMD_PYINFO: {
+			int pid = (int)get_u32(&r);
+			uint32_t pl;
+			const char *path = get_str(&r, &pl);
+			struct hs_space *sp = space(hs, pid);
+			free(sp->py_path);
+			sp->py_path = xstrndup(path, pl);
+			break;
+		}
 		default:
 			return; /* cannot happen: we wrote them */
 		}
@@ -360,6 +627,8 @@ struct heap_sym *heap_sym_new(struct kp_profile *p)
 	hs->next_gen = 1;
 	kp_profile_init(&hs->priv);
 	hs->frames_sent = 1;
+	hs->eval_name = kp_strz(&hs->priv, "_PyEval_EvalFrameDefault");
+	hs->py_module = kp_strz(&hs->priv, "[python]");
 	memset(&o, 0, sizeof(o));
 	o.no_kernel = 1;
 	hs->ks = ks_session_new(&o);
@@ -438,6 +707,58 @@ void heap_sym_stack(struct heap_sym *hs, void *owner, uint32_t id, int pid, cons
 	put_u32(&c, (uint32_t)pid);
 	put_u32(&c, (uint32_t)n);
 	strbuf_add(&c, ips, n * 8);
+	if (hs->threaded)
+		pthread_mutex_lock(&hs->lock);
+	hs->queued++;
+	if (hs->threaded)
+		pthread_mutex_unlock(&hs->lock);
+	queue(hs, &c);
+	strbuf_release(&c);
+}
+
+
+void heap_sym_py_internals(struct heap_sym *hs, int keep)
+{
+	hs->py_internals = keep;
+}
+
+void heap_sym_pyinfo(struct heap_sym *hs, int pid, const char *path, size_t len)
+{
+	struct strbuf c = STRBUF_INIT;
+	put_u32(&c, CMD_PYINFO);
+	put_u32(&c, (uint32_t)pid);
+	put_str(&c, path, (uint32_t)len);
+	queue(hs, &c);
+	strbuf_release(&c);
+}
+
+void heap_sym_pycode(struct heap_sym *hs, int pid, uint64_t addr, int first, const char *qualname, size_t nq,
+		     const char *file, size_t nf, const uint8_t *lt, size_t nl)
+{
+	struct strbuf c = STRBUF_INIT;
+	put_u32(&c, CMD_PYCODE);
+	put_u32(&c, (uint32_t)pid);
+	put_u64(&c, addr);
+	put_u32(&c, (uint32_t)first);
+	put_str(&c, qualname, (uint32_t)nq);
+	put_str(&c, file, (uint32_t)nf);
+	put_str(&c, (const char *)lt, (uint32_t)nl);
+	queue(hs, &c);
+	strbuf_release(&c);
+}
+
+void heap_sym_pystack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n,
+		      const uint64_t *py, size_t np)
+{
+	struct strbuf c = STRBUF_INIT;
+	put_u32(&c, CMD_PYSTACK);
+	put_u64(&c, (uint64_t)(uintptr_t)owner);
+	put_u32(&c, id);
+	put_u32(&c, (uint32_t)pid);
+	put_u32(&c, (uint32_t)n);
+	put_u32(&c, (uint32_t)np);
+	strbuf_add(&c, ips, n * 8);
+	strbuf_add(&c, py, np * 16);
 	if (hs->threaded)
 		pthread_mutex_lock(&hs->lock);
 	hs->queued++;
@@ -545,10 +866,21 @@ void heap_sym_free(struct heap_sym *hs)
 	strbuf_release(&hs->cmds);
 	strbuf_release(&hs->results);
 	strbuf_release(&hs->batch);
+	for (size_t i = 0; i < hs->nspaces; i++)
+		free(hs->spaces[i].py_path);
 	free(hs->spaces);
 	free(hs->cache);
 	free(hs->frames);
 	free(hs->path);
 	free(hs->map);
+	for (size_t i = 0; i < hs->npycodes; i++) {
+		free(hs->pycodes[i].lt);
+		free(hs->pycodes[i].ranges);
+	}
+	free(hs->pycodes);
+	free(hs->pyidx);
+	free(hs->nat);
+	free(hs->plan);
+	free(hs->path2);
 	free(hs);
 }

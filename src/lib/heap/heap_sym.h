@@ -34,6 +34,20 @@ void heap_sym_exec(struct heap_sym *hs, int pid);
  * profile stack is handed to heap_sym_collect's callback with owner and id. */
 void heap_sym_stack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n);
 
+/* Python (HP_C_PYCODE, HP_C_PYSTACK): a code object of pid, and a stack of native
+ * return addresses ips[0..n) and Python frames py[0..2 np) (code address, lasti |
+ * is_entry << 32; innermost first), merged as heap_py_merge says. */
+void heap_sym_pycode(struct heap_sym *hs, int pid, uint64_t addr, int first, const char *qualname, size_t nq,
+		     const char *file, size_t nf, const uint8_t *lt, size_t nl);
+void heap_sym_pystack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n,
+		      const uint64_t *py, size_t np);
+/* pid runs CPython from the module at path: its frames are named like a system
+ * library's, without file:line (they are hidden around Python frames anyway, and its
+ * debug information can take a second to load), unless interpreter frames are kept. */
+void heap_sym_pyinfo(struct heap_sym *hs, int pid, const char *path, size_t len);
+/* Keep the interpreter's own native frames around Python frames (default: hidden). */
+void heap_sym_py_internals(struct heap_sym *hs, int keep);
+
 typedef void (*heap_sym_done_fn)(void *ctx, void *owner, uint32_t id, kp_stack_t stack);
 /* Interns the finished stacks into the profile and calls done for each, in queue
  * order. With wait, first waits until everything queued so far is finished. Returns

@@ -251,7 +251,7 @@ struct frame_map {
 	struct strbuf sb;
 };
 
-#define KF_FLAG_MASK (KP_FRAME_KERNEL | KP_FRAME_INLINE | KP_FRAME_JIT | KP_FRAME_OFFCPU | KP_FRAME_ROOT)
+#define KF_FLAG_MASK (KP_FRAME_KERNEL | KP_FRAME_INLINE | KP_FRAME_JIT | KP_FRAME_OFFCPU | KP_FRAME_ROOT | KP_FRAME_PY)
 
 static void frame_map_init(struct frame_map *m, struct kf_tree *t, const struct kp_profile *p)
 {
@@ -1023,6 +1023,26 @@ static enum kf_palette js_kind(const char *s, size_t len, uint32_t flags)
 	return KF_RED;
 }
 
+int kf_is_python_name(const char *s, size_t len)
+{
+	/* "QUALNAME (FILE:FIRSTLINE)", FILE a .py file or a pseudo-file such as
+	 * <frozen importlib._bootstrap> or <string> */
+	size_t i = len, colon, open;
+	if (len < 6 || s[len - 1] != ')')
+		return 0;
+	i = len - 1;
+	while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+		i--;
+	if (i == len - 1 || i < 2 || s[i - 1] != ':')
+		return 0;
+	colon = i - 1;
+	for (open = colon; open > 1 && !(s[open - 1] == '(' && s[open - 2] == ' '); open--)
+		;
+	if (open <= 1)
+		return 0;
+	return ends_with(s + open, colon - open, ".py") || (colon > open && s[open] == '<' && s[colon - 1] == '>');
+}
+
 uint32_t kf_color(const struct kf_opts *o, const char *name, size_t len, uint32_t flags, uint64_t seed)
 {
 	uint64_t h = hash_name(name, len);
@@ -1033,6 +1053,18 @@ uint32_t kf_color(const struct kf_opts *o, const char *name, size_t len, uint32_
 	double v3 = (double)((h >> 32) & 0xffff) / 65536.0;
 	if (flags & KP_FRAME_OFFCPU)
 		return rgb(60 + 40 * v1, 90 + 50 * v1, 200 + 55 * v2); /* off the CPU: blue */
+	/* Python frames are blue-green and JIT frames green in every palette: one look
+	 * tells the interpreter's code from the native code around it */
+	if ((flags & KP_FRAME_PY) || kf_is_python_name(name, len)) {
+		/* Python's two colours: its blue, or its yellow among the bluish palettes
+		 * (mem: heap flame graphs, io, wakeup, blue, aqua) */
+		if (o->palette == KF_MEM || o->palette == KF_IO || o->palette == KF_WAKEUP || o->palette == KF_BLUE ||
+		    o->palette == KF_AQUA)
+			return rgb(225 + 30 * v1, 185 + 40 * v1, 30 + 50 * v2);
+		return rgb(40 + 40 * v1, 110 + 45 * v1, 175 + 50 * v2);
+	}
+	if ((flags & KP_FRAME_JIT) || ends_with(name, len, "_[j]"))
+		return hue(KF_GREEN, v1, v2, v3);
 	enum kf_palette p = o->palette;
 	if (p == KF_JAVA)
 		p = java_kind(name, len, flags);

@@ -28,6 +28,9 @@ enum kf_palette {
 /* Returns the palette named name ("hot", "java", ...), or -1. */
 int kf_palette_parse(const char *name);
 const char *kf_palette_name(enum kf_palette p);
+/* 1 when a frame name has the form of a Python frame, "QUALNAME (FILE.py:LINE)" or
+ * "QUALNAME (<frozen x>:LINE)" (folded text keeps no flags). */
+int kf_is_python_name(const char *s, size_t len);
 
 struct kf_opts {
 	const char *title;     /* NULL: "Flame Graph", "Icicle Graph", "Flame Chart", ... */

@@ -749,10 +749,11 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 			json_num(&sb, r->self_n);
 			strbuf_addstr(&sb, ",\"total_samples\":");
 			json_num(&sb, r->total_n);
-			strbuf_addf(&sb, ",\"kernel\":%s,\"inline\":%s,\"jit\":%s}",
+			strbuf_addf(&sb, ",\"kernel\":%s,\"inline\":%s,\"jit\":%s,\"python\":%s}",
 				    (r->flags & KP_FRAME_KERNEL) ? "true" : "false",
 				    (r->flags & KP_FRAME_INLINE) ? "true" : "false",
-				    (r->flags & KP_FRAME_JIT) ? "true" : "false");
+				    (r->flags & KP_FRAME_JIT) ? "true" : "false",
+				    (r->flags & KP_FRAME_PY) ? "true" : "false");
 			if (sb.len > (1u << 20)) {
 				fwrite(sb.buf, 1, sb.len, out);
 				strbuf_reset(&sb);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# python-heap.sh: kiln heap on a Python program, with Python frames on, against
+# tracemalloc (the standard library's tracer, `python3 -X tracemalloc=25`: 25 frames, as
+# deep as kiln's Python stacks go in practice) and heaptrack (native stacks only), in one
+# run.
+#
+# Workload: bench/python_alloc.py ROUNDS (trees of small objects, dicts, lists, strings:
+# about a million allocations a round). Configurations, interleaved run by run:
+#   bare       python3 alone (pymalloc)
+#   malloc     python3 with PYTHONMALLOC=malloc, which kiln heap sets so that every
+#              object is a malloc call it sees: the part of kiln's cost that is Python's
+#   kiln       kiln heap (every allocation, Python frames)
+#   native     kiln heap with KILN_HEAP_PYTHON=0 (native stacks: what Python frames add)
+#   sampled    kiln heap --sample 512K (Python frames)
+#   tracemalloc (fewer runs: it is slow)
+#   heaptrack  with PYTHONMALLOC=malloc too, so that it sees the same allocations
+#              (native stacks only; fewer runs)
+# Figures: wall time of the whole command (min, median, max), and the ratio to bare in
+# the same rep (runs next to each other see the same machine: the steadiest figure on a
+# shared machine), median and spread; and CPU time (user + system of the command and
+# every process it waited for: kiln's reader included), whose ratio moves less than wall
+# time when the machine is busy.
+#   bench/python-heap.sh      ROUNDS=10 REPS=5 TM_REPS=2 HT_REPS=1 PY=/usr/bin/python3
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+KILN=$PWD/$BUILD/kiln
+PY=${PY:-/usr/bin/python3}
+PROG=$PWD/bench/python_alloc.py
+ROUNDS=${ROUNDS:-10}
+REPS=${REPS:-5}
+TM_REPS=${TM_REPS:-2}
+HT_REPS=${HT_REPS:-1}
+T=$(mktemp -d /tmp/kiln-bench-pyheap.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+export KILN_NO_PROGRESS=1
+[ -x "$KILN" ] && [ -x "$PY" ] || { echo "python-heap.sh: build first (make), and needs $PY"; exit 1; }
+HT=$(command -v heaptrack || true)
+echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $PY $("$PY" -V 2>&1 | cut -d' ' -f2), ROUNDS=$ROUNDS, $REPS runs each"
+
+# run REP NAME CMD...: one timed run; appends "REP NAME wall_s cpu_s" to $T/runs
+run() {
+	local rep=$1 name=$2 s e
+	shift 2
+	s=$(date +%s%N)
+	/usr/bin/time -f "%U %S" -o "$T/time" "$@" >"$T/out" 2>"$T/err" </dev/null ||
+		{ echo "$name failed:"; tail -5 "$T/err"; return 1; }
+	e=$(date +%s%N)
+	set -- $(cat "$T/time")
+	echo "$rep $name $(((e - s) / 1000))e-6 $(python3 -c "print($1 + $2)")" >>"$T/runs"
+}
+
+: >"$T/runs"
+for i in $(seq "$REPS"); do
+	run "$i" bare "$PY" "$PROG" "$ROUNDS" || exit 1
+	run "$i" malloc env PYTHONMALLOC=malloc "$PY" "$PROG" "$ROUNDS" || exit 1
+	run "$i" kiln "$KILN" heap -q -o "$T/k.prof" -- "$PY" "$PROG" "$ROUNDS" || exit 1
+	run "$i" native env KILN_HEAP_PYTHON=0 "$KILN" heap -q -o "$T/n.prof" -- "$PY" "$PROG" "$ROUNDS" || exit 1
+	run "$i" sampled "$KILN" heap -q --sample 512K -o "$T/s.prof" -- "$PY" "$PROG" "$ROUNDS" || exit 1
+	if [ "$i" -le "$TM_REPS" ]; then
+		run "$i" tracemalloc "$PY" -X tracemalloc=25 "$PROG" "$ROUNDS" || exit 1
+	fi
+	if [ -n "$HT" ] && [ "$i" -le "$HT_REPS" ]; then
+		(cd "$T" && run "$i" heaptrack env PYTHONMALLOC=malloc "$HT" -o "$T/ht" "$PY" "$PROG" "$ROUNDS") || HT=
+	fi
+done
+
+# Python frames were on: the peak's stacks name Python functions
+"$KILN" heap report "$T/k.prof" --json >"$T/k.json" || exit 1
+python3 - "$T/k.json" <<'EOF' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+py = [f for r in d["calls"] for f in r["stack"] if f.get("module") == "[python]"]
+assert py, "no Python frames in kiln's profile"
+print("kiln's profile: %d allocations, Python frames in %d of the top call stacks; top: %s"
+      % (d["summary"]["allocations"], sum(any(f.get("module") == "[python]" for f in r["stack"]) for r in d["calls"]),
+         d["calls"][0]["stack"][0]["name"]))
+EOF
+
+python3 - "$T/runs" <<'EOF'
+import collections, statistics, sys
+runs = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    rep, name, wall, cpu = line.split()
+    runs[name][int(rep)] = (float(wall), float(cpu))
+bare = runs["bare"]
+print("\n%-12s %7s %7s %7s  %-24s %7s  %s" % ("config", "min s", "median", "max s", "x bare wall (same rep)",
+                                           "cpu s", "x bare cpu (same rep)"))
+for name in ("bare", "malloc", "kiln", "native", "sampled", "tracemalloc", "heaptrack"):
+    if name not in runs:
+        continue
+    w = sorted(v[0] for v in runs[name].values())
+    c = sorted(v[1] for v in runs[name].values())
+    r = sorted(v[0] / bare[k][0] for k, v in runs[name].items() if k in bare)
+    rc = sorted(v[1] / bare[k][1] for k, v in runs[name].items() if k in bare and bare[k][1] > 0)
+    print("%-12s %7.3f %7.3f %7.3f  %5.2fx [%5.2f, %5.2f]     %7.3f  %5.2fx [%5.2f, %5.2f]" % (
+        name, w[0], statistics.median(w), w[-1], statistics.median(r), r[0], r[-1],
+        statistics.median(c), statistics.median(rc), rc[0], rc[-1]))
+if "tracemalloc" in runs:
+    k = statistics.median(v[0] for v in runs["kiln"].values())
+    t = statistics.median(v[0] for v in runs["tracemalloc"].values())
+    print("\nkiln heap (Python frames) vs tracemalloc=25: %.1fx faster (median wall time)" % (t / k))
+EOF

@@ -1,0 +1,427 @@
+/* kh_python.c: Python frames in heap stacks (CPython 3.11).
+ *
+ * At start-up the library looks for CPython in the process (the symbols Py_Version and
+ * _PyRuntime, in the executable or a loaded libpython). At each recorded allocation of a
+ * thread that holds the GIL (_PyRuntime.gilstate.tstate_current is its thread state:
+ * the thread state's thread_id is pthread_self()), it reads the thread's frame chain
+ * (cframe -> current_frame -> previous ...) and records, per frame, the code object's
+ * address and the current instruction's index: two loads per frame from frames the
+ * allocating thread itself owns and is running. The stack of an allocation is then the
+ * pair (native stack id, Python frames); each distinct pair gets a stack id of its own,
+ * defined once by an HP_C_PYSTACK record (with the native return addresses, so the
+ * record stands alone), and each code object is described once by an HP_C_PYCODE
+ * record (name, file, first line, line table), so that kiln names the frames even
+ * after the process is gone. Code objects are read with process_vm_readv on ourselves:
+ * a code object freed under our feet (or a torn chain) gives an error, not a crash.
+ *
+ * Offsets are CPython 3.11's for x86-64 (checked against pycore_*.h of 3.11.2 and
+ * 3.11.7 with Py_BUILD_CORE); other versions are detected and left native only. */
+#include "preload/kh.h"
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <link.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* CPython 3.11, x86-64 */
+#define RT_TSTATE_CURRENT 576 /* _PyRuntimeState.gilstate.tstate_current */
+#define TS_CFRAME 56          /* PyThreadState.cframe */
+#define TS_THREAD_ID 152      /* PyThreadState.thread_id (pthread_self of its thread) */
+#define CF_CURRENT_FRAME 8    /* _PyCFrame.current_frame */
+#define FR_CODE 32            /* _PyInterpreterFrame.f_code */
+#define FR_PREVIOUS 48        /* .previous */
+#define FR_PREV_INSTR 56      /* .prev_instr */
+#define FR_IS_ENTRY 68        /* .is_entry (char) */
+#define OB_TYPE 8             /* PyObject.ob_type */
+#define CO_FIRSTLINENO 72     /* PyCodeObject.co_firstlineno */
+#define CO_FILENAME 112
+#define CO_QUALNAME 128
+#define CO_LINETABLE 136
+#define CO_CODE_ADAPTIVE 184  /* the instructions (_PyCode_CODE) */
+#define UNI_LENGTH 16         /* PyASCIIObject.length */
+#define UNI_STATE 32          /* .state: kind bits 2-4, compact bit 5, ascii bit 6 */
+#define UNI_ASCII_DATA 48     /* sizeof(PyASCIIObject) */
+#define UNI_UTF8_LEN 48       /* PyCompactUnicodeObject.utf8_length */
+#define UNI_UTF8 56           /* .utf8 */
+#define UNI_COMPACT_DATA 72   /* sizeof(PyCompactUnicodeObject) */
+#define BYTES_SIZE 16         /* PyVarObject.ob_size */
+#define BYTES_DATA 32         /* PyBytesObject.ob_sval */
+
+int kh_py_on;
+static uint64_t tstate_slot; /* &_PyRuntime.gilstate.tstate_current */
+static uint64_t code_type;   /* &PyCode_Type: what a code object's ob_type must be */
+
+#define REC_WORDS (6 + (HP_PY_MAX_NAME + HP_PY_MAX_FILE + HP_PY_MAX_LINETABLE) / 8 + 2)
+static uint64_t rec[REC_WORDS];
+static char name_buf[HP_PY_MAX_NAME], file_buf[HP_PY_MAX_FILE];
+
+static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
+
+static inline int ok_ptr(uint64_t p)
+{
+	return p >= 4096 && p < (1ull << 47) && !(p & 7);
+}
+
+/* ---- start-up ---- */
+void kh_py_init(void)
+{
+	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
+	void *rt = dlsym(RTLD_DEFAULT, "_PyRuntime");
+	Dl_info di;
+	struct link_map *lm = NULL;
+	const char *path = NULL;
+	size_t pl = 0;
+	const char *env = getenv(HP_ENV_PYTHON);
+	if (!ver || !rt)
+		return;
+	/* the module's path as kh_modules.c sends it: the link map's name, or for the
+	 * executable (whose name there is "") /proc/self/exe */
+	if (dladdr1(rt, &di, (void **)&lm, RTLD_DL_LINKMAP) && lm && lm->l_name) {
+		if (lm->l_name[0]) {
+			path = lm->l_name;
+			pl = kh_strlen(path);
+		} else {
+			ssize_t l = readlink("/proc/self/exe", file_buf, sizeof(file_buf));
+			path = file_buf;
+			pl = l > 0 ? (size_t)l : 0;
+		}
+	}
+	if (pl > HP_PY_MAX_FILE)
+		pl = 0;
+	memset(rec, 0, 4 * 8 + pl + 8);
+	rec[0] = HP_C_PYINFO | (uint64_t)(4 + (pl + 7) / 8) << 8;
+	rec[1] = *ver;
+	rec[2] = (*ver >> 16) != 0x030b ? 0 : env && env[0] == '0' ? 2 : 1; /* 2: turned off by the user */
+	rec[3] = pl;
+	if (pl)
+		memcpy(&rec[4], path, pl);
+	code_type = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
+	if (rec[2] == 1) {
+		tstate_slot = (uint64_t)(uintptr_t)rt + RT_TSTATE_CURRENT;
+		__atomic_store_n(&kh_py_on, 1, __ATOMIC_RELEASE);
+	}
+	kh_control_write(rec, 4 + (pl + 7) / 8);
+}
+
+/* ---- reading our own memory without trusting it ---- */
+static int safe_read(void *dst, uint64_t addr, size_t n)
+{
+	struct iovec l = { dst, n }, r = { (void *)(uintptr_t)addr, n };
+	if (!addr)
+		return -1;
+	return syscall(SYS_process_vm_readv, getpid(), &l, 1UL, &r, 1UL, 0UL) == (long)n ? 0 : -1;
+}
+
+static size_t put_utf8(char *out, size_t at, size_t cap, uint32_t c)
+{
+	char b[4];
+	size_t k;
+	if (c < 0x80) {
+		b[0] = (char)c;
+		k = 1;
+	} else if (c < 0x800) {
+		b[0] = (char)(0xc0 | c >> 6);
+		b[1] = (char)(0x80 | (c & 63));
+		k = 2;
+	} else if (c < 0x10000) {
+		b[0] = (char)(0xe0 | c >> 12);
+		b[1] = (char)(0x80 | ((c >> 6) & 63));
+		b[2] = (char)(0x80 | (c & 63));
+		k = 3;
+	} else {
+		b[0] = (char)(0xf0 | c >> 18);
+		b[1] = (char)(0x80 | ((c >> 12) & 63));
+		b[2] = (char)(0x80 | ((c >> 6) & 63));
+		b[3] = (char)(0x80 | (c & 63));
+		k = 4;
+	}
+	if (at + k > cap)
+		return at;
+	memcpy(out + at, b, k);
+	return at + k;
+}
+
+/* A str object as UTF-8 into out[cap]; returns the length (0 when unreadable). */
+static size_t read_str(uint64_t obj, char *out, size_t cap)
+{
+	unsigned char hdr[UNI_COMPACT_DATA];
+	uint64_t len, utf8, utf8_len;
+	uint32_t state, kind;
+	size_t n = 0;
+	if (!ok_ptr(obj) || safe_read(hdr, obj, UNI_ASCII_DATA) < 0)
+		return 0;
+	memcpy(&len, hdr + UNI_LENGTH, 8);
+	memcpy(&state, hdr + UNI_STATE, 4);
+	kind = state >> 2 & 7;
+	if (!(state & 1u << 5))
+		return 0; /* not compact: not a name CPython makes */
+	if (state & 1u << 6) { /* compact ASCII: the bytes follow the header */
+		n = len < cap ? (size_t)len : cap;
+		return safe_read(out, obj + UNI_ASCII_DATA, n) < 0 ? 0 : n;
+	}
+	if (safe_read(hdr, obj, UNI_COMPACT_DATA) < 0)
+		return 0;
+	memcpy(&utf8_len, hdr + UNI_UTF8_LEN, 8);
+	memcpy(&utf8, hdr + UNI_UTF8, 8);
+	if (utf8 && utf8_len <= cap)
+		return safe_read(out, utf8, (size_t)utf8_len) < 0 ? 0 : (size_t)utf8_len;
+	if (kind != 1 && kind != 2 && kind != 4)
+		return 0;
+	for (uint64_t i = 0; i < len && n + 4 <= cap; i++) {
+		uint32_t c = 0;
+		if (safe_read(&c, obj + UNI_COMPACT_DATA + i * kind, kind) < 0)
+			return 0;
+		n = put_utf8(out, n, cap, c);
+	}
+	return n;
+}
+
+/* ---- code objects sent (under kh_stack_lock) ---- */
+struct code_ent {
+	uint64_t addr, qualname, filename, linetable; /* addr 0: empty */
+};
+static struct code_ent *codes;
+static uint32_t codes_cap, codes_n;
+
+static struct code_ent *code_slot(uint64_t addr)
+{
+	uint32_t i = (uint32_t)((addr >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (codes_cap - 1);
+	while (codes[i].addr && codes[i].addr != addr)
+		i = (i + 1) & (codes_cap - 1);
+	return &codes[i];
+}
+
+static int codes_grow(void)
+{
+	struct code_ent *old = codes;
+	uint32_t ocap = codes_cap, cap = ocap ? ocap * 2 : 1024;
+	struct code_ent *g = kh_map_anon((size_t)cap * sizeof(*g));
+	if (!g)
+		return -1;
+	codes = g;
+	codes_cap = cap;
+	for (uint32_t i = 0; i < ocap; i++)
+		if (old[i].addr)
+			*code_slot(old[i].addr) = old[i];
+	return 0; /* the old table stays mapped (a few pages, rarely) */
+}
+
+
+/* Sends the code object at addr unless it was sent and still has the same strings. */
+static void code_send(uint64_t addr)
+{
+	unsigned char co[CO_LINETABLE + 8];
+	uint64_t qual, file, lt, ltlen = 0, type;
+	int32_t first;
+	size_t nq, nf, at;
+	struct code_ent *e;
+	char *bytes;
+	if ((codes_n + 1) * 2 > codes_cap && codes_grow() < 0)
+		return;
+	e = code_slot(addr);
+	/* sent, and still the same code object? (it is alive: a running frame holds it,
+	 * so plain loads are safe; a freed one's address can hold a new code object) */
+	if (e->addr == addr && *(const uint64_t *)(uintptr_t)(addr + CO_QUALNAME) == e->qualname &&
+	    *(const uint64_t *)(uintptr_t)(addr + CO_FILENAME) == e->filename &&
+	    *(const uint64_t *)(uintptr_t)(addr + CO_LINETABLE) == e->linetable)
+		return;
+	if (safe_read(co, addr, sizeof(co)) < 0)
+		return;
+	memcpy(&type, co + OB_TYPE, 8);
+	if (code_type && type != code_type)
+		return; /* not a code object (freed, or a layout we do not know): unnamed */
+	memcpy(&first, co + CO_FIRSTLINENO, 4);
+	memcpy(&file, co + CO_FILENAME, 8);
+	memcpy(&qual, co + CO_QUALNAME, 8);
+	memcpy(&lt, co + CO_LINETABLE, 8);
+	nq = read_str(qual, name_buf, sizeof(name_buf));
+	nf = read_str(file, file_buf, sizeof(file_buf));
+	if (ok_ptr(lt) && safe_read(&ltlen, lt + BYTES_SIZE, 8) == 0 && ltlen > HP_PY_MAX_LINETABLE)
+		ltlen = HP_PY_MAX_LINETABLE;
+	memset(rec, 0, sizeof(rec));
+	bytes = (char *)&rec[6];
+	memcpy(bytes, name_buf, nq);
+	memcpy(bytes + nq, file_buf, nf);
+	if (ltlen && safe_read(bytes + nq + nf, lt + BYTES_DATA, (size_t)ltlen) < 0)
+		ltlen = 0;
+	at = 6 + (nq + nf + (size_t)ltlen + 7) / 8;
+	rec[0] = HP_C_PYCODE | (uint64_t)at << 8;
+	rec[1] = addr;
+	rec[2] = (uint64_t)(uint32_t)first;
+	rec[3] = nq;
+	rec[4] = nf;
+	rec[5] = ltlen;
+	if (kh_control_write(rec, at) < 0)
+		return;
+	if (e->addr != addr)
+		codes_n++;
+	e->addr = addr;
+	e->qualname = qual;
+	e->filename = file;
+	e->linetable = lt;
+}
+
+/* ---- the table of (native id, Python frames) stacks: as kh_stacks.c's ---- */
+struct pstack {
+	uint64_t hash;
+	uint32_t id, native, n, pad_;
+	uint64_t fr[]; /* 2 n words */
+};
+struct ptab {
+	uint32_t cap, count;
+	struct pstack *slot[];
+};
+static struct ptab *ptab;
+
+static struct pstack *pfind(const struct ptab *s, uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
+{
+	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
+	for (;;) {
+		struct pstack *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
+		if (!k)
+			return NULL;
+		if (k->hash == hash && k->native == native && k->n == n) {
+			uint64_t d = 0;
+			for (uint32_t j = 0; j < 2 * n; j++)
+				d |= k->fr[j] ^ fr[j];
+			if (!d)
+				return k;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+static struct ptab *pgrow(struct ptab *old)
+{
+	uint32_t cap = old ? old->cap * 2 : 4096;
+	struct ptab *s = kh_map_anon(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
+	if (!s)
+		return NULL;
+	s->cap = cap;
+	for (uint32_t i = 0; old && i < old->cap; i++) {
+		struct pstack *k = old->slot[i];
+		if (k) {
+			uint32_t j = (uint32_t)k->hash & (cap - 1);
+			while (s->slot[j])
+				j = (j + 1) & (cap - 1);
+			s->slot[j] = k;
+			s->count++;
+		}
+	}
+	return s;
+}
+
+static uint64_t stk[3 + HP_MAX_DEPTH + 2 * HP_PY_MAX_DEPTH];
+
+static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
+{
+	struct ptab *s;
+	struct pstack *k;
+	const uint64_t *ips;
+	uint32_t nd = 0, id;
+	int saved = errno;
+	kh_lock(&kh_stack_lock);
+	s = ptab;
+	if (s && (k = pfind(s, native, fr, n, hash)) != NULL) {
+		kh_unlock(&kh_stack_lock);
+		return k->id;
+	}
+	if (!s || (s->count + 1) * 2 > s->cap) { /* half full at most: most lookups of a new stack end at once */
+		struct ptab *g = pgrow(s);
+		if (!g)
+			goto fail;
+		__atomic_store_n(&ptab, g, __ATOMIC_RELEASE);
+		s = g;
+	}
+	k = kh_arena_alloc(sizeof(*k) + (size_t)n * 16);
+	if (!k)
+		goto fail;
+	for (uint32_t i = 0; i < n; i++)
+		code_send(fr[2 * i]);
+	ips = kh_stack_ips(native, &nd);
+	if (!ips)
+		nd = 0;
+	k->hash = hash;
+	k->native = native;
+	k->n = n;
+	memcpy(k->fr, fr, (size_t)n * 16);
+	id = k->id = kh_stack_next_id();
+	stk[0] = HP_C_PYSTACK | (uint64_t)(3 + nd + 2 * n) << 8;
+	stk[1] = id;
+	stk[2] = nd | (uint64_t)n << 32;
+	memcpy(&stk[3], ips, (size_t)nd * 8);
+	memcpy(&stk[3 + nd], fr, (size_t)n * 16);
+	kh_control_write(stk, 3 + nd + 2 * n);
+	{
+		uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
+		while (s->slot[i])
+			i = (i + 1) & mask;
+		__atomic_store_n(&s->slot[i], k, __ATOMIC_RELEASE);
+		s->count++;
+	}
+	kh_unlock(&kh_stack_lock);
+	errno = saved;
+	return id;
+fail:
+	kh_unlock(&kh_stack_lock);
+	errno = saved;
+	return native;
+}
+
+/* ---- per allocation ---- */
+uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id)
+{
+	uint64_t ts, cf, f, h;
+	uint32_t n = 0, id;
+	struct ptab *s;
+	uint64_t *buf = py_buf;
+	if (!native_id)
+		return native_id;
+	ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED);
+	if (!ts || !ok_ptr(ts) ||
+	    *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != (uint64_t)pthread_self())
+		return native_id; /* no Python running here, or another thread holds the GIL */
+	cf = *(const volatile uint64_t *)(uintptr_t)(ts + TS_CFRAME);
+	if (!ok_ptr(cf))
+		return native_id;
+	f = *(const volatile uint64_t *)(uintptr_t)(cf + CF_CURRENT_FRAME);
+	h = native_id;
+	/* plain loads, a rotate-xor hash: this loop runs at every recorded allocation */
+	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
+		uint64_t code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
+		uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
+		uint64_t entry = *(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1;
+		int64_t lasti = (int64_t)(instr - code - CO_CODE_ADAPTIVE) >> 1; /* code units of 2 bytes */
+		uint64_t w;
+		if (!ok_ptr(code))
+			break;
+		if (lasti < -1 || lasti > INT32_MAX)
+			lasti = -1;
+		/* bits 33-63: a tag of the code object's qualname, so that a new code object
+		 * at a freed one's address makes a new stack (the reader ignores them) */
+		w = (uint32_t)lasti | entry << 32 |
+		    (*(const uint64_t *)(uintptr_t)(code + CO_QUALNAME) >> 4) * 0x9E3779B97F4A7C15ull >> 33 << 33;
+		buf[2 * n] = code;
+		buf[2 * n + 1] = w;
+		h = (h << 13 | h >> 51) + ((code ^ w << 20 ^ w) * 0x9E3779B97F4A7C15ull); /* the multiply is off the chain */
+		n++;
+		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
+	}
+	if (!n)
+		return native_id;
+	h = (h ^ n) * 0x9E3779B97F4A7C15ull;
+	h ^= h >> 32;
+	s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
+	if (KH_LIKELY(s != NULL)) {
+		struct pstack *k = pfind(s, native_id, buf, n, h);
+		if (KH_LIKELY(k != NULL))
+			return k->id;
+	}
+	KH_CRIT_BEGIN(t);
+	id = pinsert(native_id, buf, n, h);
+	KH_CRIT_END(t);
+	return id;
+}
