@@ -317,8 +317,10 @@ int cmd_heap(int argc, char **argv)
 	free((char *)o.preload);
 	if (pg.shown)
 		fprintf(stderr, "\r%60s\r", "");
+	if (r.killed_after)
+		kiln_warn("'%s' did not end after three signals; kiln killed it (SIGKILL)", o.argv[0]);
 	if (!quiet) {
-		if (WIFSIGNALED(r.status))
+		if (WIFSIGNALED(r.status) && !r.killed_after)
 			kiln_note("heap: '%s' was killed by signal %d (SIG%s); the profile holds everything up to then",
 				  o.argv[0], WTERMSIG(r.status), sigabbrev_np(WTERMSIG(r.status)) ? sigabbrev_np(WTERMSIG(r.status)) : "?");
 		print_result(&o, &r);
@@ -327,6 +329,8 @@ int cmd_heap(int argc, char **argv)
 		kiln_error("'%s' is incomplete: it could not be written in full (see above)", o.output);
 		return 1;
 	}
+	if (r.killed_after)
+		return 128 + r.killed_after;
 	if (WIFEXITED(r.status))
 		return WEXITSTATUS(r.status);
 	if (WIFSIGNALED(r.status))

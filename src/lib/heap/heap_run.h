@@ -25,6 +25,8 @@ struct heap_run_opts {
 
 struct heap_run_result {
 	int status;               /* wait status of the program (as waitpid gives it) */
+	int killed_after;         /* kiln was sent this signal three times and killed the
+				   * program (its exit code is then 128 + this) */
 	int started;              /* the program was started */
 	int exec_failed;          /* exec failed (heap_run returned -1) */
 	int write_failed;         /* the profile could not be written in full (printed) */
