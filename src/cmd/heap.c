@@ -226,13 +226,14 @@ static void print_result(const struct heap_run_opts *o, const struct heap_run_re
 	heap_fmt_bytes(t->live_bytes, c, sizeof(c));
 	heap_fmt_count(t->live_count, d, sizeof(d));
 	if (r->processes > 1) {
-		/* as the report's summary: the processes' peaks summed, then the largest */
+		/* as the report's summary: memory live in all processes at one moment, then
+		 * the largest peak of one process */
 		char e[64];
-		heap_fmt_bytes(t->peak_sum, a, sizeof(a));
-		heap_fmt_bytes(t->peak_bytes, e, sizeof(e));
-		fprintf(stderr, "kiln heap: peak heap %s (sum of %u processes' peaks; the largest %s at %.3f s), "
-				"peak RSS %s, leaked %s in %s blocks\n",
-			a, r->processes, e, (double)t->peak_time_ns / 1e9, b, c, d);
+		heap_fmt_bytes(t->peak_bytes, a, sizeof(a));
+		heap_fmt_bytes(t->proc_peak_bytes, e, sizeof(e));
+		fprintf(stderr, "kiln heap: peak heap %s at %.3f s (%u processes together; the largest process "
+				"alone %s, pid %d), peak RSS %s, leaked %s in %s blocks\n",
+			a, (double)t->peak_time_ns / 1e9, r->processes, e, (int)t->pid, b, c, d);
 		fprintf(stderr, "kiln heap: %u processes recorded\n", r->processes);
 	} else {
 		heap_fmt_bytes(t->peak_bytes, a, sizeof(a));

@@ -160,7 +160,57 @@ void heap_summary_get(const struct kp_profile *p, const uint8_t *keep, struct he
 		s->duration_s = -1;
 }
 
-static void print_summary(const struct kp_profile *p, const struct heap_summary *s, FILE *out)
+/* Each process's own peak, from the meta "heap.process_peaks" ("pid:bytes:time_ns"
+ * separated by spaces), largest first. Returns how many (*out malloc'd). */
+struct proc_peak {
+	int pid;
+	double bytes, time_s;
+	const char *comm;
+};
+
+static int cmp_proc_peak(const void *a, const void *b)
+{
+	const struct proc_peak *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->pid - y->pid;
+}
+
+static size_t proc_peaks(const struct kp_profile *p, struct proc_peak **out)
+{
+	const char *m = kp_meta_get(p, "heap.process_peaks");
+	struct proc_peak *v = NULL;
+	size_t n = 0, alloc = 0;
+	while (m && *m) {
+		char *end;
+		long pid = strtol(m, &end, 10);
+		double b, t;
+		if (end == m || *end != ':')
+			break;
+		b = strtod(end + 1, &end);
+		if (*end != ':')
+			break;
+		t = strtod(end + 1, &end);
+		ALLOC_GROW(v, n + 1, alloc);
+		v[n].pid = (int)pid;
+		v[n].bytes = b;
+		v[n].time_s = t / 1e9;
+		v[n].comm = NULL;
+		for (uint32_t i = 1; i < p->nthreads; i++)
+			if (p->threads[i].pid == (int32_t)pid && p->threads[i].comm)
+				v[n].comm = kp_str_get(p, p->threads[i].comm);
+		n++;
+		while (*end == ' ')
+			end++;
+		m = end;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_proc_peak);
+	*out = v;
+	return n;
+}
+
+static void print_summary(const struct kp_profile *p, const struct heap_summary *s, int top, FILE *out)
 {
 	char a[64], b[64], c[64];
 	if (s->command)
@@ -180,8 +230,20 @@ static void print_summary(const struct kp_profile *p, const struct heap_summary 
 	if (s->peak_time_s >= 0)
 		fprintf(out, " at %.3f s", s->peak_time_s);
 	if (s->processes > 1)
-		fprintf(out, " (sum of %.0f processes' peaks)", s->processes);
+		fprintf(out, " (%.0f processes together)", s->processes);
 	fputc('\n', out);
+	if (s->processes > 1) {
+		struct proc_peak *pp;
+		size_t n = proc_peaks(p, &pp);
+		for (size_t i = 0; i < n && i < (size_t)top; i++) {
+			heap_fmt_bytes(pp[i].bytes, a, sizeof(a));
+			fprintf(out, "%-13s %s at %.3f s: %s (pid %d)\n", i ? "" : "own peaks", a, pp[i].time_s,
+				pp[i].comm ? pp[i].comm : "?", pp[i].pid);
+		}
+		if (n > (size_t)top)
+			fprintf(out, "%-13s ... %zu more processes\n", "", n - (size_t)top);
+		free(pp);
+	}
 	if (s->peak_rss > 0) {
 		heap_fmt_bytes(s->peak_rss, a, sizeof(a));
 		fprintf(out, "%-13s %s\n", "peak RSS", a);
@@ -361,7 +423,7 @@ static void json_table(const struct kp_profile *p, const struct sums *sm, int va
 	free(ids);
 }
 
-static void json_summary(const struct heap_summary *s, struct strbuf *sb)
+static void json_summary(const struct kp_profile *p, const struct heap_summary *s, struct strbuf *sb)
 {
 	strbuf_addstr(sb, "\"summary\":{");
 	if (s->command) {
@@ -391,7 +453,23 @@ static void json_summary(const struct heap_summary *s, struct strbuf *sb)
 	json_num(sb, "duration_s", s->duration_s);
 	strbuf_addch(sb, ',');
 	json_num(sb, "processes", s->processes);
-	strbuf_addch(sb, ',');
+	strbuf_addstr(sb, ",\"process_peaks\":[");
+	{
+		struct proc_peak *pp;
+		size_t n = proc_peaks(p, &pp);
+		for (size_t i = 0; i < n; i++) {
+			strbuf_addf(sb, "%s{\"pid\":%d,\"comm\":\"", i ? "," : "", pp[i].pid);
+			if (pp[i].comm)
+				strbuf_add_json(sb, pp[i].comm, strlen(pp[i].comm));
+			strbuf_addstr(sb, "\",");
+			json_num(sb, "peak_bytes", pp[i].bytes);
+			strbuf_addch(sb, ',');
+			json_num(sb, "peak_time_s", pp[i].time_s);
+			strbuf_addch(sb, '}');
+		}
+		free(pp);
+	}
+	strbuf_addstr(sb, "],");
 	json_num(sb, "recorder_rss_bytes", s->recorder_rss);
 	strbuf_addch(sb, ',');
 	json_num(sb, "recorder_cpu_s", s->recorder_cpu);
@@ -434,7 +512,7 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 	if (o && o->json) {
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '{');
-		json_summary(&s, &sb);
+		json_summary(p, &s, &sb);
 		if (only >= 0) {
 			strbuf_addf(&sb, ",\"value\":\"%s\",\"top\":", heap_value_names[only]);
 			json_table(p, &sm, only, top, &sb);
@@ -448,7 +526,7 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 		fwrite(sb.buf, 1, sb.len, out);
 		strbuf_release(&sb);
 	} else {
-		print_summary(p, &s, out);
+		print_summary(p, &s, top, out);
 		if (only >= 0) {
 			print_table(p, &sm, heap_value_names[only], "by call stack", only,
 				    only == HEAP_V_ALLOC_COUNT ? HEAP_V_ALLOC_BYTES : HEAP_V_ALLOC_COUNT,

@@ -311,11 +311,24 @@ static void meta_summary(struct kp_profile *p, struct heap_session *s, uint64_t 
 	meta_num(p, "heap.temporary", st.temps);
 	meta_num(p, "heap.peak_bytes", st.peak_bytes);
 	meta_num(p, "heap.peak_time_ns", (double)st.peak_time_ns);
-	meta_num(p, "heap.peak_pid", st.pid);
+	meta_num(p, "heap.peak_pid", st.pid); /* the process with the largest own peak */
 	meta_num(p, "heap.live_count", st.live_count);
 	meta_num(p, "heap.live_bytes", st.live_bytes);
 	meta_num(p, "heap.processes", info.processes);
 	meta_num(p, "heap.unknown_frees", (double)st.unknown_frees);
+	/* each process's own peak: "pid:bytes:time_ns" separated by spaces */
+	{
+		struct heap_agg *a = heap_session_agg(s);
+		struct strbuf pp = STRBUF_INIT;
+		for (size_t i = 0; i < heap_agg_nprocs(a); i++) {
+			struct heap_proc_stats ps;
+			heap_agg_proc_stats_at(a, i, &ps);
+			strbuf_addf(&pp, "%s%d:%.0f:%llu", pp.len ? " " : "", (int)ps.pid, ps.peak_bytes,
+				    (unsigned long long)ps.peak_time_ns);
+		}
+		kp_meta_set(p, "heap.process_peaks", pp.buf);
+		strbuf_release(&pp);
+	}
 	for (int b = 0; b < HEAP_HIST_BUCKETS; b++) {
 		if (h[b] <= 0)
 			continue;
