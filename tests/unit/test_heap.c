@@ -21,6 +21,7 @@
 #include "heap/heap_proto.h"
 #include "heap/heap_report.h"
 #include "heap/heap_session.h"
+#include "heap/heap_suppress.h"
 #include "heap/heap_view.h"
 #include "profile/profile.h"
 #include "util/error.h"
@@ -314,6 +315,36 @@ static void test_agg_session_peak(void **state)
 	assert_true(stack_sum(&p, s8, HEAP_V_PEAK_BYTES) + stack_sum(&p, s4, HEAP_V_PEAK_BYTES) == 1200);
 	heap_agg_free(a);
 	kp_profile_release(&p);
+}
+
+/* LeakSanitizer's template matching and the suppressions file format. */
+static void test_suppress_match_and_parse(void **state)
+{
+	struct heap_supp sp;
+	assert_true(heap_supp_template_match("pool", "my_pool_alloc"));
+	assert_false(heap_supp_template_match("^pool", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("^my_", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("alloc$", "my_pool_alloc"));
+	assert_false(heap_supp_template_match("pool$", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("^my*alloc$", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("my*pool*c", "xmy_pool_alloc"));
+	assert_false(heap_supp_template_match("pool*my", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("^my_pool_alloc$", "my_pool_alloc"));
+	assert_false(heap_supp_template_match("^my_pool_allo$", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("*", "anything"));
+	assert_true(heap_supp_template_match("a*a", "aba"));
+	assert_false(heap_supp_template_match("a*a", "a")); /* pieces do not overlap */
+	assert_false(heap_supp_template_match("x", NULL));
+	heap_supp_init(&sp);
+	size_t builtin = sp.n;
+	assert_int_equal(heap_supp_add_text(&sp, "# c\n\n  leak:foo  \r\nleak:^bar$\n", "t.supp"), 0);
+	assert_int_equal(sp.n, builtin + 2);
+	assert_string_equal(sp.rules[builtin].pattern, "foo");
+	assert_string_equal(sp.rules[builtin].origin, "t.supp:3");
+	assert_string_equal(sp.rules[builtin + 1].pattern, "^bar$");
+	assert_int_equal(heap_supp_add_text(&sp, "leak:ok\nrace:x\n", "u.supp"), -1);
+	assert_int_equal(heap_supp_add_text(&sp, "leak:\n", "v.supp"), -1);
+	heap_supp_release(&sp);
 }
 
 static void test_agg_fork_inherits_stacks(void **state)
@@ -902,6 +933,7 @@ int main(void)
 		cmocka_unit_test(test_agg_cross_ring_order),
 		cmocka_unit_test(test_agg_sampling_weights),
 		cmocka_unit_test(test_agg_session_peak),
+		cmocka_unit_test(test_suppress_match_and_parse),
 		cmocka_unit_test(test_agg_fork_inherits_stacks),
 		cmocka_unit_test(test_agg_memory_bounded),
 		cmocka_unit_test(test_session_reads_fake_files),

@@ -124,6 +124,7 @@ struct ha_stack {
 	uint64_t peak_ver;
 	double alloc_count, alloc_bytes, temp_count, live_count, live_bytes, peak_val;
 	double emitted[HEAP_NV];
+	kp_stack_t emitted_ks;     /* the profile stack emitted[] went to (0: none yet) */
 };
 
 struct heap_proc {
@@ -155,6 +156,7 @@ struct heap_agg {
 	uint64_t peak_ver, peak_time_ns;
 	uint64_t emitted_ver;      /* peak_ver at the latest emit */
 	uint64_t now_ns;           /* the latest event time seen */
+	kp_stack_t unnamed;        /* "[call stack not yet named]", made on first use */
 };
 
 struct heap_agg *heap_agg_new(struct kp_profile *p, uint64_t sample_bytes)
@@ -526,6 +528,19 @@ static void stack_values(const struct heap_proc *pr, const struct ha_stack *s, d
 	v[HEAP_V_TEMP_COUNT] = s->temp_count;
 }
 
+/* Values of stacks still being symbolized go to one stand-in stack, so that a profile
+ * cut short early (kiln killed in the first second, while the first stacks are being
+ * named) still holds them; once a stack is named they move to it (a sample taking
+ * them off the stand-in, one putting them on the stack), so that sums over a finished
+ * profile leave the stand-in at zero. */
+static kp_stack_t unnamed_stack(struct heap_agg *a)
+{
+	static const char name[] = "[call stack not yet named]";
+	if (!a->unnamed)
+		a->unnamed = kp_stack_push(a->p, 0, kp_frame_named(a->p, name, sizeof(name) - 1, 0));
+	return a->unnamed;
+}
+
 size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns)
 {
 	size_t n = 0;
@@ -541,11 +556,30 @@ size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns)
 			struct ha_stack *s = &pr->stacks[k];
 			double v[HEAP_NV], d[HEAP_NV];
 			int changed = 0;
-			if (!s->ready) {
-				if (s->defined)
-					pr->dirty = 1; /* its changes wait for its stack */
+			kp_stack_t to;
+			if (!s->defined && !s->ready)
 				continue;
+			if (s->ready) {
+				to = s->ks;
+			} else {
+				to = unnamed_stack(a);
+				pr->dirty = 1; /* to be moved once named */
 			}
+			if (s->emitted_ks && s->emitted_ks != to) {
+				/* named now: off the stand-in */
+				double neg[HEAP_NV];
+				int any = 0;
+				for (int j = 0; j < HEAP_NV; j++) {
+					neg[j] = -s->emitted[j];
+					any |= neg[j] != 0;
+				}
+				if (any) {
+					kp_add_sample(a->p, s->emitted_ks, pr->thread, t_ns, neg);
+					n++;
+				}
+				memset(s->emitted, 0, sizeof(s->emitted));
+			}
+			s->emitted_ks = to;
 			stack_values(pr, s, v);
 			for (int j = 0; j < HEAP_NV; j++) {
 				d[j] = v[j] - s->emitted[j];
@@ -555,7 +589,7 @@ size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns)
 			if (!changed)
 				continue;
 			memcpy(s->emitted, v, sizeof(v));
-			kp_add_sample(a->p, s->ks, pr->thread, t_ns, d);
+			kp_add_sample(a->p, to, pr->thread, t_ns, d);
 			n++;
 		}
 	}

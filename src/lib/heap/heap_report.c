@@ -3,6 +3,7 @@
  * --value NAME; as text or JSON (docs/kiln-heap.md describes both). */
 #include "heap/heap_report.h"
 #include "heap/heap_agg.h"
+#include "heap/heap_suppress.h"
 #include "heap/heap_view.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -250,7 +251,13 @@ static void print_summary(const struct kp_profile *p, const struct heap_summary 
 	}
 	heap_fmt_bytes(s->leaked_bytes, a, sizeof(a));
 	heap_fmt_count(s->leaked_count, b, sizeof(b));
-	fprintf(out, "%-13s %s in %s blocks\n", "leaked", a, b);
+	fprintf(out, "%-13s %s in %s blocks", "leaked", a, b);
+	if (s->suppressed_count > 0) {
+		heap_fmt_bytes(s->suppressed_bytes, a, sizeof(a));
+		heap_fmt_count(s->suppressed_count, b, sizeof(b));
+		fprintf(out, " (and %s blocks, %s, suppressed)", b, a);
+	}
+	fputc('\n', out);
 	if (s->exit)
 		fprintf(out, "%-13s %s\n", "ended", s->exit);
 	else
@@ -450,6 +457,10 @@ static void json_summary(const struct kp_profile *p, const struct heap_summary *
 	strbuf_addch(sb, ',');
 	json_num(sb, "leaked_bytes", s->leaked_bytes);
 	strbuf_addch(sb, ',');
+	json_num(sb, "suppressed_count", s->suppressed_count);
+	strbuf_addch(sb, ',');
+	json_num(sb, "suppressed_bytes", s->suppressed_bytes);
+	strbuf_addch(sb, ',');
 	json_num(sb, "duration_s", s->duration_s);
 	strbuf_addch(sb, ',');
 	json_num(sb, "processes", s->processes);
@@ -484,10 +495,121 @@ static void json_summary(const struct kp_profile *p, const struct heap_summary *
 	strbuf_addch(sb, '}');
 }
 
+/* ---- suppressions ---- */
+/* The rules for p: built-in, the profile's own (kiln heap --suppressions), file. */
+static int supp_load(const struct kp_profile *p, const char *file, struct heap_supp *sp)
+{
+	const char *own = kp_meta_get(p, HEAP_SUPP_META);
+	heap_supp_init(sp);
+	if (own && *own) {
+		const char *from = kp_meta_get(p, HEAP_SUPP_META "_file");
+		if (heap_supp_add_text(sp, own, from && *from ? from : "the profile's suppressions") < 0) {
+			heap_supp_release(sp);
+			return -1;
+		}
+	}
+	if (file && heap_supp_add_file(sp, file, NULL) < 0) {
+		heap_supp_release(sp);
+		return -1;
+	}
+	return 0;
+}
+
+int heap_leak_keep(const struct kp_profile *p, int value, const char *supp_file, const uint8_t *base,
+		   uint8_t **keep)
+{
+	struct heap_supp sp;
+	uint8_t *hit;
+	*keep = NULL;
+	if (value != kp_find_value_type(p, "leaked_count") && value != kp_find_value_type(p, "leaked_bytes"))
+		return 0;
+	if (supp_load(p, supp_file, &sp) < 0)
+		return -1;
+	hit = xcalloc(p->nstacks ? p->nstacks : 1, 2);
+	*keep = xmalloc(p->nsamples ? p->nsamples : 1);
+	for (size_t i = 0; i < p->nsamples; i++) {
+		kp_stack_t st = p->sample_stack[i];
+		if (!hit[2 * st]) {
+			hit[2 * st] = 1;
+			hit[2 * st + 1] = heap_supp_match(&sp, p, st) >= 0;
+		}
+		(*keep)[i] = !hit[2 * st + 1] && (!base || base[i]);
+	}
+	free(hit);
+	heap_supp_release(&sp);
+	return 0;
+}
+
+int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, double *count, double *bytes)
+{
+	struct heap_supp sp;
+	struct sums sm;
+	*count = *bytes = 0;
+	if (supp_load(p, supp_file, &sp) < 0)
+		return -1;
+	sums_get(p, NULL, &sm);
+	if (sm.self[HEAP_V_LEAKED_COUNT] && sm.self[HEAP_V_LEAKED_BYTES])
+		heap_supp_apply(&sp, p, sm.self[HEAP_V_LEAKED_COUNT], sm.self[HEAP_V_LEAKED_BYTES], count, bytes);
+	sums_release(&sm);
+	heap_supp_release(&sp);
+	return 0;
+}
+
+static void print_suppressed(const struct heap_supp *sp, FILE *out)
+{
+	char a[64], b[64];
+	double total = 0;
+	for (size_t i = 0; i < sp->n; i++)
+		total += sp->rules[i].count;
+	if (total <= 0)
+		return;
+	heap_fmt_count(total, a, sizeof(a));
+	fprintf(out, "\nSUPPRESSED: leaks hidden by suppressions (%s blocks)\n", a);
+	fprintf(out, "  %12s %12s  %s\n", "blocks", "bytes", "rule (where it comes from)");
+	for (size_t i = 0; i < sp->n; i++) {
+		const struct heap_supp_rule *r = &sp->rules[i];
+		if (r->count <= 0)
+			continue;
+		heap_fmt_count(r->count, a, sizeof(a));
+		heap_fmt_bytes(r->bytes, b, sizeof(b));
+		if (r->builtin)
+			fprintf(out, "  %12s %12s  %s (built-in)\n", a, b,
+				!strcmp(r->pattern, "@site:_IO_file_doallocate") ? "stdio stream buffers"
+										  : "libstdc++ emergency exception pool");
+		else
+			fprintf(out, "  %12s %12s  leak:%s (%s)\n", a, b, r->pattern, r->origin);
+	}
+}
+
+static void json_suppressed(const struct heap_supp *sp, struct strbuf *sb)
+{
+	int first = 1;
+	strbuf_addstr(sb, ",\"suppressions\":[");
+	for (size_t i = 0; i < sp->n; i++) {
+		const struct heap_supp_rule *r = &sp->rules[i];
+		if (r->count <= 0)
+			continue;
+		strbuf_addstr(sb, first ? "{\"rule\":\"" : ",{\"rule\":\"");
+		first = 0;
+		if (!r->builtin)
+			strbuf_addstr(sb, "leak:");
+		strbuf_add_json(sb, r->pattern, strlen(r->pattern));
+		strbuf_addstr(sb, "\",\"origin\":\"");
+		strbuf_add_json(sb, r->origin, strlen(r->origin));
+		strbuf_addstr(sb, "\",");
+		json_num(sb, "count", r->count);
+		strbuf_addch(sb, ',');
+		json_num(sb, "bytes", r->bytes);
+		strbuf_addch(sb, '}');
+	}
+	strbuf_addch(sb, ']');
+}
+
 int heap_report_print(const struct kp_profile *p, const struct heap_report_opts *o, FILE *out)
 {
 	struct heap_summary s;
 	struct sums sm;
+	struct heap_supp sp;
 	int top = o && o->top > 0 ? o->top : DEFAULT_TOP;
 	int only = -1;
 	const uint8_t *keep = o ? o->keep : NULL;
@@ -502,13 +624,20 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 					  "alloc_bytes, peak_bytes, leaked_count, leaked_bytes, temp_count",
 					  o->value);
 	}
+	if (supp_load(p, o ? o->suppressions : NULL, &sp) < 0)
+		return -1;
 	sums_get(p, keep, &sm);
 	for (int v = 0; v < HEAP_NV; v++)
 		if (!sm.self[v]) {
 			sums_release(&sm);
+			heap_supp_release(&sp);
 			return kiln_error("this heap profile lacks the value '%s'; record it again", heap_value_names[v]);
 		}
 	heap_summary_get(p, keep, &s);
+	heap_supp_apply(&sp, p, sm.self[HEAP_V_LEAKED_COUNT], sm.self[HEAP_V_LEAKED_BYTES], &s.suppressed_count,
+			&s.suppressed_bytes);
+	s.leaked_count -= s.suppressed_count;
+	s.leaked_bytes -= s.suppressed_bytes;
 	if (o && o->json) {
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '{');
@@ -522,6 +651,7 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 				json_table(p, &sm, questions[q].value, top, &sb);
 			}
 		}
+		json_suppressed(&sp, &sb);
 		strbuf_addstr(&sb, "}\n");
 		fwrite(sb.buf, 1, sb.len, out);
 		strbuf_release(&sb);
@@ -536,9 +666,11 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 			for (size_t q = 0; q < sizeof(questions) / sizeof(questions[0]); q++)
 				print_table(p, &sm, questions[q].title, questions[q].what, questions[q].value,
 					    questions[q].extra, questions[q].extra_name, top, out);
+			print_suppressed(&sp, out);
 		}
 	}
 	sums_release(&sm);
+	heap_supp_release(&sp);
 	if (fflush(out) != 0 || ferror(out))
 		return errno == EPIPE ? -1 : kiln_error("cannot write the report: %s", strerror(errno));
 	return 0;

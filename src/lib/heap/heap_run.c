@@ -2,6 +2,8 @@
 #include "heap/heap_run.h"
 #include "collect/cmdrun.h"
 #include "heap/heap_proto.h"
+#include "heap/heap_report.h"
+#include "heap/heap_suppress.h"
 #include "heap/heap_session.h"
 #include "profile/profile_io.h"
 #include "util/error.h"
@@ -394,6 +396,10 @@ static void set_meta_start(struct kp_profile *p, const struct heap_run_opts *o)
 	kp_meta_set(p, "kind", "heap");
 	kp_meta_set(p, "command", cmd.buf);
 	kp_meta_set(p, "heap.mode", o->sample_bytes ? "sampled" : "full");
+	if (o->suppressions) {
+		kp_meta_set(p, HEAP_SUPP_META, o->suppressions);
+		kp_meta_set(p, HEAP_SUPP_META "_file", o->suppressions_file ? o->suppressions_file : "");
+	}
 	meta_num(p, "heap.sample_bytes", (double)o->sample_bytes);
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
@@ -612,6 +618,8 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		res->bad_files = info.bad;
 	}
 	peak_process(s, &res->total);
+	if (heap_leaks_suppressed(&p, NULL, &res->suppressed_count, &res->suppressed_bytes) < 0)
+		res->suppressed_count = res->suppressed_bytes = 0;
 	res->status = status;
 	res->killed_after = gave_up_sig;
 	if (res->write_failed) {

@@ -18,6 +18,9 @@ struct heap_run_opts {
 	uint64_t sample_bytes;    /* 0: record every allocation */
 	const char *preload;      /* path of libkiln-heap.so */
 	double linger;            /* seconds to wait for descendants after the program exits */
+	const char *suppressions; /* leak suppressions (text of a file in LeakSanitizer's
+				   * format, already checked) kept in the profile, or NULL */
+	const char *suppressions_file; /* its name */
 	/* called while kiln names the last call stacks after the program ended (or NULL) */
 	void (*progress)(void *ctx, size_t stacks_left);
 	void *progress_ctx;
@@ -41,6 +44,8 @@ struct heap_run_result {
 	unsigned long long kiln_rss;  /* kiln's own peak RSS */
 	double kiln_cpu;              /* kiln's own CPU time (user + system), seconds */
 	unsigned long long samples;   /* profile samples written */
+	double suppressed_count, suppressed_bytes; /* leaks matched by a suppression (total.
+						    * live_* include them) */
 };
 
 /* Returns 0 when LD_PRELOAD can work for prog (resolved with PATH like execvp), or
