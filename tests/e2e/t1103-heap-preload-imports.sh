@@ -33,4 +33,19 @@ expect "kiln heap on a Rust program (rg) returns, with its output and exit code"
 	cmp want2 got2 || { diff want2 got2; exit 1; }
 	"$KILN" heap report rg2.prof >rep && grep -q "^allocations   [1-9]" rep || { cat rep; exit 1; }
 '
+expect "threads on a supplied, a sized and a default stack: every stack walked to its root" '
+	"$KILN" heap -q -o t.prof -- "$WORKLOADS/heap_thread_stacks" >out && grep -qx "3 threads" out || exit 1
+	"$KILN" heap report t.prof --folded --value alloc_count >f || exit 1
+	grep -q "start_thread;thread_main;mid;leaf 3\$" f || { cat f; exit 1; }
+	# and no frame of the library under the threads
+	! grep -q "thread_start\|libkiln-heap" f || { cat f; exit 1; }
+'
+if command -v strace >/dev/null; then
+expect "a new thread does not read /proc/self/maps (only the main thread does, once)" '
+	strace -f -qq -e trace=openat -o st.txt "$KILN" heap -q -o t.prof -- "$WORKLOADS/heap_thread_stacks" 20 >out || exit 1
+	grep -qx "23 threads" out && n=$(grep -c "/proc/self/maps" st.txt) && [ "$n" = 1 ] || { echo "maps read $n times"; exit 1; }
+'
+else
+	skip "a new thread does not read /proc/self/maps" "strace is not installed (package strace)"
+fi
 finish
