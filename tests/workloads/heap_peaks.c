@@ -41,6 +41,8 @@ int main(int argc, char **argv)
 		return 1;
 	one = fork();
 	if (one == 0) {
+		close(up[0]);
+		close(go[1]); /* an orphaned child one must see EOF, not wait forever */
 		sink = hold_eight();
 		small = malloc(16);
 		if (write(up[1], "1", 1) != 1)

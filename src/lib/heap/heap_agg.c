@@ -220,7 +220,7 @@ struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid
 	pr->thread = thread;
 	pr->st.pid = pid;
 	pr->st.start_ns = start_ns;
-	if (parent && inherited) {
+	if (parent && inherited && parent->nstacks) {
 		size_t n = inherited < parent->nstacks ? inherited : parent->nstacks;
 		ALLOC_GROW(pr->stacks, n, pr->stacks_alloc);
 		memset(pr->stacks, 0, pr->stacks_alloc * sizeof(*pr->stacks));
