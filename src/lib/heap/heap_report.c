@@ -573,9 +573,7 @@ static void print_suppressed(const struct heap_supp *sp, FILE *out)
 		heap_fmt_count(r->count, a, sizeof(a));
 		heap_fmt_bytes(r->bytes, b, sizeof(b));
 		if (r->builtin)
-			fprintf(out, "  %12s %12s  %s (built-in)\n", a, b,
-				!strcmp(r->pattern, "@site:_IO_file_doallocate") ? "stdio stream buffers"
-										  : "libstdc++ emergency exception pool");
+			fprintf(out, "  %12s %12s  %s (built-in)\n", a, b, r->desc);
 		else
 			fprintf(out, "  %12s %12s  leak:%s (%s)\n", a, b, r->pattern, r->origin);
 	}
@@ -591,9 +589,12 @@ static void json_suppressed(const struct heap_supp *sp, struct strbuf *sb)
 			continue;
 		strbuf_addstr(sb, first ? "{\"rule\":\"" : ",{\"rule\":\"");
 		first = 0;
-		if (!r->builtin)
+		if (r->builtin) {
+			strbuf_add_json(sb, r->desc, strlen(r->desc));
+		} else {
 			strbuf_addstr(sb, "leak:");
-		strbuf_add_json(sb, r->pattern, strlen(r->pattern));
+			strbuf_add_json(sb, r->pattern, strlen(r->pattern));
+		}
 		strbuf_addstr(sb, "\",\"origin\":\"");
 		strbuf_add_json(sb, r->origin, strlen(r->origin));
 		strbuf_addstr(sb, "\",");

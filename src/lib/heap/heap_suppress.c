@@ -11,11 +11,13 @@
 /* Built-in rules. "@site:" rules are kiln's own, narrower than LeakSanitizer's: the
  * pattern must match the allocation site (the first frame) and, after '|', another
  * pattern some frame of the stack. */
-static const char *const builtin[] = {
+static const struct {
+	const char *rule, *desc;
+} builtin[] = {
 	/* glibc's stdio: the buffer of stdout, stderr or a stream, kept until exit */
-	"@site:_IO_file_doallocate",
+	{ "@site:_IO_file_doallocate", "stdio stream buffers" },
 	/* libstdc++'s emergency exception-handling pool, made by its initializer */
-	"@site:libstdc++.so|^_dl_init$",
+	{ "@site:libstdc++.so|^_dl_init$", "libstdc++ emergency exception pool" },
 };
 
 static void add_rule(struct heap_supp *s, const char *pat, size_t len, const char *origin, int builtin_rule)
@@ -32,8 +34,10 @@ static void add_rule(struct heap_supp *s, const char *pat, size_t len, const cha
 void heap_supp_init(struct heap_supp *s)
 {
 	memset(s, 0, sizeof(*s));
-	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
-		add_rule(s, builtin[i], strlen(builtin[i]), "built-in", 1);
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		add_rule(s, builtin[i].rule, strlen(builtin[i].rule), "built-in", 1);
+		s->rules[s->n - 1].desc = builtin[i].desc;
+	}
 }
 
 void heap_supp_release(struct heap_supp *s)

@@ -8,10 +8,12 @@
  * where '*' stands for any run of characters, a leading '^' anchors it at the start
  * of the name and a trailing '$' at its end.
  *
- * Built-in rules (always on, listed by heap_supp_builtin_text): glibc's stdio stream
- * buffers (allocated in _IO_file_doallocate, kept until exit) and memory allocated by
- * libstdc++'s own initializer (its emergency exception-handling pool), which a
- * shared library's initializer run by the dynamic loader (_dl_init) allocates. */
+ * Built-in rules (always on, first in the list, with a description): glibc's stdio
+ * stream buffers (allocated in _IO_file_doallocate, kept until exit) and the block
+ * libstdc++'s initializer allocates, run by the dynamic loader's _dl_init (its
+ * emergency exception-handling pool). They are narrower than a LeakSanitizer rule can
+ * say: the first must match the allocation site itself, the second the allocation site's
+ * module and, elsewhere in the stack, _dl_init. */
 #ifndef KILN_HEAP_SUPPRESS_H
 #define KILN_HEAP_SUPPRESS_H
 #include "profile/profile.h"
@@ -20,6 +22,7 @@
 struct heap_supp_rule {
 	char *pattern;       /* after "leak:" */
 	char *origin;        /* "built-in", or FILE:LINE */
+	const char *desc;    /* a built-in rule's description, else NULL */
 	double count, bytes; /* what it suppressed (heap_supp_apply) */
 	int builtin;
 };
