@@ -347,6 +347,35 @@ static void test_suppress_match_and_parse(void **state)
 	heap_supp_release(&sp);
 }
 
+/* Values of a stack still being symbolized are written on a stand-in stack and moved
+ * to the real one once it is named: a profile cut short holds them, a finished one
+ * sums to zero on the stand-in. */
+static void test_agg_unnamed_stand_in(void **state)
+{
+	struct kp_profile p;
+	kp_profile_init(&p);
+	struct heap_agg *a = heap_agg_new(&p, 0);
+	kp_stack_t real = named_stack(&p, "real_site");
+	struct heap_proc *pr = heap_agg_proc(a, 0, 7, 0, NULL, 0);
+	heap_agg_pend_stack(pr, 1);
+	heap_agg_alloc(pr, 1, 0x100, 300, 1, 10);
+	heap_agg_end_epoch(pr);
+	assert_int_equal(heap_agg_emit(a, 20), 1);
+	kp_frame_t f = kp_frame_named(&p, "[call stack not yet named]", strlen("[call stack not yet named]"), 0);
+	kp_stack_t stand_in = kp_stack_push(&p, 0, f);
+	assert_true(stack_sum(&p, stand_in, HEAP_V_LEAKED_BYTES) == 300);
+	assert_true(stack_sum(&p, real, HEAP_V_LEAKED_BYTES) == 0);
+	heap_agg_define_stack(pr, 1, real);
+	assert_int_equal(heap_agg_emit(a, 30), 2); /* off the stand-in, onto the stack */
+	assert_true(stack_sum(&p, stand_in, HEAP_V_LEAKED_BYTES) == 0);
+	assert_true(stack_sum(&p, stand_in, HEAP_V_ALLOC_COUNT) == 0);
+	assert_true(stack_sum(&p, real, HEAP_V_LEAKED_BYTES) == 300);
+	assert_true(stack_sum(&p, real, HEAP_V_PEAK_BYTES) == 300);
+	assert_int_equal(heap_agg_emit(a, 40), 0);
+	heap_agg_free(a);
+	kp_profile_release(&p);
+}
+
 static void test_agg_fork_inherits_stacks(void **state)
 {
 	struct kp_profile p;
@@ -933,6 +962,7 @@ int main(void)
 		cmocka_unit_test(test_agg_cross_ring_order),
 		cmocka_unit_test(test_agg_sampling_weights),
 		cmocka_unit_test(test_agg_session_peak),
+		cmocka_unit_test(test_agg_unnamed_stand_in),
 		cmocka_unit_test(test_suppress_match_and_parse),
 		cmocka_unit_test(test_agg_fork_inherits_stacks),
 		cmocka_unit_test(test_agg_memory_bounded),
