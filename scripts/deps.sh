@@ -36,6 +36,12 @@ if [ "${1:-}" = "--test" ]; then
   check_bin objcopy binutils
   check_bin xz xz-utils
   check_file /usr/share/doc/libc6-dbg libc6-dbg
+  # t1101 real programs under kiln record and kiln heap; t1103 checks with strace
+  check_bin rg ripgrep
+  check_bin git git
+  check_bin go golang-go
+  check_bin strace strace
+  check_bin setpriv util-linux
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2

@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "heap/heap_report.h"
 #include "heap/heap_run.h"
+#include "heap/heap_suppress.h"
 #include "heap/heap_view.h"
 #include "profile/folded.h"
 #include "profile/load.h"
@@ -26,8 +27,9 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kiln heap [-o FILE] [--sample BYTES] [-q] [--] CMD [ARGS...]\n"
+		"usage: kiln heap [-o FILE] [--sample BYTES] [--suppressions FILE] [-q] [--] CMD [ARGS...]\n"
 		"       kiln heap report [FILE] [--value NAME] [--top N] [--json | --folded]\n"
+		"                        [--suppressions FILE]\n"
 		"       kiln heap chart [FILE] [-o OUT.svg] [--top N] [--title TEXT]\n"
 		"       kiln heap histogram [FILE] [--json]\n"
 		"\n"
@@ -46,6 +48,12 @@ static void usage(FILE *out)
 		"      --python-internals  keep CPython's own C frames around Python frames\n"
 		"                      (hidden by default; Python 3.11 programs show their\n"
 		"                      functions and lines, PYTHONMALLOC=malloc is set)\n"
+		"      --suppressions FILE\n"
+		"                      leaks not to report, in LeakSanitizer's format: lines\n"
+		"                      'leak:PATTERN' matching a function, module or source\n"
+		"                      file of the stack ('*' wildcards, '^' '$' anchors); kept\n"
+		"                      in the profile. stdio buffers and libstdc++'s exception\n"
+		"                      pool are suppressed always\n"
 		"  -q, --quiet         no summary at the end\n"
 		"  -h, --help          this help\n"
 		"\n"
@@ -62,7 +70,8 @@ static void usage(FILE *out)
 		"  kiln heap chart > memory.svg        memory over time\n"
 		"  kiln flame " DEFAULT_OUTPUT " > peak.svg        flame graph of the peak\n"
 		"  kiln heap -- python3 app.py         Python functions and lines (3.11)\n"
-		"  kiln heap --sample 512K -- ./server long-running, almost no overhead\n");
+		"  kiln heap --sample 512K -- ./server long-running, almost no overhead\n"
+		"  kiln heap --suppressions lsan.supp -- ./prog   leaks listed there hidden\n");
 }
 
 static int load_heap_profile(const char *path, struct kp_profile *p)
@@ -77,10 +86,10 @@ static int load_heap_profile(const char *path, struct kp_profile *p)
 	return 0;
 }
 
-enum { OPT_SAMPLE = 256, OPT_LINGER, OPT_PYINT, OPT_VALUE, OPT_TOP, OPT_JSON, OPT_FOLDED, OPT_TITLE };
+enum { OPT_SAMPLE = 256, OPT_LINGER, OPT_PYINT, OPT_VALUE, OPT_TOP, OPT_JSON, OPT_FOLDED, OPT_TITLE, OPT_SUPP };
 
 static int parse_view_opts(const char *sub, int argc, char **argv, const char **file, const char **value, int *top,
-			   int *json, int *folded, const char **output, const char **title)
+			   int *json, int *folded, const char **output, const char **title, const char **supp)
 {
 	static const struct option longopts[] = {
 		{ "value", required_argument, NULL, OPT_VALUE },
@@ -88,6 +97,7 @@ static int parse_view_opts(const char *sub, int argc, char **argv, const char **
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "folded", no_argument, NULL, OPT_FOLDED },
 		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "suppressions", required_argument, NULL, OPT_SUPP },
 		{ "output", required_argument, NULL, 'o' },
 		{ "input", required_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
@@ -111,6 +121,7 @@ static int parse_view_opts(const char *sub, int argc, char **argv, const char **
 		case OPT_JSON: *json = 1; break;
 		case OPT_FOLDED: *folded = 1; break;
 		case OPT_TITLE: *title = optarg; break;
+		case OPT_SUPP: *supp = optarg; break;
 		case 'o': *output = optarg; break;
 		case 'i': *file = optarg; break;
 		case 'h': usage(stdout); return -1;
@@ -126,10 +137,10 @@ static int parse_view_opts(const char *sub, int argc, char **argv, const char **
 
 static int cmd_heap_view(const char *sub, int argc, char **argv)
 {
-	const char *file = DEFAULT_OUTPUT, *value = NULL, *output = NULL, *title = NULL;
+	const char *file = DEFAULT_OUTPUT, *value = NULL, *output = NULL, *title = NULL, *supp = NULL;
 	int top = 0, json = 0, folded = 0, rc;
 	struct kp_profile p;
-	rc = parse_view_opts(sub, argc, argv, &file, &value, &top, &json, &folded, &output, &title);
+	rc = parse_view_opts(sub, argc, argv, &file, &value, &top, &json, &folded, &output, &title, &supp);
 	if (rc == -1)
 		return 0; /* --help */
 	if (rc)
@@ -148,13 +159,21 @@ static int cmd_heap_view(const char *sub, int argc, char **argv)
 			}
 			memset(&fo, 0, sizeof(fo));
 			fo.value = (uint32_t)v;
+			uint8_t *keep = NULL;
+			if (heap_leak_keep(&p, v, supp, NULL, &keep) < 0) {
+				kp_profile_release(&p);
+				return 1;
+			}
+			fo.keep = keep;
 			rc = kp_folded_write(&p, &fo, stdout) < 0 ? 1 : 0;
+			free(keep);
 		} else {
 			struct heap_report_opts ro;
 			memset(&ro, 0, sizeof(ro));
 			ro.value = value;
 			ro.top = top;
 			ro.json = json;
+			ro.suppressions = supp;
 			rc = heap_report_print(&p, &ro, stdout) == 0 ? 0 : 1;
 		}
 		kp_profile_release(&p);
@@ -227,21 +246,28 @@ static void print_result(const struct heap_run_opts *o, const struct heap_run_re
 	fprintf(stderr, "kiln heap: %s allocations (%s) in %.3g s, %s temporary%s\n", a, b, r->seconds, c,
 		o->sample_bytes ? " (estimated from samples)" : "");
 	heap_fmt_bytes((double)r->peak_rss, b, sizeof(b));
-	heap_fmt_bytes(t->live_bytes, c, sizeof(c));
-	heap_fmt_count(t->live_count, d, sizeof(d));
+	/* as the report: suppressed leaks apart */
+	heap_fmt_bytes(t->live_bytes - r->suppressed_bytes, c, sizeof(c));
+	heap_fmt_count(t->live_count - r->suppressed_count, d, sizeof(d));
 	if (r->processes > 1) {
-		/* as the report's summary: the processes' peaks summed, then the largest */
+		/* as the report's summary: memory live in all processes at one moment, then
+		 * the largest peak of one process */
 		char e[64];
-		heap_fmt_bytes(t->peak_sum, a, sizeof(a));
-		heap_fmt_bytes(t->peak_bytes, e, sizeof(e));
-		fprintf(stderr, "kiln heap: peak heap %s (sum of %u processes' peaks; the largest %s at %.3f s), "
-				"peak RSS %s, leaked %s in %s blocks\n",
-			a, r->processes, e, (double)t->peak_time_ns / 1e9, b, c, d);
+		heap_fmt_bytes(t->peak_bytes, a, sizeof(a));
+		heap_fmt_bytes(t->proc_peak_bytes, e, sizeof(e));
+		fprintf(stderr, "kiln heap: peak heap %s at %.3f s (%u processes together; the largest process "
+				"alone %s, pid %d), peak RSS %s, leaked %s in %s blocks\n",
+			a, (double)t->peak_time_ns / 1e9, r->processes, e, (int)t->pid, b, c, d);
 		fprintf(stderr, "kiln heap: %u processes recorded\n", r->processes);
 	} else {
 		heap_fmt_bytes(t->peak_bytes, a, sizeof(a));
 		fprintf(stderr, "kiln heap: peak heap %s at %.3f s, peak RSS %s, leaked %s in %s blocks\n", a,
 			(double)t->peak_time_ns / 1e9, b, c, d);
+	}
+	if (r->suppressed_count > 0) {
+		heap_fmt_count(r->suppressed_count, a, sizeof(a));
+		heap_fmt_bytes(r->suppressed_bytes, b, sizeof(b));
+		fprintf(stderr, "kiln heap: %s leaked blocks (%s) suppressed (see the report's SUPPRESSED table)\n", a, b);
 	}
 	if (r->still_running)
 		kiln_note("heap: %u process%s still running when recording ended; recorded up to then",
@@ -265,6 +291,7 @@ int cmd_heap(int argc, char **argv)
 		{ "sample", required_argument, NULL, OPT_SAMPLE },
 		{ "linger", required_argument, NULL, OPT_LINGER },
 		{ "python-internals", no_argument, NULL, OPT_PYINT },
+		{ "suppressions", required_argument, NULL, OPT_SUPP },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -272,7 +299,8 @@ int cmd_heap(int argc, char **argv)
 	const char *optstring = "+o:qh";
 	struct heap_run_opts o;
 	struct heap_run_result r;
-	char *resolved = NULL;
+	char *resolved = NULL, *supp_text = NULL;
+	const char *supp_file = NULL;
 	int c, quiet = 0;
 	struct progress pg;
 	double linger = 0.5;
@@ -297,6 +325,7 @@ int cmd_heap(int argc, char **argv)
 			break;
 		case OPT_PYINT: o.python_internals = 1; break;
 		case 'q': quiet = 1; break;
+		case OPT_SUPP: supp_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: return bad_option("heap", argv, optstring);
 		}
@@ -305,6 +334,7 @@ int cmd_heap(int argc, char **argv)
 		return usage_error("heap", "no command to run; give one after the options, as in 'kiln heap -- ./prog'");
 	o.argv = argv + optind;
 	o.linger = linger;
+
 	if (progress_allowed()) {
 		o.progress = show_progress;
 		o.progress_ctx = &pg;
@@ -313,18 +343,33 @@ int cmd_heap(int argc, char **argv)
 	if (c < 0)
 		return c == -2 ? 127 : 1;
 	free(resolved);
-	o.preload = heap_find_preload();
-	if (!o.preload)
-		return 1;
-	if (heap_run(&o, &r) < 0) {
-		free((char *)o.preload);
-		return r.exec_failed ? 127 : 1;
+	if (supp_file) {
+		/* checked before the program runs: a bad file is an error now, not later */
+		struct heap_supp sp;
+		heap_supp_init(&sp);
+		c = heap_supp_add_file(&sp, supp_file, &supp_text);
+		heap_supp_release(&sp);
+		if (c < 0)
+			return 1;
+		o.suppressions = supp_text;
+		o.suppressions_file = supp_file;
 	}
+	o.preload = heap_find_preload();
+	if (!o.preload) {
+		free(supp_text);
+		return 1;
+	}
+	c = heap_run(&o, &r);
 	free((char *)o.preload);
+	free(supp_text);
+	if (c < 0)
+		return r.exec_failed ? 127 : 1;
 	if (pg.shown)
 		fprintf(stderr, "\r%60s\r", "");
+	if (r.killed_after)
+		kiln_warn("'%s' did not end after three signals; kiln killed it (SIGKILL)", o.argv[0]);
 	if (!quiet) {
-		if (WIFSIGNALED(r.status))
+		if (WIFSIGNALED(r.status) && !r.killed_after)
 			kiln_note("heap: '%s' was killed by signal %d (SIG%s); the profile holds everything up to then",
 				  o.argv[0], WTERMSIG(r.status), sigabbrev_np(WTERMSIG(r.status)) ? sigabbrev_np(WTERMSIG(r.status)) : "?");
 		print_result(&o, &r);
@@ -335,6 +380,8 @@ int cmd_heap(int argc, char **argv)
 		kiln_error("'%s' is incomplete: it could not be written in full (see above)", o.output);
 		return 1;
 	}
+	if (r.killed_after)
+		return 128 + r.killed_after;
 	if (WIFEXITED(r.status))
 		return WEXITSTATUS(r.status);
 	if (WIFSIGNALED(r.status))

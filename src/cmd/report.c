@@ -242,7 +242,7 @@ int cmd_report(int argc, char **argv)
 
 	const char *kind = kp_meta_get(&p, "kind");
 	if (kind && !strcmp(kind, "heap") && !folded && !tree) {
-		struct heap_report_opts ho = { value, (int)top, json, keep };
+		struct heap_report_opts ho = { value, (int)top, json, keep, NULL };
 		int hr = heap_report_print(&p, &ho, stdout);
 		if (hr != KILN_HEAP_REPORT_UNHANDLED) {
 			rc = hr < 0 ? 1 : 0;

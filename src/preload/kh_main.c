@@ -170,10 +170,13 @@ static int attach(struct kh_thread *t)
 	return 0;
 }
 
+static void stack_size_init(void);
+
 __attribute__((constructor)) static void kh_start(void)
 {
 	resolve();
 	KH_CRIT_BEGIN(&kh_tls);
+	stack_size_init();
 	configure();
 	if (kh_p.enabled && kh_p.need_file) {
 		kh_lock(&file_lock);
@@ -803,11 +806,57 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	return rc;
 }
 
+/* ---- threads: their stack bounds without /proc/self/maps ----
+ * A new thread's first allocation needs its stack's bounds (kh_thread_stack_bounds
+ * reads /proc/self/maps, whose cost grows with the number of mappings: milliseconds in
+ * a program with thousands). For threads made through pthread_create they are known
+ * at no cost: glibc puts the thread's descriptor (the thread pointer, %fs:0) at the top
+ * of its stack block, user-supplied stacks included, and the stack's size is the
+ * attribute's (or glibc's default, read once at start-up). The new thread starts in
+ * thread_start, which sets them and tail-calls the thread's function (so no frame of
+ * the library stays under it). */
+static uint64_t default_stack_size; /* glibc's default thread stack size, 0: unknown */
+
+struct kh_tstart {
+	void *(*fn)(void *);
+	void *arg;
+	uint64_t lo_from_top; /* stack size: lo = top - this */
+	uint64_t user_lo;     /* a user-supplied stack's start, else 0 */
+};
+
+static void *thread_start(void *p)
+{
+	struct kh_tstart st;
+	uint64_t top, lo, sp = (uint64_t)(uintptr_t)__builtin_frame_address(0);
+	memcpy(&st, p, sizeof(st));
+	kh_real.free(p);
+	__asm__("mov %%fs:0, %0" : "=r"(top));
+	lo = st.user_lo ? st.user_lo : top - st.lo_from_top;
+	if (sp >= lo && sp < top && !kh_tls.stack_hi) {
+		kh_tls.stack_lo = lo;
+		kh_tls.stack_hi = top;
+	}
+	return st.fn(st.arg);
+}
+
+static void stack_size_init(void)
+{
+	pthread_attr_t a;
+	size_t sz;
+	if (pthread_getattr_default_np(&a) != 0)
+		return;
+	if (pthread_attr_getstacksize(&a, &sz) == 0)
+		default_stack_size = sz;
+	pthread_attr_destroy(&a);
+}
+
 /* A second thread is coming: from now on events are not held back (the new thread
  * might free this one's held allocation before this one writes it). */
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	struct kh_thread *t = &kh_tls;
+	struct kh_tstart *st = NULL;
+	int rc;
 	if (KH_UNLIKELY(!kh_real.pthread_create)) {
 		resolve();
 		if (!kh_real.pthread_create)
@@ -821,7 +870,32 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 			KH_CRIT_END(t);
 		}
 	}
-	return kh_real.pthread_create(th, attr, fn, arg);
+	if (kh_p.enabled && kh_real.malloc) {
+		void *addr = NULL;
+		size_t size = 0;
+		uint64_t user_lo = 0, span = default_stack_size;
+		if (attr && pthread_attr_getstack(attr, &addr, &size) == 0 && (uintptr_t)addr + size != 0)
+			user_lo = (uint64_t)(uintptr_t)addr; /* a stack of the program's */
+		else if (attr && pthread_attr_getstacksize(attr, &size) == 0 && size)
+			span = size;
+		if (user_lo || span) {
+			KH_CRIT_BEGIN(t);
+			st = kh_real.malloc(sizeof(*st));
+			KH_CRIT_END(t);
+		}
+		if (st) {
+			st->fn = fn;
+			st->arg = arg;
+			st->lo_from_top = span;
+			st->user_lo = user_lo;
+		}
+	}
+	if (!st)
+		return kh_real.pthread_create(th, attr, fn, arg);
+	rc = kh_real.pthread_create(th, attr, thread_start, st);
+	if (rc != 0)
+		kh_real.free(st);
+	return rc;
 }
 
 EXPORT size_t malloc_usable_size(void *p)

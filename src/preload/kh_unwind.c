@@ -11,10 +11,14 @@
  * walk stops there. */
 #include "preload/kh.h"
 #include <dlfcn.h>
-#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 enum { K_EMPTY = 0, K_RSP, K_RBP, K_DEREF_RBP, K_END, K_SIGNAL, K_NONE };
 enum { RBP_SAME = 0, RBP_AT_CFA, RBP_AT_RBP };
@@ -548,18 +552,109 @@ static inline void lookup(uint64_t ip, int exact, struct cfi_ent *out)
 	compute_rule(exact ? ip : ip - 1, out);
 }
 
+/* The bounds of the stack the thread runs on, found without pthread_getattr_np: that
+ * one takes the thread's descriptor lock and then allocates (the affinity mask; for the
+ * main thread fopen of /proc/self/maps), so a program that calls it (every Rust program
+ * does at start-up and in every thread) would enter this library holding the lock, and
+ * a second call here would wait for it forever. Instead: the mapping holding the stack
+ * pointer, read from /proc/self/maps with plain system calls into a buffer on the
+ * stack. The main thread's stack grows down: its low bound is where it may grow to,
+ * hi - RLIMIT_STACK, but not below the end of the mapping under it. Left at 0 (only
+ * the first frame of each stack is taken) when /proc is not mounted. */
+#define MAPS_BUF 2048
+
+static uint64_t parse_hex(const char **p, const char *end)
+{
+	uint64_t v = 0;
+	for (; *p < end; (*p)++) {
+		char c = **p;
+		unsigned d;
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else
+			break;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* One line of /proc/self/maps (without its newline): its range, whether it is
+ * "[stack]". 0 when it does not parse. */
+static int maps_line(const char *s, const char *end, uint64_t *lo, uint64_t *hi, int *is_stack)
+{
+	const char *p = s;
+	*lo = parse_hex(&p, end);
+	if (p >= end || *p != '-')
+		return 0;
+	p++;
+	*hi = parse_hex(&p, end);
+	*is_stack = end - s >= 7 && !memcmp(end - 7, "[stack]", 7);
+	return *hi > *lo;
+}
+
 void kh_thread_stack_bounds(struct kh_thread *t)
 {
-	pthread_attr_t a;
-	void *addr;
-	size_t size;
-	if (pthread_getattr_np(pthread_self(), &a) != 0)
+	char buf[MAPS_BUF];
+	uint64_t sp = (uint64_t)(uintptr_t)__builtin_frame_address(0), prev_end = 0;
+	size_t have = 0;
+	int eof = 0, skipping = 0;
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return;
-	if (pthread_attr_getstack(&a, &addr, &size) == 0) {
-		t->stack_lo = (uint64_t)(uintptr_t)addr;
-		t->stack_hi = t->stack_lo + size;
+	while (!eof) {
+		long n = syscall(SYS_read, fd, buf + have, sizeof(buf) - have);
+		char *s = buf, *end;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			eof = 1;
+		else
+			have += (size_t)n;
+		end = buf + have;
+		for (;;) {
+			char *nl = memchr(s, '\n', (size_t)(end - s));
+			uint64_t lo, hi;
+			int is_stack;
+			if (!nl) {
+				if (!eof || s == end)
+					break;
+				nl = end; /* the last line has no newline */
+			}
+			if (!skipping && maps_line(s, nl, &lo, &hi, &is_stack)) {
+				if (sp >= lo && sp < hi) {
+					if (is_stack) {
+						struct rlimit rl;
+						uint64_t grow = 8ull << 20;
+						if (syscall(SYS_prlimit64, 0, RLIMIT_STACK, NULL, &rl) == 0)
+							grow = rl.rlim_cur;
+						lo = hi - prev_end > grow ? hi - grow : prev_end;
+						if (lo > sp)
+							lo = sp & ~4095ull;
+					}
+					t->stack_lo = lo;
+					t->stack_hi = hi;
+					eof = 1;
+					break;
+				}
+				if (lo > sp) {
+					eof = 1; /* the lines are in address order: not found */
+					break;
+				}
+				prev_end = hi;
+			}
+			skipping = 0;
+			s = nl < end ? nl + 1 : end;
+		}
+		have = (size_t)(end - s);
+		memmove(buf, s, have);
+		if (have == sizeof(buf)) {
+			have = 0; /* a line longer than the buffer (a long path: no stack) */
+			skipping = 1;
+		}
 	}
-	pthread_attr_destroy(&a);
+	syscall(SYS_close, fd);
 }
 
 static inline uint64_t mix(uint64_t h, uint64_t v)

@@ -127,10 +127,38 @@ expect "fork and exec: children are tracked in their own processes" '
 	[ "$(site_value l parent_leak)" = 6 ] && [ "$(site_value l child_leak)" = 4 ] &&
 	[ "$(site_value l leaky)" = 10 ] || { cat l; exit 1; }
 	"$KILN" heap report f.prof --folded --value alloc_count >a && [ "$(site_value a churn)" = 5000 ] || exit 1
-	# the summary on stderr and the report agree on the peak (summed over processes)
-	peak=$(sed -n "s/^kiln heap: peak heap \([^(]*\) (sum of 3 processes.*/\1/p" err)
-	"$KILN" heap report f.prof >rep && grep -q "^peak heap     $peak at .* (sum of 3 processes" rep ||
+	# the summary on stderr and the report agree on the peak (all processes together)
+	peak=$(sed -n "s/^kiln heap: peak heap \([^(]*\) at [0-9.]* s (3 processes together.*/\1/p" err)
+	[ -n "$peak" ] && "$KILN" heap report f.prof >rep && grep -q "^peak heap     $peak at .* (3 processes together)" rep ||
 		{ cat err rep; exit 1; }
+'
+# json_peak JSON: the summary peak_bytes; own_peaks JSON: each process's own peak, largest first
+json_peak() { grep -o "\"summary\":{[^[]*" "$1" | grep -o "\"peak_bytes\":[0-9.e+]*" | cut -d: -f2; }
+own_peaks() { grep -o "\"process_peaks\":\[[^]]*\]" "$1" | grep -o "\"peak_bytes\":[0-9]*" | cut -d: -f2; }
+export -f json_peak own_peaks
+expect "processes that peak one after the other: the peak is the largest, not the sum" '
+	"$KILN" heap -o a.prof -- "$WORKLOADS/heap_peaks" apart 2>err || { cat err; exit 1; }
+	"$KILN" heap report a.prof --json >a.json || exit 1
+	p=$(json_peak a.json); own=$(own_peaks a.json | head -2 | tr "\n" " ")
+	echo "peak $p, own peaks $own"
+	# 8 MiB and the little the parent and the child hold besides, far from 12 MiB
+	awk -v p="$p" "BEGIN { exit !(p >= 8388608 && p < 8388608 + 262144) }" || exit 1
+	set -- $own; [ "$1" -ge 8388608 ] && [ "$1" -lt 8650752 ] && [ "$2" -ge 4194304 ] && [ "$2" -lt 4456448 ] || exit 1
+	# the stderr summary says the same
+	peak=$(sed -n "s/^kiln heap: peak heap \([^(]*\) at .*/\1/p" err)
+	"$KILN" heap report a.prof >rep && grep -q "^peak heap     $peak at " rep && grep -q "^own peaks     8.0. MiB" rep ||
+		{ cat err rep; exit 1; }
+	# and the peak_bytes values sum to it: the peak stack of child two is not in it
+	"$KILN" heap report a.prof --folded --value peak_bytes >f && [ "$(site_value f hold_four)" = 0 ] &&
+	[ "$(site_value f hold_eight)" = 8388608 ] || { cat f; exit 1; }
+'
+expect "processes holding memory at the same moment: the peak is their sum" '
+	"$KILN" heap -q -o t.prof -- "$WORKLOADS/heap_peaks" together || exit 1
+	"$KILN" heap report t.prof --json >t.json || exit 1
+	p=$(json_peak t.json)
+	awk -v p="$p" "BEGIN { exit !(p >= 12582912 && p < 12582912 + 262144) }" || { echo "peak $p"; exit 1; }
+	"$KILN" heap report t.prof --folded --value peak_bytes >f && [ "$(site_value f hold_four)" = 4194304 ] &&
+	[ "$(site_value f hold_eight)" = 8388608 ] || { cat f; exit 1; }
 '
 expect "fork while other threads allocate: no deadlock, every child recorded" '
 	timeout 60 "$KILN" heap -o mf.prof -- "$WORKLOADS/heap_mtfork" >out 2>err || { cat err; exit 1; }

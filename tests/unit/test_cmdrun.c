@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,10 +206,61 @@ static void test_split_words(void **state)
 	assert_null(kc_split_words(""));
 }
 
+/* A target tied to its parent: when the parent goes away without stopping the guard
+ * (here: the pipe closed without 'q', as when kiln is killed), the guard kills the
+ * target and removes the session directory; after kc_tie_stop it does neither. */
+static pid_t tied_sleeper(void)
+{
+	pid_t parent = getpid(), pid = fork();
+	if (pid == 0) {
+		kc_child_tie(parent);
+		execlp("sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void test_tie_guard(void **state)
+{
+	char dir[] = "/tmp/kiln-tie-XXXXXX", file[64];
+	struct kc_tie t;
+	int st = 0, fd;
+	pid_t pid;
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/x.kh", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	pid = tied_sleeper();
+	assert_true(pid > 0);
+	kc_tie_start(&t, pid, dir);
+	assert_true(t.guard > 0 && t.fd >= 0);
+	close(t.fd); /* "kiln died" */
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	assert_int_equal(waitpid(t.guard, &st, 0), t.guard);
+	assert_true(access(dir, F_OK) != 0); /* removed */
+
+	/* a normal end: the target runs on until reaped, the guard exits quietly */
+	memcpy(dir, "/tmp/kiln-tie-XXXXXX", sizeof(dir));
+	assert_non_null(mkdtemp(dir));
+	pid = tied_sleeper();
+	kc_tie_start(&t, pid, dir);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM);
+	kc_tie_reaped(&t);
+	kc_tie_stop(&t);
+	assert_int_equal(t.guard, -1);
+	assert_true(access(dir, F_OK) == 0); /* kiln's to remove, not the guard's */
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_sleep),
+		cmocka_unit_test(test_tie_guard),
 		cmocka_unit_test(test_exit_status_and_signal),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_timeout),

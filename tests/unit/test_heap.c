@@ -21,6 +21,7 @@
 #include "heap/heap_proto.h"
 #include "heap/heap_report.h"
 #include "heap/heap_session.h"
+#include "heap/heap_suppress.h"
 #include "heap/heap_view.h"
 #include "profile/profile.h"
 #include "util/error.h"
@@ -257,6 +258,120 @@ static void test_agg_sampling_weights(void **state)
 	assert_true(fabs(heap_agg_weight(a, 10) - 100.5) < 0.1);
 	assert_true(heap_agg_weight(a, 1000000) == 1);
 	assert_null(heap_agg_new(&p, 0)); /* value types exist already */
+	heap_agg_free(a);
+	kp_profile_release(&p);
+}
+
+/* Several processes: the session's peak is the memory live in all of them at one
+ * moment (a process that ended gave its memory back), each keeps its own peak, and the
+ * peak_bytes values sum to the session's peak. */
+static void test_agg_session_peak(void **state)
+{
+	struct kp_profile p;
+	struct heap_proc_stats st, one, two;
+	kp_profile_init(&p);
+	struct heap_agg *a = heap_agg_new(&p, 0);
+	kp_stack_t s8 = named_stack(&p, "eight"), s4 = named_stack(&p, "four"), sl = named_stack(&p, "leak");
+	struct heap_proc *pa = heap_agg_proc(a, 0, 10, 0, NULL, 0);
+	struct heap_proc *pb = heap_agg_proc(a, 0, 11, 0, NULL, 0);
+	heap_agg_define_stack(pa, 1, s8);
+	heap_agg_define_stack(pa, 2, sl);
+	heap_agg_define_stack(pb, 1, s4);
+	/* apart: a holds 800 and leaks 5, ends; then b holds 400 */
+	heap_agg_alloc(pa, 1, 0x100, 800, 1, 10);
+	heap_agg_alloc(pa, 1, 0x900, 5, 2, 11);
+	heap_agg_free_ev(pa, 1, 0x100, 0, 20);
+	heap_agg_emit(a, 21);
+	heap_agg_proc_end(pa, 30);
+	heap_agg_alloc(pb, 1, 0x100, 400, 1, 40);
+	heap_agg_emit(a, 41);
+	heap_agg_stats(a, &st);
+	assert_true(st.peak_bytes == 805);
+	assert_int_equal(st.peak_time_ns, 11);
+	assert_true(st.proc_peak_bytes == 805 && st.pid == 10);
+	heap_agg_proc_stats_at(a, 0, &one);
+	heap_agg_proc_stats_at(a, 1, &two);
+	assert_true(one.peak_bytes == 805 && two.peak_bytes == 400);
+	assert_true(stack_sum(&p, s8, HEAP_V_PEAK_BYTES) == 800);
+	assert_true(stack_sum(&p, sl, HEAP_V_PEAK_BYTES) == 5);
+	assert_true(stack_sum(&p, s4, HEAP_V_PEAK_BYTES) == 0);
+	/* then b goes to 900 while a is gone (its leak freed by the system): 900 is the
+	 * new peak, and a's stacks count nothing in it */
+	heap_agg_alloc(pb, 1, 0x200, 500, 1, 50);
+	heap_agg_emit(a, 51);
+	heap_agg_stats(a, &st);
+	assert_true(st.peak_bytes == 900);
+	assert_true(stack_sum(&p, s8, HEAP_V_PEAK_BYTES) == 0);
+	assert_true(stack_sum(&p, sl, HEAP_V_PEAK_BYTES) == 0);
+	assert_true(stack_sum(&p, s4, HEAP_V_PEAK_BYTES) == 900);
+	assert_true(stack_sum(&p, sl, HEAP_V_LEAKED_BYTES) == 5); /* still a leak */
+	/* a third process holding 300 while b holds 900: together 1200 */
+	struct heap_proc *pc = heap_agg_proc(a, 0, 12, 60, NULL, 0);
+	heap_agg_define_stack(pc, 1, s8);
+	heap_agg_alloc(pc, 1, 0x100, 300, 1, 60);
+	heap_agg_emit(a, 61);
+	heap_agg_stats(a, &st);
+	assert_true(st.peak_bytes == 1200);
+	assert_true(stack_sum(&p, s8, HEAP_V_PEAK_BYTES) + stack_sum(&p, s4, HEAP_V_PEAK_BYTES) == 1200);
+	heap_agg_free(a);
+	kp_profile_release(&p);
+}
+
+/* LeakSanitizer's template matching and the suppressions file format. */
+static void test_suppress_match_and_parse(void **state)
+{
+	struct heap_supp sp;
+	assert_true(heap_supp_template_match("pool", "my_pool_alloc"));
+	assert_false(heap_supp_template_match("^pool", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("^my_", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("alloc$", "my_pool_alloc"));
+	assert_false(heap_supp_template_match("pool$", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("^my*alloc$", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("my*pool*c", "xmy_pool_alloc"));
+	assert_false(heap_supp_template_match("pool*my", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("^my_pool_alloc$", "my_pool_alloc"));
+	assert_false(heap_supp_template_match("^my_pool_allo$", "my_pool_alloc"));
+	assert_true(heap_supp_template_match("*", "anything"));
+	assert_true(heap_supp_template_match("a*a", "aba"));
+	assert_false(heap_supp_template_match("a*a", "a")); /* pieces do not overlap */
+	assert_false(heap_supp_template_match("x", NULL));
+	heap_supp_init(&sp);
+	size_t builtin = sp.n;
+	assert_int_equal(heap_supp_add_text(&sp, "# c\n\n  leak:foo  \r\nleak:^bar$\n", "t.supp"), 0);
+	assert_int_equal(sp.n, builtin + 2);
+	assert_string_equal(sp.rules[builtin].pattern, "foo");
+	assert_string_equal(sp.rules[builtin].origin, "t.supp:3");
+	assert_string_equal(sp.rules[builtin + 1].pattern, "^bar$");
+	assert_int_equal(heap_supp_add_text(&sp, "leak:ok\nrace:x\n", "u.supp"), -1);
+	assert_int_equal(heap_supp_add_text(&sp, "leak:\n", "v.supp"), -1);
+	heap_supp_release(&sp);
+}
+
+/* Values of a stack still being symbolized are written on a stand-in stack and moved
+ * to the real one once it is named: a profile cut short holds them, a finished one
+ * sums to zero on the stand-in. */
+static void test_agg_unnamed_stand_in(void **state)
+{
+	struct kp_profile p;
+	kp_profile_init(&p);
+	struct heap_agg *a = heap_agg_new(&p, 0);
+	kp_stack_t real = named_stack(&p, "real_site");
+	struct heap_proc *pr = heap_agg_proc(a, 0, 7, 0, NULL, 0);
+	heap_agg_pend_stack(pr, 1);
+	heap_agg_alloc(pr, 1, 0x100, 300, 1, 10);
+	heap_agg_end_epoch(pr);
+	assert_int_equal(heap_agg_emit(a, 20), 1);
+	kp_frame_t f = kp_frame_named(&p, "[call stack not yet named]", strlen("[call stack not yet named]"), 0);
+	kp_stack_t stand_in = kp_stack_push(&p, 0, f);
+	assert_true(stack_sum(&p, stand_in, HEAP_V_LEAKED_BYTES) == 300);
+	assert_true(stack_sum(&p, real, HEAP_V_LEAKED_BYTES) == 0);
+	heap_agg_define_stack(pr, 1, real);
+	assert_int_equal(heap_agg_emit(a, 30), 2); /* off the stand-in, onto the stack */
+	assert_true(stack_sum(&p, stand_in, HEAP_V_LEAKED_BYTES) == 0);
+	assert_true(stack_sum(&p, stand_in, HEAP_V_ALLOC_COUNT) == 0);
+	assert_true(stack_sum(&p, real, HEAP_V_LEAKED_BYTES) == 300);
+	assert_true(stack_sum(&p, real, HEAP_V_PEAK_BYTES) == 300);
+	assert_int_equal(heap_agg_emit(a, 40), 0);
 	heap_agg_free(a);
 	kp_profile_release(&p);
 }
@@ -846,6 +961,9 @@ int main(void)
 		cmocka_unit_test(test_agg_matches_model),
 		cmocka_unit_test(test_agg_cross_ring_order),
 		cmocka_unit_test(test_agg_sampling_weights),
+		cmocka_unit_test(test_agg_session_peak),
+		cmocka_unit_test(test_agg_unnamed_stand_in),
+		cmocka_unit_test(test_suppress_match_and_parse),
 		cmocka_unit_test(test_agg_fork_inherits_stacks),
 		cmocka_unit_test(test_agg_memory_bounded),
 		cmocka_unit_test(test_session_reads_fake_files),

@@ -9,7 +9,10 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <stdio.h>
@@ -378,4 +381,147 @@ unterminated:
 	kc_argv_free(argv);
 	kiln_error("unterminated quote in command '%s'", line);
 	return NULL;
+}
+
+/* ---- a target that dies with kiln (see cmdrun.h) ---- */
+void kc_child_tie(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* kiln may have died between the fork and the prctl */
+	if (getppid() != parent)
+		_exit(127);
+}
+
+/* Removes the regular files of dir and dir itself with system calls only (the guard is
+ * a fork of a process that may have threads: no malloc, no opendir). */
+static void guard_remove_dir(const char *dir)
+{
+	char buf[4096];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	long n;
+	if (fd < 0)
+		return;
+	/* a few passes: files made while listing (the program still running) */
+	for (int pass = 0, removed = 1; pass < 4 && removed; pass++) {
+		removed = 0;
+		lseek(fd, 0, SEEK_SET);
+		while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+			for (long off = 0; off < n;) {
+				struct {
+					uint64_t ino;
+					int64_t off;
+					unsigned short reclen;
+					unsigned char type;
+					char name[];
+				} *de = (void *)(buf + off);
+				if (strcmp(de->name, ".") && strcmp(de->name, "..") && unlinkat(fd, de->name, 0) == 0)
+					removed = 1;
+				off += de->reclen;
+			}
+		}
+	}
+	close(fd);
+	rmdir(dir);
+}
+
+/* The guard: waits for kiln's end on fd; see cmdrun.h. Never returns. */
+static void __attribute__((noreturn)) guard_main(int fd, pid_t child, int pidfd, const char *dir)
+{
+	struct sigaction sa;
+	unsigned int lo = (unsigned int)(fd < pidfd ? fd : pidfd), hi = (unsigned int)(fd < pidfd ? pidfd : fd);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	/* a session of its own: a signal to kiln's process group or the terminal's
+	 * hang-up does not take the guard away with kiln */
+	setsid();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD)
+			sigaction(s, &sa, NULL);
+	if (null >= 0) {
+		/* no descriptor of kiln's stays open: a pipe reading kiln's output must see
+		 * its end when kiln ends, not when the guard does */
+		for (int i = 0; i < 3; i++)
+			if (i != fd && i != pidfd)
+				dup2(null, i);
+		if (null > 2 && null != fd && null != pidfd)
+			close(null);
+	}
+	if (pidfd < 0)
+		lo = hi = (unsigned int)fd;
+	if (lo > 3)
+		syscall(SYS_close_range, 3u, lo - 1, 0u);
+	if (hi > lo + 1)
+		syscall(SYS_close_range, lo + 1, hi - 1, 0u);
+	syscall(SYS_close_range, hi + 1, ~0u, 0u);
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 1 && c == 'r') {
+			child = -1; /* reaped: its pid may be someone else's now */
+			continue;
+		}
+		if (n == 1 && c == 'q')
+			_exit(0);
+		break; /* EOF (or an error): kiln is gone */
+	}
+	/* through the pidfd only: a bare pid may be another process's by now (without
+	 * pidfds, before Linux 5.3, PR_SET_PDEATHSIG alone kills the target) */
+	if (child > 0 && pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	if (dir)
+		guard_remove_dir(dir);
+	_exit(0);
+}
+
+void kc_tie_start(struct kc_tie *t, pid_t child, const char *cleanup_dir)
+{
+	int p[2], pidfd;
+	pid_t g;
+	t->guard = -1;
+	t->fd = -1;
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;
+	pidfd = (int)syscall(SYS_pidfd_open, child, 0);
+	g = fork();
+	if (g == 0) {
+		close(p[1]);
+		guard_main(p[0], child, pidfd, cleanup_dir);
+	}
+	close(p[0]);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (g < 0) {
+		close(p[1]);
+		return;
+	}
+	t->guard = g;
+	t->fd = p[1];
+}
+
+static void tie_send(struct kc_tie *t, char c)
+{
+	if (t->fd >= 0 && write(t->fd, &c, 1) != 1) {
+		/* the guard is gone: nothing to tell */
+	}
+}
+
+void kc_tie_reaped(struct kc_tie *t)
+{
+	tie_send(t, 'r');
+}
+
+void kc_tie_stop(struct kc_tie *t)
+{
+	int st;
+	if (t->guard <= 0)
+		return;
+	tie_send(t, 'q');
+	close(t->fd);
+	t->fd = -1;
+	while (waitpid(t->guard, &st, 0) < 0 && errno == EINTR)
+		;
+	t->guard = -1;
 }

@@ -59,4 +59,36 @@ int kc_exit_code(int status);
 char **kc_split_words(const char *line);
 void kc_argv_free(char **argv);
 
+/* ---- a target that dies with kiln ----
+ * kiln record and kiln heap fork their target. When kiln is killed (SIGKILL, OOM) the
+ * target must not run on as an orphan, and what kiln keeps in /dev/shm for it must go.
+ * Two mechanisms, because neither covers every case alone:
+ *  - kc_child_tie(), in the forked child before exec: PR_SET_PDEATHSIG(SIGKILL). The
+ *    kernel sends it when the *thread* that forked exits, so the fork must come from
+ *    kiln's main thread (it does; kiln never ends its main thread before exiting); and
+ *    it is cleared when the target changes credentials (execs a set-user-ID program,
+ *    setuid(), setpriv --reuid ...).
+ *  - kc_tie_start(), in kiln after the fork: a small guard process (a fork of kiln in a
+ *    session of its own, holding a pidfd of the target and the read end of a pipe whose
+ *    only write end kiln holds). When kiln dies the pipe reads EOF: the guard kills the
+ *    target through the pidfd (never a reused pid) and removes the session directory.
+ *    kc_tie_reaped() tells it the target is gone; kc_tie_stop() ends it quietly.
+ * Only the target itself is killed, not processes it started (as with a shell's job). */
+struct kc_tie {
+	pid_t guard;                /* -1: none */
+	int fd;                     /* write end of the pipe to the guard, -1 when none */
+};
+
+/* In the child after fork, before exec: die with SIGKILL when the parent (pid parent,
+ * from getpid() before the fork) ends; _exit(127) if it has already gone.
+ * Async-signal-safe. */
+void kc_child_tie(pid_t parent);
+/* In kiln, after forking child: starts the guard. cleanup_dir (or NULL) is a flat
+ * directory the guard removes when kiln dies. Failure is silent (PDEATHSIG remains). */
+void kc_tie_start(struct kc_tie *t, pid_t child, const char *cleanup_dir);
+/* The target was reaped: the guard must not signal its pid any more. */
+void kc_tie_reaped(struct kc_tie *t);
+/* kiln is done (the session directory removed): the guard exits; reaps it. */
+void kc_tie_stop(struct kc_tie *t);
+
 #endif

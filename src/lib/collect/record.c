@@ -503,6 +503,7 @@ struct child {
 static int child_spawn(struct child *ch, char **argv, const sigset_t *orig_mask)
 {
 	int go[2], err[2];
+	pid_t parent = getpid();
 	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
 		return kiln_error("cannot create a pipe: %s", strerror(errno));
 	ch->pid = fork();
@@ -519,6 +520,7 @@ static int child_spawn(struct child *ch, char **argv, const sigset_t *orig_mask)
 		ssize_t n;
 		close(go[1]);
 		close(err[0]);
+		kc_child_tie(parent); /* dies with kiln (cmdrun.h) */
 		/* the target gets the signal state kiln was started with */
 		signal(SIGPIPE, SIG_DFL);
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
@@ -784,6 +786,7 @@ struct run {
 	const char *out;
 	int had_old;             /* kp_writer_open moved an existing profile to OUT.old */
 	struct child ch;         /* command mode: the target (pid -1 when none) */
+	struct kc_tie tie;       /* kills the target if kiln dies (cmdrun.h) */
 	sigset_t orig;           /* the signal mask kiln started with */
 	int sfd;                 /* signalfd for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD */
 	int status;              /* the target's wait status, once target_done */
@@ -861,6 +864,7 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 		free(old_opts);
 		if (spawned < 0)
 			return -1;
+		kc_tie_start(&x->tie, x->ch.pid, NULL);
 		int arc = kc_collector_add_task(r->col, x->ch.pid);
 		if (arc < 0) {
 			if (arc == -2)
@@ -1105,6 +1109,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	x.o = o;
 	x.out = o->output ? o->output : "kiln.prof";
 	x.ch.pid = -1;
+	x.tie.guard = x.tie.fd = -1;
 	x.r.o = o;
 	kp_profile_init(&x.r.prof);
 	make_config(o, ev, &cfg);
@@ -1144,6 +1149,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 			;
 		close(x.sfd);
 	}
+	kc_tie_stop(&x.tie);
 	sigprocmask(SIG_SETMASK, &x.orig, NULL);
 	recorder_release(&x.r);
 	if (x.node_map) {

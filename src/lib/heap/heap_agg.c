@@ -1,9 +1,10 @@
 /* heap_agg.c: live blocks, per-stack heap values, peak snapshots (see heap_agg.h).
  *
- * The peak snapshot is kept lazily: peak_ver counts the moments the process heap set a
- * new maximum. A stack's peak value is its live bytes at the latest such moment; it is
- * saved (peak_val, tagged with peak_ver) just before the stack's live bytes first change
- * after that moment, so each event costs O(1) and no array is ever copied. */
+ * The peak snapshot is kept lazily: peak_ver counts the moments the session's heap (all
+ * running processes together) set a new maximum. A stack's peak value is its live bytes
+ * at the latest such moment; it is saved (peak_val, tagged with peak_ver) just before
+ * the stack's live bytes first change after that moment, so each event costs O(1) and
+ * no array is ever copied. A process that ended before that moment counts nothing. */
 #include "heap/heap_agg.h"
 #include "util/error.h"
 #include "util/xalloc.h"
@@ -123,6 +124,7 @@ struct ha_stack {
 	uint64_t peak_ver;
 	double alloc_count, alloc_bytes, temp_count, live_count, live_bytes, peak_val;
 	double emitted[HEAP_NV];
+	kp_stack_t emitted_ks;     /* the profile stack emitted[] went to (0: none yet) */
 };
 
 struct heap_proc {
@@ -135,8 +137,8 @@ struct heap_proc {
 	struct ha_map live;
 	struct ha_map pend_free;   /* frees of unknown blocks in this epoch (ring) */
 	struct ha_map pend_alloc;  /* allocations at a live address in this epoch */
-	double live_total, peak_total;
-	uint64_t peak_ver;
+	double live_total, peak_total; /* this process's heap now and at its own peak */
+	uint64_t end_ver;          /* the session's peak_ver when the process ended */
 	uint64_t last_t;
 	int dirty;
 	int ended;
@@ -149,6 +151,12 @@ struct heap_agg {
 	struct heap_proc **procs;
 	size_t nprocs, procs_alloc;
 	double hist[HEAP_HIST_BUCKETS];
+	/* the session's heap: the sum over running processes, now and at its peak */
+	double live_total, peak_total;
+	uint64_t peak_ver, peak_time_ns;
+	uint64_t emitted_ver;      /* peak_ver at the latest emit */
+	uint64_t now_ns;           /* the latest event time seen */
+	kp_stack_t unnamed;        /* "[call stack not yet named]", made on first use */
 };
 
 struct heap_agg *heap_agg_new(struct kp_profile *p, uint64_t sample_bytes)
@@ -212,7 +220,7 @@ struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid
 	pr->thread = thread;
 	pr->st.pid = pid;
 	pr->st.start_ns = start_ns;
-	if (parent && inherited) {
+	if (parent && inherited && parent->nstacks) {
 		size_t n = inherited < parent->nstacks ? inherited : parent->nstacks;
 		ALLOC_GROW(pr->stacks, n, pr->stacks_alloc);
 		memset(pr->stacks, 0, pr->stacks_alloc * sizeof(*pr->stacks));
@@ -274,9 +282,26 @@ int heap_agg_has_stack(const struct heap_proc *pr, uint32_t id)
 
 static inline void touch(struct heap_proc *pr, struct ha_stack *s)
 {
-	if (s->peak_ver != pr->peak_ver) {
+	if (s->peak_ver != pr->agg->peak_ver) {
 		s->peak_val = s->live_bytes;
-		s->peak_ver = pr->peak_ver;
+		s->peak_ver = pr->agg->peak_ver;
+	}
+}
+
+/* The session's heap reached live + extra (extra: a temporary block living now): a new
+ * peak moment when that is larger than any before. s is the stack whose change made
+ * it; its peak value is its live bytes plus extra. */
+static inline void session_peak(struct heap_proc *pr, struct ha_stack *s, double extra, uint64_t t_ns)
+{
+	struct heap_agg *a = pr->agg;
+	if (t_ns > a->now_ns)
+		a->now_ns = t_ns;
+	if (a->live_total + extra > a->peak_total) {
+		a->peak_total = a->live_total + extra;
+		a->peak_time_ns = a->now_ns; /* processes are taken one after the other */
+		a->peak_ver++;
+		s->peak_val = s->live_bytes + extra;
+		s->peak_ver = a->peak_ver;
 	}
 }
 
@@ -297,16 +322,15 @@ static inline void account_alloc(struct heap_proc *pr, uint64_t size, uint32_t s
 	s->live_count += w;
 	s->live_bytes += b;
 	pr->live_total += b;
+	a->live_total += b;
 	pr->st.allocs += w;
 	pr->st.bytes += b;
 	a->hist[hist_bucket(size)] += w;
 	if (pr->live_total > pr->peak_total) {
 		pr->peak_total = pr->live_total;
 		pr->st.peak_time_ns = t_ns;
-		pr->peak_ver++;
-		s->peak_val = s->live_bytes;
-		s->peak_ver = pr->peak_ver;
 	}
+	session_peak(pr, s, 0, t_ns);
 	pr->dirty = 1;
 }
 
@@ -322,6 +346,7 @@ static inline void account_free(struct heap_proc *pr, uint64_t size, uint32_t st
 		pr->st.temps += w;
 	}
 	pr->live_total -= b;
+	pr->agg->live_total -= b;
 	pr->st.frees += w;
 	pr->dirty = 1;
 }
@@ -390,12 +415,12 @@ static inline void account_temps(struct heap_proc *pr, uint32_t stack, double c,
 	pr->st.frees += c;
 	pr->st.temps += c;
 	if (UNLIKELY(pr->live_total + top > pr->peak_total)) {
-		touch(pr, s);
 		pr->peak_total = pr->live_total + top;
 		pr->st.peak_time_ns = t_ns;
-		pr->peak_ver++;
-		s->peak_val = s->live_bytes + top;
-		s->peak_ver = pr->peak_ver;
+	}
+	if (UNLIKELY(pr->agg->live_total + top > pr->agg->peak_total)) {
+		touch(pr, s);
+		session_peak(pr, s, top, t_ns);
 	}
 	pr->dirty = 1;
 }
@@ -482,6 +507,9 @@ void heap_agg_proc_end(struct heap_proc *pr, uint64_t t_ns)
 	heap_agg_end_epoch(pr);
 	pr->st.end_ns = t_ns;
 	pr->ended = 1;
+	/* its memory goes back to the system: no part of a later session peak */
+	pr->agg->live_total -= pr->live_total;
+	pr->end_ver = pr->agg->peak_ver;
 	map_release(&pr->live);
 	map_release(&pr->pend_free);
 	map_release(&pr->pend_alloc);
@@ -491,29 +519,67 @@ static void stack_values(const struct heap_proc *pr, const struct ha_stack *s, d
 {
 	v[HEAP_V_ALLOC_COUNT] = s->alloc_count;
 	v[HEAP_V_ALLOC_BYTES] = s->alloc_bytes;
-	v[HEAP_V_PEAK_BYTES] = s->peak_ver == pr->peak_ver ? s->peak_val : s->live_bytes;
+	/* at the session's peak: saved when the stack changed after it, nothing when the
+	 * process had ended before it, else what is live now */
+	uint64_t ver = pr->agg->peak_ver;
+	v[HEAP_V_PEAK_BYTES] = s->peak_ver == ver ? s->peak_val : pr->ended && ver > pr->end_ver ? 0 : s->live_bytes;
 	v[HEAP_V_LEAKED_COUNT] = s->live_count;
 	v[HEAP_V_LEAKED_BYTES] = s->live_bytes;
 	v[HEAP_V_TEMP_COUNT] = s->temp_count;
 }
 
+/* Values of stacks still being symbolized go to one stand-in stack, so that a profile
+ * cut short early (kiln killed in the first second, while the first stacks are being
+ * named) still holds them; once a stack is named they move to it (a sample taking
+ * them off the stand-in, one putting them on the stack), so that sums over a finished
+ * profile leave the stand-in at zero. */
+static kp_stack_t unnamed_stack(struct heap_agg *a)
+{
+	static const char name[] = "[call stack not yet named]";
+	if (!a->unnamed)
+		a->unnamed = kp_stack_push(a->p, 0, kp_frame_named(a->p, name, sizeof(name) - 1, 0));
+	return a->unnamed;
+}
+
 size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns)
 {
 	size_t n = 0;
+	/* a new session peak changes the peak values of processes without events */
+	int all = a->peak_ver != a->emitted_ver;
+	a->emitted_ver = a->peak_ver;
 	for (size_t i = 0; i < a->nprocs; i++) {
 		struct heap_proc *pr = a->procs[i];
-		if (!pr->dirty)
+		if (!pr->dirty && !all)
 			continue;
 		pr->dirty = 0;
 		for (size_t k = 0; k < pr->nstacks; k++) {
 			struct ha_stack *s = &pr->stacks[k];
 			double v[HEAP_NV], d[HEAP_NV];
 			int changed = 0;
-			if (!s->ready) {
-				if (s->defined)
-					pr->dirty = 1; /* its changes wait for its stack */
+			kp_stack_t to;
+			if (!s->defined && !s->ready)
 				continue;
+			if (s->ready) {
+				to = s->ks;
+			} else {
+				to = unnamed_stack(a);
+				pr->dirty = 1; /* to be moved once named */
 			}
+			if (s->emitted_ks && s->emitted_ks != to) {
+				/* named now: off the stand-in */
+				double neg[HEAP_NV];
+				int any = 0;
+				for (int j = 0; j < HEAP_NV; j++) {
+					neg[j] = -s->emitted[j];
+					any |= neg[j] != 0;
+				}
+				if (any) {
+					kp_add_sample(a->p, s->emitted_ks, pr->thread, t_ns, neg);
+					n++;
+				}
+				memset(s->emitted, 0, sizeof(s->emitted));
+			}
+			s->emitted_ks = to;
 			stack_values(pr, s, v);
 			for (int j = 0; j < HEAP_NV; j++) {
 				d[j] = v[j] - s->emitted[j];
@@ -523,7 +589,7 @@ size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns)
 			if (!changed)
 				continue;
 			memcpy(s->emitted, v, sizeof(v));
-			kp_add_sample(a->p, s->ks, pr->thread, t_ns, d);
+			kp_add_sample(a->p, to, pr->thread, t_ns, d);
 			n++;
 		}
 	}
@@ -559,15 +625,30 @@ void heap_agg_stats(const struct heap_agg *a, struct heap_proc_stats *st)
 		st->unknown_frees += s.unknown_frees;
 		st->missed_frees += s.missed_frees;
 		st->events += s.events;
-		st->peak_sum += s.peak_bytes;
-		if (s.peak_bytes > st->peak_bytes) {
-			st->peak_bytes = s.peak_bytes;
-			st->peak_time_ns = s.peak_time_ns;
+		if (s.peak_bytes > st->proc_peak_bytes) {
+			st->proc_peak_bytes = s.peak_bytes;
+			st->proc_peak_time_ns = s.peak_time_ns;
 			st->pid = s.pid;
 		}
 		if (s.end_ns > st->end_ns)
 			st->end_ns = s.end_ns;
 	}
+	st->peak_bytes = a->peak_total;
+	st->peak_time_ns = a->peak_time_ns;
+	if (a->nprocs == 1) {
+		st->proc_peak_bytes = st->peak_bytes;
+		st->proc_peak_time_ns = st->peak_time_ns;
+	}
+}
+
+size_t heap_agg_nprocs(const struct heap_agg *a)
+{
+	return a->nprocs;
+}
+
+void heap_agg_proc_stats_at(const struct heap_agg *a, size_t i, struct heap_proc_stats *st)
+{
+	heap_agg_proc_stats(a->procs[i], st);
 }
 
 const double *heap_agg_histogram(const struct heap_agg *a)

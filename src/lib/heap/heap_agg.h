@@ -12,7 +12,11 @@
  * Values (in this order, HEAP_V_*): alloc_count, alloc_bytes, peak_bytes, leaked_count,
  * leaked_bytes, temp_count. leaked_* are the blocks live at the end of a process (while
  * it runs: live now). peak_bytes is, per stack, the bytes live at the moment the
- * process's heap was largest. With several processes, each contributes its own peak.
+ * session's heap was largest: the heap of every process running then, together (a
+ * process that ended gives its memory back). Summed, they give that peak. Events of
+ * different processes are ordered as the reader takes them (one process after the
+ * other within one of its read rounds, a few milliseconds), so the moment is exact to
+ * that resolution. Each process's own peak is in its heap_proc_stats.
  *
  * Events of different rings of one epoch are not ordered; heap_agg resolves the one
  * ambiguity that matters: a block freed in one ring and allocated in another (so its
@@ -43,10 +47,12 @@ struct heap_proc_stats {
 	int32_t pid;
 	double allocs, bytes, frees, temps;
 	double live_count, live_bytes;
-	double peak_bytes;       /* totals: the largest process's peak */
+	double peak_bytes;       /* a process: its own peak; totals: the session's peak, the
+				  * memory live in all processes at one moment (as the report's
+				  * "peak heap" and the sum of the peak_bytes values) */
 	uint64_t peak_time_ns;   /* since the session start */
-	double peak_sum;         /* totals: the sum of every process's peak (as the report's
-				  * "peak heap" and the peak_bytes values) */
+	double proc_peak_bytes;  /* totals: the largest peak of one process (pid) */
+	uint64_t proc_peak_time_ns;
 	uint64_t start_ns, end_ns;
 	unsigned long long unknown_frees; /* frees of blocks never seen allocated */
 	unsigned long long missed_frees;  /* allocations at an address still live */
@@ -93,9 +99,13 @@ void heap_agg_proc_end(struct heap_proc *pr, uint64_t t_ns);
 size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns);
 
 void heap_agg_proc_stats(const struct heap_proc *pr, struct heap_proc_stats *st);
-/* Session totals (sums over processes; peak, its time and pid are those of the
- * process with the largest peak; start_ns is the first process's). */
+/* Session totals (sums over processes; peak_bytes the session's peak; pid and
+ * proc_peak_* those of the process with the largest own peak; start_ns is the first
+ * process's). */
 void heap_agg_stats(const struct heap_agg *a, struct heap_proc_stats *st);
+/* The process images so far, in the order they appeared, and the stats of the i-th. */
+size_t heap_agg_nprocs(const struct heap_agg *a);
+void heap_agg_proc_stats_at(const struct heap_agg *a, size_t i, struct heap_proc_stats *st);
 /* Allocation sizes: counts per power-of-two bucket (HEAP_HIST_BUCKETS entries). */
 const double *heap_agg_histogram(const struct heap_agg *a);
 /* Weight of a sampled block of size bytes (1 in full mode). */

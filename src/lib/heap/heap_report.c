@@ -3,6 +3,7 @@
  * --value NAME; as text or JSON (docs/kiln-heap.md describes both). */
 #include "heap/heap_report.h"
 #include "heap/heap_agg.h"
+#include "heap/heap_suppress.h"
 #include "heap/heap_view.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -160,7 +161,57 @@ void heap_summary_get(const struct kp_profile *p, const uint8_t *keep, struct he
 		s->duration_s = -1;
 }
 
-static void print_summary(const struct kp_profile *p, const struct heap_summary *s, FILE *out)
+/* Each process's own peak, from the meta "heap.process_peaks" ("pid:bytes:time_ns"
+ * separated by spaces), largest first. Returns how many (*out malloc'd). */
+struct proc_peak {
+	int pid;
+	double bytes, time_s;
+	const char *comm;
+};
+
+static int cmp_proc_peak(const void *a, const void *b)
+{
+	const struct proc_peak *x = a, *y = b;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->pid - y->pid;
+}
+
+static size_t proc_peaks(const struct kp_profile *p, struct proc_peak **out)
+{
+	const char *m = kp_meta_get(p, "heap.process_peaks");
+	struct proc_peak *v = NULL;
+	size_t n = 0, alloc = 0;
+	while (m && *m) {
+		char *end;
+		long pid = strtol(m, &end, 10);
+		double b, t;
+		if (end == m || *end != ':')
+			break;
+		b = strtod(end + 1, &end);
+		if (*end != ':')
+			break;
+		t = strtod(end + 1, &end);
+		ALLOC_GROW(v, n + 1, alloc);
+		v[n].pid = (int)pid;
+		v[n].bytes = b;
+		v[n].time_s = t / 1e9;
+		v[n].comm = NULL;
+		for (uint32_t i = 1; i < p->nthreads; i++)
+			if (p->threads[i].pid == (int32_t)pid && p->threads[i].comm)
+				v[n].comm = kp_str_get(p, p->threads[i].comm);
+		n++;
+		while (*end == ' ')
+			end++;
+		m = end;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_proc_peak);
+	*out = v;
+	return n;
+}
+
+static void print_summary(const struct kp_profile *p, const struct heap_summary *s, int top, FILE *out)
 {
 	char a[64], b[64], c[64];
 	if (s->command)
@@ -180,15 +231,33 @@ static void print_summary(const struct kp_profile *p, const struct heap_summary 
 	if (s->peak_time_s >= 0)
 		fprintf(out, " at %.3f s", s->peak_time_s);
 	if (s->processes > 1)
-		fprintf(out, " (sum of %.0f processes' peaks)", s->processes);
+		fprintf(out, " (%.0f processes together)", s->processes);
 	fputc('\n', out);
+	if (s->processes > 1) {
+		struct proc_peak *pp;
+		size_t n = proc_peaks(p, &pp);
+		for (size_t i = 0; i < n && i < (size_t)top; i++) {
+			heap_fmt_bytes(pp[i].bytes, a, sizeof(a));
+			fprintf(out, "%-13s %s at %.3f s: %s (pid %d)\n", i ? "" : "own peaks", a, pp[i].time_s,
+				pp[i].comm ? pp[i].comm : "?", pp[i].pid);
+		}
+		if (n > (size_t)top)
+			fprintf(out, "%-13s ... %zu more processes\n", "", n - (size_t)top);
+		free(pp);
+	}
 	if (s->peak_rss > 0) {
 		heap_fmt_bytes(s->peak_rss, a, sizeof(a));
 		fprintf(out, "%-13s %s\n", "peak RSS", a);
 	}
 	heap_fmt_bytes(s->leaked_bytes, a, sizeof(a));
 	heap_fmt_count(s->leaked_count, b, sizeof(b));
-	fprintf(out, "%-13s %s in %s blocks\n", "leaked", a, b);
+	fprintf(out, "%-13s %s in %s blocks", "leaked", a, b);
+	if (s->suppressed_count > 0) {
+		heap_fmt_bytes(s->suppressed_bytes, a, sizeof(a));
+		heap_fmt_count(s->suppressed_count, b, sizeof(b));
+		fprintf(out, " (and %s blocks, %s, suppressed)", b, a);
+	}
+	fputc('\n', out);
 	if (s->exit)
 		fprintf(out, "%-13s %s\n", "ended", s->exit);
 	else
@@ -364,7 +433,7 @@ static void json_table(const struct kp_profile *p, const struct sums *sm, int va
 	free(ids);
 }
 
-static void json_summary(const struct heap_summary *s, struct strbuf *sb)
+static void json_summary(const struct kp_profile *p, const struct heap_summary *s, struct strbuf *sb)
 {
 	strbuf_addstr(sb, "\"summary\":{");
 	if (s->command) {
@@ -391,10 +460,30 @@ static void json_summary(const struct heap_summary *s, struct strbuf *sb)
 	strbuf_addch(sb, ',');
 	json_num(sb, "leaked_bytes", s->leaked_bytes);
 	strbuf_addch(sb, ',');
+	json_num(sb, "suppressed_count", s->suppressed_count);
+	strbuf_addch(sb, ',');
+	json_num(sb, "suppressed_bytes", s->suppressed_bytes);
+	strbuf_addch(sb, ',');
 	json_num(sb, "duration_s", s->duration_s);
 	strbuf_addch(sb, ',');
 	json_num(sb, "processes", s->processes);
-	strbuf_addch(sb, ',');
+	strbuf_addstr(sb, ",\"process_peaks\":[");
+	{
+		struct proc_peak *pp;
+		size_t n = proc_peaks(p, &pp);
+		for (size_t i = 0; i < n; i++) {
+			strbuf_addf(sb, "%s{\"pid\":%d,\"comm\":\"", i ? "," : "", pp[i].pid);
+			if (pp[i].comm)
+				strbuf_add_json(sb, pp[i].comm, strlen(pp[i].comm));
+			strbuf_addstr(sb, "\",");
+			json_num(sb, "peak_bytes", pp[i].bytes);
+			strbuf_addch(sb, ',');
+			json_num(sb, "peak_time_s", pp[i].time_s);
+			strbuf_addch(sb, '}');
+		}
+		free(pp);
+	}
+	strbuf_addstr(sb, "],");
 	json_num(sb, "recorder_rss_bytes", s->recorder_rss);
 	strbuf_addch(sb, ',');
 	json_num(sb, "recorder_cpu_s", s->recorder_cpu);
@@ -409,10 +498,122 @@ static void json_summary(const struct heap_summary *s, struct strbuf *sb)
 	strbuf_addch(sb, '}');
 }
 
+/* ---- suppressions ---- */
+/* The rules for p: built-in, the profile's own (kiln heap --suppressions), file. */
+static int supp_load(const struct kp_profile *p, const char *file, struct heap_supp *sp)
+{
+	const char *own = kp_meta_get(p, HEAP_SUPP_META);
+	heap_supp_init(sp);
+	if (own && *own) {
+		const char *from = kp_meta_get(p, HEAP_SUPP_META "_file");
+		if (heap_supp_add_text(sp, own, from && *from ? from : "the profile's suppressions") < 0) {
+			heap_supp_release(sp);
+			return -1;
+		}
+	}
+	if (file && heap_supp_add_file(sp, file, NULL) < 0) {
+		heap_supp_release(sp);
+		return -1;
+	}
+	return 0;
+}
+
+int heap_leak_keep(const struct kp_profile *p, int value, const char *supp_file, const uint8_t *base,
+		   uint8_t **keep)
+{
+	struct heap_supp sp;
+	uint8_t *hit;
+	*keep = NULL;
+	if (value != kp_find_value_type(p, "leaked_count") && value != kp_find_value_type(p, "leaked_bytes"))
+		return 0;
+	if (supp_load(p, supp_file, &sp) < 0)
+		return -1;
+	hit = xcalloc(p->nstacks ? p->nstacks : 1, 2);
+	*keep = xmalloc(p->nsamples ? p->nsamples : 1);
+	for (size_t i = 0; i < p->nsamples; i++) {
+		kp_stack_t st = p->sample_stack[i];
+		if (!hit[2 * st]) {
+			hit[2 * st] = 1;
+			hit[2 * st + 1] = heap_supp_match(&sp, p, st) >= 0;
+		}
+		(*keep)[i] = !hit[2 * st + 1] && (!base || base[i]);
+	}
+	free(hit);
+	heap_supp_release(&sp);
+	return 0;
+}
+
+int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, double *count, double *bytes)
+{
+	struct heap_supp sp;
+	struct sums sm;
+	*count = *bytes = 0;
+	if (supp_load(p, supp_file, &sp) < 0)
+		return -1;
+	sums_get(p, NULL, &sm);
+	if (sm.self[HEAP_V_LEAKED_COUNT] && sm.self[HEAP_V_LEAKED_BYTES])
+		heap_supp_apply(&sp, p, sm.self[HEAP_V_LEAKED_COUNT], sm.self[HEAP_V_LEAKED_BYTES], count, bytes);
+	sums_release(&sm);
+	heap_supp_release(&sp);
+	return 0;
+}
+
+static void print_suppressed(const struct heap_supp *sp, FILE *out)
+{
+	char a[64], b[64];
+	double total = 0;
+	for (size_t i = 0; i < sp->n; i++)
+		total += sp->rules[i].count;
+	if (total <= 0)
+		return;
+	heap_fmt_count(total, a, sizeof(a));
+	fprintf(out, "\nSUPPRESSED: leaks hidden by suppressions (%s blocks)\n", a);
+	fprintf(out, "  %12s %12s  %s\n", "blocks", "bytes", "rule (where it comes from)");
+	for (size_t i = 0; i < sp->n; i++) {
+		const struct heap_supp_rule *r = &sp->rules[i];
+		if (r->count <= 0)
+			continue;
+		heap_fmt_count(r->count, a, sizeof(a));
+		heap_fmt_bytes(r->bytes, b, sizeof(b));
+		if (r->builtin)
+			fprintf(out, "  %12s %12s  %s (built-in)\n", a, b, r->desc);
+		else
+			fprintf(out, "  %12s %12s  leak:%s (%s)\n", a, b, r->pattern, r->origin);
+	}
+}
+
+static void json_suppressed(const struct heap_supp *sp, struct strbuf *sb)
+{
+	int first = 1;
+	strbuf_addstr(sb, ",\"suppressions\":[");
+	for (size_t i = 0; i < sp->n; i++) {
+		const struct heap_supp_rule *r = &sp->rules[i];
+		if (r->count <= 0)
+			continue;
+		strbuf_addstr(sb, first ? "{\"rule\":\"" : ",{\"rule\":\"");
+		first = 0;
+		if (r->builtin) {
+			strbuf_add_json(sb, r->desc, strlen(r->desc));
+		} else {
+			strbuf_addstr(sb, "leak:");
+			strbuf_add_json(sb, r->pattern, strlen(r->pattern));
+		}
+		strbuf_addstr(sb, "\",\"origin\":\"");
+		strbuf_add_json(sb, r->origin, strlen(r->origin));
+		strbuf_addstr(sb, "\",");
+		json_num(sb, "count", r->count);
+		strbuf_addch(sb, ',');
+		json_num(sb, "bytes", r->bytes);
+		strbuf_addch(sb, '}');
+	}
+	strbuf_addch(sb, ']');
+}
+
 int heap_report_print(const struct kp_profile *p, const struct heap_report_opts *o, FILE *out)
 {
 	struct heap_summary s;
 	struct sums sm;
+	struct heap_supp sp;
 	int top = o && o->top > 0 ? o->top : DEFAULT_TOP;
 	int only = -1;
 	const uint8_t *keep = o ? o->keep : NULL;
@@ -427,17 +628,24 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 					  "alloc_bytes, peak_bytes, leaked_count, leaked_bytes, temp_count",
 					  o->value);
 	}
+	if (supp_load(p, o ? o->suppressions : NULL, &sp) < 0)
+		return -1;
 	sums_get(p, keep, &sm);
 	for (int v = 0; v < HEAP_NV; v++)
 		if (!sm.self[v]) {
 			sums_release(&sm);
+			heap_supp_release(&sp);
 			return kiln_error("this heap profile lacks the value '%s'; record it again", heap_value_names[v]);
 		}
 	heap_summary_get(p, keep, &s);
+	heap_supp_apply(&sp, p, sm.self[HEAP_V_LEAKED_COUNT], sm.self[HEAP_V_LEAKED_BYTES], &s.suppressed_count,
+			&s.suppressed_bytes);
+	s.leaked_count -= s.suppressed_count;
+	s.leaked_bytes -= s.suppressed_bytes;
 	if (o && o->json) {
 		struct strbuf sb = STRBUF_INIT;
 		strbuf_addch(&sb, '{');
-		json_summary(&s, &sb);
+		json_summary(p, &s, &sb);
 		if (only >= 0) {
 			strbuf_addf(&sb, ",\"value\":\"%s\",\"top\":", heap_value_names[only]);
 			json_table(p, &sm, only, top, &sb);
@@ -447,11 +655,12 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 				json_table(p, &sm, questions[q].value, top, &sb);
 			}
 		}
+		json_suppressed(&sp, &sb);
 		strbuf_addstr(&sb, "}\n");
 		fwrite(sb.buf, 1, sb.len, out);
 		strbuf_release(&sb);
 	} else {
-		print_summary(p, &s, out);
+		print_summary(p, &s, top, out);
 		if (only >= 0) {
 			print_table(p, &sm, heap_value_names[only], "by call stack", only,
 				    only == HEAP_V_ALLOC_COUNT ? HEAP_V_ALLOC_BYTES : HEAP_V_ALLOC_COUNT,
@@ -461,9 +670,11 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 			for (size_t q = 0; q < sizeof(questions) / sizeof(questions[0]); q++)
 				print_table(p, &sm, questions[q].title, questions[q].what, questions[q].value,
 					    questions[q].extra, questions[q].extra_name, top, out);
+			print_suppressed(&sp, out);
 		}
 	}
 	sums_release(&sm);
+	heap_supp_release(&sp);
 	if (fflush(out) != 0 || ferror(out))
 		return errno == EPIPE ? -1 : kiln_error("cannot write the report: %s", strerror(errno));
 	return 0;

@@ -15,9 +15,23 @@ struct heap_report_opts {
 	int top;           /* --top N (0 = default) */
 	int json;          /* --json */
 	const uint8_t *keep; /* sample filter from --pid/--tid/--comm, or NULL */
+	const char *suppressions; /* --suppressions FILE (LeakSanitizer's format), or NULL */
 };
 
-/* Prints the heap report; returns 0, -1 on error (printed), or KILN_HEAP_REPORT_UNHANDLED. */
+/* Prints the heap report; returns 0, -1 on error (printed), or KILN_HEAP_REPORT_UNHANDLED.
+ * Leaks matched by a suppression (built-in, the profile's own from kiln heap
+ * --suppressions, and o->suppressions) are left out of the leak figures and counted
+ * apart (heap_suppress.h). */
 int heap_report_print(const struct kp_profile *p, const struct heap_report_opts *o, FILE *out);
+
+/* The same suppressions as a sample filter: *keep (malloc'd, p->nsamples entries) is 0
+ * for the samples of suppressed stacks, when value is leaked_count or leaked_bytes; NULL
+ * otherwise. base filters further (or NULL). Returns 0, or -1 after a one-line error. */
+int heap_leak_keep(const struct kp_profile *p, int value, const char *supp_file, const uint8_t *base,
+		   uint8_t **keep);
+
+/* Suppressed leaks of a profile (count and bytes), for kiln heap's summary. Returns 0,
+ * or -1 after a one-line error. */
+int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, double *count, double *bytes);
 
 #endif

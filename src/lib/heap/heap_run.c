@@ -1,6 +1,9 @@
 /* heap_run.c: start the program under libkiln-heap.so and record it (see heap_run.h). */
 #include "heap/heap_run.h"
+#include "collect/cmdrun.h"
 #include "heap/heap_proto.h"
+#include "heap/heap_report.h"
+#include "heap/heap_suppress.h"
 #include "heap/heap_session.h"
 #include "profile/profile_io.h"
 #include "util/error.h"
@@ -241,12 +244,21 @@ static char *make_session_dir(void)
 	return NULL;
 }
 
-/* ---- signals: the program gets the terminal's; kiln forwards what it is sent ---- */
-static volatile sig_atomic_t forward_sig;
+/* ---- signals ----
+ * A signal from the terminal (SIGINT, SIGQUIT, a hang-up) reaches the program's process
+ * group, the program included: kiln lets it end the program and records to its end. A
+ * signal sent to kiln alone (kill PID, si_code not SI_KERNEL) is passed on to the
+ * program. When the program has not ended by the third signal kiln is sent, kiln kills
+ * it (SIGKILL), writes the profile and exits 128 + the number of that signal. */
+static volatile sig_atomic_t forward_sig, last_sig, nsigs;
 
-static void on_forward(int sig)
+static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-	forward_sig = sig;
+	(void)uc;
+	last_sig = sig;
+	nsigs++;
+	if (si->si_code != SI_KERNEL)
+		forward_sig = sig;
 }
 
 struct saved_sigs {
@@ -257,10 +269,12 @@ static void signals_setup(struct saved_sigs *s)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = SIG_IGN;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	forward_sig = last_sig = nsigs = 0;
 	sigaction(SIGINT, &sa, &s->intr);
 	sigaction(SIGQUIT, &sa, &s->quit);
-	sa.sa_handler = on_forward;
 	sigaction(SIGTERM, &sa, &s->term);
 	sigaction(SIGHUP, &sa, &s->hup);
 }
@@ -299,11 +313,24 @@ static void meta_summary(struct kp_profile *p, struct heap_session *s, uint64_t 
 	meta_num(p, "heap.temporary", st.temps);
 	meta_num(p, "heap.peak_bytes", st.peak_bytes);
 	meta_num(p, "heap.peak_time_ns", (double)st.peak_time_ns);
-	meta_num(p, "heap.peak_pid", st.pid);
+	meta_num(p, "heap.peak_pid", st.pid); /* the process with the largest own peak */
 	meta_num(p, "heap.live_count", st.live_count);
 	meta_num(p, "heap.live_bytes", st.live_bytes);
 	meta_num(p, "heap.processes", info.processes);
 	meta_num(p, "heap.unknown_frees", (double)st.unknown_frees);
+	/* each process's own peak: "pid:bytes:time_ns" separated by spaces */
+	{
+		struct heap_agg *a = heap_session_agg(s);
+		struct strbuf pp = STRBUF_INIT;
+		for (size_t i = 0; i < heap_agg_nprocs(a); i++) {
+			struct heap_proc_stats ps;
+			heap_agg_proc_stats_at(a, i, &ps);
+			strbuf_addf(&pp, "%s%d:%.0f:%llu", pp.len ? " " : "", (int)ps.pid, ps.peak_bytes,
+				    (unsigned long long)ps.peak_time_ns);
+		}
+		kp_meta_set(p, "heap.process_peaks", pp.buf);
+		strbuf_release(&pp);
+	}
 	for (int b = 0; b < HEAP_HIST_BUCKETS; b++) {
 		if (h[b] <= 0)
 			continue;
@@ -329,13 +356,14 @@ static char *env_prepend(const char *name, const char *value, char sep)
 	return xstrdup(value);
 }
 
-static void child_exec(const struct heap_run_opts *o, const char *dir, int errfd)
+static void child_exec(const struct heap_run_opts *o, const char *dir, int errfd, pid_t parent)
 {
 	char num[32];
 	char *pre = env_prepend("LD_PRELOAD", o->preload, ':');
 	int e;
 	struct sigaction sa;
 	sigset_t none;
+	kc_child_tie(parent);
 	/* the program starts with the signal state kiln was given, not kiln's own */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -372,6 +400,10 @@ static void set_meta_start(struct kp_profile *p, const struct heap_run_opts *o)
 	kp_meta_set(p, "kind", "heap");
 	kp_meta_set(p, "command", cmd.buf);
 	kp_meta_set(p, "heap.mode", o->sample_bytes ? "sampled" : "full");
+	if (o->suppressions) {
+		kp_meta_set(p, HEAP_SUPP_META, o->suppressions);
+		kp_meta_set(p, HEAP_SUPP_META "_file", o->suppressions_file ? o->suppressions_file : "");
+	}
 	meta_num(p, "heap.sample_bytes", (double)o->sample_bytes);
 	if (gethostname(host, sizeof(host)) == 0) {
 		host[sizeof(host) - 1] = '\0';
@@ -396,7 +428,9 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	struct saved_sigs saved;
 	char *dir;
 	int errpipe[2], pidfd = -1, status = 0, child_done = 0;
-	pid_t child;
+	pid_t child, parent;
+	struct kc_tie tie = { -1, -1 };
+	int gave_up_sig = 0;
 	uint64_t start = mono_ns(), last_emit = start, last_meta = start, child_end = 0, now;
 	uint64_t interval = 20000000ull;
 	int sleep_us = 500;
@@ -430,6 +464,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	}
 	fflush(NULL);
 	signals_setup(&saved);
+	parent = getpid();
 	child = fork();
 	if (child < 0) {
 		kiln_error("cannot start '%s': %s", o->argv[0], strerror(errno));
@@ -441,9 +476,10 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	if (child == 0) {
 		close(errpipe[0]);
 		signals_restore(&saved);
-		child_exec(o, dir, errpipe[1]);
+		child_exec(o, dir, errpipe[1], parent);
 	}
 	close(errpipe[1]);
+	kc_tie_start(&tie, child, dir);
 	{
 		int e = 0;
 		ssize_t n;
@@ -453,6 +489,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		close(errpipe[0]);
 		if (n == (ssize_t)sizeof(e)) {
 			waitpid(child, NULL, 0);
+			kc_tie_reaped(&tie);
 			signals_restore(&saved);
 			kiln_error("cannot run '%s': %s", o->argv[0], e == ENOENT ? "command not found" : strerror(e));
 			res->exec_failed = 1;
@@ -469,14 +506,22 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		now = mono_ns();
 		n = heap_session_poll(s, now);
 		if (forward_sig) {
-			kill(child, forward_sig);
+			int sig = forward_sig;
 			forward_sig = 0;
+			if (!child_done)
+				kill(child, sig);
+		}
+		if (nsigs >= 3 && !child_done && !gave_up_sig) {
+			/* the program does not end: kill it, keep what was recorded */
+			gave_up_sig = last_sig;
+			kill(child, SIGKILL);
 		}
 		if (!child_done) {
 			pid_t r = wait4(child, &status, WNOHANG, &ru);
 			if (r == child) {
 				child_done = 1;
 				child_end = mono_ns();
+				kc_tie_reaped(&tie);
 				res->peak_rss = (unsigned long long)ru.ru_maxrss * 1024ull;
 				/* one more round to see files made at the last moment */
 				continue;
@@ -579,6 +624,8 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		res->bad_files = info.bad;
 	}
 	peak_process(s, &res->total);
+	if (heap_leaks_suppressed(&p, NULL, &res->suppressed_count, &res->suppressed_bytes) < 0)
+		res->suppressed_count = res->suppressed_bytes = 0;
 	res->status = status;
 	{
 		const char *pv = kp_meta_get(&p, "heap.python"), *pf = kp_meta_get(&p, "heap.python_frames");
@@ -587,6 +634,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 			res->python_native_only = pf && !strcmp(pf, "no");
 		}
 	}
+	res->killed_after = gave_up_sig;
 	if (res->write_failed) {
 		kp_writer_close(w, &p); /* keeps what was written; the error was printed */
 	} else if (kp_writer_close(w, &p) == 0) {
@@ -597,6 +645,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		res->write_failed = 1;
 	}
 	heap_session_cleanup(s);
+	kc_tie_stop(&tie);
 	heap_session_free(s);
 	free(dir);
 	kp_profile_release(&p);
@@ -606,6 +655,7 @@ fail_session:
 	heap_session_free(s);
 fail_dir:
 	remove_tree(dir);
+	kc_tie_stop(&tie);
 	free(dir);
 	kp_writer_abort(w);
 	kp_profile_release(&p);

@@ -19,6 +19,9 @@ struct heap_run_opts {
 	const char *preload;      /* path of libkiln-heap.so */
 	double linger;            /* seconds to wait for descendants after the program exits */
 	int python_internals;     /* keep CPython's own native frames around Python frames */
+	const char *suppressions; /* leak suppressions (text of a file in LeakSanitizer's
+				   * format, already checked) kept in the profile, or NULL */
+	const char *suppressions_file; /* its name */
 	/* called while kiln names the last call stacks after the program ended (or NULL) */
 	void (*progress)(void *ctx, size_t stacks_left);
 	void *progress_ctx;
@@ -26,6 +29,8 @@ struct heap_run_opts {
 
 struct heap_run_result {
 	int status;               /* wait status of the program (as waitpid gives it) */
+	int killed_after;         /* kiln was sent this signal three times and killed the
+				   * program (its exit code is then 128 + this) */
 	int started;              /* the program was started */
 	int exec_failed;          /* exec failed (heap_run returned -1) */
 	int write_failed;         /* the profile could not be written in full (printed) */
@@ -42,6 +47,8 @@ struct heap_run_result {
 	unsigned long long samples;   /* profile samples written */
 	char python[16];              /* CPython version seen in the program ("" none) */
 	int python_native_only;       /* a CPython whose frames kiln does not read */
+	double suppressed_count, suppressed_bytes; /* leaks matched by a suppression (total.
+						    * live_* include them) */
 };
 
 /* Returns 0 when LD_PRELOAD can work for prog (resolved with PATH like execvp), or

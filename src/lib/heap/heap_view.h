@@ -25,6 +25,8 @@ struct heap_summary {
 	double recorder_rss;                /* kiln heap's own peak RSS, -1 when unknown */
 	double recorder_cpu;                /* kiln heap's own CPU seconds, -1 when unknown */
 	const char *exit;                   /* "exit 0", "signal 9 (SIGKILL)", or NULL */
+	double suppressed_count, suppressed_bytes; /* leaks hidden by suppressions (the
+					     * report sets them; leaked_* exclude them) */
 	int complete;                       /* summary meta present (recording finished) */
 };
 
