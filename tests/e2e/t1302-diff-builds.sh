@@ -66,7 +66,7 @@ expect "a heap profile against a CPU profile: refused with one line, unless --va
 '
 expect "off-CPU against on-CPU: refused by default, --value samples compares, units labelled" '
 	"$KILN" record -q --off-cpu -o o.prof -- "$V/v1/prog" 100 >/dev/null 2>rerr || { cat rerr; exit 1; }
-	check_exit 1 "$KILN" diff --top 3 "$V/v1.prof" o.prof >out 2>err && grep -q "wall_ns (nanoseconds)" err &&
+	check_exit 1 "$KILN" diff --top 3 "$V/v1.prof" o.prof >out 2>err && grep -q "wall_ns, nanoseconds" err &&
 	"$KILN" diff --top 3 --value samples "$V/v1.prof" o.prof >out 2>err && grep -q "^before: .* samples)$" out &&
 	"$KILN" diff --top 3 --value wall_ns o.prof o.prof >out2 && grep -q "^before: .* nanoseconds)$" out2
 '
