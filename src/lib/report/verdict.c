@@ -465,6 +465,8 @@ void kr_verdict(const struct kp_profile *p, const struct kr_opts *o, struct strb
 	const char *unit = kp_str_get(p, vt->unit);
 	/* "samples" only for values that are sample counts */
 	const char *what = *unit && strcmp(unit, "count") ? unit : kp_str_get(p, vt->name);
+	if (!strcmp(what, "count"))
+		what = "the counts"; /* folded text of no stated unit */
 	if (total <= 0) {
 		strbuf_addf(out, "no %s", !strcmp(what, "samples") ? "samples" : "values");
 		return;
