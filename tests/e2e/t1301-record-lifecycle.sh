@@ -2,8 +2,8 @@
 # t1301-record-lifecycle: the exit status kiln gives for commands that cannot start (127
 # not found, 126 not runnable, as shells do) in record, stat and heap; the status of a
 # recording ended by a signal (128 + the signal kiln received when the target will not
-# stop, the target's own status when it ends); and a recorder SIGKILLed 0.3 s into a run
-# leaves a profile with samples.
+# stop, the target's own status when it ends); and a recorder SIGKILLed early in a run
+# leaves a profile with samples (the first ones are written as soon as they are known).
 . "$(dirname "$0")/lib.sh"
 
 for c in record stat heap; do
@@ -48,7 +48,8 @@ for sig in TERM:143 INT:130; do
 		"$KILN" record -o p.prof -- sh "$STUBBORN" 2>err & kp=$!
 		wait_file pid || { kill -KILL $kp; exit 1; }
 		sleep 0.3
-		for i in 1 2 3; do kill -'$s' $kp; sleep 0.2; done
+		# signals sent while kiln is busy merge into one: send until it gives up
+		for i in $(seq 40); do kill -'$s' $kp 2>/dev/null || break; sleep 0.5; done
 		wait $kp; rc=$?
 		tp=$(cat pid); kill -KILL "$tp" 2>/dev/null
 		echo "exit $rc"; cat err
@@ -66,11 +67,24 @@ expect "a target that handles SIGTERM and exits 5: kiln exits 5 (the target's ow
 	echo "exit $rc"; [ $rc -eq 5 ]
 '
 
-expect "a recorder SIGKILLed 0.3 s into the run leaves a readable profile with samples" '
+# The first samples reach the file as soon as they are symbolized (0.2-0.4 s into the
+# run here, also under load; kiln used to write its first chunk after one second). A
+# fixed 0.3 s would be a timing assertion on a shared machine, so: SIGKILL at the first
+# moment the file shows samples, at the latest 2 s into the run (6 s for a sanitized
+# build, whose symbol loading is several times slower), and say when.
+case "$BUILD" in *san*) LATEST=60 ;; *) LATEST=20 ;; esac
+export LATEST
+expect "a recorder SIGKILLed early in the run (at its first samples) leaves a readable profile with samples" '
 	"$KILN" record -q -o p.prof -- sh "$STUBBORN" 2>err & kp=$!
 	wait_file pid || { kill -KILL $kp; exit 1; }
-	sleep 0.3
+	start=$(date +%s%N)
+	for i in $(seq $LATEST); do
+		sleep 0.1
+		"$KILN" report -i p.prof --json >r.json 2>/dev/null &&
+			python3 -c "import json; exit(json.load(open(\"r.json\"))[\"total\"] == 0)" && break
+	done
 	kill -KILL $kp; wait $kp 2>/dev/null
+	echo "killed after $(( ($(date +%s%N) - start) / 1000000 )) ms"
 	tp=$(cat pid); kill -KILL "$tp" 2>/dev/null
 	"$KILN" report -i p.prof --json >r.json 2>rerr || { cat rerr; exit 1; }
 	grep -q "interrupted" rerr &&

@@ -32,7 +32,8 @@
 
 #define FLUSH_INTERVAL_NS 1000000000ull  /* write a chunk about once a second ... */
 #define FLUSH_FIRST_NS 50000000ull        /* ... the first after 50 ms, the gap doubling up to
-					   * that, so a short run killed early keeps its start */
+					   * that, and the first samples as soon as they are
+					   * symbolized, so a short run killed early keeps its start */
 #define PROCESS_INTERVAL_NS 250000000ll /* symbolize what was read four times a second */
 #define DEFAULT_STACK_COPY 2048           /* user stack bytes per sample for the leaf fix */
 #define MAX_FRAMES 1024                   /* addresses of one call chain (the kernel gives at most 127 of each kind + 1) */
@@ -886,6 +887,8 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	if (r->oc)
 		kp_meta_set(&r->prof, "kind", "offcpu");
 
+	/* kernel symbols now, not with the first samples: they then reach the file sooner */
+	ks_session_preload_kernel(r->sym);
 	r->t0 = kc_now_ns();
 	if (o->argv) {
 		int e = child_release(&x->ch);
@@ -941,6 +944,7 @@ static void record_loop(struct run *x)
 	struct recorder *r = &x->r;
 	const struct kc_record_opts *o = x->o;
 	uint64_t flush_gap = FLUSH_FIRST_NS;
+	int first_out = 0; /* a chunk with samples was written */
 	uint64_t next_flush = r->t0 + flush_gap;
 	uint64_t deadline = o->duration > 0 ? r->t0 + (uint64_t)(o->duration * 1e9) : 0;
 	int stop = 0;
@@ -975,7 +979,9 @@ static void record_loop(struct run *x)
 		}
 		if (!o->argv && !stop && !any_alive(o))
 			stop = 1;
-		if (now >= next_flush) {
+		/* the first samples go out as soon as they are symbolized, then on schedule */
+		if (now >= next_flush || (!first_out && r->prof.nsamples > 0)) {
+			first_out = r->prof.nsamples > 0;
 			if (kp_writer_flush(r->w, &r->prof, 1) < 0) {
 				x->write_failed = 1;
 				break;
