@@ -68,27 +68,34 @@ expect "a target that handles SIGTERM and exits 5: kiln exits 5 (the target's ow
 '
 
 # The first samples reach the file as soon as they are symbolized (0.2-0.4 s into the
-# run here, also under load; kiln used to write its first chunk after one second). A
-# fixed 0.3 s would be a timing assertion on a shared machine, so: SIGKILL at the first
-# moment the file shows samples, at the latest 2 s into the run (6 s for a sanitized
-# build, whose symbol loading is several times slower), and say when.
-case "$BUILD" in *san*) LATEST=60 ;; *) LATEST=20 ;; esac
+# run here, also at a load of 7 on 2 CPUs); kiln used to write its first chunk only after
+# one second. So: SIGKILL at the first moment the file shows samples, or 0.9 s into the
+# run, and the profile must hold samples. A shared machine can stall anything once, so a
+# second attempt is allowed; the old schedule fails both. A sanitized build (symbol
+# loading several times slower) gets 6 s: there the test is about memory errors.
+case "$BUILD" in *san*) LATEST=60 ;; *) LATEST=9 ;; esac
 export LATEST
-expect "a recorder SIGKILLed early in the run (at its first samples) leaves a readable profile with samples" '
-	"$KILN" record -q -o p.prof -- sh "$STUBBORN" 2>err & kp=$!
-	wait_file pid || { kill -KILL $kp; exit 1; }
-	start=$(date +%s%N)
-	for i in $(seq $LATEST); do
-		sleep 0.1
-		"$KILN" report -i p.prof --json >r.json 2>/dev/null &&
-			python3 -c "import json; exit(json.load(open(\"r.json\"))[\"total\"] == 0)" && break
+expect "a recorder SIGKILLed early in the run (0.9 s at most) leaves a readable profile with samples" '
+	for attempt in 1 2; do
+		rm -f pid p.prof
+		"$KILN" record -q -o p.prof -- sh "$STUBBORN" 2>err & kp=$!
+		wait_file pid || { kill -KILL $kp; exit 1; }
+		start=$(date +%s%N)
+		for i in $(seq $LATEST); do
+			sleep 0.1
+			"$KILN" report -i p.prof --json >r.json 2>/dev/null &&
+				python3 -c "import json; exit(json.load(open(\"r.json\"))[\"total\"] == 0)" && break
+		done
+		kill -KILL $kp; wait $kp 2>/dev/null
+		ms=$(( ($(date +%s%N) - start) / 1000000 ))
+		tp=$(cat pid); kill -KILL "$tp" 2>/dev/null
+		"$KILN" report -i p.prof --json >r.json 2>rerr || { cat rerr; exit 1; }
+		grep -q "interrupted" rerr &&
+		n=$(python3 -c "import json; j=json.load(open(\"r.json\")); print(int(j[\"total\"]))") || exit 1
+		echo "attempt $attempt: killed after $ms ms, $n samples"
+		[ "$n" -gt 0 ] && break
+		[ $attempt = 2 ] && exit 1
 	done
-	kill -KILL $kp; wait $kp 2>/dev/null
-	echo "killed after $(( ($(date +%s%N) - start) / 1000000 )) ms"
-	tp=$(cat pid); kill -KILL "$tp" 2>/dev/null
-	"$KILN" report -i p.prof --json >r.json 2>rerr || { cat rerr; exit 1; }
-	grep -q "interrupted" rerr &&
-	n=$(python3 -c "import json; j=json.load(open(\"r.json\")); print(int(j[\"total\"]))") &&
-	echo "$n samples" && [ "$n" -gt 0 ]
+	true
 '
 finish
