@@ -288,9 +288,19 @@ static void test_match_programs(void **state)
 	kp_profile_release(&b);
 	kp_profile_release(&a);
 
-	/* renamed between builds: process and module are matched, libc stays itself */
+	/* renamed between builds: process and module are matched, libc stays itself; time
+	 * in the kernel alone (no user module) does not hide the program */
 	program_profile(&b, "prog-1.2", "/opt/prog-1.2", 3);
 	program_profile(&a, "prog-1.3", "/opt/prog-1.3", 1);
+	{
+		struct kp_frame kf = { 0 };
+		kf.name = kp_strz(&b, "irq");
+		kf.module = kp_strz(&b, "[kernel.kallsyms]");
+		kf.flags = KP_FRAME_KERNEL;
+		kp_frame_t k = kp_frame(&b, &kf);
+		double ten = 10;
+		kp_add_sample(&b, kp_stack_from_frames(&b, &k, 1), 1, 2, &ten);
+	}
 	assert_int_equal(kd_match_programs(&b, 0, &a, 0, &m), 1);
 	assert_string_equal(m.comm_from, "prog-1.2");
 	assert_string_equal(m.comm_to, "prog-1.3");
@@ -298,14 +308,14 @@ static void test_match_programs(void **state)
 	assert_string_equal(m.module_to, "prog-1.3");
 	struct kd_side mb = { &b, 0, m.module_from, m.module_to };
 	kd_table_build(&mb, &sa, &t);
-	assert_int_equal(t.nrows, 3); /* main, work, memcpy: no -100/+100 pairs */
+	assert_int_equal(t.nrows, 4); /* main, work, memcpy, irq: no -100/+100 pairs */
 	const struct kd_row *mn = row(&t, "main"), *wk = row(&t, "work");
 	assert_string_equal(mn->module, "prog-1.3");
-	assert_true(fabs(mn->total_before - 100) < 1e-9 && fabs(mn->total_after - 100) < 1e-9);
-	assert_true(fabs(wk->self_before - 75) < 1e-9 && fabs(wk->self_after - 50) < 1e-9);
+	assert_true(fabs(mn->total_before - 400.0 / 14) < 1e-9 && fabs(mn->total_after - 100) < 1e-9);
+	assert_true(fabs(wk->self_before - 300.0 / 14) < 1e-9 && fabs(wk->self_after - 50) < 1e-9);
 	kd_table_release(&t);
 	char *out = three_columns(&b, &a, 0);
-	assert_string_equal(out, "prog-1.3;main;work 3 1\nprog-1.3;main;work;memcpy 1 1\n");
+	assert_string_equal(out, "prog-1.3;irq_[k] 10 0\nprog-1.3;main;work 3 1\nprog-1.3;main;work;memcpy 1 1\n");
 	free(out);
 	kp_profile_release(&b);
 	kp_profile_release(&a);

@@ -161,6 +161,7 @@ static kp_str_t main_module(const struct kp_profile *p, uint32_t v)
 		}
 		acc[m] += self[s];
 	}
+	acc[0] = 0; /* stacks without a user module do not count */
 	for (kp_str_t s = 1; s < p->strings.nr; s++)
 		if (acc[s] > acc[best])
 			best = s;
