@@ -183,6 +183,8 @@ int cmd_diff(int argc, char **argv)
 			strbuf_addf(&note, "%s module '%s' with '%s'", match.comm_from ? ";" : "", match.module_from,
 				    match.module_to);
 	}
+	if (note.len && !top)
+		fprintf(stderr, "kiln diff: %s\n", note.buf); /* --top prints it in its header */
 	struct kd_side before = { &sb.p, sb.v, match.module_from, match.module_to }, after = { &sa.p, sa.v, NULL, NULL };
 	if (!o.countname)
 		o.countname = flame_countname(&sa.p, sa.v);

@@ -45,7 +45,8 @@ expect "a build renamed between versions: process and module are matched, and sa
 	"$KILN" diff --top 1000 "$V/v1.prof" "$V/r.prof" >t.txt 2>err || { cat err; exit 1; }
 	grep -q "matched as one program: process .prog. (before) with .prog-1.3. (after); module .prog. with .prog-1.3." t.txt &&
 	row t.txt main && small "$(dtotal t.txt main)" 2 &&
-	"$KILN" diff --folded "$V/v1.prof" "$V/r.prof" >f.txt && ! grep -q "^prog;" f.txt &&
+	"$KILN" diff --folded "$V/v1.prof" "$V/r.prof" >f.txt 2>ferr && ! grep -q "^prog;" f.txt &&
+	grep -q "^kiln diff: matched as one program" ferr &&
 	awk "/^prog-1.3;.*;main;work_a;hot_a;spin / { if (\$(NF-1) > 50 && \$NF > 50) ok = 1 } END { exit !ok }" f.txt
 '
 expect "the table shows clean names with module and kind columns, no folded markers" '
