@@ -27,12 +27,15 @@ static void usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  -n, --normalize    scale BEFORE's counts so that its total equals AFTER's\n"
+		"                     (--folded: int(count * total2 / total1), as difffolded.pl)\n"
 		"  --folded           print 'STACK BEFORE AFTER' lines (difffolded.pl's format)\n"
 		"                     for every stack of either input, sorted\n"
 		"  --top N            print a table of the N functions whose share (self and\n"
 		"                     total, in percent of each profile) changed most\n"
 		"  --negate           swap the colours: blue for growth, red for shrinking\n"
-		"  --value NAME       which value of kiln profiles to compare (their default)\n"
+		"  --value NAME       which value of kiln profiles to compare (their default);\n"
+		"                     inputs of different values (heap bytes, CPU samples,\n"
+		"                     off-CPU ns) are refused unless it names one both hold\n"
 		"  -o, --output FILE  write to FILE (all or nothing) instead of stdout\n"
 		"  -h, --help         this help\n"
 		"\n"
@@ -43,7 +46,8 @@ static void usage(FILE *out)
 		"examples:\n"
 		"  kiln diff before.folded after.folded > diff.svg\n"
 		"  kiln diff --normalize --folded old.folded new.folded > diff.folded\n"
-		"  kiln diff --top 20 base.prof new.prof\n",
+		"  kiln diff --top 20 base.prof new.prof\n"
+		"  kiln diff --top 20 --value samples oncpu.prof offcpu.prof\n",
 		flame_opts_help);
 }
 
@@ -51,7 +55,32 @@ struct side {
 	const char *path, *name;
 	struct kp_profile p;
 	uint32_t v;
+	int folded;
 };
+
+static const char *value_name(const struct side *s)
+{
+	return kp_str_get(&s->p, s->p.value_types[s->v].name);
+}
+
+static const char *value_unit(const struct side *s)
+{
+	return kp_str_get(&s->p, s->p.value_types[s->v].unit);
+}
+
+/* Whether the two sides' values can be compared without the user's word: the same value
+ * name and unit, and for kiln profiles the same kind (cpu, offcpu, heap). */
+static int same_values(const struct side *b, const struct side *a)
+{
+	const char *kb = kp_meta_get(&b->p, "kind"), *ka = kp_meta_get(&a->p, "kind");
+	if (strcmp(value_unit(b), value_unit(a)))
+		return 0;
+	if (b->folded || a->folded)
+		return b->folded && a->folded ? 1 : !strcmp(value_name(b), value_name(a));
+	if (kb && ka && strcmp(kb, ka))
+		return 0;
+	return !strcmp(value_name(b), value_name(a));
+}
 
 static int load_side(struct side *s, const char *value)
 {
@@ -59,8 +88,10 @@ static int load_side(struct side *s, const char *value)
 	s->name = strcmp(s->path, "-") ? s->path : "standard input";
 	if (kp_load_auto(&s->p, s->path, &info) < 0)
 		return -1;
+	s->folded = !info.is_profile;
 	s->v = s->p.default_value;
-	if (value) {
+	/* folded text has one value of no recorded kind: --value names what it is */
+	if (value && !s->folded) {
 		int v = flame_value_index(&s->p, value, s->name);
 		if (v < 0)
 			return -1;
@@ -129,13 +160,32 @@ int cmd_diff(int argc, char **argv)
 		return usage_error("diff", "only one input can be standard input");
 
 	rc = 1;
-	struct strbuf buf = STRBUF_INIT;
+	struct strbuf buf = STRBUF_INIT, note = STRBUF_INIT;
 	struct kf_tree *t = NULL;
 	if (load_side(&sb, value) < 0 || load_side(&sa, value) < 0)
 		goto out;
+	if (!value && !same_values(&sb, &sa)) {
+		const char *kb = kp_meta_get(&sb.p, "kind"), *ka = kp_meta_get(&sa.p, "kind");
+		kiln_error("cannot compare '%s' (%s%s%s, %s) with '%s' (%s%s%s, %s); pick a value both hold with --value NAME",
+			   sb.name, kb ? kb : "", kb ? " " : "", value_name(&sb), value_unit(&sb), sa.name,
+			   ka ? ka : "", ka ? " " : "", value_name(&sa), value_unit(&sa));
+		goto out;
+	}
 	double tb = kp_total(&sb.p, sb.v), ta = kp_total(&sa.p, sa.v);
 	double scale = normalize && tb > 0 ? ta / tb : 1;
-	struct kd_side before = { &sb.p, sb.v }, after = { &sa.p, sa.v };
+	/* builds of one program under different names still pair */
+	struct kd_match match;
+	if (kd_match_programs(&sb.p, sb.v, &sa.p, sa.v, &match)) {
+		strbuf_addstr(&note, "matched as one program:");
+		if (match.comm_from)
+			strbuf_addf(&note, " process '%s' (before) with '%s' (after)", match.comm_from, match.comm_to);
+		if (match.module_from)
+			strbuf_addf(&note, "%s module '%s' with '%s'", match.comm_from ? ";" : "", match.module_from,
+				    match.module_to);
+	}
+	if (note.len && !top)
+		fprintf(stderr, "kiln diff: %s\n", note.buf); /* --top prints it in its header */
+	struct kd_side before = { &sb.p, sb.v, match.module_from, match.module_to }, after = { &sa.p, sa.v, NULL, NULL };
 	if (!o.countname)
 		o.countname = flame_countname(&sa.p, sa.v);
 
@@ -150,7 +200,7 @@ int cmd_diff(int argc, char **argv)
 	if (kiln_output_open(&out, outpath) < 0)
 		goto out;
 	if (folded) {
-		if (kd_folded_write(&before, &after, scale, out.fp) < 0) {
+		if (kd_folded_write(&before, &after, normalize, out.fp) < 0) {
 			kiln_output_abort(&out);
 			kiln_error("cannot write the comparison: %s", strerror(errno));
 			goto out;
@@ -158,6 +208,7 @@ int cmd_diff(int argc, char **argv)
 	} else if (top) {
 		struct kd_table table;
 		kd_table_build(&before, &after, &table);
+		table.note = note.len ? note.buf : NULL;
 		kd_table_print(&table, (size_t)top, sb.name, sa.name, o.countname, out.fp);
 		kd_table_release(&table);
 	} else {
@@ -167,6 +218,7 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	rc = 0;
 out:
+	strbuf_release(&note);
 	strbuf_release(&buf);
 	kf_tree_free(t);
 	kp_profile_release(&sb.p); /* initialized by kp_load_auto, or all zero: both safe */

@@ -35,6 +35,10 @@ static void usage(FILE *out)
 		"                          (docs/kiln-report.md describes it)\n"
 		"      --value NAME        the value to show (default: the profile's own default;\n"
 		"                          e.g. samples, cpu_ns)\n"
+		"      --unit UNIT         what the counts of folded input are: samples, count,\n"
+		"                          ns, us, ms, s, bytes, or an event name such as cycles\n"
+		"                          (folded text does not record it; without --unit they\n"
+		"                          are shown as counts, never as samples)\n"
 		"      --pid P[,P...]      only samples of these processes\n"
 		"      --tid T[,T...]      only samples of these threads\n"
 		"      --comm NAME[,...]   only samples of threads with these names\n"
@@ -45,7 +49,8 @@ static void usage(FILE *out)
 		"  kiln report --sort total --top 20    the 20 functions with the most total time\n"
 		"  kiln report --tree --percent-limit 2 run.prof\n"
 		"  kiln report --folded > out.folded    for flamegraph.pl or 'kiln flame'\n"
-		"  kiln report --tid 4242 --json        one thread, as JSON\n");
+		"  kiln report --tid 4242 --json        one thread, as JSON\n"
+		"  kiln report --unit ns offcpu.folded  folded off-CPU time from perf script\n");
 }
 
 static int parse_ints(const char *s, int **out, size_t *n)
@@ -95,7 +100,44 @@ static void value_names(const struct kp_profile *p, struct strbuf *sb)
 	}
 }
 
-enum { OPT_SORT = 256, OPT_TOP, OPT_LIMIT, OPT_TREE, OPT_FOLDED, OPT_JSON, OPT_VALUE, OPT_PID, OPT_TID, OPT_COMM };
+enum { OPT_SORT = 256, OPT_TOP, OPT_LIMIT, OPT_TREE, OPT_FOLDED, OPT_JSON, OPT_VALUE, OPT_PID, OPT_TID, OPT_COMM,
+       OPT_UNIT };
+
+/* The value type folded counts get for --unit UNIT: (name, unit), or -1 for a word that
+ * is not a name (a name is letters, digits, '_', '-', '.'; up to 32 bytes). Without
+ * UNIT: ("count", "count"), since folded text does not say what it counted. */
+static int folded_unit(const char *u, const char **name, const char **unit)
+{
+	static const struct { const char *word, *name, *unit; } known[] = {
+		{ "samples", "samples", "count" },     { "sample", "samples", "count" },
+		{ "count", "count", "count" },         { "counts", "count", "count" },
+		{ "ns", "time_ns", "nanoseconds" },    { "nanoseconds", "time_ns", "nanoseconds" },
+		{ "us", "time_us", "microseconds" },   { "microseconds", "time_us", "microseconds" },
+		{ "ms", "time_ms", "milliseconds" },   { "milliseconds", "time_ms", "milliseconds" },
+		{ "s", "time_s", "seconds" },          { "seconds", "time_s", "seconds" },
+		{ "bytes", "bytes", "bytes" },         { "byte", "bytes", "bytes" },
+	};
+	size_t n = u ? strlen(u) : 0;
+	if (!u) {
+		*name = *unit = "count";
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(u, known[i].word)) {
+			*name = known[i].name;
+			*unit = known[i].unit;
+			return 0;
+		}
+	if (!n || n > 32)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!(u[i] >= 'a' && u[i] <= 'z') && !(u[i] >= 'A' && u[i] <= 'Z') && !(u[i] >= '0' && u[i] <= '9') &&
+		    u[i] != '_' && u[i] != '-' && u[i] != '.')
+			return -1;
+	*name = u; /* an event: a count of it */
+	*unit = "count";
+	return 0;
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -111,11 +153,12 @@ int cmd_report(int argc, char **argv)
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "tid", required_argument, NULL, OPT_TID },
 		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "unit", required_argument, NULL, OPT_UNIT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *optstring = "i:h";
-	const char *input = NULL, *value = NULL;
+	const char *input = NULL, *value = NULL, *unit = NULL, *uname, *uunit;
 	int sort_total = 0, tree = 0, folded = 0, json = 0, limit_set = 0, c, rc = 1;
 	long top = 0;
 	double limit = 0.5;
@@ -184,6 +227,14 @@ int cmd_report(int argc, char **argv)
 		case OPT_COMM:
 			split_names(optarg, &comms, &ncomms);
 			break;
+		case OPT_UNIT:
+			if (folded_unit(optarg, &uname, &uunit) < 0) {
+				rc = usage_error("report", "--unit takes samples, count, ns, us, ms, s, bytes or an event "
+						 "name, not '%s'", optarg);
+				goto out;
+			}
+			unit = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -219,6 +270,19 @@ int cmd_report(int argc, char **argv)
 	if (!p.nvalues) {
 		kiln_error("'%s' holds no values to report", input);
 		goto out;
+	}
+	if (info.is_profile && unit) {
+		kiln_error("'%s' is a kiln profile, whose values carry their units; --unit is for folded text "
+			   "(pick a value with --value)", input);
+		goto out;
+	}
+	if (!info.is_profile && p.nvalues == 1) {
+		/* folded text does not record what its counts are: the user says, or "count" */
+		folded_unit(unit, &uname, &uunit);
+		p.value_types[0].name = kp_strz(&p, uname);
+		p.value_types[0].unit = kp_strz(&p, uunit);
+		if (value && !strcmp(value, "samples") && strcmp(uname, "samples"))
+			value = NULL; /* --value samples on folded text: its one value */
 	}
 	int vi = (int)p.default_value;
 	if (value) {

@@ -50,6 +50,7 @@ struct stat_state {
 	struct kc_counters cs;
 	struct counter_series *cser;
 	int exit_code;          /* last non-zero exit code of a run, else 0 */
+	int start_status;       /* 127/126 when the command could not be started, else 0 */
 	int rss_upper_bound;    /* peak RSS is only an upper bound (cmdrun.h) */
 	int failed_runs;
 };
@@ -442,8 +443,11 @@ static int do_runs(struct stat_state *st, double timeout, int input_fd)
 	for (long r = 0; r < st->runs; r++) {
 		struct kc_run_result res;
 		int code;
-		if (kc_run(&o, &res) < 0)
+		if (kc_run(&o, &res) < 0) {
+			/* as a shell: 127 not found, 126 not runnable */
+			st->start_status = res.start_status;
 			return -1;
+		}
 		if (res.timed_out) {
 			char b[32];
 			ks_fmt_duration(b, sizeof(b), timeout);
@@ -562,8 +566,11 @@ int cmd_stat(int argc, char **argv)
 		st.cser[i].v = xcalloc((size_t)st.runs, sizeof(double));
 		st.cser[i].min_running = 1;
 	}
-	if (do_runs(&st, timeout, input_fd) < 0)
+	if (do_runs(&st, timeout, input_fd) < 0) {
+		if (st.start_status)
+			ret = st.start_status;
 		goto out;
+	}
 	{
 		struct kiln_output out;
 		struct strbuf sb = STRBUF_INIT;

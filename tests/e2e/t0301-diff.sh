@@ -50,9 +50,9 @@ expect "--folded prints difffolded.pl's three columns for every stack, sorted" '
 	printf "main;gone 5 0\nmain;grow 10 50\nmain;new 0 8\nmain;same 20 20\nmain;shrink 30 10\n" >want &&
 	diff -u want out
 '
-expect "--folded --normalize scales and rounds BEFORE's counts" '
+expect "--folded --normalize scales BEFORE's counts and truncates them as difffolded.pl -n does" '
 	mkpair && "$KILN" diff --folded --normalize before.folded after.folded -o out &&
-	printf "main;gone 7 0\nmain;grow 14 50\nmain;new 0 8\nmain;same 27 20\nmain;shrink 41 10\n" >want &&
+	printf "main;gone 6 0\nmain;grow 13 50\nmain;new 0 8\nmain;same 27 20\nmain;shrink 40 10\n" >want &&
 	diff -u want out
 '
 expect "--folded keeps fractional counts" '

@@ -86,8 +86,8 @@ expect "the command'"'"'s exit status is kiln stat'"'"'s" '
 expect "a crashing command: the report still comes, exit 128 + signal" '
 	check_exit 139 "$KILN" stat -- sh -c "kill -SEGV \$\$" 2>err && grep -q "verdict" err
 '
-expect "a command that does not exist is one clear error, exit 1" '
-	check_exit 1 "$KILN" stat -- kiln-no-such-program 2>err &&
+expect "a command that does not exist is one clear error, exit 127 (as a shell)" '
+	check_exit 127 "$KILN" stat -- kiln-no-such-program 2>err &&
 	[ "$(wc -l <err)" -eq 1 ] && grep -q "kiln-no-such-program.*command not found" err
 '
 expect "--timeout kills a command that never ends" '

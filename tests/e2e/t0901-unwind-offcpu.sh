@@ -81,7 +81,8 @@ expect "a stack copy too small to reach main: counted, reported, marked [truncat
 # 100 ms halves drift (pipe wake-ups of ~10 ms a round were seen), so kiln's shares are
 # held to +-5 points of where the program's own clock says its wall time went, and
 # the workload itself to about half and half. At half and half the verdict is a tie, so
-# it must be the one the recorded split implies (tests below fix "waiting" with longer waits).
+# it must be the one the recorded run timeline implies (JSON "run"; tests below fix
+# "waiting" with longer waits).
 for how in sleep pipe; do
 	expect "--off-cpu ($how): the waiting function is 50% +- 5 of wall time, with its full stack" '
 		# a timing measurement on a shared machine: a burst of load (a sanitized kiln,
@@ -101,7 +102,7 @@ for how in sleep pipe; do
 		"$KILN" report -i p.prof --folded >f.txt &&
 		grep -q "^offcpu_half;_start;__libc_start_main;.*main;run;wait_part;.*\[off-cpu: blocked\] [0-9]" f.txt &&
 		"$KILN" report -i p.prof --comm offcpu_half >rep.txt &&
-		off=$(pyq r.json "sum(t[\"running_ns\"] for t in j[\"threads\"]) < sum(t[\"runnable_ns\"] + t[\"blocked_ns\"] for t in j[\"threads\"])") &&
+		off=$(pyq r.json "j[\"run\"][\"running_ns\"] < j[\"run\"][\"runnable_ns\"] + j[\"run\"][\"blocked_ns\"] + j[\"run\"][\"child_ns\"]") &&
 		if [ "$off" = True ]; then
 			head -1 rep.txt | grep -q "^waiting: [0-9]*% of wall time blocked, mostly in .*wait_part"
 		else

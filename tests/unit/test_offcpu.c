@@ -167,13 +167,14 @@ static void build_mixed(struct kp_profile *p)
 	static const char *const blk[] = { "main", "consume", "read", "schedule", KC_OFFCPU_BLOCKED };
 	static const char *const run[] = { "main", "compute", KC_OFFCPU_RUNNABLE };
 	double v1[4] = { 1, 30, 0, 30 }, v2[4] = { 1, 0, 60, 60 }, v3[4] = { 1, 0, 10, 10 };
-	kp_add_sample(p, path(p, cpu, 2, 0), th, 0, v1);
+	/* on the clock: CPU [0, 30), blocked [30, 90), runnable [90, 100) */
+	kp_add_sample(p, path(p, cpu, 2, 0), th, 30, v1);
 	kp_stack_t b = 0;
 	for (int i = 0; i < 5; i++)
 		b = kp_stack_push(p, b, kp_frame_named(p, blk[i], strlen(blk[i]),
 						       i == 3 ? KP_FRAME_KERNEL : i == 4 ? KP_FRAME_OFFCPU : 0));
-	kp_add_sample(p, b, th, 1, v2);
-	kp_add_sample(p, path(p, run, 3, KP_FRAME_OFFCPU), th, 2, v3);
+	kp_add_sample(p, b, th, 30, v2);
+	kp_add_sample(p, path(p, run, 3, KP_FRAME_OFFCPU), th, 90, v3);
 }
 
 static void test_verdict(void **state)
@@ -196,9 +197,9 @@ static void test_verdict(void **state)
 	/* more on the CPU than off it: CPU-bound, with the hottest on-CPU path */
 	double more[4] = { 1, 100, 0, 100 };
 	static const char *const cpu2[] = { "main", "compute", "inner" };
-	kp_add_sample(&p, path(&p, cpu2, 3, 0), 1, 3, more);
+	kp_add_sample(&p, path(&p, cpu2, 3, 0), 1, 200, more); /* CPU [100, 200) */
 	kr_verdict(&p, &o, &sb);
-	assert_string_equal(sb.buf, "CPU-bound: 65% of wall time on the CPU, mostly in inner <- compute <- main (50%); "
+	assert_string_equal(sb.buf, "CPU-bound: 65% of wall time on the CPU, mostly in inner <- compute <- main (77% of the CPU time); "
 				    "30% blocked, 5% waiting for a CPU");
 	strbuf_release(&sb);
 	/* a thread filter: only thread 2 (no samples) */
@@ -222,6 +223,11 @@ static void test_verdict(void **state)
 	kp_add_sample(&p, path(&p, b, 2, 0), th, 0, &one);
 	memset(&o, 0, sizeof(o));
 	assert_false(kr_is_offcpu(&p));
+	/* no kind (folded text): no claim about what was recorded */
+	kr_verdict(&p, &o, &sb);
+	assert_string_equal(sb.buf, "hottest path spin <- hot <- work (75.0% of samples)");
+	strbuf_release(&sb);
+	kp_meta_set(&p, "kind", "cpu");
 	kr_verdict(&p, &o, &sb);
 	assert_non_null(strstr(sb.buf, "on-CPU profile"));
 	assert_non_null(strstr(sb.buf, "spin <- hot <- work (75.0% of samples)"));
@@ -238,6 +244,136 @@ static void test_verdict(void **state)
 	kp_profile_release(&p);
 }
 
+/* A thread named comm of process pid; adds an on-CPU span [t - len, t) in frames names
+ * or an off-CPU interval [t, t + len) (marker != NULL). */
+static void span(struct kp_profile *p, uint32_t th, const char *const *names, int n, const char *marker,
+		 uint64_t t, double len)
+{
+	kp_stack_t s = 0;
+	for (int i = 0; i < n; i++) {
+		int kernel = !strncmp(names[i], "k:", 2);
+		const char *nm = kernel ? names[i] + 2 : names[i];
+		s = kp_stack_push(p, s, kp_frame_named(p, nm, strlen(nm), kernel ? KP_FRAME_KERNEL : 0));
+	}
+	double v[4] = { 1, marker ? 0 : len, marker ? len : 0, len };
+	if (marker)
+		s = kp_stack_push(p, s, kp_frame_named(p, marker, strlen(marker), KP_FRAME_OFFCPU));
+	kp_add_sample(p, s, th, t, v);
+}
+
+/* `sh -c 'prog | ...'`: the shell waits in wait4 for its children all along; while a
+ * child computes the run is CPU-bound, and the shell's wait is not "waiting". */
+static void test_verdict_child_wait(void **state)
+{
+	(void)state;
+	struct kp_profile p;
+	struct kr_opts o;
+	struct strbuf sb = STRBUF_INIT;
+	struct kr_split sp;
+	struct kr_run run;
+	static const char *const shw[] = { "main", "waitforjob", "wait4", "k:do_syscall_64", "k:do_wait", "k:schedule" };
+	static const char *const work[] = { "main", "deflate" };
+	static const char *const rd[] = { "main", "fill_window", "read", "k:anon_pipe_read", "k:schedule" };
+	init_prof(&p);
+	uint32_t sh = kp_add_thread(&p, 10, 10, "sh"), gz = kp_add_thread(&p, 11, 11, "gzip");
+	span(&p, sh, shw, 6, KC_OFFCPU_BLOCKED, 0, 1000);
+	for (uint64_t t = 100; t <= 800; t += 100)
+		span(&p, gz, work, 2, NULL, t, 100); /* gzip on the CPU [0, 800) */
+	span(&p, gz, rd, 5, KC_OFFCPU_BLOCKED, 800, 200); /* then blocked reading [800, 1000) */
+	memset(&o, 0, sizeof(o));
+	o.value = 3;
+	kr_split_sum(&p, &o, (uint32_t)-1, &sp);
+	assert_true(sp.running == 800 && sp.blocked == 1200 && sp.child_wait == 1000);
+	kr_run_timeline(&p, &o, &run, NULL);
+	assert_true(run.running == 800 && run.blocked == 200 && run.runnable == 0 && run.child == 0 && run.wall == 1000);
+	assert_true(run.child_wait == 1000);
+	kr_verdict(&p, &o, &sb);
+	assert_string_equal(sb.buf, "CPU-bound: 80% of wall time on the CPU, mostly in deflate <- main (gzip, 100% of the CPU time); "
+				    "20% blocked, 0% waiting for a CPU");
+	strbuf_release(&sb);
+	/* the shell alone (its children not recorded): it waits, for children */
+	uint8_t keep[10] = { 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+	o.keep = keep;
+	kr_verdict(&p, &o, &sb);
+	assert_string_equal(sb.buf, "waiting: 100% of wall time waiting for child processes that were not recorded, "
+				    "mostly in wait4 <- waitforjob <- main (100%); 0% on the CPU");
+	strbuf_release(&sb);
+	kp_profile_release(&p);
+}
+
+/* A pipeline: the consumer blocks on the pipe while the producer computes (the run is
+ * busy); a program blocked on input from outside the run, with nothing else running,
+ * is waiting. Two blocked threads share the time they wait together. */
+static void test_verdict_pipe(void **state)
+{
+	(void)state;
+	struct kp_profile p;
+	struct kr_opts o;
+	struct strbuf sb = STRBUF_INIT;
+	struct kr_run run;
+	static const char *const prod[] = { "main", "produce" };
+	static const char *const cons[] = { "main", "consume" };
+	static const char *const rd[] = { "main", "read" };
+	static const char *const sl[] = { "main", "nanosleep" };
+	init_prof(&p);
+	uint32_t a = kp_add_thread(&p, 20, 20, "tar"), b = kp_add_thread(&p, 21, 21, "gzip");
+	for (uint64_t t = 50; t <= 1000; t += 50)
+		span(&p, a, prod, 2, NULL, t, 50); /* tar computes [0, 1000) */
+	span(&p, b, rd, 2, KC_OFFCPU_BLOCKED, 0, 600); /* gzip waits on the pipe [0, 600) */
+	for (uint64_t t = 700; t <= 1000; t += 100)
+		span(&p, b, cons, 2, NULL, t, 100);
+	memset(&o, 0, sizeof(o));
+	o.value = 3;
+	kr_run_timeline(&p, &o, &run, NULL);
+	assert_true(run.running == 1000 && run.wall == 1000 && run.blocked == 0);
+	kr_verdict(&p, &o, &sb);
+	assert_string_equal(sb.buf, "CPU-bound: 100% of wall time on the CPU, mostly in produce <- main (tar, 71% of the CPU time); "
+				    "0% blocked, 0% waiting for a CPU");
+	strbuf_release(&sb);
+	kp_profile_release(&p);
+
+	/* cat reading from a writer outside the run: 900 blocked, 100 on the CPU; a second
+	 * thread sleeps through [500, 1000), sharing that half of the wait */
+	init_prof(&p);
+	a = kp_add_thread(&p, 30, 30, "cat");
+	b = kp_add_thread(&p, 30, 31, "timer");
+	span(&p, a, cons, 2, NULL, 100, 100);
+	span(&p, a, rd, 2, KC_OFFCPU_BLOCKED, 100, 900);
+	span(&p, b, sl, 2, KC_OFFCPU_BLOCKED, 500, 500);
+	memset(&o, 0, sizeof(o));
+	o.value = 3;
+	double share[3];
+	kr_run_timeline(&p, &o, &run, share);
+	assert_true(run.running == 100 && run.blocked == 900 && run.wall == 1000);
+	assert_true(share[0] == 0 && share[1] == 650 && share[2] == 250);
+	kr_verdict(&p, &o, &sb);
+	assert_string_equal(sb.buf, "waiting: 90% of wall time blocked, mostly in read <- main (cat, 65%); 10% on the CPU");
+	strbuf_release(&sb);
+	kp_profile_release(&p);
+}
+
+/* A timer period that ends after a wait counts only CPU time: the span is clipped to
+ * after the wait, so the run's wall is not counted twice. */
+static void test_timeline_clip(void **state)
+{
+	(void)state;
+	struct kp_profile p;
+	struct kr_opts o;
+	struct kr_run run;
+	static const char *const w[] = { "main", "work" };
+	static const char *const rd[] = { "main", "read" };
+	init_prof(&p);
+	uint32_t a = kp_add_thread(&p, 40, 40, "prog");
+	span(&p, a, w, 2, NULL, 100, 100);                 /* [0, 100) */
+	span(&p, a, rd, 2, KC_OFFCPU_BLOCKED, 130, 200);  /* [130, 330) */
+	span(&p, a, w, 2, NULL, 400, 100);                 /* 30 before the wait, 70 after: [330, 400) */
+	memset(&o, 0, sizeof(o));
+	o.value = 3;
+	kr_run_timeline(&p, &o, &run, NULL);
+	assert_true(run.running == 170 && run.blocked == 200 && run.wall == 370);
+	kp_profile_release(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +382,9 @@ int main(void)
 		cmocka_unit_test(test_call_graph_parse),
 		cmocka_unit_test(test_splice),
 		cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_verdict_child_wait),
+		cmocka_unit_test(test_verdict_pipe),
+		cmocka_unit_test(test_timeline_clip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

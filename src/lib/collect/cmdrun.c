@@ -271,6 +271,7 @@ int kc_run(const struct kc_run_opts *o, struct kc_run_result *r)
 		if (o->counters)
 			kc_counters_close(o->counters);
 		ret = start_error(o->argv[0], e);
+		r->start_status = (e == ENOENT || e == ENOTDIR) ? 127 : 126;
 		goto out;
 	}
 	memset(&ru, 0, sizeof(ru));

@@ -39,11 +39,14 @@ struct kc_run_result {
 	int timed_out;              /* killed by the timeout */
 	double run_delay;           /* seconds the main process was runnable but waiting for a
 				     * CPU (with opts.sched); -1 when unknown */
+	int start_status;           /* when kc_run failed to start the command: the status a
+				     * shell gives, 127 (not found) or 126 (found, not runnable);
+				     * else 0 */
 };
 
 /* Runs the command once and fills r. Returns 0 when it ran, whatever its exit status
  * (see r->status, r->timed_out); -1 with a one-line error when it could not be started
- * ("command not found", "permission denied"). The caller's signal mask and SIGCHLD
+ * ("command not found", "permission denied"; r->start_status says 127 or 126). The caller's signal mask and SIGCHLD
  * handling are left as they were; the child starts with default signal dispositions
  * and an empty mask. */
 int kc_run(const struct kc_run_opts *o, struct kc_run_result *r);

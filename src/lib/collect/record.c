@@ -31,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FLUSH_INTERVAL_NS 1000000000ull  /* write a chunk about once a second */
+#define FLUSH_INTERVAL_NS 1000000000ull  /* write a chunk about once a second ... */
+#define FLUSH_FIRST_NS 50000000ull        /* ... the first after 50 ms, the gap doubling up to
+					   * that, and the first samples as soon as they are
+					   * symbolized, so a short run killed early keeps its start */
 #define PROCESS_INTERVAL_NS 250000000ll /* symbolize what was read four times a second */
 #define DEFAULT_STACK_COPY 2048           /* user stack bytes per sample for the leaf fix */
 #define MAX_FRAMES 1024                   /* addresses of one call chain (the kernel gives at most 127 of each kind + 1) */
@@ -792,6 +795,7 @@ struct run {
 	int status;              /* the target's wait status, once target_done */
 	int target_done;
 	int interrupts;          /* signals passed on to the target */
+	int last_signal;         /* the last terminating signal kiln received, 0 none */
 	int write_failed;
 	int node_map;            /* pid of the node kiln started and asked for /tmp/perf-PID.map (0: none) */
 };
@@ -916,6 +920,8 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	if (r->oc)
 		kp_meta_set(&r->prof, "kind", "offcpu");
 
+	/* kernel symbols now, not with the first samples: they then reach the file sooner */
+	ks_session_preload_kernel(r->sym);
 	r->t0 = kc_now_ns();
 	if (o->argv) {
 		int e = child_release(&x->ch);
@@ -949,6 +955,7 @@ static void handle_signals(struct run *x, int *stop)
 				x->target_done = 1;
 			continue;
 		}
+		x->last_signal = sig;
 		if (!x->o->argv) {
 			*stop = 1;
 			continue;
@@ -964,12 +971,14 @@ static void handle_signals(struct run *x, int *stop)
 }
 
 /* Records until the target exits (or the duration passes, or a signal says so):
- * symbolizes what the reader collected a few times a second, writes chunks once a second. */
+ * symbolizes what the reader collected a few times a second, writes chunks (see FLUSH_FIRST_NS). */
 static void record_loop(struct run *x)
 {
 	struct recorder *r = &x->r;
 	const struct kc_record_opts *o = x->o;
-	uint64_t next_flush = r->t0 + FLUSH_INTERVAL_NS;
+	uint64_t flush_gap = FLUSH_FIRST_NS;
+	int first_out = 0; /* a chunk with samples was written */
+	uint64_t next_flush = r->t0 + flush_gap;
 	uint64_t deadline = o->duration > 0 ? r->t0 + (uint64_t)(o->duration * 1e9) : 0;
 	int stop = 0;
 	while (!stop) {
@@ -1003,12 +1012,16 @@ static void record_loop(struct run *x)
 		}
 		if (!o->argv && !stop && !any_alive(o))
 			stop = 1;
-		if (now >= next_flush) {
+		/* the first samples go out as soon as they are symbolized, then on schedule */
+		if (now >= next_flush || (!first_out && r->prof.nsamples > 0)) {
+			first_out = r->prof.nsamples > 0;
 			if (kp_writer_flush(r->w, &r->prof, 1) < 0) {
 				x->write_failed = 1;
 				break;
 			}
-			next_flush = now + FLUSH_INTERVAL_NS;
+			if (flush_gap < FLUSH_INTERVAL_NS)
+				flush_gap = flush_gap * 2 < FLUSH_INTERVAL_NS ? flush_gap * 2 : FLUSH_INTERVAL_NS;
+			next_flush = now + flush_gap;
 		}
 	}
 }
@@ -1054,7 +1067,12 @@ static int finish(struct run *x, struct kc_record_result *res)
 		}
 		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
 			res->target_cpu = tv_seconds(&ru.ru_utime) + tv_seconds(&ru.ru_stime);
-		res->exit_status = x->target_done ? kc_exit_code(x->status) : 130;
+		/* the target's own status when it ended (on its own or of the signal kiln
+		 * passed on); 128 + the signal kiln received when it was left running */
+		if (x->target_done)
+			res->exit_status = kc_exit_code(x->status);
+		else
+			res->exit_status = 128 + (x->last_signal ? x->last_signal : SIGINT);
 		x->ch.pid = -1;
 	} else {
 		res->exit_status = 0;

@@ -8,8 +8,8 @@
  * period varies in frequency mode, so only the count weighs samples right).
  * Each sample keeps its time (ns since recording started) and thread; stacks are frames
  * per function and source line, inlined functions expanded, kernel frames flagged.
- * The file is written in chunks about once a second so a recorder killed with SIGKILL
- * leaves a loadable file. */
+ * The file is written in chunks so a recorder killed with SIGKILL leaves a loadable
+ * file: the first 50 ms after the start, then at gaps doubling up to one second. */
 #ifndef KILN_COLLECT_RECORD_H
 #define KILN_COLLECT_RECORD_H
 #include <stddef.h>

@@ -18,17 +18,6 @@ struct fline {
 	double value;
 };
 
-static int whole_counts(const struct kd_side *s)
-{
-	const struct kp_profile *p = s->p;
-	for (size_t i = 0; i < p->nsamples; i++) {
-		double x = kp_sample_value(p, i, s->v);
-		if (x != floor(x))
-			return 0;
-	}
-	return 1;
-}
-
 static int has_thread_names(const struct kp_profile *p)
 {
 	for (uint32_t t = 1; t < p->nthreads; t++)
@@ -37,14 +26,16 @@ static int has_thread_names(const struct kp_profile *p)
 	return 0;
 }
 
-/* The side's folded lines (sorted, merged), parsed back from kp_folded_write. */
-static int side_lines(const struct kd_side *s, char **mem, struct fline **lines, size_t *n)
+/* The side's folded lines (sorted, merged), parsed back from kp_folded_write; *total
+ * gets the sum of their values, in line order (as difffolded.pl adds them). */
+static int side_lines(const struct kd_side *s, char **mem, struct fline **lines, size_t *n, double *total)
 {
 	size_t size = 0;
 	FILE *f = open_memstream(mem, &size);
 	struct kp_folded_opts o = { 0 };
 	*lines = NULL;
 	*n = 0;
+	*total = 0;
 	if (!f)
 		return -1;
 	o.value = s->v;
@@ -68,6 +59,7 @@ static int side_lines(const struct kd_side *s, char **mem, struct fline **lines,
 			(*lines)[*n].len = (size_t)(sp - 1 - p);
 			*nl = '\0';
 			(*lines)[*n].value = strtod(sp, NULL);
+			*total += (*lines)[*n].value;
 			(*n)++;
 		}
 		p = nl + 1;
@@ -84,24 +76,26 @@ static int cmp_text(const struct fline *a, const struct fline *b)
 	return (a->len > b->len) - (a->len < b->len);
 }
 
-int kd_folded_write(const struct kd_side *before, const struct kd_side *after, double scale, FILE *out)
+int kd_folded_write(const struct kd_side *before, const struct kd_side *after, int normalize, FILE *out)
 {
 	char *mb = NULL, *ma = NULL;
 	struct fline *lb = NULL, *la = NULL;
 	size_t nb = 0, na = 0;
+	double tb, ta;
 	int rc = -1;
-	if (side_lines(before, &mb, &lb, &nb) < 0 || side_lines(after, &ma, &la, &na) < 0)
+	if (side_lines(before, &mb, &lb, &nb, &tb) < 0 || side_lines(after, &ma, &la, &na, &ta) < 0)
 		goto out;
-	int round_before = scale != 1 && whole_counts(before) && whole_counts(after);
+	/* difffolded.pl -n: int($count1 * $total2 / $total1) when the totals differ */
+	int scale = normalize && tb != ta && tb > 0;
 	size_t i = 0, j = 0;
 	char num[40];
 	while (i < nb || j < na) {
 		int c = i == nb ? 1 : j == na ? -1 : cmp_text(&lb[i], &la[j]);
 		const struct fline *l = c <= 0 ? &lb[i] : &la[j];
-		double b = c <= 0 ? lb[i].value * scale : 0;
+		double b = c <= 0 ? lb[i].value : 0;
 		double a = c >= 0 ? la[j].value : 0;
-		if (round_before)
-			b = floor(b + 0.5);
+		if (scale)
+			b = trunc(b * ta / tb);
 		fwrite(l->text, 1, l->len, out);
 		fputc(' ', out);
 		kp_format_count(b, num, sizeof(num));
@@ -124,10 +118,139 @@ out:
 	return rc;
 }
 
+/* ---------------------------------------------------------------- matching programs */
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* The comm holding most of value v (a string id of p), 0 when none. */
+static kp_str_t main_comm(const struct kp_profile *p, uint32_t v)
+{
+	double *acc = xcalloc(p->strings.nr ? p->strings.nr : 1, sizeof(double));
+	kp_str_t best = 0;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		uint32_t t = p->sample_thread[i];
+		if (t && p->threads[t].comm)
+			acc[p->threads[t].comm] += kp_sample_value(p, i, v);
+	}
+	for (kp_str_t s = 1; s < p->strings.nr; s++)
+		if (acc[s] > acc[best])
+			best = s;
+	free(acc);
+	return best;
+}
+
+/* The module of the outermost user frame holding most of value v, 0 when none. */
+static kp_str_t main_module(const struct kp_profile *p, uint32_t v)
+{
+	double *self = NULL;
+	double *acc = xcalloc(p->strings.nr ? p->strings.nr : 1, sizeof(double));
+	kp_str_t best = 0;
+	kp_stack_sums(p, v, NULL, &self, NULL);
+	for (kp_stack_t s = 1; s < p->nstacks; s++) {
+		kp_str_t m = 0;
+		if (self[s] <= 0)
+			continue;
+		for (kp_stack_t x = s; x; x = p->stacks[x].parent) {
+			const struct kp_frame *f = &p->frames[p->stacks[x].frame];
+			if (f->module && !(f->flags & (KP_FRAME_KERNEL | KP_FRAME_ROOT | KP_FRAME_TRUNCATED | KP_FRAME_OFFCPU)))
+				m = f->module;
+		}
+		acc[m] += self[s];
+	}
+	acc[0] = 0; /* stacks without a user module do not count */
+	for (kp_str_t s = 1; s < p->strings.nr; s++)
+		if (acc[s] > acc[best])
+			best = s;
+	free(self);
+	free(acc);
+	return best;
+}
+
+static int has_comm(const struct kp_profile *p, const char *comm)
+{
+	for (uint32_t t = 1; t < p->nthreads; t++)
+		if (p->threads[t].comm && !strcmp(kp_str_get(p, p->threads[t].comm), comm))
+			return 1;
+	return 0;
+}
+
+static int has_module_base(const struct kp_profile *p, const char *base)
+{
+	for (kp_frame_t f = 1; f < p->nframes; f++)
+		if (p->frames[f].module && !strcmp(base_name(kp_str_get(p, p->frames[f].module)), base))
+			return 1;
+	return 0;
+}
+
+int kd_match_programs(struct kp_profile *before, uint32_t vb, const struct kp_profile *after, uint32_t va,
+		      struct kd_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	kp_str_t cb = main_comm(before, vb), ca = main_comm(after, va);
+	if (cb && ca) {
+		const char *from = kp_str_get(before, cb), *to = kp_str_get(after, ca);
+		if (strcmp(from, to) && !has_comm(after, from) && !has_comm(before, to)) {
+			kp_str_t id = kp_strz(before, to);
+			for (uint32_t t = 1; t < before->nthreads; t++)
+				if (before->threads[t].comm == cb)
+					before->threads[t].comm = id;
+			m->comm_from = kp_str_get(before, cb);
+			m->comm_to = to;
+		}
+	}
+	kp_str_t mb = main_module(before, vb), ma = main_module(after, va);
+	if (mb && ma) {
+		const char *from = base_name(kp_str_get(before, mb)), *to = base_name(kp_str_get(after, ma));
+		if (strcmp(from, to) && !has_module_base(after, from) && !has_module_base(before, to)) {
+			m->module_from = from;
+			m->module_to = to;
+		}
+	}
+	return m->comm_from || m->module_from;
+}
+
 /* ---------------------------------------------------------------- top table */
 
-/* Adds one profile's functions to the table: names interned in `names`, shares (in
- * percent) into column before/after of rows indexed by name id. */
+/* The kind a function's flags give, as the table shows it. */
+static const char *kind_of(uint32_t flags)
+{
+	if (flags & KP_FRAME_OFFCPU)
+		return "off-cpu";
+	if (flags & KP_FRAME_KERNEL)
+		return "kernel";
+	if (flags & KP_FRAME_INLINE)
+		return "inlined";
+	if (flags & KP_FRAME_JIT)
+		return "jit";
+	return "";
+}
+
+/* A module as the table shows it: its base name, "[ext4]" as "ext4", the kernel image as
+ * "kernel"; a side's module_from as its module_to. */
+static void module_display(const struct kd_side *s, const char *path, struct strbuf *out)
+{
+	const char *b = base_name(path);
+	size_t n = strlen(b);
+	if (s->module_from && !strcmp(b, s->module_from)) {
+		strbuf_addstr(out, s->module_to);
+		return;
+	}
+	if (!strcmp(b, "[kernel.kallsyms]") || !strncmp(b, "[kernel.kallsyms]", 17)) {
+		strbuf_addstr(out, "kernel");
+		return;
+	}
+	if (n > 2 && b[0] == '[' && b[n - 1] == ']')
+		strbuf_add(out, b + 1, n - 2);
+	else
+		strbuf_add(out, b, n);
+}
+
+/* Adds one profile's functions to the table: keys "name\0kind\0module" interned in
+ * `names`, shares (in percent) into column before/after of rows indexed by key id. */
 static void add_side(const struct kd_side *s, int after, int modules, struct kp_profile *names,
 		     struct kd_row **rows, size_t *alloc, double *total)
 {
@@ -142,17 +265,19 @@ static void add_side(const struct kd_side *s, int after, int modules, struct kp_
 		if (fn->self == 0 && fn->total == 0)
 			continue;
 		strbuf_reset(&sb);
-		/* the function's folded name */
-		strbuf_add(&sb, kp_str_get(p, fn->name), kp_str_len(p, fn->name));
-		if ((fn->flags & KP_FRAME_INLINE) && !(sb.len >= 4 && !memcmp(sb.buf + sb.len - 4, "_[i]", 4)))
-			strbuf_addstr(&sb, "_[i]");
-		else if ((fn->flags & KP_FRAME_KERNEL) && !(sb.len >= 4 && !memcmp(sb.buf + sb.len - 4, "_[k]", 4)))
-			strbuf_addstr(&sb, "_[k]");
-		if (modules && fn->module) {
-			const char *m = kp_str_get(p, fn->module);
-			const char *base = strrchr(m, '/');
-			strbuf_addf(&sb, " [%s]", base ? base + 1 : m);
-		}
+		/* the clean name: folded text keeps its _[k]/_[i]/_[j] suffix in the name */
+		const char *name = kp_str_get(p, fn->name);
+		size_t len = kp_str_len(p, fn->name);
+		if (len > 4 && (fn->flags & (KP_FRAME_KERNEL | KP_FRAME_INLINE | KP_FRAME_JIT)) &&
+		    (!memcmp(name + len - 4, "_[k]", 4) || !memcmp(name + len - 4, "_[i]", 4) ||
+		     !memcmp(name + len - 4, "_[j]", 4)))
+			len -= 4;
+		strbuf_add(&sb, name, len);
+		strbuf_addch(&sb, '\0');
+		strbuf_addstr(&sb, kind_of(fn->flags));
+		strbuf_addch(&sb, '\0');
+		if (modules && fn->module)
+			module_display(s, kp_str_get(p, fn->module), &sb);
 		kp_str_t id = kp_str(names, sb.buf, sb.len);
 		if (id >= *alloc) {
 			size_t old = *alloc;
@@ -160,7 +285,7 @@ static void add_side(const struct kd_side *s, int after, int modules, struct kp_
 			memset(*rows + old, 0, (*alloc - old) * sizeof(**rows));
 		}
 		struct kd_row *r = &(*rows)[id];
-		/* two functions of one display name (modules without paths): add them up */
+		/* two functions of one key (modules of one base name): add them up */
 		if (after) {
 			r->self_after += fn->self * g;
 			r->total_after += fn->total * g;
@@ -185,7 +310,13 @@ static int cmp_row(const void *a, const void *b)
 	double cx = change(x), cy = change(y);
 	if (cx != cy)
 		return cx > cy ? -1 : 1;
-	return strcmp(x->name, y->name);
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	c = strcmp(x->kind, y->kind);
+	if (c)
+		return c;
+	return strcmp(x->module ? x->module : "", y->module ? y->module : "");
 }
 
 static int has_modules(const struct kp_profile *p)
@@ -212,8 +343,13 @@ void kd_table_build(const struct kd_side *before, const struct kd_side *after, s
 	t->rows = xcalloc(n ? n : 1, sizeof(*t->rows));
 	for (kp_str_t id = 1; id < n; id++) {
 		struct kd_row *r = &t->rows[t->nrows++];
+		const char *key = kp_str_get(&names, id), *kind = key + strlen(key) + 1;
+		const char *mod = kind + strlen(kind) + 1;
 		*r = rows[id];
-		r->name = xstrdup(kp_str_get(&names, id));
+		r->name = xstrdup(key);
+		r->kind = kind_of(!strcmp(kind, "kernel") ? KP_FRAME_KERNEL : !strcmp(kind, "inlined") ? KP_FRAME_INLINE
+				  : !strcmp(kind, "jit") ? KP_FRAME_JIT : !strcmp(kind, "off-cpu") ? KP_FRAME_OFFCPU : 0);
+		r->module = modules ? xstrdup(mod) : NULL;
 	}
 	qsort(t->rows, t->nrows, sizeof(*t->rows), cmp_row);
 	free(rows);
@@ -222,8 +358,10 @@ void kd_table_build(const struct kd_side *before, const struct kd_side *after, s
 
 void kd_table_release(struct kd_table *t)
 {
-	for (size_t i = 0; i < t->nrows; i++)
+	for (size_t i = 0; i < t->nrows; i++) {
 		free(t->rows[i].name);
+		free(t->rows[i].module);
+	}
 	free(t->rows);
 	memset(t, 0, sizeof(*t));
 }
@@ -248,16 +386,36 @@ int kd_table_print(const struct kd_table *t, size_t n, const char *before_name, 
 		   const char *countname, FILE *out)
 {
 	struct strbuf sb = STRBUF_INIT;
+	int modw = 0, kindw = 0;
 	if (!n || n > t->nrows)
 		n = t->nrows;
+	/* the kind and module columns appear when a shown row has one */
+	for (size_t i = 0; i < n; i++) {
+		int k = (int)strlen(t->rows[i].kind), m = t->rows[i].module ? (int)strlen(t->rows[i].module) : 0;
+		if (k > kindw)
+			kindw = k;
+		if (m > modw)
+			modw = m > 24 ? 24 : m;
+	}
+	if (kindw && kindw < 4)
+		kindw = 4;
+	if (modw && modw < 6)
+		modw = 6;
 	strbuf_addf(&sb, "before: %s (", before_name);
 	add_count(&sb, t->total_before);
 	strbuf_addf(&sb, " %s)\nafter:  %s (", countname, after_name);
 	add_count(&sb, t->total_after);
-	strbuf_addf(&sb, " %s)\n\n", countname);
+	strbuf_addf(&sb, " %s)\n", countname);
+	if (t->note)
+		strbuf_addf(&sb, "%s\n", t->note);
+	strbuf_addch(&sb, '\n');
 	strbuf_addf(&sb, "%-17s  %-17s  %-17s\n", "      before", "      after", "  change (points)");
-	strbuf_addf(&sb, "%8s %8s  %8s %8s  %8s %8s  %s\n", "self%", "total%", "self%", "total%", "self", "total",
-		    "function");
+	strbuf_addf(&sb, "%8s %8s  %8s %8s  %8s %8s  ", "self%", "total%", "self%", "total%", "self", "total");
+	if (modw)
+		strbuf_addf(&sb, "%-*s  ", modw, "module");
+	if (kindw)
+		strbuf_addf(&sb, "%-*s  ", kindw, "kind");
+	strbuf_addstr(&sb, "function\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct kd_row *r = &t->rows[i];
 		strbuf_addf(&sb, "%8.2f %8.2f  %8.2f %8.2f  ", r->self_before, r->total_before, r->self_after,
@@ -265,7 +423,12 @@ int kd_table_print(const struct kd_table *t, size_t n, const char *before_name, 
 		add_points(&sb, r->self_after - r->self_before);
 		strbuf_addch(&sb, ' ');
 		add_points(&sb, r->total_after - r->total_before);
-		strbuf_addf(&sb, "  %s\n", r->name);
+		strbuf_addstr(&sb, "  ");
+		if (modw)
+			strbuf_addf(&sb, "%-*s  ", modw, r->module && *r->module ? r->module : "-");
+		if (kindw)
+			strbuf_addf(&sb, "%-*s  ", kindw, *r->kind ? r->kind : "-");
+		strbuf_addf(&sb, "%s\n", r->name);
 	}
 	if (!n)
 		strbuf_addstr(&sb, "(no functions)\n");

@@ -420,8 +420,13 @@ static void print_header(const struct kp_profile *p, const struct kr_opts *o, do
 		kp_format_count(grand_n, num, sizeof(num));
 		fprintf(out, " %s samples", num);
 	} else {
+		/* the unit when it is one (nanoseconds, bytes), else what is counted */
+		const char *unit = kp_str_get(p, vt->unit), *name = kp_str_get(p, vt->name);
 		kp_format_count(grand_total, num, sizeof(num));
-		fprintf(out, " %s %s", num, kp_str_get(p, vt->name));
+		if (*unit && strcmp(unit, "count"))
+			fprintf(out, " %s %s", num, unit);
+		else
+			fprintf(out, " %s %s", num, !strcmp(name, "count") ? "counts" : name);
 	}
 	if (event)
 		fprintf(out, " of %s", event);

@@ -174,6 +174,12 @@ void ks_session_set_debug_path(struct ks_session *s, const char *path)
 	s->dwfl_debuginfo_path = path ? xstrdup(path) : NULL;
 }
 
+void ks_session_preload_kernel(struct ks_session *s)
+{
+	if (!s->opts.no_kernel)
+		ks_kernel_load(s); /* a failure is remembered and reported at the first lookup */
+}
+
 /* ---- processes ---- */
 static void procs_rehash(struct ks_session *s)
 {

@@ -36,6 +36,10 @@ void ks_session_set_jit_dir(struct ks_session *s, const char *dir);
 /* Where separate debug files are looked for, in libdwfl's debuginfo_path syntax
  * (default ":.debug:/usr/lib/debug"); call before the first resolve. */
 void ks_session_set_debug_path(struct ks_session *s, const char *path);
+/* Reads the kernel's symbols now rather than at the first kernel address (a recorder
+ * calls it before its target starts, so the first samples are not held up by it).
+ * Nothing with opts.no_kernel or when kallsyms cannot be read. */
+void ks_session_preload_kernel(struct ks_session *s);
 
 /* ---- address-space events ---- */
 
