@@ -40,6 +40,7 @@ enum kp_frame_flags {
 	KP_FRAME_OFFCPU = 1 << 4,  /* a frame that stands for time off the CPU */
 	KP_FRAME_ROOT = 1 << 5,    /* a synthetic root such as a process name */
 	KP_FRAME_TRUNCATED = 1 << 6, /* marks a stack that could not be fully unwound */
+	KP_FRAME_PY = 1 << 7,      /* a Python frame: "QUALNAME (FILE:FIRSTLINE)", module "[python]" */
 };
 
 struct kp_frame {
