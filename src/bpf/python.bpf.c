@@ -36,12 +36,28 @@ struct {
 	__type(value, __u64);
 } dropped SEC(".maps");
 
-/* Only the field kiln needs, relocated against the running kernel's BTF (CO-RE). */
+/* Address spaces (mm) of processes not (yet) followed, with when user space was last
+ * told about them: a sampled task of a new address space (a new process, or one that
+ * just called exec) is announced at once, and again every PYB_NOTICE_NS while it stays
+ * unknown, so that a Python is followed from its first milliseconds rather than when
+ * the recorder gets to its mmap records. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u64);
+} noticed SEC(".maps");
+
+/* Only the fields kiln needs, relocated against the running kernel's BTF (CO-RE). */
 struct thread_struct {
 	unsigned long fsbase;
 } __attribute__((preserve_access_index));
+struct mm_struct {
+	int dummy;
+} __attribute__((preserve_access_index));
 struct task_struct {
 	struct thread_struct thread;
+	struct mm_struct *mm;
 } __attribute__((preserve_access_index));
 
 static __always_inline __u64 rd_ptr(__u64 addr, int *fault)
@@ -123,8 +139,22 @@ int kiln_py_sample(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = (__u32)(id >> 32), tid = (__u32)id;
 	const struct pyb_proc *p = bpf_map_lookup_elem(&procs, &pid);
-	if (!p)
+	if (!p) {
+		struct task_struct *task = (void *)bpf_get_current_task();
+		__u64 mm = (__u64)BPF_CORE_READ(task, mm), now = bpf_ktime_get_ns();
+		__u64 *last = bpf_map_lookup_elem(&noticed, &mm);
+		if (!mm || (last && now - *last < PYB_NOTICE_NS))
+			return 1;
+		bpf_map_update_elem(&noticed, &mm, &now, BPF_ANY);
+		struct pyb_notice *nt = bpf_ringbuf_reserve(&records, sizeof(*nt), 0);
+		if (nt) {
+			nt->time = now;
+			nt->pid = pid;
+			nt->tid = tid;
+			bpf_ringbuf_submit(nt, 0);
+		}
 		return 1;
+	}
 	struct pyb_record *r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
 	if (!r) {
 		__u32 k = 0;

@@ -246,11 +246,21 @@ static struct code_ent *code_get(struct kc_py *py, int pid, const struct kpy_off
 	return e;
 }
 
+static void scan_maps(struct kc_py *py, int pid);
+
 /* The ring buffer's callback (lock held). */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct kc_py *py = ctx;
 	const struct pyb_record *r = data;
+	if (size == sizeof(struct pyb_notice)) {
+		const struct pyb_notice *nt = data;
+		struct proc_ent *p = proc_find(py, (int)nt->pid, 0);
+		py->st.notices++;
+		if (!p || !p->runtime)
+			scan_maps(py, (int)nt->pid);
+		return 0;
+	}
 	if (size < sizeof(*r))
 		return 0;
 	py->st.records++;
@@ -478,35 +488,38 @@ static void unpublish(struct kc_py *py, int pid)
 	p->runtime = 0;
 }
 
-void kc_py_mmap(struct kc_py *py, int pid, uint64_t start, uint64_t pgoff, const char *path)
+/* A mapping of pid (lock held): registers pid when path is a CPython. */
+static void mmap_locked(struct kc_py *py, int pid, uint64_t start, uint64_t pgoff, const char *path)
 {
 	if (!path || path[0] != '/' || !kpy_path_candidate(path))
 		return;
-	pthread_mutex_lock(&py->lock);
 	struct proc_ent *p = proc_find(py, pid, 0);
-	int known = p && p->runtime;
-	pthread_mutex_unlock(&py->lock);
-	if (known)
+	if (p && p->runtime)
 		return;
 	const struct kpy_elf *info = inspect(py, path);
 	uint64_t va;
 	if (!info || !info->is_python || kpy_elf_off_to_vaddr(path, pgoff, &va) != 0)
 		return;
 	const struct kpy_offsets *off = kpy_offsets_find(info->version);
-	pthread_mutex_lock(&py->lock);
 	p = proc_find(py, pid, 1);
 	p->version = info->version;
 	p->runtime = info->runtime_vaddr + (start - va);
 	p->off = off;
 	py->st.processes++;
 	publish(py, p);
-	pthread_mutex_unlock(&py->lock);
 	if (!off) {
 		tell_version(py, info->version);
 	} else if (!py->bpf_ok && !py->told) {
 		py->told = 1;
 		kiln_warn("python process %d: no python frames, native stacks only: %s", pid, py->why);
 	}
+}
+
+void kc_py_mmap(struct kc_py *py, int pid, uint64_t start, uint64_t pgoff, const char *path)
+{
+	pthread_mutex_lock(&py->lock);
+	mmap_locked(py, pid, start, pgoff, path);
+	pthread_mutex_unlock(&py->lock);
 }
 
 void kc_py_fork(struct kc_py *py, int ppid, int pid)
@@ -540,7 +553,8 @@ void kc_py_exit(struct kc_py *py, int pid)
 	pthread_mutex_unlock(&py->lock);
 }
 
-void kc_py_attach_pid(struct kc_py *py, int pid)
+/* Registers pid from its current mappings (lock held). */
+static void scan_maps(struct kc_py *py, int pid)
 {
 	char path[64], line[4096];
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
@@ -555,9 +569,16 @@ void kc_py_attach_pid(struct kc_py *py, int pid)
 		char *name = line + name_at;
 		name[strcspn(name, "\n")] = 0;
 		if (name[0] == '/')
-			kc_py_mmap(py, pid, start, off, name);
+			mmap_locked(py, pid, start, off, name);
 	}
 	fclose(f);
+}
+
+void kc_py_attach_pid(struct kc_py *py, int pid)
+{
+	pthread_mutex_lock(&py->lock);
+	scan_maps(py, pid);
+	pthread_mutex_unlock(&py->lock);
 }
 
 void kc_py_sync(struct kc_py *py)
@@ -590,6 +611,8 @@ static unsigned char frame_kind(struct kc_py *py, kp_frame_t id)
 		k = KPY_NATIVE;
 	else if (f->name == py->s_eval && !(f->flags & KP_FRAME_INLINE))
 		k = KPY_EVAL;
+	else if ((f->flags & KP_FRAME_JIT) && !strncmp(kp_str_get(py->prof, f->name), "py::", 4))
+		k = KPY_INTERP; /* 3.12+ -X perf trampolines: the Python frame says the same */
 	else if (f->module && kpy_path_candidate(kp_str_get(py->prof, f->module)))
 		k = KPY_INTERP;
 	py->kinds[id] = (unsigned char)(k + 1);

@@ -65,6 +65,7 @@ struct kc_py_stats {
 	uint64_t unmatched;      /* samples of a followed Python process without a record */
 	uint64_t dropped;        /* records the ring buffer had no room for */
 	uint64_t max_gap_ns;     /* the largest time from a record to its sample */
+	uint64_t notices;        /* samples of processes not followed yet, told by the program */
 	int bpf;                 /* 1 when the program is loaded and attached */
 };
 void kc_py_stats(struct kc_py *py, struct kc_py_stats *st);

@@ -60,4 +60,12 @@ struct pyb_record {
 	struct pyb_frame frames[PYB_MAX_FRAMES]; /* innermost first */
 };
 
+/* A process not followed yet was sampled (see `noticed` in python.bpf.c): user space
+ * looks at its mappings. Told at most once per PYB_NOTICE_NS per address space. */
+#define PYB_NOTICE_NS 50000000ull
+struct pyb_notice {
+	unsigned long long time;
+	unsigned int pid, tid;
+};
+
 #endif
