@@ -48,6 +48,25 @@ struct {
 	__type(value, __u64);
 } noticed SEC(".maps");
 
+/* The thread state last found for a thread: checked with one read, walked for on a miss. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} tstates SEC(".maps");
+
+/* Per CPU: the bytes of one frame. */
+struct frame_buf {
+	unsigned char b[2 * PYB_FRAME_READ];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct frame_buf);
+} scratch SEC(".maps");
+
 /* Only the fields kiln needs, relocated against the running kernel's BTF (CO-RE). */
 struct thread_struct {
 	unsigned long fsbase;
@@ -80,49 +99,69 @@ static __always_inline __u64 find_tstate(const struct pyb_proc *p, __u32 tid, in
 		if (!want)
 			return 0;
 	}
+	__u64 *cached = bpf_map_lookup_elem(&tstates, &tid);
+	if (cached && *cached) {
+		int f = 0;
+		__u64 ts = *cached;
+		if (rd_ptr(ts + p->ts_tid, &f) == want && !f)
+			return ts;
+	}
 	__u64 interp = rd_ptr(p->runtime + p->rt_interp_head, fault);
 	if (!interp)
 		return 0;
 	__u64 ts = rd_ptr(interp + p->interp_threads_head, fault);
 	for (int i = 0; i < PYB_MAX_THREADS && ts; i++) {
 		__u64 id = rd_ptr(ts + p->ts_tid, fault);
-		if (id == want)
+		if (id == want) {
+			bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
 			return ts;
+		}
 		ts = rd_ptr(ts + p->ts_next, fault);
 	}
 	return 0;
 }
 
+/* A field of the frame bytes read at fr_lo (off is the field's offset in the frame). */
+static __always_inline __u64 field(const struct frame_buf *fb, const struct pyb_proc *p, __u16 off, int size)
+{
+	__u32 at = (__u32)(off - p->fr_lo) & (PYB_FRAME_READ - 1);
+	if (size == 8)
+		return *(const __u64 *)(const void *)&fb->b[at];
+	if (size == 4)
+		return (__u64)(__s64) * (const __s32 *)(const void *)&fb->b[at];
+	return fb->b[at];
+}
+
 static __always_inline int walk(struct pyb_record *r, const struct pyb_proc *p, __u32 tid)
 {
 	int fault = 0;
+	__u32 zero = 0;
+	struct frame_buf *fb = bpf_map_lookup_elem(&scratch, &zero);
+	if (!fb)
+		return 0;
 	__u64 ts = find_tstate(p, tid, &fault);
 	if (!ts)
 		return fault ? PYB_F_FAULT : 0;
 	__u64 fr = rd_ptr(ts + p->ts_frame, &fault);
 	if (p->cframe_current != PYB_NONE && fr)
 		fr = rd_ptr(fr + p->cframe_current, &fault);
+	__u32 len = p->fr_len;
+	if (len > PYB_FRAME_READ)
+		len = PYB_FRAME_READ;
 	int n = 0;
 	for (int i = 0; i < PYB_MAX_FRAMES; i++) {
 		if (!fr || fault)
 			break;
-		struct pyb_frame *f = &r->frames[i];
-		f->code = rd_ptr(fr + p->fr_code, &fault);
-		if (p->instr_size == 4) {
-			int lasti = 0;
-			if (bpf_probe_read_user(&lasti, sizeof(lasti), (const void *)(fr + p->fr_instr)) != 0)
-				fault = 1;
-			f->instr = (__u64)(__s64)lasti;
-		} else {
-			f->instr = rd_ptr(fr + p->fr_instr, &fault);
-		}
-		__u8 flag = 1;
-		if (p->entry_kind != PYB_ENTRY_EVERY &&
-		    bpf_probe_read_user(&flag, 1, (const void *)(fr + p->fr_flag)) != 0)
+		if (bpf_probe_read_user(fb->b, len, (const void *)(fr + p->fr_lo)) != 0) {
 			fault = 1;
-		r->fflags[i] = flag;
+			break;
+		}
+		struct pyb_frame *f = &r->frames[i];
+		f->code = field(fb, p, p->fr_code, 8);
+		f->instr = field(fb, p, p->fr_instr, p->instr_size == 4 ? 4 : 8);
+		r->fflags[i] = p->entry_kind == PYB_ENTRY_EVERY ? 1 : (__u8)field(fb, p, p->fr_flag, 1);
 		n = i + 1;
-		fr = rd_ptr(fr + p->fr_prev, &fault);
+		fr = field(fb, p, p->fr_prev, 8);
 	}
 	r->nframes = (__u16)n;
 	int flags = PYB_F_THREAD;
@@ -169,6 +208,7 @@ int kiln_py_sample(struct bpf_perf_event_data *ctx)
 	r->cpu = bpf_get_smp_processor_id();
 	r->nframes = 0;
 	r->flags = (__u16)walk(r, p, tid);
-	bpf_ringbuf_submit(r, 0);
+	/* no wakeup: the reader polls every 10 ms (a wakeup per sample costs more than the walk) */
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	return 1;
 }

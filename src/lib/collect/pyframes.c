@@ -471,6 +471,19 @@ static void publish(struct kc_py *py, const struct proc_ent *p)
 	v.tid_kind = o->tid_kind;
 	v.entry_kind = o->entry_kind;
 	v.instr_size = o->instr_size;
+	unsigned lo = o->fr_code, hi = 0;
+	const unsigned short offs[4] = { o->fr_code, o->fr_prev, o->fr_instr, o->fr_flag };
+	const unsigned sizes[4] = { 8, 8, o->instr_size, 1 };
+	for (int i = 0; i < 4; i++) {
+		if (offs[i] == PYB_NONE)
+			continue;
+		if (offs[i] < lo)
+			lo = offs[i];
+		if (offs[i] + sizes[i] > hi)
+			hi = offs[i] + sizes[i];
+	}
+	v.fr_lo = (unsigned char)lo;
+	v.fr_len = (unsigned char)(hi - lo);
 	uint32_t key = (uint32_t)p->pid;
 	bpf_map_update_elem(bpf_map__fd(py->skel->maps.procs), &key, &v, BPF_ANY);
 }

@@ -18,6 +18,7 @@
 #define PYB_ENTRY_EVERY 2    /* PyFrameObject (3.9, 3.10): every frame is its own eval call */
 
 #define PYB_NONE 0xffff      /* an absent offset */
+#define PYB_FRAME_READ 128   /* most bytes of a frame read at once */
 
 /* Per process (map key: the process id). All offsets in bytes. */
 struct pyb_proc {
@@ -35,7 +36,9 @@ struct pyb_proc {
 	unsigned char tid_kind;              /* PYB_TID_* */
 	unsigned char entry_kind;            /* PYB_ENTRY_* */
 	unsigned char instr_size;            /* 8 (a pointer) or 4 (an int) */
-	unsigned char pad[5];
+	unsigned char fr_lo, fr_len;         /* the frame bytes [fr_lo, fr_lo + fr_len) hold the four
+					      * fields above: one read per frame (fr_len <= PYB_FRAME_READ) */
+	unsigned char pad[3];
 };
 
 /* Record flags */
