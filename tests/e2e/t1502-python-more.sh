@@ -51,6 +51,16 @@ for how in fork spawn; do
 	'
 done
 
+expect "recursion deeper than the walk: the innermost frames under [truncated], never silently cut" '
+	printf "import time\ndef leafwork():\n    t0 = time.thread_time()\n    while time.thread_time() - t0 < 0.01:\n        pass\ndef rec(n):\n    return leafwork() if n == 0 else rec(n - 1)\nfor _ in range(60):\n    rec(200)\n" >deep.py &&
+	"$KILN" record -q -o p.prof -- "$PY_DEB" deep.py >out 2>err || { cat err; exit 1; }
+	"$KILN" report -i p.prof --folded >f.txt &&
+	all=$(grep "leafwork (deep.py:2)" f.txt | awk "{ s += \$NF } END { print s+0 }") &&
+	cut=$(grep "^python3;\[truncated\];rec (deep.py:6);.*;rec (deep.py:6);leafwork (deep.py:2)" f.txt | awk "{ s += \$NF } END { print s+0 }") &&
+	echo "leafwork $all samples, $cut under [truncated]" && test "$all" -gt 100 &&
+	awk -v a="$all" -v c="$cut" "BEGIN { exit !(c > a * 0.95) }"
+'
+
 for v in 3.9 3.10 3.12 3.13; do
 	py=$(ls -d "$PYENV"/$v.*/bin/python$v 2>/dev/null | tail -1)
 	if [ -z "$py" ]; then

@@ -222,6 +222,21 @@ static void test_merge_truncated(void **state)
 	expect_frames(out, n, want_all, 9);
 }
 
+static void test_merge_python_cut(void **state)
+{
+	(void)state;
+	uint32_t out[64];
+	/* the Python walk stopped after two frames (too deep): the runs it has belong to the
+	 * innermost eval frames */
+	const uint32_t nat[] = { START, EVAL, VEC, ZLIB, VEC, EVAL, DEFL };
+	const unsigned char kind[] = { KPY_INTERP, KPY_EVAL, KPY_INTERP, KPY_NATIVE, KPY_INTERP, KPY_EVAL, KPY_NATIVE };
+	const uint32_t py[] = { PCB, PBETA };
+	const unsigned char fl[] = { 1, 0 }; /* PBETA's run is open: its outer frames are missing */
+	size_t n = merge(nat, kind, 7, py, fl, 2, KPY_CUT_PYTHON, 0, out);
+	const uint32_t want[] = { PBETA, ZLIB, PCB, DEFL };
+	expect_frames(out, n, want, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +249,7 @@ int main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_merge_nested),
 		cmocka_unit_test(test_merge_truncated),
+		cmocka_unit_test(test_merge_python_cut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -729,8 +729,17 @@ kp_stack_t kc_py_stack(struct kc_py *py, int pid, int tid, uint64_t time, kp_sta
 			n = MERGE_MAX;
 		for (uint32_t i = 0; i < n; i++)
 			py->nkind[i] = frame_kind(py, py->nat[i]);
-		size_t k = kpy_merge(py->nat, py->nkind, n, py->pyf, py->keep, q->n, seg_end, nseg, truncated,
+		int cut = (truncated ? KPY_CUT_NATIVE : 0) | (q->flags & (PYB_F_CUT | PYB_F_FAULT) ? KPY_CUT_PYTHON : 0);
+		size_t k = kpy_merge(py->nat, py->nkind, n, py->pyf, py->keep, q->n, seg_end, nseg, cut,
 				     py->internals, py->out, MERGE_MAX);
+		if ((q->flags & (PYB_F_CUT | PYB_F_FAULT)) && k < MERGE_MAX &&
+		    !(k && (py->prof->frames[py->out[0]].flags & KP_FRAME_TRUNCATED))) {
+			/* the outer Python frames are missing: never silently, as record.c marks
+			 * native stacks that end early */
+			memmove(py->out + 1, py->out, k * sizeof(*py->out));
+			py->out[0] = kp_frame_named(py->prof, "[truncated]", 11, KP_FRAME_TRUNCATED);
+			k++;
+		}
 		result = kp_stack_from_frames(py->prof, py->out, k);
 		py->st.merged++;
 	}

@@ -4,7 +4,7 @@
 #ifndef KILN_PYTHON_PY_BPF_ABI_H
 #define KILN_PYTHON_PY_BPF_ABI_H
 
-#define PYB_MAX_FRAMES 96   /* Python frames read per sample (deeper stacks are cut) */
+#define PYB_MAX_FRAMES 128  /* Python frames read per sample (deeper stacks are cut) */
 #define PYB_MAX_THREADS 64  /* thread states searched for the sampled thread */
 #define PYB_MAX_PROCS 4096  /* Python processes followed at once */
 

@@ -307,7 +307,7 @@ int kpy_segments(unsigned char entry_kind, const unsigned char *fflags, int n, u
  * native walk was cut before the root, those runs still belong at the root. */
 static long unmatched_root_runs(size_t neval, int nseg, int truncated)
 {
-	return truncated && neval < (size_t)nseg ? (long)((size_t)nseg - neval) : 0;
+	return (truncated & KPY_CUT_NATIVE) && neval < (size_t)nseg ? (long)((size_t)nseg - neval) : 0;
 }
 
 /* The Python run (index into seg_end) that the j-th eval frame from the root executes,
@@ -315,6 +315,8 @@ static long unmatched_root_runs(size_t neval, int nseg, int truncated)
 static long run_of(size_t j, size_t neval, int nseg, int truncated)
 {
 	long run = (long)nseg - 1 - (long)j - unmatched_root_runs(neval, nseg, truncated);
+	if ((truncated & KPY_CUT_PYTHON) && !(truncated & KPY_CUT_NATIVE))
+		run = (long)neval - 1 - (long)j; /* the Python walk lost its root: match from the leaf */
 	return run >= 0 && run < nseg ? run : -1;
 }
 

@@ -103,11 +103,15 @@ int kpy_segments(unsigned char entry_kind, const unsigned char *fflags, int n, u
 /* Merges: native holds the native stack root first (n frames, kind[] each); pyf the
  * Python frames innermost first (np of them, keep[] from kpy_segments), split into nseg
  * runs by seg_end. Each eval frame, counted from the root, is replaced by the Python run
- * it executes (counted from the outermost); when the counts differ and the native stack
- * is truncated, they are matched from the leaf instead, and the outermost runs that no
- * eval frame stands for go to the root. Unless internals is set, native frames below the
+ * it executes (counted from the outermost). truncated has KPY_CUT_NATIVE when the native
+ * stack did not reach its root: the runs are then matched from the leaf, and the
+ * outermost runs that no eval frame stands for go to the root; KPY_CUT_PYTHON when the
+ * Python walk stopped before its outermost frame (too deep, unreadable memory): matched
+ * from the leaf, eval frames beyond the walk get no run. Unless internals is set, native frames below the
  * outermost Python frame, interpreter frames and the truncation mark are left out.
  * Writes the merged stack root first to out (at most max) and returns its length. */
+#define KPY_CUT_NATIVE 1
+#define KPY_CUT_PYTHON 2
 size_t kpy_merge(const uint32_t *native, const unsigned char *kind, size_t n, const uint32_t *pyf,
 		 const unsigned char *keep, int np, const int *seg_end, int nseg, int truncated,
 		 int internals, uint32_t *out, size_t max);
