@@ -113,6 +113,24 @@ static void test_elf_inspect(void **state)
 		assert_int_equal(e.version, 0x030b);
 		assert_true(e.runtime_vaddr != 0);
 	}
+	/* 3.13: the table agrees with the interpreter's own _Py_DebugOffsets; a changed
+	 * field is caught */
+	const char *lib313 = "/root/.pyenv/versions/3.13.0/lib/libpython3.13.so.1.0";
+	if (access(lib313, R_OK) == 0) {
+		assert_int_equal(kpy_elf_inspect(lib313, &e), 0);
+		assert_int_equal(e.version, 0x030d);
+		assert_true(e.debug_len > 0);
+		assert_int_equal(kpy_check_debug_offsets(kpy_offsets_find(0x030d), &e), 0);
+		struct kpy_offsets changed = *kpy_offsets_find(0x030d);
+		changed.fr_flag++;
+		assert_int_equal(kpy_check_debug_offsets(&changed, &e), -1);
+		e.debug[16] = 1; /* free-threaded */
+		assert_int_equal(kpy_check_debug_offsets(kpy_offsets_find(0x030d), &e), -1);
+	}
+	if (access("/usr/bin/python3.11", R_OK) == 0) {
+		assert_int_equal(kpy_elf_inspect("/usr/bin/python3.11", &e), 0);
+		assert_int_equal(kpy_check_debug_offsets(kpy_offsets_find(0x030b), &e), 1);
+	}
 	assert_int_equal(kpy_elf_inspect("/bin/sh", &e), 0);
 	assert_false(e.is_python);
 	assert_int_equal(kpy_elf_inspect("/nonexistent/python3", &e), -1);

@@ -436,14 +436,17 @@ static const struct kpy_elf *inspect(struct kc_py *py, const char *path)
 	return f->ok ? &f->info : NULL;
 }
 
-static void tell_version(struct kc_py *py, unsigned version)
+static void tell_version(struct kc_py *py, unsigned version, int differs)
 {
 	for (int i = 0; i < py->ntold; i++)
 		if (py->told_versions[i] == version)
 			return;
 	if (py->ntold < 8)
 		py->told_versions[py->ntold++] = version;
-	if (version)
+	if (differs)
+		kiln_warn("python %u.%u: frames not supported (its _Py_DebugOffsets differ from kiln's table: "
+			  "a free-threaded or modified build), native stacks only", version >> 8, version & 0xff);
+	else if (version)
 		kiln_warn("python %u.%u: frames not supported, native stacks only", version >> 8, version & 0xff);
 	else
 		kiln_warn("python of unknown version: frames not supported, native stacks only");
@@ -514,6 +517,9 @@ static void mmap_locked(struct kc_py *py, int pid, uint64_t start, uint64_t pgof
 	if (!info || !info->is_python || kpy_elf_off_to_vaddr(path, pgoff, &va) != 0)
 		return;
 	const struct kpy_offsets *off = kpy_offsets_find(info->version);
+	int differs = off && kpy_check_debug_offsets(off, info) < 0;
+	if (differs)
+		off = NULL;
 	p = proc_find(py, pid, 1);
 	p->version = info->version;
 	p->runtime = info->runtime_vaddr + (start - va);
@@ -521,7 +527,7 @@ static void mmap_locked(struct kc_py *py, int pid, uint64_t start, uint64_t pgof
 	py->st.processes++;
 	publish(py, p);
 	if (!off) {
-		tell_version(py, info->version);
+		tell_version(py, info->version, differs);
 	} else if (!py->bpf_ok && !py->told) {
 		py->told = 1;
 		kiln_warn("python process %d: no python frames, native stacks only: %s", pid, py->why);

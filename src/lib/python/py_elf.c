@@ -44,20 +44,20 @@ static Elf *open_elf(const char *path, int *fd)
 	return e;
 }
 
-/* Reads 4 bytes at ELF virtual address va from the section holding it. */
-static int read_u32_at(Elf *e, uint64_t va, uint32_t *out)
+/* Reads n bytes at ELF virtual address va from the section holding them. */
+static int read_at(Elf *e, uint64_t va, void *out, size_t n)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
 	while ((scn = elf_nextscn(e, scn))) {
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !(sh.sh_flags & SHF_ALLOC))
 			continue;
-		if (va < sh.sh_addr || va + 4 > sh.sh_addr + sh.sh_size)
+		if (va < sh.sh_addr || va + n > sh.sh_addr + sh.sh_size)
 			continue;
 		Elf_Data *d = elf_getdata(scn, NULL);
-		if (!d || !d->d_buf || va - sh.sh_addr + 4 > d->d_size)
+		if (!d || !d->d_buf || va - sh.sh_addr + n > d->d_size)
 			return -1;
-		memcpy(out, (const char *)d->d_buf + (va - sh.sh_addr), 4);
+		memcpy(out, (const char *)d->d_buf + (va - sh.sh_addr), n);
 		return 0;
 	}
 	return -1;
@@ -93,12 +93,16 @@ int kpy_elf_inspect(const char *path, struct kpy_elf *info)
 	}
 	info->is_python = info->runtime_vaddr != 0;
 	uint32_t hex;
-	if (version_va && read_u32_at(e, version_va, &hex) == 0 && (hex >> 24) == 3) {
+	if (version_va && read_at(e, version_va, &hex, 4) == 0 && (hex >> 24) == 3) {
 		info->version = hex >> 16;
 		info->micro = (hex >> 8) & 0xff;
 	} else {
 		info->version = version_from_name(path);
 	}
+	/* 3.13+: _PyRuntime starts with _Py_DebugOffsets, initialised data in the file */
+	if (info->runtime_vaddr && info->version >= 0x030d &&
+	    read_at(e, info->runtime_vaddr, info->debug, sizeof(info->debug)) == 0)
+		info->debug_len = sizeof(info->debug);
 	elf_end(e);
 	close(fd);
 	return 0;
@@ -128,4 +132,43 @@ int kpy_elf_off_to_vaddr(const char *path, uint64_t pgoff, uint64_t *vaddr)
 	elf_end(e);
 	close(fd);
 	return rc;
+}
+
+/* Where 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h) keeps the fields
+ * kiln uses (offsetof, computed from 3.13.0's header with Py_BUILD_CORE). */
+enum {
+	DBG_VERSION = 8, DBG_FREE_THREADED = 16, DBG_INTERP_HEAD = 40, DBG_THREADS_HEAD = 72,
+	DBG_TS_NEXT = 168, DBG_TS_FRAME = 184, DBG_TS_NATIVE_TID = 200,
+	DBG_FR_PREVIOUS = 232, DBG_FR_EXECUTABLE = 240, DBG_FR_INSTR = 248, DBG_FR_OWNER = 264,
+	DBG_CO_FILENAME = 280, DBG_CO_NAME = 288, DBG_CO_QUALNAME = 296, DBG_CO_LINETABLE = 304,
+	DBG_CO_FIRSTLINENO = 312, DBG_CO_CODE = 344,
+};
+
+static uint64_t dbg_u64(const unsigned char *b, size_t at)
+{
+	uint64_t v;
+	memcpy(&v, b + at, 8);
+	return v;
+}
+
+int kpy_check_debug_offsets(const struct kpy_offsets *o, const struct kpy_elf *info)
+{
+	if (info->version < 0x030d || info->debug_len < DBG_CO_CODE + 8)
+		return 1;
+	const unsigned char *b = info->debug;
+	if (memcmp(b, "xdebugpy", 8) || (dbg_u64(b, DBG_VERSION) >> 16) != info->version ||
+	    dbg_u64(b, DBG_FREE_THREADED))
+		return -1;
+	const struct { size_t at; unsigned want; } f[] = {
+		{ DBG_INTERP_HEAD, o->rt_interp_head }, { DBG_THREADS_HEAD, o->interp_threads_head },
+		{ DBG_TS_NEXT, o->ts_next }, { DBG_TS_FRAME, o->ts_frame }, { DBG_TS_NATIVE_TID, o->ts_tid },
+		{ DBG_FR_PREVIOUS, o->fr_prev }, { DBG_FR_EXECUTABLE, o->fr_code }, { DBG_FR_INSTR, o->fr_instr },
+		{ DBG_FR_OWNER, o->fr_flag }, { DBG_CO_FILENAME, o->co_filename }, { DBG_CO_NAME, o->co_name },
+		{ DBG_CO_QUALNAME, o->co_qualname }, { DBG_CO_LINETABLE, o->co_linetable },
+		{ DBG_CO_FIRSTLINENO, o->co_firstlineno }, { DBG_CO_CODE, o->co_code },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (dbg_u64(b, f[i].at) != f[i].want)
+			return -1;
+	return 0;
 }

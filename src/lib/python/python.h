@@ -35,7 +35,15 @@ struct kpy_elf {
 	unsigned version;        /* 0xMMmm from Py_Version (3.11+) or the file name; 0 unknown */
 	unsigned micro;          /* from Py_Version, when present */
 	uint64_t runtime_vaddr;  /* _PyRuntime's ELF virtual address */
+	unsigned char debug[512]; /* 3.13+: the start of _PyRuntime (_Py_DebugOffsets) in the file */
+	size_t debug_len;        /* 0 when not read */
 };
+
+/* 3.13+: checks the table's offsets o against the interpreter's own _Py_DebugOffsets
+ * (its cookie, version, GIL build and every field kiln reads). Returns 0 when they
+ * agree, -1 when they differ (another build: frames must not be read), 1 when there is
+ * nothing to check (before 3.13, or not in the file). */
+int kpy_check_debug_offsets(const struct kpy_offsets *o, const struct kpy_elf *info);
 
 /* Looks for _PyRuntime and Py_Version in path's symbol tables. Returns 0 (info filled;
  * is_python 0 for another program), -1 when the file cannot be read as ELF. */
