@@ -14,6 +14,8 @@
 #include <bpf/bpf_core_read.h>
 #include "python/py_bpf_abi.h"
 
+_Static_assert((PYB_MAX_FRAMES & (PYB_MAX_FRAMES - 1)) == 0, "PYB_MAX_FRAMES is a power of two");
+
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
@@ -25,7 +27,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20);
+	__uint(max_entries, 2 << 20);
 } records SEC(".maps");
 
 /* Records the ring buffer had no room for (index 0). */
@@ -56,15 +58,19 @@ struct {
 	__type(value, __u64);
 } tstates SEC(".maps");
 
-/* Per CPU: the bytes of one frame. */
-struct frame_buf {
+/* Per CPU: the record being filled and the bytes of one frame. The loops run under
+ * bpf_loop (the verifier checks each body once: a load takes about a millisecond
+ * rather than the 80 ms an unrolled 128-frame walk took) and fill these; the record is
+ * then copied into the ring buffer. */
+struct scratch {
+	struct pyb_record rec;
 	unsigned char b[2 * PYB_FRAME_READ];
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct frame_buf);
+	__type(value, struct scratch);
 } scratch SEC(".maps");
 
 /* Only the fields kiln needs, relocated against the running kernel's BTF (CO-RE). */
@@ -87,87 +93,122 @@ static __always_inline __u64 rd_ptr(__u64 addr, int *fault)
 	return v;
 }
 
-/* The thread state of the current task, or 0. */
-static __always_inline __u64 find_tstate(const struct pyb_proc *p, __u32 tid, int *fault)
+struct walk_ctx {
+	const struct pyb_proc *p;
+	__u64 want;     /* the thread id to find */
+	__u64 ts;       /* thread walk: the current thread state; then the result */
+	__u64 fr;       /* frame walk: the current frame */
+	__u32 len;      /* frame bytes per read */
+	int n;          /* frames read */
+	int fault;
+	int found;
+};
+
+static long thread_step(__u32 i, void *data)
 {
-	__u64 want = tid;
+	struct walk_ctx *c = data;
+	if (!c->ts)
+		return 1;
+	if (rd_ptr(c->ts + c->p->ts_tid, &c->fault) == c->want) {
+		c->found = 1;
+		return 1;
+	}
+	c->ts = rd_ptr(c->ts + c->p->ts_next, &c->fault);
+	return c->fault ? 1 : 0;
+}
+
+/* A field of the frame bytes read at fr_lo (off is the field's offset in the frame). */
+static __always_inline __u64 field(const struct scratch *sc, const struct pyb_proc *p, __u16 off, int size)
+{
+	__u32 at = (__u32)(off - p->fr_lo) & (PYB_FRAME_READ - 1);
+	if (size == 8)
+		return *(const __u64 *)(const void *)&sc->b[at];
+	if (size == 4)
+		return (__u64)(__s64) * (const __s32 *)(const void *)&sc->b[at];
+	return sc->b[at];
+}
+
+static long frame_step(__u32 i, void *data)
+{
+	struct walk_ctx *c = data;
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc || !c->fr || i >= PYB_MAX_FRAMES)
+		return 1;
+	const struct pyb_proc *p = c->p;
+	__u32 len = c->len;
+	if (len > PYB_FRAME_READ)
+		len = PYB_FRAME_READ;
+	if (bpf_probe_read_user(sc->b, len, (const void *)(c->fr + p->fr_lo)) != 0) {
+		c->fault = 1;
+		return 1;
+	}
+	/* i < PYB_MAX_FRAMES already; the mask (hidden from the compiler, which would drop
+	 * it) gives the verifier the bound on the register that indexes */
+	__u32 k = i;
+	asm volatile("" : "+r"(k));
+	k &= PYB_MAX_FRAMES - 1;
+	struct pyb_frame *f = &sc->rec.frames[k];
+	f->code = field(sc, p, p->fr_code, 8);
+	f->instr = field(sc, p, p->fr_instr, p->instr_size == 4 ? 4 : 8);
+	sc->rec.fflags[k] = p->entry_kind == PYB_ENTRY_EVERY ? 1 : (__u8)field(sc, p, p->fr_flag, 1);
+	c->n = (int)i + 1;
+	c->fr = field(sc, p, p->fr_prev, 8);
+	return 0;
+}
+
+/* The thread state of the current task, or 0. */
+static __always_inline __u64 find_tstate(struct walk_ctx *c, __u32 tid)
+{
+	const struct pyb_proc *p = c->p;
+	c->want = tid;
 	if (p->tid_kind == PYB_TID_PTHREAD) {
 		struct task_struct *task = (void *)bpf_get_current_task();
-		want = 0;
+		c->want = 0;
 		if (bpf_core_field_exists(task->thread.fsbase))
-			want = BPF_CORE_READ(task, thread.fsbase);
-		if (!want)
+			c->want = BPF_CORE_READ(task, thread.fsbase);
+		if (!c->want)
 			return 0;
 	}
 	__u64 *cached = bpf_map_lookup_elem(&tstates, &tid);
 	if (cached && *cached) {
 		int f = 0;
 		__u64 ts = *cached;
-		if (rd_ptr(ts + p->ts_tid, &f) == want && !f)
+		if (rd_ptr(ts + p->ts_tid, &f) == c->want && !f)
 			return ts;
 	}
-	__u64 interp = rd_ptr(p->runtime + p->rt_interp_head, fault);
+	__u64 interp = rd_ptr(p->runtime + p->rt_interp_head, &c->fault);
 	if (!interp)
 		return 0;
-	__u64 ts = rd_ptr(interp + p->interp_threads_head, fault);
-	for (int i = 0; i < PYB_MAX_THREADS && ts; i++) {
-		__u64 id = rd_ptr(ts + p->ts_tid, fault);
-		if (id == want) {
-			bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
-			return ts;
-		}
-		ts = rd_ptr(ts + p->ts_next, fault);
-	}
-	return 0;
-}
-
-/* A field of the frame bytes read at fr_lo (off is the field's offset in the frame). */
-static __always_inline __u64 field(const struct frame_buf *fb, const struct pyb_proc *p, __u16 off, int size)
-{
-	__u32 at = (__u32)(off - p->fr_lo) & (PYB_FRAME_READ - 1);
-	if (size == 8)
-		return *(const __u64 *)(const void *)&fb->b[at];
-	if (size == 4)
-		return (__u64)(__s64) * (const __s32 *)(const void *)&fb->b[at];
-	return fb->b[at];
-}
-
-static __always_inline int walk(struct pyb_record *r, const struct pyb_proc *p, __u32 tid)
-{
-	int fault = 0;
-	__u32 zero = 0;
-	struct frame_buf *fb = bpf_map_lookup_elem(&scratch, &zero);
-	if (!fb)
+	c->ts = rd_ptr(interp + p->interp_threads_head, &c->fault);
+	c->found = 0;
+	bpf_loop(PYB_MAX_THREADS, thread_step, c, 0);
+	if (!c->found)
 		return 0;
-	__u64 ts = find_tstate(p, tid, &fault);
+	__u64 ts = c->ts;
+	bpf_map_update_elem(&tstates, &tid, &ts, BPF_ANY);
+	return ts;
+}
+
+/* Fills sc->rec's frames; returns its flags. */
+static __always_inline int walk(struct scratch *sc, const struct pyb_proc *p, __u32 tid)
+{
+	struct walk_ctx c = { .p = p };
+	__u64 ts = find_tstate(&c, tid);
 	if (!ts)
-		return fault ? PYB_F_FAULT : 0;
-	__u64 fr = rd_ptr(ts + p->ts_frame, &fault);
-	if (p->cframe_current != PYB_NONE && fr)
-		fr = rd_ptr(fr + p->cframe_current, &fault);
-	__u32 len = p->fr_len;
-	if (len > PYB_FRAME_READ)
-		len = PYB_FRAME_READ;
-	int n = 0;
-	for (int i = 0; i < PYB_MAX_FRAMES; i++) {
-		if (!fr || fault)
-			break;
-		if (bpf_probe_read_user(fb->b, len, (const void *)(fr + p->fr_lo)) != 0) {
-			fault = 1;
-			break;
-		}
-		struct pyb_frame *f = &r->frames[i];
-		f->code = field(fb, p, p->fr_code, 8);
-		f->instr = field(fb, p, p->fr_instr, p->instr_size == 4 ? 4 : 8);
-		r->fflags[i] = p->entry_kind == PYB_ENTRY_EVERY ? 1 : (__u8)field(fb, p, p->fr_flag, 1);
-		n = i + 1;
-		fr = field(fb, p, p->fr_prev, 8);
-	}
-	r->nframes = (__u16)n;
+		return c.fault ? PYB_F_FAULT : 0;
+	c.fr = rd_ptr(ts + p->ts_frame, &c.fault);
+	if (p->cframe_current != PYB_NONE && c.fr)
+		c.fr = rd_ptr(c.fr + p->cframe_current, &c.fault);
+	if (c.fault)
+		return PYB_F_THREAD | PYB_F_FAULT;
+	c.len = p->fr_len;
+	bpf_loop(PYB_MAX_FRAMES, frame_step, &c, 0);
+	sc->rec.nframes = (__u16)c.n;
 	int flags = PYB_F_THREAD;
-	if (fault)
+	if (c.fault)
 		flags |= PYB_F_FAULT;
-	else if (fr && n == PYB_MAX_FRAMES)
+	else if (c.fr && c.n == PYB_MAX_FRAMES)
 		flags |= PYB_F_CUT;
 	return flags;
 }
@@ -194,21 +235,21 @@ int kiln_py_sample(struct bpf_perf_event_data *ctx)
 		}
 		return 1;
 	}
-	struct pyb_record *r = bpf_ringbuf_reserve(&records, sizeof(*r), 0);
-	if (!r) {
-		__u32 k = 0;
-		__u64 *d = bpf_map_lookup_elem(&dropped, &k);
+	__u32 zero = 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 1;
+	sc->rec.time = bpf_ktime_get_ns();
+	sc->rec.pid = pid;
+	sc->rec.tid = tid;
+	sc->rec.cpu = bpf_get_smp_processor_id();
+	sc->rec.nframes = 0;
+	sc->rec.flags = (__u16)walk(sc, p, tid);
+	/* no wakeup: the reader polls every 10 ms (a wakeup per sample costs more than the walk) */
+	if (bpf_ringbuf_output(&records, &sc->rec, sizeof(sc->rec), BPF_RB_NO_WAKEUP) != 0) {
+		__u64 *d = bpf_map_lookup_elem(&dropped, &zero);
 		if (d)
 			__sync_fetch_and_add(d, 1);
-		return 1;
 	}
-	r->time = bpf_ktime_get_ns();
-	r->pid = pid;
-	r->tid = tid;
-	r->cpu = bpf_get_smp_processor_id();
-	r->nframes = 0;
-	r->flags = (__u16)walk(r, p, tid);
-	/* no wakeup: the reader polls every 10 ms (a wakeup per sample costs more than the walk) */
-	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 	return 1;
 }
