@@ -246,6 +246,8 @@ int cmd_record(int argc, char **argv)
 				res.stacks ? 100.0 * (double)res.truncated / (double)res.stacks : 0.0);
 		if (o.off_cpu)
 			fprintf(stderr, "kiln record: %llu off-CPU intervals\n", (unsigned long long)res.offcpu_intervals);
+		if (res.python_merged)
+			fprintf(stderr, "kiln record: %llu stacks with Python frames\n", (unsigned long long)res.python_merged);
 	}
 	if (verbose)
 		fprintf(stderr,

@@ -1021,6 +1021,9 @@ static int finish(struct run *x, struct kc_record_result *res)
 	res->spliced = r->spliced;
 	res->offcpu_intervals = kc_offcpu_count(r->oc);
 	res->ring_bytes = cs->bytes;
+	struct kc_py_stats ps;
+	kc_py_stats(r->py, &ps);
+	res->python_merged = ps.merged;
 	/* after a failed write, closing keeps what was written (the error is printed) */
 	if (kp_writer_close(r->w, &r->prof) == 0 && !x->write_failed) {
 		struct stat st;
