@@ -57,6 +57,7 @@ struct tq {
 
 struct proc_ent {
 	int pid, used;
+	int counted;             /* in st.processes */
 	const struct kpy_offsets *off;
 	uint64_t runtime;
 	unsigned version;
@@ -524,7 +525,9 @@ static void mmap_locked(struct kc_py *py, int pid, uint64_t start, uint64_t pgof
 	p->version = info->version;
 	p->runtime = info->runtime_vaddr + (start - va);
 	p->off = off;
-	py->st.processes++;
+	if (!p->counted)
+		py->st.processes++;
+	p->counted = 1;
 	publish(py, p);
 	if (!off) {
 		tell_version(py, info->version, differs);
@@ -549,6 +552,9 @@ void kc_py_fork(struct kc_py *py, int ppid, int pid)
 		struct proc_ent copy = *pp;
 		struct proc_ent *p = proc_find(py, pid, 1);
 		copy.pid = pid;
+		copy.counted = 1;
+		if (!p->counted)
+			py->st.processes++;
 		*p = copy;
 		publish(py, p);
 	}
