@@ -58,6 +58,7 @@ struct tq {
 struct proc_ent {
 	int pid, used;
 	int counted;             /* in st.processes */
+	char *nopy;              /* a python-named file it maps that has no _PyRuntime */
 	const struct kpy_offsets *off;
 	uint64_t runtime;
 	unsigned version;
@@ -407,6 +408,8 @@ void kc_py_free(struct kc_py *py)
 		free(e);
 	}
 	free(py->code_hash);
+	for (uint32_t i = 0; i < py->procs_cap; i++)
+		free(py->procs[i].nopy);
 	free(py->procs);
 	for (struct file_ent *f = py->files, *nx; f; f = nx) {
 		nx = f->next;
@@ -515,7 +518,13 @@ static void mmap_locked(struct kc_py *py, int pid, uint64_t start, uint64_t pgof
 		return;
 	const struct kpy_elf *info = inspect(py, path);
 	uint64_t va;
-	if (!info || !info->is_python || kpy_elf_off_to_vaddr(path, pgoff, &va) != 0)
+	if (info && !info->is_python) {
+		p = proc_find(py, pid, 1);
+		if (!p->nopy)
+			p->nopy = xstrdup(path);
+		return;
+	}
+	if (!info || kpy_elf_off_to_vaddr(path, pgoff, &va) != 0)
 		return;
 	const struct kpy_offsets *off = kpy_offsets_find(info->version);
 	int differs = off && kpy_check_debug_offsets(off, info) < 0;
@@ -553,6 +562,7 @@ void kc_py_fork(struct kc_py *py, int ppid, int pid)
 		struct proc_ent *p = proc_find(py, pid, 1);
 		copy.pid = pid;
 		copy.counted = 1;
+		copy.nopy = p->nopy;
 		if (!p->counted)
 			py->st.processes++;
 		*p = copy;
@@ -771,6 +781,20 @@ void kc_py_stats(struct kc_py *py, struct kc_py_stats *st)
 		if (bpf_map_lookup_elem(bpf_map__fd(py->skel->maps.dropped), &k, &d) == 0)
 			st->dropped = d;
 	}
+}
+
+void kc_py_finish(struct kc_py *py)
+{
+	pthread_mutex_lock(&py->lock);
+	for (uint32_t i = 0; i < py->procs_cap; i++) {
+		const struct proc_ent *p = &py->procs[i];
+		if (p->used && p->nopy && !p->counted) {
+			kiln_warn("'%s' has no _PyRuntime symbol (a stripped or static python?): "
+				  "no python frames, native stacks only", p->nopy);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&py->lock);
 }
 
 void kc_py_meta(struct kc_py *py, struct kp_profile *prof)

@@ -56,6 +56,10 @@ void kc_py_sync(struct kc_py *py);
  * native stack did not reach its root. */
 kp_stack_t kc_py_stack(struct kc_py *py, int pid, int tid, uint64_t time, kp_stack_t stack, int truncated);
 
+/* The recording ended: a process that mapped a python-named executable or library
+ * without _PyRuntime (and no CPython otherwise) gets one line. */
+void kc_py_finish(struct kc_py *py);
+
 /* Statistics for the profile's meta data. */
 struct kc_py_stats {
 	uint64_t processes;      /* Python processes recognised */

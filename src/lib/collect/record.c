@@ -1022,6 +1022,7 @@ static int finish(struct run *x, struct kc_record_result *res)
 	res->offcpu_intervals = kc_offcpu_count(r->oc);
 	res->ring_bytes = cs->bytes;
 	struct kc_py_stats ps;
+	kc_py_finish(r->py);
 	kc_py_stats(r->py, &ps);
 	res->python_merged = ps.merged;
 	/* after a failed write, closing keeps what was written (the error is printed) */
