@@ -61,6 +61,7 @@ struct proc_ent {
 	char *nopy;              /* a python-named file it maps that has no _PyRuntime */
 	const struct kpy_offsets *off;
 	uint64_t runtime;
+	uint64_t code_type;      /* PyCode_Type in the process (0: unknown) */
 	unsigned version;
 };
 
@@ -194,9 +195,10 @@ static uint32_t code_slot(int pid, uint64_t addr, uint32_t cap)
 	return (uint32_t)(h >> 32) & (cap - 1);
 }
 
-static struct code_ent *code_get(struct kc_py *py, int pid, const struct kpy_offsets *off, uint64_t addr,
-				 uint64_t now)
+static struct code_ent *code_get(struct kc_py *py, const struct proc_ent *p, uint64_t addr, uint64_t now)
 {
+	int pid = p->pid;
+	const struct kpy_offsets *off = p->off;
 	if (!addr)
 		return NULL;
 	if ((py->code_n + 1) * 2 > py->code_cap) {
@@ -232,7 +234,7 @@ static struct code_ent *code_get(struct kc_py *py, int pid, const struct kpy_off
 		break;
 	}
 	struct kpy_code c;
-	if (kpy_code_read(pid, off, addr, &c) != 0)
+	if (kpy_code_read(pid, off, addr, p->code_type, &c) != 0)
 		return NULL;
 	struct code_ent *e = xcalloc(1, sizeof(*e));
 	e->pid = pid;
@@ -284,7 +286,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		q->instr[i] = r->frames[i].instr;
 		/* 3.12+ shim frames hold no user code: not worth a read */
 		if (!(p->off->entry_kind == PYB_ENTRY_OWNER && r->fflags[i] == 3))
-			q->code[i] = code_get(py, (int)r->pid, p->off, r->frames[i].code, now);
+			q->code[i] = code_get(py, p, r->frames[i].code, now);
 	}
 	struct tq *t = tq_find(py, (int)r->tid, 1);
 	if (t->head > 0 && t->head * 2 >= t->n) {
@@ -533,6 +535,7 @@ static void mmap_locked(struct kc_py *py, int pid, uint64_t start, uint64_t pgof
 	p = proc_find(py, pid, 1);
 	p->version = info->version;
 	p->runtime = info->runtime_vaddr + (start - va);
+	p->code_type = info->code_type_vaddr ? info->code_type_vaddr + (start - va) : 0;
 	p->off = off;
 	if (!p->counted)
 		py->st.processes++;

@@ -98,11 +98,15 @@ int kpy_code_ids(pid_t pid, const struct kpy_offsets *off, uint64_t addr, uint64
 	return 0;
 }
 
-int kpy_code_read(pid_t pid, const struct kpy_offsets *off, uint64_t addr, struct kpy_code *c)
+int kpy_code_read(pid_t pid, const struct kpy_offsets *off, uint64_t addr, uint64_t code_type,
+		  struct kpy_code *c)
 {
-	uint64_t qn = 0, lt = 0, ltlen = 0;
+	uint64_t qn = 0, lt = 0, ltlen = 0, type = 0;
 	int32_t first = 0;
 	memset(c, 0, sizeof(*c));
+	/* 3.13's frames may hold other executables; a freed address may hold anything */
+	if (code_type && (rd64(pid, addr + off->ob_type, &type) != 0 || type != code_type))
+		return -1;
 	if (!addr || kpy_code_ids(pid, off, addr, &c->name_ptr, &c->file_ptr) != 0 ||
 	    rd(pid, addr + off->co_firstlineno, &first, 4) != 0)
 		return -1;

@@ -89,6 +89,8 @@ int kpy_elf_inspect(const char *path, struct kpy_elf *info)
 				info->runtime_vaddr = sym.st_value;
 			else if (!strcmp(name, "Py_Version"))
 				version_va = sym.st_value;
+			else if (!strcmp(name, "PyCode_Type"))
+				info->code_type_vaddr = sym.st_value;
 		}
 	}
 	info->is_python = info->runtime_vaddr != 0;

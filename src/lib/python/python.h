@@ -35,6 +35,7 @@ struct kpy_elf {
 	unsigned version;        /* 0xMMmm from Py_Version (3.11+) or the file name; 0 unknown */
 	unsigned micro;          /* from Py_Version, when present */
 	uint64_t runtime_vaddr;  /* _PyRuntime's ELF virtual address */
+	uint64_t code_type_vaddr; /* PyCode_Type's (0 when not found) */
 	unsigned char debug[512]; /* 3.13+: the start of _PyRuntime (_Py_DebugOffsets) in the file */
 	size_t debug_len;        /* 0 when not read */
 };
@@ -72,9 +73,11 @@ struct kpy_code {
 
 void kpy_code_release(struct kpy_code *c);
 
-/* Reads the code object at addr in process pid. Returns 0, or -1 when it cannot be read
- * (gone, not a code object). */
-int kpy_code_read(pid_t pid, const struct kpy_offsets *off, uint64_t addr, struct kpy_code *c);
+/* Reads the code object at addr in process pid; code_type is PyCode_Type's address in
+ * the process (0: not checked). Returns 0, or -1 when it cannot be read (gone, or not
+ * a code object). */
+int kpy_code_read(pid_t pid, const struct kpy_offsets *off, uint64_t addr, uint64_t code_type,
+		  struct kpy_code *c);
 
 /* Reads only co_name and co_filename pointers, to check that a cached code object at addr
  * is still the same one. Returns 0 or -1. */
