@@ -86,7 +86,8 @@ if [ -n "$py312" ]; then
 	export py312
 	expect "python 3.12 -X perf: complete stacks (the trampolines are stepped over), with and without BPF" '
 		"$KILN" record -o p.prof -- "$py312" -X perf "$PYW/py_shares.py" 2 own.json >out 2>err || { cat err; exit 1; }
-		! grep -q "could not be unwound" err || { n=$(sed -n "s/.*(\([0-9.]*\)%).*/\1/p" err); awk -v n="$n" "BEGIN { exit !(n < 2) }"; } &&
+		# before the fix 99% were truncated; a few start-up samples may still be (<5%)
+		! grep -q "could not be unwound" err || { n=$(sed -n "s/.*(\([0-9.]*\)%).*/\1/p" err); awk -v n="$n" "BEGIN { exit !(n < 5) }"; } &&
 		"$KILN" report -i p.prof --folded >f.txt && shares_ok f.txt own.json 3 &&
 		! grep "(py_shares.py:" f.txt | grep -q "py::" &&
 		KILN_NO_BPF=1 "$KILN" record -o q.prof -- "$py312" -X perf "$PYW/py_shares.py" 2 own.json >out 2>err || { cat err; exit 1; }

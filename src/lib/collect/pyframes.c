@@ -252,6 +252,20 @@ static struct code_ent *code_get(struct kc_py *py, const struct proc_ent *p, uin
 
 static void scan_maps(struct kc_py *py, int pid);
 
+/* Whether pid's executable is named like python: the cheap test before reading its maps
+ * on a notice (a build starts thousands of other programs). A program that embeds
+ * libpython is found from its mmap records instead, a little later. */
+static int exe_candidate(int pid)
+{
+	char link[64], path[4096];
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	ssize_t n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0)
+		return 0;
+	path[n] = 0;
+	return kpy_path_candidate(path);
+}
+
 /* The ring buffer's callback (lock held). */
 static int on_record(void *ctx, void *data, size_t size)
 {
@@ -261,7 +275,7 @@ static int on_record(void *ctx, void *data, size_t size)
 		const struct pyb_notice *nt = data;
 		struct proc_ent *p = proc_find(py, (int)nt->pid, 0);
 		py->st.notices++;
-		if (!p || !p->runtime)
+		if ((!p || !p->runtime) && exe_candidate((int)nt->pid))
 			scan_maps(py, (int)nt->pid);
 		return 0;
 	}
