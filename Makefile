@@ -19,7 +19,7 @@ SANFLAGS =
 OPT     ?= -O2
 endif
 
-PKGS := libdw libelf libzstd zlib jansson
+PKGS := libdw libelf libzstd zlib jansson libbpf
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty
@@ -58,6 +58,17 @@ deps: $(DEPS_OK)
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# The BPF program of `kiln record`'s Python frames, compiled for the BPF target and
+# embedded in kiln as a libbpf skeleton (python.skel.h, included by pyframes.c).
+BPF_CLANG ?= clang
+$(BUILD)/bpf/python.bpf.o: src/bpf/python.bpf.c src/lib/python/py_bpf_abi.h | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(BPF_CLANG) -O2 -g -target bpf -Isrc/lib -I/usr/include/$(shell gcc -dumpmachine) -Wall -Werror -c -o $@ $<
+$(BUILD)/bpf/python.skel.h: $(BUILD)/bpf/python.bpf.o
+	bpftool gen skeleton $< name kiln_py > $@.tmp && mv $@.tmp $@
+$(BUILD)/src/lib/collect/pyframes.o: $(BUILD)/bpf/python.skel.h
+$(BUILD)/src/lib/collect/pyframes.o: ALL_CFLAGS += -I$(BUILD)/bpf -Wno-cast-align
 
 $(LIBKILN): $(LIB_OBJ)
 	@rm -f $@

@@ -46,6 +46,10 @@ static void usage(FILE *out)
 		"      --off-cpu          also record where and how long threads wait off the CPU\n"
 		"                         (sleep, I/O, locks, preemption): values cpu_ns,\n"
 		"                         off_cpu_ns and wall_ns\n"
+		"      --python-internals keep the interpreter's own frames in Python stacks\n"
+		"                         (by default a Python program's stacks show its Python\n"
+		"                         functions, as 'name (file.py:firstline)', and the native\n"
+		"                         code they call; see docs/kiln-record.md)\n"
 		"  -q, --quiet            no summary line\n"
 		"  -v, --verbose          also print kiln's own CPU time and the target's\n"
 		"  -h, --help             show this help\n"
@@ -57,7 +61,7 @@ static void usage(FILE *out)
 		"  kiln record --off-cpu -- ./server  where it computes and where it waits\n"
 		"  kiln record -- node app.js         JavaScript functions named (kiln sets\n"
 		"                                     NODE_OPTIONS for node's perf map)\n"
-		"  kiln record --call-graph dwarf,32K -- python3 app.py\n"
+		"  kiln record -- python3 app.py      Python functions and the C code they call\n"
 		"  kiln report                        then: where did the time go\n");
 }
 
@@ -107,6 +111,7 @@ int cmd_record(int argc, char **argv)
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "stack-size", required_argument, NULL, 'S' },
 		{ "off-cpu", no_argument, NULL, 'O' },
+		{ "python-internals", no_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -179,6 +184,9 @@ int cmd_record(int argc, char **argv)
 		case 'O':
 			o.off_cpu = 1;
 			break;
+		case 'P':
+			o.python_internals = 1;
+			break;
 		case 'q':
 			quiet = 1;
 			break;
@@ -240,6 +248,8 @@ int cmd_record(int argc, char **argv)
 				res.stacks ? 100.0 * (double)res.truncated / (double)res.stacks : 0.0);
 		if (o.off_cpu)
 			fprintf(stderr, "kiln record: %llu off-CPU intervals\n", (unsigned long long)res.offcpu_intervals);
+		if (res.python_merged)
+			fprintf(stderr, "kiln record: %llu stacks with Python frames\n", (unsigned long long)res.python_merged);
 	}
 	if (verbose)
 		fprintf(stderr,

@@ -55,9 +55,9 @@ expect "qsort: stacks pass through libc into the comparator and out to main" '
 '
 
 if [ -x /usr/bin/python3 ]; then
-	expect "python3 (no frame pointers): stacks reach from main into _PyEval_EvalFrameDefault" '
+	expect "python3 (no frame pointers, --python-internals): stacks reach from main into _PyEval_EvalFrameDefault" '
 		printf "def fib(n):\n    return n if n < 2 else fib(n-1) + fib(n-2)\nprint(sum(fib(22) for _ in range(20)))\n" >s.py &&
-		"$KILN" record -o p.prof -- /usr/bin/python3 s.py >out 2>err || { cat err; exit 1; }
+		"$KILN" record --python-internals -o p.prof -- /usr/bin/python3 s.py >out 2>err || { cat err; exit 1; }
 		"$KILN" report -i p.prof --folded >f.txt &&
 		g=$(frac f.txt "^python3;_start;__libc_start_main;(__libc_start_call_main;)?Py_BytesMain;.*;_PyEval_EvalFrameDefault" ";_PyEval_EvalFrameDefault") &&
 		all=$(awk "{ s += \$NF } END { print s }" f.txt) &&

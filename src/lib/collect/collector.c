@@ -448,6 +448,14 @@ static int ioctl_all(struct kc_collector *c, unsigned long req, const char *what
 	return 0;
 }
 
+int kc_collector_set_bpf(struct kc_collector *c, int prog_fd)
+{
+	for (unsigned i = 0; i < c->nfds; i++)
+		if (ioctl(c->fds[i], PERF_EVENT_IOC_SET_BPF, prog_fd) != 0)
+			return -1;
+	return 0;
+}
+
 int kc_collector_enable(struct kc_collector *c)
 {
 	return ioctl_all(c, PERF_EVENT_IOC_ENABLE, "start");

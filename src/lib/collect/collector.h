@@ -65,6 +65,11 @@ void kc_collector_free(struct kc_collector *c);
  * error saying what to change. On error nothing stays open for this task. */
 int kc_collector_add_task(struct kc_collector *c, int tid);
 
+/* Attaches BPF program prog_fd (BPF_PROG_TYPE_PERF_EVENT) to every event open so far
+ * (PERF_EVENT_IOC_SET_BPF); the events of threads and children created later inherit
+ * it. Returns 0, or -1 with errno set (nothing printed). */
+int kc_collector_set_bpf(struct kc_collector *c, int prog_fd);
+
 /* Enables or disables every event. Returns 0 or -1 (printed). */
 int kc_collector_enable(struct kc_collector *c);
 int kc_collector_disable(struct kc_collector *c);

@@ -6,6 +6,7 @@
 #include "collect/jit.h"
 #include "collect/collector.h"
 #include "collect/offcpu.h"
+#include "collect/pyframes.h"
 #include "collect/unwind_dwarf.h"
 #include "profile/profile_io.h"
 #include "symbols/symbols.h"
@@ -154,6 +155,7 @@ struct recorder {
 	kp_frame_t trunc_frame;   /* "[truncated]" at the root of stacks that end early */
 	struct kc_offcpu *oc;     /* --off-cpu: intervals off the CPU */
 	int v_cpu, v_off, v_wall; /* value indexes (-1 when absent) */
+	struct kc_py *py;         /* issue 10: Python frames (pyframes.h) */
 };
 
 static void read_comm(int pid, int tid, char *out, size_t size)
@@ -213,6 +215,7 @@ static void on_comm(struct recorder *r, const struct kc_sideband *sb)
 	struct task *t = task_find(&r->threads, tid, 0);
 	if (sb->u.comm.exec) {
 		ks_exec(r->sym, pid);
+		kc_py_exec(r->py, pid);
 		space_changed(r, pid);
 	}
 	if (!t) {
@@ -238,6 +241,7 @@ static void on_fork(struct recorder *r, const struct kc_sideband *sb)
 		read_comm(pid, tid, comm, sizeof(comm));
 	if (pid != ppid) {
 		ks_fork(r->sym, ppid, pid);
+		kc_py_fork(r->py, ppid, pid);
 		space_changed(r, pid);
 	}
 	struct task *t = task_find(&r->threads, tid, 1);
@@ -254,6 +258,7 @@ static void on_mmap(struct recorder *r, const struct kc_sideband *sb)
 		return; /* kernel maps: the symbolizer reads /proc/kallsyms */
 	ks_mmap(r->sym, (int)sb->u.mmap2.pid, sb->u.mmap2.addr, sb->u.mmap2.len, sb->u.mmap2.pgoff, path,
 		sb->u.mmap2.build_id, sb->u.mmap2.build_id_size, (int)sb->u.mmap2.prot);
+	kc_py_mmap(r->py, (int)sb->u.mmap2.pid, sb->u.mmap2.addr, sb->u.mmap2.pgoff, path);
 	space_changed(r, (int32_t)sb->u.mmap2.pid);
 }
 
@@ -391,6 +396,7 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 	for (size_t i = nk; i-- > 0;)
 		stack = push_addr(r, stack, 0, (int)s.pid, i ? r->kaddr[i] - 1 : r->kaddr[i], 1);
 
+	stack = kc_py_stack(r->py, (int)s.pid, (int)s.tid, s.time, stack, truncated);
 	uint64_t when = s.time > r->t0 ? s.time - r->t0 : 0;
 	if (r->oc && kc_collector_is_switch_sample(r->col, s.id)) {
 		kc_offcpu_out_stack(r->oc, (int32_t)s.tid, t->pthread, when, stack);
@@ -445,6 +451,8 @@ static void on_record(void *ctx, const void *rec, size_t len)
 			on_switch(r, &sb);
 		break;
 	case PERF_RECORD_EXIT:
+		if (sb.u.task.pid == sb.u.task.tid)
+			kc_py_exit(r->py, (int)sb.u.task.pid);
 		if (r->oc)
 			kc_offcpu_exit(r->oc, (int32_t)sb.u.task.tid);
 		break;
@@ -692,6 +700,7 @@ static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)kc_offcpu_count(r->oc));
 		kp_meta_set(&r->prof, "offcpu_intervals", buf);
 	}
+	kc_py_meta(r->py, &r->prof);
 }
 
 /* ---- the recording ---- */
@@ -780,6 +789,7 @@ static void recorder_release(struct recorder *r)
 	free(r->kaddr);
 	free(r->dwaddr);
 	kc_offcpu_free(r->oc);
+	kc_py_free(r->py);
 }
 
 /* The state of one recording beyond the profile: the target, signals, the output. */
@@ -889,6 +899,10 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 				kiln_note("record: %s", hint);
 		}
 	}
+	if (kc_py_attach(r->py, r->col) == 0)
+		kc_py_start(r->py);
+	for (size_t i = 0; !o->argv && i < o->npids; i++)
+		kc_py_attach_pid(r->py, o->pids[i]);
 	if (kc_collector_start(r->col) < 0) {
 		kill_target(x);
 		return -1;
@@ -999,6 +1013,7 @@ static void record_loop(struct run *x)
 			handle_signals(x, &stop);
 		if (x->target_done)
 			stop = 1;
+		kc_py_sync(r->py);
 		kc_collector_read(r->col, 0, on_record, r);
 		now = kc_now_ns();
 		if (deadline && now >= deadline) {
@@ -1035,6 +1050,7 @@ static int finish(struct run *x, struct kc_record_result *res)
 	int rc = -1;
 	uint64_t t_end = kc_now_ns();
 	kc_collector_disable(r->col);
+	kc_py_sync(r->py);
 	kc_collector_read(r->col, 1, on_record, r);
 	if (r->oc)
 		kc_offcpu_finish(r->oc, t_end - r->t0);
@@ -1051,6 +1067,10 @@ static int finish(struct run *x, struct kc_record_result *res)
 	res->spliced = r->spliced;
 	res->offcpu_intervals = kc_offcpu_count(r->oc);
 	res->ring_bytes = cs->bytes;
+	struct kc_py_stats ps;
+	kc_py_finish(r->py);
+	kc_py_stats(r->py, &ps);
+	res->python_merged = ps.merged;
 	/* after a failed write, closing keeps what was written (the error is printed) */
 	if (kp_writer_close(r->w, &r->prof) == 0 && !x->write_failed) {
 		struct stat st;
@@ -1138,6 +1158,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	x.r.dwaddr = xmalloc(MAX_FRAMES * sizeof(uint64_t));
 	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
 	x.r.sym = ks_session_new(&so);
+	x.r.py = kc_py_new(&x.r.prof, o->python_internals);
 
 	/* signals arrive through a signalfd; the target gets the original mask back */
 	sigemptyset(&block);

@@ -31,6 +31,7 @@ struct kc_record_opts {
 				   * call-graph mode: 2 KiB for fp, KC_DWARF_STACK_DEFAULT else) */
 	int call_graph;          /* enum kc_call_graph (unwind_dwarf.h); 0 = auto */
 	int off_cpu;             /* also record off-CPU time (offcpu.h) */
+	int python_internals;    /* keep the interpreter's own frames in Python stacks (pyframes.h) */
 };
 
 struct kc_record_result {
@@ -52,6 +53,7 @@ struct kc_record_result {
 	double target_cpu;       /* the command's CPU seconds, with its waited-for children */
 	uint64_t ring_bytes;     /* bytes read from the kernel's rings */
 	long max_rss_kb;         /* kiln's own peak resident memory */
+	uint64_t python_merged;  /* samples given Python frames */
 };
 
 /* Records. Returns 0 when the profile was written (res says how it went and the target's

@@ -221,6 +221,7 @@ struct ks_session {
 	struct ks_urow **urows; /* chained hash on (module, pc) */
 	uint32_t urows_size, urows_nr;
 	int unwind_interpret;   /* tests: never compile CFI rows, always interpret */
+	struct ks_tramp *tramp; /* code without CFI recognised as a frameless trampoline (unwind.c) */
 
 	/* libdwfl callbacks shared by every module's Dwfl (they must outlive them) */
 	Dwfl_Callbacks dwfl_cb;

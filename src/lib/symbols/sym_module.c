@@ -622,7 +622,8 @@ static struct ks_cuidx *build_cuidx(Dwarf_Die *cu)
 	struct ks_cuidx *ix = xcalloc(1, sizeof(*ix));
 	ix->cu_off = dwarf_dieoffset(cu);
 	index_die(ix, cu, 0);
-	qsort(ix->sc, ix->n, sizeof(*ix->sc), scope_cmp);
+	if (ix->n) /* a CU without code (no scopes) has no array at all */
+		qsort(ix->sc, ix->n, sizeof(*ix->sc), scope_cmp);
 	/* enclosing intervals: a sweep with a stack of open intervals */
 	int32_t *stack = xcalloc(ix->n ? ix->n : 1, sizeof(*stack));
 	size_t sp = 0;

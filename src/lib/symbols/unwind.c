@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 
 #define NREG 17   /* DWARF x86_64: 0-15 general registers, 16 the return address (rip) */
 #define REG_BP 6
@@ -69,8 +70,55 @@ struct ks_urow {
 	struct urule rules[NREG];
 };
 
+/* ---- frameless trampolines ----
+ * CPython 3.12's perf trampoline (-X perf, Python/asm_trampoline.S) is JIT code without
+ * CFI that keeps no frame pointer: `sub $8,%rsp; call *%rcx; add $8,%rsp; ret`. A return
+ * address right after such a call is recognised by the code around it (read from the
+ * process once per address) and stepped over: CFA = rsp + 16, every other register
+ * unchanged. */
+#define TRAMP_CACHE 4096
+struct ks_tramp {
+	uint64_t pc;
+	int32_t pid;
+	int8_t is; /* 1 trampoline, 0 not, -1 empty */
+};
+
+static const unsigned char tramp_code[11] = { 0x48, 0x83, 0xec, 0x08, 0xff, 0xd1, 0x48, 0x83, 0xc4, 0x08, 0xc3 };
+#define TRAMP_RET_OFF 6 /* the return address is after the call */
+
+static int is_trampoline(struct ks_session *s, struct ks_proc *pr, uint64_t pc)
+{
+	if (!s->tramp) {
+		s->tramp = xmalloc(TRAMP_CACHE * sizeof(*s->tramp));
+		for (int i = 0; i < TRAMP_CACHE; i++)
+			s->tramp[i].is = -1;
+	}
+	struct ks_tramp *t = &s->tramp[ks_hash_u64(pc ^ (uint64_t)pr->pid) & (TRAMP_CACHE - 1)];
+	if (t->is >= 0 && t->pc == pc && t->pid == pr->pid)
+		return t->is;
+	/* the code itself while the process lives; its perf map entry (11 bytes, "py::")
+	 * when it is gone (samples are often unwound after the target exited) */
+	unsigned char code[sizeof(tramp_code)];
+	struct iovec local = { code, sizeof(code) };
+	struct iovec remote = { (void *)(uintptr_t)(pc - TRAMP_RET_OFF), sizeof(code) };
+	int is;
+	if (pc > TRAMP_RET_OFF && process_vm_readv(pr->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(code)) {
+		is = !memcmp(code, tramp_code, sizeof(code));
+	} else {
+		struct ks_jit_sym *js = ks_jit_lookup(s, pr, pc);
+		is = js && js->end - js->start == sizeof(tramp_code) && pc - js->start == TRAMP_RET_OFF &&
+		     !strncmp(js->name, "py::", 4);
+	}
+	t->pc = pc;
+	t->pid = pr->pid;
+	t->is = (int8_t)is;
+	return is;
+}
+
 void ks_unwind_free(struct ks_session *s)
 {
+	free(s->tramp);
+	s->tramp = NULL;
 	for (uint32_t i = 0; i < s->urows_size; i++) {
 		struct ks_urow *r = s->urows[i];
 		while (r) {
@@ -567,6 +615,14 @@ static int step(struct umem *mm, const struct ustate *cur, int exact, struct ust
 			*used_cfi = 1;
 			return step_row(mm, row, cur, caller, signal);
 		}
+	} else if (!exact && mm->pr && (cur->valid & (1u << REG_SP)) && is_trampoline(mm->s, mm->pr, pc)) {
+		uint64_t ra;
+		if (mem_read8(mm, cur->r[REG_SP] + 8, &ra) != 0)
+			return STEP_FAIL;
+		*caller = *cur;
+		caller->r[REG_SP] = cur->r[REG_SP] + 16;
+		caller->r[REG_RA] = ra;
+		return STEP_OK;
 	}
 	return step_fp(mm, cur, caller);
 }
