@@ -27,6 +27,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An extra event opened beside the sampling event for every task and CPU, writing into
+ * the same rings with the same sample fields, every occurrence a sample (period 1):
+ * uprobes, tracepoints. */
+struct kc_probe {
+	const char *name;         /* for messages */
+	uint32_t type;            /* PMU type (e.g. the uprobe PMU's) */
+	uint64_t config, config1, config2;
+};
+
 struct kc_config {
 	const struct kc_event_def *event; /* what to sample (evcount.h's table) */
 	unsigned freq;            /* samples per second (frequency mode) when period is 0 */
@@ -40,6 +49,11 @@ struct kc_config {
 	int switch_samples;       /* also sample every switch-out (a software context-switch
 				   * event, period 1, same sample fields, same rings): the stacks
 				   * where threads leave the CPU, for off-CPU time */
+	uint64_t sample_type;     /* PERF_SAMPLE_* bits instead of the default set, 0: default
+				   * (IDENTIFIER|IP|TID|TIME|CPU|PERIOD|CALLCHAIN, plus REGS_USER
+				   * and STACK_USER as asked); IDENTIFIER is always added */
+	const struct kc_probe *probes; /* extra events (see struct kc_probe), or NULL */
+	unsigned nprobes;
 };
 
 struct kc_stats {
@@ -92,6 +106,8 @@ const struct kc_layout *kc_collector_layout(const struct kc_collector *c);
 /* Whether a sample with this id (kc_sample.id) comes from the switch-out event
  * (kc_config.switch_samples) rather than the sampling event. */
 int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id);
+/* The index in kc_config.probes of the probe whose samples carry this id, or -1. */
+int kc_collector_probe_of(const struct kc_collector *c, uint64_t id);
 const struct kc_stats *kc_collector_stats(const struct kc_collector *c);
 
 /* CLOCK_MONOTONIC now in ns: the clock of record times. */
