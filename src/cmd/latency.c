@@ -86,6 +86,13 @@ int cmd_latency(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.slowest = 10;
+	/* FUNC may come first, options after it: take it out of the way of getopt */
+	if (argc >= 2 && argv[1][0] != '-') {
+		o.spec = argv[1];
+		argv[1] = argv[0];
+		argv++;
+		argc--;
+	}
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -114,9 +121,11 @@ int cmd_latency(int argc, char **argv)
 		default: return bad_option("latency", argv, optstring);
 		}
 	}
-	if (optind >= argc)
-		return usage_error("latency", "no function named; give FUNC[,FUNC...] first, as in 'kiln latency my_func -- ./prog'");
-	o.spec = argv[optind++];
+	if (!o.spec) {
+		if (optind >= argc || !strcmp(argv[optind], "--"))
+			return usage_error("latency", "no function named; give FUNC[,FUNC...] first, as in 'kiln latency my_func -- ./prog'");
+		o.spec = argv[optind++];
+	}
 	if (optind < argc && !strcmp(argv[optind], "--"))
 		optind++;
 	if (o.pid && optind < argc)

@@ -46,6 +46,6 @@ int main(int argc, char **argv)
 		for (int k = 0; k < 10; k++, fast++)
 			fast_op();
 	}
-	printf("slow_op %d fast_op %ld\n", n, fast);
+	fprintf(stderr, "slow_op %d fast_op %ld\n", n, fast);
 	return 0;
 }

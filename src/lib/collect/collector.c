@@ -274,6 +274,7 @@ static void fill_switch_attr(const struct kc_collector *c, struct perf_event_att
 }
 
 static int sys_perf_event_open(struct perf_event_attr *a, int pid, int cpu);
+static int add_probes(struct kc_collector *c, int tid, unsigned ci);
 
 /* A probe event: the sampling event's fields and rings, no side-band records. */
 static void fill_probe_attr(const struct kc_collector *c, const struct kc_probe *pr, struct perf_event_attr *a)
@@ -292,6 +293,10 @@ static void fill_probe_attr(const struct kc_collector *c, const struct kc_probe 
 	a->task = 0;
 	a->build_id = 0;
 	a->context_switch = 0;
+	/* CPU-wide: no task to inherit from or to wait for the exec of */
+	a->inherit = 0;
+	a->enable_on_exec = 0;
+	a->disabled = 0;
 }
 
 static size_t probe_slot(const struct kc_collector *c, uint64_t id)
@@ -329,7 +334,20 @@ int kc_collector_probe_of(const struct kc_collector *c, uint64_t id)
 	return c->probe_ids[i].id == id ? c->probe_ids[i].probe : -1;
 }
 
-/* Opens the probes of task tid on CPU index ci into that CPU's ring. */
+int kc_collector_add_probes(struct kc_collector *c)
+{
+	for (unsigned ci = 0; ci < c->ncpus; ci++) {
+		if (c->ring_fd[ci] < 0)
+			return kiln_error("no ring for CPU %d: add a task before the probes", c->cpus[ci]);
+		int rc = add_probes(c, -1, ci);
+		if (rc < 0)
+			return rc;
+	}
+	c->stats.events = c->nfds;
+	return 0;
+}
+
+/* Opens the probes for task tid (-1: every task) on CPU index ci into that CPU's ring. */
 static int add_probes(struct kc_collector *c, int tid, unsigned ci)
 {
 	struct perf_event_attr a;
@@ -350,8 +368,7 @@ static int add_probes(struct kc_collector *c, int tid, unsigned ci)
 				return kiln_error("too many open files: kiln needs one per probe, thread and CPU "
 						  "(%u open so far); raise the limit with 'ulimit -n' or probe fewer functions",
 						  c->nfds);
-			return kiln_error("cannot place a probe on '%s' in process %d: %s", pr->name, tid,
-					  strerror(err));
+			return kiln_error("cannot place a probe on '%s': %s", pr->name, strerror(err));
 		}
 		ALLOC_GROW(c->fds, c->nfds + 1, c->fds_alloc);
 		c->fds[c->nfds++] = fd;
@@ -499,13 +516,6 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 			int err = errno;
 			close_fds_from(c, first);
 			return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(err));
-		}
-		if (c->cfg.nprobes) {
-			int prc = add_probes(c, tid, ci);
-			if (prc < 0) {
-				close_fds_from(c, first);
-				return prc;
-			}
 		}
 		if (c->cfg.switch_samples) {
 			uint64_t id;

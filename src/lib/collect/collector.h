@@ -27,9 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* An extra event opened beside the sampling event for every task and CPU, writing into
- * the same rings with the same sample fields, every occurrence a sample (period 1):
- * uprobes, tracepoints. */
+/* An extra event opened on every CPU for all tasks (kc_collector_add_probes), writing
+ * into the same rings with the same sample fields, every occurrence a sample (period 1):
+ * uprobes. CPU-wide rather than per task with inherit, because a uprobe event cannot be
+ * inherited (the kernel reads its path from the forking task's memory); the caller
+ * keeps the samples of the processes it follows (their FORK records tell which). */
 struct kc_probe {
 	const char *name;         /* for messages */
 	uint32_t type;            /* PMU type (e.g. the uprobe PMU's) */
@@ -78,6 +80,10 @@ void kc_collector_free(struct kc_collector *c);
  * Returns 0; -2 (nothing printed) when the task no longer exists; -1 after a one-line
  * error saying what to change. On error nothing stays open for this task. */
 int kc_collector_add_task(struct kc_collector *c, int tid);
+
+/* Opens the probes (kc_config.probes) on every CPU, enabled, for every task, into the
+ * rings; call after the first kc_collector_add_task. Returns 0 or -1 (printed). */
+int kc_collector_add_probes(struct kc_collector *c);
 
 /* Enables or disables every event. Returns 0 or -1 (printed). */
 int kc_collector_enable(struct kc_collector *c);

@@ -46,7 +46,43 @@ struct tracer {
 	size_t stack_alloc;
 	size_t slow_cap;
 	int target_pid;
+	int root_exec_seen;       /* command mode: the root process has called exec */
+	int32_t *pids;            /* the processes followed (open addressing, 0 = free) */
+	size_t pids_size, pids_used;
 };
+
+/* ---- the followed processes: probes fire in every process, only these count ---- */
+static size_t pid_slot(const struct tracer *x, int32_t pid)
+{
+	size_t i = ((uint32_t)pid * 2654435761u) & (x->pids_size - 1);
+	while (x->pids[i] && x->pids[i] != pid)
+		i = (i + 1) & (x->pids_size - 1);
+	return i;
+}
+
+static int pid_followed(const struct tracer *x, int32_t pid)
+{
+	return pid > 0 && x->pids_size && x->pids[pid_slot(x, pid)] == pid;
+}
+
+static void pid_follow(struct tracer *x, int32_t pid)
+{
+	if (pid <= 0 || pid_followed(x, pid))
+		return;
+	if ((x->pids_used + 1) * 2 > x->pids_size) {
+		int32_t *old = x->pids;
+		size_t osize = x->pids_size;
+		x->pids_size = osize ? osize * 2 : 64;
+		x->pids = xcalloc(x->pids_size, sizeof(int32_t));
+		for (size_t i = 0; i < osize; i++)
+			if (old[i])
+				x->pids[pid_slot(x, old[i])] = old[i];
+		free(old);
+	}
+	x->pids[pid_slot(x, pid)] = pid;
+	x->pids_used++;
+	x->r->processes = (unsigned)x->pids_used;
+}
 
 static int read_uprobe_type(uint32_t *type)
 {
@@ -250,8 +286,10 @@ static void on_record(void *ctx, const void *rec, size_t len)
 		if (kc_parse_sample(x->layout, rec, len, &s) < 0)
 			return;
 		probe = kc_collector_probe_of(x->col, s.id);
-		if (probe < 0 || !(s.regs_mask & (1ull << PERF_REG_X86_SP)))
+		if (probe < 0 || !(s.regs_mask & (1ull << PERF_REG_X86_SP)) || !pid_followed(x, (int32_t)s.pid))
 			return;
+		if ((int32_t)s.pid == x->target_pid && x->o->argv && !x->root_exec_seen)
+			return; /* kiln's own copy before the exec */
 		if (probe & 1)
 			on_return(x, &s, (uint32_t)probe / 2);
 		else
@@ -269,13 +307,18 @@ static void on_record(void *ctx, const void *rec, size_t len)
 				(int)sb.u.mmap2.prot);
 		break;
 	case PERF_RECORD_COMM:
-		if (sb.u.comm.exec)
+		if (sb.u.comm.exec) {
 			ks_exec(x->sym, (int)sb.u.comm.pid);
+			if ((int32_t)sb.u.comm.pid == x->target_pid)
+				x->root_exec_seen = 1;
+		}
 		break;
 	case PERF_RECORD_FORK:
+		if (!pid_followed(x, (int32_t)sb.u.task.ppid))
+			break;
 		if (sb.u.task.pid != sb.u.task.ppid) {
 			ks_fork(x->sym, (int)sb.u.task.ppid, (int)sb.u.task.pid);
-			x->r->processes++;
+			pid_follow(x, (int32_t)sb.u.task.pid);
 		}
 		x->r->threads++;
 		break;
@@ -495,13 +538,20 @@ int lat_run(const struct lat_opts *o, struct lat_result *r)
 			goto out;
 		}
 		r->threads = 1;
-		r->processes = 1;
 		x.target_pid = ch.pid;
+		pid_follow(&x, ch.pid);
 	} else {
 		if (attach_process(&x, o->pid) < 0)
 			goto out;
-		r->processes = 1;
 		x.target_pid = o->pid;
+		pid_follow(&x, o->pid);
+	}
+	if (kc_collector_add_probes(x.col) < 0) {
+		if (ch.pid > 0) {
+			kc_child_kill(&ch);
+			ch.pid = -1;
+		}
+		goto out;
 	}
 	r->events = kc_collector_stats(x.col)->events;
 	if (kc_collector_start(x.col) < 0) {
@@ -598,6 +648,7 @@ out:
 	if (x.sym)
 		ks_session_free(x.sym);
 	free(x.probes);
+	free(x.pids);
 	free(x.stack_calls);
 	free(x.stack_ns);
 	return rc;
