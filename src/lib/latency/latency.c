@@ -180,7 +180,8 @@ static kp_stack_t call_stack(struct tracer *x, int pid, uint32_t func, uint64_t 
 				s = kp_stack_push(p, s, tmp[k]);
 		}
 	}
-	if (ret_ip) {
+	/* kernels from 6.12 add the return address at a function's entry themselves */
+	if (ret_ip && !(ch && ch->n >= 2 && ch->ips[1] == ret_ip)) {
 		int k = ks_resolve(x->sym, p, pid, ret_ip - 1, 0, tmp, 8);
 		while (k-- > 0)
 			s = kp_stack_push(p, s, tmp[k]);
