@@ -127,6 +127,7 @@ static void configure(void)
 		kh_p.need_file = 1;
 		kh_p.enabled = 1;
 	}
+	kh_lock_configure();
 	kh_p.nopend = !kh_p.enabled || kh_p.sample_bytes != 0;
 	/* full mode keeps the free filter all ones: every free is looked at */
 	if ((!kh_p.enabled || kh_p.sample_bytes) && boot_n <= BOOT_MAX)
@@ -168,6 +169,14 @@ static int attach(struct kh_thread *t)
 	t->sample_left = kh_p.sample_bytes ? kh_sample_next(t) : 0;
 	KH_CRIT_END(t);
 	return 0;
+}
+
+/* Lock mode (kh_lock.c) attaches a thread that takes a lock before it allocates. */
+int kh_attach_for_lock(struct kh_thread *t)
+{
+	if (t->busy || !kh_real.malloc)
+		return -1;
+	return attach(t);
 }
 
 __attribute__((constructor)) static void kh_start(void)

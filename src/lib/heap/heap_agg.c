@@ -267,6 +267,11 @@ void heap_agg_pend_stack(struct heap_proc *pr, uint32_t id)
 	s->defined = 1;
 }
 
+kp_stack_t heap_agg_stack(const struct heap_proc *pr, uint32_t id)
+{
+	return id < pr->nstacks && pr->stacks[id].ready ? pr->stacks[id].ks : 0;
+}
+
 int heap_agg_has_stack(const struct heap_proc *pr, uint32_t id)
 {
 	return id < pr->nstacks && pr->stacks[id].defined;
