@@ -5,7 +5,10 @@
  *                   4 take 10 ms, 1 takes 50 ms (97.5%, 2%, 0.5%); fast_op is called
  *                   10 * N times and spins about 2 us.
  * Durations are spun on CLOCK_MONOTONIC (not slept), so they hold on a busy machine
- * up to preemption, which only lengthens a call. Prints the counts it made. */
+ * up to preemption, which only lengthens a call. Prints the counts it made. With
+ * LAT_TRUTH=FILE in the environment it also writes the duration of every slow_op call
+ * as it measured it (ns, one a line): the truth to compare percentiles with on a busy
+ * machine, where preemption stretches some calls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -40,12 +43,19 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 400;
 	long fast = 0;
+	const char *truth = getenv("LAT_TRUTH");
+	FILE *tf = truth ? fopen(truth, "w") : NULL;
 	for (int i = 0; i < n; i++) {
 		int r = i % 200;
+		unsigned long long t0 = now_ns();
 		slow_op(r == 199 ? 2 : r >= 195 ? 1 : 0);
+		if (tf)
+			fprintf(tf, "%llu\n", now_ns() - t0);
 		for (int k = 0; k < 10; k++, fast++)
 			fast_op();
 	}
+	if (tf)
+		fclose(tf);
 	fprintf(stderr, "slow_op %d fast_op %ld\n", n, fast);
 	return 0;
 }
