@@ -125,9 +125,14 @@ int cmd_lock(int argc, char **argv)
 		if (kp_profile_save(&r.prof, output) < 0)
 			rc = 1;
 	}
-	if (!r.processes && !quiet)
-		kiln_warn("no lock was recorded: '%s' took no pthread lock through the library "
-			  "(it cleared LD_PRELOAD, or its locks are not pthread ones)", o.argv[0]);
+	if (!r.nlocks) {
+		kiln_error("no lock was recorded: '%s' took no pthread lock through kiln's library "
+			   "(it exited at once, cleared LD_PRELOAD, or uses no pthread locks)", o.argv[0]);
+		if (!rc)
+			rc = 1;
+	} else if (!quiet && r.dropped) {
+		kiln_warn("%llu lock operations could not be counted (tables full)", (unsigned long long)r.dropped);
+	}
 	if (WIFEXITED(r.status) || WIFSIGNALED(r.status)) {
 		int code = kc_exit_code(r.status);
 		if (code)

@@ -4,7 +4,8 @@
  * HOLD_US microseconds (default 1000, spun on CLOCK_MONOTONIC), sleeping 50 us between
  * holds, and measures its own waits (printed as hot_wait_ns); one thread also takes its own mutex `cold` 1000 times (never contended). A
  * condition variable is waited on 10 times by the main thread (signalled by a helper
- * after 2 ms each). Prints the known counts on stderr. */
+ * after 2 ms each). Then the main thread takes a rwlock 100 times shared and 10 times
+ * exclusive, and a spinlock 100 times. Prints the known counts on stderr. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,8 @@ static pthread_mutex_t hot = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t cold;
 static pthread_mutex_t cv_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_spinlock_t spin;
 static int cv_flag;
 static int iters = 50, hold_us = 1000;
 static unsigned long long hot_wait_ns; /* the workload's own measure of its waits */
@@ -98,6 +101,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
 	pthread_join(s, NULL);
+	pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE);
+	for (int i = 0; i < 100; i++) {
+		pthread_rwlock_rdlock(&rw);
+		pthread_rwlock_unlock(&rw);
+		pthread_spin_lock(&spin);
+		pthread_spin_unlock(&spin);
+	}
+	for (int i = 0; i < 10; i++) {
+		pthread_rwlock_wrlock(&rw);
+		pthread_rwlock_unlock(&rw);
+	}
 	fprintf(stderr, "hot %d acquisitions held %d us, cold 1000, cond waits 10, hot_wait_ns %llu\n", 4 * iters,
 		hold_us, hot_wait_ns);
 	return 0;
