@@ -36,6 +36,10 @@ if [ "${1:-}" = "--test" ]; then
   check_bin objcopy binutils
   check_bin xz xz-utils
   check_file /usr/share/doc/libc6-dbg libc6-dbg
+  # bench/latency.sh: bcc's funclatency, and kernel headers for it to compile with
+  check_bin funclatency-bpfcc bpfcc-tools
+  check_file /usr/share/doc/linux-headers-amd64 linux-headers-amd64
+  check_bin setpriv util-linux  # t1802: kiln latency run as another user
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2
