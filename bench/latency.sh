@@ -61,7 +61,10 @@ kiln_run() {
 }
 
 bcc_run() {
-	PYTHONUNBUFFERED=1 "$FL" -u "$PROG:$3" >"$T/fl" 2>&1 &
+	# a background job of a script ignores SIGINT, and so would funclatency (which ends
+	# and prints on SIGINT): restore the default before it starts
+	PYTHONUNBUFFERED=1 python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+		"$FL" -u "$PROG:$3" >"$T/fl" 2>&1 &
 	flpid=$!
 	for _ in $(seq 1 300); do
 		grep -q "Tracing" "$T/fl" && break

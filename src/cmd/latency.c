@@ -135,6 +135,7 @@ int cmd_latency(int argc, char **argv)
 	if (!o.pid)
 		o.argv = argv + optind;
 
+	o.profile = output != NULL;
 	if (lat_run(&o, &r) < 0) {
 		rc = r.exit_code ? r.exit_code : 1;
 		lat_result_release(&r);

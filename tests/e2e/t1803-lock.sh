@@ -70,6 +70,12 @@ expect "a target that exits at once: one line, its status passed on (or 1)" '
 	check_exit 7 "$KILN" lock -- sh -c "exit 7" >out 2>err && [ "$(wc -l <err)" -eq 1 ] &&
 	check_exit 1 "$KILN" lock -- true >out 2>err2 && [ "$(wc -l <err2)" -eq 1 ] && grep -q "no lock" err2
 '
+expect "record --off-cpu names futex waits inside pthread locks as lock waits, condition waits apart" '
+	"$KILN" record --off-cpu -o o.prof -- "$WORKLOADS/lock_contend" 20 1000 2>err || { cat err; exit 1; }
+	"$KILN" report -i o.prof --folded >f &&
+	grep -q "worker;hot_section;pthread_mutex_lock;.*\[off-cpu: lock wait\] [0-9]" f &&
+	grep -q "main;pthread_cond_wait;.*\[off-cpu: condition wait\] [0-9]" f
+'
 expect "kiln heap is unchanged by the lock entry points: a threaded program records as before" '
 	"$KILN" heap -q -o h.prof -- "$WORKLOADS/lock_contend" 5 100 2>err || { cat err; exit 1; }
 	"$KILN" report -i h.prof >r && [ -s r ]

@@ -251,8 +251,12 @@ static void on_return(struct tracer *x, const struct kc_sample *s, uint32_t func
 		caller = frame_of(x, (int)s->pid, ip);
 	if (x->o->by_caller)
 		hdr_add(&caller_get(fr, caller)->h, dur);
-	kp_stack_t st = call_stack(x, (int)s->pid, func, ip, ch);
-	stack_account(x, st, dur);
+	kp_stack_t st = 0;
+	if (x->o->profile || (x->o->stacks && slow_wants(x, dur))) {
+		st = call_stack(x, (int)s->pid, func, ip, ch);
+		if (x->o->profile)
+			stack_account(x, st, dur);
+	}
 	if (slow_wants(x, dur)) {
 		struct lat_slow sl = { func, (int32_t)s->pid, (int32_t)s->tid,
 				       f.t > x->t0 ? f.t - x->t0 : 0, dur, caller, x->o->stacks ? st : 0 };

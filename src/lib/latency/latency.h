@@ -27,6 +27,7 @@ struct lat_opts {
 	int pid;                 /* ... or trace this process (all its threads) */
 	int stacks;              /* record call stacks (frame pointers) */
 	int by_caller;           /* split the distributions by calling function */
+	int profile;             /* fill lat_result.prof's samples (calls and time per stack) */
 	unsigned slowest;        /* how many slowest calls to keep (default 10) */
 	double duration;         /* stop after this many seconds (0: when the target ends) */
 	const volatile int *stop; /* set by the caller (a signal handler) to stop, or NULL */
