@@ -19,7 +19,7 @@ SANFLAGS =
 OPT     ?= -O2
 endif
 
-PKGS := libdw libelf libzstd zlib jansson
+PKGS := libdw libelf libzstd zlib jansson libbpf
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty
@@ -27,11 +27,15 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wno-unused-parameter \
         -Wundef -Wcast-align -Wwrite-strings
 BASE_CFLAGS = -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' \
-        -Isrc -Isrc/lib -include src/banned.h -fno-strict-aliasing $(SANFLAGS)
+        -Isrc -Isrc/lib -I$(BUILD)/gen -include src/banned.h -fno-strict-aliasing $(SANFLAGS)
 ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC     := $(sort $(shell find src/lib -name '*.c'))
+LIB_SRC     := $(sort $(filter-out %.bpf.c,$(shell find src/lib -name '*.c')))
+# BPF programs (src/lib/*/NAME.bpf.c): compiled for the kernel with clang, embedded in
+# kiln through the skeleton header bpftool generates ($(BUILD)/gen/NAME.skel.h)
+BPF_SRC     := $(sort $(shell find src/lib -name '*.bpf.c'))
+BPF_SKEL    := $(foreach f,$(BPF_SRC),$(BUILD)/gen/$(notdir $(f:.bpf.c=.skel.h)))
 CMD_SRC     := src/main.c $(sort $(wildcard src/cmd/*.c))
 PRELOAD_SRC := $(sort $(wildcard src/preload/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -55,9 +59,16 @@ $(DEPS_OK): scripts/deps.sh
 	@touch $@
 deps: $(DEPS_OK)
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+$(BUILD)/%.o: %.c | $(DEPS_OK) $(BPF_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
+	bpftool gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+vpath %.bpf.c $(sort $(dir $(BPF_SRC)))
+$(BUILD)/gen/%.bpf.o: %.bpf.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	clang -target bpf -O2 -g -D__TARGET_ARCH_x86 -I/usr/include/x86_64-linux-gnu -Wall -Werror -c -o $@ $<
 
 $(LIBKILN): $(LIB_OBJ)
 	@rm -f $@

@@ -18,6 +18,9 @@ check_pc zlib zlib1g-dev
 check_pc jansson libjansson-dev
 check_pc cmocka libcmocka-dev
 check_file /usr/include/libiberty/demangle.h libiberty-dev
+check_pc libbpf libbpf-dev        # kiln latency's in-kernel aggregation
+check_bin clang clang
+check_bin bpftool bpftool
 if [ "${1:-}" = "--test" ]; then
   # tools the tests and benchmarks compare against or use
   check_bin xmllint libxml2-utils

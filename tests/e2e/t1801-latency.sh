@@ -48,7 +48,8 @@ expect "the text view has the percentiles and a histogram with both modes apart"
 '
 expect "recursion nests: 120 calls of rec, all returned" '
 	"$KILN" latency rec --json -- "$WORKLOADS/lat_edge" recurse >o.json 2>err || { cat err; exit 1; }
-	[ "$(jget o.json "(f[\"rec\"][\"count\"], f[\"rec\"][\"never_returned\"], f[\"rec\"][\"unmatched\"])")" = "(120, 0, 0)" ]
+	[ "$(jget o.json "(f[\"rec\"][\"count\"], f[\"rec\"][\"never_returned\"], f[\"rec\"][\"unmatched\"])")" = "(120, 0, 0)" ] &&
+	[ "$(jget o.json "d[\"in_kernel\"]")" = True ]
 '
 expect "longjmp: the frames it unwinds are counted as never returned, the rest paired" '
 	"$KILN" latency jumper,leaf_jump --json -- "$WORKLOADS/lat_edge" longjmp >o.json 2>err || { cat err; exit 1; }
@@ -63,6 +64,17 @@ expect "four threads and a forked child: all 150 calls, 2 processes" '
 	"$KILN" latency work --json -- "$WORKLOADS/lat_edge" threads >o.json 2>err || { cat err; exit 1; }
 	[ "$(jget o.json "f[\"work\"][\"count\"]")" = 150 ] && [ "$(jget o.json "d[\"processes\"]")" = 2 ] &&
 	[ "$(jget o.json "d[\"threads\"]")" -ge 5 ]
+'
+expect "without BPF (every event read in kiln): the same counts for recursion, longjmp, exit and threads" '
+	export KILN_LATENCY_NO_BPF=1
+	"$KILN" latency rec --json -- "$WORKLOADS/lat_edge" recurse >r.json 2>err &&
+	"$KILN" latency jumper,leaf_jump --json -- "$WORKLOADS/lat_edge" longjmp >l.json 2>>err &&
+	"$KILN" latency work --json -- "$WORKLOADS/lat_edge" threads >t.json 2>>err || { cat err; exit 1; }
+	check_exit 3 "$KILN" latency work --json -- "$WORKLOADS/lat_edge" exit >e.json 2>>err &&
+	[ "$(jget r.json "(f[\"rec\"][\"count\"], f[\"rec\"][\"never_returned\"], d[\"in_kernel\"])")" = "(120, 0, False)" ] &&
+	[ "$(jget l.json "(f[\"jumper\"][\"count\"], f[\"jumper\"][\"never_returned\"], f[\"leaf_jump\"][\"never_returned\"])")" = "(20, 10, 10)" ] &&
+	[ "$(jget t.json "f[\"work\"][\"count\"]")" = 150 ] &&
+	[ "$(jget e.json "(f[\"work\"][\"count\"], f[\"work\"][\"never_returned\"])")" = "(5, 1)" ]
 '
 expect "--by-caller, --stacks, --svg and -o: callers, stacks of the slowest, a picture, a profile report reads" '
 	"$KILN" latency slow_op --by-caller --stacks --slowest 3 --svg h.svg -o l.prof --json -- "$WORKLOADS/lat_modes" 200 >o.json 2>err || { cat err; exit 1; }

@@ -75,6 +75,8 @@ struct kc_collector {
 	unsigned nswitch_ids, switch_ids_alloc;
 	struct probe_id { uint64_t id; int probe; } *probe_ids; /* open addressing on id */
 	size_t probe_ids_size, probe_ids_used;
+	int *probe_fd, *probe_of_fd;  /* the probe events, in opening order */
+	size_t nprobe_fds, probe_fds_alloc, probe_of_alloc;
 	/* records read but not yet passed on: the reader fills q; the main thread swaps it
 	 * with batch (empty) and keeps what it holds back in carry (copied to carry2,
 	 * then swapped), so no buffer is allocated anew each round */
@@ -212,6 +214,8 @@ void kc_collector_free(struct kc_collector *c)
 	free(c->pend);
 	free(c->switch_ids);
 	free(c->probe_ids);
+	free(c->probe_fd);
+	free(c->probe_of_fd);
 	free(c);
 }
 
@@ -334,9 +338,9 @@ int kc_collector_probe_of(const struct kc_collector *c, uint64_t id)
 	return c->probe_ids[i].id == id ? c->probe_ids[i].probe : -1;
 }
 
-int kc_collector_add_probes(struct kc_collector *c)
+int kc_collector_add_probes(struct kc_collector *c, unsigned first, unsigned count)
 {
-	for (unsigned ci = 0; ci < c->ncpus; ci++) {
+	for (unsigned ci = first; ci < c->ncpus && ci - first < count; ci++) {
 		if (c->ring_fd[ci] < 0)
 			return kiln_error("no ring for CPU %d: add a task before the probes", c->cpus[ci]);
 		int rc = add_probes(c, -1, ci);
@@ -375,8 +379,21 @@ static int add_probes(struct kc_collector *c, int tid, unsigned ci)
 		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->ring_fd[ci]) != 0 || ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0)
 			return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(errno));
 		probe_id_add(c, id, (int)k);
+		ALLOC_GROW(c->probe_fd, c->nprobe_fds + 1, c->probe_fds_alloc);
+		ALLOC_GROW(c->probe_of_fd, c->nprobe_fds + 1, c->probe_of_alloc);
+		c->probe_fd[c->nprobe_fds] = fd;
+		c->probe_of_fd[c->nprobe_fds++] = (int)k;
 	}
 	return 0;
+}
+
+size_t kc_collector_probe_fds(const struct kc_collector *c, int *fds, int *probe, size_t max)
+{
+	for (size_t i = 0; i < c->nprobe_fds && i < max; i++) {
+		fds[i] = c->probe_fd[i];
+		probe[i] = c->probe_of_fd[i];
+	}
+	return c->nprobe_fds;
 }
 
 int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id)

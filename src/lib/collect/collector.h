@@ -81,9 +81,12 @@ void kc_collector_free(struct kc_collector *c);
  * error saying what to change. On error nothing stays open for this task. */
 int kc_collector_add_task(struct kc_collector *c, int tid);
 
-/* Opens the probes (kc_config.probes) on every CPU, enabled, for every task, into the
- * rings; call after the first kc_collector_add_task. Returns 0 or -1 (printed). */
-int kc_collector_add_probes(struct kc_collector *c);
+/* Opens the probes (kc_config.probes), enabled, for every task, on count CPUs from the
+ * first-th online CPU (0, UINT_MAX: all), into their rings; call after the first
+ * kc_collector_add_task. Every hit runs the probe of every CPU's event (each is a
+ * consumer of the uprobe; only the current CPU's writes a sample), so a BPF program
+ * that sees every hit needs one CPU's. Returns 0 or -1 (printed). */
+int kc_collector_add_probes(struct kc_collector *c, unsigned first, unsigned count);
 
 /* Enables or disables every event. Returns 0 or -1 (printed). */
 int kc_collector_enable(struct kc_collector *c);
@@ -112,6 +115,9 @@ const struct kc_layout *kc_collector_layout(const struct kc_collector *c);
 /* Whether a sample with this id (kc_sample.id) comes from the switch-out event
  * (kc_config.switch_samples) rather than the sampling event. */
 int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id);
+/* The probe events opened so far: fds[i] is an event of probe probe[i]. Returns how
+ * many (up to max are written). */
+size_t kc_collector_probe_fds(const struct kc_collector *c, int *fds, int *probe, size_t max);
 /* The index in kc_config.probes of the probe whose samples carry this id, or -1. */
 int kc_collector_probe_of(const struct kc_collector *c, uint64_t id);
 const struct kc_stats *kc_collector_stats(const struct kc_collector *c);

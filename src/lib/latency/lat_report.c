@@ -239,8 +239,8 @@ void lat_report_json(const struct lat_result *r, struct strbuf *out)
 		}
 		strbuf_addstr(out, "}");
 	}
-	strbuf_addf(out, "\n], \"seconds\": %.6f, \"lost\": %llu, \"processes\": %u, \"threads\": %u}\n", r->seconds,
-		    (unsigned long long)r->lost, r->processes, r->threads);
+	strbuf_addf(out, "\n], \"seconds\": %.6f, \"lost\": %llu, \"processes\": %u, \"threads\": %u, \"in_kernel\": %s}\n",
+		    r->seconds, (unsigned long long)r->lost, r->processes, r->threads, r->in_kernel ? "true" : "false");
 }
 
 /* ---- SVG ---- */

@@ -4,12 +4,14 @@
 #include "collect/cmdrun.h"
 #include "collect/collector.h"
 #include "latency/lat_pair.h"
+#include "latency/latency_bpf.h"
 #include "symbols/symbols.h"
 #include "util/error.h"
 #include "util/xalloc.h"
 #include <asm/perf_regs.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <linux/perf_event.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,6 +51,9 @@ struct tracer {
 	int root_exec_seen;       /* command mode: the root process has called exec */
 	int32_t *pids;            /* the processes followed (open addressing, 0 = free) */
 	size_t pids_size, pids_used;
+	struct lat_fast *fast;    /* the in-kernel aggregation, or NULL */
+	double *ex_sum;           /* fast mode: exact sums, minima and maxima per function */
+	uint64_t *ex_min, *ex_max;
 };
 
 /* ---- the followed processes: probes fire in every process, only these count ---- */
@@ -259,7 +264,7 @@ static void on_return(struct tracer *x, const struct kc_sample *s, uint32_t func
 	}
 	if (slow_wants(x, dur)) {
 		struct lat_slow sl = { func, (int32_t)s->pid, (int32_t)s->tid,
-				       f.t > x->t0 ? f.t - x->t0 : 0, dur, caller, x->o->stacks ? st : 0 };
+				       f.t > x->t0 ? f.t - x->t0 : 0, dur, caller, x->o->stacks ? st : 0, ip };
 		slow_add(x, &sl);
 	}
 	free(ch);
@@ -332,6 +337,120 @@ static void on_record(void *ctx, const void *rec, size_t len)
 		break;
 	default:
 		break;
+	}
+}
+
+/* ---- fast mode (BPF) ---- */
+
+static void on_fast_slow(void *ctx, const struct lat_fast_slow *fs)
+{
+	struct tracer *x = ctx;
+	if (!pid_followed(x, (int32_t)fs->tgid) || fs->func >= x->r->nfuncs || !slow_wants(x, fs->dur_ns))
+		return;
+	struct lat_slow sl = { fs->func, (int32_t)fs->tgid, (int32_t)fs->tid,
+			       fs->start_ns > x->t0 ? fs->start_ns - x->t0 : 0, fs->dur_ns, 0, 0, fs->ret_ip };
+	slow_add(x, &sl);
+	if (x->r->nslow == x->slow_cap)
+		lat_fast_set_slow(x->fast, x->r->slow[0].dur_ns + 1);
+}
+
+static void on_fast_stat(void *ctx, uint32_t tgid, uint32_t func, uint64_t count, uint64_t sum, uint64_t min,
+			 uint64_t max, uint64_t unmatched, uint64_t never)
+{
+	struct tracer *x = ctx;
+	if (!pid_followed(x, (int32_t)tgid) || func >= x->r->nfuncs)
+		return;
+	x->r->funcs[func].unmatched += unmatched;
+	x->r->funcs[func].never_returned += never;
+	if (!count)
+		return;
+	x->ex_sum[func] += (double)sum;
+	if (min < x->ex_min[func])
+		x->ex_min[func] = min;
+	if (max > x->ex_max[func])
+		x->ex_max[func] = max;
+}
+
+static void on_fast_bucket(void *ctx, uint32_t tgid, uint32_t func, uint32_t bucket, uint64_t n)
+{
+	struct tracer *x = ctx;
+	if (pid_followed(x, (int32_t)tgid) && func < x->r->nfuncs)
+		hdr_add_bucket(&x->r->funcs[func].h, bucket, n);
+}
+
+static void on_fast_open(void *ctx, uint32_t tgid, uint32_t tid, uint32_t func)
+{
+	struct tracer *x = ctx;
+	char path[64];
+	if (!pid_followed(x, (int32_t)tgid) || func >= x->r->nfuncs)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u", tgid, tid);
+	if (!x->o->argv && access(path, F_OK) == 0)
+		x->r->funcs[func].in_progress++;
+	else
+		x->r->funcs[func].never_returned++;
+}
+
+/* Loads the program unless per-call detail is wanted; r->fast_off says why not. */
+static void fast_start(struct tracer *x)
+{
+	const char *why = NULL;
+	if (x->o->stacks || x->o->by_caller || x->o->profile) {
+		x->r->fast_off = "per-call detail asked for";
+		return;
+	}
+	if (getenv("KILN_LATENCY_NO_BPF")) {
+		x->r->fast_off = "KILN_LATENCY_NO_BPF is set";
+		return;
+	}
+	x->fast = lat_fast_new(&why);
+	if (!x->fast)
+		x->r->fast_off = why;
+}
+
+/* Attaches the program to the probe events; -1 (plain mode from now) on failure. */
+static int fast_attach(struct tracer *x)
+{
+	size_t n = kc_collector_probe_fds(x->col, NULL, NULL, 0);
+	int *fds, *probe;
+	fds = xcalloc(n ? n : 1, sizeof(int));
+	probe = xcalloc(n ? n : 1, sizeof(int));
+	kc_collector_probe_fds(x->col, fds, probe, n);
+	for (size_t i = 0; i < n; i++) {
+		if (lat_fast_attach(x->fast, fds[i], probe[i]) < 0) {
+			lat_fast_free(x->fast);
+			x->fast = NULL;
+			x->r->fast_off = "the BPF program could not be attached to the probes";
+			break;
+		}
+	}
+	free(fds);
+	free(probe);
+	if (!x->fast)
+		return -1;
+	lat_fast_set_slow(x->fast, x->slow_cap ? 0 : UINT64_MAX);
+	x->r->in_kernel = 1;
+	x->ex_sum = xcalloc(x->r->nfuncs, sizeof(double));
+	x->ex_min = xcalloc(x->r->nfuncs, sizeof(uint64_t));
+	x->ex_max = xcalloc(x->r->nfuncs, sizeof(uint64_t));
+	for (size_t i = 0; i < x->r->nfuncs; i++)
+		x->ex_min[i] = UINT64_MAX;
+	return 0;
+}
+
+static void fast_finish(struct tracer *x)
+{
+	struct lat_result *r = x->r;
+	lat_fast_poll(x->fast, on_fast_slow, x);
+	lat_fast_read(x->fast, on_fast_stat, on_fast_bucket, on_fast_open, x);
+	r->lost += lat_fast_dropped(x->fast);
+	for (size_t i = 0; i < r->nfuncs; i++) {
+		struct hdr_hist *h = &r->funcs[i].h;
+		if (!h->count || x->ex_min[i] == UINT64_MAX)
+			continue;
+		h->sum = x->ex_sum[i];
+		h->min = x->ex_min[i];
+		h->max = x->ex_max[i];
 	}
 }
 
@@ -551,7 +670,17 @@ int lat_run(const struct lat_opts *o, struct lat_result *r)
 		x.target_pid = o->pid;
 		pid_follow(&x, o->pid);
 	}
-	if (kc_collector_add_probes(x.col) < 0) {
+	/* fast mode: one CPU's probe events carry the BPF program (it sees every hit);
+	 * else, or when it cannot be attached, every CPU's write samples */
+	fast_start(&x);
+	if (x.fast ? kc_collector_add_probes(x.col, 0, 1) < 0 : kc_collector_add_probes(x.col, 0, UINT_MAX) < 0) {
+		if (ch.pid > 0) {
+			kc_child_kill(&ch);
+			ch.pid = -1;
+		}
+		goto out;
+	}
+	if (x.fast && fast_attach(&x) < 0 && kc_collector_add_probes(x.col, 1, UINT_MAX) < 0) {
 		if (ch.pid > 0) {
 			kc_child_kill(&ch);
 			ch.pid = -1;
@@ -616,6 +745,8 @@ int lat_run(const struct lat_opts *o, struct lat_result *r)
 			deadline = 0;
 		}
 		kc_collector_read(x.col, 0, on_record, &x);
+		if (x.fast)
+			lat_fast_poll(x.fast, on_fast_slow, &x);
 	}
 	r->seconds = (double)(kc_now_ns() - x.t0) / 1e9;
 	kc_collector_disable(x.col);
@@ -628,6 +759,12 @@ int lat_run(const struct lat_opts *o, struct lat_result *r)
 	/* the command has exited: what is open never returned; attached: in progress */
 	lat_pair_finish(x.pair, o->argv != NULL || kill(o->pid, 0) != 0);
 	r->lost = kc_collector_stats(x.col)->lost;
+	if (x.fast)
+		fast_finish(&x);
+	/* callers of the slowest calls, now that every mapping is known */
+	for (size_t i = 0; i < r->nslow; i++)
+		if (!r->slow[i].caller && r->slow[i].ret_ip)
+			r->slow[i].caller = frame_of(&x, r->slow[i].pid, r->slow[i].ret_ip);
 	make_profile(&x);
 	/* slowest first */
 	for (size_t n = r->nslow; n > 1; n--) {
@@ -648,6 +785,10 @@ out:
 	}
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	lat_pairer_free(x.pair);
+	lat_fast_free(x.fast);
+	free(x.ex_sum);
+	free(x.ex_min);
+	free(x.ex_max);
 	if (x.col)
 		kc_collector_free(x.col);
 	if (x.sym)

@@ -9,6 +9,11 @@
  * lat_pair.h (stack pointers tell recursion levels apart and show frames unwound by
  * longjmp). Calls that never returned and returns without an entry are counted apart.
  *
+ * Fast mode: when no per-call detail is wanted (no stacks, by_caller or profile), a BPF
+ * program attached to the probe events (latency_bpf.h) pairs and aggregates in the
+ * kernel, and only the slowest calls come out; otherwise, or when BPF is unavailable,
+ * every entry and return is read as above (set KILN_LATENCY_NO_BPF=1 to force that).
+ *
  * Results: per function an HDR histogram (stats/hdr.h) of the durations, per calling
  * function with by_caller; the slowest calls (time, thread, caller, and with stacks the
  * call stack); and a profile (value types "calls" and "latency_ns", stacks root-first
@@ -55,6 +60,7 @@ struct lat_slow {
 	uint64_t dur_ns;
 	kp_frame_t caller;       /* 0 when unknown */
 	kp_stack_t stack;        /* with stacks: root-first, ending in the function; else 0 */
+	uint64_t ret_ip;         /* the return address (caller named from it) */
 };
 
 struct lat_result {
@@ -71,6 +77,8 @@ struct lat_result {
 	unsigned threads;        /* threads seen (the first included) */
 	unsigned processes;
 	unsigned events;         /* perf event descriptors opened */
+	int in_kernel;           /* the fast mode aggregated in the kernel (BPF) */
+	const char *fast_off;    /* why the fast mode was not used (static string), or NULL */
 };
 
 /* Runs and traces. Returns 0 (r filled, whatever the target's exit), or -1 after a

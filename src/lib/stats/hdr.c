@@ -61,6 +61,24 @@ void hdr_add(struct hdr_hist *h, uint64_t v)
 	hdr_add_n(h, v, 1);
 }
 
+void hdr_add_bucket(struct hdr_hist *h, unsigned b, uint64_t n)
+{
+	uint64_t lo, hi;
+	if (!n || b >= HDR_BUCKETS)
+		return;
+	lo = hdr_bucket_low(b);
+	hi = hdr_bucket_high(b);
+	if (!h->buckets)
+		h->buckets = xcalloc(HDR_BUCKETS, sizeof(uint64_t));
+	if (!h->count || lo < h->min)
+		h->min = lo;
+	if (!h->count || hi > h->max)
+		h->max = hi;
+	h->count += n;
+	h->sum += ((double)lo + (double)(hi - lo) / 2) * (double)n;
+	h->buckets[b] += n;
+}
+
 void hdr_merge(struct hdr_hist *dst, const struct hdr_hist *src)
 {
 	if (!src->count)

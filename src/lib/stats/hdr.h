@@ -29,6 +29,10 @@ void hdr_init(struct hdr_hist *h);
 void hdr_release(struct hdr_hist *h);
 void hdr_add(struct hdr_hist *h, uint64_t v);
 void hdr_add_n(struct hdr_hist *h, uint64_t v, uint64_t n);
+/* Adds n values known only by their bucket b (an aggregation done elsewhere, such as
+ * in the kernel); the caller then sets sum, min and max if it knows them exactly
+ * (else they are estimated from the bucket bounds). */
+void hdr_add_bucket(struct hdr_hist *h, unsigned b, uint64_t n);
 /* Adds every value of src to dst. */
 void hdr_merge(struct hdr_hist *dst, const struct hdr_hist *src);
 
