@@ -58,6 +58,7 @@ struct kl_held {
 
 struct kl_thread {
 	int n;
+	uint32_t tick;            /* picks the holds of hot short locks that are timed */
 	struct kl_held held[HELD_MAX];
 };
 static __thread struct kl_thread kl_tls __attribute__((tls_model("initial-exec")));
@@ -352,7 +353,15 @@ static inline void add(uint64_t *p, uint64_t v, int shared)
 		*p += v;
 }
 
-/* An acquisition happened at now (after waiting wait ns when contended). */
+/* Holds of a lock taken more than this often, held under HOT_HOLD_NS on average and
+ * never contended, are timed one in HOT_SAMPLE (their total is estimated from those):
+ * the two timestamps of a hold cost more than the lock itself. */
+#define HOT_AFTER 4096
+#define HOT_HOLD_NS 1000
+#define HOT_SAMPLE 8
+
+/* An acquisition happened (at now, after waiting wait ns, when contended; now is 0 for
+ * an uncontended one, which takes its timestamp here only when its hold is timed). */
 static void acquired(struct kh_thread *t, const void *a, uint32_t kind, int shared, int contended, uint64_t wait,
 		     uint64_t now, const uint64_t *fa)
 {
@@ -368,17 +377,22 @@ static void acquired(struct kh_thread *t, const void *a, uint32_t kind, int shar
 		add(&e->wait_ns, wait, shared);
 		max_store(&e->wait_max, wait, shared);
 		site_add(t, e, HP_LW_WAIT, wait, fa);
+	} else if (e->acquisitions > HOT_AFTER && !e->contended && e->hold_ns < HOT_HOLD_NS * e->hold_timed &&
+		   (++k->tick % HOT_SAMPLE) != 0) {
+		return; /* a hot short hold, not timed */
 	}
-	if (k->n < HELD_MAX) {
-		struct kl_held *hd = &k->held[k->n++];
-		hd->addr = a;
-		hd->t = now;
-		hd->e = e;
-		hd->shared = shared;
+	if (k->n >= HELD_MAX) {
+		__atomic_add_fetch(&kl.hdr->untracked_holds, 1, __ATOMIC_RELAXED);
+		return;
 	}
+	struct kl_held *hd = &k->held[k->n++];
+	hd->addr = a;
+	hd->t = now ? now : kl_now();
+	hd->e = e;
+	hd->shared = shared;
 }
 
-/* A release of a: ends its hold (the latest hold of a by this thread). */
+/* A release of a: ends its hold (the latest timed hold of a by this thread). */
 static void releasing(struct kh_thread *t, const void *a, const uint64_t *fa)
 {
 	struct kl_thread *k = &kl_tls;
@@ -386,17 +400,18 @@ static void releasing(struct kh_thread *t, const void *a, const uint64_t *fa)
 		struct kl_held hd = k->held[i];
 		if (hd.addr != a)
 			continue;
-		memmove(&k->held[i], &k->held[i + 1], (size_t)(k->n - i - 1) * sizeof(k->held[0]));
+		if (i != k->n - 1)
+			memmove(&k->held[i], &k->held[i + 1], (size_t)(k->n - i - 1) * sizeof(k->held[0]));
 		k->n--;
 		uint64_t hold = kl_now() - hd.t;
 		add(&hd.e->hold_ns, hold, hd.shared);
+		add(&hd.e->hold_timed, 1, hd.shared);
 		max_store(&hd.e->hold_max, hold, hd.shared);
 		if (hold >= kl.hold_ns)
 			site_add(t, hd.e, HP_LW_HOLD, hold, fa);
 		return;
 	}
-	if (kl.hdr)
-		__atomic_add_fetch(&kl.hdr->untracked_holds, 1, __ATOMIC_RELAXED);
+	/* not timed (a sampled-out hot hold), or taken before tracing: nothing to do */
 }
 
 static inline int active(const struct kh_thread *t)
@@ -410,10 +425,18 @@ static inline int active(const struct kh_thread *t)
 static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, const uint64_t *fa)
 {
 	struct kh_thread *t = &kh_tls;
-	int rc = R.mutex_trylock(m), contended = 0;
-	uint64_t t0 = kl_now(), wait = 0;
+	int rc, contended = 0;
+	uint64_t t0 = 0, wait = 0;
+	/* A plain mutex (kind 0: the default, std::mutex's) is free when its lock word is 0:
+	 * a load instead of a try-lock call, then the plain lock (the fastest path of all).
+	 * One taken between the load and the lock is a contention not counted. */
+	if (m->__data.__kind == 0 && __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 0)
+		rc = R.mutex_lock(m);
+	else
+		rc = R.mutex_trylock(m);
 	if (rc == EBUSY) {
 		contended = 1;
+		t0 = kl_now();
 		rc = R.mutex_lock(m);
 		uint64_t t1 = kl_now();
 		wait = t1 - t0;
@@ -437,7 +460,7 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 	ENSURE(mutex_trylock);
 	int rc = R.mutex_trylock(m);
 	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, m, HP_LK_MUTEX, 0, 0, 0, kl_now(), FA);
+		acquired(&kh_tls, m, HP_LK_MUTEX, 0, 0, 0, 0, FA);
 	return rc;
 }
 
@@ -448,10 +471,11 @@ EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts
 	if (!active(t))
 		return R.mutex_timedlock(m, ts);
 	int rc = R.mutex_trylock(m);
-	uint64_t t0 = kl_now(), wait = 0;
+	uint64_t t0 = 0, wait = 0;
 	int contended = 0;
 	if (rc == EBUSY) {
 		contended = 1;
+		t0 = kl_now();
 		rc = R.mutex_timedlock(m, ts);
 		uint64_t t1 = kl_now();
 		wait = t1 - t0;
@@ -539,9 +563,10 @@ static int rw_acquire(pthread_rwlock_t *l, int shared, const struct timespec *ts
 		return shared ? R.rw_rdlock(l) : R.rw_wrlock(l);
 	}
 	rc = try_(l);
-	t0 = kl_now();
+	t0 = 0;
 	if (rc == EBUSY) {
 		contended = 1;
+		t0 = kl_now();
 		if (ts)
 			rc = shared ? R.rw_timedrdlock(l, ts) : R.rw_timedwrlock(l, ts);
 		else
@@ -589,7 +614,7 @@ EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 	ENSURE(rw_tryrdlock);
 	int rc = R.rw_tryrdlock(l);
 	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, l, HP_LK_RWLOCK, 1, 0, 0, kl_now(), FA);
+		acquired(&kh_tls, l, HP_LK_RWLOCK, 1, 0, 0, 0, FA);
 	return rc;
 }
 
@@ -598,7 +623,7 @@ EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 	ENSURE(rw_trywrlock);
 	int rc = R.rw_trywrlock(l);
 	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, l, HP_LK_RWLOCK, 0, 0, 0, kl_now(), FA);
+		acquired(&kh_tls, l, HP_LK_RWLOCK, 0, 0, 0, 0, FA);
 	return rc;
 }
 
@@ -627,9 +652,10 @@ EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 	if (!active(t))
 		return R.spin_lock(l);
 	int rc = R.spin_trylock(l), contended = 0;
-	uint64_t t0 = kl_now(), wait = 0;
+	uint64_t t0 = 0, wait = 0;
 	if (rc == EBUSY) {
 		contended = 1;
+		t0 = kl_now();
 		rc = R.spin_lock(l);
 		uint64_t t1 = kl_now();
 		wait = t1 - t0;
@@ -645,7 +671,7 @@ EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 	ENSURE(spin_trylock);
 	int rc = R.spin_trylock(l);
 	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, (const void *)l, HP_LK_SPIN, 0, 0, 0, kl_now(), FA);
+		acquired(&kh_tls, (const void *)l, HP_LK_SPIN, 0, 0, 0, 0, FA);
 	return rc;
 }
 

@@ -138,6 +138,9 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 		l->cond_wait_ns = e->cond_wait_ns;
 		l->timeouts = e->timeouts;
 		l->read_acquisitions = e->read_acquisitions;
+		l->hold_timed = e->hold_timed;
+		if (e->hold_timed && e->hold_timed < e->acquisitions)
+			l->hold_ns = (uint64_t)((double)e->hold_ns * (double)e->acquisitions / (double)e->hold_timed);
 		kp_stack_t hs = e->first_stack ? heap_session_stack(s, h->pid, h->created_ns, e->first_stack) : 0;
 		l->created = hs ? lock_copy_stack(&r->prof, hp, hs) : 0;
 		l->name = lock_name(&r->prof, l->kind, l->created, l->addr);

@@ -38,6 +38,8 @@ struct lock_info {
 	kp_stack_t created;        /* where initialized or first taken */
 	uint64_t acquisitions, contended, wait_ns, wait_max, hold_ns, hold_max;
 	uint64_t cond_waits, cond_wait_ns, timeouts, read_acquisitions;
+	uint64_t hold_timed;       /* holds timed; fewer than acquisitions: hold_ns is
+				    * estimated from them (hot short locks are sampled) */
 	struct lock_site *sites;   /* longest total first */
 	size_t nsites;
 };

@@ -67,7 +67,8 @@ void lock_report_text(const struct lock_result *r, size_t top, size_t nstacks, s
 				    dur(c, sizeof(c), (double)l->wait_ns), dur(d, sizeof(d), (double)l->wait_max));
 		else
 			strbuf_addstr(out, "   never contended\n");
-		strbuf_addf(out, "  hold %s (max %s, mean %s)", dur(a, sizeof(a), (double)l->hold_ns),
+		strbuf_addf(out, "  hold %s%s (max %s, mean %s)", l->hold_timed < l->acquisitions ? "~" : "",
+			    dur(a, sizeof(a), (double)l->hold_ns),
 			    dur(b, sizeof(b), (double)l->hold_max),
 			    dur(c, sizeof(c), l->acquisitions ? (double)l->hold_ns / (double)l->acquisitions : 0));
 		if (l->cond_waits)
@@ -128,13 +129,14 @@ void lock_report_json(const struct lock_result *r, struct strbuf *out)
 			    ", \"kind\": \"%s\", \"pid\": %d, \"address\": \"0x%llx\", \"acquisitions\": %llu, "
 			    "\"read_acquisitions\": %llu, \"contended\": %llu, \"wait_ns\": %llu, \"wait_max_ns\": %llu, "
 			    "\"hold_ns\": %llu, \"hold_max_ns\": %llu, \"cond_waits\": %llu, \"cond_wait_ns\": %llu, "
-			    "\"timeouts\": %llu, \"created\": ",
+			    "\"timeouts\": %llu, \"hold_timed\": %llu, \"created\": ",
 			    lock_kind_name(l->kind), l->pid, (unsigned long long)l->addr,
 			    (unsigned long long)l->acquisitions, (unsigned long long)l->read_acquisitions,
 			    (unsigned long long)l->contended, (unsigned long long)l->wait_ns,
 			    (unsigned long long)l->wait_max, (unsigned long long)l->hold_ns,
 			    (unsigned long long)l->hold_max, (unsigned long long)l->cond_waits,
-			    (unsigned long long)l->cond_wait_ns, (unsigned long long)l->timeouts);
+			    (unsigned long long)l->cond_wait_ns, (unsigned long long)l->timeouts,
+			    (unsigned long long)l->hold_timed);
 		json_stack(&r->prof, l->created, out);
 		strbuf_addstr(out, ", \"stacks\": [");
 		for (size_t k = 0; k < l->nsites; k++) {
