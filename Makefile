@@ -65,6 +65,8 @@ $(BUILD)/%.o: %.c | $(DEPS_OK) $(BPF_SKEL)
 
 $(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
 	bpftool gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+# kept: the objects' dependency files name the skeletons
+.SECONDARY: $(BPF_SKEL) $(BPF_SKEL:.skel.h=.bpf.o)
 vpath %.bpf.c $(sort $(dir $(BPF_SRC)))
 $(BUILD)/gen/%.bpf.o: %.bpf.c | $(DEPS_OK)
 	@mkdir -p $(@D)

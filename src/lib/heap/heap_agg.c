@@ -215,7 +215,8 @@ struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid
 	if (parent && inherited) {
 		size_t n = inherited < parent->nstacks ? inherited : parent->nstacks;
 		ALLOC_GROW(pr->stacks, n, pr->stacks_alloc);
-		memset(pr->stacks, 0, pr->stacks_alloc * sizeof(*pr->stacks));
+		if (pr->stacks) /* none when the parent had defined no stack */
+			memset(pr->stacks, 0, pr->stacks_alloc * sizeof(*pr->stacks));
 		for (size_t i = 0; i < n; i++) {
 			pr->stacks[i].ks = parent->stacks[i].ks;
 			pr->stacks[i].defined = parent->stacks[i].defined;

@@ -156,7 +156,8 @@ static int mod_open(struct mod *m, const char *path)
 		}
 	}
 	/* one entry per address */
-	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_vaddr);
+	if (m->nsyms > 1)
+		qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_vaddr);
 	size_t k = 0;
 	for (size_t i = 0; i < m->nsyms; i++) {
 		if (k && m->syms[k - 1].vaddr == m->syms[i].vaddr) {

@@ -167,7 +167,8 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 		ls->max_ns = st2->max_ns;
 	}
 	for (size_t k = first; k < r->nlocks; k++)
-		qsort(r->locks[k].sites, r->locks[k].nsites, sizeof(struct lock_site), cmp_site);
+		if (r->locks[k].nsites > 1)
+			qsort(r->locks[k].sites, r->locks[k].nsites, sizeof(struct lock_site), cmp_site);
 	free(map);
 	munmap((void *)h, hp_lock_file_size());
 }
@@ -217,7 +218,8 @@ static void on_finish(void *ctx, struct heap_session *s, struct kp_profile *hp, 
 		free(path);
 	}
 	closedir(d);
-	qsort(rd->r->locks, rd->r->nlocks, sizeof(*rd->r->locks), cmp_lock);
+	if (rd->r->nlocks > 1)
+		qsort(rd->r->locks, rd->r->nlocks, sizeof(*rd->r->locks), cmp_lock);
 	make_samples(rd->r);
 }
 
