@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"spinlocks, and condition-variable waits (kept apart from contention). Per lock,\n"
 		"named by the code that created or first took it: acquisitions, how many were\n"
 		"contended, total and longest wait and hold, and the stacks that waited and held\n"
-		"longest. Every thread and child process is followed.\n"
+		"longest. Every thread and child process is followed. (No -p: a running program\n"
+		"cannot load the library; 'kiln record --off-cpu -p PID' names its lock waits.)\n"
 		"\n"
 		"options:\n"
 		"  -o, --output FILE   also write a profile (wait_ns, hold_ns, contended,\n"
@@ -53,10 +54,11 @@ int cmd_lock(int argc, char **argv)
 		{ "stacks", required_argument, NULL, OPT_STACKS },
 		{ "hold-stacks", required_argument, NULL, OPT_HOLD },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+o:qh";
+	const char *optstring = "+o:p:qh";
 	const char *output = NULL;
 	struct lock_opts o;
 	struct lock_result r;
@@ -85,6 +87,10 @@ int cmd_lock(int argc, char **argv)
 				return usage_error("lock", "'--hold-stacks' needs a duration such as 50us, not '%s'", optarg);
 			break;
 		case 'q': quiet = 1; break;
+		case 'p':
+			return usage_error("lock", "'-p' cannot work: a running program cannot load kiln's library; "
+					   "start it with 'kiln lock -- CMD', or see its lock waits with "
+					   "'kiln record --off-cpu -p %s'", optarg);
 		case 'h': usage(stdout); return 0;
 		default: return bad_option("lock", argv, optstring);
 		}
