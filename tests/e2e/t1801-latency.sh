@@ -85,14 +85,16 @@ expect "--by-caller, --stacks, --svg and -o: callers, stacks of the slowest, a p
 	"$KILN" report -i l.prof --folded >f && grep -q "main;slow_op" f
 '
 expect "-p on a running program: its calls while attached, percentiles right" '
-	"$WORKLOADS/lat_modes" 100000 2>/dev/null & pid=$!
+	LAT_TRUTH=$T/truth "$WORKLOADS/lat_modes" 100000 2>/dev/null & pid=$!
 	sleep 0.3
 	"$KILN" latency slow_op,fast_op -p $pid -d 2 --json >o.json 2>err; rc=$?
 	kill $pid; wait $pid 2>/dev/null
 	[ $rc = 0 ] || { cat err; exit 1; }
 	s=$(jget o.json "f[\"slow_op\"][\"count\"]") && f=$(jget o.json "f[\"fast_op\"][\"count\"]") &&
-	[ "$s" -gt 100 ] && [ $((f - 10 * s)) -le 10 ] && [ $((10 * s - f)) -le 10 ] &&
-	within "$(jget o.json "f[\"slow_op\"][\"p50_ns\"]")" 1000000 15
+	echo "slow_op $s fast_op $f p50 $(jget o.json "f[\"slow_op\"][\"p50_ns\"]") truth p50 $(pct truth 0.5)" &&
+	# calls in progress at the attach and the detach make the two counts differ by up to 10
+	[ "$s" -gt 100 ] && [ $((f - 10 * s)) -le 11 ] && [ $((10 * s - f)) -le 11 ] &&
+	within "$(jget o.json "f[\"slow_op\"][\"p50_ns\"]")" "$(pct truth 0.5)" 15
 '
 expect "a real multithreaded program (xz -T2): liblzma calls traced, no error" '
 	head -c 1000000 /dev/urandom >in.bin
