@@ -44,6 +44,14 @@ expect "condition waits are counted apart from contention; rwlock readers and wr
 	[ "$(lget o.json "(L[\"main rwlock\"][\"acquisitions\"], L[\"main rwlock\"][\"read_acquisitions\"])")" = "(110, 100)" ] &&
 	[ "$(lget o.json "L[\"main spinlock\"][\"acquisitions\"]")" = 100 ]
 '
+expect "a hot uncontended lock: exact acquisitions, its short holds timed one in 8 after 4096 and the total estimated" '
+	"$KILN" lock --json -- "$WORKLOADS/lock_bench" uncontended 100000 >o.json 2>err || { cat err; exit 1; }
+	a=$(lget o.json "max(d[\"locks\"], key=lambda l: l[\"acquisitions\"])[\"acquisitions\"]") &&
+	h=$(lget o.json "max(d[\"locks\"], key=lambda l: l[\"acquisitions\"])[\"hold_timed\"]") &&
+	echo "acquisitions $a timed $h" && [ "$a" = 100000 ] &&
+	[ "$h" -ge $((4096 + (100000 - 4096) / 8 - 10)) ] && [ "$h" -le $((4096 + (100000 - 4096) / 8 + 10)) ] &&
+	[ "$(lget o.json "max(d[\"locks\"], key=lambda l: l[\"acquisitions\"])[\"hold_ns\"] > 0")" = True ]
+'
 expect "fork children: both processes counted" '
 	"$KILN" lock --json -- sh -c "\"$WORKLOADS/lock_contend\" 10 100 & \"$WORKLOADS/lock_contend\" 10 100; wait" >o.json 2>err || { cat err; exit 1; }
 	[ "$(lget o.json "d[\"processes\"]")" -ge 2 ] &&
