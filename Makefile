@@ -27,11 +27,15 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wno-unused-parameter \
         -Wundef -Wcast-align -Wwrite-strings
 BASE_CFLAGS = -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' \
-        -Isrc -Isrc/lib -include src/banned.h -fno-strict-aliasing $(SANFLAGS)
+        -Isrc -Isrc/lib -I$(BUILD)/gen -include src/banned.h -fno-strict-aliasing $(SANFLAGS)
 ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-LIB_SRC     := $(sort $(shell find src/lib -name '*.c'))
+LIB_SRC     := $(sort $(filter-out %.bpf.c,$(shell find src/lib -name '*.c')))
+# BPF programs (src/lib/*/NAME.bpf.c): compiled for the kernel with clang, embedded in
+# kiln through the skeleton header bpftool generates ($(BUILD)/gen/NAME.skel.h)
+BPF_SRC     := $(sort $(shell find src/lib -name '*.bpf.c'))
+BPF_SKEL    := $(foreach f,$(BPF_SRC),$(BUILD)/gen/$(notdir $(f:.bpf.c=.skel.h)))
 CMD_SRC     := src/main.c $(sort $(wildcard src/cmd/*.c))
 PRELOAD_SRC := $(sort $(wildcard src/preload/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
@@ -55,20 +59,21 @@ $(DEPS_OK): scripts/deps.sh
 	@touch $@
 deps: $(DEPS_OK)
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+$(BUILD)/%.o: %.c | $(DEPS_OK) $(BPF_SKEL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The BPF program of `kiln record`'s Python frames, compiled for the BPF target and
-# embedded in kiln as a libbpf skeleton (python.skel.h, included by pyframes.c).
-BPF_CLANG ?= clang
-$(BUILD)/bpf/python.bpf.o: src/bpf/python.bpf.c src/lib/python/py_bpf_abi.h | $(DEPS_OK)
+$(BUILD)/gen/%.skel.h: $(BUILD)/gen/%.bpf.o
+	bpftool gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+# kept: the objects' dependency files name the skeletons
+.SECONDARY: $(BPF_SKEL) $(BPF_SKEL:.skel.h=.bpf.o)
+vpath %.bpf.c $(sort $(dir $(BPF_SRC)))
+$(BUILD)/gen/%.bpf.o: %.bpf.c | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(BPF_CLANG) -O2 -g -target bpf -Isrc/lib -I/usr/include/$(shell gcc -dumpmachine) -Wall -Werror -c -o $@ $<
-$(BUILD)/bpf/python.skel.h: $(BUILD)/bpf/python.bpf.o
-	bpftool gen skeleton $< name kiln_py > $@.tmp && mv $@.tmp $@
-$(BUILD)/src/lib/collect/pyframes.o: $(BUILD)/bpf/python.skel.h
-$(BUILD)/src/lib/collect/pyframes.o: ALL_CFLAGS += -I$(BUILD)/bpf -Wno-cast-align
+	clang -target bpf -O2 -g -D__TARGET_ARCH_x86 -Isrc/lib -I/usr/include/x86_64-linux-gnu -Wall -Werror -c -o $@ $<
+# Python frames (kiln record): the program shares its record layout with pyframes.c
+$(BUILD)/gen/kiln_py.bpf.o: src/lib/python/py_bpf_abi.h
+$(BUILD)/src/lib/collect/pyframes.o: ALL_CFLAGS += -Wno-cast-align
 
 $(LIBKILN): $(LIB_OBJ)
 	@rm -f $@

@@ -18,8 +18,8 @@ check_pc zlib zlib1g-dev
 check_pc jansson libjansson-dev
 check_pc cmocka libcmocka-dev
 check_file /usr/include/libiberty/demangle.h libiberty-dev
-check_pc libbpf libbpf-dev          # kiln record: Python frames (BPF)
-check_bin clang clang               # compiles src/bpf/*.bpf.c
+check_pc libbpf libbpf-dev          # BPF: record's Python frames, latency's in-kernel aggregation
+check_bin clang clang               # compiles src/lib/*/*.bpf.c
 check_bin bpftool bpftool
 if [ "${1:-}" = "--test" ]; then
   # tools the tests and benchmarks compare against or use
@@ -44,7 +44,10 @@ if [ "${1:-}" = "--test" ]; then
   check_bin git git
   check_bin go golang-go
   check_bin strace strace
-  check_bin setpriv util-linux
+  # bench/latency.sh: bcc's funclatency, and kernel headers for it to compile with
+  check_bin funclatency-bpfcc bpfcc-tools
+  check_file /usr/share/doc/linux-headers-amd64 linux-headers-amd64
+  check_bin setpriv util-linux  # t1802: kiln latency run as another user
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2

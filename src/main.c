@@ -21,6 +21,8 @@ static const struct cmd_struct commands[] = {
 	{ "heap", cmd_heap, "track a program's allocations: peak, leaks, temporaries" },
 	{ "stat", cmd_stat, "run a command and read its time, memory and hardware counters" },
 	{ "bench", cmd_bench, "benchmark commands with sound statistics and baselines" },
+	{ "latency", cmd_latency, "time every call of chosen functions: percentiles, histogram" },
+	{ "lock", cmd_lock, "profile lock contention: waits and holds per lock, with stacks" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

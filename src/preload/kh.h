@@ -161,6 +161,11 @@ void kh_fork_prepare(void);
 void kh_fork_parent(void);
 void kh_fork_child(void);
 
+/* ---- lock mode (kh_lock.c) ---- */
+void kh_lock_configure(void);     /* from configure(): reads KILN_LOCK */
+void kh_lock_fork_child(void);    /* from kh_fork_child() */
+int kh_attach_for_lock(struct kh_thread *t); /* attach() for a thread's first lock event */
+
 /* Writes the thread's pending events (hp_pend) into its ring; call inside KH_CRIT. */
 void kh_pend_flush(struct kh_thread *t);
 

@@ -127,6 +127,7 @@ static void configure(void)
 		kh_p.need_file = 1;
 		kh_p.enabled = 1;
 	}
+	kh_lock_configure();
 	kh_p.nopend = !kh_p.enabled || kh_p.sample_bytes != 0;
 	/* full mode keeps the free filter all ones: every free is looked at */
 	if ((!kh_p.enabled || kh_p.sample_bytes) && boot_n <= BOOT_MAX)
@@ -171,6 +172,14 @@ static int attach(struct kh_thread *t)
 }
 
 static void stack_size_init(void);
+
+/* Lock mode (kh_lock.c) attaches a thread that takes a lock before it allocates. */
+int kh_attach_for_lock(struct kh_thread *t)
+{
+	if (t->busy || !kh_real.malloc)
+		return -1;
+	return attach(t);
+}
 
 __attribute__((constructor)) static void kh_start(void)
 {

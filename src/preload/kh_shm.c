@@ -434,5 +434,6 @@ void kh_fork_child(void)
 		kh_p.inh_ppid = 0;
 	}
 	thread_unbind(t);
+	kh_lock_fork_child();
 	KH_CRIT_END(t);
 }

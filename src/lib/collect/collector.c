@@ -73,6 +73,10 @@ struct kc_collector {
 	uint64_t *switch_ids;     /* ids of the switch-out events (switch_samples) */
 	int switch_exclude_kernel; /* kernel mode refused for it (perf_event_paranoid) */
 	unsigned nswitch_ids, switch_ids_alloc;
+	struct probe_id { uint64_t id; int probe; } *probe_ids; /* open addressing on id */
+	size_t probe_ids_size, probe_ids_used;
+	int *probe_fd, *probe_of_fd;  /* the probe events, in opening order */
+	size_t nprobe_fds, probe_fds_alloc, probe_of_alloc;
 	/* records read but not yet passed on: the reader fills q; the main thread swaps it
 	 * with batch (empty) and keeps what it holds back in carry (copied to carry2,
 	 * then swapped), so no buffer is allocated anew each round */
@@ -160,6 +164,8 @@ struct kc_collector *kc_collector_new(const struct kc_config *cfg)
 	c->layout.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
 				PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
 				PERF_SAMPLE_CALLCHAIN;
+	if (cfg->sample_type)
+		c->layout.sample_type = cfg->sample_type | PERF_SAMPLE_IDENTIFIER;
 	if (cfg->regs_user_mask)
 		c->layout.sample_type |= PERF_SAMPLE_REGS_USER;
 	if (cfg->stack_user_size)
@@ -207,6 +213,9 @@ void kc_collector_free(struct kc_collector *c)
 	free(c->cpus);
 	free(c->pend);
 	free(c->switch_ids);
+	free(c->probe_ids);
+	free(c->probe_fd);
+	free(c->probe_of_fd);
 	free(c);
 }
 
@@ -266,6 +275,125 @@ static void fill_switch_attr(const struct kc_collector *c, struct perf_event_att
 	/* the switch happens in the kernel: excluding kernel mode would drop every sample,
 	 * so count kernel mode (without kernel call chains under --no-kernel) where allowed */
 	a->exclude_kernel = c->switch_exclude_kernel;
+}
+
+static int sys_perf_event_open(struct perf_event_attr *a, int pid, int cpu);
+static int add_probes(struct kc_collector *c, int tid, unsigned ci);
+
+/* A probe event: the sampling event's fields and rings, no side-band records. */
+static void fill_probe_attr(const struct kc_collector *c, const struct kc_probe *pr, struct perf_event_attr *a)
+{
+	fill_attr(c, a);
+	a->type = pr->type;
+	a->config = pr->config;
+	a->config1 = pr->config1;
+	a->config2 = pr->config2;
+	a->freq = 0;
+	a->sample_period = 1;
+	a->mmap = 0;
+	a->mmap2 = 0;
+	a->comm = 0;
+	a->comm_exec = 0;
+	a->task = 0;
+	a->build_id = 0;
+	a->context_switch = 0;
+	/* CPU-wide: no task to inherit from or to wait for the exec of */
+	a->inherit = 0;
+	a->enable_on_exec = 0;
+	a->disabled = 0;
+}
+
+static size_t probe_slot(const struct kc_collector *c, uint64_t id)
+{
+	size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull >> 20) & (c->probe_ids_size - 1);
+	while (c->probe_ids[i].id && c->probe_ids[i].id != id)
+		i = (i + 1) & (c->probe_ids_size - 1);
+	return i;
+}
+
+static void probe_id_add(struct kc_collector *c, uint64_t id, int probe)
+{
+	if ((c->probe_ids_used + 1) * 2 > c->probe_ids_size) {
+		struct probe_id *old = c->probe_ids;
+		size_t osize = c->probe_ids_size;
+		c->probe_ids_size = osize ? osize * 2 : 64;
+		c->probe_ids = xcalloc(c->probe_ids_size, sizeof(*c->probe_ids));
+		for (size_t i = 0; i < osize; i++)
+			if (old[i].id)
+				c->probe_ids[probe_slot(c, old[i].id)] = old[i];
+		free(old);
+	}
+	size_t i = probe_slot(c, id);
+	if (!c->probe_ids[i].id)
+		c->probe_ids_used++;
+	c->probe_ids[i].id = id;
+	c->probe_ids[i].probe = probe;
+}
+
+int kc_collector_probe_of(const struct kc_collector *c, uint64_t id)
+{
+	if (!c->probe_ids_size || !id)
+		return -1;
+	size_t i = probe_slot(c, id);
+	return c->probe_ids[i].id == id ? c->probe_ids[i].probe : -1;
+}
+
+int kc_collector_add_probes(struct kc_collector *c, unsigned first, unsigned count)
+{
+	for (unsigned ci = first; ci < c->ncpus && ci - first < count; ci++) {
+		if (c->ring_fd[ci] < 0)
+			return kiln_error("no ring for CPU %d: add a task before the probes", c->cpus[ci]);
+		int rc = add_probes(c, -1, ci);
+		if (rc < 0)
+			return rc;
+	}
+	c->stats.events = c->nfds;
+	return 0;
+}
+
+/* Opens the probes for task tid (-1: every task) on CPU index ci into that CPU's ring. */
+static int add_probes(struct kc_collector *c, int tid, unsigned ci)
+{
+	struct perf_event_attr a;
+	for (unsigned k = 0; k < c->cfg.nprobes; k++) {
+		const struct kc_probe *pr = &c->cfg.probes[k];
+		uint64_t id;
+		int fd;
+		fill_probe_attr(c, pr, &a);
+		fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
+		if (fd < 0) {
+			int err = errno;
+			if (err == ESRCH)
+				return -2;
+			if (err == EACCES || err == EPERM)
+				return kiln_error("not allowed to place a probe on '%s': uprobes need root "
+						  "(CAP_SYS_ADMIN); run kiln as root", pr->name);
+			if (err == EMFILE || err == ENFILE)
+				return kiln_error("too many open files: kiln needs one per probe, thread and CPU "
+						  "(%u open so far); raise the limit with 'ulimit -n' or probe fewer functions",
+						  c->nfds);
+			return kiln_error("cannot place a probe on '%s': %s", pr->name, strerror(err));
+		}
+		ALLOC_GROW(c->fds, c->nfds + 1, c->fds_alloc);
+		c->fds[c->nfds++] = fd;
+		if (ioctl(fd, PERF_EVENT_IOC_SET_OUTPUT, c->ring_fd[ci]) != 0 || ioctl(fd, PERF_EVENT_IOC_ID, &id) != 0)
+			return kiln_error("cannot share the sample buffer of CPU %d: %s", c->cpus[ci], strerror(errno));
+		probe_id_add(c, id, (int)k);
+		ALLOC_GROW(c->probe_fd, c->nprobe_fds + 1, c->probe_fds_alloc);
+		ALLOC_GROW(c->probe_of_fd, c->nprobe_fds + 1, c->probe_of_alloc);
+		c->probe_fd[c->nprobe_fds] = fd;
+		c->probe_of_fd[c->nprobe_fds++] = (int)k;
+	}
+	return 0;
+}
+
+size_t kc_collector_probe_fds(const struct kc_collector *c, int *fds, int *probe, size_t max)
+{
+	for (size_t i = 0; i < c->nprobe_fds && i < max; i++) {
+		fds[i] = c->probe_fd[i];
+		probe[i] = c->probe_of_fd[i];
+	}
+	return c->nprobe_fds;
 }
 
 int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id)

@@ -27,6 +27,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* An extra event opened on every CPU for all tasks (kc_collector_add_probes), writing
+ * into the same rings with the same sample fields, every occurrence a sample (period 1):
+ * uprobes. CPU-wide rather than per task with inherit, because a uprobe event cannot be
+ * inherited (the kernel reads its path from the forking task's memory); the caller
+ * keeps the samples of the processes it follows (their FORK records tell which). */
+struct kc_probe {
+	const char *name;         /* for messages */
+	uint32_t type;            /* PMU type (e.g. the uprobe PMU's) */
+	uint64_t config, config1, config2;
+};
+
 struct kc_config {
 	const struct kc_event_def *event; /* what to sample (evcount.h's table) */
 	unsigned freq;            /* samples per second (frequency mode) when period is 0 */
@@ -40,6 +51,11 @@ struct kc_config {
 	int switch_samples;       /* also sample every switch-out (a software context-switch
 				   * event, period 1, same sample fields, same rings): the stacks
 				   * where threads leave the CPU, for off-CPU time */
+	uint64_t sample_type;     /* PERF_SAMPLE_* bits instead of the default set, 0: default
+				   * (IDENTIFIER|IP|TID|TIME|CPU|PERIOD|CALLCHAIN, plus REGS_USER
+				   * and STACK_USER as asked); IDENTIFIER is always added */
+	const struct kc_probe *probes; /* extra events (see struct kc_probe), or NULL */
+	unsigned nprobes;
 };
 
 struct kc_stats {
@@ -69,6 +85,12 @@ int kc_collector_add_task(struct kc_collector *c, int tid);
  * (PERF_EVENT_IOC_SET_BPF); the events of threads and children created later inherit
  * it. Returns 0, or -1 with errno set (nothing printed). */
 int kc_collector_set_bpf(struct kc_collector *c, int prog_fd);
+/* Opens the probes (kc_config.probes), enabled, for every task, on count CPUs from the
+ * first-th online CPU (0, UINT_MAX: all), into their rings; call after the first
+ * kc_collector_add_task. Every hit runs the probe of every CPU's event (each is a
+ * consumer of the uprobe; only the current CPU's writes a sample), so a BPF program
+ * that sees every hit needs one CPU's. Returns 0 or -1 (printed). */
+int kc_collector_add_probes(struct kc_collector *c, unsigned first, unsigned count);
 
 /* Enables or disables every event. Returns 0 or -1 (printed). */
 int kc_collector_enable(struct kc_collector *c);
@@ -97,6 +119,11 @@ const struct kc_layout *kc_collector_layout(const struct kc_collector *c);
 /* Whether a sample with this id (kc_sample.id) comes from the switch-out event
  * (kc_config.switch_samples) rather than the sampling event. */
 int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id);
+/* The probe events opened so far: fds[i] is an event of probe probe[i]. Returns how
+ * many (up to max are written). */
+size_t kc_collector_probe_fds(const struct kc_collector *c, int *fds, int *probe, size_t max);
+/* The index in kc_config.probes of the probe whose samples carry this id, or -1. */
+int kc_collector_probe_of(const struct kc_collector *c, uint64_t id);
 const struct kc_stats *kc_collector_stats(const struct kc_collector *c);
 
 /* CLOCK_MONOTONIC now in ns: the clock of record times. */

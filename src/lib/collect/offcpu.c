@@ -21,7 +21,7 @@ struct kc_offcpu {
 	struct oc_thread *slots;
 	uint32_t cap, n;
 	double *vals;
-	kp_frame_t blocked, runnable;
+	kp_frame_t blocked, runnable, lock, cond;
 	uint64_t count;
 };
 
@@ -62,6 +62,8 @@ struct kc_offcpu *kc_offcpu_new(struct kp_profile *p, const struct kc_offcpu_val
 	o->vals = xcalloc(KP_MAX_VALUES, sizeof(double));
 	o->blocked = kp_frame_named(p, KC_OFFCPU_BLOCKED, strlen(KC_OFFCPU_BLOCKED), KP_FRAME_OFFCPU);
 	o->runnable = kp_frame_named(p, KC_OFFCPU_RUNNABLE, strlen(KC_OFFCPU_RUNNABLE), KP_FRAME_OFFCPU);
+	o->lock = kp_frame_named(p, KC_OFFCPU_LOCK, strlen(KC_OFFCPU_LOCK), KP_FRAME_OFFCPU);
+	o->cond = kp_frame_named(p, KC_OFFCPU_COND, strlen(KC_OFFCPU_COND), KP_FRAME_OFFCPU);
 	return o;
 }
 
@@ -100,11 +102,53 @@ void kc_offcpu_out(struct kc_offcpu *o, int32_t tid, uint32_t pthread, uint64_t 
 	t->preempt = preempt;
 }
 
+/* 1: a lock function, 2: a condition wait, 0: neither (glibc's names, and libstdc++'s
+ * for code that calls the futex itself). */
+static int wait_kind(const char *name)
+{
+	static const char *const locks[] = { "__lll_lock_wait", "pthread_mutex_lock", "___pthread_mutex_lock",
+					     "__pthread_mutex_lock", "pthread_mutex_timedlock", "pthread_mutex_clocklock",
+					     "__pthread_mutex_clocklock", "pthread_rwlock_rdlock", "pthread_rwlock_wrlock",
+					     "___pthread_rwlock", "__pthread_rwlock", "pthread_rwlock_timed",
+					     "pthread_rwlock_clock", "pthread_spin_lock", "std::mutex::lock",
+					     "std::shared_mutex::lock", "std::timed_mutex", "std::recursive_mutex::lock" };
+	static const char *const conds[] = { "pthread_cond_wait", "___pthread_cond_wait", "__pthread_cond_wait",
+					     "pthread_cond_timedwait", "___pthread_cond_timedwait",
+					     "__pthread_cond_timedwait", "pthread_cond_clockwait",
+					     "std::condition_variable::wait" };
+	for (size_t i = 0; i < sizeof(conds) / sizeof(conds[0]); i++)
+		if (!strncmp(name, conds[i], strlen(conds[i])))
+			return 2;
+	for (size_t i = 0; i < sizeof(locks) / sizeof(locks[0]); i++)
+		if (!strncmp(name, locks[i], strlen(locks[i])))
+			return 1;
+	return 0;
+}
+
+/* The leaf frame of a blocked interval with stack s: a lock or condition wait when one
+ * of the innermost user frames is a lock function, else blocked. */
+static kp_frame_t blocked_frame(struct kc_offcpu *o, kp_stack_t s)
+{
+	const struct kp_profile *p = o->p;
+	int user = 0;
+	for (; s && user < 6; s = p->stacks[s].parent) {
+		const struct kp_frame *f = &p->frames[p->stacks[s].frame];
+		if (f->flags & KP_FRAME_KERNEL)
+			continue;
+		user++;
+		int k = wait_kind(kp_str_get(p, f->name));
+		if (k)
+			return k == 2 ? o->cond : o->lock;
+	}
+	return o->blocked;
+}
+
 static void close_interval(struct kc_offcpu *o, struct oc_thread *t, uint64_t time)
 {
 	if (t->out && t->pthread && time >= t->out_time) {
 		double ns = (double)(time - t->out_time);
-		kp_stack_t s = kp_stack_push(o->p, t->has_stack ? t->stack : 0, t->preempt ? o->runnable : o->blocked);
+		kp_stack_t base = t->has_stack ? t->stack : 0;
+		kp_stack_t s = kp_stack_push(o->p, base, t->preempt ? o->runnable : blocked_frame(o, base));
 		memset(o->vals, 0, o->p->nvalues * sizeof(double));
 		if (o->v.samples >= 0)
 			o->vals[o->v.samples] = 1;

@@ -14,6 +14,12 @@
 
 #define KC_OFFCPU_BLOCKED "[off-cpu: blocked]"
 #define KC_OFFCPU_RUNNABLE "[off-cpu: runnable]"
+/* A blocked interval whose stack waits inside a pthread lock function (the futex wait
+ * of a contended mutex, rwlock or spinlock, std::mutex) or a condition-variable wait
+ * gets one of these leaf frames instead of "blocked"; the frames below it name the
+ * code that took the lock. */
+#define KC_OFFCPU_LOCK "[off-cpu: lock wait]"
+#define KC_OFFCPU_COND "[off-cpu: condition wait]"
 
 struct kc_offcpu;
 

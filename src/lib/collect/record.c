@@ -2,6 +2,7 @@
  * records into the profile model (threads, symbolized stacks) and write kiln.prof in
  * chunks while recording (see record.h). */
 #include "collect/record.h"
+#include "collect/child.h"
 #include "collect/cmdrun.h"
 #include "collect/jit.h"
 #include "collect/collector.h"
@@ -463,131 +464,6 @@ static void on_record(void *ctx, const void *rec, size_t len)
 
 /* ---- starting the target ---- */
 
-/* Finds cmd as execvp would; returns 0 with the path known to be runnable, or the exit
- * status after printing why not (127 not found, 126 not executable). */
-static int check_command(const char *cmd)
-{
-	struct stat st;
-	if (!*cmd)
-		return kiln_error("cannot run '': empty command name"), 127;
-	if (strchr(cmd, '/')) {
-		if (stat(cmd, &st) != 0)
-			return kiln_error("cannot run '%s': %s", cmd, strerror(errno)), 127;
-		if (S_ISDIR(st.st_mode))
-			return kiln_error("cannot run '%s': it is a directory", cmd), 126;
-		if (access(cmd, X_OK) != 0)
-			return kiln_error("cannot run '%s': not executable (%s)", cmd, strerror(errno)), 126;
-		return 0;
-	}
-	const char *path = getenv("PATH");
-	int found_noexec = 0;
-	if (!path)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		const char *colon = strchr(path, ':');
-		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
-		char *full = dl ? xasprintf("%.*s/%s", (int)dl, path, cmd) : xasprintf("./%s", cmd);
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-			if (access(full, X_OK) == 0) {
-				free(full);
-				return 0;
-			}
-			found_noexec = 1;
-		}
-		free(full);
-		if (!colon)
-			break;
-		path = colon + 1;
-	}
-	if (found_noexec)
-		return kiln_error("cannot run '%s': permission denied", cmd), 126;
-	return kiln_error("cannot run '%s': command not found", cmd), 127;
-}
-
-struct child {
-	pid_t pid;
-	int go_fd;   /* write a byte to let it exec */
-	int err_fd;  /* EOF at a successful exec, else the exec errno */
-};
-
-/* Forks the target, stopped before its exec until child_release(). */
-static int child_spawn(struct child *ch, char **argv, const sigset_t *orig_mask)
-{
-	int go[2], err[2];
-	pid_t parent = getpid();
-	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
-		return kiln_error("cannot create a pipe: %s", strerror(errno));
-	ch->pid = fork();
-	if (ch->pid < 0) {
-		int e = errno;
-		close(go[0]);
-		close(go[1]);
-		close(err[0]);
-		close(err[1]);
-		return kiln_error("cannot start '%s': %s", argv[0], strerror(e));
-	}
-	if (ch->pid == 0) {
-		char c;
-		ssize_t n;
-		close(go[1]);
-		close(err[0]);
-		kc_child_tie(parent); /* dies with kiln (cmdrun.h) */
-		/* the target gets the signal state kiln was started with */
-		signal(SIGPIPE, SIG_DFL);
-		sigprocmask(SIG_SETMASK, orig_mask, NULL);
-		do
-			n = read(go[0], &c, 1);
-		while (n < 0 && errno == EINTR);
-		if (n != 1)
-			_exit(127);
-		execvp(argv[0], argv);
-		int e = errno;
-		if (write(err[1], &e, sizeof(e)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	close(go[0]);
-	close(err[1]);
-	ch->go_fd = go[1];
-	ch->err_fd = err[0];
-	return 0;
-}
-
-static void child_kill(struct child *ch)
-{
-	int st;
-	close(ch->go_fd);
-	close(ch->err_fd);
-	kill(ch->pid, SIGKILL);
-	while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
-		;
-}
-
-/* Lets the child exec; returns 0, or the exec errno (the child has exited). */
-static int child_release(struct child *ch)
-{
-	int e = 0;
-	ssize_t n;
-	char c = 'g';
-	if (write(ch->go_fd, &c, 1) != 1)
-		e = errno ? errno : EPIPE;
-	close(ch->go_fd);
-	if (!e) {
-		do
-			n = read(ch->err_fd, &e, sizeof(e));
-		while (n < 0 && errno == EINTR);
-		if (n != (ssize_t)sizeof(e))
-			e = 0;
-	}
-	close(ch->err_fd);
-	if (e) {
-		int st;
-		while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
-			;
-	}
-	return e;
-}
-
 static double tv_seconds(const struct timeval *tv)
 {
 	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
@@ -798,7 +674,7 @@ struct run {
 	const struct kc_record_opts *o;
 	const char *out;
 	int had_old;             /* kp_writer_open moved an existing profile to OUT.old */
-	struct child ch;         /* command mode: the target (pid -1 when none) */
+	struct kc_child ch;      /* command mode: the target (pid -1 when none) */
 	struct kc_tie tie;       /* kills the target if kiln dies (cmdrun.h) */
 	sigset_t orig;           /* the signal mask kiln started with */
 	int sfd;                 /* signalfd for SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD */
@@ -840,7 +716,7 @@ static void make_config(const struct kc_record_opts *o, const struct kc_event_de
 static void kill_target(struct run *x)
 {
 	if (x->ch.pid > 0) {
-		child_kill(&x->ch);
+		kc_child_kill(&x->ch);
 		x->ch.pid = -1;
 	}
 }
@@ -864,7 +740,7 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 			if (node_opts)
 				setenv("NODE_OPTIONS", node_opts, 1);
 		}
-		spawned = child_spawn(&x->ch, o->argv, &x->orig);
+		spawned = kc_child_spawn(&x->ch, o->argv, &x->orig);
 		if (node_opts) {
 			char map[64];
 			if (old_opts)
@@ -938,7 +814,7 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	ks_session_preload_kernel(r->sym);
 	r->t0 = kc_now_ns();
 	if (o->argv) {
-		int e = child_release(&x->ch);
+		int e = kc_child_release(&x->ch);
 		if (e) {
 			kiln_error("cannot run '%s': %s", o->argv[0], strerror(e));
 			res->exit_status = (e == ENOENT) ? 127 : 126;
@@ -1111,7 +987,7 @@ static int finish(struct run *x, struct kc_record_result *res)
 static int precheck(const struct kc_record_opts *o, struct kc_record_result *res)
 {
 	if (o->argv) {
-		int e = check_command(o->argv[0]);
+		int e = kc_check_command(o->argv[0]);
 		if (e) {
 			res->exit_status = e;
 			return -1;

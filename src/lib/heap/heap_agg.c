@@ -223,7 +223,8 @@ struct heap_proc *heap_agg_proc(struct heap_agg *a, uint32_t thread, int32_t pid
 	if (parent && inherited && parent->nstacks) {
 		size_t n = inherited < parent->nstacks ? inherited : parent->nstacks;
 		ALLOC_GROW(pr->stacks, n, pr->stacks_alloc);
-		memset(pr->stacks, 0, pr->stacks_alloc * sizeof(*pr->stacks));
+		if (pr->stacks) /* none when the parent had defined no stack */
+			memset(pr->stacks, 0, pr->stacks_alloc * sizeof(*pr->stacks));
 		for (size_t i = 0; i < n; i++) {
 			pr->stacks[i].ks = parent->stacks[i].ks;
 			pr->stacks[i].defined = parent->stacks[i].defined;
@@ -273,6 +274,11 @@ void heap_agg_pend_stack(struct heap_proc *pr, uint32_t id)
 {
 	struct ha_stack *s = get_stack(pr, id);
 	s->defined = 1;
+}
+
+kp_stack_t heap_agg_stack(const struct heap_proc *pr, uint32_t id)
+{
+	return id < pr->nstacks && pr->stacks[id].ready ? pr->stacks[id].ks : 0;
 }
 
 int heap_agg_has_stack(const struct heap_proc *pr, uint32_t id)

@@ -74,6 +74,8 @@ void heap_agg_define_stack(struct heap_proc *pr, uint32_t id, kp_stack_t ks);
 /* Declares stack id whose profile stack is not known yet (being symbolized): events
  * count on it, and heap_agg_emit leaves it out until heap_agg_define_stack. */
 void heap_agg_pend_stack(struct heap_proc *pr, uint32_t id);
+/* The profile stack of id once defined, else 0. */
+kp_stack_t heap_agg_stack(const struct heap_proc *pr, uint32_t id);
 /* 1 if id was defined or declared (or inherited). */
 int heap_agg_has_stack(const struct heap_proc *pr, uint32_t id);
 

@@ -263,4 +263,79 @@ static inline uint64_t hp_file_size(const struct hp_header *h)
 	return hp_slot_offset(h, h->max_slots - 1) + HP_SLOT_CTL + h->ring_bytes;
 }
 
+/* ---- lock mode (`kiln lock`), protocol version HP_LOCK_VERSION ----
+ * With KILN_LOCK=1 in the environment the library also times pthread mutexes, rwlocks,
+ * spinlocks and condition-variable waits (mutrace's method: try-lock first, EBUSY means
+ * contended, then the blocking call is timed; hold time runs from the acquisition to the
+ * release). It keeps the figures in a table file beside the image's .kh file,
+ * "<pid>-<created_ns>.kl" (created_ns of that .kh file, whose stack ids it uses), mapped
+ * MAP_SHARED and updated in place, so the reader finds everything up to the last
+ * operation even after SIGKILL. Layout: struct hp_lock_header, then max_locks struct
+ * hp_lock_entry (open addressing on the lock's address), then max_sites struct
+ * hp_lock_site (open addressing on the key). A reader that sees another version skips
+ * the file. */
+#define HP_LOCK_MAGIC "KILNLOCK"
+#define HP_LOCK_VERSION 1
+#define HP_LOCK_SUFFIX ".kl"
+#define HP_ENV_LOCK "KILN_LOCK"
+#define HP_ENV_LOCK_HOLD "KILN_LOCK_HOLD_NS" /* holds at least this long keep their stack */
+#define HP_LOCK_MAX 16384u
+#define HP_LOCK_SITES 16384u
+#define HP_LOCK_HOLD_NS_DEFAULT 10000u
+
+enum hp_lock_kind {
+	HP_LK_MUTEX = 1,
+	HP_LK_RWLOCK = 2,
+	HP_LK_SPIN = 3,
+};
+
+enum hp_lock_what {
+	HP_LW_WAIT = 1,     /* a contended acquisition: its wait */
+	HP_LW_HOLD = 2,     /* a hold of at least the hold threshold (stack at the release) */
+	HP_LW_COND = 3,     /* a condition-variable wait that released the mutex */
+};
+
+struct hp_lock_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;     /* offset of the first entry */
+	int32_t pid;
+	uint32_t max_locks;
+	uint64_t created_ns;      /* the .kh file's */
+	uint32_t max_sites;
+	uint32_t entry_size, site_size;
+	uint32_t pad_;
+	uint64_t hold_threshold_ns;
+	uint64_t dropped_locks;   /* operations on locks the full table could not take */
+	uint64_t dropped_sites;
+	uint64_t untracked_holds; /* holds not timed because the thread held 32 already */
+};
+
+struct hp_lock_entry {
+	uint64_t addr;            /* the lock's address; 0: free slot */
+	uint32_t kind;            /* enum hp_lock_kind; 0 while being claimed */
+	uint32_t first_stack;     /* stack id where it was initialized or first taken */
+	uint64_t acquisitions;    /* successful acquisitions (readers included) */
+	uint64_t contended;       /* of them, those that found it taken */
+	uint64_t wait_ns, wait_max;
+	uint64_t hold_ns, hold_max;
+	uint64_t cond_waits, cond_wait_ns; /* condition-variable waits on this mutex */
+	uint64_t timeouts;        /* timed acquisitions that gave up */
+	uint64_t read_acquisitions; /* rwlocks: shared acquisitions */
+	uint64_t hold_timed;      /* holds timed (hold_ns sums those): all, except for a hot
+				   * lock held briefly and never contended, whose holds are
+				   * timed one in 8 after its first 4096 */
+};
+
+struct hp_lock_site {
+	uint64_t key;             /* (lock index + 1) << 34 | what << 32 | stack id; 0: free */
+	uint64_t count, total_ns, max_ns;
+};
+
+static inline uint64_t hp_lock_file_size(void)
+{
+	return 4096 + (uint64_t)HP_LOCK_MAX * sizeof(struct hp_lock_entry) +
+	       (uint64_t)HP_LOCK_SITES * sizeof(struct hp_lock_site);
+}
+
 #endif

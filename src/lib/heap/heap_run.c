@@ -378,6 +378,8 @@ static void child_exec(const struct heap_run_opts *o, const char *dir, int errfd
 	 * sight: with malloc, every Python object is an allocation the library records
 	 * (docs/kiln-heap.md, "Python"). A value the user set is kept. */
 	setenv("PYTHONMALLOC", "malloc", 0);
+	for (const char *const *ev = o->env; ev && *ev; ev++)
+		putenv((char *)*ev);
 	execvp(o->argv[0], o->argv);
 	e = errno;
 	if (write(errfd, &e, sizeof(e)) < 0) {
@@ -439,8 +441,8 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 
 	memset(res, 0, sizeof(*res));
 	kp_profile_init(&p);
-	w = kp_writer_open(o->output);
-	if (!w) {
+	w = o->output ? kp_writer_open(o->output) : NULL;
+	if (!w && o->output) {
 		kp_profile_release(&p);
 		return -1;
 	}
@@ -456,7 +458,7 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 	if (!s)
 		goto fail_dir;
 	set_meta_start(&p, o);
-	if (kp_writer_flush(w, &p, 1) < 0)
+	if (w && kp_writer_flush(w, &p, 1) < 0)
 		goto fail_session;
 	if (pipe2(errpipe, O_CLOEXEC) != 0) {
 		kiln_error("cannot create a pipe: %s", strerror(errno));
@@ -536,9 +538,9 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 				meta_summary(&p, s, now - start);
 				last_meta = now;
 			}
-			if (!res->write_failed && kp_writer_flush(w, &p, 1) < 0)
+			if (!res->write_failed && w && kp_writer_flush(w, &p, 1) < 0)
 				res->write_failed = 1; /* printed; the program runs on to its end */
-			if (res->write_failed)
+			if (res->write_failed || !w)
 				p.nsamples = 0;
 			last_emit = now;
 			/* about 500 points over the run, at least 20 ms and at most 2 s apart */
@@ -635,7 +637,11 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		}
 	}
 	res->killed_after = gave_up_sig;
-	if (res->write_failed) {
+	if (o->finish)
+		o->finish(o->finish_ctx, s, &p, dir);
+	if (!w) {
+		/* no heap profile wanted */
+	} else if (res->write_failed) {
 		kp_writer_close(w, &p); /* keeps what was written; the error was printed */
 	} else if (kp_writer_close(w, &p) == 0) {
 		struct stat st;
@@ -657,7 +663,8 @@ fail_dir:
 	remove_tree(dir);
 	kc_tie_stop(&tie);
 	free(dir);
-	kp_writer_abort(w);
+	if (w)
+		kp_writer_abort(w);
 	kp_profile_release(&p);
 	return -1;
 }

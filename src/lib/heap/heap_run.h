@@ -10,6 +10,7 @@
 #ifndef KILN_HEAP_RUN_H
 #define KILN_HEAP_RUN_H
 #include "heap/heap_agg.h"
+#include "heap/heap_session.h"
 #include <stdint.h>
 
 struct heap_run_opts {
@@ -25,6 +26,12 @@ struct heap_run_opts {
 	/* called while kiln names the last call stacks after the program ended (or NULL) */
 	void (*progress)(void *ctx, size_t stacks_left);
 	void *progress_ctx;
+	/* kiln lock: output may be NULL (no heap profile); env adds NAME=VALUE strings to
+	 * the program's environment; finish, when set, is called once every process
+	 * ended and every stack is named, before the session files are removed */
+	const char *const *env;
+	void (*finish)(void *ctx, struct heap_session *s, struct kp_profile *p, const char *dir);
+	void *finish_ctx;
 };
 
 struct heap_run_result {

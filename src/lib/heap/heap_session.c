@@ -968,6 +968,12 @@ uint64_t heap_session_exit_time(const struct heap_session *s, int32_t pid)
 	return last->exit_ns ? rel_ns(s, last->exit_ns) : 0;
 }
 
+kp_stack_t heap_session_stack(struct heap_session *s, int32_t pid, uint64_t created_ns, uint32_t id)
+{
+	struct hs_proc *pr = find_proc(s, pid, created_ns);
+	return pr && pr->agg ? heap_agg_stack(pr->agg, id) : 0;
+}
+
 void heap_session_get_info(const struct heap_session *s, struct heap_session_info *info)
 {
 	memset(info, 0, sizeof(*info));

@@ -45,6 +45,9 @@ void heap_session_set_progress(struct heap_session *s, heap_progress_fn fn, void
 /* When the last image of pid ran exit() (ns since the start), or 0 when unknown (it
  * was killed, called _exit, or was never seen). Valid until heap_session_finish. */
 uint64_t heap_session_exit_time(const struct heap_session *s, int32_t pid);
+/* The profile stack of stack id of the process image (pid, created_ns) as its library
+ * numbered it, or 0 when unknown (kiln lock maps its table's stack ids with it). */
+kp_stack_t heap_session_stack(struct heap_session *s, int32_t pid, uint64_t created_ns, uint32_t id);
 void heap_session_get_info(const struct heap_session *s, struct heap_session_info *info);
 struct heap_agg *heap_session_agg(struct heap_session *s);
 /* Removes the session files and the directory. */

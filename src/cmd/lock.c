@@ -1,0 +1,149 @@
+/* lock.c: kiln lock: lock contention of a program, with the heap library in lock mode:
+ *   kiln lock [options] [--] CMD [ARGS...] */
+#include "cmd.h"
+#include "collect/cmdrun.h"
+#include "heap/heap_run.h"
+#include "lock/lock.h"
+#include "lock/lock_report.h"
+#include "profile/profile_io.h"
+#include "util/parse.h"
+#include "util/strbuf.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+enum { OPT_JSON = 256, OPT_HOLD, OPT_STACKS, OPT_TOP };
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kiln lock [options] [--] CMD [ARGS...]\n"
+		"\n"
+		"Runs CMD with kiln's preload library in lock mode and profiles lock contention\n"
+		"in user space: pthread mutexes (and C++ std::mutex, which uses them), rwlocks,\n"
+		"spinlocks, and condition-variable waits (kept apart from contention). Per lock,\n"
+		"named by the code that created or first took it: acquisitions, how many were\n"
+		"contended, total and longest wait and hold, and the stacks that waited and held\n"
+		"longest. Every thread and child process is followed. (No -p: a running program\n"
+		"cannot load the library; 'kiln record --off-cpu -p PID' names its lock waits.)\n"
+		"\n"
+		"options:\n"
+		"  -o, --output FILE   also write a profile (wait_ns, hold_ns, contended,\n"
+		"                      cond_wait_ns per stack) for report, flame and diff\n"
+		"      --json          JSON output (docs/kiln-lock.md)\n"
+		"      --top N         locks to show (default 10, 0: all)\n"
+		"      --stacks N      stacks per lock and kind (default 3)\n"
+		"      --hold-stacks DURATION\n"
+		"                      keep the stack of holds at least this long (default 10us)\n"
+		"  -q, --quiet         no summary line on stderr\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"examples:\n"
+		"  kiln lock -- ./server --threads 8\n"
+		"  kiln lock -o lock.prof -- ./app && kiln flame lock.prof > waits.svg\n");
+}
+
+int cmd_lock(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "top", required_argument, NULL, OPT_TOP },
+		{ "stacks", required_argument, NULL, OPT_STACKS },
+		{ "hold-stacks", required_argument, NULL, OPT_HOLD },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *optstring = "+o:p:qh";
+	const char *output = NULL;
+	struct lock_opts o;
+	struct lock_result r;
+	int c, json = 0, quiet = 0, rc = 0;
+	long top = 10, nstacks = 3;
+	char *resolved = NULL;
+	double hold = 10e-6;
+
+	memset(&o, 0, sizeof(o));
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': output = optarg; break;
+		case OPT_JSON: json = 1; break;
+		case OPT_TOP:
+			if (kiln_parse_long(optarg, 0, 1000000, &top) < 0)
+				return usage_error("lock", "'--top' needs a count, not '%s'", optarg);
+			break;
+		case OPT_STACKS:
+			if (kiln_parse_long(optarg, 0, 1000, &nstacks) < 0)
+				return usage_error("lock", "'--stacks' needs a count, not '%s'", optarg);
+			break;
+		case OPT_HOLD:
+			if (kiln_parse_duration(optarg, &hold) < 0 || hold < 0)
+				return usage_error("lock", "'--hold-stacks' needs a duration such as 50us, not '%s'", optarg);
+			break;
+		case 'q': quiet = 1; break;
+		case 'p':
+			return usage_error("lock", "'-p' cannot work: a running program cannot load kiln's library; "
+					   "start it with 'kiln lock -- CMD', or see its lock waits with "
+					   "'kiln record --off-cpu -p %s'", optarg);
+		case 'h': usage(stdout); return 0;
+		default: return bad_option("lock", argv, optstring);
+		}
+	}
+	if (optind >= argc)
+		return usage_error("lock", "no command to run; give one after the options, as in 'kiln lock -- ./prog'");
+	o.argv = argv + optind;
+	o.hold_ns = (uint64_t)(hold * 1e9);
+	c = heap_run_check(o.argv[0], &resolved);
+	if (c < 0)
+		return c == -2 ? 127 : 1;
+	free(resolved);
+	o.preload = heap_find_preload();
+	if (!o.preload)
+		return 1;
+	if (lock_run(&o, &r) < 0) {
+		free((char *)o.preload);
+		rc = r.exec_failed ? 127 : 1;
+		lock_result_release(&r);
+		return rc;
+	}
+	free((char *)o.preload);
+	{
+		struct strbuf sb = STRBUF_INIT;
+		if (json)
+			lock_report_json(&r, &sb);
+		else
+			lock_report_text(&r, (size_t)top, (size_t)nstacks, &sb);
+		fwrite(sb.buf, 1, sb.len, stdout);
+		strbuf_release(&sb);
+	}
+	if (output) {
+		struct strbuf cmd = STRBUF_INIT;
+		for (char **a = o.argv; *a; a++)
+			strbuf_addf(&cmd, "%s%s", cmd.len ? " " : "", *a);
+		kp_meta_set(&r.prof, "command", cmd.buf);
+		strbuf_release(&cmd);
+		if (kp_profile_save(&r.prof, output) < 0)
+			rc = 1;
+	}
+	if (!r.nlocks) {
+		kiln_error("no lock was recorded: '%s' took no pthread lock through kiln's library "
+			   "(it exited at once, cleared LD_PRELOAD, or uses no pthread locks)", o.argv[0]);
+		if (!rc)
+			rc = 1;
+	} else if (!quiet && r.dropped) {
+		kiln_warn("%llu lock operations could not be counted (tables full)", (unsigned long long)r.dropped);
+	}
+	if (WIFEXITED(r.status) || WIFSIGNALED(r.status)) {
+		int code = kc_exit_code(r.status);
+		if (code)
+			rc = code;
+	}
+	lock_result_release(&r);
+	return rc;
+}
