@@ -19,7 +19,7 @@ SANFLAGS =
 OPT     ?= -O2
 endif
 
-PKGS := libdw libelf libzstd zlib jansson
+PKGS := libdw libelf libzstd zlib jansson libprotobuf-c
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty
@@ -27,7 +27,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wno-unused-parameter \
         -Wundef -Wcast-align -Wwrite-strings
 BASE_CFLAGS = -std=gnu11 $(OPT) -g $(WARN) -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' \
-        -Isrc -Isrc/lib -include src/banned.h -fno-strict-aliasing $(SANFLAGS)
+        -Isrc -Isrc/lib -I$(BUILD)/gen -include src/banned.h -fno-strict-aliasing $(SANFLAGS)
 ALL_CFLAGS = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
@@ -38,6 +38,11 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 WORKLOAD_SRC := $(sort $(wildcard tests/workloads/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# C generated from .proto files by protobuf-c-compiler (src/lib/formats/profile.proto)
+PROTO_SRC := $(sort $(shell find src/lib -name '*.proto'))
+PROTO_GEN := $(PROTO_SRC:src/lib/%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_OBJ := $(PROTO_GEN:.c=.o)
+LIB_OBJ  += $(PROTO_OBJ)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 WORKLOADS := $(WORKLOAD_SRC:tests/workloads/%.c=$(BUILD)/workloads/%)
@@ -58,6 +63,15 @@ deps: $(DEPS_OK)
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+# protobuf-c-compiler output: generated at build time, compiled without our warning set
+# (it is not our code); every library object waits for the headers.
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/lib/%.proto | $(DEPS_OK)
+	@mkdir -p $(@D)
+	protoc-c --proto_path=$(<D) --c_out=$(@D) $<
+$(PROTO_OBJ): %.o: %.c
+	$(CC) -std=gnu11 $(OPT) -g -Wall -Werror $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(filter-out $(PROTO_OBJ),$(LIB_OBJ)) $(CMD_OBJ): | $(PROTO_GEN)
 
 $(LIBKILN): $(LIB_OBJ)
 	@rm -f $@

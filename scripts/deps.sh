@@ -18,6 +18,8 @@ check_pc zlib zlib1g-dev
 check_pc jansson libjansson-dev
 check_pc cmocka libcmocka-dev
 check_file /usr/include/libiberty/demangle.h libiberty-dev
+check_pc libprotobuf-c libprotobuf-c-dev   # pprof (kiln export -f pprof, reading pprof)
+check_bin protoc-c protobuf-c-compiler
 if [ "${1:-}" = "--test" ]; then
   # tools the tests and benchmarks compare against or use
   check_bin xmllint libxml2-utils

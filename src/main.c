@@ -21,6 +21,7 @@ static const struct cmd_struct commands[] = {
 	{ "heap", cmd_heap, "track a program's allocations: peak, leaks, temporaries" },
 	{ "stat", cmd_stat, "run a command and read its time, memory and hardware counters" },
 	{ "bench", cmd_bench, "benchmark commands with sound statistics and baselines" },
+	{ "export", cmd_export, "write a profile for pprof, speedscope, Firefox Profiler, Chrome" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
