@@ -754,7 +754,15 @@ static uint64_t function_of(struct wr *w, kp_frame_t f)
 	PFunction *fn = &w->funcs[w->nfuncs];
 	perftools__profiles__function__init(fn);
 	fn->id = w->nfuncs + 1;
-	fn->name = wstr(w, fr->name);
+	/* an inlined frame read from folded text keeps its "_[i]" in the name; pprof says
+	 * inline by the location's lines */
+	uint32_t len = kp_str_len(w->p, fr->name);
+	const char *nm = kp_str_get(w->p, fr->name);
+	if ((fr->flags & KP_FRAME_INLINE) && len > 4 && !strcmp(nm + len - 4, "_[i]")) {
+		fn->name = wstr_own(w, xstrndup(nm, len - 4));
+	} else {
+		fn->name = wstr(w, fr->name);
+	}
 	fn->system_name = fn->name;
 	fn->filename = wstr(w, fr->file);
 	idmap_put(&w->func_by_key, key, (uint32_t)w->nfuncs);
@@ -1005,18 +1013,11 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 	sums = xcalloc(p->nsamples ? p->nsamples * p->nvalues : 1, sizeof(*sums));
 	samples = xcalloc(p->nsamples ? p->nsamples : 1, sizeof(*samples));
 	uint32_t *samp_thread = xmalloc((p->nsamples ? p->nsamples : 1) * sizeof(*samp_thread));
-	uint64_t tmin = UINT64_MAX, tmax = 0;
 	for (size_t i = 0; i < p->nsamples; i++) {
 		kp_stack_t s = p->sample_stack[i];
 		uint32_t t = p->sample_thread[i];
 		uint64_t key = (((uint64_t)s << 32) | t) + 1;
 		uint32_t si;
-		if (p->sample_time[i]) {
-			if (p->sample_time[i] < tmin)
-				tmin = p->sample_time[i];
-			if (p->sample_time[i] > tmax)
-				tmax = p->sample_time[i];
-		}
 		if (!idmap_get(&agg, key, &si)) {
 			si = (uint32_t)nsamp++;
 			idmap_put(&agg, key, si);
@@ -1098,8 +1099,6 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 	const char *dur = kp_meta_get(p, "duration_ns");
 	if (dur)
 		pr.duration_nanos = strtoll(dur, NULL, 10);
-	else if (tmax > tmin)
-		pr.duration_nanos = (int64_t)(tmax - tmin);
 	const char *freq = kp_meta_get(p, "frequency");
 	int cpu = kp_find_value_type(p, "cpu_ns");
 	if (freq && cpu >= 0 && atol(freq) > 0) {
