@@ -28,23 +28,24 @@ if [ -n "$NPM" ]; then
 	expect "Firefox Profiler: its own processing code (profiler-cli) loads the export; thread samples equal kiln's" '
 		"$KILN" export -f firefox -o ff.json "$KP" 2>err && grep -q "not written: cpu_ns" err &&
 		PQ="node $NPM/@firefox-devtools/profiler-cli/dist/profiler-cli.js" && export HOME="$T" &&
+		trap "timeout 20 $PQ stop --all >/dev/null 2>&1" EXIT &&
 		{ timeout 60 $PQ load ff.json >load.txt 2>&1; true; } &&
 		for i in $(seq 40); do timeout 20 $PQ thread list >threads.txt 2>/dev/null && break; sleep 0.5; done &&
 		grep -q "worker-a" threads.txt &&
 		for h in $(grep -Eo "^[ *] +t-[0-9]+" threads.txt | grep -o "t-[0-9]*"); do
 			timeout 30 $PQ thread samples --thread $h --json >s.json &&
 			node -e "const j = require(\"./s.json\"); console.log(j.friendlyThreadName + \"\t\" + j.categoryBreakdown.totalSamples)" >>ff.txt || exit 1
-		done; rc=$?; timeout 20 $PQ stop --all >/dev/null 2>&1; [ $rc -eq 0 ] &&
-		sort ff.txt >ffs.txt && kilnthreads "$KP" >k.txt && diff -u k.txt ffs.txt
+		done && sort ff.txt >ffs.txt && kilnthreads "$KP" >k.txt && diff -u k.txt ffs.txt
 	'
 	expect "Firefox Profiler: the call tree puts burn_a under run in worker-a, with the same self count as kiln" '
 		"$KILN" export -f firefox -o ff.json "$KP" 2>/dev/null &&
 		PQ="node $NPM/@firefox-devtools/profiler-cli/dist/profiler-cli.js" && export HOME="$T" &&
+		trap "timeout 20 $PQ stop --all >/dev/null 2>&1" EXIT &&
 		{ timeout 60 $PQ load ff.json >/dev/null 2>&1; true; } &&
 		for i in $(seq 40); do timeout 20 $PQ thread list >threads.txt 2>/dev/null && break; sleep 0.5; done &&
 		h=$(grep "worker-a" threads.txt | grep -Eo "^[ *] +t-[0-9]+" | grep -o "t-[0-9]*" | head -1) &&
 		timeout 30 $PQ thread samples --thread "$h" --json >s.json; rc=$?
-		timeout 30 $PQ thread samples-top-down --thread "$h" >td.txt 2>&1; timeout 20 $PQ stop --all >/dev/null 2>&1
+		timeout 30 $PQ thread samples-top-down --thread "$h" >td.txt 2>&1
 		[ $rc -eq 0 ] && grep -q "burn_a" td.txt &&
 		node -e "const j = require(\"./s.json\"); for (const f of j.topFunctionsByTotal) if (f.name == \"spin\") console.log(f.selfSamples)" >ff.txt &&
 		"$KILN" report --tid "$(awk "/worker-a/ { print \$4 }" <("$KILN" report "$KP"))" --percent-limit 0 "$KP" |

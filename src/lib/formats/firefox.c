@@ -75,8 +75,13 @@ static void write_thread(struct jsonw *j, const struct kp_profile *p, const size
 	jsonw_str(j, sb.buf, sb.len);
 	jsonw_raw(j, ",\"isMainThread\":");
 	jsonw_raw(j, th && th->pid == th->tid ? "true" : "false");
+	/* the process is named after its main thread (tid = pid) */
+	kp_str_t pname = th ? th->comm : 0;
+	for (uint32_t k = 1; th && k < p->nthreads; k++)
+		if (p->threads[k].pid == th->pid && p->threads[k].tid == th->pid)
+			pname = p->threads[k].comm;
 	jsonw_raw(j, ",\"processType\":\"default\",\"processName\":");
-	jsonw_strz(j, th && th->comm ? kp_str_get(p, th->comm) : "profile");
+	jsonw_strz(j, pname ? kp_str_get(p, pname) : "profile");
 	jsonw_raw(j, ",\"processStartupTime\":0,\"processShutdownTime\":null,\"registerTime\":0,"
 		     "\"unregisterTime\":null,\"pausedRanges\":[],\"pid\":");
 	jsonw_i64(j, th && th->pid >= 0 ? th->pid : 0);

@@ -65,7 +65,9 @@ int kf_perfdata_read(struct kp_profile *p, const char *path)
 	posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", 0, 0);
-	char *argv[] = { (char *)perf, (char *)"script", (char *)"-i", (char *)path, NULL };
+	/* the fields of the default output, with the PID (kiln keeps threads apart) */
+	char *argv[] = { (char *)perf, (char *)"script", (char *)"-F", (char *)"comm,pid,tid,time,period,event,ip,sym,dso",
+			 (char *)"-i", (char *)path, NULL };
 	int e = posix_spawnp(&pid, perf, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);

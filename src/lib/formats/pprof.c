@@ -412,6 +412,13 @@ static int read_locations(struct rd *r)
 				goto next;
 			struct kp_frame fr = { 0 };
 			fr.name = str_id(r, r->funcs[fi].name);
+			uint32_t nlen = kp_str_len(r->p, fr.name);
+			const char *nm = kp_str_get(r->p, fr.name);
+			if (nlen > 4 && nm[nlen - 4] == '_' && nm[nlen - 3] == '[' && nm[nlen - 1] == ']' &&
+			    (nm[nlen - 2] == 'k' || nm[nlen - 2] == 'j')) {
+				fr.flags |= nm[nlen - 2] == 'k' ? KP_FRAME_KERNEL : KP_FRAME_JIT;
+				fr.name = kp_str(r->p, nm, nlen - 4);
+			}
 			if (!fr.name) {
 				strbuf_reset(&sb);
 				strbuf_addf(&sb, "[unknown 0x%llx]", (unsigned long long)l->address);
@@ -420,7 +427,7 @@ static int read_locations(struct rd *r)
 			fr.module = module;
 			fr.file = str_id(r, r->funcs[fi].file);
 			fr.line = ln->line > 0 && ln->line <= UINT32_MAX ? (uint32_t)ln->line : 0;
-			fr.flags = i + 1 < l->n_line ? KP_FRAME_INLINE : 0;
+			fr.flags |= i + 1 < l->n_line ? KP_FRAME_INLINE : 0;
 			set_frame_flags(&fr, kp_str_get(r->p, module), kp_str_get(r->p, fr.name));
 			ALLOC_GROW(r->loc_frames, r->nlf + 1, r->lf_alloc);
 			r->loc_frames[r->nlf++] = kp_frame(r->p, &fr);
@@ -758,8 +765,14 @@ static uint64_t function_of(struct wr *w, kp_frame_t f)
 	 * inline by the location's lines */
 	uint32_t len = kp_str_len(w->p, fr->name);
 	const char *nm = kp_str_get(w->p, fr->name);
+	const char *mod = kp_str_get(w->p, fr->module);
 	if ((fr->flags & KP_FRAME_INLINE) && len > 4 && !strcmp(nm + len - 4, "_[i]")) {
 		fn->name = wstr_own(w, xstrndup(nm, len - 4));
+	} else if ((fr->flags & KP_FRAME_KERNEL) && mod[0] != '[' && !(len > 4 && !strcmp(nm + len - 4, "_[k]"))) {
+		/* a kernel frame without a kernel module: the name says it (as folded text does) */
+		fn->name = wstr_own(w, xasprintf("%s_[k]", nm));
+	} else if ((fr->flags & KP_FRAME_JIT) && !strstr(mod, "/perf-") && !(len > 4 && !strcmp(nm + len - 4, "_[j]"))) {
+		fn->name = wstr_own(w, xasprintf("%s_[j]", nm));
 	} else {
 		fn->name = wstr(w, fr->name);
 	}

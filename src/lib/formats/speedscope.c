@@ -200,7 +200,8 @@ static int value_for(struct kp_profile *p, const char *unit, const char *vname, 
 	    !strcmp(unit, "seconds")) {
 		kname = "time_ns";
 		kunit = "nanoseconds";
-		*scale = unit[1] == 'a' ? 1 : unit[1] == 'i' ? 1e3 : unit[1] == 'e' ? 1e9 : 1e6;
+		*scale = !strcmp(unit, "nanoseconds") ? 1 : !strcmp(unit, "microseconds") ? 1e3 :
+			 !strcmp(unit, "milliseconds") ? 1e6 : 1e9;
 	} else if (!strcmp(unit, "bytes")) {
 		kname = "bytes";
 		kunit = "bytes";
