@@ -61,7 +61,7 @@ static int read_all(struct kiln_input *in, char **data, size_t *len)
 	size_t n = 0, cap = 1 << 16;
 	char *buf;
 	if (kiln_input_compression(in) != KILN_COMP_NONE && size) {
-		unsigned long long l = size * 256 + (64ULL << 20);
+		unsigned long long l = size * 100 + (64ULL << 20);
 		if (l < limit)
 			limit = l;
 	}

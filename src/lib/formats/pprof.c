@@ -66,7 +66,7 @@ static int next_field(const uint8_t **pp, const uint8_t *end, struct field *f, c
 	if (*pp >= end)
 		return 0;
 	if (get_varint(pp, end, &key) < 0) {
-		*what = "a field key is a bad varint";
+		*what = "a field key is a bad varint (or the file is truncated)";
 		return -1;
 	}
 	f->num = (uint32_t)(key >> 3);
@@ -78,7 +78,7 @@ static int next_field(const uint8_t **pp, const uint8_t *end, struct field *f, c
 	switch (f->wire) {
 	case 0:
 		if (get_varint(pp, end, &f->v) < 0) {
-			*what = "a varint runs past the end";
+			*what = "a bad varint (too long, or cut by the end of the file)";
 			return -1;
 		}
 		return 1;
@@ -142,18 +142,18 @@ int kf_pprof_sniff(const void *head, size_t n)
 		const uint8_t *start = p;
 		int r = next_field(&p, end, &f, &what);
 		if (r < 0)
-			return seen > 0 && n >= 4096 && start + 16 > end; /* cut by the window */
+			return seen >= 2 || (seen > 0 && n >= 4096 && start + 16 > end); /* cut by the window */
 		if (r == 0 || f.num > 15 || !profile_field_ok(f.num, f.wire) || f.wire == 1 || f.wire == 5)
-			return 0;
+			return seen >= 2; /* damage after a good start is the reader's to report */
 		if (f.num == 1 || f.num == 11) {
 			const uint8_t *q = f.data, *qe = f.data + f.v;
 			struct field g;
 			int k;
 			while ((k = next_field(&q, qe, &g, &what)) == 1)
 				if (g.wire != 0 || g.num > 2)
-					return 0;
+					return seen >= 2;
 			if (k < 0)
-				return 0;
+				return seen >= 2;
 		}
 		seen++;
 	}
