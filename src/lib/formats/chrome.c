@@ -14,7 +14,7 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-#include <jansson.h>
+#include "formats/jsonr.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -161,62 +161,200 @@ static int cbad(const char *name, const char *fmt, ...)
 	return -1;
 }
 
-int kf_chrome_from(struct kp_profile *p, json_t *root, const char *name)
+static int cjson_bad(const char *name, const struct jsonr *r)
 {
-	json_t *nodes = json_object_get(root, "nodes"), *samples = json_object_get(root, "samples");
-	json_t *deltas = json_object_get(root, "timeDeltas");
-	struct idmap ids;
-	size_t nn;
-	uint32_t *parent = NULL, *queue = NULL;
-	kp_stack_t *stack = NULL;
-	int rc = -1;
-	memset(&ids, 0, sizeof(ids));
-	if (!json_is_array(nodes) || !json_is_array(samples))
-		return cbad(name, "it needs nodes and samples lists");
-	if (deltas && (!json_is_array(deltas) || json_array_size(deltas) != json_array_size(samples)))
-		return cbad(name, "it has %zu samples but %zu time deltas", json_array_size(samples),
-			    json_array_size(deltas));
-	nn = json_array_size(nodes);
-	if (nn >= UINT32_MAX)
-		return cbad(name, "too many nodes");
-	for (size_t i = 0; i < nn; i++) {
-		json_t *id = json_object_get(json_array_get(nodes, i), "id");
-		if (!json_is_integer(id) || json_integer_value(id) <= 0 ||
-		    idmap_put(&ids, (uint64_t)json_integer_value(id), (uint32_t)i))
-			goto bad_id;
+	struct strbuf sb = STRBUF_INIT;
+	kiln_error("'%s' is not valid JSON: %s", name, jsonr_error(r, &sb));
+	strbuf_release(&sb);
+	return -1;
+}
+
+struct cnodes {
+	uint64_t *id;
+	kp_frame_t *frame;     /* 0 for "(root)" nodes without a parent */
+	uint64_t *parent_id;   /* from a "parent" field, 0 if none */
+	size_t n, alloc;
+	/* (parent node index, child id) from "children" lists */
+	uint32_t *cp;
+	uint64_t *cid;
+	size_t nc, calloc_;
+};
+
+/* One node object (r at its '{'). */
+static int read_node(struct kp_profile *p, struct cnodes *c, struct jsonr *r, const char *name,
+		     struct strbuf *fn, struct strbuf *url)
+{
+	const char *key;
+	size_t klen;
+	double id = -1, parent = 0, line = -1;
+	int kk, has_cf = 0;
+	size_t me = c->n;
+	strbuf_reset(fn);
+	strbuf_reset(url);
+	if (jsonr_enter_object(r) != 1)
+		return r->err ? cjson_bad(name, r) : cbad(name, "node %zu is not an object", me + 1);
+	while ((kk = jsonr_next_key(r, &key, &klen)) == 1) {
+		if (jsonr_key_is(key, klen, "id")) {
+			kk = jsonr_number(r, &id);
+		} else if (jsonr_key_is(key, klen, "parent") && jsonr_peek(r) == JSONR_NUMBER) {
+			kk = jsonr_number(r, &parent);
+		} else if (jsonr_key_is(key, klen, "callFrame") && jsonr_enter_object(r) == 1) {
+			int k2;
+			has_cf = 1;
+			while ((k2 = jsonr_next_key(r, &key, &klen)) == 1) {
+				if (jsonr_key_is(key, klen, "functionName") && jsonr_peek(r) == JSONR_STRING) {
+					k2 = jsonr_string(r, fn);
+					has_cf = 2;
+				} else if (jsonr_key_is(key, klen, "url") && jsonr_peek(r) == JSONR_STRING) {
+					k2 = jsonr_string(r, url);
+				} else if (jsonr_key_is(key, klen, "lineNumber") && jsonr_peek(r) == JSONR_NUMBER) {
+					k2 = jsonr_number(r, &line);
+				} else {
+					k2 = jsonr_skip(r);
+				}
+				if (k2 < 0)
+					return cjson_bad(name, r);
+			}
+			if (k2 < 0)
+				return cjson_bad(name, r);
+		} else if (jsonr_key_is(key, klen, "children") && jsonr_enter_array(r) == 1) {
+			int k2;
+			while ((k2 = jsonr_next_elem(r)) == 1) {
+				double ch;
+				if (jsonr_number(r, &ch) < 0 || ch <= 0 || ch != (double)(uint64_t)ch)
+					return r->err && strcmp(r->err, "a number was expected") ? cjson_bad(name, r) :
+						cbad(name, "node %zu has a child that is not a node id", me + 1);
+				ALLOC_GROW(c->cp, c->nc + 1, c->calloc_);
+				c->cid = xreallocarray(c->cid, c->calloc_, sizeof(*c->cid));
+				c->cp[c->nc] = (uint32_t)me;
+				c->cid[c->nc++] = (uint64_t)ch;
+			}
+			kk = k2;
+		} else {
+			kk = jsonr_skip(r);
+		}
+		if (kk < 0)
+			return r->err && strcmp(r->err, "a number was expected") ? cjson_bad(name, r) :
+				cbad(name, "node %zu has a field of the wrong type", me + 1);
 	}
+	if (kk < 0)
+		return cjson_bad(name, r);
+	if (id <= 0 || id != (double)(uint64_t)id)
+		return cbad(name, "a node has a missing, repeated or non-positive id");
+	if (has_cf != 2)
+		return cbad(name, "node %zu has no callFrame with a functionName", me + 1);
+	ALLOC_GROW(c->id, c->n + 1, c->alloc);
+	c->frame = xreallocarray(c->frame, c->alloc, sizeof(*c->frame));
+	c->parent_id = xreallocarray(c->parent_id, c->alloc, sizeof(*c->parent_id));
+	c->id[me] = (uint64_t)id;
+	c->parent_id[me] = parent > 0 ? (uint64_t)parent : 0;
+	if (!strcmp(fn->buf, "(root)")) {
+		c->frame[me] = 0;
+	} else {
+		const char *nm = fn->len ? fn->buf : "(anonymous)";
+		kp_str_t file = url->len ? kp_str(p, url->buf, url->len) : 0;
+		uint32_t ln = line >= 0 && line < UINT32_MAX ? (uint32_t)line + 1 : 0;
+		c->frame[me] = kf_frame_from_name(p, nm, strlen(nm), file, ln, file);
+	}
+	c->n++;
+	return 0;
+}
+
+int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, const char *name)
+{
+	struct jsonr r, cn = { 0 }, cs = { 0 }, cd = { 0 };
+	struct cnodes c;
+	struct idmap ids;
+	struct strbuf fn = STRBUF_INIT, url = STRBUF_INIT;
+	uint32_t *parent = NULL, *queue = NULL, *first_child = NULL, *next = NULL;
+	kp_stack_t *stack = NULL;
+	const char *key;
+	size_t klen;
+	int k, rc = -1, has_n = 0, has_s = 0, has_d = 0;
+	double start = 0;
+	memset(&c, 0, sizeof(c));
+	memset(&ids, 0, sizeof(ids));
+	/* one pass: what is read is checked as it is read, what is skipped by jsonr_skip */
+	jsonr_init(&r, json, len);
+	if (jsonr_enter_object(&r) != 1)
+		return cbad(name, "it is not a JSON object");
+	while ((k = jsonr_next_key(&r, &key, &klen)) == 1) {
+		struct jsonr *cur = jsonr_key_is(key, klen, "nodes") ? (has_n = 1, &cn) :
+				    jsonr_key_is(key, klen, "samples") ? (has_s = 1, &cs) :
+				    jsonr_key_is(key, klen, "timeDeltas") ? (has_d = 1, &cd) : NULL;
+		if (cur)
+			*cur = r;
+		if (jsonr_key_is(key, klen, "startTime") && jsonr_peek(&r) == JSONR_NUMBER) {
+			if (jsonr_number(&r, &start) < 0)
+				break;
+		} else if (jsonr_skip(&r) < 0) {
+			break;
+		}
+	}
+	if (k < 0 || r.err) {
+		cjson_bad(name, &r);
+		goto out;
+	}
+	if (jsonr_peek(&r) != JSONR_END) {
+		cbad(name, "text after the JSON document");
+		goto out;
+	}
+	if (!has_n || !has_s || jsonr_enter_array(&cn) != 1 || jsonr_peek(&cs) != JSONR_ARRAY) {
+		cbad(name, "it needs nodes and samples lists");
+		goto out;
+	}
+	while ((k = jsonr_next_elem(&cn)) == 1) {
+		if (c.n >= UINT32_MAX - 1) {
+			cbad(name, "too many nodes");
+			goto out;
+		}
+		if (read_node(p, &c, &cn, name, &fn, &url) < 0)
+			goto out;
+	}
+	if (k < 0) {
+		cjson_bad(name, &cn);
+		goto out;
+	}
+	size_t nn = c.n;
+	for (size_t i = 0; i < nn; i++)
+		if (idmap_put(&ids, c.id[i], (uint32_t)i)) {
+			cbad(name, "a node has a missing, repeated or non-positive id");
+			goto out;
+		}
 	/* parents from children lists (or from "parent" fields) */
 	parent = xmalloc((nn ? nn : 1) * sizeof(*parent));
 	memset(parent, 0xff, (nn ? nn : 1) * sizeof(*parent));
-	for (size_t i = 0; i < nn; i++) {
-		json_t *nd = json_array_get(nodes, i), *ch = json_object_get(nd, "children");
-		json_t *par = json_object_get(nd, "parent");
+	for (size_t j = 0; j < c.nc; j++) {
 		uint32_t ci;
-		for (size_t k = 0; json_is_array(ch) && k < json_array_size(ch); k++) {
-			json_t *c = json_array_get(ch, k);
-			if (!json_is_integer(c) || !idmap_get(&ids, (uint64_t)json_integer_value(c), &ci)) {
-				cbad(name, "node %zu has a child that is not a node", i + 1);
-				goto out;
-			}
-			if (parent[ci] != UINT32_MAX && parent[ci] != i) {
-				cbad(name, "a node has two parents");
-				goto out;
-			}
-			parent[ci] = (uint32_t)i;
+		if (!idmap_get(&ids, c.cid[j], &ci)) {
+			cbad(name, "node %u has a child that is not a node", c.cp[j] + 1);
+			goto out;
 		}
-		if (json_is_integer(par)) {
-			if (!idmap_get(&ids, (uint64_t)json_integer_value(par), &ci)) {
-				cbad(name, "node %zu has a parent that is not a node", i + 1);
-				goto out;
-			}
-			parent[i] = ci;
+		if (parent[ci] != UINT32_MAX && parent[ci] != c.cp[j]) {
+			cbad(name, "a node has two parents");
+			goto out;
 		}
+		parent[ci] = c.cp[j];
+	}
+	for (size_t i = 0; i < nn; i++) {
+		uint32_t pi;
+		if (!c.parent_id[i])
+			continue;
+		if (!idmap_get(&ids, c.parent_id[i], &pi)) {
+			cbad(name, "node %zu has a parent that is not a node", i + 1);
+			goto out;
+		}
+		if (parent[i] != UINT32_MAX && parent[i] != pi) {
+			cbad(name, "a node has two parents");
+			goto out;
+		}
+		parent[i] = pi;
 	}
 	/* stacks, parents first: breadth first from the roots (no recursion) */
 	stack = xmalloc((nn ? nn : 1) * sizeof(*stack));
 	queue = xmalloc((nn ? nn : 1) * sizeof(*queue));
-	uint32_t *first_child = xmalloc((nn ? nn : 1) * sizeof(*first_child));
-	uint32_t *next = xmalloc((nn ? nn : 1) * sizeof(*next));
+	first_child = xmalloc((nn ? nn : 1) * sizeof(*first_child));
+	next = xmalloc((nn ? nn : 1) * sizeof(*next));
 	memset(first_child, 0xff, (nn ? nn : 1) * sizeof(*first_child));
 	size_t qn = 0;
 	for (size_t i = nn; i-- > 0;) {
@@ -229,78 +367,77 @@ int kf_chrome_from(struct kp_profile *p, json_t *root, const char *name)
 	}
 	for (size_t q = 0; q < qn; q++) {
 		uint32_t i = queue[q];
-		json_t *cf = json_object_get(json_array_get(nodes, i), "callFrame");
-		const char *fn = json_string_value(json_object_get(cf, "functionName"));
-		const char *url = json_string_value(json_object_get(cf, "url"));
-		json_int_t line = json_integer_value(json_object_get(cf, "lineNumber"));
-		if (!json_is_object(cf) || !fn) {
-			free(first_child);
-			free(next);
-			cbad(name, "node %u has no callFrame with a functionName", i + 1);
-			goto out;
-		}
 		kp_stack_t base = parent[i] == UINT32_MAX ? 0 : stack[parent[i]];
-		if (parent[i] == UINT32_MAX && !strcmp(fn, "(root)")) {
-			stack[i] = 0;
-		} else {
-			const char *nm = *fn ? fn : "(anonymous)";
-			kp_str_t file = url && *url ? kp_strz(p, url) : 0;
-			uint32_t ln = line >= 0 && line < UINT32_MAX ? (uint32_t)line + 1 : 0;
-			stack[i] = kp_stack_push(p, base, kf_frame_from_name(p, nm, strlen(nm), file, ln, file));
-		}
-		for (uint32_t c = first_child[i]; c != UINT32_MAX; c = next[c])
-			queue[qn++] = c;
+		stack[i] = c.frame[i] ? kp_stack_push(p, base, c.frame[i]) : base;
+		for (uint32_t ch = first_child[i]; ch != UINT32_MAX; ch = next[ch])
+			queue[qn++] = ch;
 	}
-	free(first_child);
-	free(next);
 	if (qn != nn) {
 		cbad(name, "its nodes form a cycle");
 		goto out;
 	}
 	kp_add_value_type(p, "samples", "count");
 	uint32_t thread = kp_add_thread(p, -1, -1, "main");
-	double t = json_number_value(json_object_get(root, "startTime")), t0 = t;
-	double one = 1;
-	for (size_t i = 0; i < json_array_size(samples); i++) {
-		json_t *s = json_array_get(samples, i);
+	double t = start, one = 1;
+	if (has_d && jsonr_enter_array(&cd) != 1) {
+		cbad(name, "timeDeltas is not a list");
+		goto out;
+	}
+	jsonr_enter_array(&cs);
+	for (size_t i = 0;; i++) {
+		int ks = jsonr_next_elem(&cs), kd = has_d ? jsonr_next_elem(&cd) : ks;
+		double id, d = 0;
 		uint32_t ni;
-		if (!json_is_integer(s) || !idmap_get(&ids, (uint64_t)json_integer_value(s), &ni)) {
+		if (ks < 0 || kd < 0) {
+			cjson_bad(name, ks < 0 ? &cs : &cd);
+			goto out;
+		}
+		if (ks != kd) {
+			cbad(name, "it has %s samples than time deltas", ks ? "more" : "fewer");
+			goto out;
+		}
+		if (!ks)
+			break;
+		if (jsonr_number(&cs, &id) < 0 || id <= 0 || !idmap_get(&ids, (uint64_t)id, &ni)) {
 			cbad(name, "sample %zu refers to no node", i + 1);
 			goto out;
 		}
-		if (deltas) {
-			json_t *d = json_array_get(deltas, i);
-			if (!json_is_number(d)) {
-				cbad(name, "time delta %zu is not a number", i + 1);
-				goto out;
-			}
-			t += json_number_value(d);
+		if (has_d && jsonr_number(&cd, &d) < 0) {
+			cbad(name, "time delta %zu is not a number", i + 1);
+			goto out;
 		}
-		double rel = (t - t0) * 1000;
+		t += d;
+		double rel = (t - start) * 1000;
 		kp_add_sample(p, stack[ni], thread, rel > 0 ? (uint64_t)rel : 0, &one);
 	}
 	kp_meta_set(p, "source_format", "chrome");
 	kp_meta_set(p, "kind", "cpu");
 	rc = 0;
-	goto out;
-bad_id:
-	cbad(name, "a node has a missing, repeated or non-positive id");
 out:
 	idmap_free(&ids);
+	free(c.id);
+	free(c.frame);
+	free(c.parent_id);
+	free(c.cp);
+	free(c.cid);
 	free(parent);
 	free(queue);
+	free(first_child);
+	free(next);
 	free(stack);
+	strbuf_release(&fn);
+	strbuf_release(&url);
 	return rc;
 }
 
 int kf_chrome_read(struct kp_profile *p, const char *json, size_t len, const char *name)
 {
-	json_error_t err;
-	json_t *root = json_loadb(json, len, 0, &err);
-	int rc;
-	if (!root)
-		return kiln_error("'%s' is not valid JSON: %s at line %d", name, err.text, err.line);
-	rc = kf_chrome_from(p, root, name);
-	json_decref(root);
-	return rc;
+	struct jsonr r;
+	jsonr_init(&r, json, len);
+	if (jsonr_skip(&r) < 0 || jsonr_peek(&r) != JSONR_END) {
+		if (!r.err)
+			jsonr_fail(&r, "text after the JSON document");
+		return cjson_bad(name, &r);
+	}
+	return kf_chrome_read_checked(p, json, len, name);
 }

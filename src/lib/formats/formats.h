@@ -48,12 +48,12 @@ int kf_load(struct kp_profile *p, struct kiln_input *in, enum kf_format fmt);
 int kf_pprof_read(struct kp_profile *p, const void *data, size_t len, const char *name);
 int kf_speedscope_read(struct kp_profile *p, const char *json, size_t len, const char *name);
 int kf_chrome_read(struct kp_profile *p, const char *json, size_t len, const char *name);
+/* The same without a separate pass over the whole document first (kf_json_read's way):
+ * the syntax is checked while reading. */
+int kf_speedscope_read_checked(struct kp_profile *p, const char *json, size_t len, const char *name);
+int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, const char *name);
 /* Any of the JSON formats, told apart by their keys. */
 int kf_json_read(struct kp_profile *p, const char *json, size_t len, const char *name);
-/* The same over a parsed document (jansson's json_t). */
-struct json_t;
-int kf_speedscope_from(struct kp_profile *p, struct json_t *root, const char *name);
-int kf_chrome_from(struct kp_profile *p, struct json_t *root, const char *name);
 /* perf.data at path, through `perf script` (path must be a regular file). */
 int kf_perfdata_read(struct kp_profile *p, const char *path);
 

@@ -4,29 +4,59 @@
 #include "formats/jsonw.h"
 #include "util/error.h"
 #include "util/strbuf.h"
-#include <jansson.h>
+#include "formats/jsonr.h"
 #include <string.h>
 
 int kf_json_read(struct kp_profile *p, const char *json, size_t len, const char *name)
 {
-	json_error_t err;
-	json_t *root = json_loadb(json, len, 0, &err);
-	int rc;
-	if (!root)
-		return kiln_error("'%s' looks like JSON but does not parse: %s at line %d, column %d", name, err.text,
-				  err.line, err.column);
-	if (json_object_get(root, "profiles") && json_object_get(root, "shared"))
-		rc = kf_speedscope_from(p, root, name);
-	else if (json_object_get(root, "nodes") && json_object_get(root, "samples"))
-		rc = kf_chrome_from(p, root, name);
-	else if (json_object_get(root, "meta") && json_object_get(root, "threads"))
-		rc = kiln_error("'%s' is a Firefox Profiler profile: kiln writes that format but does not read it", name);
-	else if (json_object_get(root, "traceEvents"))
-		rc = kiln_error("'%s' is a Chrome trace; save the profile as a .cpuprofile (DevTools, or node --cpu-prof) to read it", name);
-	else
-		rc = kiln_error("'%s' is JSON but no profile format kiln reads (speedscope, .cpuprofile; see docs/formats.md)", name);
-	json_decref(root);
-	return rc;
+	struct jsonr r;
+	struct strbuf sb = STRBUF_INIT;
+	const char *key;
+	size_t klen;
+	int k, shared = 0, profiles = 0, nodes = 0, samples = 0, meta = 0, threads = 0, trace = 0;
+	/* which format: by the top-level keys; values are skipped fast (brackets and strings
+	 * only): the format's reader checks the syntax of everything as it reads */
+	jsonr_init(&r, json, len);
+	r.trusted = 1;
+	if (jsonr_enter_object(&r) != 1) {
+		jsonr_fail(&r, "not an object");
+		goto bad;
+	}
+	while ((k = jsonr_next_key(&r, &key, &klen)) == 1) {
+		/* a key only one format has decides at once (no pass over the rest) */
+		if (jsonr_key_is(key, klen, "shared") || jsonr_key_is(key, klen, "profiles"))
+			return kf_speedscope_read_checked(p, json, len, name);
+		if (jsonr_key_is(key, klen, "nodes") || jsonr_key_is(key, klen, "timeDeltas"))
+			return kf_chrome_read_checked(p, json, len, name);
+		shared |= jsonr_key_is(key, klen, "shared");
+		profiles |= jsonr_key_is(key, klen, "profiles");
+		nodes |= jsonr_key_is(key, klen, "nodes");
+		samples |= jsonr_key_is(key, klen, "samples");
+		meta |= jsonr_key_is(key, klen, "meta");
+		threads |= jsonr_key_is(key, klen, "threads");
+		trace |= jsonr_key_is(key, klen, "traceEvents");
+		if (jsonr_skip(&r) < 0)
+			break;
+	}
+	if (k < 0 || r.err)
+		goto bad;
+	if (jsonr_peek(&r) != JSONR_END) {
+		jsonr_fail(&r, "text after the JSON document");
+		goto bad;
+	}
+	if (shared && profiles)
+		return kf_speedscope_read_checked(p, json, len, name);
+	if (nodes && samples)
+		return kf_chrome_read_checked(p, json, len, name);
+	if (meta && threads)
+		return kiln_error("'%s' is a Firefox Profiler profile: kiln writes that format but does not read it", name);
+	if (trace)
+		return kiln_error("'%s' is a Chrome trace; save the profile as a .cpuprofile (DevTools, or node --cpu-prof) to read it", name);
+	return kiln_error("'%s' is JSON but no profile format kiln reads (speedscope, .cpuprofile; see docs/formats.md)", name);
+bad:
+	kiln_error("'%s' is not valid JSON: %s", name, jsonr_error(&r, &sb));
+	strbuf_release(&sb);
+	return -1;
 }
 
 static const char *const flag_names[] = { "kernel", "inline", "jit", "unknown", "offcpu", "root", "truncated", "python" };

@@ -11,7 +11,8 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-#include <jansson.h>
+#include "formats/idmap.h"
+#include "formats/jsonr.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -191,6 +192,14 @@ static int sbad(const char *name, const char *fmt, ...)
 	return -1;
 }
 
+static int json_bad(const char *name, const struct jsonr *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	kiln_error("'%s' is not valid JSON: %s", name, jsonr_error(r, &sb));
+	strbuf_release(&sb);
+	return -1;
+}
+
 /* The value type for a profile: (name, unit, scale to kiln's unit). */
 static int value_for(struct kp_profile *p, const char *unit, const char *vname, double *scale)
 {
@@ -223,7 +232,7 @@ static uint32_t thread_for(struct kp_profile *p, const char *label, size_t len)
 	char *s = xstrndup(label, len);
 	int pid = -1, tid = -1;
 	char *paren = strrchr(s, '(');
-	if (paren && paren > s && paren[-1] == ' ' && s[len - 1] == ')') {
+	if (paren && paren > s && paren[-1] == ' ' && len && s[len - 1] == ')') {
 		int a, b, n = 0;
 		if (sscanf(paren, "(%d/%d)%n", &a, &b, &n) == 2 && paren[n] == '\0') {
 			pid = a;
@@ -244,176 +253,460 @@ static uint32_t thread_for(struct kp_profile *p, const char *label, size_t len)
 	return t;
 }
 
-static int read_sampled(struct kp_profile *p, json_t *prof, const kp_frame_t *frames, size_t nframes,
-			uint32_t v, double scale, uint32_t thread, const char *name, size_t pi)
+struct ss {
+	struct kp_profile *p;
+	const char *name;
+	kp_frame_t *frames;
+	size_t nframes, frames_alloc;
+	/* stacks by the text of their frame list (many samples repeat one) */
+	struct idmap by_text;
+	const char **text;
+	uint32_t *text_len;
+	kp_stack_t *text_stack;
+	size_t ntext, text_alloc;
+	kp_frame_t *stack;
+	size_t stack_alloc;
+	/* the current profile's samples and weights, read in either order */
+	kp_stack_t *st;
+	size_t nst, st_alloc;
+	double *w;
+	size_t nw, w_alloc;
+};
+
+/* Reads one sample's frame list (r at its '['); *st gets the stack. A flat list of
+ * numbers (the usual case) is found and hashed in one pass; a stack seen before (by its
+ * text) is not parsed again. */
+static int read_stack(struct ss *s, struct jsonr *r, size_t pi, size_t i, kp_stack_t *st)
 {
-	json_t *samples = json_object_get(prof, "samples"), *weights = json_object_get(prof, "weights");
-	double vals[KP_MAX_VALUES];
-	double tm = json_number_value(json_object_get(prof, "startValue")) * scale;
-	kp_frame_t *stack = NULL;
-	size_t alloc = 0;
-	if (!json_is_array(samples) || !json_is_array(weights))
-		return sbad(name, "sampled profile %zu lacks its samples or weights", pi + 1);
-	if (json_array_size(samples) != json_array_size(weights))
-		return sbad(name, "profile %zu has %zu samples but %zu weights", pi + 1, json_array_size(samples),
-			    json_array_size(weights));
-	for (size_t i = 0; i < json_array_size(samples); i++) {
-		json_t *s = json_array_get(samples, i), *w = json_array_get(weights, i);
-		if (!json_is_array(s) || !json_is_number(w)) {
-			free(stack);
-			return sbad(name, "profile %zu, sample %zu is not a list of frame indexes with a weight", pi + 1, i + 1);
-		}
-		size_t d = json_array_size(s);
-		ALLOC_GROW(stack, d + 1, alloc);
-		for (size_t k = 0; k < d; k++) {
-			json_t *fi = json_array_get(s, k);
-			json_int_t x = json_is_integer(fi) ? json_integer_value(fi) : -1;
-			if (x < 0 || (size_t)x >= nframes) {
-				free(stack);
-				return sbad(name, "profile %zu, sample %zu refers to frame %lld of %zu", pi + 1, i + 1,
-					    (long long)x, nframes);
-			}
-			stack[k] = frames[x];
-		}
-		memset(vals, 0, sizeof(vals));
-		double wv = json_number_value(w) * scale;
-		vals[v] = wv;
-		kp_add_sample(p, kp_stack_from_frames(p, stack, d), thread, tm > 0 ? (uint64_t)tm : 0, vals);
-		if (scale != 1 || !strcmp(kp_str_get(p, p->value_types[v].unit), "nanoseconds"))
-			tm += wv;
+	const char *start, *p;
+	uint64_t key = 0xcbf29ce484222325ull;
+	uint32_t ti;
+	if (jsonr_peek(r) != JSONR_ARRAY)
+		return sbad(s->name, "profile %zu, sample %zu is not a list of frame indexes", pi + 1, i + 1);
+	start = p = r->p;
+	for (p++; p < r->end && *p != ']'; p++) {
+		if (*p == '[' || *p == '{' || *p == '"')
+			return sbad(s->name, "profile %zu, sample %zu is not a list of frame indexes", pi + 1, i + 1);
+		key = (key ^ (unsigned char)*p) * 0x100000001b3ull;
 	}
-	free(stack);
+	if (p >= r->end)
+		return jsonr_fail(r, "the document ends early") < 0 ? json_bad(s->name, r) : -1;
+	r->p = ++p;
+	size_t len = (size_t)(p - start);
+	key |= 1;
+	while (idmap_get(&s->by_text, key, &ti)) {
+		if (s->text_len[ti] == len && !memcmp(s->text[ti], start, len)) {
+			*st = s->text_stack[ti];
+			return 0;
+		}
+		key += 2;
+	}
+	struct jsonr one;
+	jsonr_init(&one, start, len);
+	if (jsonr_enter_array(&one) != 1)
+		return sbad(s->name, "profile %zu, sample %zu is not a list of frame indexes", pi + 1, i + 1);
+	size_t d = 0;
+	int k;
+	while ((k = jsonr_next_elem(&one)) == 1) {
+		double x;
+		if (jsonr_number(&one, &x) < 0 || x < 0 || x >= (double)s->nframes || x != (double)(size_t)x)
+			return sbad(s->name, "profile %zu, sample %zu refers to frame %g of %zu", pi + 1, i + 1,
+				    one.err ? -1.0 : x, s->nframes);
+		ALLOC_GROW(s->stack, d + 1, s->stack_alloc);
+		s->stack[d++] = s->frames[(size_t)x];
+	}
+	if (k < 0)
+		return json_bad(s->name, &one);
+	*st = kp_stack_from_frames(s->p, s->stack, d);
+	ALLOC_GROW(s->text, s->ntext + 1, s->text_alloc);
+	s->text_len = xreallocarray(s->text_len, s->text_alloc, sizeof(*s->text_len));
+	s->text_stack = xreallocarray(s->text_stack, s->text_alloc, sizeof(*s->text_stack));
+	s->text[s->ntext] = start;
+	s->text_len[s->ntext] = (uint32_t)len;
+	s->text_stack[s->ntext] = *st;
+	idmap_put(&s->by_text, key, (uint32_t)s->ntext++);
 	return 0;
 }
 
-static int read_evented(struct kp_profile *p, json_t *prof, const kp_frame_t *frames, size_t nframes,
-			uint32_t v, double scale, uint32_t thread, const char *name, size_t pi)
+/* Reads a profile's samples list into s->st (one stack each). */
+static int read_samples(struct ss *s, struct jsonr *r, size_t pi)
 {
-	json_t *events = json_object_get(prof, "events");
-	double vals[KP_MAX_VALUES], last = json_number_value(json_object_get(prof, "startValue"));
-	kp_frame_t *stack = NULL;
-	size_t depth = 0, alloc = 0;
-	if (!json_is_array(events))
-		return sbad(name, "evented profile %zu has no events", pi + 1);
-	for (size_t i = 0; i < json_array_size(events); i++) {
-		json_t *e = json_array_get(events, i);
-		const char *type = json_string_value(json_object_get(e, "type"));
-		json_t *at = json_object_get(e, "at"), *fr = json_object_get(e, "frame");
-		json_int_t x = json_is_integer(fr) ? json_integer_value(fr) : -1;
-		if (!type || !json_is_number(at) || x < 0 || (size_t)x >= nframes || (strcmp(type, "O") && strcmp(type, "C"))) {
-			free(stack);
-			return sbad(name, "profile %zu, event %zu is not an O or C event on a known frame", pi + 1, i + 1);
+	int k;
+	s->nst = 0;
+	if (jsonr_enter_array(r) != 1)
+		return r->err ? json_bad(s->name, r) : sbad(s->name, "profile %zu: samples is not a list", pi + 1);
+	while ((k = jsonr_next_elem(r)) == 1) {
+		kp_stack_t st = 0;
+		if (read_stack(s, r, pi, s->nst, &st) < 0)
+			return -1;
+		ALLOC_GROW(s->st, s->nst + 1, s->st_alloc);
+		s->st[s->nst++] = st;
+	}
+	return k < 0 ? json_bad(s->name, r) : 0;
+}
+
+/* Reads a profile's weights list into s->w. */
+static int read_weights(struct ss *s, struct jsonr *r, size_t pi)
+{
+	int k;
+	s->nw = 0;
+	if (jsonr_enter_array(r) != 1)
+		return r->err ? json_bad(s->name, r) : sbad(s->name, "profile %zu: weights is not a list", pi + 1);
+	while ((k = jsonr_next_elem(r)) == 1) {
+		double w;
+		if (jsonr_number(r, &w) < 0)
+			return sbad(s->name, "profile %zu, weight %zu is not a number", pi + 1, s->nw + 1);
+		ALLOC_GROW(s->w, s->nw + 1, s->w_alloc);
+		s->w[s->nw++] = w;
+	}
+	return k < 0 ? json_bad(s->name, r) : 0;
+}
+
+static int add_sampled(struct ss *s, uint32_t v, double scale, double start, uint32_t thread, size_t pi)
+{
+	struct kp_profile *p = s->p;
+	double vals[KP_MAX_VALUES], tm = start * scale;
+	int timed = scale != 1 || !strcmp(kp_str_get(p, p->value_types[v].unit), "nanoseconds");
+	if (s->nst != s->nw)
+		return sbad(s->name, "profile %zu has %zu samples but %zu weights", pi + 1, s->nst, s->nw);
+	memset(vals, 0, sizeof(vals));
+	for (size_t i = 0; i < s->nst; i++) {
+		vals[v] = s->w[i] * scale;
+		kp_add_sample(p, s->st[i], thread, tm > 0 ? (uint64_t)tm : 0, vals);
+		if (timed)
+			tm += s->w[i] * scale;
+	}
+	return 0;
+}
+
+static int read_evented(struct ss *s, struct jsonr *ce, uint32_t v, double scale, double start,
+			uint32_t thread, size_t pi)
+{
+	struct kp_profile *p = s->p;
+	struct strbuf type = STRBUF_INIT;
+	double vals[KP_MAX_VALUES], last = start;
+	size_t depth = 0, i = 0;
+	int k, rc = -1;
+	if (jsonr_enter_array(ce) != 1)
+		return sbad(s->name, "evented profile %zu has no events list", pi + 1);
+	while ((k = jsonr_next_elem(ce)) == 1) {
+		const char *key;
+		size_t klen;
+		double at = -1, fr = -1;
+		int kk;
+		strbuf_reset(&type);
+		if (jsonr_enter_object(ce) != 1)
+			goto bad_event;
+		while ((kk = jsonr_next_key(ce, &key, &klen)) == 1) {
+			if (jsonr_key_is(key, klen, "type")) {
+				if (jsonr_string(ce, &type) < 0)
+					goto bad_event;
+			} else if (jsonr_key_is(key, klen, "at")) {
+				if (jsonr_number(ce, &at) < 0)
+					goto bad_event;
+			} else if (jsonr_key_is(key, klen, "frame")) {
+				if (jsonr_number(ce, &fr) < 0)
+					goto bad_event;
+			} else if (jsonr_skip(ce) < 0) {
+				goto bad_json;
+			}
 		}
-		double t = json_number_value(at);
-		if (t < last) {
-			free(stack);
-			return sbad(name, "profile %zu, event %zu goes back in time", pi + 1, i + 1);
+		if (kk < 0)
+			goto bad_json;
+		if (fr < 0 || fr >= (double)s->nframes || fr != (double)(size_t)fr || at < 0 ||
+		    (strcmp(type.buf, "O") && strcmp(type.buf, "C")))
+			goto bad_event;
+		if (at < last) {
+			sbad(s->name, "profile %zu, event %zu goes back in time", pi + 1, i + 1);
+			goto out;
 		}
-		if (depth && t > last) {
+		if (depth && at > last) {
 			memset(vals, 0, sizeof(vals));
-			vals[v] = (t - last) * scale;
-			kp_add_sample(p, kp_stack_from_frames(p, stack, depth), thread, (uint64_t)(last * scale), vals);
+			vals[v] = (at - last) * scale;
+			kp_add_sample(p, kp_stack_from_frames(p, s->stack, depth), thread, (uint64_t)(last * scale), vals);
 		}
-		last = t;
-		if (type[0] == 'O') {
-			ALLOC_GROW(stack, depth + 1, alloc);
-			stack[depth++] = frames[x];
+		last = at;
+		if (type.buf[0] == 'O') {
+			ALLOC_GROW(s->stack, depth + 1, s->stack_alloc);
+			s->stack[depth++] = s->frames[(size_t)fr];
 		} else {
-			if (!depth || stack[depth - 1] != frames[x]) {
-				free(stack);
-				return sbad(name, "profile %zu, event %zu closes a frame that is not open", pi + 1, i + 1);
+			if (!depth || s->stack[depth - 1] != s->frames[(size_t)fr]) {
+				sbad(s->name, "profile %zu, event %zu closes a frame that is not open", pi + 1, i + 1);
+				goto out;
 			}
 			depth--;
 		}
+		i++;
 	}
-	free(stack);
-	if (depth)
-		return sbad(name, "profile %zu leaves %zu frames open", pi + 1, depth);
-	return 0;
-}
-
-int kf_speedscope_from(struct kp_profile *p, json_t *root, const char *name)
-{
-	json_t *shared = json_object_get(root, "shared"), *profiles = json_object_get(root, "profiles");
-	json_t *jframes = json_object_get(shared, "frames");
-	kp_frame_t *frames;
-	size_t nframes;
-	int rc = 0;
-	if (!json_is_array(jframes) || !json_is_array(profiles))
-		return sbad(name, "it needs shared.frames and profiles lists");
-	nframes = json_array_size(jframes);
-	frames = xmalloc((nframes ? nframes : 1) * sizeof(*frames));
-	for (size_t i = 0; i < nframes; i++) {
-		json_t *f = json_array_get(jframes, i);
-		const char *fname = json_string_value(json_object_get(f, "name"));
-		const char *file = json_string_value(json_object_get(f, "file"));
-		json_t *line = json_object_get(f, "line");
-		if (!fname) {
-			free(frames);
-			return sbad(name, "frame %zu has no name", i);
-		}
-		uint32_t ln = 0;
-		if (json_is_integer(line) && json_integer_value(line) > 0 && json_integer_value(line) <= UINT32_MAX)
-			ln = (uint32_t)json_integer_value(line);
-		frames[i] = kf_frame_from_name(p, fname, strlen(fname), file ? kp_strz(p, file) : 0, ln, 0);
+	if (k < 0)
+		goto bad_json;
+	if (depth) {
+		sbad(s->name, "profile %zu leaves %zu frames open", pi + 1, depth);
+		goto out;
 	}
-	json_int_t active = json_integer_value(json_object_get(root, "activeProfileIndex"));
-	for (size_t i = 0; i < json_array_size(profiles) && rc == 0; i++) {
-		json_t *prof = json_array_get(profiles, i);
-		const char *type = json_string_value(json_object_get(prof, "type"));
-		const char *unit = json_string_value(json_object_get(prof, "unit"));
-		const char *pname = json_string_value(json_object_get(prof, "name"));
-		if (!type || !unit) {
-			rc = sbad(name, "profile %zu has no type or unit", i + 1);
-			break;
-		}
-		/* "THREAD: VALUE" (as kiln writes) names the thread and the value */
-		const char *colon = pname ? strstr(pname, ": ") : NULL;
-		const char *last = colon;
-		while (last && (colon = strstr(last + 2, ": ")))
-			last = colon;
-		char *vname = NULL;
-		size_t tlen = pname ? strlen(pname) : 0;
-		if (last && !strchr(last + 2, ' ') && last[2]) {
-			vname = xstrdup(last + 2);
-			tlen = (size_t)(last - pname);
-		}
-		double scale;
-		int v = value_for(p, unit, vname, &scale);
-		free(vname);
-		if (v < 0) {
-			rc = kiln_error("'%s' has more than %d kinds of values", name, KP_MAX_VALUES);
-			break;
-		}
-		if ((json_int_t)i == active)
-			p->default_value = (uint32_t)v;
-		uint32_t t = thread_for(p, pname ? pname : "profile", pname ? tlen : 7);
-		if (!strcmp(type, "sampled"))
-			rc = read_sampled(p, prof, frames, nframes, (uint32_t)v, scale, t, name, i);
-		else if (!strcmp(type, "evented"))
-			rc = read_evented(p, prof, frames, nframes, (uint32_t)v, scale, t, name, i);
-		else
-			rc = sbad(name, "profile %zu has unknown type '%s'", i + 1, type);
-	}
-	free(frames);
-	if (rc == 0)
-	{
-		kp_meta_set(p, "source_format", "speedscope");
-		kp_meta_set(p, "kind", "speedscope");
-	}
+	rc = 0;
+	goto out;
+bad_event:
+	if (ce->err)
+		goto bad_json;
+	sbad(s->name, "profile %zu, event %zu is not an O or C event on a known frame", pi + 1, i + 1);
+	goto out;
+bad_json:
+	json_bad(s->name, ce);
+out:
+	strbuf_release(&type);
 	return rc;
 }
 
-/* Profiles with different units have different value types; each sample carries its own
- * profile's value and zero in the others. */
+static int read_frames(struct ss *s, struct jsonr *r)
+{
+	struct strbuf name = STRBUF_INIT, file = STRBUF_INIT;
+	int k, rc = -1;
+	if (jsonr_enter_array(r) != 1) {
+		sbad(s->name, "shared.frames is not a list");
+		goto out;
+	}
+	while ((k = jsonr_next_elem(r)) == 1) {
+		const char *key;
+		size_t klen;
+		double line = 0;
+		int has_name = 0, kk;
+		strbuf_reset(&file);
+		if (jsonr_enter_object(r) != 1) {
+			sbad(s->name, "frame %zu is not an object", s->nframes);
+			goto out;
+		}
+		while ((kk = jsonr_next_key(r, &key, &klen)) == 1) {
+			if (jsonr_key_is(key, klen, "name") && jsonr_peek(r) == JSONR_STRING) {
+				if (jsonr_string(r, &name) < 0)
+					goto bad_json;
+				has_name = 1;
+			} else if (jsonr_key_is(key, klen, "file") && jsonr_peek(r) == JSONR_STRING) {
+				if (jsonr_string(r, &file) < 0)
+					goto bad_json;
+			} else if (jsonr_key_is(key, klen, "line") && jsonr_peek(r) == JSONR_NUMBER) {
+				if (jsonr_number(r, &line) < 0)
+					goto bad_json;
+			} else if (jsonr_skip(r) < 0) {
+				goto bad_json;
+			}
+		}
+		if (kk < 0)
+			goto bad_json;
+		if (!has_name) {
+			sbad(s->name, "frame %zu has no name", s->nframes);
+			goto out;
+		}
+		uint32_t ln = line > 0 && line <= UINT32_MAX ? (uint32_t)line : 0;
+		ALLOC_GROW(s->frames, s->nframes + 1, s->frames_alloc);
+		s->frames[s->nframes++] = kf_frame_from_name(s->p, name.buf, name.len, file.len ? kp_str(s->p, file.buf, file.len) : 0, ln, 0);
+	}
+	if (k < 0)
+		goto bad_json;
+	rc = 0;
+	goto out;
+bad_json:
+	json_bad(s->name, r);
+out:
+	strbuf_release(&name);
+	strbuf_release(&file);
+	return rc;
+}
+
+/* One profile object (r at its '{'): its scalars first, then its lists through saved
+ * cursors (keys may come in any order). */
+static int read_profile(struct ss *s, struct jsonr *r, size_t pi, double active, int *defv)
+{
+	struct strbuf type = STRBUF_INIT, unit = STRBUF_INIT, pname = STRBUF_INIT;
+	struct jsonr ce = { 0 };
+	int has_s = 0, has_w = 0, has_e = 0, kk, rc = -1;
+	double start = 0;
+	const char *key;
+	size_t klen;
+	if (jsonr_enter_object(r) != 1) {
+		sbad(s->name, "profile %zu is not an object", pi + 1);
+		goto out;
+	}
+	while ((kk = jsonr_next_key(r, &key, &klen)) == 1) {
+		if (jsonr_key_is(key, klen, "type") && jsonr_peek(r) == JSONR_STRING) {
+			kk = jsonr_string(r, &type);
+		} else if (jsonr_key_is(key, klen, "unit") && jsonr_peek(r) == JSONR_STRING) {
+			kk = jsonr_string(r, &unit);
+		} else if (jsonr_key_is(key, klen, "name") && jsonr_peek(r) == JSONR_STRING) {
+			kk = jsonr_string(r, &pname);
+		} else if (jsonr_key_is(key, klen, "startValue") && jsonr_peek(r) == JSONR_NUMBER) {
+			kk = jsonr_number(r, &start);
+		} else if (jsonr_key_is(key, klen, "samples")) {
+			has_s = 1;
+			if (read_samples(s, r, pi) < 0)
+				goto out;
+		} else if (jsonr_key_is(key, klen, "weights")) {
+			has_w = 1;
+			if (read_weights(s, r, pi) < 0)
+				goto out;
+		} else {
+			if (jsonr_key_is(key, klen, "events")) {
+				has_e = 1;
+				ce = *r;
+			}
+			kk = jsonr_skip(r);
+		}
+		if (kk < 0)
+			goto bad_json;
+	}
+	if (kk < 0)
+		goto bad_json;
+	if (!type.len || !unit.len) {
+		sbad(s->name, "profile %zu has no type or unit", pi + 1);
+		goto out;
+	}
+	/* "THREAD: VALUE" (as kiln writes) names the thread and the value */
+	const char *last = NULL, *c = pname.buf;
+	while ((c = strstr(c, ": "))) {
+		last = c;
+		c += 2;
+	}
+	char *vname = NULL;
+	size_t tlen = pname.len;
+	if (last && last[2] && !strchr(last + 2, ' ')) {
+		vname = xstrdup(last + 2);
+		tlen = (size_t)(last - pname.buf);
+	}
+	double scale;
+	int v = value_for(s->p, unit.buf, vname, &scale);
+	free(vname);
+	if (v < 0) {
+		kiln_error("'%s' has more than %d kinds of values", s->name, KP_MAX_VALUES);
+		goto out;
+	}
+	if ((double)pi == active || *defv < 0)
+		*defv = v;
+	uint32_t t = thread_for(s->p, pname.len ? pname.buf : "profile", pname.len ? tlen : 7);
+	if (!strcmp(type.buf, "sampled")) {
+		if (!has_s || !has_w) {
+			sbad(s->name, "sampled profile %zu needs samples and weights lists", pi + 1);
+			goto out;
+		}
+		rc = add_sampled(s, (uint32_t)v, scale, start, t, pi);
+	} else if (!strcmp(type.buf, "evented")) {
+		if (!has_e) {
+			sbad(s->name, "evented profile %zu has no events list", pi + 1);
+			goto out;
+		}
+		rc = read_evented(s, &ce, (uint32_t)v, scale, start, t, pi);
+	} else {
+		sbad(s->name, "profile %zu has unknown type '%s'", pi + 1, type.buf);
+	}
+	goto out;
+bad_json:
+	json_bad(s->name, r);
+out:
+	strbuf_release(&type);
+	strbuf_release(&unit);
+	strbuf_release(&pname);
+	return rc;
+}
+
+static int read_profiles(struct ss *s, struct jsonr *r, double active, int *defv)
+{
+	size_t pi = 0;
+	int k;
+	if (jsonr_enter_array(r) != 1)
+		return sbad(s->name, "profiles is not a list");
+	while ((k = jsonr_next_elem(r)) == 1)
+		if (read_profile(s, r, pi++, active, defv) < 0)
+			return -1;
+	return k < 0 ? json_bad(s->name, r) : 0;
+}
+
+int kf_speedscope_read_checked(struct kp_profile *p, const char *json, size_t len, const char *name)
+{
+	struct jsonr r, profiles = { 0 };
+	struct ss s;
+	const char *key;
+	size_t klen;
+	int k, rc = -1, has_frames = 0, has_profiles = 0, defv = -1;
+	double active = 0;
+	memset(&s, 0, sizeof(s));
+	s.p = p;
+	s.name = name;
+	/* one pass: what is read is checked as it is read, what is skipped by jsonr_skip */
+	jsonr_init(&r, json, len);
+	if (jsonr_enter_object(&r) != 1)
+		return sbad(name, "it is not a JSON object");
+	while ((k = jsonr_next_key(&r, &key, &klen)) == 1) {
+		if (jsonr_key_is(key, klen, "shared") && jsonr_enter_object(&r) == 1) {
+			int kk;
+			while ((kk = jsonr_next_key(&r, &key, &klen)) == 1) {
+				if (jsonr_key_is(key, klen, "frames")) {
+					if (read_frames(&s, &r) < 0)
+						goto out;
+					has_frames = 1;
+				} else if (jsonr_skip(&r) < 0) {
+					break;
+				}
+			}
+			if (kk < 0 || r.err) {
+				json_bad(name, &r);
+				goto out;
+			}
+		} else if (jsonr_key_is(key, klen, "profiles")) {
+			profiles = r;
+			has_profiles = 1;
+			if (has_frames) {
+				/* the usual order: read them now, in one pass */
+				if (read_profiles(&s, &r, active, &defv) < 0)
+					goto out;
+				has_profiles = 2;
+			} else if (jsonr_skip(&r) < 0) {
+				break;
+			}
+		} else if (jsonr_key_is(key, klen, "activeProfileIndex") && jsonr_peek(&r) == JSONR_NUMBER) {
+			if (jsonr_number(&r, &active) < 0)
+				break;
+		} else if (jsonr_skip(&r) < 0) {
+			break;
+		}
+	}
+	if (k < 0 || r.err) {
+		json_bad(name, &r);
+		goto out;
+	}
+	if (jsonr_peek(&r) != JSONR_END) {
+		sbad(name, "text after the JSON document");
+		goto out;
+	}
+	if (!has_frames || !has_profiles) {
+		sbad(name, "it needs shared.frames and profiles lists");
+		goto out;
+	}
+	if (has_profiles == 1 && read_profiles(&s, &profiles, active, &defv) < 0)
+		goto out;
+	if (defv >= 0)
+		p->default_value = (uint32_t)defv;
+	kp_meta_set(p, "source_format", "speedscope");
+	kp_meta_set(p, "kind", "speedscope");
+	rc = 0;
+out:
+	free(s.frames);
+	idmap_free(&s.by_text);
+	free(s.text);
+	free(s.text_len);
+	free(s.text_stack);
+	free(s.stack);
+	free(s.st);
+	free(s.w);
+	return rc;
+}
+
 int kf_speedscope_read(struct kp_profile *p, const char *json, size_t len, const char *name)
 {
-	json_error_t err;
-	json_t *root = json_loadb(json, len, 0, &err);
-	int rc;
-	if (!root)
-		return kiln_error("'%s' is not valid JSON: %s at line %d", name, err.text, err.line);
-	rc = kf_speedscope_from(p, root, name);
-	json_decref(root);
-	return rc;
+	struct jsonr r;
+	jsonr_init(&r, json, len);
+	if (jsonr_skip(&r) < 0 || jsonr_peek(&r) != JSONR_END) {
+		if (!r.err)
+			jsonr_fail(&r, "text after the JSON document");
+		return json_bad(name, &r);
+	}
+	return kf_speedscope_read_checked(p, json, len, name);
 }
