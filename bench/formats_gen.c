@@ -3,7 +3,10 @@
  * tree of 5,000 functions in 8 modules, with times 1 ms apart per thread and two values
  * (samples, cpu_ns), like a long kiln record. Deterministic.
  *
- *   formats_gen OUT.prof [N] */
+ *   formats_gen OUT.prof [N [STACKS [THREADS]]]
+ *
+ * With many STACKS and THREADS most (stack, thread) pairs differ, so a pprof export keeps
+ * nearly every sample (bench/formats.sh uses it for a ~100 MB pprof). */
 #include "profile/profile.h"
 #include "profile/profile_io.h"
 #include <stdio.h>
@@ -22,10 +25,13 @@ int main(int argc, char **argv)
 {
 	struct kp_profile p;
 	size_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 1000000;
-	enum { NFUNC = 5000, NSTACK = 20000, NTHREAD = 4 };
+	enum { NFUNC = 5000 };
+	unsigned NSTACK = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 20000;
+	unsigned NTHREAD = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 4;
+	int hot = argc <= 3;
 	kp_frame_t *funcs = malloc(NFUNC * sizeof(*funcs));
 	kp_stack_t *stacks = malloc(NSTACK * sizeof(*stacks));
-	uint32_t threads[NTHREAD];
+	uint32_t *threads = malloc(NTHREAD * sizeof(*threads));
 	char name[64], mod[64];
 	kp_profile_init(&p);
 	kp_add_value_type(&p, "samples", "count");
@@ -46,11 +52,12 @@ int main(int argc, char **argv)
 	for (unsigned s = 0; s < NSTACK; s++) {
 		unsigned depth = 5 + rnd(36);
 		kp_stack_t st = 0;
+		unsigned f = rnd(4);
 		for (unsigned d = 0; d < depth; d++) {
-			/* skewed: the first levels share a few hot functions */
-			unsigned span = d < 4 ? 4 + d * 4 : NFUNC;
-			unsigned f = rnd(3) ? rnd(span < 64 ? span : 64) : rnd(span);
-			st = kp_stack_push(&p, st, funcs[(f + d * 97) % NFUNC]);
+			/* a call tree with skewed branching: each function calls one of a few
+			 * children mostly, of many rarely; stacks share their outer frames */
+			f = (f * 31 + (rnd(4) ? rnd(3) : rnd(24)) * 7 + d) % NFUNC;
+			st = kp_stack_push(&p, st, funcs[f]);
 		}
 		stacks[s] = st;
 	}
@@ -59,13 +66,14 @@ int main(int argc, char **argv)
 		threads[t] = kp_add_thread(&p, 1000, 1000 + (int)t, name);
 	}
 	for (size_t i = 0; i < n; i++) {
-		unsigned s = rnd(8) ? rnd(NSTACK / 50) : rnd(NSTACK); /* hot stacks */
+		unsigned s = hot && rnd(8) ? rnd(NSTACK / 50) : rnd(NSTACK); /* hot stacks */
 		double v[2] = { 1, 1000000 };
-		kp_add_sample(&p, stacks[s], threads[i % NTHREAD], (uint64_t)(i / NTHREAD) * 1000000, v);
+		kp_add_sample(&p, stacks[s], threads[rnd(NTHREAD)], (uint64_t)(i / NTHREAD) * 1000000, v);
 	}
 	int rc = kp_profile_save(&p, argv[1]);
 	kp_profile_release(&p);
 	free(funcs);
 	free(stacks);
+	free(threads);
 	return rc ? 1 : 0;
 }
