@@ -43,6 +43,8 @@ PROTO_SRC := $(sort $(shell find src/lib -name '*.proto'))
 PROTO_GEN := $(PROTO_SRC:src/lib/%.proto=$(BUILD)/gen/%.pb-c.c)
 PROTO_OBJ := $(PROTO_GEN:.c=.o)
 LIB_OBJ  += $(PROTO_OBJ)
+# Rules that compile the library sources directly (make fuzz) need the generated C too.
+LIB_SRC  += $(PROTO_GEN)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 WORKLOADS := $(WORKLOAD_SRC:tests/workloads/%.c=$(BUILD)/workloads/%)
