@@ -20,6 +20,7 @@ check_pc cmocka libcmocka-dev
 check_file /usr/include/libiberty/demangle.h libiberty-dev
 check_pc libprotobuf-c libprotobuf-c-dev   # pprof (kiln export -f pprof, reading pprof)
 check_bin protoc-c protobuf-c-compiler
+check_bin pandoc pandoc                      # manual pages (make man, make install)
 if [ "${1:-}" = "--test" ]; then
   # tools the tests and benchmarks compare against or use
   check_bin xmllint libxml2-utils
@@ -38,6 +39,14 @@ if [ "${1:-}" = "--test" ]; then
   check_bin objcopy binutils
   check_bin xz xz-utils
   check_file /usr/share/doc/libc6-dbg libc6-dbg
+  # formats: go tool pprof and Go programs, npm checkers (tests/npm), the Debian package
+  check_bin go golang-go
+  check_bin npm npm
+  check_bin dpkg-buildpackage dpkg-dev
+  check_bin dh debhelper
+  check_bin lintian lintian
+  check_bin man man-db
+  check_file /usr/share/bash-completion/bash_completion bash-completion
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2

@@ -21,7 +21,7 @@ def key(num, wire): return varint(num << 3 | wire)
 def ld(num, payload): return key(num, 2) + varint(len(payload)) + payload
 def vi(num, v): return key(num, 0) + varint(v)
 def packed(num, vals): return ld(num, b"".join(varint(v) for v in vals))
-strings = b"".join(ld(6, s) for s in [b"", b"samples", b"count", b"main", b"work"])
+strings = b"".join(ld(6, s) for s in [b"", b"samples", b"count", b"main", b"work", b"thread", b"pid", b"span", b"web-1", b"GET /", b"/usr/bin/app", b"abc123"])
 vtype = ld(1, vi(1, 1) + vi(2, 2))
 funcs = ld(5, vi(1, 1) + vi(2, 3)) + ld(5, vi(1, 2) + vi(2, 4))
 locs = ld(4, vi(1, 1) + ld(4, vi(1, 1))) + ld(4, vi(1, 2) + ld(4, vi(1, 2)))
@@ -36,6 +36,12 @@ cases = {
     "nostring": vtype + sample([1], 5) + locs + ld(5, vi(1, 1) + vi(2, 77)) + ld(5, vi(1, 2) + vi(2, 4)) + strings,
     "values": vtype + ld(2, packed(1, [1]) + packed(2, [1, 2])) + locs + funcs + strings,
     "dupid": vtype + sample([1], 5) + locs + ld(4, vi(1, 1)) + funcs + strings,
+    # what continuous profilers send: labels (thread, pid, and a span of their own),
+    # a mapping with a build id, an unsymbolized location
+    "labels": vtype
+        + ld(2, packed(1, [3, 2, 1]) + packed(2, [4]) + ld(3, vi(1, 5) + vi(2, 8)) + ld(3, vi(1, 6) + vi(3, 42)) + ld(3, vi(1, 7) + vi(2, 9)))
+        + ld(3, vi(1, 1) + vi(2, 0x1000) + vi(3, 0x9000) + vi(5, 10) + vi(6, 11))
+        + locs + ld(4, vi(1, 3) + vi(2, 1) + vi(3, 0x1234)) + funcs + strings,
 }
 name = sys.argv[1]
 data = cases[name] if name in cases else good
@@ -47,6 +53,11 @@ export PB="python3 $SCRATCH/pb.py"
 
 expect "a well-formed hand-made pprof loads (the crafting is right)" '
 	$PB good >g.pb && "$KILN" report --folded g.pb >out && grep -q "main;work 5$" out
+'
+expect "labels, mappings and unsymbolized locations (as Pyroscope and Parca send): thread kept, other labels named once" '
+	$PB labels >l.pb && "$KILN" report --folded --pid 42 l.pb >out 2>err && cat out err &&
+	grep -q "^web-1;main;work;\[app\] 4$" out && [ "$(wc -l <err)" -eq 1 ] && grep -q "span" err &&
+	"$KILN" report --pid 42 l.pb >r.txt 2>/dev/null && grep -q "\[app\]" r.txt
 '
 for c in truncated badvarint wiretype noloc nofunc nostring values dupid; do
 	expect "pprof $c: one line saying what is wrong, exit 1, no output" "
