@@ -494,6 +494,23 @@ static uint32_t thread_of(struct rd *r, PSample *s)
 	return t;
 }
 
+/* The packed location_id field of a sample message (its bytes in the file), or NULL. */
+static const uint8_t *loc_span(const uint8_t *data, size_t len, size_t *n)
+{
+	const uint8_t *p = data, *end = data + len;
+	const char *what;
+	struct field f;
+	while (next_field(&p, end, &f, &what) == 1)
+		if (f.num == 1) {
+			if (f.wire != 2)
+				return NULL;
+			*n = f.v;
+			return f.data;
+		}
+	*n = 0;
+	return data; /* no locations: the empty stack */
+}
+
 static int read_samples(struct rd *r)
 {
 	const uint8_t *p = r->data, *end = r->data + r->len;
@@ -502,28 +519,49 @@ static int read_samples(struct rd *r)
 	int k;
 	size_t n = 0;
 	double vals[KP_MAX_VALUES];
-	/* cache: the previous sample's location ids and stack */
-	uint64_t *prev = NULL;
-	size_t nprev = 0, prev_alloc = 0;
-	kp_stack_t prev_stack = 0;
+	/* stacks by the bytes of their location ids: samples of one stack in many threads
+	 * (or with different labels) build it once */
+	struct idmap by_span;
+	const uint8_t **span = NULL;
+	uint32_t *span_len = NULL;
+	kp_stack_t *span_stack = NULL;
+	size_t nspan = 0, span_alloc = 0, hits = 0;
+	memset(&by_span, 0, sizeof(by_span));
+	int rc = 0;
 	while ((k = next_field(&p, end, &f, &what)) == 1) {
 		if (f.num != 2)
 			continue;
 		PSample *s = perftools__profiles__sample__unpack(NULL, f.v, f.data);
-		int rc = 0;
 		if (!s) {
-			free(prev);
-			return bad(r, "sample %zu does not decode", n + 1);
+			rc = bad(r, "sample %zu does not decode", n + 1);
+			break;
 		}
 		if (s->n_value != r->ntypes) {
 			rc = bad(r, "sample %zu has %zu values for %zu sample types", n + 1, s->n_value, r->ntypes);
 			goto next;
 		}
-		kp_stack_t st;
-		if (s->n_location_id == nprev && !memcmp(prev, s->location_id, nprev * sizeof(*prev))) {
-			st = prev_stack;
-		} else {
-			st = 0;
+		size_t slen = 0;
+		const uint8_t *sp = loc_span(f.data, f.v, &slen);
+		uint64_t key = 0;
+		kp_stack_t st = 0;
+		int cached = 0;
+		if (sp) {
+			key = 0xcbf29ce484222325ull ^ slen;
+			for (size_t i = 0; i < slen; i++)
+				key = (key ^ sp[i]) * 0x100000001b3ull;
+			key |= 1;
+			uint32_t si;
+			while (idmap_get(&by_span, key, &si)) {
+				if (span_len[si] == slen && !memcmp(span[si], sp, slen)) {
+					st = span_stack[si];
+					cached = 1;
+					hits++;
+					break;
+				}
+				key += 2;
+			}
+		}
+		if (!cached) {
 			for (size_t i = s->n_location_id; i-- > 0;) {
 				uint32_t li;
 				if (!idmap_get(&r->lmap, s->location_id[i], &li)) {
@@ -534,11 +572,16 @@ static int read_samples(struct rd *r)
 				for (uint32_t j = 0; j < r->loc_n[li]; j++)
 					st = kp_stack_push(r->p, st, r->loc_frames[r->loc_start[li] + j]);
 			}
-			ALLOC_GROW(prev, s->n_location_id, prev_alloc);
-			if (s->n_location_id)
-				memcpy(prev, s->location_id, s->n_location_id * sizeof(*prev));
-			nprev = s->n_location_id;
-			prev_stack = st;
+			/* a profile whose stacks hardly repeat gets no cache: it would only cost memory */
+			if (sp && slen <= UINT32_MAX && (nspan < 65536 || hits * 4 > nspan)) {
+				ALLOC_GROW(span, nspan + 1, span_alloc);
+				span_len = xreallocarray(span_len, span_alloc, sizeof(*span_len));
+				span_stack = xreallocarray(span_stack, span_alloc, sizeof(*span_stack));
+				span[nspan] = sp;
+				span_len[nspan] = (uint32_t)slen;
+				span_stack[nspan] = st;
+				idmap_put(&by_span, key, (uint32_t)nspan++);
+			}
 		}
 		for (size_t i = 0; i < s->n_value; i++)
 			vals[i] = (double)s->value[i];
@@ -546,12 +589,15 @@ static int read_samples(struct rd *r)
 		n++;
 next:
 		perftools__profiles__sample__free_unpacked(s, NULL);
-		if (rc < 0) {
-			free(prev);
-			return -1;
-		}
+		if (rc < 0)
+			break;
 	}
-	free(prev);
+	idmap_free(&by_span);
+	free(span);
+	free(span_len);
+	free(span_stack);
+	if (rc < 0)
+		return -1;
 	return k < 0 ? bad(r, "%s", what) : 0;
 }
 
