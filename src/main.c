@@ -43,6 +43,7 @@ static void print_help(FILE *out)
 		"  kiln report                      where did the time go\n"
 		"  kiln flame kiln.prof > cpu.svg   flame graph\n"
 		"  perf script | kiln collapse | kiln flame > perf.svg\n"
+		"  kiln export -f pprof -o cpu.pb.gz  for go tool pprof (also speedscope, firefox, chrome)\n"
 		"\n"
 		"'kiln <command> --help' shows a command's options; docs/ has the manual.\n");
 }
