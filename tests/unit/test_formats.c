@@ -192,6 +192,52 @@ static void test_chrome_round_trip(void **state)
 	kp_profile_release(&q);
 }
 
+/* The top-level array key of a JSON document: its number of elements. */
+static size_t json_array_len(const char *doc, size_t len, const char *want)
+{
+	struct jsonr r;
+	const char *key;
+	size_t klen, n = (size_t)-1;
+	jsonr_init(&r, doc, len);
+	assert_int_equal(jsonr_enter_object(&r), 1);
+	while (jsonr_next_key(&r, &key, &klen) == 1) {
+		if (jsonr_key_is(key, klen, want) && jsonr_enter_array(&r) == 1) {
+			n = 0;
+			while (jsonr_next_elem(&r) == 1) {
+				assert_int_equal(jsonr_skip(&r), 0);
+				n++;
+			}
+		} else {
+			assert_int_equal(jsonr_skip(&r), 0);
+		}
+	}
+	assert_null(r.err);
+	assert_int_equal(jsonr_peek(&r), JSONR_END);
+	return n;
+}
+
+static void test_firefox_and_json_writers(void **state)
+{
+	struct kp_profile p;
+	size_t len;
+	(void)state;
+	make_profile(&p);
+	/* gecko: one thread per kiln thread, valid JSON, a string table per thread */
+	char *ff = write_to_mem(kf_firefox_write, &p, 0, &len);
+	assert_int_equal(json_array_len(ff, len, "threads"), 2);
+	assert_non_null(strstr(ff, "\"name\":\"worker (10/11)\""));
+	assert_non_null(strstr(ff, "\"stringTable\":["));
+	free(ff);
+	/* kiln's JSON: every frame and thread */
+	char *js = write_to_mem(kf_json_write, &p, 0, &len);
+	assert_int_equal(json_array_len(js, len, "frames"), p.nframes - 1);
+	assert_int_equal(json_array_len(js, len, "threads"), p.nthreads - 1);
+	assert_int_equal(json_array_len(js, len, "stacks"), p.nstacks - 1);
+	assert_non_null(strstr(js, "\"flags\":[\"kernel\"]"));
+	free(js);
+	kp_profile_release(&p);
+}
+
 static void test_one_value_formats(void **state)
 {
 	struct kp_profile p;
@@ -310,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_pprof_refuses_fractions),
 		cmocka_unit_test(test_speedscope_round_trip),
 		cmocka_unit_test(test_chrome_round_trip),
+		cmocka_unit_test(test_firefox_and_json_writers),
 		cmocka_unit_test(test_one_value_formats),
 		cmocka_unit_test(test_sniff),
 		cmocka_unit_test(test_jsonr),
