@@ -19,7 +19,7 @@ SANFLAGS =
 OPT     ?= -O2
 endif
 
-PKGS := libdw libelf libzstd zlib jansson libbpf
+PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty
@@ -42,6 +42,13 @@ UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 WORKLOAD_SRC := $(sort $(wildcard tests/workloads/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# C generated from .proto files by protobuf-c-compiler (src/lib/formats/profile.proto)
+PROTO_SRC := $(sort $(shell find src/lib -name '*.proto'))
+PROTO_GEN := $(PROTO_SRC:src/lib/%.proto=$(BUILD)/gen/%.pb-c.c)
+PROTO_OBJ := $(PROTO_GEN:.c=.o)
+LIB_OBJ  += $(PROTO_OBJ)
+# Rules that compile the library sources directly (make fuzz) need the generated C too.
+LIB_SRC  += $(PROTO_GEN)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 WORKLOADS := $(WORKLOAD_SRC:tests/workloads/%.c=$(BUILD)/workloads/%)
@@ -50,12 +57,12 @@ KILN     := $(BUILD)/kiln
 PRELOAD  := $(if $(PRELOAD_SRC),$(BUILD)/libkiln-heap.so)
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test unit e2e demo install clean bench san-test
+.PHONY: all deps test unit e2e demo install uninstall man deb clean bench san-test
 all: $(KILN) $(PRELOAD) $(WORKLOADS)
 
 $(DEPS_OK): scripts/deps.sh
 	@mkdir -p $(@D)
-	@scripts/deps.sh --test
+	@[ -n "$(NO_DEPS)" ] || scripts/deps.sh --test
 	@touch $@
 deps: $(DEPS_OK)
 
@@ -74,6 +81,14 @@ $(BUILD)/gen/%.bpf.o: %.bpf.c | $(DEPS_OK)
 # Python frames (kiln record): the program shares its record layout with pyframes.c
 $(BUILD)/gen/kiln_py.bpf.o: src/lib/python/py_bpf_abi.h
 $(BUILD)/src/lib/collect/pyframes.o: ALL_CFLAGS += -Wno-cast-align
+# protobuf-c-compiler output: generated at build time, compiled without our warning set
+# (it is not our code); every library object waits for the headers.
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: src/lib/%.proto | $(DEPS_OK)
+	@mkdir -p $(@D)
+	protoc-c --proto_path=$(<D) --c_out=$(@D) $<
+$(PROTO_OBJ): %.o: %.c
+	$(CC) -std=gnu11 $(OPT) -g -Wall -Werror $(SANFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+$(filter-out $(PROTO_OBJ),$(LIB_OBJ)) $(CMD_OBJ): | $(PROTO_GEN)
 
 $(LIBKILN): $(LIB_OBJ)
 	@rm -f $@
@@ -122,11 +137,62 @@ demo: all
 bench: all
 	@BUILD=$(BUILD) bench/run.sh
 
-install: $(KILN) $(PRELOAD)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/kiln $(DESTDIR)$(PREFIX)/share/doc/kiln
-	install -m 755 $(KILN) $(DESTDIR)$(PREFIX)/bin/kiln
-	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(DESTDIR)$(PREFIX)/lib/kiln/)
-	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/kiln/
+# Manual pages from docs/ (pandoc): kiln.1 from docs/kiln.md, kiln-CMD.1 from docs/kiln-CMD.md,
+# the file formats in section 5.
+MAN1_SRC := $(sort $(wildcard docs/kiln-*.md))
+MAN1 := $(BUILD)/man/kiln.1 $(MAN1_SRC:docs/%.md=$(BUILD)/man/%.1)
+MAN5 := $(patsubst docs/%.md,$(BUILD)/man/kiln-%.5,$(wildcard docs/profile-format.md docs/formats.md))
+MANS := $(MAN1) $(MAN5)
+# (the page's first heading becomes pandoc's title; .TH gets the page name instead)
+PANDOC_MAN = pandoc -s -f gfm -t man --shift-heading-level-by=-1 -M section=$(2) \
+	-M header="kiln manual" -M footer="kiln $(VERSION)" -M date= $(3) | \
+	sed 's/^\.TH "[^"]*"/.TH "$(shell echo $(1) | tr a-z A-Z)"/'
+# whatis wants the page's own name in NAME: "kiln record - ..." becomes "kiln-record - ..."
+$(BUILD)/man/kiln-%.1: docs/kiln-%.md
+	@mkdir -p $(@D)
+	$(call PANDOC_MAN,kiln-$*,1,$<) | sed '/^\.SH NAME/,/^\.SH /s/^kiln $* \\\?-/kiln-$* \\-/' >$@.tmp && mv $@.tmp $@
+$(BUILD)/man/kiln.1: docs/kiln.md
+	@mkdir -p $(@D)
+	$(call PANDOC_MAN,kiln,1,$<) >$@.tmp && mv $@.tmp $@
+# the format pages have no NAME section of their own: it is added after .TH
+WHATIS_profile-format = the kiln profile file (kiln.prof)
+WHATIS_formats = the profile formats of other tools that kiln reads and writes
+$(BUILD)/man/kiln-%.5: docs/%.md
+	@mkdir -p $(@D)
+	$(call PANDOC_MAN,kiln-$*,5,$<) | sed '/^\.TH /a .SH NAME\nkiln\\-$* \\- $(WHATIS_$*)' >$@.tmp && mv $@.tmp $@
+man: $(MANS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]; make uninstall removes what install put there.
+BINDIR  = $(DESTDIR)$(PREFIX)/bin
+KLIBDIR = $(DESTDIR)$(PREFIX)/lib/kiln
+DOCDIR  = $(DESTDIR)$(PREFIX)/share/doc/kiln
+MANDIR  = $(DESTDIR)$(PREFIX)/share/man
+COMPDIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+install: $(KILN) $(PRELOAD) $(MANS)
+	install -d $(BINDIR) $(KLIBDIR) $(DOCDIR)/docs $(MANDIR)/man1 $(MANDIR)/man5 $(COMPDIR)
+	install -m 755 $(KILN) $(BINDIR)/kiln
+	$(if $(PRELOAD),install -m 644 $(PRELOAD) $(KLIBDIR)/)
+	install -m 644 README.md $(DOCDIR)/
+	install -m 644 docs/*.md $(DOCDIR)/docs/
+	install -m 644 $(MAN1) $(MANDIR)/man1/
+	$(if $(MAN5),install -m 644 $(MAN5) $(MANDIR)/man5/)
+	install -m 644 completion/kiln.bash $(COMPDIR)/kiln
+
+uninstall:
+	rm -f $(BINDIR)/kiln $(COMPDIR)/kiln
+	rm -f $(if $(PRELOAD),$(KLIBDIR)/$(notdir $(PRELOAD)))
+	rm -f $(addprefix $(MANDIR)/man1/,$(notdir $(MAN1))) $(addprefix $(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -f $(DOCDIR)/README.md $(addprefix $(DOCDIR)/docs/,$(notdir $(wildcard docs/*.md)))
+	-rmdir $(KLIBDIR) $(DOCDIR)/docs $(DOCDIR) 2>/dev/null
+
+# A Debian package (debian/): built from a copy of the sources in $(BUILD)/deb, lintian run.
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
+deb:
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/kiln-$(VERSION)
+	git ls-files -z | grep -zv '^tests/' | xargs -0 cp --parents -t $(BUILD)/deb/kiln-$(VERSION)
+	cd $(BUILD)/deb/kiln-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
+	-lintian --no-tag-display-limit $(BUILD)/deb/kiln_$(DEB_VERSION)_*.deb
 
 clean:
 	rm -rf build build-san

@@ -21,6 +21,9 @@ check_file /usr/include/libiberty/demangle.h libiberty-dev
 check_pc libbpf libbpf-dev          # BPF: record's Python frames, latency's in-kernel aggregation
 check_bin clang clang               # compiles src/lib/*/*.bpf.c
 check_bin bpftool bpftool
+check_pc libprotobuf-c libprotobuf-c-dev   # pprof (kiln export -f pprof, reading pprof)
+check_bin protoc-c protobuf-c-compiler
+check_bin pandoc pandoc                      # manual pages (make man, make install)
 if [ "${1:-}" = "--test" ]; then
   # tools the tests and benchmarks compare against or use
   check_bin xmllint libxml2-utils
@@ -48,6 +51,13 @@ if [ "${1:-}" = "--test" ]; then
   check_bin funclatency-bpfcc bpfcc-tools
   check_file /usr/share/doc/linux-headers-amd64 linux-headers-amd64
   check_bin setpriv util-linux  # t1802: kiln latency run as another user
+  # formats: go tool pprof and Go programs, npm checkers (tests/npm), the Debian package
+  check_bin npm npm
+  check_bin dpkg-buildpackage dpkg-dev
+  check_bin dh debhelper
+  check_bin lintian lintian
+  check_bin man man-db
+  check_file /usr/share/bash-completion/bash_completion bash-completion
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2

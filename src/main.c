@@ -23,6 +23,7 @@ static const struct cmd_struct commands[] = {
 	{ "bench", cmd_bench, "benchmark commands with sound statistics and baselines" },
 	{ "latency", cmd_latency, "time every call of chosen functions: percentiles, histogram" },
 	{ "lock", cmd_lock, "profile lock contention: waits and holds per lock, with stacks" },
+	{ "export", cmd_export, "write a profile for pprof, speedscope, Firefox Profiler, Chrome" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -44,6 +45,7 @@ static void print_help(FILE *out)
 		"  kiln report                      where did the time go\n"
 		"  kiln flame kiln.prof > cpu.svg   flame graph\n"
 		"  perf script | kiln collapse | kiln flame > perf.svg\n"
+		"  kiln export -f pprof -o cpu.pb.gz  for go tool pprof (also speedscope, firefox, chrome)\n"
 		"\n"
 		"'kiln <command> --help' shows a command's options; docs/ has the manual.\n");
 }

@@ -1,5 +1,6 @@
-/* load.c: load a kiln profile or folded text, recognised by content. */
+/* load.c: load a kiln profile, another tool's profile or folded text, recognised by content. */
 #include "profile/load.h"
+#include "formats/formats.h"
 #include "util/error.h"
 #include "util/input.h"
 #include <string.h>
@@ -26,6 +27,15 @@ int kp_load_auto(struct kp_profile *p, const char *path, struct kp_auto_info *in
 			if (!p->nsamples && (info->load.corrupt || info->load.truncated))
 				rc = kiln_error("'%s' holds no intact samples", name);
 		}
+		kiln_input_close(in);
+		return rc;
+	}
+	n = kiln_input_peek(in, &head, 4096);
+	enum kf_format fmt = kf_sniff(head, n);
+	if (fmt != KF_NONE) {
+		info->is_profile = 1;
+		info->format = (int)fmt;
+		rc = kf_load(p, in, fmt);
 		kiln_input_close(in);
 		return rc;
 	}

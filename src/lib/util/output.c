@@ -65,6 +65,18 @@ int kiln_output_open(struct kiln_output *out, const char *path)
 	}
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return kiln_error("cannot write '%s': it is a directory", path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a device or a pipe (/dev/null, a FIFO): written in place, never renamed over */
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || !(out->fp = fdopen(fd, "w"))) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return kiln_error("cannot write '%s': %s", path, strerror(e));
+		}
+		out->path = xstrdup(path);
+		return 0;
+	}
 	out->path = xstrdup(path);
 	out->tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	fd = open(out->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -101,11 +113,18 @@ int kiln_output_commit(struct kiln_output *out)
 		}
 		return 0;
 	}
-	if (fflush(out->fp) != 0 || ferror(out->fp) || fsync(fileno(out->fp)) != 0)
+	if (fflush(out->fp) != 0 || ferror(out->fp) || (out->tmp && fsync(fileno(out->fp)) != 0))
 		err = errno ? errno : EIO;
 	if (fclose(out->fp) != 0 && !err)
 		err = errno;
 	out->fp = NULL;
+	if (!out->tmp) {
+		if (err)
+			kiln_error("cannot write '%s': %s", out->path, strerror(err));
+		free(out->path);
+		out->path = NULL;
+		return err ? -1 : 0;
+	}
 	if (!err && rename(out->tmp, out->path) != 0)
 		err = errno;
 	if (err) {
@@ -124,7 +143,8 @@ void kiln_output_abort(struct kiln_output *out)
 	if (out->path) {
 		if (out->fp)
 			fclose(out->fp);
-		unlink(out->tmp);
+		if (out->tmp)
+			unlink(out->tmp);
 		kiln_tempfile_unregister(out->slot);
 		free(out->path);
 		free(out->tmp);

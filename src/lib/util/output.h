@@ -3,7 +3,8 @@
  * kiln_output_open() writes to a temporary name beside the target; _commit() flushes,
  * checks every write, fsyncs and renames it into place; _abort() removes it. A process
  * killed by SIGINT/SIGTERM/SIGHUP/SIGPIPE removes its open temporary files first.
- * With path NULL or "-", output goes to stdout and commit only checks for write errors. */
+ * With path NULL or "-", output goes to stdout and commit only checks for write errors;
+ * a path that exists and is not a regular file (a device, a FIFO) is written in place. */
 #ifndef KILN_UTIL_OUTPUT_H
 #define KILN_UTIL_OUTPUT_H
 #include <stdio.h>
