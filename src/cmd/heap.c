@@ -45,7 +45,7 @@ static void usage(FILE *out)
 		"                      running (default 0.5)\n"
 		"      --python-internals  keep CPython's own C frames around Python frames\n"
 		"                      (hidden by default; Python 3.11 programs show their\n"
-		"                      functions and lines, PYTHONMALLOC=malloc is set)\n"
+		"                      functions and lines)\n"
 		"  -q, --quiet         no summary at the end\n"
 		"  -h, --help          this help\n"
 		"\n"

@@ -224,6 +224,22 @@ void kh_py_init(void); /* from the constructor, once the symbols are there */
  * (native_id itself when the thread runs no Python code or does not hold the GIL). */
 uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id);
 
+/* CPython's PyMemAllocatorEx (the same since 3.5): the original allocator of a domain,
+ * and the hooks kh_python.c installs in its place (kh_main.c), ctx = &kh_py_mem or
+ * &kh_py_obj. */
+struct kh_pyalloc {
+	void *ctx;
+	void *(*malloc)(void *ctx, size_t n);
+	void *(*calloc)(void *ctx, size_t n, size_t m);
+	void *(*realloc)(void *ctx, void *p, size_t n);
+	void (*free)(void *ctx, void *p);
+};
+extern struct kh_pyalloc kh_py_mem, kh_py_obj;
+void *kh_pyh_malloc(void *ctx, size_t n);
+void *kh_pyh_calloc(void *ctx, size_t n, size_t m);
+void *kh_pyh_realloc(void *ctx, void *p, size_t n);
+void kh_pyh_free(void *ctx, void *p);
+
 /* ---- sampling (kh_sample.c) ---- */
 #define KH_FILTER_BITS 16
 /* All ones until configure() knows the mode: every free takes the recording path. In

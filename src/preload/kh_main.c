@@ -803,6 +803,111 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
 	return rc;
 }
 
+/* ---- CPython's allocator domains (PYMEM_DOMAIN_MEM and _OBJ; kh_python.c installs
+ * these over the originals with PyMem_SetAllocator) ----
+ * Small objects come from pymalloc's arenas, out of malloc's sight; recording them
+ * here keeps pymalloc (much faster than forcing PYTHONMALLOC=malloc). The original
+ * runs inside a critical part, so that the malloc it calls for a large block passes
+ * straight through (one allocation, recorded once, here); the sampling countdown it
+ * moved there is put back. The free is recorded before the block goes back, as in
+ * free(). */
+struct kh_pyalloc kh_py_mem, kh_py_obj;
+
+static inline __attribute__((always_inline)) void py_rec_alloc(struct kh_thread *t, void *p, size_t n,
+							       const uint64_t *fa)
+{
+	int how;
+	if (left_ok(t, n))
+		return;
+	if (full_fast(t)) {
+		full_alloc(t, p, n, fa);
+		return;
+	}
+	how = recording(t);
+	if (how)
+		rec_alloc(t, how, p, n, fa);
+}
+
+static inline __attribute__((always_inline)) void py_rec_free(struct kh_thread *t, void *p)
+{
+	int how;
+	if (!p || KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p)))
+		return;
+	if (full_fast(t) && full_free_temp(t, p))
+		return;
+	how = recording(t);
+	if (how)
+		rec_free(t, how, p);
+}
+
+void *kh_pyh_malloc(void *ctx, size_t n)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	int64_t left = t->sample_left;
+	void *p;
+	KH_CRIT_BEGIN(t);
+	p = o->malloc(o->ctx, n);
+	KH_CRIT_END(t);
+	t->sample_left = left;
+	if (KH_LIKELY(p != NULL))
+		py_rec_alloc(t, p, n, FA);
+	return p;
+}
+
+void *kh_pyh_calloc(void *ctx, size_t n, size_t m)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	int64_t left = t->sample_left;
+	void *p;
+	KH_CRIT_BEGIN(t);
+	p = o->calloc(o->ctx, n, m);
+	KH_CRIT_END(t);
+	t->sample_left = left;
+	if (KH_LIKELY(p != NULL))
+		py_rec_alloc(t, p, n * m, FA); /* no overflow: the allocation succeeded */
+	return p;
+}
+
+void *kh_pyh_realloc(void *ctx, void *old, size_t n)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	int64_t left = t->sample_left;
+	void *p;
+	int how;
+	KH_CRIT_BEGIN(t);
+	p = o->realloc(o->ctx, old, n);
+	KH_CRIT_END(t);
+	t->sample_left = left;
+	if (!old) {
+		if (p)
+			py_rec_alloc(t, p, n, FA);
+		return p;
+	}
+	if (!p)
+		return p; /* CPython's realloc of n = 0 gives a block: the old one stays or moves */
+	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)old)) && left_ok(t, n))
+		return p;
+	how = recording(t);
+	if (how) {
+		rec_free(t, how, old);
+		rec_alloc(t, how, p, n, FA);
+	}
+	return p;
+}
+
+void kh_pyh_free(void *ctx, void *p)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	py_rec_free(t, p);
+	KH_CRIT_BEGIN(t);
+	o->free(o->ctx, p);
+	KH_CRIT_END(t);
+}
+
 /* A second thread is coming: from now on events are not held back (the new thread
  * might free this one's held allocation before this one writes it). */
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)

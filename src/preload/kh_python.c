@@ -66,6 +66,30 @@ static inline int ok_ptr(uint64_t p)
 }
 
 /* ---- start-up ---- */
+/* Puts the library's hooks over CPython's PYMEM_DOMAIN_MEM (1) and PYMEM_DOMAIN_OBJ (2)
+ * allocators (any Python 3.5 or later: PyMem_SetAllocator is public API), before the
+ * interpreter starts: every object pymalloc hands out is recorded, and pymalloc keeps
+ * its speed. PYTHONMALLOC set by the user (or -X dev) makes CPython install its own
+ * allocators at start-up, over these: then what it asked for is seen (malloc: every
+ * object through malloc; pymalloc: only its large blocks). The raw domain is malloc. */
+static void hook_allocators(void)
+{
+	void (*get)(int, struct kh_pyalloc *) = (void (*)(int, struct kh_pyalloc *))dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+	void (*set)(int, struct kh_pyalloc *) = (void (*)(int, struct kh_pyalloc *))dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
+	struct kh_pyalloc h = { NULL, kh_pyh_malloc, kh_pyh_calloc, kh_pyh_realloc, kh_pyh_free };
+	if (!get || !set || kh_py_obj.malloc)
+		return;
+	get(1, &kh_py_mem);
+	get(2, &kh_py_obj);
+	if (!kh_py_mem.malloc || !kh_py_obj.malloc || !kh_py_mem.free || !kh_py_obj.free ||
+	    !kh_py_mem.calloc || !kh_py_obj.calloc || !kh_py_mem.realloc || !kh_py_obj.realloc)
+		return;
+	h.ctx = &kh_py_mem;
+	set(1, &h);
+	h.ctx = &kh_py_obj;
+	set(2, &h);
+}
+
 void kh_py_init(void)
 {
 	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
@@ -75,6 +99,7 @@ void kh_py_init(void)
 	const char *path = NULL;
 	size_t pl = 0;
 	const char *env = getenv(HP_ENV_PYTHON);
+	hook_allocators();
 	if (!ver || !rt)
 		return;
 	/* the module's path as kh_modules.c sends it: the link map's name, or for the
