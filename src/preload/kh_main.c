@@ -351,9 +351,8 @@ static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64
 		if (!id)
 			return;
 	} else {
-		id = kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
-		if (kh_py_on)
-			id = kh_py_stack(t, id);
+		id = kh_py_on ? kh_py_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0])
+			      : kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	}
 	if (KH_UNLIKELY(t->state != KH_T_ON))
 		return;
@@ -561,9 +560,8 @@ static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t
 	uint32_t id;
 	t->busy = 1; /* a signal handler allocating during the capture records one level deep */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	id = kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
-	if (kh_py_on)
-		id = kh_py_stack(t, id);
+	id = kh_py_on ? kh_py_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0])
+		      : kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	if (KH_LIKELY(n < (1ull << 40) && id < (1u << 24) && t->state == KH_T_ON))
 		pend_hold(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, (uint64_t)n | (uint64_t)id << 40);
 	else if (t->state == KH_T_ON) {

@@ -346,6 +346,7 @@ static void child_exec(const struct heap_run_opts *o, const char *dir, int errfd
 	setenv(HP_ENV_DIR, dir, 1);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)o->sample_bytes);
 	setenv(HP_ENV_SAMPLE, num, 1);
+	setenv(HP_ENV_PYTHON_INTERNALS, o->python_internals ? "1" : "0", 1);
 	/* PYTHONMALLOC is left as it is: the library hooks CPython's allocators itself
 	 * (docs/kiln-heap.md, "Python"). */
 	execvp(o->argv[0], o->argv);
