@@ -572,16 +572,23 @@ static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t
 	t->busy = 0;
 }
 
-/* 1 when p was the held allocation (see pend_try_temp). */
-static inline __attribute__((always_inline)) int full_free_temp(struct kh_thread *t, void *p)
+/* A free in full mode with events held back, outside the library (on_free's case of
+ * full_fast): the held allocation's pair, or a record. */
+static inline __attribute__((always_inline)) void full_free(struct kh_thread *t, void *p)
 {
-	int done;
+	uint64_t a = (uint64_t)(uintptr_t)p, w = a << 4 | HP_FREE;
 	t->busy = 1;
-	done = pend_try_temp(t, (uint64_t)(uintptr_t)p);
-	t->busy = 0;
-	if (done)
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (a == t->last_alloc) {
 		t->last_alloc = 0;
-	return done;
+		if (pend_try_temp(t, a))
+			goto out;
+		w |= HP_FREE_TEMP;
+	}
+	ring_write(t, w, 0, 0, 1);
+out:
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->busy = 0;
 }
 
 static __attribute__((noinline)) void *malloc_slow(size_t n, const uint64_t *fa)
@@ -624,7 +631,8 @@ EXPORT void *malloc(size_t n)
 static __attribute__((noinline)) void free_slow(void *p)
 {
 	struct kh_thread *t = &kh_tls;
-	if (full_fast(t) && full_free_temp(t, p)) {
+	if (full_fast(t) && p && !is_boot(p)) {
+		full_free(t, p);
 		kh_real.free(p);
 		return;
 	}
@@ -831,8 +839,10 @@ static inline __attribute__((always_inline)) void py_rec_free(struct kh_thread *
 	int how;
 	if (!p || KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p)))
 		return;
-	if (full_fast(t) && full_free_temp(t, p))
+	if (full_fast(t)) {
+		full_free(t, p);
 		return;
+	}
 	how = recording(t);
 	if (how)
 		rec_free(t, how, p);

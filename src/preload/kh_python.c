@@ -276,7 +276,8 @@ static void code_send(uint64_t addr)
 	nf = read_str(file, file_buf, sizeof(file_buf));
 	if (ok_ptr(lt) && safe_read(&ltlen, lt + BYTES_SIZE, 8) == 0 && ltlen > HP_PY_MAX_LINETABLE)
 		ltlen = HP_PY_MAX_LINETABLE;
-	memset(rec, 0, sizeof(rec));
+	/* the words the record uses (the last one's padding zeroed) */
+	memset(rec, 0, (6 + (nq + nf + (size_t)ltlen + 7) / 8) * 8);
 	bytes = (char *)&rec[6];
 	memcpy(bytes, name_buf, nq);
 	memcpy(bytes + nq, file_buf, nf);
