@@ -77,7 +77,7 @@ struct kh_memo {
  * id, the chain whose frames hold these code objects, instructions and names). A chain
  * is compared whole: frame memory is reused, so no part of it says the rest is
  * unchanged. */
-#define KH_PYMEMO_SETS 64
+#define KH_PYMEMO_SETS 256
 #define KH_PYMEMO_DEPTH 40
 struct kh_pymemo {
 	uint32_t native, id; /* id 0: empty */

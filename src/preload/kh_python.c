@@ -62,7 +62,8 @@ static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("i
 
 static inline int ok_ptr(uint64_t p)
 {
-	return p >= 4096 && p < (1ull << 47) && !(p & 7);
+	/* 4096 <= p < 2^47, 8-aligned: one compare (a misaligned p fails it by bits 60-62) */
+	return ((p - 4096) | (p & 7) << 60) < (1ull << 47) - 4096;
 }
 
 /* ---- start-up ---- */
@@ -411,7 +412,7 @@ fail:
 static inline uint32_t memo_set(uint32_t native_id, uint64_t f, uint64_t instr)
 {
 	uint64_t h = (f ^ instr << 17 ^ native_id) * 0x9E3779B97F4A7C15ull;
-	return (uint32_t)(h >> 58) & (KH_PYMEMO_SETS - 1);
+	return (uint32_t)(h >> 56) & (KH_PYMEMO_SETS - 1);
 }
 
 /* The memo's stack id when the thread's chain from frame f is the one it holds, else 0. */
