@@ -247,6 +247,10 @@ uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id);
  * stack (cut at the innermost eval loop when the thread holds the GIL) with its Python
  * frames. */
 uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
+/* 0 while the hooks over CPython's allocators may still have been replaced by CPython
+ * itself (PYTHONMALLOC, -X dev); kh_py_check_hooks puts them back once it is up. */
+extern int kh_py_hooks_checked;
+void kh_py_check_hooks(struct kh_thread *t);
 
 /* CPython's PyMemAllocatorEx (the same since 3.5): the original allocator of a domain,
  * and the hooks kh_python.c installs in its place (kh_main.c), ctx = &kh_py_mem or

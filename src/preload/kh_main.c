@@ -351,6 +351,8 @@ static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64
 		if (!id)
 			return;
 	} else {
+		if (KH_UNLIKELY(!kh_py_hooks_checked) && !kh_py_on)
+			kh_py_check_hooks(t);
 		id = kh_py_on ? kh_py_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0])
 			      : kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	}
@@ -560,6 +562,8 @@ static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t
 	uint32_t id;
 	t->busy = 1; /* a signal handler allocating during the capture records one level deep */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (KH_UNLIKELY(!kh_py_hooks_checked) && !kh_py_on)
+		kh_py_check_hooks(t);
 	id = kh_py_on ? kh_py_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0])
 		      : kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	if (KH_LIKELY(n < (1ull << 40) && id < (1u << 24) && t->state == KH_T_ON))

@@ -73,22 +73,58 @@ static inline int ok_ptr(uint64_t p)
  * its speed. PYTHONMALLOC set by the user (or -X dev) makes CPython install its own
  * allocators at start-up, over these: then what it asked for is seen (malloc: every
  * object through malloc; pymalloc: only its large blocks). The raw domain is malloc. */
+typedef void (*pyalloc_fn)(int, struct kh_pyalloc *);
+static pyalloc_fn py_get, py_set;
+static int (*py_initialized)(void);
+int kh_py_hooks_checked = 1; /* 0: look once more, when the interpreter is up */
+
+static int complete(const struct kh_pyalloc *a)
+{
+	return a->malloc && a->calloc && a->realloc && a->free;
+}
+
 static void hook_allocators(void)
 {
-	void (*get)(int, struct kh_pyalloc *) = (void (*)(int, struct kh_pyalloc *))dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
-	void (*set)(int, struct kh_pyalloc *) = (void (*)(int, struct kh_pyalloc *))dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
-	struct kh_pyalloc h = { NULL, kh_pyh_malloc, kh_pyh_calloc, kh_pyh_realloc, kh_pyh_free };
-	if (!get || !set || kh_py_obj.malloc)
+	struct kh_pyalloc h = { NULL, kh_pyh_malloc, kh_pyh_calloc, kh_pyh_realloc, kh_pyh_free }, m, o;
+	py_get = (pyalloc_fn)dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+	py_set = (pyalloc_fn)dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
+	py_initialized = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+	if (!py_get || !py_set || kh_py_obj.malloc)
 		return;
-	get(1, &kh_py_mem);
-	get(2, &kh_py_obj);
-	if (!kh_py_mem.malloc || !kh_py_obj.malloc || !kh_py_mem.free || !kh_py_obj.free ||
-	    !kh_py_mem.calloc || !kh_py_obj.calloc || !kh_py_mem.realloc || !kh_py_obj.realloc)
+	py_get(1, &m);
+	py_get(2, &o);
+	if (!complete(&m) || !complete(&o))
 		return;
+	kh_py_mem = m;
+	kh_py_obj = o;
 	h.ctx = &kh_py_mem;
-	set(1, &h);
+	py_set(1, &h);
 	h.ctx = &kh_py_obj;
-	set(2, &h);
+	py_set(2, &h);
+	kh_py_hooks_checked = 0;
+}
+
+/* Once the interpreter runs Python code (its configuration is read by then): if
+ * PYTHONMALLOC or -X dev made CPython install its own allocators over the hooks, the
+ * hooks go back on top of those (they call whatever CPython chose). */
+static void check_hooks(void)
+{
+	struct kh_pyalloc h = { NULL, kh_pyh_malloc, kh_pyh_calloc, kh_pyh_realloc, kh_pyh_free }, m, o;
+	kh_py_hooks_checked = 1;
+	py_get(1, &m);
+	py_get(2, &o);
+	if (m.malloc == kh_pyh_malloc && o.malloc == kh_pyh_malloc)
+		return;
+	if (m.malloc != kh_pyh_malloc && complete(&m)) {
+		kh_py_mem = m;
+		h.ctx = &kh_py_mem;
+		py_set(1, &h);
+	}
+	if (o.malloc != kh_pyh_malloc && complete(&o)) {
+		kh_py_obj = o;
+		h.ctx = &kh_py_obj;
+		py_set(2, &h);
+	}
 }
 
 void kh_py_init(void)
@@ -518,8 +554,23 @@ uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t b
 	if (!ts || !ok_ptr(ts) ||
 	    *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != (uint64_t)pthread_self())
 		return kh_capture_fast(t, ip, sp, bp);
+	if (KH_UNLIKELY(!kh_py_hooks_checked)) {
+		KH_CRIT_BEGIN(t);
+		check_hooks();
+		KH_CRIT_END(t);
+	}
 	t->py_cut = 1;
 	id = kh_capture_fast(t, ip, sp, bp);
 	t->py_cut = 0;
 	return py_stack(t, id, ts);
+}
+
+/* The same check where Python frames are not read (another version, or
+ * KILN_HEAP_PYTHON=0): once Py_IsInitialized says the interpreter is up. */
+void kh_py_check_hooks(struct kh_thread *t)
+{
+	KH_CRIT_BEGIN(t);
+	if (!kh_py_hooks_checked && (!py_initialized || py_initialized()))
+		check_hooks();
+	KH_CRIT_END(t);
 }
