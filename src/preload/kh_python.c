@@ -165,9 +165,20 @@ void kh_py_init(void)
 		const char *full = getenv(HP_ENV_PYTHON_INTERNALS);
 		void *ev = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
 		const ElfW(Sym) *sym = NULL;
-		/* native walks stop at the innermost eval loop, unless the interpreter's
-		 * frames are wanted (or the function's size is unknown) */
-		if (ev && !(full && full[0] == '1') && dladdr1(ev, &di, (void **)&sym, RTLD_DL_SYMENT) && sym &&
+		char exe[256];
+		ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		const char *base = exe;
+		if (el < 0)
+			el = 0;
+		exe[el] = 0;
+		for (ssize_t k = 0; k < el; k++)
+			if (exe[k] == '/')
+				base = exe + k + 1;
+		/* native walks stop at the innermost eval loop: in a python executable (not
+		 * a program that embeds Python, whose own frames lie below), unless the
+		 * interpreter's frames are wanted (or the function's size is unknown) */
+		if (ev && !(full && full[0] == '1') && !strncmp(base, "python", 6) &&
+		    dladdr1(ev, &di, (void **)&sym, RTLD_DL_SYMENT) && sym &&
 		    sym->st_size && (uint64_t)(uintptr_t)di.dli_saddr == (uint64_t)(uintptr_t)ev) {
 			kh_eval_lo = (uint64_t)(uintptr_t)ev;
 			kh_eval_len = sym->st_size;
