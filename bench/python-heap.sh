@@ -7,9 +7,9 @@
 # Workload: bench/python_alloc.py ROUNDS (trees of small objects, dicts, lists, strings:
 # about a million allocations a round). Configurations, interleaved run by run:
 #   bare       python3 alone (pymalloc)
-#   malloc     python3 with PYTHONMALLOC=malloc, which kiln heap sets so that every
-#              object is a malloc call it sees: the part of kiln's cost that is Python's
-#   kiln       kiln heap (every allocation, Python frames)
+#   malloc     python3 with PYTHONMALLOC=malloc (how heaptrack below, and kiln heap before
+#              it hooked CPython's allocators, see every object): for reference
+#   kiln       kiln heap (every allocation, Python frames; pymalloc kept, hooked)
 #   native     kiln heap with KILN_HEAP_PYTHON=0 (native stacks: what Python frames add)
 #   sampled    kiln heap --sample 512K (Python frames)
 #   tracemalloc (fewer runs: it is slow)
@@ -20,7 +20,9 @@
 # shared machine), median and spread; and CPU time (user + system of the command and
 # every process it waited for: kiln's reader included), whose ratio moves less than wall
 # time when the machine is busy.
-#   bench/python-heap.sh      ROUNDS=10 REPS=5 TM_REPS=2 HT_REPS=1 PY=/usr/bin/python3
+# The machine's load is printed before and after: on a shared machine, compare ratios
+# of the same round, and CPU time.
+#   bench/python-heap.sh      ROUNDS=10 REPS=7 TM_REPS=2 HT_REPS=1 PY=/usr/bin/python3
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -28,7 +30,7 @@ KILN=$PWD/$BUILD/kiln
 PY=${PY:-/usr/bin/python3}
 PROG=$PWD/bench/python_alloc.py
 ROUNDS=${ROUNDS:-10}
-REPS=${REPS:-5}
+REPS=${REPS:-7}
 TM_REPS=${TM_REPS:-2}
 HT_REPS=${HT_REPS:-1}
 T=$(mktemp -d /tmp/kiln-bench-pyheap.XXXXXX)
@@ -101,3 +103,4 @@ if "tracemalloc" in runs:
     t = statistics.median(v[0] for v in runs["tracemalloc"].values())
     print("\nkiln heap (Python frames) vs tracemalloc=25: %.1fx faster (median wall time)" % (t / k))
 EOF
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -47,7 +47,7 @@ static void usage(FILE *out)
 		"                      running (default 0.5)\n"
 		"      --python-internals  keep CPython's own C frames around Python frames\n"
 		"                      (hidden by default; Python 3.11 programs show their\n"
-		"                      functions and lines, PYTHONMALLOC=malloc is set)\n"
+		"                      functions and lines)\n"
 		"      --suppressions FILE\n"
 		"                      leaks not to report, in LeakSanitizer's format: lines\n"
 		"                      'leak:PATTERN' matching a function, module or source\n"

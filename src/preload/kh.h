@@ -49,6 +49,9 @@ struct kh_thread {
 	uint64_t rng;
 	uint64_t stack_lo, stack_hi; /* this thread's stack, for checked unwinding */
 	struct kh_tblock *blk;   /* per-slot scratch: the stack being captured, memos */
+	uint32_t py_cut;      /* the capture under way may stop at the innermost Python
+			       * eval loop (this thread holds the GIL: its Python frames
+			       * describe the rest) */
 };
 
 /* A memo of a recent stack walk: the walk is a function of (ip, sp), of the caller's
@@ -63,13 +66,27 @@ struct kh_memo {
 	uint32_t gen, id;     /* gen: kh_unwind_gen when made; 0: not usable */
 	uint32_t nreads;
 	uint16_t valid;       /* while being made: 0 when the reads overflowed */
-	uint16_t bp_used;     /* the walk used the caller's rbp: it is part of the key */
+	uint8_t bp_used;      /* the walk used the caller's rbp: it is part of the key */
+	uint8_t cut;          /* made with py_cut (a walk that may stop at the eval loop) */
 	struct {
 		uint64_t addr, val;
 	} rd[KH_MEMO_READS];
 };
 
+/* A memo of a recent Python frame chain (kh_python.c): the stack id of (native stack
+ * id, the chain whose frames hold these code objects, instructions and names). A chain
+ * is compared whole: frame memory is reused, so no part of it says the rest is
+ * unchanged. */
+#define KH_PYMEMO_SETS 256
+#define KH_PYMEMO_DEPTH 40
+struct kh_pymemo {
+	uint32_t native, id; /* id 0: empty */
+	uint32_t n, pad_;
+	uint64_t fr[3 * KH_PYMEMO_DEPTH]; /* per frame: code, prev_instr | is_entry, co_qualname */
+};
+
 struct kh_tblock {
+	struct kh_pymemo pymemo[KH_PYMEMO_SETS];
 	uint64_t ips[HP_MAX_DEPTH];
 	uint64_t nested_ips[HP_MAX_DEPTH];
 	struct kh_memo memo[KH_MEMO];
@@ -190,7 +207,7 @@ static inline __attribute__((always_inline)) uint32_t kh_capture_fast(struct kh_
 	uint32_t gen = __atomic_load_n(&kh_unwind_gen, __ATOMIC_ACQUIRE);
 	for (int w = 0; w < KH_MEMO_WAYS; w++) {
 		const struct kh_memo *m = &set[w];
-		if (m->ip == ip && m->sp == sp && (m->bp == bp || !m->bp_used) && m->gen == gen) {
+		if (m->ip == ip && m->sp == sp && (m->bp == bp || !m->bp_used) && m->gen == gen && m->cut == t->py_cut) {
 			uint64_t d = 0;
 			uint32_t i = 0, n = m->nreads;
 			for (; i + 2 <= n; i += 2)
@@ -208,6 +225,9 @@ static inline __attribute__((always_inline)) uint32_t kh_capture_fast(struct kh_
  * parts: no memo, its own buffer. */
 uint32_t kh_capture_nested(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
 void kh_unwind_reset(void);  /* after dlclose */
+/* [kh_eval_lo, kh_eval_lo + kh_eval_len): _PyEval_EvalFrameDefault, where a walk with
+ * py_cut stops (len 0: never) */
+extern uint64_t kh_eval_lo, kh_eval_len;
 void kh_thread_stack_bounds(struct kh_thread *t);
 
 /* ---- stack table (kh_stacks.c) ---- */
@@ -228,6 +248,30 @@ void kh_py_init(void); /* from the constructor, once the symbols are there */
 /* The id of the stack made of native stack id and the calling thread's Python frames
  * (native_id itself when the thread runs no Python code or does not hold the GIL). */
 uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id);
+/* The stack id of an allocation made at (ip, sp, bp) in a Python process: its native
+ * stack (cut at the innermost eval loop when the thread holds the GIL) with its Python
+ * frames. */
+uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
+/* 0 while the hooks over CPython's allocators may still have been replaced by CPython
+ * itself (PYTHONMALLOC, -X dev); kh_py_check_hooks puts them back once it is up. */
+extern int kh_py_hooks_checked;
+void kh_py_check_hooks(struct kh_thread *t);
+
+/* CPython's PyMemAllocatorEx (the same since 3.5): the original allocator of a domain,
+ * and the hooks kh_python.c installs in its place (kh_main.c), ctx = &kh_py_mem or
+ * &kh_py_obj. */
+struct kh_pyalloc {
+	void *ctx;
+	void *(*malloc)(void *ctx, size_t n);
+	void *(*calloc)(void *ctx, size_t n, size_t m);
+	void *(*realloc)(void *ctx, void *p, size_t n);
+	void (*free)(void *ctx, void *p);
+};
+extern struct kh_pyalloc kh_py_mem, kh_py_obj;
+void *kh_pyh_malloc(void *ctx, size_t n);
+void *kh_pyh_calloc(void *ctx, size_t n, size_t m);
+void *kh_pyh_realloc(void *ctx, void *p, size_t n);
+void kh_pyh_free(void *ctx, void *p);
 
 /* ---- sampling (kh_sample.c) ---- */
 #define KH_FILTER_BITS 16

@@ -363,9 +363,10 @@ static void record_alloc(struct kh_thread *t, void *p, size_t size, const uint64
 		if (!id)
 			return;
 	} else {
-		id = kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
-		if (kh_py_on)
-			id = kh_py_stack(t, id);
+		if (KH_UNLIKELY(!kh_py_hooks_checked) && !kh_py_on)
+			kh_py_check_hooks(t);
+		id = kh_py_on ? kh_py_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0])
+			      : kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	}
 	if (KH_UNLIKELY(t->state != KH_T_ON))
 		return;
@@ -573,9 +574,10 @@ static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t
 	uint32_t id;
 	t->busy = 1; /* a signal handler allocating during the capture records one level deep */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	id = kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
-	if (kh_py_on)
-		id = kh_py_stack(t, id);
+	if (KH_UNLIKELY(!kh_py_hooks_checked) && !kh_py_on)
+		kh_py_check_hooks(t);
+	id = kh_py_on ? kh_py_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0])
+		      : kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
 	if (KH_LIKELY(n < (1ull << 40) && id < (1u << 24) && t->state == KH_T_ON))
 		pend_hold(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, (uint64_t)n | (uint64_t)id << 40);
 	else if (t->state == KH_T_ON) {
@@ -586,16 +588,23 @@ static inline __attribute__((always_inline)) void full_alloc(struct kh_thread *t
 	t->busy = 0;
 }
 
-/* 1 when p was the held allocation (see pend_try_temp). */
-static inline __attribute__((always_inline)) int full_free_temp(struct kh_thread *t, void *p)
+/* A free in full mode with events held back, outside the library (on_free's case of
+ * full_fast): the held allocation's pair, or a record. */
+static inline __attribute__((always_inline)) void full_free(struct kh_thread *t, void *p)
 {
-	int done;
+	uint64_t a = (uint64_t)(uintptr_t)p, w = a << 4 | HP_FREE;
 	t->busy = 1;
-	done = pend_try_temp(t, (uint64_t)(uintptr_t)p);
-	t->busy = 0;
-	if (done)
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (a == t->last_alloc) {
 		t->last_alloc = 0;
-	return done;
+		if (pend_try_temp(t, a))
+			goto out;
+		w |= HP_FREE_TEMP;
+	}
+	ring_write(t, w, 0, 0, 1);
+out:
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->busy = 0;
 }
 
 static __attribute__((noinline)) void *malloc_slow(size_t n, const uint64_t *fa)
@@ -638,7 +647,8 @@ EXPORT void *malloc(size_t n)
 static __attribute__((noinline)) void free_slow(void *p)
 {
 	struct kh_thread *t = &kh_tls;
-	if (full_fast(t) && full_free_temp(t, p)) {
+	if (full_fast(t) && p && !is_boot(p)) {
+		full_free(t, p);
 		kh_real.free(p);
 		return;
 	}
@@ -857,6 +867,113 @@ static void stack_size_init(void)
 	if (pthread_attr_getstacksize(&a, &sz) == 0)
 		default_stack_size = sz;
 	pthread_attr_destroy(&a);
+}
+
+/* ---- CPython's allocator domains (PYMEM_DOMAIN_MEM and _OBJ; kh_python.c installs
+ * these over the originals with PyMem_SetAllocator) ----
+ * Small objects come from pymalloc's arenas, out of malloc's sight; recording them
+ * here keeps pymalloc (much faster than forcing PYTHONMALLOC=malloc). The original
+ * runs inside a critical part, so that the malloc it calls for a large block passes
+ * straight through (one allocation, recorded once, here); the sampling countdown it
+ * moved there is put back. The free is recorded before the block goes back, as in
+ * free(). */
+struct kh_pyalloc kh_py_mem, kh_py_obj;
+
+static inline __attribute__((always_inline)) void py_rec_alloc(struct kh_thread *t, void *p, size_t n,
+							       const uint64_t *fa)
+{
+	int how;
+	if (left_ok(t, n))
+		return;
+	if (full_fast(t)) {
+		full_alloc(t, p, n, fa);
+		return;
+	}
+	how = recording(t);
+	if (how)
+		rec_alloc(t, how, p, n, fa);
+}
+
+static inline __attribute__((always_inline)) void py_rec_free(struct kh_thread *t, void *p)
+{
+	int how;
+	if (!p || KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p)))
+		return;
+	if (full_fast(t)) {
+		full_free(t, p);
+		return;
+	}
+	how = recording(t);
+	if (how)
+		rec_free(t, how, p);
+}
+
+void *kh_pyh_malloc(void *ctx, size_t n)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	int64_t left = t->sample_left;
+	void *p;
+	KH_CRIT_BEGIN(t);
+	p = o->malloc(o->ctx, n);
+	KH_CRIT_END(t);
+	t->sample_left = left;
+	if (KH_LIKELY(p != NULL))
+		py_rec_alloc(t, p, n, FA);
+	return p;
+}
+
+void *kh_pyh_calloc(void *ctx, size_t n, size_t m)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	int64_t left = t->sample_left;
+	void *p;
+	KH_CRIT_BEGIN(t);
+	p = o->calloc(o->ctx, n, m);
+	KH_CRIT_END(t);
+	t->sample_left = left;
+	if (KH_LIKELY(p != NULL))
+		py_rec_alloc(t, p, n * m, FA); /* no overflow: the allocation succeeded */
+	return p;
+}
+
+void *kh_pyh_realloc(void *ctx, void *old, size_t n)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	int64_t left = t->sample_left;
+	void *p;
+	int how;
+	KH_CRIT_BEGIN(t);
+	p = o->realloc(o->ctx, old, n);
+	KH_CRIT_END(t);
+	t->sample_left = left;
+	if (!old) {
+		if (p)
+			py_rec_alloc(t, p, n, FA);
+		return p;
+	}
+	if (!p)
+		return p; /* CPython's realloc of n = 0 gives a block: the old one stays or moves */
+	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)old)) && left_ok(t, n))
+		return p;
+	how = recording(t);
+	if (how) {
+		rec_free(t, how, old);
+		rec_alloc(t, how, p, n, FA);
+	}
+	return p;
+}
+
+void kh_pyh_free(void *ctx, void *p)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	py_rec_free(t, p);
+	KH_CRIT_BEGIN(t);
+	o->free(o->ctx, p);
+	KH_CRIT_END(t);
 }
 
 /* A second thread is coming: from now on events are not held back (the new thread

@@ -62,10 +62,71 @@ static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("i
 
 static inline int ok_ptr(uint64_t p)
 {
-	return p >= 4096 && p < (1ull << 47) && !(p & 7);
+	/* 4096 <= p < 2^47, 8-aligned: one compare (a misaligned p fails it by bits 60-62) */
+	return ((p - 4096) | (p & 7) << 60) < (1ull << 47) - 4096;
 }
 
 /* ---- start-up ---- */
+/* Puts the library's hooks over CPython's PYMEM_DOMAIN_MEM (1) and PYMEM_DOMAIN_OBJ (2)
+ * allocators (any Python 3.5 or later: PyMem_SetAllocator is public API), before the
+ * interpreter starts: every object pymalloc hands out is recorded, and pymalloc keeps
+ * its speed. PYTHONMALLOC set by the user (or -X dev) makes CPython install its own
+ * allocators at start-up, over these: then what it asked for is seen (malloc: every
+ * object through malloc; pymalloc: only its large blocks). The raw domain is malloc. */
+typedef void (*pyalloc_fn)(int, struct kh_pyalloc *);
+static pyalloc_fn py_get, py_set;
+static int (*py_initialized)(void);
+int kh_py_hooks_checked = 1; /* 0: look once more, when the interpreter is up */
+
+static int complete(const struct kh_pyalloc *a)
+{
+	return a->malloc && a->calloc && a->realloc && a->free;
+}
+
+static void hook_allocators(void)
+{
+	struct kh_pyalloc h = { NULL, kh_pyh_malloc, kh_pyh_calloc, kh_pyh_realloc, kh_pyh_free }, m, o;
+	py_get = (pyalloc_fn)dlsym(RTLD_DEFAULT, "PyMem_GetAllocator");
+	py_set = (pyalloc_fn)dlsym(RTLD_DEFAULT, "PyMem_SetAllocator");
+	py_initialized = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsInitialized");
+	if (!py_get || !py_set || kh_py_obj.malloc)
+		return;
+	py_get(1, &m);
+	py_get(2, &o);
+	if (!complete(&m) || !complete(&o))
+		return;
+	kh_py_mem = m;
+	kh_py_obj = o;
+	h.ctx = &kh_py_mem;
+	py_set(1, &h);
+	h.ctx = &kh_py_obj;
+	py_set(2, &h);
+	kh_py_hooks_checked = 0;
+}
+
+/* Once the interpreter runs Python code (its configuration is read by then): if
+ * PYTHONMALLOC or -X dev made CPython install its own allocators over the hooks, the
+ * hooks go back on top of those (they call whatever CPython chose). */
+static void check_hooks(void)
+{
+	struct kh_pyalloc h = { NULL, kh_pyh_malloc, kh_pyh_calloc, kh_pyh_realloc, kh_pyh_free }, m, o;
+	kh_py_hooks_checked = 1;
+	py_get(1, &m);
+	py_get(2, &o);
+	if (m.malloc == kh_pyh_malloc && o.malloc == kh_pyh_malloc)
+		return;
+	if (m.malloc != kh_pyh_malloc && complete(&m)) {
+		kh_py_mem = m;
+		h.ctx = &kh_py_mem;
+		py_set(1, &h);
+	}
+	if (o.malloc != kh_pyh_malloc && complete(&o)) {
+		kh_py_obj = o;
+		h.ctx = &kh_py_obj;
+		py_set(2, &h);
+	}
+}
+
 void kh_py_init(void)
 {
 	const unsigned long *ver = dlsym(RTLD_DEFAULT, "Py_Version");
@@ -75,6 +136,7 @@ void kh_py_init(void)
 	const char *path = NULL;
 	size_t pl = 0;
 	const char *env = getenv(HP_ENV_PYTHON);
+	hook_allocators();
 	if (!ver || !rt)
 		return;
 	/* the module's path as kh_modules.c sends it: the link map's name, or for the
@@ -100,6 +162,27 @@ void kh_py_init(void)
 		memcpy(&rec[4], path, pl);
 	code_type = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
 	if (rec[2] == 1) {
+		const char *full = getenv(HP_ENV_PYTHON_INTERNALS);
+		void *ev = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
+		const ElfW(Sym) *sym = NULL;
+		char exe[256];
+		ssize_t el = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		const char *base = exe;
+		if (el < 0)
+			el = 0;
+		exe[el] = 0;
+		for (ssize_t k = 0; k < el; k++)
+			if (exe[k] == '/')
+				base = exe + k + 1;
+		/* native walks stop at the innermost eval loop: in a python executable (not
+		 * a program that embeds Python, whose own frames lie below), unless the
+		 * interpreter's frames are wanted (or the function's size is unknown) */
+		if (ev && !(full && full[0] == '1') && !strncmp(base, "python", 6) &&
+		    dladdr1(ev, &di, (void **)&sym, RTLD_DL_SYMENT) && sym &&
+		    sym->st_size && (uint64_t)(uintptr_t)di.dli_saddr == (uint64_t)(uintptr_t)ev) {
+			kh_eval_lo = (uint64_t)(uintptr_t)ev;
+			kh_eval_len = sym->st_size;
+		}
 		tstate_slot = (uint64_t)(uintptr_t)rt + RT_TSTATE_CURRENT;
 		__atomic_store_n(&kh_py_on, 1, __ATOMIC_RELEASE);
 	}
@@ -241,7 +324,8 @@ static void code_send(uint64_t addr)
 	nf = read_str(file, file_buf, sizeof(file_buf));
 	if (ok_ptr(lt) && safe_read(&ltlen, lt + BYTES_SIZE, 8) == 0 && ltlen > HP_PY_MAX_LINETABLE)
 		ltlen = HP_PY_MAX_LINETABLE;
-	memset(rec, 0, sizeof(rec));
+	/* the words the record uses (the last one's padding zeroed) */
+	memset(rec, 0, (6 + (nq + nf + (size_t)ltlen + 7) / 8) * 8);
 	bytes = (char *)&rec[6];
 	memcpy(bytes, name_buf, nq);
 	memcpy(bytes + nq, file_buf, nf);
@@ -372,40 +456,78 @@ fail:
 }
 
 /* ---- per allocation ---- */
-uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id)
+static inline uint32_t memo_set(uint32_t native_id, uint64_t f, uint64_t instr)
 {
-	uint64_t ts, cf, f, h;
+	uint64_t h = (f ^ instr << 17 ^ native_id) * 0x9E3779B97F4A7C15ull;
+	return (uint32_t)(h >> 56) & (KH_PYMEMO_SETS - 1);
+}
+
+/* The memo's stack id when the thread's chain from frame f is the one it holds, else 0. */
+static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, uint64_t f)
+{
+	const uint64_t *fr = m->fr;
+	if (m->native != native_id || !m->id)
+		return 0;
+	for (uint32_t i = 0; i < m->n; i++, fr += 3) {
+		uint64_t code;
+		if (!ok_ptr(f))
+			return 0;
+		code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
+		if (code != fr[0] ||
+		    ((*(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR) | (*(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1)) ^
+		     fr[1]) | (*(const uint64_t *)(uintptr_t)(code + CO_QUALNAME) ^ fr[2]))
+			return 0;
+		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
+	}
+	return f ? 0 : m->id;
+}
+
+/* The stack of native stack native_id with the Python frames of thread state ts (held
+ * by this thread). */
+static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t ts)
+{
+	uint64_t cf, f, h;
 	uint32_t n = 0, id;
 	struct ptab *s;
+	struct kh_pymemo *m;
 	uint64_t *buf = py_buf;
 	if (!native_id)
 		return native_id;
-	ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED);
-	if (!ts || !ok_ptr(ts) ||
-	    *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != (uint64_t)pthread_self())
-		return native_id; /* no Python running here, or another thread holds the GIL */
 	cf = *(const volatile uint64_t *)(uintptr_t)(ts + TS_CFRAME);
 	if (!ok_ptr(cf))
 		return native_id;
 	f = *(const volatile uint64_t *)(uintptr_t)(cf + CF_CURRENT_FRAME);
+	if (!ok_ptr(f))
+		return native_id;
+	/* the common case: the chain of a recent allocation at the same place */
+	m = &t->blk->pymemo[memo_set(native_id, f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR))];
+	id = memo_hit(m, native_id, f);
+	if (KH_LIKELY(id != 0))
+		return id;
+	m->id = 0; /* refilled below */
 	h = native_id;
-	/* plain loads, a rotate-xor hash: this loop runs at every recorded allocation */
+	/* plain loads, a rotate-xor hash */
 	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
 		uint64_t code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
 		uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
 		uint64_t entry = *(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1;
 		int64_t lasti = (int64_t)(instr - code - CO_CODE_ADAPTIVE) >> 1; /* code units of 2 bytes */
-		uint64_t w;
+		uint64_t w, qual;
 		if (!ok_ptr(code))
 			break;
 		if (lasti < -1 || lasti > INT32_MAX)
 			lasti = -1;
+		qual = *(const uint64_t *)(uintptr_t)(code + CO_QUALNAME);
 		/* bits 33-63: a tag of the code object's qualname, so that a new code object
 		 * at a freed one's address makes a new stack (the reader ignores them) */
-		w = (uint32_t)lasti | entry << 32 |
-		    (*(const uint64_t *)(uintptr_t)(code + CO_QUALNAME) >> 4) * 0x9E3779B97F4A7C15ull >> 33 << 33;
+		w = (uint32_t)lasti | entry << 32 | (qual >> 4) * 0x9E3779B97F4A7C15ull >> 33 << 33;
 		buf[2 * n] = code;
 		buf[2 * n + 1] = w;
+		if (n < KH_PYMEMO_DEPTH) {
+			m->fr[3 * n] = code;
+			m->fr[3 * n + 1] = instr | entry;
+			m->fr[3 * n + 2] = qual;
+		}
 		h = (h << 13 | h >> 51) + ((code ^ w << 20 ^ w) * 0x9E3779B97F4A7C15ull); /* the multiply is off the chain */
 		n++;
 		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
@@ -415,13 +537,60 @@ uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id)
 	h = (h ^ n) * 0x9E3779B97F4A7C15ull;
 	h ^= h >> 32;
 	s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
+	id = 0;
 	if (KH_LIKELY(s != NULL)) {
 		struct pstack *k = pfind(s, native_id, buf, n, h);
 		if (KH_LIKELY(k != NULL))
-			return k->id;
+			id = k->id;
 	}
-	KH_CRIT_BEGIN(t);
-	id = pinsert(native_id, buf, n, h);
-	KH_CRIT_END(t);
+	if (!id) {
+		KH_CRIT_BEGIN(t);
+		id = pinsert(native_id, buf, n, h);
+		KH_CRIT_END(t);
+	}
+	/* kept for next time when the whole chain was read (to its end) and fits */
+	if (!f && n <= KH_PYMEMO_DEPTH && id != native_id) {
+		m->native = native_id;
+		m->n = n;
+		m->id = id;
+	}
 	return id;
+}
+
+/* pthread_self() without the call: on x86-64 glibc it is the thread pointer (%fs:0, the
+ * thread descriptor's own address), which CPython stores as PyThreadState.thread_id */
+static inline uint64_t thread_self(void)
+{
+	uint64_t tp;
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	uint64_t ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED);
+	uint32_t id;
+	/* no Python running here, or another thread holds the GIL: the native stack */
+	if (!ts || !ok_ptr(ts) ||
+	    *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != thread_self())
+		return kh_capture_fast(t, ip, sp, bp);
+	if (KH_UNLIKELY(!kh_py_hooks_checked)) {
+		KH_CRIT_BEGIN(t);
+		check_hooks();
+		KH_CRIT_END(t);
+	}
+	t->py_cut = 1;
+	id = kh_capture_fast(t, ip, sp, bp);
+	t->py_cut = 0;
+	return py_stack(t, id, ts);
+}
+
+/* The same check where Python frames are not read (another version, or
+ * KILN_HEAP_PYTHON=0): once Py_IsInitialized says the interpreter is up. */
+void kh_py_check_hooks(struct kh_thread *t)
+{
+	KH_CRIT_BEGIN(t);
+	if (!kh_py_hooks_checked && (!py_initialized || py_initialized()))
+		check_hooks();
+	KH_CRIT_END(t);
 }

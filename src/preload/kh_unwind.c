@@ -684,10 +684,13 @@ static inline uint64_t rd_stack(struct kh_memo *m, uint64_t a)
 	return v;
 }
 
+uint64_t kh_eval_lo, kh_eval_len;
+
 static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t ip, uint64_t sp, uint64_t bp,
-		uint64_t *hash)
+		uint64_t *hash, int cut)
 {
 	uint64_t lo = t->stack_lo, hi = t->stack_hi, h = 0xcbf29ce484222325ull;
+	uint64_t eval_lo = kh_eval_lo, eval_len = cut ? kh_eval_len : 0;
 	uint64_t bp_at = 0, bp_val = 0; /* where bp was last read from: logged only once used */
 	int n = 0, exact = 0, bp_initial = 1; /* bp is still the caller's: a memo key once used */
 	struct cfi_ent e;
@@ -715,8 +718,8 @@ static int walk(struct kh_thread *t, struct kh_memo *m, uint64_t *ips, uint64_t 
 		uint64_t cfa, ra;
 		ips[n++] = ip;
 		h = mix(h, ip);
-		if (hi <= lo)
-			break;
+		if (hi <= lo || ip - 1 - eval_lo < eval_len)
+			break; /* the innermost eval loop: its Python frames tell the rest */
 		lookup(ip, exact, &e);
 		exact = 0;
 		switch (e.kind) {
@@ -818,8 +821,9 @@ uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 	m->gen = 0;
 	m->valid = 1;
 	m->bp_used = 0;
+	m->cut = (uint8_t)t->py_cut;
 	m->nreads = 0;
-	n = walk(t, m, t->blk->ips, ip, sp, bp, &hash);
+	n = walk(t, m, t->blk->ips, ip, sp, bp, &hash, (int)t->py_cut);
 	id = kh_stack_id(t, t->blk->ips, n, hash, 0);
 	if (!id)
 		m->valid = 0;
@@ -838,6 +842,6 @@ uint32_t kh_capture_nested(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64
 	uint64_t hash;
 	int n;
 	m->nreads = 0;
-	n = walk(t, m, t->blk->nested_ips, ip, sp, bp, &hash);
+	n = walk(t, m, t->blk->nested_ips, ip, sp, bp, &hash, 0);
 	return kh_stack_id(t, t->blk->nested_ips, n, hash, 1);
 }

@@ -125,11 +125,43 @@ expect "KILN_HEAP_PYTHON=0: native stacks, no note" '
 	! grep -q "py_alloc_truth.py:" f.txt && grep -q "_PyEval_EvalFrameDefault" f.txt
 '
 
+expect "-X dev (CPython installs its debug allocators over kiln's hooks): the same truths" '
+	"$KILN" heap -q -o dev.prof -- /usr/bin/python3 -X dev "$TOP/tests/workloads/py_alloc_truth.py" 2>/dev/null &&
+	truth dev.prof
+'
+
+expect "PYTHONMALLOC=pymalloc set by the user: kept, and small objects still seen (the same truths)" '
+	PYTHONMALLOC=pymalloc "$KILN" heap -q -o pym.prof -- /usr/bin/python3 "$TOP/tests/workloads/py_alloc_truth.py" 2>/dev/null &&
+	truth pym.prof
+'
+
+# zlib.compressobj allocates its deflate state (about 256 KiB each) in zlib, below
+# the Python function that called it
+cat >"$SCRATCH/ext.py" <<'EOF'
+import zlib
+def comp():
+    return zlib.compressobj(9)
+def main():
+    keep = [comp() for _ in range(50)]
+    print(len(keep))
+main()
+EOF
+ext_truth() {
+	"$KILN" heap report "$1" --folded >"$1.txt" &&
+	grep -Eq "main \(ext.py:4\);(main.<locals>.<listcomp> \(ext.py:5\);)?comp \(ext.py:2\);([^;]*;)*deflateInit2_ [0-9]+$" "$1.txt"
+}
+export -f ext_truth
+expect "an extension's native frames stay above its Python caller (zlib's deflateInit2_ above comp)" '
+	cp ../ext.py . &&
+	"$KILN" heap -q -o ext.prof -- /usr/bin/python3 ext.py >/dev/null 2>&1 && ext_truth ext.prof &&
+	{ [ ! -x "${PYENV:-}" ] || { "$KILN" heap -q -o ext2.prof -- "$PYENV" ext.py >/dev/null 2>&1 && ext_truth ext2.prof; }; }
+'
+
 expect "PYTHONMALLOC set by the user is kept" '
 	PYTHONMALLOC=pymalloc "$KILN" heap -q -o py.prof -- /usr/bin/python3 -c "import os; print(os.environ[\"PYTHONMALLOC\"])" >out 2>/dev/null &&
 	grep -qx pymalloc out &&
-	"$KILN" heap -q -o py2.prof -- /usr/bin/python3 -c "import os; print(os.environ[\"PYTHONMALLOC\"])" >out2 2>/dev/null &&
-	grep -qx malloc out2
+	"$KILN" heap -q -o py2.prof -- /usr/bin/python3 -c "import os; print(os.environ.get(\"PYTHONMALLOC\", \"unset\"))" >out2 2>/dev/null &&
+	grep -qx unset out2
 '
 
 finish

@@ -106,6 +106,10 @@
 #define HP_ENV_SAMPLE "KILN_HEAP_SAMPLE"
 #define HP_ENV_RING "KILN_HEAP_RING"
 #define HP_ENV_PYTHON "KILN_HEAP_PYTHON" /* "0": no Python frames (native stacks only) */
+/* "1" (--python-internals): native stacks of Python code are walked whole; otherwise the
+ * walk stops at the innermost _PyEval_EvalFrameDefault, whose Python frames stand for
+ * everything below it */
+#define HP_ENV_PYTHON_INTERNALS "KILN_HEAP_PYTHON_INTERNALS"
 #define HP_FILE_SUFFIX ".kh"
 
 enum hp_event {

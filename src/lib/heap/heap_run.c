@@ -374,10 +374,9 @@ static void child_exec(const struct heap_run_opts *o, const char *dir, int errfd
 	setenv(HP_ENV_DIR, dir, 1);
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)o->sample_bytes);
 	setenv(HP_ENV_SAMPLE, num, 1);
-	/* CPython serves small objects from its own arenas (pymalloc), out of malloc's
-	 * sight: with malloc, every Python object is an allocation the library records
-	 * (docs/kiln-heap.md, "Python"). A value the user set is kept. */
-	setenv("PYTHONMALLOC", "malloc", 0);
+	setenv(HP_ENV_PYTHON_INTERNALS, o->python_internals ? "1" : "0", 1);
+	/* PYTHONMALLOC is left as it is: the library hooks CPython's allocators itself
+	 * (docs/kiln-heap.md, "Python"). */
 	for (const char *const *ev = o->env; ev && *ev; ev++)
 		putenv((char *)*ev);
 	execvp(o->argv[0], o->argv);
