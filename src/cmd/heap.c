@@ -159,10 +159,10 @@ static int cmd_heap_view(const char *sub, int argc, char **argv)
 	if (!strcmp(sub, "chart")) {
 		struct kiln_output out;
 		struct heap_chart_opts co;
-		if (load_heap_profile(file, &p) < 0)
+		if (kiln_output_open(&out, output) < 0)
 			return 1;
-		if (kiln_output_open(&out, output) < 0) {
-			kp_profile_release(&p);
+		if (load_heap_profile(file, &p) < 0) {
+			kiln_output_abort(&out);
 			return 1;
 		}
 		memset(&co, 0, sizeof(co));
