@@ -64,8 +64,10 @@ static void usage(FILE *out)
 static int load_heap_profile(const char *path, struct kp_profile *p)
 {
 	struct kp_auto_info info;
-	if (kp_load_auto(p, path, &info) < 0)
+	if (kp_load_auto(p, path, &info) < 0) {
+		kp_profile_release(p); /* initialized even when loading failed */
 		return -1;
+	}
 	if (!info.is_profile || !heap_is_profile(p)) {
 		kp_profile_release(p);
 		return kiln_error("'%s' is not a heap profile; record one with 'kiln heap -- CMD'", path);

@@ -588,7 +588,8 @@ static int header_line(struct kp_perfscript *ps, const char *s, size_t n)
 		return 0;
 	if (match_event(s, n, &h)) {
 		if (!ps->have_event) {
-			ps->event = xstrndup(h.event, h.event_len);
+			/* the name may hold NUL bytes: keep all event_len of them, as compared below */
+			ps->event = xmemdupz(h.event, h.event_len);
 			ps->event_len = h.event_len;
 			ps->have_event = 1;
 			copy_name(ps->st.event, sizeof(ps->st.event), h.event, h.event_len);

@@ -573,12 +573,14 @@ static int load_chunk(struct kp_profile *p, unsigned type, struct rd *r, struct 
 				r->bad = 1;
 			p->sample_thread[base + i] = (uint32_t)th;
 		}
-		int64_t st = 0;
-		for (i = 0; i < n; i++) {
-			st += unzigzag(get_uv(r));
-			if (st < 0 || st >= p->nstacks)
+		/* unsigned arithmetic: a crafted delta cannot overflow, and any sum outside
+		 * 0..nstacks-1 (a negative one wraps to a huge one) is damage */
+		uint64_t st = 0;
+		for (i = 0; i < n && !r->bad; i++) {
+			st += (uint64_t)unzigzag(get_uv(r));
+			if (st >= p->nstacks)
 				r->bad = 1;
-			p->sample_stack[base + i] = (kp_stack_t)st;
+			p->sample_stack[base + i] = r->bad ? 0 : (kp_stack_t)st;
 		}
 		for (uint32_t v = 0; v < nv; v++)
 			for (i = 0; i < n; i++)

@@ -286,6 +286,16 @@ void kiln_output_abort(struct kiln_output *out)
 	out->slot = -1;
 }
 
+int kiln_write_failed(FILE *f, const char *what)
+{
+	int e = errno;
+	if (f == stdout)
+		stdout_reported = 1;
+	if (e == EPIPE)
+		return -1;
+	return kiln_error("cannot write %s: %s", what, e ? strerror(e) : "write error");
+}
+
 int kiln_stdout_finish(int status)
 {
 	int bad = 0, e = 0;
@@ -299,8 +309,7 @@ int kiln_stdout_finish(int status)
 	}
 	if (!bad)
 		return status;
-	/* a command that failed has said why in its own line (often this very write error) */
-	if (!stdout_reported && !status && e != EPIPE)
+	if (!stdout_reported && e != EPIPE)
 		kiln_error("cannot write to standard output: %s", e ? strerror(e) : "write error");
 	return status ? status : 1;
 }

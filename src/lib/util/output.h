@@ -42,11 +42,15 @@ void kiln_output_abort(struct kiln_output *out);
  * NULL and "-" (stdout) always pass. Returns 0, or -1 with the same one-line error. */
 int kiln_output_check(const char *path);
 
+/* For library code whose writes to f failed (ferror(f), or a failed fflush, errno
+ * still set): reports "cannot write WHAT: REASON" once (not again at the end for
+ * stdout), nothing for a closed pipe. Returns -1. */
+int kiln_write_failed(FILE *f, const char *what);
+
 /* The end of every command (main.c): flushes and closes stdout and returns status, or 1
- * when a write to stdout failed. The failure is reported in one line when the command
- * succeeded; a command that failed (status non-zero) has already said why in its own line,
- * and kiln_output_commit() reports a failure on stdout itself. A closed pipe (EPIPE) is
- * not reported. */
+ * when a write to stdout failed. The failure is reported in one line, unless
+ * kiln_output_commit() or kiln_write_failed() already reported it, or it is a closed
+ * pipe (EPIPE). */
 int kiln_stdout_finish(int status);
 
 /* Registers/unregisters a path to unlink if the process dies of a catchable signal. */
