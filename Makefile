@@ -106,6 +106,49 @@ demo: all
 bench: all
 	@BUILD=$(BUILD) bench/run.sh
 
+# Fuzzing (docs/internals-fuzzing.md): each tests/fuzz/fuzz_NAME.c is a libFuzzer harness
+# with a seed corpus tests/fuzz/corpus/NAME/. `make fuzz` builds them with clang, ASan and
+# UBSan, against the library compiled the same way in build-fuzz/; `make fuzz-run` runs
+# each for FUZZ_SECONDS on its corpus and fails on any crash, leak or undefined behaviour.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SECONDS ?= 10
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=gnu11 -O1 -g $(WARN) -Wno-cast-align -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -Isrc/lib \
+        -include src/banned.h -fno-strict-aliasing $(FUZZ_SAN) $(PKG_CFLAGS)
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB     := $(FUZZ_BUILD)/libkiln.a
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/src/%.o: src/%.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lm -lpthread
+
+.PHONY: fuzz fuzz-run check-recursion
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: fuzz
+	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# No function may call itself, directly or through others (scripts/check-recursion.py):
+# gcc writes each file's call graph (-fcallgraph-info) into build/callgraph/.
+CG_SRC := $(LIB_SRC) $(CMD_SRC) $(PRELOAD_SRC)
+check-recursion: | $(DEPS_OK)
+	@rm -rf $(BUILD)/callgraph && mkdir -p $(BUILD)/callgraph
+	@for f in $(CG_SRC); do \
+	  o=$(BUILD)/callgraph/$$(echo $$f | tr / _); \
+	  $(CC) $(BASE_CFLAGS) $(PKG_CFLAGS) -O0 -fcallgraph-info -c -o $$o.o -dumpbase $$o $$f || exit 1; \
+	done
+	@scripts/check-recursion.py $(BUILD)/callgraph
+
 install: $(KILN) $(PRELOAD)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/kiln $(DESTDIR)$(PREFIX)/share/doc/kiln
 	install -m 755 $(KILN) $(DESTDIR)$(PREFIX)/bin/kiln
@@ -113,6 +156,6 @@ install: $(KILN) $(PRELOAD)
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/kiln/
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)

@@ -604,8 +604,8 @@ int kp_profile_read(struct kp_profile *p, struct kiln_input *in, struct kp_load_
 {
 	unsigned char hdr[16];
 	size_t got;
-	void *stored = NULL, *raw = NULL;
-	size_t stored_cap = 0, raw_cap = 0;
+	void *stored, *raw;
+	size_t stored_cap, raw_cap;
 	const char *name = kiln_input_name(in);
 	memset(info, 0, sizeof(*info));
 	kp_profile_init(p);
@@ -624,6 +624,10 @@ int kp_profile_read(struct kp_profile *p, struct kiln_input *in, struct kp_load_
 				  name, info->major, info->minor, KP_FORMAT_MAJOR);
 	if (info->major == 0)
 		return kiln_error("'%s' has an invalid format version 0", name);
+	/* never NULL, so that an empty chunk's payload is an empty range, not NULL + 0 */
+	stored_cap = raw_cap = 4096;
+	stored = xmalloc(stored_cap);
+	raw = xmalloc(raw_cap);
 	for (;;) {
 		unsigned char ch[CHUNK_HDR];
 		if (read_full(in, ch, sizeof(ch), &got) < 0)

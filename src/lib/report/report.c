@@ -90,9 +90,10 @@ void kr_table_build(const struct kp_profile *p, const struct kr_opts *o, struct 
 {
 	struct kp_func_table a, b;
 	int have_count = o->count_value >= 0;
+	int own_b = have_count && (uint32_t)o->count_value != o->value;
 	memset(t, 0, sizeof(*t));
 	kp_func_table_build(p, o->value, o->keep, &a);
-	if (have_count && (uint32_t)o->count_value != o->value)
+	if (own_b)
 		kp_func_table_build(p, (uint32_t)o->count_value, o->keep, &b);
 	else
 		b = a;
@@ -127,7 +128,7 @@ void kr_table_build(const struct kp_profile *p, const struct kr_opts *o, struct 
 	}
 	t->hidden = t->nrows - keep;
 	t->nrows = keep;
-	if (b.funcs != a.funcs)
+	if (own_b) /* (comparing the funcs pointers missed two empty tables) */
 		kp_func_table_release(&b);
 	kp_func_table_release(&a);
 }
