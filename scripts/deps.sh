@@ -36,6 +36,9 @@ if [ "${1:-}" = "--test" ]; then
   check_bin objcopy binutils
   check_bin xz xz-utils
   check_file /usr/share/doc/libc6-dbg libc6-dbg
+  # make fuzz: clang and its libFuzzer runtime
+  check_bin clang clang
+  check_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2
