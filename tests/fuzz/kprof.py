@@ -5,7 +5,8 @@
   kprof.py plain IN OUT        IN with every chunk stored uncompressed (zstd -d), so that
                                mutations of a seed reach the chunk decoder
   kprof.py nosamples IN OUT    IN (uncompressed) with every samples chunk emptied
-  kprof.py crafted NAME OUT    a crafted profile (names below)
+  kprof.py crafted NAME OUT    a crafted profile (see crafted(); "heap-NAME" makes it a
+                               heap profile)
 """
 import struct
 import subprocess
@@ -87,6 +88,16 @@ def crafted(name):
     if name == "empty-samples-chunk":
         # a samples chunk holding zero samples, then the end
         return base_profile(heap) + samples([], [], [], []) + chunk(CH_END, b"")
+    if name == "empty-first-chunk":
+        # an empty chunk before any other: its payload was NULL + 0
+        return header() + chunk(CH_END, b"")
+    if name == "no-functions":
+        # value types, one thread, samples on the empty stack: no frame, no function
+        out = header() + strings(1, ["samples", "count", "prog"])
+        out += chunk(CH_VALUE_TYPES, uv(2) + uv(1) + uv(2) + uv(3) + uv(2) + uv(0))
+        out += chunk(CH_THREADS, uv(1) + uv(1) + uv(zz(7)) + uv(zz(7)) + uv(3))
+        p = uv(1) + uv(2) + uv(zz(1)) + uv(1) + uv(zz(0)) + uv(zz(2) << 1) + uv(zz(5) << 1)
+        return out + chunk(CH_SAMPLES, p) + chunk(CH_END, b"")
     sys.exit("kprof.py: unknown crafted profile '%s'" % name)
 
 
