@@ -37,8 +37,8 @@ expect "kiln.prof whose first chunk is empty: an answer, not NULL + 0" '
 
 expect "kiln.prof with samples but no functions: report, tree and JSON (a function table leaked)" '
 	python3 "$KPROF" crafted no-functions n.prof &&
-	"$KILN" report n.prof >t 2>&1 && grep -q "2 samples" t &&
-	"$KILN" report --tree n.prof >/dev/null && "$KILN" report --json n.prof >j &&
+	"$KILN" report n.prof >t 2>&1 && grep -q "2 samples" t && "$KILN" report --value bytes n.prof >/dev/null &&
+	"$KILN" report --tree n.prof >/dev/null && "$KILN" report --json --value bytes n.prof >j &&
 	python3 -c "import json, sys; d = json.load(open(\"j\")); sys.exit(d[\"samples\"] != 2)"
 '
 

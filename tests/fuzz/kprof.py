@@ -93,8 +93,9 @@ def crafted(name):
         return header() + chunk(CH_END, b"")
     if name == "no-functions":
         # value types, one thread, samples on the empty stack: no frame, no function
-        out = header() + strings(1, ["samples", "count", "prog"])
-        out += chunk(CH_VALUE_TYPES, uv(2) + uv(1) + uv(2) + uv(3) + uv(2) + uv(0))
+        # values "samples" and "bytes": a report of bytes builds a second function table
+        out = header() + strings(1, ["samples", "count", "prog", "bytes"])
+        out += chunk(CH_VALUE_TYPES, uv(2) + uv(1) + uv(2) + uv(4) + uv(2) + uv(0))
         out += chunk(CH_THREADS, uv(1) + uv(1) + uv(zz(7)) + uv(zz(7)) + uv(3))
         p = uv(1) + uv(2) + uv(zz(1)) + uv(1) + uv(zz(0)) + uv(zz(2) << 1) + uv(zz(5) << 1)
         return out + chunk(CH_SAMPLES, p) + chunk(CH_END, b"")
