@@ -49,7 +49,8 @@ deep_folded() {
 export -f deep_folded
 
 expect "report --json --tree of a 70,000-frame stack: complete JSON (recursion overflowed the C stack)" '
-	deep_folded 70000 >deep.folded && "$KILN" report --json --tree deep.folded >j 2>err &&
+	# with a 1 MiB stack: a walk that recursed per frame needs far more
+	deep_folded 70000 >deep.folded && (ulimit -s 1024 && "$KILN" report --json --tree deep.folded >j 2>err) &&
 	# a process node, 70,000 frames and g: 70,002 nodes, each closed by "]}", and the whole document
 	[ "$(grep -o "\"children\":\[" j | wc -l)" = 70002 ] && [ "$(grep -o "\]}" j | wc -l)" = 70003 ] &&
 	python3 -c "
@@ -62,7 +63,7 @@ sys.exit(d[\"samples\"] != 8 or not s.rstrip().endswith(\"]}\"))"
 '
 
 expect "report --tree of a 100,000-frame stack: bounded indentation, deeper levels numbered" '
-	deep_folded 100000 >deep.folded && "$KILN" report --tree deep.folded >t 2>err &&
+	deep_folded 100000 >deep.folded && (ulimit -s 1024 && "$KILN" report --tree deep.folded >t 2>err) &&
 	size=$(wc -c <t) && [ "$size" -lt 40000000 ] &&
 	widest=$(awk "{ if (length(\$0) > m) m = length(\$0) } END { print m }" t) && [ "$widest" -lt 300 ] &&
 	grep -q "└─ f62$" t && grep -q "└─ \[65\] f64$" t && grep -q "└─ \[100000\] f99999$" t &&
