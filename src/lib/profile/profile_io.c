@@ -136,6 +136,7 @@ static uint32_t get_u32le(const unsigned char *b)
 /* ---- writer ---- */
 struct kp_writer {
 	int fd;
+	int regular;  /* path is a regular file (abort removes it; never a device or FIFO) */
 	char *path;
 	unsigned long long size;
 	uint32_t strings_done, frames_done, stacks_done, threads_done, values_done;
@@ -230,6 +231,7 @@ struct kp_writer *kp_writer_open(const char *path)
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->fd = fd;
+	w->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	w->path = xstrdup(path);
 	strbuf_init(&w->payload, 1 << 16);
 	w->zc = ZSTD_createCCtx();
@@ -406,7 +408,8 @@ void kp_writer_abort(struct kp_writer *w)
 	if (!w)
 		return;
 	close(w->fd);
-	unlink(w->path);
+	if (w->regular)
+		unlink(w->path);
 	strbuf_release(&w->payload);
 	ZSTD_freeCCtx(w->zc);
 	free(w->zbuf);
