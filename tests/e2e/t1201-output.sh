@@ -64,6 +64,21 @@ else
 	done
 fi
 
+# record and heap write their profile as they go (profile_io.c's writer, not the helper):
+# a device or FIFO is written in place there too, and never removed.
+if mknod "$SCRATCH/probe2" c 1 3 2>/dev/null; then
+	expect "record -o and heap -o a character device: written to, it stays a device" '
+		mknod null c 1 3 && "$KILN" record -q -o null -- true 2>err && [ -c null ] &&
+		"$KILN" heap -q -o null -- true 2>>err && [ -c null ] && [ "$(stat -c %t,%T null)" = 1,3 ]
+	'
+fi
+expect "record -o and heap -o a FIFO: the reader gets a kiln profile" '
+	mkfifo fifo && { cat fifo >got & } && "$KILN" record -q -o fifo -- true 2>err && wait &&
+	[ -p fifo ] && [ "$(head -c 8 got)" = KILNPROF ] &&
+	{ cat fifo >got2 & } && "$KILN" heap -q -o fifo -- true 2>>err && wait &&
+	[ "$(head -c 8 got2)" = KILNPROF ]
+'
+
 for k in $KINDS; do
 	expect "$k: -o a FIFO: the reader gets the bytes, the FIFO stays" "
 		setup && mkfifo fifo && { cat fifo >got & } && write $k fifo 2>err && wait &&
