@@ -146,8 +146,9 @@ fi
 # the final check of stdout.
 if [ -w /dev/full ]; then
 	expect "write errors on standard output are reported once" '
-		setup && bad=0;
-		for c in "flame x.folded" "diff x.folded y.folded" "diff --folded x.folded y.folded" \
+		setup && awk "BEGIN { for (i = 0; i < 3000; i++) printf \"main;f%d;g%d %d\\n\", i, i, i + 1 }" >big.folded &&
+		bad=0;
+		for c in "report --json big.folded" "report --tree --percent-limit 0 big.folded" "flame x.folded" "diff x.folded y.folded" "diff --folded x.folded y.folded" \
 			 "diff --top 5 x.folded y.folded" "collapse x.perf" "report x.folded" \
 			 "report --tree x.folded" "report --json x.folded" "heap report h.prof" \
 			 "heap chart h.prof" "heap histogram h.prof" "bench -N -r 2 true" \
