@@ -233,6 +233,9 @@ struct kp_perfscript *kp_perfscript_new(struct kp_profile *p, const struct kp_pe
 	ps->sc = xcalloc(ps->sc_size, sizeof(*ps->sc));
 	ps->fc_size = 4096;
 	ps->fc = xcalloc(ps->fc_size, sizeof(*ps->fc));
+	/* never NULL: an entry with an empty key or no frames points at offset 0 of them */
+	ALLOC_GROW(ps->fc_keys, 4096, ps->fc_keys_alloc);
+	ALLOC_GROW(ps->fc_frames, 256, ps->fc_frames_alloc);
 	return ps;
 }
 
