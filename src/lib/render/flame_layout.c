@@ -283,7 +283,8 @@ int kf_layout_fit(struct kf_tree *t, const struct kf_opts *o, size_t keep_max, s
 			kn[nkn].text = strbuf_detach(&sb, NULL);
 			nkn++;
 		}
-		qsort(kn, nkn, sizeof(*kn), cmp_key_name);
+		if (nkn) /* kn is NULL when there is none */
+			qsort(kn, nkn, sizeof(*kn), cmp_key_name);
 		for (size_t i = 0; i < nkn; i++) {
 			rank[kn[i].key] = (uint32_t)i;
 			free(kn[i].text);

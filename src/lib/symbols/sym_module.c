@@ -646,7 +646,8 @@ static struct ks_cuidx *build_cuidx(Dwarf_Die *cu)
 	struct ks_cuidx *ix = xcalloc(1, sizeof(*ix));
 	ix->cu_off = dwarf_dieoffset(cu);
 	index_dies(ix, cu);
-	qsort(ix->sc, ix->n, sizeof(*ix->sc), scope_cmp);
+	if (ix->n) /* ix->sc is NULL for a unit without code */
+		qsort(ix->sc, ix->n, sizeof(*ix->sc), scope_cmp);
 	/* enclosing intervals: a sweep with a stack of open intervals */
 	int32_t *stack = xcalloc(ix->n ? ix->n : 1, sizeof(*stack));
 	size_t sp = 0;
