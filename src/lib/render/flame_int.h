@@ -39,6 +39,7 @@ struct kf_tree {
 	double src_scale;
 };
 
+/* Value v of sample i of p, times scale; what is not a positive finite number counts 0. */
 static inline double kf_sample_value(const struct kp_profile *p, size_t i, uint32_t v, double scale)
 {
 	double x = p->sample_values[i * p->nvalues + v] * scale;
