@@ -58,6 +58,8 @@ if [ "${1:-}" = "--test" ]; then
   check_bin lintian lintian
   check_bin man man-db
   check_file /usr/share/bash-completion/bash_completion bash-completion
+  # make fuzz: clang and its libFuzzer runtime
+  check_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
 fi
 [ ${#need_pkgs[@]} -eq 0 ] && exit 0
 echo "deps: installing ${need_pkgs[*]}" >&2

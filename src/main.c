@@ -1,5 +1,6 @@
 /* main.c: the command table and the code that runs one entry. */
 #include "cmd/cmd.h"
+#include "util/output.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,17 +62,7 @@ static const struct cmd_struct *find_command(const char *name)
 /* Checks that everything written to stdout reached it (disk full, closed pipe). */
 static int finish_stdout(int status)
 {
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		if (errno != EPIPE)
-			fprintf(stderr, "kiln: error: cannot write to standard output: %s\n", strerror(errno));
-		return status ? status : 1;
-	}
-	if (fclose(stdout) != 0) {
-		if (errno != EPIPE)
-			fprintf(stderr, "kiln: error: cannot write to standard output: %s\n", strerror(errno));
-		return status ? status : 1;
-	}
-	return status;
+	return kiln_stdout_finish(status);
 }
 
 static int run_command(const struct cmd_struct *c, int argc, char **argv)

@@ -640,6 +640,9 @@ int cmd_bench(int argc, char **argv)
 		goto out;
 	}
 	/* everything that can fail without running anything, first */
+	if (kiln_output_check(o.export_json) || kiln_output_check(o.save_baseline) ||
+	    kiln_output_check(o.export_csv) || kiln_output_check(o.export_md))
+		goto out;
 	if (o.baseline && (kb_baseline_load(o.baseline, &base) < 0 || check_baseline(&base, b, nb) < 0))
 		goto out;
 	config_from(&o, shell_words, &cfg);

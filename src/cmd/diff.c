@@ -159,6 +159,9 @@ int cmd_diff(int argc, char **argv)
 	if (!strcmp(sb.path, "-") && !strcmp(sa.path, "-"))
 		return usage_error("diff", "only one input can be standard input");
 
+	struct kiln_output out;
+	if (kiln_output_open(&out, outpath) < 0)
+		return 1;
 	rc = 1;
 	struct strbuf buf = STRBUF_INIT, note = STRBUF_INIT;
 	struct kf_tree *t = NULL;
@@ -196,12 +199,9 @@ int cmd_diff(int argc, char **argv)
 		if (flame_render(t, &o, sa.name, &buf) < 0)
 			goto out;
 	}
-	struct kiln_output out;
-	if (kiln_output_open(&out, outpath) < 0)
-		goto out;
 	if (folded) {
-		if (kd_folded_write(&before, &after, normalize, out.fp) < 0) {
-			kiln_output_abort(&out);
+		/* a write error leaves the stream in error; the commit reports it, once */
+		if (kd_folded_write(&before, &after, normalize, out.fp) < 0 && !ferror(out.fp)) {
 			kiln_error("cannot write the comparison: %s", strerror(errno));
 			goto out;
 		}
@@ -219,6 +219,7 @@ int cmd_diff(int argc, char **argv)
 	rc = 0;
 out:
 	strbuf_release(&note);
+	kiln_output_abort(&out); /* nothing left to do after a commit */
 	strbuf_release(&buf);
 	kf_tree_free(t);
 	kp_profile_release(&sb.p); /* initialized by kp_load_auto, or all zero: both safe */

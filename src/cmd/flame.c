@@ -80,10 +80,14 @@ int cmd_flame(int argc, char **argv)
 	else if (isatty(0))
 		return usage_error("flame", "no input: give a file of folded stacks or a profile, or pipe one in");
 
+	struct kiln_output out;
+	if (kiln_output_open(&out, outpath) < 0)
+		return 1;
 	struct kp_profile p;
 	struct kp_auto_info info;
 	if (kp_load_auto(&p, path, &info) < 0) {
 		kp_profile_release(&p);
+		kiln_output_abort(&out);
 		return 1;
 	}
 	const char *name = strcmp(path, "-") ? path : "standard input";
@@ -92,6 +96,7 @@ int cmd_flame(int argc, char **argv)
 		int vi = flame_value_index(&p, value, name);
 		if (vi < 0) {
 			kp_profile_release(&p);
+			kiln_output_abort(&out);
 			return 1;
 		}
 		v = (uint32_t)vi;
@@ -99,6 +104,7 @@ int cmd_flame(int argc, char **argv)
 	if (v >= p.nvalues) {
 		kiln_error("'%s' holds no values to draw", name);
 		kp_profile_release(&p);
+		kiln_output_abort(&out);
 		return 1;
 	}
 	if (!o.countname)
@@ -110,14 +116,12 @@ int cmd_flame(int argc, char **argv)
 	rc = 1;
 	if (flame_render(t, &o, name, &svg) < 0)
 		goto out;
-	struct kiln_output out;
-	if (kiln_output_open(&out, outpath) < 0)
-		goto out;
 	fwrite(svg.buf, 1, svg.len, out.fp);
 	if (kiln_output_commit(&out) < 0)
 		goto out;
 	rc = 0;
 out:
+	kiln_output_abort(&out); /* nothing left to do after a commit */
 	strbuf_release(&svg);
 	kf_tree_free(t);
 	kp_profile_release(&p);

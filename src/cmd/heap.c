@@ -77,8 +77,10 @@ static void usage(FILE *out)
 static int load_heap_profile(const char *path, struct kp_profile *p)
 {
 	struct kp_auto_info info;
-	if (kp_load_auto(p, path, &info) < 0)
+	if (kp_load_auto(p, path, &info) < 0) {
+		kp_profile_release(p); /* initialized even when loading failed */
 		return -1;
+	}
 	if (!info.is_profile || !heap_is_profile(p)) {
 		kp_profile_release(p);
 		return kiln_error("'%s' is not a heap profile; record one with 'kiln heap -- CMD'", path);
@@ -182,10 +184,10 @@ static int cmd_heap_view(const char *sub, int argc, char **argv)
 	if (!strcmp(sub, "chart")) {
 		struct kiln_output out;
 		struct heap_chart_opts co;
-		if (load_heap_profile(file, &p) < 0)
+		if (kiln_output_open(&out, output) < 0)
 			return 1;
-		if (kiln_output_open(&out, output) < 0) {
-			kp_profile_release(&p);
+		if (load_heap_profile(file, &p) < 0) {
+			kiln_output_abort(&out);
 			return 1;
 		}
 		memset(&co, 0, sizeof(co));

@@ -4,6 +4,7 @@
 #include "profile/folded.h"
 #include "profile/load.h"
 #include "report/report.h"
+#include "util/output.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -338,6 +339,8 @@ int cmd_report(int argc, char **argv)
 		rc = kr_print_tree(&p, &o, stdout);
 	else
 		rc = kr_print_table(&p, &o, stdout);
+	if (rc < 0) /* a write error, reported now while errno still tells which */
+		kiln_write_failed(stdout, "to standard output");
 	rc = rc < 0 ? 1 : 0;
 out:
 	if (loaded)

@@ -541,6 +541,8 @@ int cmd_stat(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("stat", "no command given; try 'kiln stat -- ./myprog'");
 	st.argv = argv + optind;
+	if (kiln_output_check(output) < 0)
+		return 1;
 	if (events) {
 		size_t n;
 		if (parse_events(events, &defs, &n) < 0)

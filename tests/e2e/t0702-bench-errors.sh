@@ -69,7 +69,7 @@ expect "--input that is missing or a pipe is an error" '
 '
 expect "exports to an unwritable place fail with exit 1 and leave nothing behind" '
 	mkdir d && check_exit 1 "$KILN" bench -N -r 2 true --export-json d 2>err && grep -q "directory" err &&
-	check_exit 1 "$KILN" bench -N -r 2 true --export-csv no/such/dir.csv 2>err && grep -q "no such directory" err &&
+	check_exit 1 "$KILN" bench -N -r 2 true --export-csv no/such/dir.csv 2>err && grep -q "directory .no/such. does not exist" err &&
 	[ -z "$(ls d)" ]
 '
 expect "a shell that does not exist is an error" '

@@ -233,6 +233,9 @@ struct kp_perfscript *kp_perfscript_new(struct kp_profile *p, const struct kp_pe
 	ps->sc = xcalloc(ps->sc_size, sizeof(*ps->sc));
 	ps->fc_size = 4096;
 	ps->fc = xcalloc(ps->fc_size, sizeof(*ps->fc));
+	/* never NULL: an entry with an empty key or no frames points at offset 0 of them */
+	ALLOC_GROW(ps->fc_keys, 4096, ps->fc_keys_alloc);
+	ALLOC_GROW(ps->fc_frames, 256, ps->fc_frames_alloc);
 	return ps;
 }
 
@@ -588,7 +591,8 @@ static int header_line(struct kp_perfscript *ps, const char *s, size_t n)
 		return 0;
 	if (match_event(s, n, &h)) {
 		if (!ps->have_event) {
-			ps->event = xstrndup(h.event, h.event_len);
+			/* the name may hold NUL bytes: keep all event_len of them, as compared below */
+			ps->event = xmemdupz(h.event, h.event_len);
 			ps->event_len = h.event_len;
 			ps->have_event = 1;
 			copy_name(ps->st.event, sizeof(ps->st.event), h.event, h.event_len);

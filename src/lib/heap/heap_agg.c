@@ -257,17 +257,35 @@ static inline struct ha_stack *get_stack(struct heap_proc *pr, uint32_t id)
 
 void heap_agg_define_stack(struct heap_proc *pr, uint32_t id, kp_stack_t ks)
 {
-	struct ha_stack *s = get_stack(pr, id);
-	s->ks = ks;
-	s->defined = 1;
-	s->ready = 1;
-	pr->dirty = 1;
-	/* children forked while it was being symbolized */
-	for (size_t i = 0; i < pr->agg->nprocs; i++) {
-		struct heap_proc *c = pr->agg->procs[i];
-		if (c->parent == pr && id < c->inherited && id < c->nstacks && !c->stacks[id].ready)
-			heap_agg_define_stack(c, id, ks);
+	/* pr, then the children forked while it was being symbolized, and theirs: a work
+	 * list rather than recursion, as a chain of forks can be long */
+	struct heap_proc *local[16], **work = local;
+	size_t n = 0, alloc = sizeof(local) / sizeof(local[0]);
+	work[n++] = pr;
+	while (n) {
+		struct heap_proc *q = work[--n];
+		struct ha_stack *s = get_stack(q, id);
+		s->ks = ks;
+		s->defined = 1;
+		s->ready = 1;
+		q->dirty = 1;
+		for (size_t i = 0; i < q->agg->nprocs; i++) {
+			struct heap_proc *c = q->agg->procs[i];
+			if (c->parent != q || id >= c->inherited || id >= c->nstacks || c->stacks[id].ready)
+				continue;
+			if (n == alloc) {
+				struct heap_proc **bigger = xcalloc(alloc * 2, sizeof(*bigger));
+				memcpy(bigger, work, n * sizeof(*work));
+				if (work != local)
+					free(work);
+				work = bigger;
+				alloc *= 2;
+			}
+			work[n++] = c;
+		}
 	}
+	if (work != local)
+		free(work);
 }
 
 void heap_agg_pend_stack(struct heap_proc *pr, uint32_t id)

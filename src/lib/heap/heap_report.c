@@ -6,6 +6,7 @@
 #include "heap/heap_suppress.h"
 #include "heap/heap_view.h"
 #include "util/error.h"
+#include "util/output.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <errno.h>
@@ -676,6 +677,6 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 	sums_release(&sm);
 	heap_supp_release(&sp);
 	if (fflush(out) != 0 || ferror(out))
-		return errno == EPIPE ? -1 : kiln_error("cannot write the report: %s", strerror(errno));
+		return kiln_write_failed(out, "the report");
 	return 0;
 }

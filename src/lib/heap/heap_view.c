@@ -5,6 +5,7 @@
 #include "heap/heap_view.h"
 #include "heap/heap_agg.h"
 #include "util/error.h"
+#include "util/output.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <errno.h>
@@ -344,7 +345,7 @@ int heap_chart_svg(const struct kp_profile *p, const struct heap_chart_opts *o, 
 	free(ranked);
 	free(series);
 	if (fflush(out) != 0 || ferror(out))
-		return errno == EPIPE ? -1 : kiln_error("cannot write the chart: %s", strerror(errno));
+		return kiln_write_failed(out, "the chart");
 	return 0;
 }
 
@@ -412,6 +413,6 @@ int heap_histogram_print(const struct kp_profile *p, int json, FILE *out)
 		}
 	}
 	if (fflush(out) != 0 || ferror(out))
-		return errno == EPIPE ? -1 : kiln_error("cannot write the histogram: %s", strerror(errno));
+		return kiln_write_failed(out, "the histogram");
 	return 0;
 }

@@ -136,6 +136,7 @@ static uint32_t get_u32le(const unsigned char *b)
 /* ---- writer ---- */
 struct kp_writer {
 	int fd;
+	int regular;  /* path is a regular file (abort removes it; never a device or FIFO) */
 	char *path;
 	unsigned long long size;
 	uint32_t strings_done, frames_done, stacks_done, threads_done, values_done;
@@ -230,6 +231,7 @@ struct kp_writer *kp_writer_open(const char *path)
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->fd = fd;
+	w->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 	w->path = xstrdup(path);
 	strbuf_init(&w->payload, 1 << 16);
 	w->zc = ZSTD_createCCtx();
@@ -406,7 +408,8 @@ void kp_writer_abort(struct kp_writer *w)
 	if (!w)
 		return;
 	close(w->fd);
-	unlink(w->path);
+	if (w->regular)
+		unlink(w->path);
 	strbuf_release(&w->payload);
 	ZSTD_freeCCtx(w->zc);
 	free(w->zbuf);
@@ -573,12 +576,14 @@ static int load_chunk(struct kp_profile *p, unsigned type, struct rd *r, struct 
 				r->bad = 1;
 			p->sample_thread[base + i] = (uint32_t)th;
 		}
-		int64_t st = 0;
-		for (i = 0; i < n; i++) {
-			st += unzigzag(get_uv(r));
-			if (st < 0 || st >= p->nstacks)
+		/* unsigned arithmetic: a crafted delta cannot overflow, and any sum outside
+		 * 0..nstacks-1 (a negative one wraps to a huge one) is damage */
+		uint64_t st = 0;
+		for (i = 0; i < n && !r->bad; i++) {
+			st += (uint64_t)unzigzag(get_uv(r));
+			if (st >= p->nstacks)
 				r->bad = 1;
-			p->sample_stack[base + i] = (kp_stack_t)st;
+			p->sample_stack[base + i] = r->bad ? 0 : (kp_stack_t)st;
 		}
 		for (uint32_t v = 0; v < nv; v++)
 			for (i = 0; i < n; i++)
@@ -602,8 +607,8 @@ int kp_profile_read(struct kp_profile *p, struct kiln_input *in, struct kp_load_
 {
 	unsigned char hdr[16];
 	size_t got;
-	void *stored = NULL, *raw = NULL;
-	size_t stored_cap = 0, raw_cap = 0;
+	void *stored, *raw;
+	size_t stored_cap, raw_cap;
 	const char *name = kiln_input_name(in);
 	memset(info, 0, sizeof(*info));
 	kp_profile_init(p);
@@ -622,6 +627,10 @@ int kp_profile_read(struct kp_profile *p, struct kiln_input *in, struct kp_load_
 				  name, info->major, info->minor, KP_FORMAT_MAJOR);
 	if (info->major == 0)
 		return kiln_error("'%s' has an invalid format version 0", name);
+	/* never NULL, so that an empty chunk's payload is an empty range, not NULL + 0 */
+	stored_cap = raw_cap = 4096;
+	stored = xmalloc(stored_cap);
+	raw = xmalloc(raw_cap);
 	for (;;) {
 		unsigned char ch[CHUNK_HDR];
 		if (read_full(in, ch, sizeof(ch), &got) < 0)

@@ -90,9 +90,10 @@ void kr_table_build(const struct kp_profile *p, const struct kr_opts *o, struct 
 {
 	struct kp_func_table a, b;
 	int have_count = o->count_value >= 0;
+	int own_b = have_count && (uint32_t)o->count_value != o->value;
 	memset(t, 0, sizeof(*t));
 	kp_func_table_build(p, o->value, o->keep, &a);
-	if (have_count && (uint32_t)o->count_value != o->value)
+	if (own_b)
 		kp_func_table_build(p, (uint32_t)o->count_value, o->keep, &b);
 	else
 		b = a;
@@ -127,7 +128,7 @@ void kr_table_build(const struct kp_profile *p, const struct kr_opts *o, struct 
 	}
 	t->hidden = t->nrows - keep;
 	t->nrows = keep;
-	if (b.funcs != a.funcs)
+	if (own_b) /* (comparing the funcs pointers missed two empty tables) */
 		kp_func_table_release(&b);
 	kp_func_table_release(&a);
 }
@@ -157,7 +158,14 @@ static void map_init(struct u64map *m, size_t hint)
 	m->n = 0;
 }
 
-static uint32_t *map_slot(struct u64map *m, uint64_t key);
+/* The slot of key in a table with room for it: its value, or 0 where it would go. */
+static size_t map_find(const struct u64map *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
+	while (m->vals[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
 
 static void map_grow(struct u64map *m)
 {
@@ -165,10 +173,13 @@ static void map_grow(struct u64map *m)
 	big.cap = m->cap * 2;
 	big.keys = xmalloc(big.cap * sizeof(uint64_t));
 	big.vals = xcalloc(big.cap, sizeof(uint32_t));
-	big.n = 0;
+	big.n = m->n;
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->vals[i])
-			*map_slot(&big, m->keys[i]) = m->vals[i];
+		if (m->vals[i]) {
+			size_t j = map_find(&big, m->keys[i]);
+			big.keys[j] = m->keys[i];
+			big.vals[j] = m->vals[i];
+		}
 	free(m->keys);
 	free(m->vals);
 	*m = big;
@@ -179,9 +190,7 @@ static uint32_t *map_slot(struct u64map *m, uint64_t key)
 {
 	if ((m->n + 1) * 2 > m->cap)
 		map_grow(m);
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
-	while (m->vals[i] && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
+	size_t i = map_find(m, key);
 	if (!m->vals[i]) {
 		m->keys[i] = key;
 		m->n++;
@@ -191,10 +200,7 @@ static uint32_t *map_slot(struct u64map *m, uint64_t key)
 
 static uint32_t map_get(const struct u64map *m, uint64_t key)
 {
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (m->cap - 1);
-	while (m->vals[i] && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	return m->vals[i];
+	return m->vals[map_find(m, key)];
 }
 
 static void map_free(struct u64map *m)
@@ -543,6 +549,7 @@ struct tree_print {
 	const struct kr_tree *t;
 	FILE *out;
 	struct strbuf prefix;
+	size_t plen[KR_TREE_INDENT_MAX + 1]; /* prefix length before depth d's segment */
 	uint32_t hidden;
 };
 
@@ -552,11 +559,21 @@ static int visible(const struct tree_print *tp, uint32_t n)
 	       tp->t->nodes[n].total != 0;
 }
 
-static void print_node(struct tree_print *tp, uint32_t n, int depth)
+/* The first visible node of the sibling list from n on (0: none); counts the hidden ones. */
+static uint32_t next_visible(struct tree_print *tp, uint32_t n)
+{
+	while (n && !visible(tp, n)) {
+		tp->hidden++;
+		n = tp->t->nodes[n].next_sibling;
+	}
+	return n;
+}
+
+/* Prints node n's line and, up to KR_TREE_INDENT_MAX, adds its segment to the prefix. */
+static void print_line(struct tree_print *tp, uint32_t n, uint32_t depth)
 {
 	const struct kr_node *nd = &tp->t->nodes[n];
 	const struct kp_profile *p = tp->p;
-	size_t plen = tp->prefix.len;
 	fprintf(tp->out, "%6.2f%% %6.2f%%  %s", pct(nd->total, tp->t->grand_total),
 		pct(nd->self, tp->t->grand_total), tp->prefix.buf);
 	if (depth > 0) {
@@ -567,7 +584,12 @@ static void print_node(struct tree_print *tp, uint32_t n, int depth)
 				break;
 			}
 		fputs(last ? "└─ " : "├─ ", tp->out);
-		strbuf_addstr(&tp->prefix, last ? "   " : "│  ");
+		if (depth <= KR_TREE_INDENT_MAX) {
+			tp->plen[depth] = tp->prefix.len;
+			strbuf_addstr(&tp->prefix, last ? "   " : "│  ");
+		} else {
+			fprintf(tp->out, "[%u] ", depth);
+		}
 	}
 	fputs(kp_str_get(p, nd->name), tp->out);
 	if (nd->module)
@@ -575,13 +597,44 @@ static void print_node(struct tree_print *tp, uint32_t n, int depth)
 	if (nd->flags & KP_FRAME_INLINE)
 		fputs(" (inlined)", tp->out);
 	fputc('\n', tp->out);
-	for (uint32_t c = nd->first_child; c; c = tp->t->nodes[c].next_sibling) {
-		if (visible(tp, c))
-			print_node(tp, c, depth + 1);
-		else
-			tp->hidden++;
+}
+
+/* Takes depth's segment off the prefix as the walk leaves a node at that depth. */
+static void leave_line(struct tree_print *tp, uint32_t depth)
+{
+	if (depth > 0 && depth <= KR_TREE_INDENT_MAX)
+		strbuf_setlen(&tp->prefix, tp->plen[depth]);
+}
+
+/* Prints the visible part of the subtree of top (a process node, depth 0), depth first.
+ * A loop over the parent links rather than recursion: a stack can be deeper than the
+ * C stack. */
+static void print_subtree(struct tree_print *tp, uint32_t top)
+{
+	const struct kr_node *nodes = tp->t->nodes;
+	uint32_t n = top, depth = 0;
+	print_line(tp, n, depth);
+	for (;;) {
+		uint32_t c = next_visible(tp, nodes[n].first_child);
+		if (c) {
+			n = c;
+			print_line(tp, n, ++depth);
+			continue;
+		}
+		for (;;) {
+			leave_line(tp, depth);
+			if (n == top)
+				return;
+			uint32_t s = next_visible(tp, nodes[n].next_sibling);
+			if (s) {
+				n = s;
+				print_line(tp, n, depth);
+				break;
+			}
+			n = nodes[n].parent;
+			depth--;
+		}
 	}
-	strbuf_setlen(&tp->prefix, plen);
 }
 
 int kr_print_tree(const struct kp_profile *p, const struct kr_opts *o, FILE *out)
@@ -607,7 +660,7 @@ int kr_print_tree(const struct kp_profile *p, const struct kr_opts *o, FILE *out
 	fprintf(out, "\n%7s %7s  %s\n", "Total", "Self", "Call tree (callers above callees)");
 	for (uint32_t c = t.nodes[0].first_child; c; c = t.nodes[c].next_sibling) {
 		if (visible(&tp, c))
-			print_node(&tp, c, 0);
+			print_subtree(&tp, c);
 		else
 			tp.hidden++;
 	}
@@ -642,11 +695,23 @@ static void json_pct(struct strbuf *sb, double v, double total)
 	strbuf_addf(sb, "%.4f", pct(v, total));
 }
 
-static void json_tree_node(struct strbuf *sb, const struct kp_profile *p, const struct kr_opts *o,
-			   const struct kr_tree *t, uint32_t n, FILE *out)
+static int json_visible(const struct kr_opts *o, const struct kr_tree *t, uint32_t n)
+{
+	return t->nodes[n].total != 0 && pct(t->nodes[n].total, t->grand_total) >= o->percent_limit;
+}
+
+/* The first node of the sibling list from n on that the JSON tree shows (0: none). */
+static uint32_t json_next(const struct kr_opts *o, const struct kr_tree *t, uint32_t n)
+{
+	while (n && !json_visible(o, t, n))
+		n = t->nodes[n].next_sibling;
+	return n;
+}
+
+/* Node n's fields up to the opening of its "children" list. */
+static void json_tree_open(struct strbuf *sb, const struct kp_profile *p, const struct kr_tree *t, uint32_t n)
 {
 	const struct kr_node *nd = &t->nodes[n];
-	int first = 1;
 	strbuf_addstr(sb, "{\"name\":");
 	json_str(sb, kp_str_get(p, nd->name));
 	strbuf_addstr(sb, ",\"module\":");
@@ -662,19 +727,39 @@ static void json_tree_node(struct strbuf *sb, const struct kp_profile *p, const 
 	strbuf_addstr(sb, ",\"total_percent\":");
 	json_pct(sb, nd->total, t->grand_total);
 	strbuf_addstr(sb, ",\"children\":[");
-	for (uint32_t c = nd->first_child; c; c = t->nodes[c].next_sibling) {
-		const struct kr_node *cn = &t->nodes[c];
-		if (cn->total == 0 || pct(cn->total, t->grand_total) < o->percent_limit)
+}
+
+/* The subtree of top as nested JSON objects, written out a megabyte at a time. A loop
+ * over the parent links rather than recursion: a stack can be deeper than the C stack. */
+static void json_tree(struct strbuf *sb, const struct kp_profile *p, const struct kr_opts *o,
+		      const struct kr_tree *t, uint32_t top, FILE *out)
+{
+	uint32_t n = top;
+	json_tree_open(sb, p, t, n);
+	for (;;) {
+		uint32_t c = json_next(o, t, t->nodes[n].first_child);
+		if (c) {
+			n = c;
+			json_tree_open(sb, p, t, n);
 			continue;
-		if (!first)
-			strbuf_addch(sb, ',');
-		first = 0;
-		json_tree_node(sb, p, o, t, c, out);
-	}
-	strbuf_addstr(sb, "]}");
-	if (sb->len > (1u << 20)) {
-		fwrite(sb->buf, 1, sb->len, out);
-		strbuf_reset(sb);
+		}
+		for (;;) {
+			strbuf_addstr(sb, "]}");
+			if (sb->len > (1u << 20)) {
+				fwrite(sb->buf, 1, sb->len, out);
+				strbuf_reset(sb);
+			}
+			if (n == top)
+				return;
+			uint32_t s = json_next(o, t, t->nodes[n].next_sibling);
+			if (s) {
+				strbuf_addch(sb, ',');
+				n = s;
+				json_tree_open(sb, p, t, n);
+				break;
+			}
+			n = t->nodes[n].parent;
+		}
 	}
 }
 
@@ -776,7 +861,7 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 			if (!first)
 				strbuf_addch(&sb, ',');
 			first = 0;
-			json_tree_node(&sb, p, o, &tr, c, out);
+			json_tree(&sb, p, o, &tr, c, out);
 		}
 		strbuf_addstr(&sb, "]}\n");
 		kr_tree_release(&tr);

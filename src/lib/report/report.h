@@ -82,6 +82,11 @@ uint32_t kr_threads(const struct kp_profile *p, const struct kr_opts *o, struct 
 /* The human report: header, thread summary (when more than one thread), table.
  * Returns 0 or -1 on a write error. */
 int kr_print_table(const struct kp_profile *p, const struct kr_opts *o, FILE *out);
+/* The text tree indents 3 columns per level down to this depth; deeper lines keep that
+ * indentation and show their depth as "[N] " before the name, so that a 100,000-frame
+ * stack prints 100,000 lines of bounded width rather than gigabytes of blanks. */
+#define KR_TREE_INDENT_MAX 64
+
 /* The call tree with total and self percentages, pruned by percent_limit. */
 int kr_print_tree(const struct kp_profile *p, const struct kr_opts *o, FILE *out);
 /* The JSON form: the table, or with tree set the call tree (docs/kiln-report.md). */

@@ -130,7 +130,8 @@ int ks_kernel_load_file(struct ks_session *s, const char *path)
 	if (slurp_kallsyms(k, path, &len) < 0)
 		return -1;
 	parse_kallsyms(s, len);
-	qsort(k->syms, k->nr, sizeof(*k->syms), ksym_cmp);
+	if (k->nr) /* k->syms is NULL when nothing was read */
+		qsort(k->syms, k->nr, sizeof(*k->syms), ksym_cmp);
 	/* drop aliases (keep the first, the preferred one) */
 	size_t w = 0;
 	for (size_t i = 0; i < k->nr; i++)

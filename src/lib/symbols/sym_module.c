@@ -575,10 +575,12 @@ static int is_type_tag(int tag)
 	return 0;
 }
 
-static void index_die(struct ks_cuidx *ix, Dwarf_Die *die, int depth)
+#define MAX_DIE_DEPTH 256
+
+/* Adds die's code ranges when it is a function or an inlined call. Returns 0 when nothing
+ * below it can hold code (a declaration or an abstract instance), else 1. */
+static int index_one(struct ks_cuidx *ix, Dwarf_Die *die, int depth)
 {
-	if (depth > 256)
-		return;
 	int tag = dwarf_tag(die);
 	if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
 		Dwarf_Addr base, lo, hi;
@@ -598,15 +600,37 @@ static void index_die(struct ks_cuidx *ix, Dwarf_Die *die, int depth)
 			e->die = *die;
 		}
 		if (!any)
-			return; /* a declaration or an abstract instance: no code below it */
+			return 0;
 	}
+	return 1;
+}
+
+/* Indexes the functions and inlined calls of a compile unit, depth first down to
+ * MAX_DIE_DEPTH, skipping type and variable subtrees. A loop with its own stack of the
+ * current DIE at each level rather than recursion: the nesting comes from the file. */
+static void index_dies(struct ks_cuidx *ix, Dwarf_Die *cu)
+{
+	Dwarf_Die *st = NULL; /* st[k]: the DIE being visited at depth k + 1 */
+	size_t n = 0, alloc = 0;
 	Dwarf_Die child;
-	if (!dwarf_haschildren(die) || dwarf_child(die, &child) != 0)
+	if (!index_one(ix, cu, 0) || !dwarf_haschildren(cu) || dwarf_child(cu, &child) != 0)
 		return;
-	do {
-		if (!is_type_tag(dwarf_tag(&child)))
-			index_die(ix, &child, depth + 1);
-	} while (dwarf_siblingof(&child, &child) == 0);
+	ALLOC_GROW(st, 1, alloc);
+	st[n++] = child;
+	while (n) {
+		Dwarf_Die *d = &st[n - 1];
+		int depth = (int)n;
+		if (depth <= MAX_DIE_DEPTH && !is_type_tag(dwarf_tag(d)) && index_one(ix, d, depth) &&
+		    dwarf_haschildren(d) && dwarf_child(d, &child) == 0) {
+			ALLOC_GROW(st, n + 1, alloc);
+			st[n++] = child;
+			continue;
+		}
+		/* on to the next sibling, here or in the levels above */
+		while (n && dwarf_siblingof(&st[n - 1], &st[n - 1]) != 0)
+			n--;
+	}
+	free(st);
 }
 
 static int scope_cmp(const void *a, const void *b)
@@ -621,8 +645,8 @@ static struct ks_cuidx *build_cuidx(Dwarf_Die *cu)
 {
 	struct ks_cuidx *ix = xcalloc(1, sizeof(*ix));
 	ix->cu_off = dwarf_dieoffset(cu);
-	index_die(ix, cu, 0);
-	if (ix->n) /* a CU without code (no scopes) has no array at all */
+	index_dies(ix, cu);
+	if (ix->n) /* ix->sc is NULL for a unit without code */
 		qsort(ix->sc, ix->n, sizeof(*ix->sc), scope_cmp);
 	/* enclosing intervals: a sweep with a stack of open intervals */
 	int32_t *stack = xcalloc(ix->n ? ix->n : 1, sizeof(*stack));

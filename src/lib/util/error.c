@@ -12,7 +12,7 @@ int kiln_set_quiet(int q)
 	return old;
 }
 
-static void report(const char *prefix, const char *fmt, va_list ap)
+static void KILN_PRINTF(2, 0) report(const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[4096];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -23,6 +23,8 @@ static void report(const char *prefix, const char *fmt, va_list ap)
 int kiln_error(const char *fmt, ...)
 {
 	va_list ap;
+	if (quiet > 1)
+		return -1;
 	va_start(ap, fmt);
 	report("error: ", fmt, ap);
 	va_end(ap);

@@ -15,7 +15,8 @@ int kiln_error(const char *fmt, ...) KILN_PRINTF(1, 2);
 void kiln_warn(const char *fmt, ...) KILN_PRINTF(1, 2);
 /* Prints "kiln: MSG" (for notes such as fallbacks) to stderr. */
 void kiln_note(const char *fmt, ...) KILN_PRINTF(1, 2);
-/* Silences kiln_warn and kiln_note (not errors); returns the previous setting. */
+/* 1 silences kiln_warn and kiln_note (not errors); 2 silences errors too (fuzzing
+ * harnesses, which feed millions of bad inputs). Returns the previous setting. */
 int kiln_set_quiet(int quiet);
 
 #endif

@@ -25,7 +25,7 @@ void strbuf_add(struct strbuf *sb, const void *data, size_t len);
 void strbuf_addstr(struct strbuf *sb, const char *s);
 void strbuf_addch(struct strbuf *sb, char c);
 void strbuf_addf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void strbuf_vaddf(struct strbuf *sb, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s with XML/HTML special characters (&<>"') escaped; invalid UTF-8 bytes become U+FFFD. */
 void strbuf_add_xml(struct strbuf *sb, const char *s, size_t len);
 /* Appends s as the body of a JSON string (no quotes), escaped; invalid UTF-8 becomes U+FFFD. */

@@ -49,6 +49,14 @@ char *xstrdup(const char *s)
 	return xstrndup(s, strlen(s));
 }
 
+char *xmemdupz(const void *data, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, data, n);
+	p[n] = '\0';
+	return p;
+}
+
 char *xstrndup(const char *s, size_t n)
 {
 	size_t len = strnlen(s, n);
