@@ -19,6 +19,8 @@ ALLOWED = {
     "src/lib/heap/heap_run.c:check_file": "follows '#!' interpreters at most 3 deep",
     "src/lib/collect/record.c:task_find": "re-inserts into a table twice the size, once",
     "src/lib/collect/offcpu.c:find": "re-inserts into a table twice the size, once",
+    "src/lib/collect/pyframes.c:proc_find": "re-inserts into a table twice the size, once",
+    "src/lib/collect/pyframes.c:tq_find": "re-inserts into a table twice the size, once",
 }
 
 EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
