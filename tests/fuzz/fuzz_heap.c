@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		heap_summary_get(&p, NULL, &s);
 		for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
 			for (int json = 0; json < 2; json++) {
-				struct heap_report_opts o = { values[i], 3, json, NULL };
+				struct heap_report_opts o = { .value = values[i], .top = 3, .json = json };
 				heap_report_print(&p, &o, out);
 			}
 		struct heap_chart_opts co = { 0 };
