@@ -186,7 +186,7 @@ static int svarint(struct rdr *r, int *v)
 static int line_locations(const unsigned char *tab, size_t len, int firstlineno, int64_t lasti)
 {
 	struct rdr r = { tab, tab + len };
-	int line = firstlineno;
+	int64_t line = firstlineno; /* 64 bits: damaged deltas cannot overflow it */
 	int64_t addr = 0;
 	unsigned b;
 	while (next_byte(&r, &b) == 0) {
@@ -217,8 +217,10 @@ static int line_locations(const unsigned char *tab, size_t len, int firstlineno,
 			break;
 		}
 		line += delta;
+		if (line < INT32_MIN || line > INT32_MAX)
+			return 0; /* damaged: no real line is that far */
 		if (lasti >= addr && lasti < addr + units)
-			return has_line && line > 0 ? line : 0;
+			return has_line && line > 0 ? (int)line : 0;
 		addr += units;
 	}
 	return 0;
