@@ -94,6 +94,11 @@ int ks_module_read(struct ks_module *m, uint64_t vaddr, void *buf, size_t len);
 int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vaddr,
 			struct ks_sframe *out, int max);
 void ks_module_free(struct ks_module *m);
+/* Function boundaries from the unwind tables (sym_fde.c), for addresses no symbol
+ * covers: [*start, *end) is the FDE's range around vaddr; returns 0, or -1 when no FDE
+ * covers it. ks_fde_name gives the frame name "BASENAME+0xSTART" (interned), or NULL. */
+int ks_fde_bounds(struct ks_module *m, uint64_t vaddr, uint64_t *start, uint64_t *end);
+const char *ks_fde_name(struct ks_session *s, struct ks_module *m, uint64_t vaddr);
 /* Demangles name when it looks mangled and the session allows; returns an interned string. */
 const char *ks_demangle(struct ks_session *s, const char *name);
 

@@ -814,8 +814,30 @@ int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	int n = 0;
 	if (m->kind == KS_MOD_FILE && (!s->opts.no_inline || !s->opts.no_lines))
 		n = dwarf_frames(s, m, vaddr, fname, out, max);
-	if (n > 0)
+	if (n > 0) {
+		if (out[n - 1].flags & KP_FRAME_UNKNOWN) {
+			/* no symbol and no DWARF name: the unwind tables' boundaries */
+			const char *fde = ks_fde_name(s, m, vaddr);
+			if (fde) {
+				out[n - 1].name = fde;
+				out[n - 1].flags = (out[n - 1].flags & ~KP_FRAME_UNKNOWN) | KP_FRAME_NOSYM;
+				out[n - 1].addr = 0;
+			}
+		}
 		return n;
+	}
+	if (!fname) {
+		const char *fde = ks_fde_name(s, m, vaddr);
+		if (fde) {
+			out[0].name = fde;
+			out[0].module = m->path;
+			out[0].file = NULL;
+			out[0].line = 0;
+			out[0].flags = KP_FRAME_NOSYM;
+			out[0].addr = 0;
+			return 1;
+		}
+	}
 	out[0].name = fname ? fname : m->unknown_name;
 	out[0].module = m->path;
 	out[0].file = NULL;
