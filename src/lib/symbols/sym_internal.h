@@ -99,6 +99,8 @@ void ks_module_free(struct ks_module *m);
  * covers it. ks_fde_name gives the frame name "BASENAME+0xSTART" (interned), or NULL. */
 int ks_fde_bounds(struct ks_module *m, uint64_t vaddr, uint64_t *start, uint64_t *end);
 const char *ks_fde_name(struct ks_session *s, struct ks_module *m, uint64_t vaddr);
+/* 1 when a CU's DW_AT_producer says it was compiled without optimisation (GCC -O0). */
+int ks_producer_unoptimized(const char *producer);
 /* Demangles name when it looks mangled and the session allows; returns an interned string. */
 const char *ks_demangle(struct ks_session *s, const char *name);
 

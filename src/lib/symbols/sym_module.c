@@ -737,6 +737,29 @@ static void call_site(struct ks_session *s, Dwarf_Die *die, const char **file, u
 		*file = ks_internz(&s->pool, f);
 }
 
+/* Whether the CU was compiled without optimisation, from its DW_AT_producer: GCC
+ * records the -O flags there (-grecord-gcc-switches, its default); the last one counts,
+ * and a GCC producer without any means the default, -O0. Producers that record no flags
+ * (clang, rustc) give 0: unknown is not reported as unoptimised. */
+int ks_producer_unoptimized(const char *producer)
+{
+	if (!producer || strncmp(producer, "GNU ", 4) != 0)
+		return 0;
+	const char *last = NULL;
+	for (const char *q = strstr(producer, " -O"); q; q = strstr(q + 3, " -O"))
+		last = q;
+	if (!last)
+		return 1;
+	return last[3] == '0' && (last[4] == ' ' || last[4] == '\0');
+}
+
+static uint32_t cu_unopt_flag(Dwarf_Die *cu)
+{
+	Dwarf_Attribute am;
+	const char *prod = dwarf_formstring(dwarf_attr(cu, DW_AT_producer, &am));
+	return ks_producer_unoptimized(prod) ? KP_FRAME_UNOPT : 0;
+}
+
 static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vaddr,
 			const char *fname, struct ks_sframe *out, int max)
 {
@@ -798,6 +821,9 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	out[n].line = s->opts.no_lines ? 0 : line;
 	out[n].flags = name ? 0 : KP_FRAME_UNKNOWN;
 	out[n].addr = name ? 0 : vaddr;
+	uint32_t unopt = cu_unopt_flag(cu);
+	for (int k = 0; k <= n; k++)
+		out[k].flags |= unopt;
 	return n + 1;
 }
 

@@ -1,0 +1,418 @@
+/* findings.c: what to do next, from checked facts about one profile (see findings.h). */
+#include "report/findings.h"
+#include "profile/functions.h"
+#include "report/verdict.h"
+#include <fcntl.h>
+#include "util/xalloc.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void kr_wilson(double k, double n, double *lo, double *hi)
+{
+	const double z = 1.959963984540054;
+	if (n <= 0) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	double ph = k / n, z2 = z * z;
+	double den = 1 + z2 / n;
+	double mid = (ph + z2 / (2 * n)) / den;
+	double half = z * sqrt(ph * (1 - ph) / n + z2 / (4 * n * n)) / den;
+	*lo = mid - half < 0 ? 0 : mid - half;
+	*hi = mid + half > 1 ? 1 : mid + half;
+}
+
+static struct kr_finding *add(struct kr_findings *fs, const char *kind, double share, struct strbuf *msg)
+{
+	ALLOC_GROW(fs->f, fs->n + 1, fs->alloc);
+	struct kr_finding *f = &fs->f[fs->n++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	f->share = share;
+	f->ci_lo = f->ci_hi = -1;
+	f->message = strbuf_detach(msg, NULL);
+	return f;
+}
+
+static const char *base_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return path[0] != '[' && s ? s + 1 : path;
+}
+
+/* ---- per-module shares ---- */
+struct modshare {
+	kp_str_t module;
+	double v;
+};
+
+static void modshare_add(struct modshare **m, uint32_t *n, uint32_t *alloc, kp_str_t module, double v)
+{
+	for (uint32_t i = 0; i < *n; i++)
+		if ((*m)[i].module == module) {
+			(*m)[i].v += v;
+			return;
+		}
+	ALLOC_GROW(*m, *n + 1, *alloc);
+	(*m)[*n].module = module;
+	(*m)[*n].v = v;
+	(*n)++;
+}
+
+static int cmp_modshare(const void *a, const void *b)
+{
+	const struct modshare *x = a, *y = b;
+	return x->v < y->v ? 1 : x->v > y->v ? -1 : (x->module > y->module) - (x->module < y->module);
+}
+
+/* "name (12.3%), name (4.5%)" of the modules in m (sorted by the call) with their share
+ * of total; *list gets the names alone. At most 4 named. */
+static void modshare_text(const struct kp_profile *p, struct modshare *m, uint32_t n, double total,
+			  struct strbuf *msg, struct strbuf *list)
+{
+	qsort(m, n, sizeof(*m), cmp_modshare);
+	for (uint32_t i = 0; i < n && i < 4; i++) {
+		const char *b = m[i].module ? base_of(kp_str_get(p, m[i].module)) : "[unknown]";
+		strbuf_addf(msg, "%s%s (%.1f%%)", i ? ", " : "", b, 100.0 * m[i].v / total);
+		strbuf_addf(list, "%s%s", i ? "," : "", b);
+	}
+	if (n > 4)
+		strbuf_addf(msg, " and %u more", n - 4);
+}
+
+/* The Debian package that installed path, or NULL (caller frees). Runs dpkg-query. */
+static char *package_of(const char *path)
+{
+	if (path[0] != '/' || access("/usr/bin/dpkg-query", X_OK) != 0)
+		return NULL;
+	int fd[2];
+	if (pipe(fd) != 0)
+		return NULL;
+	/* Debian 12 merges /usr: the package database may name /lib for /usr/lib */
+	char alt[4200];
+	const char *second = path;
+	if (!strncmp(path, "/usr/lib/", 9) || !strncmp(path, "/usr/bin/", 9) || !strncmp(path, "/usr/sbin/", 10))
+		snprintf(alt, sizeof(alt), "%s", path + 4), second = alt;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fd[0]);
+		close(fd[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(fd[1], 1);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 2);
+		close(fd[0]);
+		close(fd[1]);
+		execl("/usr/bin/dpkg-query", "dpkg-query", "-S", "--", path, second, (char *)NULL);
+		_exit(127);
+	}
+	close(fd[1]);
+	char buf[1024];
+	size_t len = 0;
+	ssize_t r;
+	while (len + 1 < sizeof(buf) && (r = read(fd[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)r;
+	buf[len] = '\0';
+	close(fd[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	/* "liblzma5:amd64: /lib/x86_64-linux-gnu/liblzma.so.5.4.1" */
+	size_t n = strcspn(buf, ": ,\n");
+	if (!n || buf[n] != ':')
+		return NULL;
+	return xstrndup(buf, n);
+}
+
+/* ---- the facts ---- */
+
+struct facts {
+	double total, n;           /* value and sample count over kept samples */
+	double unopt, nosym, trunc, noentry, user;
+	struct modshare *unopt_m, *nosym_m;
+	uint32_t unopt_n, unopt_a, nosym_n, nosym_a;
+	kp_str_t nosym_top;        /* module with the most symbol-less samples */
+};
+
+static int is_entry(const char *name)
+{
+	static const char *const entries[] = { "_start", "__libc_start_main", "__libc_start_call_main",
+					       "start_thread", "clone", "clone3", "__clone", "__clone3",
+					       "_dl_start_user", "_dl_start", NULL };
+	for (int i = 0; entries[i]; i++)
+		if (!strcmp(name, entries[i]))
+			return 1;
+	return 0;
+}
+
+static void gather(const struct kp_profile *p, const struct kr_opts *o, struct facts *fc)
+{
+	double *self = NULL, *selfn = NULL;
+	kp_stack_sums(p, o->value, o->keep, &self, NULL);
+	if (o->count_value >= 0 && (uint32_t)o->count_value != o->value)
+		kp_stack_sums(p, (uint32_t)o->count_value, o->keep, &selfn, NULL);
+	/* per stack node: the innermost and outermost user (non-kernel) frames, and
+	 * whether the stack is marked truncated (parents come before children) */
+	kp_frame_t *inner = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(*inner));
+	kp_frame_t *outer = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(*outer));
+	uint8_t *trunc = xcalloc(p->nstacks ? p->nstacks : 1, 1);
+	for (kp_stack_t s = 1; s < p->nstacks; s++) {
+		kp_stack_t par = p->stacks[s].parent;
+		kp_frame_t f = p->stacks[s].frame;
+		uint32_t fl = p->frames[f].flags;
+		int user = !(fl & (KP_FRAME_KERNEL | KP_FRAME_ROOT | KP_FRAME_OFFCPU | KP_FRAME_TRUNCATED));
+		trunc[s] = trunc[par] | ((fl & KP_FRAME_TRUNCATED) != 0);
+		inner[s] = user ? f : inner[par];
+		outer[s] = outer[par] ? outer[par] : user ? f : 0;
+	}
+	for (kp_stack_t s = 0; s < p->nstacks; s++) {
+		double v = self[s];
+		if (v == 0)
+			continue;
+		fc->total += v;
+		fc->n += selfn ? selfn[s] : v;
+		if (trunc[s])
+			fc->trunc += v;
+		if (!inner[s])
+			continue;
+		fc->user += v;
+		const struct kp_frame *fr = &p->frames[inner[s]];
+		if (fr->flags & KP_FRAME_UNOPT) {
+			fc->unopt += v;
+			modshare_add(&fc->unopt_m, &fc->unopt_n, &fc->unopt_a, fr->module, v);
+		}
+		if ((fr->flags & (KP_FRAME_UNKNOWN | KP_FRAME_NOSYM)) && !(fr->flags & KP_FRAME_JIT)) {
+			fc->nosym += v;
+			modshare_add(&fc->nosym_m, &fc->nosym_n, &fc->nosym_a, fr->module, v);
+		}
+		if (!trunc[s] && outer[s] && !is_entry(kp_str_get(p, p->frames[outer[s]].name)))
+			fc->noentry += v;
+	}
+	free(inner);
+	free(outer);
+	free(trunc);
+	free(self);
+	free(selfn);
+}
+
+static void fmt_dur(double secs, struct strbuf *sb)
+{
+	if (secs >= 120)
+		strbuf_addf(sb, "%.0f min", ceil(secs / 60));
+	else if (secs >= 10)
+		strbuf_addf(sb, "%.0f s", ceil(secs));
+	else
+		strbuf_addf(sb, "%.1f s", secs);
+}
+
+static void hotspots(const struct kp_profile *p, const struct kr_opts *o, const struct facts *fc,
+		     struct kr_findings *out, double *top_share)
+{
+	struct kp_func_table t;
+	kp_func_table_build(p, o->value, o->keep, &t);
+	kp_func_table_sort(p, &t, 0);
+	*top_share = 0;
+	uint32_t shown = 0;
+	for (uint32_t i = 0; i < t.nfuncs && shown < KR_MAX_HOTSPOTS; i++) {
+		const struct kp_func *f = &t.funcs[i];
+		if (f->flags & (KP_FRAME_ROOT | KP_FRAME_OFFCPU | KP_FRAME_TRUNCATED))
+			continue;
+		double share = t.grand_total > 0 ? f->self / t.grand_total : 0;
+		if (!*top_share)
+			*top_share = share;
+		if (share <= KR_HOTSPOT_SHARE)
+			break;
+		struct strbuf m = STRBUF_INIT;
+		const char *name = kp_str_get(p, f->name);
+		double lo, hi;
+		kr_wilson(share * fc->n, fc->n, &lo, &hi);
+		strbuf_addf(&m, "%s%s%s%s spends %.1f%% of the time in its own code (95%% interval %.1f-%.1f%%): "
+			    "making it take no time at all would speed the whole run up at most %.2fx",
+			    name, f->module ? " [" : "", f->module ? base_of(kp_str_get(p, f->module)) : "",
+			    f->module ? "]" : "", 100 * share, 100 * lo, 100 * hi, share < 1 ? 1 / (1 - share) : INFINITY);
+		struct kr_finding *k = add(out, "hotspot", share, &m);
+		k->ci_lo = lo;
+		k->ci_hi = hi;
+		k->max_speedup = share < 1 ? 1 / (1 - share) : 0;
+		k->name = xstrdup(name);
+		shown++;
+	}
+	kp_func_table_release(&t);
+}
+
+void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, struct kr_findings *out)
+{
+	struct facts fc;
+	memset(out, 0, sizeof(*out));
+	memset(&fc, 0, sizeof(fc));
+	const char *kind = kp_meta_get(p, "kind");
+	if (kind && !strcmp(kind, "heap"))
+		return;
+	gather(p, o, &fc);
+	if (fc.total <= 0)
+		return;
+	int counted = o->count_value >= 0;
+	double top = 0;
+	hotspots(p, o, &fc, out, &top);
+
+	struct strbuf m = STRBUF_INIT, list = STRBUF_INIT;
+	if (fc.unopt >= 0.05 * fc.total) {
+		strbuf_addf(&m, "%.1f%% of the samples land in code compiled without optimisation (-O0): ",
+			    100 * fc.unopt / fc.total);
+		modshare_text(p, fc.unopt_m, fc.unopt_n, fc.total, &m, &list);
+		strbuf_addstr(&m, "; profile an optimised build (-O2 -g) before tuning it");
+		struct kr_finding *k = add(out, "debug_build", fc.unopt / fc.total, &m);
+		k->modules = strbuf_detach(&list, NULL);
+	}
+
+	const char *cg = kp_meta_get(p, "call_graph");
+	if (fc.trunc >= 0.05 * fc.total) {
+		strbuf_addf(&m, "%.1f%% of the stacks could not be unwound to their root (they show under "
+			    "[truncated]): the stack copy ended first; record with a larger "
+			    "--call-graph dwarf,SIZE (e.g. dwarf,32K)", 100 * fc.trunc / fc.total);
+		add(out, "truncated_stacks", fc.trunc / fc.total, &m);
+	}
+	if (cg && !strcmp(cg, "fp") && fc.user > 0 && fc.noentry >= 0.2 * fc.user) {
+		strbuf_addf(&m, "%.1f%% of the stacks stop before reaching the program's entry: code built "
+			    "without frame pointers; record with --call-graph dwarf, or build with "
+			    "-fno-omit-frame-pointer", 100 * fc.noentry / fc.user);
+		add(out, "no_frame_pointers", fc.noentry / fc.user, &m);
+	}
+
+	/* few samples: the top function's share, to +-2 points at 95% */
+	if (counted && top > 0) {
+		double half = 1.96 * sqrt(top * (1 - top) / fc.n);
+		if (half > 0.02) {
+			double need = fc.n * (half / 0.01) * (half / 0.01);
+			const char *dur = kp_meta_get(p, "duration_ns");
+			strbuf_addf(&m, "only %.0f samples: the top function's %.1f%% is known to +-%.1f points; "
+				    "for +-1 point record about %.0f samples", fc.n, 100 * top, 100 * half, need);
+			if (dur && strtod(dur, NULL) > 0 && !o->keep) {
+				strbuf_addstr(&m, " (about ");
+				fmt_dur(strtod(dur, NULL) / 1e9 * need / fc.n, &m);
+				strbuf_addstr(&m, " at this rate, or a higher --frequency)");
+			}
+			add(out, "few_samples", -1, &m);
+		}
+	}
+
+	/* waiting: CPU time (samples / frequency) against wall time */
+	const char *freq = kp_meta_get(p, "frequency"), *dur = kp_meta_get(p, "duration_ns");
+	const char *event = kp_meta_get(p, "event"), *lost = kp_meta_get(p, "lost_samples");
+	if (kind && !strcmp(kind, "cpu") && counted && !o->keep && freq && dur && event &&
+	    (!strcmp(event, "cpu-clock") || !strcmp(event, "task-clock"))) {
+		double hz = strtod(freq, NULL), wall = strtod(dur, NULL) / 1e9;
+		double cpu = (fc.n + (lost ? strtod(lost, NULL) : 0)) / (hz > 0 ? hz : 1);
+		if (hz > 0 && wall >= 0.05 && cpu < 0.5 * wall) {
+			strbuf_addf(&m, "the run took %.2f s but was on the CPU for only %.2f s (%.0f%%): it mostly "
+				    "waits (for a CPU on a busy machine, for I/O, locks or sleep); record with --off-cpu "
+				    "to see where",
+				    wall, cpu, 100 * cpu / wall);
+			add(out, "waiting", cpu / wall, &m);
+		}
+	}
+	if (kr_is_offcpu(p)) {
+		struct kr_split sp;
+		kr_split_sum(p, o, (uint32_t)-1, &sp);
+		if (sp.wall > 0 && sp.blocked > 0.5 * sp.wall) {
+			strbuf_addf(&m, "threads spent %.0f%% of their wall time blocked (I/O, locks, sleep) and "
+				    "%.0f%% running: speeding up the code itself would gain at most %.2fx; the "
+				    "tree under [blocked] shows where they wait",
+				    100 * sp.blocked / sp.wall, 100 * sp.running / sp.wall,
+				    sp.wall / (sp.wall - sp.running > 0 ? sp.wall - sp.running : sp.wall));
+			add(out, "io_bound", sp.blocked / sp.wall, &m);
+		}
+	}
+
+	if (fc.nosym >= 0.1 * fc.total) {
+		strbuf_addf(&m, "%.1f%% of the samples land in code without symbols: ", 100 * fc.nosym / fc.total);
+		modshare_text(p, fc.nosym_m, fc.nosym_n, fc.total, &m, &list);
+		strbuf_addstr(&m, " (named MODULE+0xSTART from their unwind tables); for names, ");
+		const char *path = fc.nosym_n && fc.nosym_m[0].module ? kp_str_get(p, fc.nosym_m[0].module) : "";
+		char *pkg = package_of(path);
+		if (pkg)
+			strbuf_addf(&m, "install %s-dbgsym (Debian's debug archive) or set DEBUGINFOD_URLS", pkg);
+		else
+			strbuf_addstr(&m, "build with -g and do not strip, or keep a debug file "
+					  "(objcopy --only-keep-debug) under /usr/lib/debug");
+		free(pkg);
+		struct kr_finding *k = add(out, "no_symbols", fc.nosym / fc.total, &m);
+		k->modules = strbuf_detach(&list, NULL);
+	}
+	strbuf_release(&m);
+	strbuf_release(&list);
+	free(fc.unopt_m);
+	free(fc.nosym_m);
+}
+
+void kr_findings_release(struct kr_findings *fs)
+{
+	for (uint32_t i = 0; i < fs->n; i++) {
+		free(fs->f[i].message);
+		free(fs->f[i].name);
+		free(fs->f[i].modules);
+	}
+	free(fs->f);
+	memset(fs, 0, sizeof(*fs));
+}
+
+void kr_print_findings(const struct kp_profile *p, const struct kr_opts *o, FILE *out)
+{
+	struct kr_findings fs;
+	kr_findings_build(p, o, &fs);
+	if (fs.n) {
+		fputs("\nwhat to do next:\n", out);
+		for (uint32_t i = 0; i < fs.n; i++)
+			fprintf(out, "  %-17s %s\n", fs.f[i].kind, fs.f[i].message);
+	}
+	kr_findings_release(&fs);
+}
+
+void kr_json_findings(const struct kp_profile *p, const struct kr_opts *o, struct strbuf *sb)
+{
+	struct kr_findings fs;
+	kr_findings_build(p, o, &fs);
+	strbuf_addstr(sb, ",\"findings\":[");
+	for (uint32_t i = 0; i < fs.n; i++) {
+		const struct kr_finding *f = &fs.f[i];
+		strbuf_addf(sb, "%s{\"kind\":\"%s\",\"message\":\"", i ? "," : "", f->kind);
+		strbuf_add_json(sb, f->message, strlen(f->message));
+		strbuf_addch(sb, '"');
+		if (f->share >= 0)
+			strbuf_addf(sb, ",\"share\":%.4f", f->share);
+		if (f->name) {
+			strbuf_addstr(sb, ",\"function\":\"");
+			strbuf_add_json(sb, f->name, strlen(f->name));
+			strbuf_addch(sb, '"');
+		}
+		if (f->ci_lo >= 0)
+			strbuf_addf(sb, ",\"ci95\":[%.4f,%.4f]", f->ci_lo, f->ci_hi);
+		if (f->max_speedup > 0)
+			strbuf_addf(sb, ",\"max_speedup\":%.3f", f->max_speedup);
+		if (f->modules) {
+			strbuf_addstr(sb, ",\"modules\":[");
+			const char *s = f->modules;
+			int first = 1;
+			while (*s) {
+				size_t len = strcspn(s, ",");
+				strbuf_addf(sb, "%s\"", first ? "" : ",");
+				strbuf_add_json(sb, s, len);
+				strbuf_addch(sb, '"');
+				first = 0;
+				s += len;
+				if (*s == ',')
+					s++;
+			}
+			strbuf_addch(sb, ']');
+		}
+		strbuf_addch(sb, '}');
+	}
+	strbuf_addch(sb, ']');
+	kr_findings_release(&fs);
+}
