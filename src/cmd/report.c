@@ -3,6 +3,7 @@
 #include "heap/heap_report.h"
 #include "profile/folded.h"
 #include "profile/load.h"
+#include "report/callers.h"
 #include "report/report.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
@@ -23,7 +24,14 @@ static void usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  -i, --input FILE        profile to read (default kiln.prof; - for stdin)\n"
-		"      --sort self|total   order of the table (default self)\n"
+		"      --sort KEY          self or total: order of the table (default self);\n"
+		"                          module (dso) or command (comm): rows per module or\n"
+		"                          per command instead of per function (every view)\n"
+		"      --callers FUNC      who calls FUNC, each caller's share of its time\n"
+		"      --callees FUNC      what FUNC calls, and its own code's share\n"
+		"                          (FUNC: a name, NAME@MODULE, or a unique part of a name)\n"
+		"      --no-inline         merge inlined functions into the function they were\n"
+		"                          inlined in (every view)\n"
 		"      --top N             show at most N functions\n"
 		"      --percent-limit P   hide functions (and tree branches) below P percent\n"
 		"                          (default 0.5 for text, 0 for --json)\n"
@@ -45,7 +53,9 @@ static void usage(FILE *out)
 		"  kiln report --sort total --top 20    the 20 functions with the most total time\n"
 		"  kiln report --tree --percent-limit 2 run.prof\n"
 		"  kiln report --folded > out.folded    for flamegraph.pl or 'kiln flame'\n"
-		"  kiln report --tid 4242 --json        one thread, as JSON\n");
+		"  kiln report --tid 4242 --json        one thread, as JSON\n"
+		"  kiln report --callers memcpy         who calls memcpy, with shares\n"
+		"  kiln report --sort module            time per library\n");
 }
 
 static int parse_ints(const char *s, int **out, size_t *n)
@@ -95,7 +105,8 @@ static void value_names(const struct kp_profile *p, struct strbuf *sb)
 	}
 }
 
-enum { OPT_SORT = 256, OPT_TOP, OPT_LIMIT, OPT_TREE, OPT_FOLDED, OPT_JSON, OPT_VALUE, OPT_PID, OPT_TID, OPT_COMM };
+enum { OPT_SORT = 256, OPT_TOP, OPT_LIMIT, OPT_TREE, OPT_FOLDED, OPT_JSON, OPT_VALUE, OPT_PID, OPT_TID, OPT_COMM,
+       OPT_CALLERS, OPT_CALLEES, OPT_NO_INLINE };
 
 int cmd_report(int argc, char **argv)
 {
@@ -111,6 +122,9 @@ int cmd_report(int argc, char **argv)
 		{ "pid", required_argument, NULL, OPT_PID },
 		{ "tid", required_argument, NULL, OPT_TID },
 		{ "comm", required_argument, NULL, OPT_COMM },
+		{ "callers", required_argument, NULL, OPT_CALLERS },
+		{ "callees", required_argument, NULL, OPT_CALLEES },
+		{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -126,6 +140,8 @@ int cmd_report(int argc, char **argv)
 	struct kp_profile p;
 	struct kp_auto_info info;
 	int loaded = 0;
+	const char *peek = NULL;
+	int callees = 0, no_inline = 0, reshape = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -139,8 +155,12 @@ int cmd_report(int argc, char **argv)
 				sort_total = 0;
 			else if (!strcmp(optarg, "total") || !strcmp(optarg, "children"))
 				sort_total = 1;
+			else if (!strcmp(optarg, "module") || !strcmp(optarg, "dso"))
+				reshape = KR_RESHAPE_MODULE;
+			else if (!strcmp(optarg, "command") || !strcmp(optarg, "comm"))
+				reshape = KR_RESHAPE_COMMAND;
 			else {
-				rc = usage_error("report", "--sort takes self or total, not '%s'", optarg);
+				rc = usage_error("report", "--sort takes self, total, module or command, not '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -184,6 +204,18 @@ int cmd_report(int argc, char **argv)
 		case OPT_COMM:
 			split_names(optarg, &comms, &ncomms);
 			break;
+		case OPT_CALLERS:
+		case OPT_CALLEES:
+			if (peek) {
+				rc = usage_error("report", "give one of --callers and --callees, once");
+				goto out;
+			}
+			peek = optarg;
+			callees = c == OPT_CALLEES;
+			break;
+		case OPT_NO_INLINE:
+			no_inline = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -206,6 +238,10 @@ int cmd_report(int argc, char **argv)
 	}
 	if (folded && tree) {
 		rc = usage_error("report", "--folded and --tree cannot be combined");
+		goto out;
+	}
+	if (peek && (folded || tree)) {
+		rc = usage_error("report", "--%s cannot be combined with --folded or --tree", callees ? "callees" : "callers");
 		goto out;
 	}
 	if (!input)
@@ -238,6 +274,19 @@ int cmd_report(int argc, char **argv)
 	}
 	if (vi >= (int)p.nvalues)
 		vi = 0;
+	/* report-time reshaping: every view below sees the rewritten stacks */
+	if (no_inline && reshape != KR_RESHAPE_MODULE && reshape != KR_RESHAPE_COMMAND) {
+		struct kp_profile q;
+		kr_reshape(&p, KR_RESHAPE_NO_INLINE, &q);
+		kp_profile_release(&p);
+		p = q;
+	}
+	if (reshape) {
+		struct kp_profile q;
+		kr_reshape(&p, reshape, &q);
+		kp_profile_release(&p);
+		p = q;
+	}
 	keep = kr_filter(&p, pids, npids, tids, ntids, comms, ncomms, &kept);
 
 	const char *kind = kp_meta_get(&p, "kind");
@@ -268,6 +317,22 @@ int cmd_report(int argc, char **argv)
 	o.source = input;
 	if (keep && !kept && !json)
 		kiln_warn("no samples in '%s' match the filter", input);
+	if (peek) {
+		kp_str_t fname, fmod;
+		struct strbuf err = STRBUF_INIT;
+		if (kr_find_function(&p, peek, &fname, &fmod, &err) < 0) {
+			kiln_error("%s", err.buf);
+			strbuf_release(&err);
+			goto out;
+		}
+		strbuf_release(&err);
+		struct kr_peek pk;
+		kr_peek_build(&p, &o, fname, fmod, callees, &pk);
+		rc = json ? kr_print_peek_json(&p, &o, &pk, callees, stdout) : kr_print_peek(&p, &o, &pk, callees, stdout);
+		kr_peek_release(&pk);
+		rc = rc < 0 ? 1 : 0;
+		goto out;
+	}
 	if (json)
 		rc = kr_print_json(&p, &o, tree, stdout);
 	else if (tree)
