@@ -232,10 +232,14 @@ static void hotspots(const struct kp_profile *p, const struct kr_opts *o, const 
 		const char *name = kp_str_get(p, f->name);
 		double lo, hi;
 		kr_wilson(share * fc->n, fc->n, &lo, &hi);
-		strbuf_addf(&m, "%s%s%s%s spends %.1f%% of the time in its own code (95%% interval %.1f-%.1f%%): "
-			    "making it take no time at all would speed the whole run up at most %.2fx",
+		strbuf_addf(&m, "%s%s%s%s spends %.1f%% of the time in its own code (95%% interval %.1f-%.1f%%): ",
 			    name, f->module ? " [" : "", f->module ? base_of(kp_str_get(p, f->module)) : "",
-			    f->module ? "]" : "", 100 * share, 100 * lo, 100 * hi, share < 1 ? 1 / (1 - share) : INFINITY);
+			    f->module ? "]" : "", 100 * share, 100 * lo, 100 * hi);
+		if (share < 0.999)
+			strbuf_addf(&m, "making it take no time at all would speed the whole run up at most %.2fx",
+				    1 / (1 - share));
+		else
+			strbuf_addstr(&m, "it is nearly all of the time: a faster algorithm there is the whole gain");
 		struct kr_finding *k = add(out, "hotspot", share, &m);
 		k->ci_lo = lo;
 		k->ci_hi = hi;
@@ -287,7 +291,9 @@ void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, stru
 
 	/* few samples: the top function's share, to +-2 points at 95% */
 	if (counted && top > 0) {
-		double half = 1.96 * sqrt(top * (1 - top) / fc.n);
+		double lo, hi;
+		kr_wilson(top * fc.n, fc.n, &lo, &hi);
+		double half = (hi - lo) / 2;
 		if (half > 0.02) {
 			double need = fc.n * (half / 0.01) * (half / 0.01);
 			const char *dur = kp_meta_get(p, "duration_ns");
