@@ -80,6 +80,11 @@ struct ks_module {
 	Dwarf_CFI *eh_cfi, *dw_cfi;
 	Dwarf_Addr eh_bias, dw_bias;
 	int dw_cfi_tried;
+	/* .eh_frame_hdr's sorted table of FDE starts (sym_fde.c); points into the file */
+	int fde_state;          /* 0 not read, 1 read (fde_n may be 0) */
+	const unsigned char *fde_tab;
+	size_t fde_n;
+	uint64_t fde_hdr;       /* ELF address of .eh_frame_hdr: the table's base */
 };
 
 struct ks_cuidx;
