@@ -160,7 +160,7 @@ int cmd_report(int argc, char **argv)
 			else if (!strcmp(optarg, "command") || !strcmp(optarg, "comm"))
 				reshape = KR_RESHAPE_COMMAND;
 			else {
-				rc = usage_error("report", "--sort takes self, total, module or command, not '%s'", optarg);
+				rc = usage_error("report", "--sort takes self or total (or module, command), not '%s'", optarg);
 				goto out;
 			}
 			break;
