@@ -30,6 +30,7 @@ static void usage(FILE *out)
 		"      --callers FUNC      who calls FUNC, each caller's share of its time\n"
 		"      --callees FUNC      what FUNC calls, and its own code's share\n"
 		"                          (FUNC: a name, NAME@MODULE, or a unique part of a name)\n"
+		"      --no-findings       leave out \"what to do next\" (and JSON \"findings\")\n"
 		"      --no-inline         merge inlined functions into the function they were\n"
 		"                          inlined in (every view)\n"
 		"      --top N             show at most N functions\n"
@@ -106,7 +107,7 @@ static void value_names(const struct kp_profile *p, struct strbuf *sb)
 }
 
 enum { OPT_SORT = 256, OPT_TOP, OPT_LIMIT, OPT_TREE, OPT_FOLDED, OPT_JSON, OPT_VALUE, OPT_PID, OPT_TID, OPT_COMM,
-       OPT_CALLERS, OPT_CALLEES, OPT_NO_INLINE };
+       OPT_CALLERS, OPT_CALLEES, OPT_NO_INLINE, OPT_NO_FINDINGS };
 
 int cmd_report(int argc, char **argv)
 {
@@ -125,6 +126,7 @@ int cmd_report(int argc, char **argv)
 		{ "callers", required_argument, NULL, OPT_CALLERS },
 		{ "callees", required_argument, NULL, OPT_CALLEES },
 		{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
+		{ "no-findings", no_argument, NULL, OPT_NO_FINDINGS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -141,7 +143,7 @@ int cmd_report(int argc, char **argv)
 	struct kp_auto_info info;
 	int loaded = 0;
 	const char *peek = NULL;
-	int callees = 0, no_inline = 0, reshape = 0;
+	int callees = 0, no_inline = 0, reshape = 0, no_findings = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -215,6 +217,9 @@ int cmd_report(int argc, char **argv)
 			break;
 		case OPT_NO_INLINE:
 			no_inline = 1;
+			break;
+		case OPT_NO_FINDINGS:
+			no_findings = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -315,6 +320,7 @@ int cmd_report(int argc, char **argv)
 	o.percent_limit = json && !limit_set ? 0 : limit;
 	o.keep = keep;
 	o.source = input;
+	o.no_findings = no_findings;
 	if (keep && !kept && !json)
 		kiln_warn("no samples in '%s' match the filter", input);
 	if (peek) {

@@ -371,6 +371,8 @@ void kr_findings_release(struct kr_findings *fs)
 void kr_print_findings(const struct kp_profile *p, const struct kr_opts *o, FILE *out)
 {
 	struct kr_findings fs;
+	if (o->no_findings)
+		return;
 	kr_findings_build(p, o, &fs);
 	if (fs.n) {
 		fputs("\nwhat to do next:\n", out);
@@ -383,6 +385,8 @@ void kr_print_findings(const struct kp_profile *p, const struct kr_opts *o, FILE
 void kr_json_findings(const struct kp_profile *p, const struct kr_opts *o, struct strbuf *sb)
 {
 	struct kr_findings fs;
+	if (o->no_findings)
+		return;
 	kr_findings_build(p, o, &fs);
 	strbuf_addstr(sb, ",\"findings\":[");
 	for (uint32_t i = 0; i < fs.n; i++) {
