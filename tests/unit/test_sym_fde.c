@@ -139,6 +139,9 @@ static void test_producer(void **state)
 	/* no flags recorded: unknown, never called unoptimised */
 	assert_false(ks_producer_unoptimized("Debian clang version 14.0.6"));
 	assert_false(ks_producer_unoptimized("clang LLVM (rustc version 1.63.0)"));
+	assert_false(ks_producer_unoptimized("GNU AS 2.40")); /* assembly: libc's memcmp */
+	assert_true(ks_producer_unoptimized("GNU C++17 12.2.0 -mtune=generic -g"));
+	assert_true(ks_producer_unoptimized("GNU Fortran2008 12.2.0 -O0"));
 	assert_false(ks_producer_unoptimized(NULL));
 	assert_false(ks_producer_unoptimized(""));
 }

@@ -342,6 +342,9 @@ void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, stru
 		char *pkg = package_of(path);
 		if (pkg)
 			strbuf_addf(&m, "install %s-dbgsym (Debian's debug archive) or set DEBUGINFOD_URLS", pkg);
+		else if (!strncmp(path, "/usr/", 5) || !strncmp(path, "/lib", 4))
+			strbuf_addf(&m, "install the -dbgsym package of the package that ships it "
+				    "(dpkg -S %s) or set DEBUGINFOD_URLS", path);
 		else
 			strbuf_addstr(&m, "build with -g and do not strip, or keep a debug file "
 					  "(objcopy --only-keep-debug) under /usr/lib/debug");

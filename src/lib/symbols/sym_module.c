@@ -740,10 +740,17 @@ static void call_site(struct ks_session *s, Dwarf_Die *die, const char **file, u
 /* Whether the CU was compiled without optimisation, from its DW_AT_producer: GCC
  * records the -O flags there (-grecord-gcc-switches, its default); the last one counts,
  * and a GCC producer without any means the default, -O0. Producers that record no flags
- * (clang, rustc) give 0: unknown is not reported as unoptimised. */
+ * (clang, rustc, the GNU assembler) give 0: unknown is not reported as unoptimised. */
 int ks_producer_unoptimized(const char *producer)
 {
-	if (!producer || strncmp(producer, "GNU ", 4) != 0)
+	/* a GCC compiler front end: "GNU C17 ...", "GNU C++17 ...", "GNU Fortran2008 ...";
+	 * not the assembler ("GNU AS 2.40": hand-written code has no -O to record) */
+	static const char *const gcc[] = { "GNU C", "GNU Fortran", "GNU Objective-C", "GNU D", "GNU Go",
+					   "GNU Ada", "GNU Modula-2", NULL };
+	int is_gcc = 0;
+	for (int i = 0; producer && gcc[i] && !is_gcc; i++)
+		is_gcc = !strncmp(producer, gcc[i], strlen(gcc[i]));
+	if (!is_gcc)
 		return 0;
 	const char *last = NULL;
 	for (const char *q = strstr(producer, " -O"); q; q = strstr(q + 3, " -O"))
