@@ -60,13 +60,17 @@ expect "debug_build: the -O0 build gets it (naming the module), the -O2 build do
 	"$KILN" report -i "$S" --json >c.json &&
 	[ "$(jq1 c.json "len([f for f in j[\"findings\"] if f[\"kind\"] == \"debug_build\"])")" = 0 ]
 '
-expect "hotspot: the leaf, share with its 95% interval and Amdahl ceiling; nothing under 5%" '
+expect "hotspot: the leaf, share with its 95% interval and Amdahl ceiling, its three paths; nothing under 5%" '
 	"$KILN" report -i "$O2" --json >r.json &&
 	python3 -c "
 import json
 j = json.load(open(\"r.json\"))
-h = [f for f in j[\"findings\"] if f[\"kind\"] == \"hotspot\"]
+h = [f for f in j[\"findings\"] if f[\"kind\"] == \"hotspot\" and \"path\" not in f]
 assert [f[\"function\"] for f in h] == [\"leaf\"], h
+paths = [f for f in j[\"findings\"] if f[\"kind\"] == \"hotspot\" and \"path\" in f]
+assert [f[\"path\"] for f in paths] == [\"leaf <- from_%s <- drive\" % c for c in \"abc\"], paths
+for f, want in zip(paths, (0.5, 0.3, 0.2)):
+    assert abs(f[\"share\"] - want) <= 0.03 and f[\"ci95\"][0] < f[\"share\"] < f[\"ci95\"][1], f
 f = h[0]
 lo, hi = f[\"ci95\"]
 assert lo < f[\"share\"] < hi and f[\"share\"] > 0.9, f

@@ -100,6 +100,44 @@ static void test_hotspot(void **state)
 	kp_profile_release(&p);
 }
 
+/* one leaf reached by two paths: each path above 5% is a hotspot of its own */
+static void test_hot_paths(void **state)
+{
+	(void)state;
+	struct spec one[] = { { "a", 0.7, 0, 0 }, { "b", 0.3, 0, 0 } };
+	struct kp_profile p;
+	struct kr_findings fs;
+	build(&p, one, 2, 10000);
+	findings(&p, &fs);
+	for (uint32_t i = 0; i < fs.n; i++)
+		assert_null(fs.f[i].path); /* one path per leaf: the function rows say it all */
+	kr_findings_release(&fs);
+	/* the same leaf "a" under a second root: two paths */
+	struct kp_frame f = { 0 };
+	f.module = kp_strz(&p, "/usr/bin/prog");
+	f.name = kp_strz(&p, "other_root");
+	kp_frame_t r = kp_frame(&p, &f);
+	f.name = kp_strz(&p, "caller2");
+	kp_frame_t c2 = kp_frame(&p, &f);
+	f.name = kp_strz(&p, "a");
+	kp_frame_t a = kp_frame(&p, &f);
+	kp_frame_t st[] = { r, c2, a };
+	double v = 2000;
+	kp_add_sample(&p, kp_stack_from_frames(&p, st, 3), 1, 0, &v);
+	findings(&p, &fs);
+	int paths = 0;
+	for (uint32_t i = 0; i < fs.n; i++)
+		if (fs.f[i].path) {
+			paths++;
+			assert_string_equal(fs.f[i].name, "a");
+			assert_true(!strcmp(fs.f[i].path, "a <- main <- _start") ||
+				    !strcmp(fs.f[i].path, "a <- caller2 <- other_root"));
+		}
+	assert_int_equal(paths, 2);
+	kr_findings_release(&fs);
+	kp_profile_release(&p);
+}
+
 static void test_debug_build(void **state)
 {
 	(void)state;
@@ -283,6 +321,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wilson),
 		cmocka_unit_test(test_hotspot),
+		cmocka_unit_test(test_hot_paths),
 		cmocka_unit_test(test_debug_build),
 		cmocka_unit_test(test_no_symbols),
 		cmocka_unit_test(test_truncated_and_frame_pointers),

@@ -209,6 +209,9 @@ static void fmt_dur(double secs, struct strbuf *sb)
 		strbuf_addf(sb, "%.1f s", secs);
 }
 
+static void hot_paths(const struct kp_profile *p, const struct kr_opts *o, const struct facts *fc,
+		      const struct kp_func_table *t, struct kr_findings *out);
+
 static void hotspots(const struct kp_profile *p, const struct kr_opts *o, const struct facts *fc,
 		     struct kr_findings *out, double *top_share)
 {
@@ -245,7 +248,102 @@ static void hotspots(const struct kp_profile *p, const struct kr_opts *o, const 
 		k->name = xstrdup(name);
 		shown++;
 	}
+	hot_paths(p, o, fc, &t, out);
 	kp_func_table_release(&t);
+}
+
+/* ---- hot paths: the leaf function and its two callers ---- */
+struct path3 {
+	uint32_t fn[3]; /* function indexes + 1, leaf first; 0 past the root */
+	double v;
+};
+
+static int cmp_path3(const void *a, const void *b)
+{
+	const struct path3 *x = a, *y = b;
+	return memcmp(x->fn, y->fn, sizeof(x->fn));
+}
+
+static int cmp_path3_v(const void *a, const void *b)
+{
+	const struct path3 *x = a, *y = b;
+	return x->v < y->v ? 1 : x->v > y->v ? -1 : memcmp(x->fn, y->fn, sizeof(x->fn));
+}
+
+/* Paths (leaf <- caller <- caller's caller) above 5% whose leaf function has more than
+ * one path: which caller matters is news the function row does not give. */
+static void hot_paths(const struct kp_profile *p, const struct kr_opts *o, const struct facts *fc,
+		      const struct kp_func_table *t, struct kr_findings *out)
+{
+	double *self = NULL;
+	kp_stack_sums(p, o->value, o->keep, &self, NULL);
+	struct path3 *ps = NULL;
+	size_t n = 0, alloc = 0;
+	for (kp_stack_t s = 1; s < p->nstacks; s++) {
+		if (self[s] == 0)
+			continue;
+		struct path3 k;
+		memset(&k, 0, sizeof(k));
+		int d = 0;
+		for (kp_stack_t a = s; a && d < 3; a = p->stacks[a].parent) {
+			const struct kp_frame *fr = &p->frames[p->stacks[a].frame];
+			if (fr->flags & (KP_FRAME_ROOT | KP_FRAME_OFFCPU | KP_FRAME_TRUNCATED))
+				break;
+			uint32_t fi = t->frame_func[p->stacks[a].frame] + 1;
+			if (d && k.fn[d - 1] == fi)
+				continue; /* direct recursion: one step */
+			k.fn[d++] = fi;
+		}
+		if (!d)
+			continue;
+		k.v = self[s];
+		ALLOC_GROW(ps, n + 1, alloc);
+		ps[n++] = k;
+	}
+	free(self);
+	if (n)
+		qsort(ps, n, sizeof(*ps), cmp_path3);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && !memcmp(ps[m - 1].fn, ps[i].fn, sizeof(ps[i].fn)))
+			ps[m - 1].v += ps[i].v;
+		else
+			ps[m++] = ps[i];
+	}
+	if (m)
+		qsort(ps, m, sizeof(*ps), cmp_path3_v);
+	uint32_t shown = 0;
+	for (size_t i = 0; i < m && shown < KR_MAX_HOTSPOTS && t->grand_total > 0; i++) {
+		double share = ps[i].v / t->grand_total;
+		if (share <= KR_HOTSPOT_SHARE)
+			break;
+		int others = 0;
+		for (size_t j = 0; j < m && !others; j++)
+			others = j != i && ps[j].fn[0] == ps[i].fn[0];
+		if (!others)
+			continue;
+		struct strbuf msg = STRBUF_INIT, path = STRBUF_INIT;
+		for (int d = 0; d < 3 && ps[i].fn[d]; d++)
+			strbuf_addf(&path, "%s%s", d ? " <- " : "", kp_str_get(p, t->funcs[ps[i].fn[d] - 1].name));
+		double lo, hi;
+		kr_wilson(share * fc->n, fc->n, &lo, &hi);
+		strbuf_addf(&msg, "the path %s has %.1f%% of the time (95%% interval %.1f-%.1f%%): ", path.buf,
+			    100 * share, 100 * lo, 100 * hi);
+		if (share < 0.999)
+			strbuf_addf(&msg, "making this call take no time would speed the whole run up at most %.2fx",
+				    1 / (1 - share));
+		else
+			strbuf_addstr(&msg, "it is nearly all of the time");
+		struct kr_finding *k = add(out, "hotspot", share, &msg);
+		k->ci_lo = lo;
+		k->ci_hi = hi;
+		k->max_speedup = share < 1 ? 1 / (1 - share) : 0;
+		k->name = xstrdup(kp_str_get(p, t->funcs[ps[i].fn[0] - 1].name));
+		k->path = strbuf_detach(&path, NULL);
+		strbuf_release(&msg);
+		shown++;
+	}
+	free(ps);
 }
 
 void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, struct kr_findings *out)
@@ -364,6 +462,7 @@ void kr_findings_release(struct kr_findings *fs)
 		free(fs->f[i].message);
 		free(fs->f[i].name);
 		free(fs->f[i].modules);
+		free(fs->f[i].path);
 	}
 	free(fs->f);
 	memset(fs, 0, sizeof(*fs));
@@ -400,6 +499,11 @@ void kr_json_findings(const struct kp_profile *p, const struct kr_opts *o, struc
 		if (f->name) {
 			strbuf_addstr(sb, ",\"function\":\"");
 			strbuf_add_json(sb, f->name, strlen(f->name));
+			strbuf_addch(sb, '"');
+		}
+		if (f->path) {
+			strbuf_addstr(sb, ",\"path\":\"");
+			strbuf_add_json(sb, f->path, strlen(f->path));
 			strbuf_addch(sb, '"');
 		}
 		if (f->ci_lo >= 0)

@@ -3,7 +3,8 @@
  *
  *   hotspot           a function with more than 5% of the samples' self value: its share,
  *                     the 95% confidence interval of that share from the sample count
- *                     (Wilson score interval), and the Amdahl ceiling 1/(1-share)
+ *                     (Wilson score interval), and the Amdahl ceiling 1/(1-share); and a
+ *                     path (leaf <- caller <- caller) above 5% whose leaf has other paths
  *   debug_build       5% or more of the samples land in code compiled without
  *                     optimisation (DWARF producer -O0, flagged KP_FRAME_UNOPT at record)
  *   truncated_stacks  5% or more of the stacks could not be unwound to their root
@@ -33,6 +34,7 @@ struct kr_finding {
 	double max_speedup;   /* hotspot: 1/(1-share); 0 otherwise */
 	char *name;           /* hotspot: function name; others: NULL (owned) */
 	char *modules;        /* debug_build, no_symbols: comma-separated basenames (owned) */
+	char *path;           /* hotspot of a path: "leaf <- caller <- caller" (owned), else NULL */
 };
 
 struct kr_findings {

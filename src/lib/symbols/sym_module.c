@@ -839,6 +839,13 @@ int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vadd
 {
 	struct ks_sym *sym = find_symbol(s, m, vaddr);
 	const char *fname = NULL;
+	uint64_t fs, fe;
+	/* A size-0 symbol (an assembly label, or the last exported name before static
+	 * functions of a stripped file) reaches to the next symbol; a function starting
+	 * after it in the unwind tables ends that reach. */
+	if (sym && sym->unsized && m->kind == KS_MOD_FILE && ks_fde_bounds(m, vaddr, &fs, &fe) == 0 &&
+	    fs > sym->addr)
+		sym = NULL;
 	if (sym) {
 		if (!sym->dname)
 			sym->dname = ks_demangle(s, sym->name);
