@@ -61,8 +61,13 @@ done
 
 # report time with and without findings, on the last xz profile (recorded again here)
 "$KILN" record -q -o "$out/r.prof" -- xz -9 -k -c "$out/in.txt" >/dev/null 2>&1
+# 50 runs each, interleaved: the mean wall time per report
 for r in $(seq 1 "$ROUNDS"); do
-	a=$( { /usr/bin/time -f "%e %U" "$KILN" report -i "$out/r.prof" >/dev/null; } 2>&1 | tail -1)
-	b=$( { /usr/bin/time -f "%e %U" "$KILN" report -i "$out/r.prof" --no-findings >/dev/null; } 2>&1 | tail -1)
-	echo "report round $r (elapsed user): with findings $a, without $b"
+	ta=0 tb=0
+	for i in $(seq 1 50); do
+		t0=$(date +%s%N); "$KILN" report -i "$out/r.prof" >/dev/null; t1=$(date +%s%N)
+		"$KILN" report -i "$out/r.prof" --no-findings >/dev/null; t2=$(date +%s%N)
+		ta=$((ta + t1 - t0)) tb=$((tb + t2 - t1))
+	done
+	echo "report round $r: with findings $((ta / 50000)) us, without $((tb / 50000)) us (mean of 50)"
 done

@@ -1,6 +1,5 @@
 /* findings.c: what to do next, from checked facts about one profile (see findings.h). */
 #include "report/findings.h"
-#include "profile/functions.h"
 #include "report/verdict.h"
 #include "util/xalloc.h"
 #include <math.h>
@@ -135,7 +134,7 @@ struct facts {
 	double unopt, nosym, trunc, noentry, user;
 	struct modshare *unopt_m, *nosym_m;
 	uint32_t unopt_n, unopt_a, nosym_n, nosym_a;
-	kp_str_t nosym_top;        /* module with the most symbol-less samples */
+	double *self;              /* per stack node: the value of samples ending there */
 };
 
 static int is_entry(const char *name)
@@ -153,21 +152,37 @@ static void gather(const struct kp_profile *p, const struct kr_opts *o, struct f
 {
 	double *self = NULL, *selfn = NULL;
 	kp_stack_sums(p, o->value, o->keep, &self, NULL);
+	fc->self = self;
 	if (o->count_value >= 0 && (uint32_t)o->count_value != o->value)
 		kp_stack_sums(p, (uint32_t)o->count_value, o->keep, &selfn, NULL);
 	/* per stack node: the innermost and outermost user (non-kernel) frames, and
 	 * whether the stack is marked truncated (parents come before children) */
-	kp_frame_t *inner = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(*inner));
-	kp_frame_t *outer = xcalloc(p->nstacks ? p->nstacks : 1, sizeof(*outer));
-	uint8_t *trunc = xcalloc(p->nstacks ? p->nstacks : 1, 1);
-	for (kp_stack_t s = 1; s < p->nstacks; s++) {
+	const char *cg = kp_meta_get(p, "call_graph");
+	int fp = cg && !strcmp(cg, "fp"); /* the entry check is for frame-pointer stacks only */
+	int has_trunc = 0;
+	for (uint32_t f = 1; f < p->nframes && !has_trunc; f++)
+		has_trunc = (p->frames[f].flags & KP_FRAME_TRUNCATED) != 0;
+	/* Without truncation marks and frame-pointer stacks, only the innermost user frame
+	 * of stacks with samples is needed: a short walk up from each (past kernel frames)
+	 * costs less than a pass over every stack node of a large profile. */
+	int full = has_trunc || fp;
+	size_t nn = full ? (p->nstacks ? p->nstacks : 1) : 1;
+	kp_frame_t *inner = xmalloc(nn * sizeof(*inner));
+	kp_frame_t *outer = fp ? xmalloc(nn * sizeof(*outer)) : NULL;
+	uint8_t *trunc = xmalloc(nn);
+	inner[0] = 0;
+	trunc[0] = 0;
+	if (outer)
+		outer[0] = 0;
+	for (kp_stack_t s = 1; full && s < p->nstacks; s++) {
 		kp_stack_t par = p->stacks[s].parent;
 		kp_frame_t f = p->stacks[s].frame;
 		uint32_t fl = p->frames[f].flags;
 		int user = !(fl & (KP_FRAME_KERNEL | KP_FRAME_ROOT | KP_FRAME_OFFCPU | KP_FRAME_TRUNCATED));
 		trunc[s] = trunc[par] | ((fl & KP_FRAME_TRUNCATED) != 0);
 		inner[s] = user ? f : inner[par];
-		outer[s] = outer[par] ? outer[par] : user ? f : 0;
+		if (outer)
+			outer[s] = outer[par] ? outer[par] : user ? f : 0;
 	}
 	for (kp_stack_t s = 0; s < p->nstacks; s++) {
 		double v = self[s];
@@ -175,12 +190,22 @@ static void gather(const struct kp_profile *p, const struct kr_opts *o, struct f
 			continue;
 		fc->total += v;
 		fc->n += selfn ? selfn[s] : v;
-		if (trunc[s])
-			fc->trunc += v;
-		if (!inner[s])
+		kp_frame_t in = 0;
+		if (full) {
+			if (trunc[s])
+				fc->trunc += v;
+			in = inner[s];
+		} else {
+			for (kp_stack_t a = s; a && !in; a = p->stacks[a].parent) {
+				kp_frame_t f = p->stacks[a].frame;
+				if (!(p->frames[f].flags & (KP_FRAME_KERNEL | KP_FRAME_ROOT | KP_FRAME_OFFCPU)))
+					in = f;
+			}
+		}
+		if (!in)
 			continue;
 		fc->user += v;
-		const struct kp_frame *fr = &p->frames[inner[s]];
+		const struct kp_frame *fr = &p->frames[in];
 		if (fr->flags & KP_FRAME_UNOPT) {
 			fc->unopt += v;
 			modshare_add(&fc->unopt_m, &fc->unopt_n, &fc->unopt_a, fr->module, v);
@@ -189,13 +214,12 @@ static void gather(const struct kp_profile *p, const struct kr_opts *o, struct f
 			fc->nosym += v;
 			modshare_add(&fc->nosym_m, &fc->nosym_n, &fc->nosym_a, fr->module, v);
 		}
-		if (!trunc[s] && outer[s] && !is_entry(kp_str_get(p, p->frames[outer[s]].name)))
+		if (outer && !trunc[s] && outer[s] && !is_entry(kp_str_get(p, p->frames[outer[s]].name)))
 			fc->noentry += v;
 	}
 	free(inner);
 	free(outer);
 	free(trunc);
-	free(self);
 	free(selfn);
 }
 
@@ -209,47 +233,74 @@ static void fmt_dur(double secs, struct strbuf *sb)
 		strbuf_addf(sb, "%.1f s", secs);
 }
 
-static void hot_paths(const struct kp_profile *p, const struct kr_opts *o, const struct facts *fc,
-		      const struct kp_func_table *t, struct kr_findings *out);
+/* ---- functions by self value ----
+ * Only self values are needed (not totals, whose walk to the root per stack is the
+ * table's main cost), so functions are grouped here and the stack sums of gather() are
+ * reused: the findings stay a small part of the report's time. */
+struct ftab {
+	uint32_t *frame_func;      /* frame id -> function index */
+	struct { kp_str_t name, module; uint32_t flags; double self; } *f;
+	uint32_t n;
+};
 
-static void hotspots(const struct kp_profile *p, const struct kr_opts *o, const struct facts *fc,
-		     struct kr_findings *out, double *top_share)
+static void ftab_build(const struct kp_profile *p, const double *self, struct ftab *t)
 {
-	struct kp_func_table t;
-	kp_func_table_build(p, o->value, o->keep, &t);
-	kp_func_table_sort(p, &t, 0);
-	*top_share = 0;
-	uint32_t shown = 0;
-	for (uint32_t i = 0; i < t.nfuncs && shown < KR_MAX_HOTSPOTS; i++) {
-		const struct kp_func *f = &t.funcs[i];
-		if (f->flags & (KP_FRAME_ROOT | KP_FRAME_OFFCPU | KP_FRAME_TRUNCATED))
-			continue;
-		double share = t.grand_total > 0 ? f->self / t.grand_total : 0;
-		if (!*top_share)
-			*top_share = share;
-		if (share <= KR_HOTSPOT_SHARE)
-			break;
-		struct strbuf m = STRBUF_INIT;
-		const char *name = kp_str_get(p, f->name);
-		double lo, hi;
-		kr_wilson(share * fc->n, fc->n, &lo, &hi);
-		strbuf_addf(&m, "%s%s%s%s spends %.1f%% of the time in its own code (95%% interval %.1f-%.1f%%): ",
-			    name, f->module ? " [" : "", f->module ? base_of(kp_str_get(p, f->module)) : "",
-			    f->module ? "]" : "", 100 * share, 100 * lo, 100 * hi);
-		if (share < 0.999)
-			strbuf_addf(&m, "making it take no time at all would speed the whole run up at most %.2fx",
-				    1 / (1 - share));
-		else
-			strbuf_addstr(&m, "it is nearly all of the time: a faster algorithm there is the whole gain");
-		struct kr_finding *k = add(out, "hotspot", share, &m);
-		k->ci_lo = lo;
-		k->ci_hi = hi;
-		k->max_speedup = share < 1 ? 1 / (1 - share) : 0;
-		k->name = xstrdup(name);
-		shown++;
+	uint32_t cap = 1024, alloc = 0;
+	memset(t, 0, sizeof(*t));
+	while (cap < p->nframes * 2)
+		cap *= 2;
+	uint32_t *slots = xcalloc(cap, sizeof(uint32_t));
+	t->frame_func = xcalloc(p->nframes ? p->nframes : 1, sizeof(uint32_t));
+	for (uint32_t fr = 1; fr < p->nframes; fr++) {
+		const struct kp_frame *x = &p->frames[fr];
+		uint64_t key = ((uint64_t)x->name << 32) | x->module;
+		uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 40) & (cap - 1);
+		while (slots[i] && !(t->f[slots[i] - 1].name == x->name && t->f[slots[i] - 1].module == x->module))
+			i = (i + 1) & (cap - 1);
+		if (!slots[i]) {
+			ALLOC_GROW(t->f, t->n + 1, alloc);
+			t->f[t->n].name = x->name;
+			t->f[t->n].module = x->module;
+			t->f[t->n].flags = x->flags;
+			t->f[t->n].self = 0;
+			slots[i] = ++t->n;
+		}
+		t->frame_func[fr] = slots[i] - 1;
 	}
-	hot_paths(p, o, fc, &t, out);
-	kp_func_table_release(&t);
+	free(slots);
+	for (kp_stack_t st = 1; st < p->nstacks; st++)
+		if (self[st] != 0)
+			t->f[t->frame_func[p->stacks[st].frame]].self += self[st];
+}
+
+static void ftab_release(struct ftab *t)
+{
+	free(t->frame_func);
+	free(t->f);
+}
+
+static int hot_eligible(const struct ftab *t, uint32_t fi)
+{
+	return !(t->f[fi].flags & (KP_FRAME_ROOT | KP_FRAME_OFFCPU | KP_FRAME_TRUNCATED));
+}
+
+static void add_hotspot(struct kr_findings *out, const struct facts *fc, double share, const char *name,
+			char *path, struct strbuf *m)
+{
+	double lo, hi;
+	kr_wilson(share * fc->n, fc->n, &lo, &hi);
+	strbuf_addf(m, " (95%% interval %.1f-%.1f%%): ", 100 * lo, 100 * hi);
+	if (share < 0.999)
+		strbuf_addf(m, "making %s take no time at all would speed the whole run up at most %.2fx",
+			    path ? "this call" : "it", 1 / (1 - share));
+	else
+		strbuf_addstr(m, "it is nearly all of the time: a faster algorithm there is the whole gain");
+	struct kr_finding *k = add(out, "hotspot", share, m);
+	k->ci_lo = lo;
+	k->ci_hi = hi;
+	k->max_speedup = share < 1 ? 1 / (1 - share) : 0;
+	k->name = xstrdup(name);
+	k->path = path;
 }
 
 /* ---- hot paths: the leaf function and its two callers ---- */
@@ -271,36 +322,34 @@ static int cmp_path3_v(const void *a, const void *b)
 }
 
 /* Paths (leaf <- caller <- caller's caller) above 5% whose leaf function has more than
- * one path: which caller matters is news the function row does not give. */
-static void hot_paths(const struct kp_profile *p, const struct kr_opts *o, const struct facts *fc,
-		      const struct kp_func_table *t, struct kr_findings *out)
+ * one path: which caller matters is news the function row does not give. Only stacks
+ * whose leaf function is above 5% can hold such a path, so only those are walked. */
+static void hot_paths(const struct kp_profile *p, const struct facts *fc, const struct ftab *t,
+		      struct kr_findings *out)
 {
-	double *self = NULL;
-	kp_stack_sums(p, o->value, o->keep, &self, NULL);
 	struct path3 *ps = NULL;
 	size_t n = 0, alloc = 0;
 	for (kp_stack_t s = 1; s < p->nstacks; s++) {
-		if (self[s] == 0)
+		if (fc->self[s] == 0)
+			continue;
+		uint32_t leaf = t->frame_func[p->stacks[s].frame];
+		if (t->f[leaf].self <= KR_HOTSPOT_SHARE * fc->total || !hot_eligible(t, leaf))
 			continue;
 		struct path3 k;
 		memset(&k, 0, sizeof(k));
 		int d = 0;
 		for (kp_stack_t a = s; a && d < 3; a = p->stacks[a].parent) {
-			const struct kp_frame *fr = &p->frames[p->stacks[a].frame];
-			if (fr->flags & (KP_FRAME_ROOT | KP_FRAME_OFFCPU | KP_FRAME_TRUNCATED))
+			uint32_t fi = t->frame_func[p->stacks[a].frame];
+			if (!hot_eligible(t, fi))
 				break;
-			uint32_t fi = t->frame_func[p->stacks[a].frame] + 1;
-			if (d && k.fn[d - 1] == fi)
+			if (d && k.fn[d - 1] == fi + 1)
 				continue; /* direct recursion: one step */
-			k.fn[d++] = fi;
+			k.fn[d++] = fi + 1;
 		}
-		if (!d)
-			continue;
-		k.v = self[s];
+		k.v = fc->self[s];
 		ALLOC_GROW(ps, n + 1, alloc);
 		ps[n++] = k;
 	}
-	free(self);
 	if (n)
 		qsort(ps, n, sizeof(*ps), cmp_path3);
 	size_t m = 0;
@@ -313,8 +362,8 @@ static void hot_paths(const struct kp_profile *p, const struct kr_opts *o, const
 	if (m)
 		qsort(ps, m, sizeof(*ps), cmp_path3_v);
 	uint32_t shown = 0;
-	for (size_t i = 0; i < m && shown < KR_MAX_HOTSPOTS && t->grand_total > 0; i++) {
-		double share = ps[i].v / t->grand_total;
+	for (size_t i = 0; i < m && shown < KR_MAX_HOTSPOTS; i++) {
+		double share = ps[i].v / fc->total;
 		if (share <= KR_HOTSPOT_SHARE)
 			break;
 		int others = 0;
@@ -324,26 +373,64 @@ static void hot_paths(const struct kp_profile *p, const struct kr_opts *o, const
 			continue;
 		struct strbuf msg = STRBUF_INIT, path = STRBUF_INIT;
 		for (int d = 0; d < 3 && ps[i].fn[d]; d++)
-			strbuf_addf(&path, "%s%s", d ? " <- " : "", kp_str_get(p, t->funcs[ps[i].fn[d] - 1].name));
-		double lo, hi;
-		kr_wilson(share * fc->n, fc->n, &lo, &hi);
-		strbuf_addf(&msg, "the path %s has %.1f%% of the time (95%% interval %.1f-%.1f%%): ", path.buf,
-			    100 * share, 100 * lo, 100 * hi);
-		if (share < 0.999)
-			strbuf_addf(&msg, "making this call take no time would speed the whole run up at most %.2fx",
-				    1 / (1 - share));
-		else
-			strbuf_addstr(&msg, "it is nearly all of the time");
-		struct kr_finding *k = add(out, "hotspot", share, &msg);
-		k->ci_lo = lo;
-		k->ci_hi = hi;
-		k->max_speedup = share < 1 ? 1 / (1 - share) : 0;
-		k->name = xstrdup(kp_str_get(p, t->funcs[ps[i].fn[0] - 1].name));
-		k->path = strbuf_detach(&path, NULL);
+			strbuf_addf(&path, "%s%s", d ? " <- " : "", kp_str_get(p, t->f[ps[i].fn[d] - 1].name));
+		strbuf_addf(&msg, "the path %s has %.1f%% of the time", path.buf, 100 * share);
+		add_hotspot(out, fc, share, kp_str_get(p, t->f[ps[i].fn[0] - 1].name), strbuf_detach(&path, NULL),
+			    &msg);
 		strbuf_release(&msg);
 		shown++;
 	}
 	free(ps);
+}
+
+static int cmp_fself(const void *a, const void *b, void *arg)
+{
+	const struct ftab *t = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	if (t->f[x].self != t->f[y].self)
+		return t->f[x].self < t->f[y].self ? 1 : -1;
+	return x < y ? -1 : x > y;
+}
+
+/* Functions above 5% of the self value, then hot paths; *top_share gets the largest
+ * function share (for few_samples). */
+static void hotspots(const struct kp_profile *p, const struct facts *fc, struct kr_findings *out,
+		     double *top_share)
+{
+	struct ftab t;
+	ftab_build(p, fc->self, &t);
+	uint32_t *hot = NULL, nhot = 0, alloc = 0;
+	*top_share = 0;
+	for (uint32_t i = 0; i < t.n; i++) {
+		if (!hot_eligible(&t, i))
+			continue;
+		double share = t.f[i].self / fc->total;
+		if (share > *top_share)
+			*top_share = share;
+		if (share > KR_HOTSPOT_SHARE) {
+			ALLOC_GROW(hot, nhot + 1, alloc);
+			hot[nhot++] = i;
+		}
+	}
+	if (nhot)
+		qsort_r(hot, nhot, sizeof(*hot), cmp_fself, &t);
+	else
+		goto out; /* no function above 5%: no path above it either */
+	for (uint32_t k = 0; k < nhot && k < KR_MAX_HOTSPOTS; k++) {
+		uint32_t i = hot[k];
+		double share = t.f[i].self / fc->total;
+		struct strbuf m = STRBUF_INIT;
+		const char *name = kp_str_get(p, t.f[i].name);
+		kp_str_t mod = t.f[i].module;
+		strbuf_addf(&m, "%s%s%s%s spends %.1f%% of the time in its own code", name, mod ? " [" : "",
+			    mod ? base_of(kp_str_get(p, mod)) : "", mod ? "]" : "", 100 * share);
+		add_hotspot(out, fc, share, name, NULL, &m);
+		strbuf_release(&m);
+	}
+	hot_paths(p, fc, &t, out);
+out:
+	free(hot);
+	ftab_release(&t);
 }
 
 void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, struct kr_findings *out)
@@ -355,11 +442,15 @@ void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, stru
 	if (kind && !strcmp(kind, "heap"))
 		return;
 	gather(p, o, &fc);
-	if (fc.total <= 0)
+	if (fc.total <= 0) {
+		free(fc.self);
+		free(fc.unopt_m);
+		free(fc.nosym_m);
 		return;
+	}
 	int counted = o->count_value >= 0;
 	double top = 0;
-	hotspots(p, o, &fc, out, &top);
+	hotspots(p, &fc, out, &top);
 
 	struct strbuf m = STRBUF_INIT, list = STRBUF_INIT;
 	if (fc.unopt >= 0.05 * fc.total) {
@@ -454,6 +545,7 @@ void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, stru
 	strbuf_release(&list);
 	free(fc.unopt_m);
 	free(fc.nosym_m);
+	free(fc.self);
 }
 
 void kr_findings_release(struct kr_findings *fs)
