@@ -274,6 +274,27 @@ static void test_waiting(void **state)
 	findings(&p, &fs);
 	assert_null(find(&fs, "waiting", NULL));
 	kr_findings_release(&fs);
+	/* the target's own CPU time (rusage) wins over the estimate from samples */
+	kp_meta_set(&p, "lost_samples", "0");
+	kp_meta_set(&p, "target_cpu_ns", "9000000000");
+	findings(&p, &fs);
+	assert_null(find(&fs, "waiting", NULL));
+	kr_findings_release(&fs);
+	kp_meta_set(&p, "target_cpu_ns", "2000000000");
+	findings(&p, &fs);
+	f = find(&fs, "waiting", NULL);
+	assert_non_null(f);
+	assert_true(fabs(f->share - 0.2) < 1e-9);
+	assert_non_null(strstr(f->message, "I/O"));
+	kr_findings_release(&fs);
+	/* on a busy machine it says the wait may be for a CPU */
+	kp_meta_set(&p, "loadavg", "8.50");
+	kp_meta_set(&p, "online_cpus", "2");
+	findings(&p, &fs);
+	f = find(&fs, "waiting", NULL);
+	assert_non_null(f);
+	assert_non_null(strstr(f->message, "load 8.5 on 2 CPUs"));
+	kr_findings_release(&fs);
 	kp_profile_release(&p);
 }
 

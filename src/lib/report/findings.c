@@ -495,18 +495,27 @@ void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, stru
 		}
 	}
 
-	/* waiting: CPU time (samples / frequency) against wall time */
+	/* waiting: CPU time (the target's rusage, else samples / frequency) against wall time */
 	const char *freq = kp_meta_get(p, "frequency"), *dur = kp_meta_get(p, "duration_ns");
 	const char *event = kp_meta_get(p, "event"), *lost = kp_meta_get(p, "lost_samples");
+	const char *tcpu = kp_meta_get(p, "target_cpu_ns");
 	if (kind && !strcmp(kind, "cpu") && counted && !o->keep && freq && dur && event &&
 	    (!strcmp(event, "cpu-clock") || !strcmp(event, "task-clock"))) {
 		double hz = strtod(freq, NULL), wall = strtod(dur, NULL) / 1e9;
-		double cpu = (fc.n + (lost ? strtod(lost, NULL) : 0)) / (hz > 0 ? hz : 1);
+		double cpu = tcpu ? strtod(tcpu, NULL) / 1e9
+				  : (fc.n + (lost ? strtod(lost, NULL) : 0)) / (hz > 0 ? hz : 1);
 		if (hz > 0 && wall >= 0.05 && cpu < 0.5 * wall) {
-			strbuf_addf(&m, "the run took %.2f s but was on the CPU for only %.2f s (%.0f%%): it mostly "
-				    "waits (for a CPU on a busy machine, for I/O, locks or sleep); record with --off-cpu "
-				    "to see where",
-				    wall, cpu, 100 * cpu / wall);
+			const char *la = kp_meta_get(p, "loadavg"), *nc = kp_meta_get(p, "online_cpus");
+			double load = la ? strtod(la, NULL) : 0, ncpu = nc ? strtod(nc, NULL) : 0;
+			strbuf_addf(&m, "the run took %.2f s but was on the CPU for only %.2f s (%.0f%%): ", wall, cpu,
+				    100 * cpu / wall);
+			if (ncpu > 0 && load > ncpu)
+				strbuf_addf(&m, "the machine was busy (load %.1f on %.0f CPUs), so much of the rest "
+					    "was waiting for a CPU; record on a quieter machine, or with --off-cpu to "
+					    "see where it also waits", load, ncpu);
+			else
+				strbuf_addstr(&m, "it mostly waits (I/O, locks, sleep, child processes); record with "
+						  "--off-cpu to see where");
 			add(out, "waiting", cpu / wall, &m);
 		}
 	}
