@@ -127,6 +127,42 @@ static char *package_of(const char *path)
 	return found;
 }
 
+/* What gives the modules names (the first n of m, sorted by share): the -dbgsym
+ * packages of the packages found to ship them, dpkg -S for other system files, and a
+ * build with -g for the rest (the user's own programs). */
+static void no_symbols_advice(const struct kp_profile *p, const struct modshare *m, uint32_t n, double total,
+			      struct strbuf *msg)
+{
+	struct strbuf pkgs = STRBUF_INIT, sys = STRBUF_INIT, own = STRBUF_INIT;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *path = m[i].module ? kp_str_get(p, m[i].module) : "";
+		if (path[0] != '/' || (i && m[i].v < 0.02 * total))
+			continue; /* advice for the modules that matter */
+		char *pkg = package_of(path);
+		if (pkg)
+			strbuf_addf(&pkgs, "%s%s-dbgsym", pkgs.len ? ", " : "", pkg);
+		else if (!strncmp(path, "/usr/", 5) || !strncmp(path, "/lib", 4))
+			strbuf_addf(&sys, "%s%s", sys.len ? " " : "", path);
+		else
+			strbuf_addf(&own, "%s%s", own.len ? ", " : "", base_of(path));
+		free(pkg);
+	}
+	int parts = 0;
+	if (pkgs.len)
+		strbuf_addf(msg, "install %s (Debian's debug archive) or set DEBUGINFOD_URLS", pkgs.buf), parts++;
+	if (sys.len)
+		strbuf_addf(msg, "%sinstall the -dbgsym package of the package that ships %s (dpkg -S %s)%s",
+			    parts ? "; " : "", strchr(sys.buf, ' ') ? "them" : "it", sys.buf,
+			    pkgs.len ? "" : " or set DEBUGINFOD_URLS"), parts++;
+	if (own.len || !parts)
+		strbuf_addf(msg, "%sbuild %s with -g and do not strip, or keep a debug file "
+			    "(objcopy --only-keep-debug) under /usr/lib/debug", parts ? "; " : "",
+			    own.len ? own.buf : "it");
+	strbuf_release(&pkgs);
+	strbuf_release(&sys);
+	strbuf_release(&own);
+}
+
 /* ---- the facts ---- */
 
 struct facts {
@@ -536,17 +572,7 @@ void kr_findings_build(const struct kp_profile *p, const struct kr_opts *o, stru
 		strbuf_addf(&m, "%.1f%% of the samples land in code without symbols: ", 100 * fc.nosym / fc.total);
 		modshare_text(p, fc.nosym_m, fc.nosym_n, fc.total, &m, &list);
 		strbuf_addstr(&m, " (named MODULE+0xSTART from their unwind tables); for names, ");
-		const char *path = fc.nosym_n && fc.nosym_m[0].module ? kp_str_get(p, fc.nosym_m[0].module) : "";
-		char *pkg = package_of(path);
-		if (pkg)
-			strbuf_addf(&m, "install %s-dbgsym (Debian's debug archive) or set DEBUGINFOD_URLS", pkg);
-		else if (!strncmp(path, "/usr/", 5) || !strncmp(path, "/lib", 4))
-			strbuf_addf(&m, "install the -dbgsym package of the package that ships it "
-				    "(dpkg -S %s) or set DEBUGINFOD_URLS", path);
-		else
-			strbuf_addstr(&m, "build with -g and do not strip, or keep a debug file "
-					  "(objcopy --only-keep-debug) under /usr/lib/debug");
-		free(pkg);
+		no_symbols_advice(p, fc.nosym_m, fc.nosym_n < 3 ? fc.nosym_n : 3, fc.total, &m);
 		struct kr_finding *k = add(out, "no_symbols", fc.nosym / fc.total, &m);
 		k->modules = strbuf_detach(&list, NULL);
 	}
