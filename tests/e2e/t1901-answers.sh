@@ -50,6 +50,15 @@ expect "no_symbols: present for the stripped build (with what to do), absent for
 	"$KILN" report -i "$O2" --json >o.json &&
 	[ "$(jq1 o.json "len([f for f in j[\"findings\"] if f[\"kind\"] == \"no_symbols\"])")" = 0 ]
 '
+expect "no_symbols for a stripped system library names its debug package, found at record time" '
+	head -c 300000 /dev/urandom >in &&
+	"$KILN" record -q -o xz.prof -- xz -9 -c in >/dev/null 2>&1 &&
+	"$KILN" report -i xz.prof --json >x.json &&
+	jq1 x.json "j[\"meta\"][\"packages\"]" >pk && cat pk &&
+	if [ -e /var/lib/dpkg/info/xz-utils.list ]; then grep -q "^xz-utils /usr/bin/xz$" pk; fi &&
+	jq1 x.json "[f[\"message\"] for f in j[\"findings\"] if f[\"kind\"] == \"no_symbols\"]" >m && cat m &&
+	if grep -q "liblzma" m && [ -e /var/lib/dpkg/info/liblzma5:amd64.list ]; then grep -q "liblzma5-dbgsym" m; fi
+'
 expect "debug_build: the -O0 build gets it (naming the module), the -O2 build does not" '
 	"$KILN" report -i "$O0" --json >a.json &&
 	jq1 a.json "[f for f in j[\"findings\"] if f[\"kind\"] == \"debug_build\"]" >d &&

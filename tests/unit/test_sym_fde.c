@@ -16,6 +16,7 @@
 #include "profile/profile.h"
 #include "symbols/symbols.h"
 #include "symbols/sym_internal.h"
+#include "util/strbuf.h"
 
 #include "unit.h"
 
@@ -146,12 +147,29 @@ static void test_producer(void **state)
 	assert_false(ks_producer_unoptimized(""));
 }
 
+/* the package of a file, from dpkg's file lists (symbols/sym_pkg.c) */
+static void test_dpkg_packages(void **state)
+{
+	(void)state;
+	if (access("/var/lib/dpkg/info/xz-utils.list", R_OK) != 0)
+		skip();
+	const char *paths[] = { "/usr/bin/xz", "/nonexistent/xz", "/usr/bin/no-such-program" };
+	struct strbuf sb = STRBUF_INIT;
+	assert_int_equal(ks_dpkg_packages(paths, 3, &sb), 1);
+	assert_string_equal(sb.buf, "xz-utils /usr/bin/xz\n");
+	strbuf_release(&sb);
+	assert_int_equal(ks_dpkg_packages(paths + 1, 2, &sb), 0);
+	assert_string_equal(sb.buf, "");
+	strbuf_release(&sb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stripped_functions_stay_apart),
 		cmocka_unit_test(test_bounds_and_no_fde),
 		cmocka_unit_test(test_producer),
+		cmocka_unit_test(test_dpkg_packages),
 	};
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }

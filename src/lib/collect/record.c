@@ -699,6 +699,34 @@ static void set_load_meta(struct recorder *r, int target_reaped)
 	}
 }
 
+/* The packages that ship the modules of symbol-less frames ("PKG PATH" lines, possibly
+ * none), so that `kiln report` can say which debug package gives names, on any machine,
+ * without searching: its no_symbols finding reads this key. */
+static void set_package_meta(struct recorder *r)
+{
+	const char *paths[64];
+	kp_str_t ids[64];
+	size_t n = 0;
+	for (uint32_t f = 1; f < r->prof.nframes && n < 64; f++) {
+		const struct kp_frame *fr = &r->prof.frames[f];
+		if (!(fr->flags & (KP_FRAME_NOSYM | KP_FRAME_UNKNOWN)) || (fr->flags & (KP_FRAME_KERNEL | KP_FRAME_JIT)) ||
+		    !fr->module)
+			continue;
+		size_t i = 0;
+		while (i < n && ids[i] != fr->module)
+			i++;
+		if (i < n || kp_str_get(&r->prof, fr->module)[0] != '/')
+			continue;
+		ids[n] = fr->module;
+		paths[n++] = kp_str_get(&r->prof, fr->module);
+	}
+	struct strbuf sb = STRBUF_INIT;
+	if (n)
+		ks_dpkg_packages(paths, n, &sb);
+	kp_meta_set(&r->prof, "packages", sb.buf);
+	strbuf_release(&sb);
+}
+
 static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
 {
 	char buf[64];
@@ -1025,6 +1053,7 @@ static int finish(struct run *x, struct kc_record_result *res)
 	const struct kc_stats *cs = kc_collector_stats(r->col);
 	set_end_meta(r, t_end - r->t0, cs->lost);
 	set_load_meta(r, x->o->argv && x->target_done);
+	set_package_meta(r);
 	res->samples = r->samples;
 	res->lost = cs->lost;
 	res->threads = r->threads.n;

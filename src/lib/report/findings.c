@@ -1,11 +1,11 @@
 /* findings.c: what to do next, from checked facts about one profile (see findings.h). */
 #include "report/findings.h"
 #include "report/verdict.h"
+#include "symbols/symbols.h"
 #include "util/xalloc.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 
 void kr_wilson(double k, double n, double *lo, double *hi)
 {
@@ -81,50 +81,31 @@ static void modshare_text(const struct kp_profile *p, struct modshare *m, uint32
 		strbuf_addf(msg, " and %u more", n - 4);
 }
 
-/* The Debian package that installed path, or NULL (caller frees): among the package file
- * lists in /var/lib/dpkg/info whose package name starts like the file's basename (up to
- * its first '.': liblzma.so.5.4.1 -> liblzma5, git -> git), the one that lists the path.
- * Cheap (a directory scan and a few small files) where `dpkg-query -S` reads the whole
- * database (0.2 s); a file whose package is named otherwise is not found (NULL). */
-static char *package_of(const char *path)
+/* The Debian package that ships path, or NULL (caller frees): from the profile's
+ * "packages" meta (recorded by kiln record on the machine that ran the program), else,
+ * for profiles without it, from this machine's dpkg file lists (symbols/sym_pkg.c). */
+static char *package_of(const struct kp_profile *p, const char *path)
 {
-	const char *base = strrchr(path, '/');
-	if (path[0] != '/' || !base || !base[1])
-		return NULL;
-	base++;
-	size_t stem = strcspn(base, ".");
-	if (stem < 2)
-		return NULL;
-	/* Debian 12 merges /usr: the lists may name /lib for /usr/lib */
-	const char *alt = !strncmp(path, "/usr/", 5) ? path + 4 : NULL;
-	DIR *d = opendir("/var/lib/dpkg/info");
-	if (!d)
-		return NULL;
-	char *found = NULL;
-	struct dirent *e;
-	while (!found && (e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (len < 6 || strcmp(e->d_name + len - 5, ".list") || strncmp(e->d_name, base, stem))
-			continue;
-		char lp[600], line[4200];
-		snprintf(lp, sizeof(lp), "/var/lib/dpkg/info/%s", e->d_name);
-		FILE *f = fopen(lp, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (!strcmp(line, path) || (alt && !strcmp(line, alt))) {
-				size_t n = strcspn(e->d_name, ":");
-				if (n > len - 5)
-					n = len - 5;
-				found = xstrndup(e->d_name, n);
-				break;
-			}
+	const char *rec = kp_meta_get(p, "packages");
+	if (rec) {
+		size_t plen = strlen(path);
+		for (const char *l = rec; *l;) {
+			size_t len = strcspn(l, "\n");
+			const char *sp = memchr(l, ' ', len);
+			if (sp && (size_t)(l + len - sp - 1) == plen && !memcmp(sp + 1, path, plen))
+				return xstrndup(l, (size_t)(sp - l));
+			l += len;
+			if (*l)
+				l++;
 		}
-		fclose(f);
+		return NULL;
 	}
-	closedir(d);
-	return found;
+	struct strbuf sb = STRBUF_INIT;
+	char *pkg = NULL;
+	if (ks_dpkg_packages(&path, 1, &sb) == 1)
+		pkg = xstrndup(sb.buf, strcspn(sb.buf, " "));
+	strbuf_release(&sb);
+	return pkg;
 }
 
 /* What gives the modules names (the first n of m, sorted by share): the -dbgsym
@@ -138,7 +119,7 @@ static void no_symbols_advice(const struct kp_profile *p, const struct modshare 
 		const char *path = m[i].module ? kp_str_get(p, m[i].module) : "";
 		if (path[0] != '/' || (i && m[i].v < 0.02 * total))
 			continue; /* advice for the modules that matter */
-		char *pkg = package_of(path);
+		char *pkg = package_of(p, path);
 		if (pkg)
 			strbuf_addf(&pkgs, "%s%s-dbgsym", pkgs.len ? ", " : "", pkg);
 		else if (!strncmp(path, "/usr/", 5) || !strncmp(path, "/lib", 4))
