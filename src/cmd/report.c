@@ -3,6 +3,7 @@
 #include "heap/heap_report.h"
 #include "profile/folded.h"
 #include "profile/load.h"
+#include "report/callers.h"
 #include "report/report.h"
 #include "util/output.h"
 #include "util/parse.h"
@@ -24,7 +25,15 @@ static void usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  -i, --input FILE        profile to read (default kiln.prof; - for stdin)\n"
-		"      --sort self|total   order of the table (default self)\n"
+		"      --sort KEY          self or total: order of the table (default self);\n"
+		"                          module (dso) or command (comm): rows per module or\n"
+		"                          per command instead of per function (every view)\n"
+		"      --callers FUNC      who calls FUNC, each caller's share of its time\n"
+		"      --callees FUNC      what FUNC calls, and its own code's share\n"
+		"                          (FUNC: a name, NAME@MODULE, or a unique part of a name)\n"
+		"      --no-findings       leave out \"what to do next\" (and JSON \"findings\")\n"
+		"      --no-inline         merge inlined functions into the function they were\n"
+		"                          inlined in (every view)\n"
 		"      --top N             show at most N functions\n"
 		"      --percent-limit P   hide functions (and tree branches) below P percent\n"
 		"                          (default 0.5 for text, 0 for --json)\n"
@@ -51,7 +60,10 @@ static void usage(FILE *out)
 		"  kiln report --tree --percent-limit 2 run.prof\n"
 		"  kiln report --folded > out.folded    for flamegraph.pl or 'kiln flame'\n"
 		"  kiln report --tid 4242 --json        one thread, as JSON\n"
-		"  kiln report --unit ns offcpu.folded  folded off-CPU time from perf script\n");
+		"  kiln report --unit ns offcpu.folded  folded off-CPU time from perf script\n"
+
+		"  kiln report --callers memcpy         who calls memcpy, with shares\n"
+		"  kiln report --sort module            time per library\n");
 }
 
 static int parse_ints(const char *s, int **out, size_t *n)
@@ -102,7 +114,7 @@ static void value_names(const struct kp_profile *p, struct strbuf *sb)
 }
 
 enum { OPT_SORT = 256, OPT_TOP, OPT_LIMIT, OPT_TREE, OPT_FOLDED, OPT_JSON, OPT_VALUE, OPT_PID, OPT_TID, OPT_COMM,
-       OPT_UNIT };
+       OPT_UNIT, OPT_CALLERS, OPT_CALLEES, OPT_NO_INLINE, OPT_NO_FINDINGS };
 
 /* The value type folded counts get for --unit UNIT: (name, unit), or -1 for a word that
  * is not a name (a name is letters, digits, '_', '-', '.'; up to 32 bytes). Without
@@ -155,6 +167,10 @@ int cmd_report(int argc, char **argv)
 		{ "tid", required_argument, NULL, OPT_TID },
 		{ "comm", required_argument, NULL, OPT_COMM },
 		{ "unit", required_argument, NULL, OPT_UNIT },
+		{ "callers", required_argument, NULL, OPT_CALLERS },
+		{ "callees", required_argument, NULL, OPT_CALLEES },
+		{ "no-inline", no_argument, NULL, OPT_NO_INLINE },
+		{ "no-findings", no_argument, NULL, OPT_NO_FINDINGS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -170,6 +186,8 @@ int cmd_report(int argc, char **argv)
 	struct kp_profile p;
 	struct kp_auto_info info;
 	int loaded = 0;
+	const char *peek = NULL;
+	int callees = 0, no_inline = 0, reshape = 0, no_findings = 0;
 
 	opterr = 0;
 	optind = 1;
@@ -183,8 +201,12 @@ int cmd_report(int argc, char **argv)
 				sort_total = 0;
 			else if (!strcmp(optarg, "total") || !strcmp(optarg, "children"))
 				sort_total = 1;
+			else if (!strcmp(optarg, "module") || !strcmp(optarg, "dso"))
+				reshape = KR_RESHAPE_MODULE;
+			else if (!strcmp(optarg, "command") || !strcmp(optarg, "comm"))
+				reshape = KR_RESHAPE_COMMAND;
 			else {
-				rc = usage_error("report", "--sort takes self or total, not '%s'", optarg);
+				rc = usage_error("report", "--sort takes self or total (or module, command), not '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -236,6 +258,21 @@ int cmd_report(int argc, char **argv)
 			}
 			unit = optarg;
 			break;
+		case OPT_CALLERS:
+		case OPT_CALLEES:
+			if (peek) {
+				rc = usage_error("report", "give one of --callers and --callees, once");
+				goto out;
+			}
+			peek = optarg;
+			callees = c == OPT_CALLEES;
+			break;
+		case OPT_NO_INLINE:
+			no_inline = 1;
+			break;
+		case OPT_NO_FINDINGS:
+			no_findings = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -258,6 +295,10 @@ int cmd_report(int argc, char **argv)
 	}
 	if (folded && tree) {
 		rc = usage_error("report", "--folded and --tree cannot be combined");
+		goto out;
+	}
+	if (peek && (folded || tree)) {
+		rc = usage_error("report", "--%s cannot be combined with --folded or --tree", callees ? "callees" : "callers");
 		goto out;
 	}
 	if (!input)
@@ -303,6 +344,19 @@ int cmd_report(int argc, char **argv)
 	}
 	if (vi >= (int)p.nvalues)
 		vi = 0;
+	/* report-time reshaping: every view below sees the rewritten stacks */
+	if (no_inline && reshape != KR_RESHAPE_MODULE && reshape != KR_RESHAPE_COMMAND) {
+		struct kp_profile q;
+		kr_reshape(&p, KR_RESHAPE_NO_INLINE, &q);
+		kp_profile_release(&p);
+		p = q;
+	}
+	if (reshape) {
+		struct kp_profile q;
+		kr_reshape(&p, reshape, &q);
+		kp_profile_release(&p);
+		p = q;
+	}
 	keep = kr_filter(&p, pids, npids, tids, ntids, comms, ncomms, &kept);
 
 	const char *kind = kp_meta_get(&p, "kind");
@@ -331,8 +385,25 @@ int cmd_report(int argc, char **argv)
 	o.percent_limit = json && !limit_set ? 0 : limit;
 	o.keep = keep;
 	o.source = input;
+	o.no_findings = no_findings;
 	if (keep && !kept && !json)
 		kiln_warn("no samples in '%s' match the filter", input);
+	if (peek) {
+		kp_str_t fname, fmod;
+		struct strbuf err = STRBUF_INIT;
+		if (kr_find_function(&p, peek, &fname, &fmod, &err) < 0) {
+			kiln_error("%s", err.buf);
+			strbuf_release(&err);
+			goto out;
+		}
+		strbuf_release(&err);
+		struct kr_peek pk;
+		kr_peek_build(&p, &o, fname, fmod, callees, &pk);
+		rc = json ? kr_print_peek_json(&p, &o, &pk, callees, stdout) : kr_print_peek(&p, &o, &pk, callees, stdout);
+		kr_peek_release(&pk);
+		rc = rc < 0 ? 1 : 0;
+		goto out;
+	}
 	if (json)
 		rc = kr_print_json(&p, &o, tree, stdout);
 	else if (tree)

@@ -559,6 +559,64 @@ static void set_meta(struct recorder *r, const struct kc_event_def *ev, unsigned
 	kp_meta_set(p, "recorder", "kiln record " KILN_VERSION);
 }
 
+/* For the report's waiting finding (report/findings.c): the target's own CPU time when
+ * it has ended (its rusage: exact, where samples / frequency is an estimate), and how
+ * busy the machine was (1-minute load average against online CPUs): a run on a busy
+ * machine waits for a CPU, not only for I/O. */
+static void set_load_meta(struct recorder *r, int target_reaped)
+{
+	char buf[64];
+	struct rusage ru;
+	if (target_reaped && getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+		double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+			     ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+		snprintf(buf, sizeof(buf), "%.0f", cpu * 1e9);
+		kp_meta_set(&r->prof, "target_cpu_ns", buf);
+	}
+	FILE *f = fopen("/proc/loadavg", "re");
+	double load;
+	if (f) {
+		if (fscanf(f, "%lf", &load) == 1) {
+			snprintf(buf, sizeof(buf), "%.2f", load);
+			kp_meta_set(&r->prof, "loadavg", buf);
+		}
+		fclose(f);
+	}
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cpus > 0) {
+		snprintf(buf, sizeof(buf), "%ld", cpus);
+		kp_meta_set(&r->prof, "online_cpus", buf);
+	}
+}
+
+/* The packages that ship the modules of symbol-less frames ("PKG PATH" lines, possibly
+ * none), so that `kiln report` can say which debug package gives names, on any machine,
+ * without searching: its no_symbols finding reads this key. */
+static void set_package_meta(struct recorder *r)
+{
+	const char *paths[64];
+	kp_str_t ids[64];
+	size_t n = 0;
+	for (uint32_t f = 1; f < r->prof.nframes && n < 64; f++) {
+		const struct kp_frame *fr = &r->prof.frames[f];
+		if (!(fr->flags & (KP_FRAME_NOSYM | KP_FRAME_UNKNOWN)) || (fr->flags & (KP_FRAME_KERNEL | KP_FRAME_JIT)) ||
+		    !fr->module)
+			continue;
+		size_t i = 0;
+		while (i < n && ids[i] != fr->module)
+			i++;
+		if (i < n || kp_str_get(&r->prof, fr->module)[0] != '/')
+			continue;
+		ids[n] = fr->module;
+		paths[n++] = kp_str_get(&r->prof, fr->module);
+	}
+	struct strbuf sb = STRBUF_INIT;
+	if (n)
+		ks_dpkg_packages(paths, n, &sb);
+	kp_meta_set(&r->prof, "packages", sb.buf);
+	strbuf_release(&sb);
+}
+
 static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
 {
 	char buf[64];
@@ -932,6 +990,8 @@ static int finish(struct run *x, struct kc_record_result *res)
 		kc_offcpu_finish(r->oc, t_end - r->t0);
 	const struct kc_stats *cs = kc_collector_stats(r->col);
 	set_end_meta(r, t_end - r->t0, cs->lost);
+	set_load_meta(r, x->o->argv && x->target_done);
+	set_package_meta(r);
 	res->samples = r->samples;
 	res->lost = cs->lost;
 	res->threads = r->threads.n;

@@ -41,6 +41,9 @@ enum kp_frame_flags {
 	KP_FRAME_ROOT = 1 << 5,    /* a synthetic root such as a process name */
 	KP_FRAME_TRUNCATED = 1 << 6, /* marks a stack that could not be fully unwound */
 	KP_FRAME_PY = 1 << 7,      /* a Python frame: name "QUALNAME (FILE:FIRSTLINE)", module "[python]" */
+	KP_FRAME_NOSYM = 1 << 8,   /* no symbol: named "module+0xSTART" from its unwind-table
+				    * (FDE) boundaries */
+	KP_FRAME_UNOPT = 1 << 9,   /* code compiled without optimisation (DWARF producer -O0) */
 };
 
 struct kp_frame {

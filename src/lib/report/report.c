@@ -2,6 +2,7 @@
  * JSON (see report.h). */
 #include "report/report.h"
 #include "report/verdict.h"
+#include "report/findings.h"
 #include "profile/folded.h"
 #include "profile/functions.h"
 #include "util/strbuf.h"
@@ -514,6 +515,7 @@ int kr_print_table(const struct kp_profile *p, const struct kr_opts *o, FILE *ou
 	kr_print_verdict(p, o, out); /* issue 6: "CPU-bound or waiting, and where" */
 	print_header(p, o, t.grand_n, t.grand_total, out);
 	kr_print_split(p, o, out);
+	kr_print_findings(p, o, out); /* issue 12: what to do next */
 	if (!kr_is_offcpu(p))
 		print_threads(p, o, out);
 	if (t.grand_total == 0) {
@@ -646,6 +648,7 @@ int kr_print_tree(const struct kp_profile *p, const struct kr_opts *o, FILE *out
 	kr_print_verdict(p, o, out);
 	print_header(p, o, n, t.grand_total, out);
 	kr_print_split(p, o, out);
+	kr_print_findings(p, o, out);
 	if (t.grand_total == 0) {
 		fprintf(out, "\nno samples%s\n", o->keep ? " match the filter" : "");
 		kr_tree_release(&t);
@@ -790,6 +793,7 @@ int kr_print_json(const struct kp_profile *p, const struct kr_opts *o, int tree,
 	strbuf_addstr(&sb, ",\"filtered\":");
 	strbuf_addstr(&sb, o->keep ? "true" : "false");
 	kr_json_verdict(p, o, &sb);
+	kr_json_findings(p, o, &sb);
 	strbuf_addstr(&sb, ",\"meta\":{");
 	for (uint32_t i = 0; i < p->nmeta; i++) {
 		if (i)

@@ -17,6 +17,7 @@ struct kr_opts {
 	double percent_limit;   /* hide functions and tree nodes whose total is below this % */
 	const uint8_t *keep;    /* sample filter, or NULL for all */
 	const char *source;     /* the profile's name, for the header */
+	int no_findings;        /* leave out "what to do next" (report/findings.h) */
 };
 
 /* ---- per-sample filters ---- */

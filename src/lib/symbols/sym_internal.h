@@ -80,6 +80,11 @@ struct ks_module {
 	Dwarf_CFI *eh_cfi, *dw_cfi;
 	Dwarf_Addr eh_bias, dw_bias;
 	int dw_cfi_tried;
+	/* .eh_frame_hdr's sorted table of FDE starts (sym_fde.c); points into the file */
+	int fde_state;          /* 0 not read, 1 read (fde_n may be 0) */
+	const unsigned char *fde_tab;
+	size_t fde_n;
+	uint64_t fde_hdr;       /* ELF address of .eh_frame_hdr: the table's base */
 };
 
 struct ks_cuidx;
@@ -94,6 +99,13 @@ int ks_module_read(struct ks_module *m, uint64_t vaddr, void *buf, size_t len);
 int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vaddr,
 			struct ks_sframe *out, int max);
 void ks_module_free(struct ks_module *m);
+/* Function boundaries from the unwind tables (sym_fde.c), for addresses no symbol
+ * covers: [*start, *end) is the FDE's range around vaddr; returns 0, or -1 when no FDE
+ * covers it. ks_fde_name gives the frame name "BASENAME+0xSTART" (interned), or NULL. */
+int ks_fde_bounds(struct ks_module *m, uint64_t vaddr, uint64_t *start, uint64_t *end);
+const char *ks_fde_name(struct ks_session *s, struct ks_module *m, uint64_t vaddr);
+/* 1 when a CU's DW_AT_producer says it was compiled without optimisation (GCC -O0). */
+int ks_producer_unoptimized(const char *producer);
 /* Demangles name when it looks mangled and the session allows; returns an interned string. */
 const char *ks_demangle(struct ks_session *s, const char *name);
 

@@ -762,6 +762,36 @@ static void call_site(struct ks_session *s, Dwarf_Die *die, const char **file, u
 		*file = ks_internz(&s->pool, f);
 }
 
+/* Whether the CU was compiled without optimisation, from its DW_AT_producer: GCC
+ * records the -O flags there (-grecord-gcc-switches, its default); the last one counts,
+ * and a GCC producer without any means the default, -O0. Producers that record no flags
+ * (clang, rustc, the GNU assembler) give 0: unknown is not reported as unoptimised. */
+int ks_producer_unoptimized(const char *producer)
+{
+	/* a GCC compiler front end: "GNU C17 ...", "GNU C++17 ...", "GNU Fortran2008 ...";
+	 * not the assembler ("GNU AS 2.40": hand-written code has no -O to record) */
+	static const char *const gcc[] = { "GNU C", "GNU Fortran", "GNU Objective-C", "GNU D", "GNU Go",
+					   "GNU Ada", "GNU Modula-2", NULL };
+	int is_gcc = 0;
+	for (int i = 0; producer && gcc[i] && !is_gcc; i++)
+		is_gcc = !strncmp(producer, gcc[i], strlen(gcc[i]));
+	if (!is_gcc)
+		return 0;
+	const char *last = NULL;
+	for (const char *q = strstr(producer, " -O"); q; q = strstr(q + 3, " -O"))
+		last = q;
+	if (!last)
+		return 1;
+	return last[3] == '0' && (last[4] == ' ' || last[4] == '\0');
+}
+
+static uint32_t cu_unopt_flag(Dwarf_Die *cu)
+{
+	Dwarf_Attribute am;
+	const char *prod = dwarf_formstring(dwarf_attr(cu, DW_AT_producer, &am));
+	return ks_producer_unoptimized(prod) ? KP_FRAME_UNOPT : 0;
+}
+
 static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vaddr,
 			const char *fname, struct ks_sframe *out, int max)
 {
@@ -823,6 +853,9 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	out[n].line = s->opts.no_lines ? 0 : line;
 	out[n].flags = name ? 0 : KP_FRAME_UNKNOWN;
 	out[n].addr = name ? 0 : vaddr;
+	uint32_t unopt = cu_unopt_flag(cu);
+	for (int k = 0; k <= n; k++)
+		out[k].flags |= unopt;
 	return n + 1;
 }
 
@@ -831,6 +864,13 @@ int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vadd
 {
 	struct ks_sym *sym = find_symbol(s, m, vaddr);
 	const char *fname = NULL;
+	uint64_t fs, fe;
+	/* A size-0 symbol (an assembly label, or the last exported name before static
+	 * functions of a stripped file) reaches to the next symbol; a function starting
+	 * after it in the unwind tables ends that reach. */
+	if (sym && sym->unsized && m->kind == KS_MOD_FILE && ks_fde_bounds(m, vaddr, &fs, &fe) == 0 &&
+	    fs > sym->addr)
+		sym = NULL;
 	if (sym) {
 		if (!sym->dname)
 			sym->dname = ks_demangle(s, sym->name);
@@ -839,8 +879,30 @@ int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	int n = 0;
 	if (m->kind == KS_MOD_FILE && (!s->opts.no_inline || !s->opts.no_lines))
 		n = dwarf_frames(s, m, vaddr, fname, out, max);
-	if (n > 0)
+	if (n > 0) {
+		if (out[n - 1].flags & KP_FRAME_UNKNOWN) {
+			/* no symbol and no DWARF name: the unwind tables' boundaries */
+			const char *fde = ks_fde_name(s, m, vaddr);
+			if (fde) {
+				out[n - 1].name = fde;
+				out[n - 1].flags = (out[n - 1].flags & ~KP_FRAME_UNKNOWN) | KP_FRAME_NOSYM;
+				out[n - 1].addr = 0;
+			}
+		}
 		return n;
+	}
+	if (!fname) {
+		const char *fde = ks_fde_name(s, m, vaddr);
+		if (fde) {
+			out[0].name = fde;
+			out[0].module = m->path;
+			out[0].file = NULL;
+			out[0].line = 0;
+			out[0].flags = KP_FRAME_NOSYM;
+			out[0].addr = 0;
+			return 1;
+		}
+	}
 	out[0].name = fname ? fname : m->unknown_name;
 	out[0].module = m->path;
 	out[0].file = NULL;

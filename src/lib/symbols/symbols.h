@@ -113,4 +113,11 @@ int ks_unwind_leaf(struct ks_session *s, int pid, const struct ks_regs *regs,
 int ks_unwind(struct ks_session *s, int pid, const struct ks_regs *regs, const void *stack,
 	      size_t stack_len, uint64_t *ips, int max, int *complete);
 
+/* ---- packages ---- */
+struct strbuf;
+/* Which Debian packages ship the files paths[0..n) (absolute): appends "PKG PATH\n" to
+ * out for each one found in the dpkg file list of a package named like the file's
+ * basename (up to its first '.'; see sym_pkg.c). Returns how many were found. */
+int ks_dpkg_packages(const char *const *paths, size_t n, struct strbuf *out);
+
 #endif
