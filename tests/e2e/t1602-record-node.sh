@@ -42,7 +42,7 @@ expect "node split: within 5 points of the program's own timing, no flags given"
 	"$KILN" report -i n.prof --folded >n.folded && shares n.folded truth.json
 '
 
-expect "the JavaScript frames are JIT frames, and the perf map kiln asked for is removed" '
+expect "the JavaScript frames are JIT frames, and the perf map (and V8 log) kiln asked for are removed" '
 	"$KILN" record -o n.prof -- "$NODE" "$TOP/tests/workloads/node_split.js" 0.5 >truth.json 2>err &&
 	"$KILN" report -i n.prof --json >n.json &&
 	pid=$(/usr/bin/python3 -c "
@@ -50,7 +50,9 @@ import json; d = json.load(open(\"n.json\"))
 rows = [r for r in d[\"functions\"] if \"node_split.js\" in r[\"name\"]]
 assert rows and all(r[\"jit\"] for r in rows), rows[:3]
 print(d[\"threads\"][0][\"pid\"])
-") && [ -n "$pid" ] && [ ! -e /tmp/perf-$pid.map ]
+") && [ -n "$pid" ] && [ ! -e /tmp/perf-$pid.map ] &&
+	# --perf-basic-prof also makes V8 (node 20) write isolate-0xADDR-PID-v8.log here
+	ls >files && ! grep "^isolate-.*-v8\.log$" files
 '
 
 expect "a NODE_OPTIONS of the user is kept (and one that already asks for the map is left alone)" '

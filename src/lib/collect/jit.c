@@ -1,6 +1,7 @@
 /* jit.c: see jit.h. */
 #include "collect/jit.h"
 #include "util/xalloc.h"
+#include <dirent.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -134,4 +135,30 @@ const char *kc_jit_attach_hint(int pid, char *buf, size_t size)
 	default:
 		return NULL;
 	}
+}
+
+void kc_jit_node_cleanup(int pid, const char *dir)
+{
+	char path[64], tail[32];
+	DIR *d;
+	struct dirent *e;
+	size_t tl;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", pid);
+	unlink(path);
+	snprintf(tail, sizeof(tail), "-%d-v8.log", pid);
+	tl = strlen(tail);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name), i;
+		if (n <= 11 + tl || strncmp(e->d_name, "isolate-0x", 10) || strcmp(e->d_name + n - tl, tail))
+			continue;
+		for (i = 10; i < n - tl; i++)
+			if (!((e->d_name[i] >= '0' && e->d_name[i] <= '9') || (e->d_name[i] >= 'a' && e->d_name[i] <= 'f')))
+				break;
+		if (i == n - tl)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
 }

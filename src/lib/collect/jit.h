@@ -25,5 +25,10 @@ char *kc_jit_node_options(const char *current);
 /* For a process kiln attaches to: when it is a JIT runtime and has no perf map, writes
  * a one-line hint into buf and returns buf; else NULL. */
 const char *kc_jit_attach_hint(int pid, char *buf, size_t size);
+/* Removes what node process pid wrote because kiln asked it for a perf map: its map
+ * /tmp/perf-PID.map, and the V8 log isolate-0xADDR-PID-v8.log that --perf-basic-prof also
+ * makes V8 write in the directory it was started in (dir; names carry the pid, so only
+ * that process's own log matches). */
+void kc_jit_node_cleanup(int pid, const char *dir);
 
 #endif

@@ -1127,11 +1127,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	kc_tie_stop(&x.tie);
 	sigprocmask(SIG_SETMASK, &x.orig, NULL);
 	recorder_release(&x.r);
-	if (x.node_map) {
-		/* the profile holds the names: the map node wrote for kiln is kiln's to remove */
-		char map[64];
-		snprintf(map, sizeof(map), "/tmp/perf-%d.map", x.node_map);
-		unlink(map);
-	}
+	if (x.node_map) /* the profile holds the names: what node wrote for kiln is kiln's to remove */
+		kc_jit_node_cleanup(x.node_map, ".");
 	return rc;
 }
