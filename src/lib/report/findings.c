@@ -439,8 +439,11 @@ static void hotspots(const struct kp_profile *p, const struct facts *fc, struct 
 		struct strbuf m = STRBUF_INIT;
 		const char *name = kp_str_get(p, t.f[i].name);
 		kp_str_t mod = t.f[i].module;
-		strbuf_addf(&m, "%s%s%s%s spends %.1f%% of the time in its own code", name, mod ? " [" : "",
-			    mod ? base_of(kp_str_get(p, mod)) : "", mod ? "]" : "", 100 * share);
+		/* a module named in brackets already ("[python]", "[kernel.kallsyms]") keeps its own */
+		int bare = mod && kp_str_get(p, mod)[0] == '[';
+		strbuf_addf(&m, "%s%s%s%s spends %.1f%% of the time in its own code", name,
+			    mod ? (bare ? " " : " [") : "", mod ? base_of(kp_str_get(p, mod)) : "",
+			    mod && !bare ? "]" : "", 100 * share);
 		add_hotspot(out, fc, share, name, NULL, &m);
 		strbuf_release(&m);
 	}
