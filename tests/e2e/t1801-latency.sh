@@ -92,8 +92,11 @@ expect "-p on a running program: its calls while attached, percentiles right" '
 	[ $rc = 0 ] || { cat err; exit 1; }
 	s=$(jget o.json "f[\"slow_op\"][\"count\"]") && f=$(jget o.json "f[\"fast_op\"][\"count\"]") &&
 	echo "slow_op $s fast_op $f p50 $(jget o.json "f[\"slow_op\"][\"p50_ns\"]") truth p50 $(pct truth 0.5)" &&
-	# calls in progress at the attach and the detach make the two counts differ by up to 10
-	[ "$s" -gt 100 ] && [ $((f - 10 * s)) -le 11 ] && [ $((10 * s - f)) -le 11 ] &&
+	# a window of the call sequence (slow_op, then fast_op 10 times) differs from 1:10 by up
+	# to 10; the probes of the two functions are switched on and off one after the other,
+	# not at one instant, and a busy machine can run a burst of fast_op calls in between:
+	# 30 leaves room for that, far below a lost or doubled kind of call (over 1,000 here)
+	[ "$s" -gt 100 ] && [ $((f - 10 * s)) -le 30 ] && [ $((10 * s - f)) -le 30 ] &&
 	within "$(jget o.json "f[\"slow_op\"][\"p50_ns\"]")" "$(pct truth 0.5)" 15
 '
 expect "a real multithreaded program (xz -T2): liblzma calls traced, no error" '
