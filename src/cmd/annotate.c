@@ -118,7 +118,9 @@ static const char *base_of(const char *path)
 
 static void json_str(struct strbuf *sb, const char *s)
 {
+	strbuf_addch(sb, '"');
 	strbuf_add_json(sb, s, strlen(s));
+	strbuf_addch(sb, '"');
 }
 
 static void print_cell(FILE *out, double v, double t)
@@ -186,6 +188,7 @@ int cmd_annotate(int argc, char **argv)
 	struct src src = { 0 };
 	struct ka_asm *as = NULL;
 	long nas = 0;
+	uint64_t asm_lo = 0, asm_hi = 0;
 	if (kp_load_auto(&p, input, &info) < 0)
 		goto out;
 	if (!p.nvalues) {
@@ -275,7 +278,27 @@ int cmd_annotate(int argc, char **argv)
 			kiln_note("'%s' recorded no size or time of '%s': the instructions shown may differ "
 				  "from what ran", input, mname);
 		}
-		nas = ka_disasm(mname, r.insns[0].addr, r.insns[r.ninsns - 1].addr + 1, &as, &err);
+		/* the whole function when its symbol is in the file, else the sampled range */
+		uint64_t lo = r.insns[0].addr, hi = r.insns[r.ninsns - 1].addr + 1, flo, fhi;
+		if (ka_func_bounds(mname, lo, &flo, &fhi) == 0 && flo <= lo && hi <= fhi) {
+			lo = flo;
+			hi = fhi;
+		} else {
+			hi += 16; /* the last sampled instruction whole; what follows it is dropped */
+		}
+		nas = ka_disasm(mname, lo, hi, &as, &err);
+		if (nas > 0 && hi == r.insns[r.ninsns - 1].addr + 17) {
+			long keep = nas;
+			while (keep > 1 && as[keep - 1].addr > r.insns[r.ninsns - 1].addr)
+				keep--;
+			for (long j = keep; j < nas; j++) {
+				free(as[j].text);
+				free(as[j].file);
+			}
+			nas = keep;
+		}
+		asm_lo = lo;
+		asm_hi = hi;
 		if (nas < 0) {
 			kiln_error("cannot disassemble '%s': %s", fname, err.buf);
 			goto out;
@@ -377,8 +400,8 @@ int cmd_annotate(int argc, char **argv)
 	if (r.noline_total > 0)
 		printf("\n%.2f%% of its total has no line data\n", pct(r.noline_total, r.total));
 	if (want_asm) {
-		printf("\ninstructions (objdump -d of %s, 0x%llx-0x%llx: first to last sampled):\n", mname,
-		       (unsigned long long)r.insns[0].addr, (unsigned long long)r.insns[r.ninsns - 1].addr);
+		printf("\ninstructions (objdump -d of %s, 0x%llx-0x%llx):\n", mname, (unsigned long long)asm_lo,
+		       (unsigned long long)asm_hi);
 		uint32_t k = 0, cur = 0;
 		const char *curfile = NULL;
 		for (long j = 0; j < nas; j++) {

@@ -3,6 +3,7 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <errno.h>
+#include <gelf.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -322,4 +323,42 @@ long ka_disasm(const char *module, uint64_t lo, uint64_t hi, struct ka_asm **out
 	}
 	*out = a;
 	return (long)n;
+}
+
+int ka_func_bounds(const char *module, uint64_t vaddr, uint64_t *lo, uint64_t *hi)
+{
+	int fd = open(module, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
+	int found = 0;
+	for (int want = SHT_SYMTAB; e && !found; want = SHT_DYNSYM) {
+		Elf_Scn *scn = NULL;
+		while (!found && (scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != (GElf_Word)want || !sh.sh_entsize)
+				continue;
+			Elf_Data *d = elf_getdata(scn, NULL);
+			size_t n = d ? sh.sh_size / sh.sh_entsize : 0;
+			for (size_t i = 0; i < n; i++) {
+				GElf_Sym sym;
+				if (!gelf_getsym(d, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sym.st_size ||
+				    sym.st_shndx == SHN_UNDEF)
+					continue;
+				if (sym.st_value <= vaddr && vaddr < sym.st_value + sym.st_size) {
+					*lo = sym.st_value;
+					*hi = sym.st_value + sym.st_size;
+					found = 1;
+					break;
+				}
+			}
+		}
+		if (want == SHT_DYNSYM)
+			break;
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return found ? 0 : -1;
 }

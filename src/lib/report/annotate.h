@@ -65,3 +65,7 @@ struct ka_asm {
 struct strbuf;
 long ka_disasm(const char *module, uint64_t lo, uint64_t hi, struct ka_asm **out, struct strbuf *err);
 void ka_asm_free(struct ka_asm *a, long n);
+
+/* The bounds [*lo, *hi) of the function symbol (.symtab, else .dynsym) of the ELF file
+ * module that holds vaddr; returns 0, or -1 when the file has none. */
+int ka_func_bounds(const char *module, uint64_t vaddr, uint64_t *lo, uint64_t *hi);
