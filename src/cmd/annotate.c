@@ -266,7 +266,17 @@ int cmd_annotate(int argc, char **argv)
 			goto out;
 		}
 		uint64_t mt, size;
-		if (ka_recorded_module(&p, mname, &mt, &size)) {
+		char want[160], have[160];
+		if (ka_recorded_build_id(&p, mname, want, sizeof(want))) {
+			/* the build-id says it all: a copy (other time) is the same, a rebuild is not */
+			if (kp_file_build_id(mname, have, sizeof(have)) < 0 || strcmp(want, have)) {
+				kiln_error("cannot disassemble '%s': module '%s' is not the one profiled (build-id %s, "
+					   "recorded %s); --asm needs the file that was profiled",
+					   fname, mname, kp_file_build_id(mname, have, sizeof(have)) < 0 ? "none" : have,
+					   want);
+				goto out;
+			}
+		} else if (ka_recorded_module(&p, mname, &mt, &size)) {
 			uint64_t now = (uint64_t)st.st_mtim.tv_sec * 1000000000ull + (uint64_t)st.st_mtim.tv_nsec;
 			if ((uint64_t)st.st_size != size || now != mt) {
 				kiln_error("cannot disassemble '%s': module '%s' changed since recording (its size or "

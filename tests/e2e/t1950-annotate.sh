@@ -90,13 +90,15 @@ expect "a source file that cannot be found: the lines without text, and a note" 
 		{ cat out err; exit 1; }
 '
 
-expect "--asm with the module missing, or changed since recording: one line, exit 1" '
+expect "--asm: a copy with the same build-id is fine; another build, or the module missing: one line, exit 1" '
 	cp "$WORKLOADS/annotate_loop" ./loop &&
 	"$KILN" record -o p.prof -- ./loop 100 >/dev/null 2>&1 || exit 1
 	"$KILN" annotate hot_leaf -i p.prof --asm >out 2>err || { cat err; exit 1; }
 	touch -d "2001-01-01" loop &&
+	"$KILN" annotate hot_leaf -i p.prof --asm >out 2>err || { cat err; exit 1; }
+	cp "$WORKLOADS/callers3" ./loop &&
 	{ "$KILN" annotate hot_leaf -i p.prof --asm >out 2>err; rc=$?; } ;
-	[ $rc = 1 ] && [ $(wc -l <err) = 1 ] && grep -q "changed since recording" err || { echo rc=$rc; cat err; exit 1; }
+	[ $rc = 1 ] && [ $(wc -l <err) = 1 ] && grep -q "is not the one profiled (build-id" err || { echo rc=$rc; cat err; exit 1; }
 	rm loop &&
 	{ "$KILN" annotate hot_leaf -i p.prof --asm >out 2>err; rc=$?; } ;
 	[ $rc = 1 ] && [ $(wc -l <err) = 1 ] && grep -q "missing on this machine" err || { echo rc=$rc; cat err; exit 1; }

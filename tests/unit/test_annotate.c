@@ -132,6 +132,12 @@ static void test_recorded_files(void **state)
 	assert_int_equal(ka_recorded_module(&p, "/bin/app", &a, &b), 1);
 	assert_true(a == 1700000000000000001ull && b == 9000);
 	assert_int_equal(ka_recorded_module(&p, "/bin/ap", &a, &b), 0);
+	char id[64];
+	kp_meta_set(&p, "module_build_ids", "aa01 /bin/a\n89f265a9 /bin/app\n");
+	assert_int_equal(ka_recorded_build_id(&p, "/bin/app", id, sizeof(id)), 1);
+	assert_string_equal(id, "89f265a9");
+	assert_int_equal(ka_recorded_build_id(&p, "/bin/ap", id, sizeof(id)), 0);
+	assert_int_equal(ka_recorded_build_id(&p, "/bin/app", id, 4), 0); /* does not fit */
 	kp_profile_release(&p);
 }
 

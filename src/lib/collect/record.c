@@ -619,14 +619,15 @@ static void set_package_meta(struct recorder *r)
 }
 
 /* What `kiln annotate` checks on any machine: "HASH SIZE PATH" lines for every source file
- * the frames name (key source_files; HASH = kp_file_hash) and "MTIME_NS SIZE PATH" for
- * every module file (key module_files), so that a file changed since recording is said to
- * be, not silently shown. */
+ * the frames name (key source_files; HASH = kp_file_hash), "MTIME_NS SIZE PATH" for
+ * every module file (key module_files) and "BUILDID PATH" for those with a GNU build-id
+ * (key module_build_ids), so that a file changed since recording is said to be, not
+ * silently shown. */
 static void set_file_meta(struct recorder *r)
 {
 	struct kp_profile *p = &r->prof;
 	uint8_t *seen = xcalloc(p->strings.nr + 1, 1);
-	struct strbuf src = STRBUF_INIT, mod = STRBUF_INIT;
+	struct strbuf src = STRBUF_INIT, mod = STRBUF_INIT, bid = STRBUF_INIT;
 	for (uint32_t f = 1; f < p->nframes; f++) {
 		const struct kp_frame *fr = &p->frames[f];
 		if (fr->flags & (KP_FRAME_KERNEL | KP_FRAME_JIT | KP_FRAME_PY))
@@ -642,6 +643,9 @@ static void set_file_meta(struct recorder *r)
 			if (path[0] != '/' || strchr(path, '\n') || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
 				continue;
 			if (k) {
+				char bidhex[160];
+				if (kp_file_build_id(path, bidhex, sizeof(bidhex)) == 0)
+					strbuf_addf(&bid, "%s %s\n", bidhex, path);
 				strbuf_addf(&mod, "%llu %llu %s\n",
 					    (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
 						    (unsigned long long)st.st_mtim.tv_nsec,
@@ -656,6 +660,8 @@ static void set_file_meta(struct recorder *r)
 	}
 	kp_meta_set(p, "source_files", src.buf);
 	kp_meta_set(p, "module_files", mod.buf);
+	kp_meta_set(p, "module_build_ids", bid.buf);
+	strbuf_release(&bid);
 	strbuf_release(&src);
 	strbuf_release(&mod);
 	free(seen);

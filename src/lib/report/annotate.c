@@ -217,6 +217,25 @@ int ka_recorded_module(const struct kp_profile *p, const char *path, uint64_t *m
 	return recorded(p, "module_files", 10, path, mtime_ns, size);
 }
 
+int ka_recorded_build_id(const struct kp_profile *p, const char *path, char *out, size_t outsz)
+{
+	const char *v = kp_meta_get(p, "module_build_ids");
+	size_t plen = strlen(path);
+	while (v && *v) {
+		const char *nl = strchr(v, '\n');
+		size_t len = nl ? (size_t)(nl - v) : strlen(v);
+		const char *sp = memchr(v, ' ', len);
+		if (sp && (size_t)(v + len - (sp + 1)) == plen && !memcmp(sp + 1, path, plen) &&
+		    (size_t)(sp - v) < outsz) {
+			memcpy(out, v, (size_t)(sp - v));
+			out[sp - v] = '\0';
+			return 1;
+		}
+		v = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
 /* ---- disassembly: objdump -d -l ---- */
 
 void ka_asm_free(struct ka_asm *a, long n)

@@ -12,6 +12,7 @@
 #ifndef KILN_REPORT_ANNOTATE_H
 #define KILN_REPORT_ANNOTATE_H
 #include "profile/profile.h"
+#include <stddef.h>
 #include <stdint.h>
 
 struct ka_line {
@@ -48,6 +49,9 @@ void ka_release(struct ka_result *r);
  * record.c): returns 1 and fills hash/mtime and size when the file is listed, else 0. */
 int ka_recorded_source(const struct kp_profile *p, const char *path, uint64_t *hash, uint64_t *size);
 int ka_recorded_module(const struct kp_profile *p, const char *path, uint64_t *mtime_ns, uint64_t *size);
+/* The recorded GNU build-id (hex) of module path (key module_build_ids) into out; 1 when
+ * listed, else 0. */
+int ka_recorded_build_id(const struct kp_profile *p, const char *path, char *out, size_t outsz);
 
 #endif
 
