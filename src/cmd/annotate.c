@@ -216,7 +216,7 @@ int cmd_annotate(int argc, char **argv)
 	}
 	const char *file = r.file ? kp_str_get(&p, r.file) : "";
 	/* the source text: found, and unchanged since recording when the profile says */
-	if (!nosrc && file[0]) {
+	if (!nosrc && !json && file[0]) { /* JSON has no text: nothing to find or check */
 		src.path = find_source(file, srcdir);
 		if (src.path) {
 			uint64_t hash, size, h2;

@@ -73,13 +73,14 @@ expect "folded stacks carry no lines: one line saying so, exit 1" '
 	[ $rc = 1 ] && [ $(wc -l <err) = 1 ] && grep -q "no line data" err && grep -q "folded" err || { cat err; exit 1; }
 '
 
-expect "--source-dir: an unchanged copy is shown; a changed one is refused; --no-source still annotates" '
+expect "--source-dir: an unchanged copy is shown; a changed one is refused; --json and --no-source still annotate" '
 	mkdir -p src && cp "$SRC" src/ && touch -d "2001-01-01" src/annotate_loop.c &&
 	"$KILN" annotate hot_leaf -i "$P" --source-dir src >out 2>err || { cat err; exit 1; }
 	grep -q "6364136223846793005ul" out &&
 	echo "/* changed */" >>src/annotate_loop.c &&
 	{ "$KILN" annotate hot_leaf -i "$P" --source-dir src >out 2>err; rc=$?; } ;
 	[ $rc = 1 ] && [ $(wc -l <err) = 1 ] && grep -q "changed since recording" err || { echo rc=$rc; cat err; exit 1; }
+	"$KILN" annotate hot_leaf -i "$P" --source-dir src --json >out 2>err || { cat err; exit 1; }
 	"$KILN" annotate hot_leaf -i "$P" --source-dir src --no-source >out 2>err || { cat err; exit 1; }
 	awk -v h="$HOT" "\$3 == h" out | grep -q . || { cat out; exit 1; }
 '

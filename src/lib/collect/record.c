@@ -630,7 +630,7 @@ static void set_file_meta(struct recorder *r)
 	struct strbuf src = STRBUF_INIT, mod = STRBUF_INIT, bid = STRBUF_INIT;
 	for (uint32_t f = 1; f < p->nframes; f++) {
 		const struct kp_frame *fr = &p->frames[f];
-		if (fr->flags & (KP_FRAME_KERNEL | KP_FRAME_JIT | KP_FRAME_PY))
+		if (fr->flags & (KP_FRAME_KERNEL | KP_FRAME_JIT))
 			continue;
 		kp_str_t ids[2] = { fr->file, fr->module };
 		for (int k = 0; k < 2; k++) {
