@@ -106,6 +106,15 @@ expect "--asm: a copy with the same build-id is fine; another build, or the modu
 	"$KILN" annotate hot_leaf -i p.prof >out 2>err || { cat err; exit 1; }
 '
 
+expect "a Python function: its hot line, with the text of the script" '
+	printf "def work(n):\n    s = 0\n    for i in range(n):\n        s += i * i %% 7\n    return s\n\nwork(3000000)\n" >w.py &&
+	"$KILN" record -o py.prof -- /usr/bin/python3 w.py >/dev/null 2>err || { cat err; exit 1; }
+	"$KILN" annotate "work (w.py:1)" -i py.prof --json >a.json 2>err || { cat err; exit 1; }
+	[ "$(jget a.json "max(d[\"lines\"], key=lambda l: l[\"self\"])[\"line\"]")" = 4 ] &&
+	[ "$(jget a.json "d[\"file\"]")" = "$T/w.py" ] || { cat a.json; exit 1; }
+	"$KILN" annotate "work (w.py:1)" -i py.prof >out 2>err && grep -q "s += i \* i" out || { cat out err; exit 1; }
+'
+
 expect "usage: no function, two functions, --help" '
 	"$KILN" annotate -i "$P" >out 2>err; [ $? = 2 ] || exit 1
 	"$KILN" annotate a b -i "$P" >out 2>err; [ $? = 2 ] || exit 1
