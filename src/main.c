@@ -25,6 +25,7 @@ static const struct cmd_struct commands[] = {
 	{ "latency", cmd_latency, "time every call of chosen functions: percentiles, histogram" },
 	{ "lock", cmd_lock, "profile lock contention: waits and holds per lock, with stacks" },
 	{ "export", cmd_export, "write a profile for pprof, speedscope, Firefox Profiler, Chrome" },
+	{ "annotate", cmd_annotate, "show one function's source lines (and instructions) with their samples" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -148,7 +148,8 @@ static void test_workload_symbols(void **state)
 			assert_string_equal(kp_str_get(&p, f->name), name);
 			assert_string_equal(kp_str_get(&p, f->module), real);
 			assert_int_equal(f->flags & KP_FRAME_UNKNOWN, 0);
-			assert_int_equal(f->addr, 0);
+			/* with line data a named frame keeps its module address (kiln annotate --asm) */
+			assert_true(f->addr != 0);
 			checked++;
 		} else if (sscanf(c.lines[i], "raw %127s %p", name, &addr) == 2) {
 			int n = ks_resolve(raw, &p, c.pid, (uint64_t)(uintptr_t)addr, 0, out, 8);

@@ -10,6 +10,7 @@
 #include "collect/pyframes.h"
 #include "collect/unwind_dwarf.h"
 #include "profile/profile_io.h"
+#include "util/filehash.h"
 #include "symbols/symbols.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -617,6 +618,55 @@ static void set_package_meta(struct recorder *r)
 	strbuf_release(&sb);
 }
 
+/* What `kiln annotate` checks on any machine: "HASH SIZE PATH" lines for every source file
+ * the frames name (key source_files; HASH = kp_file_hash), "MTIME_NS SIZE PATH" for
+ * every module file (key module_files) and "BUILDID PATH" for those with a GNU build-id
+ * (key module_build_ids), so that a file changed since recording is said to be, not
+ * silently shown. */
+static void set_file_meta(struct recorder *r)
+{
+	struct kp_profile *p = &r->prof;
+	uint8_t *seen = xcalloc(p->strings.nr + 1, 1);
+	struct strbuf src = STRBUF_INIT, mod = STRBUF_INIT, bid = STRBUF_INIT;
+	for (uint32_t f = 1; f < p->nframes; f++) {
+		const struct kp_frame *fr = &p->frames[f];
+		if (fr->flags & (KP_FRAME_KERNEL | KP_FRAME_JIT))
+			continue;
+		kp_str_t ids[2] = { fr->file, fr->module };
+		for (int k = 0; k < 2; k++) {
+			kp_str_t id = ids[k];
+			struct stat st;
+			if (!id || id >= p->strings.nr || seen[id])
+				continue;
+			seen[id] = 1;
+			const char *path = kp_str_get(p, id);
+			if (path[0] != '/' || strchr(path, '\n') || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+				continue;
+			if (k) {
+				char bidhex[160];
+				if (kp_file_build_id(path, bidhex, sizeof(bidhex)) == 0)
+					strbuf_addf(&bid, "%s %s\n", bidhex, path);
+				strbuf_addf(&mod, "%llu %llu %s\n",
+					    (unsigned long long)st.st_mtim.tv_sec * 1000000000ull +
+						    (unsigned long long)st.st_mtim.tv_nsec,
+					    (unsigned long long)st.st_size, path);
+			} else {
+				uint64_t h;
+				if (kp_file_hash(path, &h) == 0)
+					strbuf_addf(&src, "%016llx %llu %s\n", (unsigned long long)h,
+						    (unsigned long long)st.st_size, path);
+			}
+		}
+	}
+	kp_meta_set(p, "source_files", src.buf);
+	kp_meta_set(p, "module_files", mod.buf);
+	kp_meta_set(p, "module_build_ids", bid.buf);
+	strbuf_release(&bid);
+	strbuf_release(&src);
+	strbuf_release(&mod);
+	free(seen);
+}
+
 static void set_end_meta(struct recorder *r, uint64_t ns, uint64_t lost)
 {
 	char buf[64];
@@ -992,6 +1042,8 @@ static int finish(struct run *x, struct kc_record_result *res)
 	set_end_meta(r, t_end - r->t0, cs->lost);
 	set_load_meta(r, x->o->argv && x->target_done);
 	set_package_meta(r);
+	if (!x->o->no_lines)
+		set_file_meta(r);
 	res->samples = r->samples;
 	res->lost = cs->lost;
 	res->threads = r->threads.n;

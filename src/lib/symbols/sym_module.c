@@ -17,6 +17,7 @@
  * aliases. */
 #include "symbols/sym_internal.h"
 #include "util/error.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -739,6 +740,24 @@ static const char *die_name(struct ks_session *s, Dwarf_Die *die)
 	return name ? ks_internz(&s->pool, name) : NULL;
 }
 
+/* A source path as the line table gives it, made absolute with the CU's DW_AT_comp_dir
+ * when it is relative (GCC records "src/x.c" for `cc src/x.c`), so that the file can be
+ * found (and checked, kiln annotate) from any directory; interned. */
+static const char *abs_src(struct ks_session *s, Dwarf_Die *cu, const char *f)
+{
+	if (!f || f[0] == '/')
+		return f ? ks_internz(&s->pool, f) : NULL;
+	Dwarf_Attribute am;
+	const char *dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &am));
+	if (!dir || dir[0] != '/')
+		return ks_internz(&s->pool, f);
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/%s", dir, f);
+	const char *r = ks_internz(&s->pool, sb.buf);
+	strbuf_release(&sb);
+	return r;
+}
+
 /* The call site of an inlined instance: DW_AT_call_file / DW_AT_call_line. */
 static void call_site(struct ks_session *s, Dwarf_Die *die, const char **file, uint32_t *line)
 {
@@ -759,7 +778,7 @@ static void call_site(struct ks_session *s, Dwarf_Die *die, const char **file, u
 		return;
 	const char *f = dwarf_filesrc(files, fidx, NULL, NULL);
 	if (f)
-		*file = ks_internz(&s->pool, f);
+		*file = abs_src(s, &cu, f);
 }
 
 /* Whether the CU was compiled without optimisation, from its DW_AT_producer: GCC
@@ -814,7 +833,7 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 		int ln = 0;
 		if (l && dwarf_lineno(l, &ln) == 0) {
 			const char *f = dwarf_linesrc(l, NULL, NULL);
-			file = f ? ks_internz(&s->pool, f) : NULL;
+			file = abs_src(s, cu, f);
 			line = ln > 0 ? (uint32_t)ln : 0;
 		}
 	}
@@ -834,7 +853,7 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 					out[n].file = s->opts.no_lines ? NULL : file;
 					out[n].line = s->opts.no_lines ? 0 : line;
 					out[n].flags = KP_FRAME_INLINE;
-					out[n].addr = 0;
+					out[n].addr = s->opts.no_lines ? 0 : vaddr;
 					n++;
 				}
 				call_site(s, &e->die, &file, &line);
@@ -852,7 +871,8 @@ static int dwarf_frames(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	out[n].file = s->opts.no_lines ? NULL : file;
 	out[n].line = s->opts.no_lines ? 0 : line;
 	out[n].flags = name ? 0 : KP_FRAME_UNKNOWN;
-	out[n].addr = name ? 0 : vaddr;
+	/* with line data, named frames keep their address too (kiln annotate --asm) */
+	out[n].addr = name && s->opts.no_lines ? 0 : vaddr;
 	uint32_t unopt = cu_unopt_flag(cu);
 	for (int k = 0; k <= n; k++)
 		out[k].flags |= unopt;
@@ -908,6 +928,6 @@ int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vadd
 	out[0].file = NULL;
 	out[0].line = 0;
 	out[0].flags = fname ? 0 : KP_FRAME_UNKNOWN;
-	out[0].addr = fname ? 0 : vaddr;
+	out[0].addr = fname && s->opts.no_lines ? 0 : vaddr;
 	return 1;
 }
