@@ -50,6 +50,7 @@ struct task {
 	int32_t pid;       /* threads: their process */
 	uint32_t pthread;  /* threads: profile thread index, 0 until first sampled */
 	uint32_t space;    /* processes: address-space id for the memo, 0 = none yet */
+	int maps_known;    /* processes: maps read from /proc or born while recording */
 	char comm[32];     /* threads: current name */
 };
 
@@ -157,6 +158,8 @@ struct recorder {
 	struct kc_offcpu *oc;     /* --off-cpu: intervals off the CPU */
 	int v_cpu, v_off, v_wall; /* value indexes (-1 when absent) */
 	struct kc_py *py;         /* issue 10: Python frames (pyframes.h) */
+	int lazy_maps;            /* -a, -C, -t: read the maps of a process kiln did not start
+				   * from /proc at its first sample */
 };
 
 static void read_comm(int pid, int tid, char *out, size_t size)
@@ -171,6 +174,8 @@ static void read_comm(int pid, int tid, char *out, size_t size)
 			out[strcspn(out, "\n")] = '\0';
 		fclose(f);
 	}
+	if (!out[0] && tid == 0)
+		snprintf(out, size, "swapper"); /* the idle task, as perf names it */
 	if (!out[0])
 		snprintf(out, size, ":%d", tid);
 }
@@ -244,6 +249,7 @@ static void on_fork(struct recorder *r, const struct kc_sideband *sb)
 		ks_fork(r->sym, ppid, pid);
 		kc_py_fork(r->py, ppid, pid);
 		space_changed(r, pid);
+		task_find(&r->procs, pid, 1)->maps_known = 1;
 	}
 	struct task *t = task_find(&r->threads, tid, 1);
 	t->pid = pid;
@@ -318,6 +324,15 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 	if (kc_parse_sample(r->layout, rec, len, &s) < 0)
 		return;
 	struct task *t = thread_get(r, (int32_t)s.pid, (int32_t)s.tid);
+	if (r->lazy_maps && (int32_t)s.pid > 0) {
+		/* a process that was running before the recording: its maps from /proc */
+		struct task *pr = task_find(&r->procs, (int32_t)s.pid, 1);
+		if (!pr->maps_known) {
+			pr->maps_known = 1;
+			ks_load_proc_maps(r->sym, (int)s.pid);
+			space_changed(r, (int32_t)s.pid);
+		}
+	}
 	if (!t->pthread)
 		t->pthread = kp_add_thread(&r->prof, t->pid, (int32_t)s.tid, t->comm);
 
@@ -518,7 +533,53 @@ static int any_alive(const struct kc_record_opts *o)
 	for (size_t i = 0; i < o->npids; i++)
 		if (kill(o->pids[i], 0) == 0 || errno == EPERM)
 			return 1;
+	for (size_t i = 0; i < o->ntids; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d/stat", o->tids[i]);
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
 	return 0;
+}
+
+/* The process of thread tid (Tgid in /proc/TID/status), or -1. */
+static int tgid_of(int tid)
+{
+	char path[64], line[256];
+	int tgid = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* -t: follows thread tid alone. */
+static int attach_thread(struct recorder *r, int tid)
+{
+	int pid = tgid_of(tid);
+	if (pid <= 0)
+		return kiln_error("no thread with id %d; list a process's threads with 'ps -T -p PID'", tid);
+	int rc = kc_collector_add_task(r->col, tid);
+	if (rc == -2)
+		return kiln_error("no thread with id %d; list a process's threads with 'ps -T -p PID'", tid);
+	if (rc < 0)
+		return -1;
+	struct task *t = task_find(&r->threads, tid, 1);
+	t->pid = pid;
+	read_comm(pid, tid, t->comm, sizeof(t->comm));
+	task_find(&r->procs, pid, 1);
+	return 0;
+}
+
+/* Whether the recording takes every process on its CPUs (-a; -C without a target). */
+static int is_system_wide(const struct kc_record_opts *o)
+{
+	return o->system_wide || (o->ncpus && !o->argv && !o->npids && !o->ntids);
 }
 
 /* ---- metadata ---- */
@@ -533,8 +594,32 @@ static void set_meta(struct recorder *r, const struct kc_event_def *ev, unsigned
 	struct tm tm;
 	kp_meta_set(p, "kind", "cpu");
 	kp_meta_set(p, "event", ev->name);
-	snprintf(buf, sizeof(buf), "%u", freq);
-	kp_meta_set(p, "frequency", buf);
+	if (r->o->period) {
+		/* a fixed period: the rate it makes for a timer event */
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->o->period);
+		kp_meta_set(p, "period", buf);
+		if (!strcmp(ev->unit, "ns")) {
+			snprintf(buf, sizeof(buf), "%.0f", 1e9 / (double)r->o->period);
+			kp_meta_set(p, "frequency", buf);
+		}
+	} else {
+		snprintf(buf, sizeof(buf), "%u", freq);
+		kp_meta_set(p, "frequency", buf);
+	}
+	if (is_system_wide(r->o))
+		kp_meta_set(p, "system_wide", "1");
+	if (r->o->ncpus) {
+		for (size_t i = 0; i < r->o->ncpus; i++)
+			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->cpus[i]);
+		kp_meta_set(p, "cpus", sb.buf);
+		strbuf_reset(&sb);
+	}
+	if (r->o->ntids) {
+		for (size_t i = 0; i < r->o->ntids; i++)
+			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->tids[i]);
+		kp_meta_set(p, "tids", sb.buf);
+		strbuf_reset(&sb);
+	}
 	if (r->o->argv) {
 		for (char **a = r->o->argv; *a; a++) {
 			if (a != r->o->argv)
@@ -542,7 +627,7 @@ static void set_meta(struct recorder *r, const struct kc_event_def *ev, unsigned
 			strbuf_addstr(&sb, *a);
 		}
 		kp_meta_set(p, "command", sb.buf);
-	} else {
+	} else if (r->o->npids) {
 		for (size_t i = 0; i < r->o->npids; i++)
 			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->pids[i]);
 		kp_meta_set(p, "pids", sb.buf);
@@ -751,6 +836,10 @@ static void make_config(const struct kc_record_opts *o, const struct kc_event_de
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->event = ev;
 	cfg->freq = o->freq ? o->freq : 999;
+	cfg->period = o->period;
+	cfg->cpu_list = o->cpus;
+	cfg->ncpu_list = (unsigned)o->ncpus;
+	cfg->no_inherit = o->ntids > 0;
 	cfg->exclude_kernel = o->no_kernel;
 	if (o->call_graph == KC_CG_FP) {
 		cfg->regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
@@ -768,7 +857,8 @@ static void make_config(const struct kc_record_opts *o, const struct kc_event_de
 	}
 	cfg->context_switch = o->off_cpu;
 	cfg->switch_samples = o->off_cpu;
-	cfg->enable_on_exec = o->argv != NULL;
+	/* system-wide events have no task to wait for the exec of: enabled at the release */
+	cfg->enable_on_exec = o->argv != NULL && !is_system_wide(o);
 }
 
 static void kill_target(struct run *x)
@@ -813,7 +903,7 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 		if (spawned < 0)
 			return -1;
 		kc_tie_start(&x->tie, x->ch.pid, NULL);
-		int arc = kc_collector_add_task(r->col, x->ch.pid);
+		int arc = kc_collector_add_task(r->col, is_system_wide(o) ? -1 : x->ch.pid);
 		if (arc < 0) {
 			if (arc == -2)
 				kiln_error("cannot start '%s': it exited before it could run", o->argv[0]);
@@ -824,7 +914,13 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 		t->pid = x->ch.pid;
 		snprintf(t->comm, sizeof(t->comm), "%s", o->argv[0]);
 		task_find(&r->procs, x->ch.pid, 1);
+	} else if (is_system_wide(o)) {
+		if (kc_collector_add_task(r->col, -1) < 0)
+			return -1;
 	} else {
+		for (size_t i = 0; i < o->ntids; i++)
+			if (attach_thread(r, o->tids[i]) < 0)
+				return -1;
 		for (size_t i = 0; i < o->npids; i++) {
 			char hint[400];
 			if (attach_process(r, o->pids[i]) < 0)
@@ -879,9 +975,21 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 			x->ch.pid = -1;
 			return -1;
 		}
+		if (is_system_wide(o) && kc_collector_enable(r->col) < 0) {
+			kill_target(x);
+			return -1;
+		}
 	} else {
 		if (kc_collector_enable(r->col) < 0)
 			return -1;
+		for (size_t i = 0; i < o->ntids; i++) {
+			int pid = tgid_of(o->tids[i]);
+			if (pid > 0 && !task_find(&r->procs, pid, 1)->maps_known) {
+				task_find(&r->procs, pid, 1)->maps_known = 1;
+				ks_load_proc_maps(r->sym, pid);
+				space_changed(r, pid);
+			}
+		}
 		for (size_t i = 0; i < o->npids; i++) {
 			ks_load_proc_maps(r->sym, o->pids[i]);
 			space_changed(r, o->pids[i]);
@@ -959,7 +1067,7 @@ static void record_loop(struct run *x)
 				stop = 1;
 			}
 		}
-		if (!o->argv && !stop && !any_alive(o))
+		if (!o->argv && !is_system_wide(o) && !stop && !any_alive(o))
 			stop = 1;
 		/* the first samples go out as soon as they are symbolized, then on schedule */
 		if (now >= next_flush || (!first_out && r->prof.nsamples > 0)) {
@@ -1059,6 +1167,10 @@ static int precheck(const struct kc_record_opts *o, struct kc_record_result *res
 		if (access(path, F_OK) != 0)
 			return kiln_error("no process with pid %d; check the number with 'ps'", o->pids[i]);
 	}
+	for (size_t i = 0; i < o->ntids; i++)
+		if (tgid_of(o->tids[i]) <= 0)
+			return kiln_error("no thread with id %d; list a process's threads with 'ps -T -p PID'",
+					  o->tids[i]);
 	return 0;
 }
 
@@ -1095,6 +1207,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
 	x.r.sym = ks_session_new(&so);
 	x.r.py = kc_py_new(&x.r.prof, o->python_internals);
+	x.r.lazy_maps = is_system_wide(o) || o->ntids;
 
 	/* signals arrive through a signalfd; the target gets the original mask back */
 	sigemptyset(&block);
