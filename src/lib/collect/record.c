@@ -51,6 +51,7 @@ struct task {
 	uint32_t pthread;  /* threads: profile thread index, 0 until first sampled */
 	uint32_t space;    /* processes: address-space id for the memo, 0 = none yet */
 	int maps_known;    /* processes: maps read from /proc or born while recording */
+	int sampled;       /* has samples (what -a's summary counts) */
 	char comm[32];     /* threads: current name */
 };
 
@@ -335,6 +336,10 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 	}
 	if (!t->pthread)
 		t->pthread = kp_add_thread(&r->prof, t->pid, (int32_t)s.tid, t->comm);
+	if (!t->sampled && r->lazy_maps) {
+		t->sampled = 1;
+		task_find(&r->procs, t->pid, 1)->sampled = 1;
+	}
 
 	/* split the call chain into kernel and user addresses, innermost first */
 	if (!s.nr) {
@@ -574,6 +579,37 @@ static int attach_thread(struct recorder *r, int tid)
 	read_comm(pid, tid, t->comm, sizeof(t->comm));
 	task_find(&r->procs, pid, 1);
 	return 0;
+}
+
+/* System-wide: names every thread running now from /proc (as perf synthesizes COMM
+ * records), so that a thread that ends before its samples are read keeps its name. */
+static void snapshot_comms(struct recorder *r)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end, path[64];
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+		DIR *td = opendir(path);
+		struct dirent *te;
+		if (!td)
+			continue;
+		while ((te = readdir(td))) {
+			long tid = strtol(te->d_name, &end, 10);
+			if (*end || tid <= 0 || task_find(&r->threads, (int32_t)tid, 0))
+				continue;
+			struct task *t = task_find(&r->threads, (int32_t)tid, 1);
+			t->pid = (int32_t)pid;
+			read_comm((int)pid, (int)tid, t->comm, sizeof(t->comm));
+		}
+		closedir(td);
+	}
+	closedir(d);
 }
 
 /* Whether the recording takes every process on its CPUs (-a; -C without a target). */
@@ -929,6 +965,8 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 				kiln_note("record: %s", hint);
 		}
 	}
+	if (is_system_wide(o))
+		snapshot_comms(r);
 	if (kc_py_attach(r->py, r->col) == 0)
 		kc_py_start(r->py);
 	for (size_t i = 0; !o->argv && i < o->npids; i++)
@@ -968,15 +1006,16 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	ks_session_preload_kernel(r->sym);
 	r->t0 = kc_now_ns();
 	if (o->argv) {
+		/* system-wide: counting from before the exec, so its COMM record names it */
+		if (is_system_wide(o) && kc_collector_enable(r->col) < 0) {
+			kill_target(x);
+			return -1;
+		}
 		int e = kc_child_release(&x->ch);
 		if (e) {
 			kiln_error("cannot run '%s': %s", o->argv[0], strerror(e));
 			res->exit_status = (e == ENOENT) ? 127 : 126;
 			x->ch.pid = -1;
-			return -1;
-		}
-		if (is_system_wide(o) && kc_collector_enable(r->col) < 0) {
-			kill_target(x);
 			return -1;
 		}
 	} else {
@@ -1104,6 +1143,14 @@ static int finish(struct run *x, struct kc_record_result *res)
 	res->lost = cs->lost;
 	res->threads = r->threads.n;
 	res->processes = r->procs.n;
+	if (r->lazy_maps) {
+		/* -a knows every task of the machine: count those sampled */
+		res->threads = res->processes = 0;
+		for (uint32_t i = 0; i < r->threads.cap; i++)
+			res->threads += r->threads.slots[i].used && r->threads.slots[i].sampled;
+		for (uint32_t i = 0; i < r->procs.cap; i++)
+			res->processes += r->procs.slots[i].used && r->procs.slots[i].sampled;
+	}
 	res->seconds = (double)(t_end - r->t0) / 1e9;
 	res->leaf_fixed = r->leaf_fixed;
 	res->truncated = r->truncated;
