@@ -92,4 +92,20 @@ expect "bad input: -C with a bad list, an offline CPU, -t of a missing thread: o
 	check_exit 2 "$KILN" record -a -p 1 --duration 1 2>e5 && one_line_error e5
 '
 
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
+   [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -ge 1 ]; then
+	expect "record -a and stat -a without privilege: one line naming perf_event_paranoid, exit 1, no profile" '
+		d=$(mktemp -d /tmp/kiln-nobody.XXXXXX) && chmod 777 "$d" || exit 1
+		trap "rm -rf \"$d\"" EXIT
+		check_exit 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$KILN" record -a -e cpu-clock --duration 1 \
+			-o "$d/a.prof" 2>err && cat err && [ "$(wc -l <err)" -eq 1 ] &&
+		grep -q "system-wide recording (-a, -C) needs root or .sysctl kernel.perf_event_paranoid=0." err &&
+		[ ! -e "$d/a.prof" ] &&
+		check_exit 1 setpriv --reuid=65534 --regid=65534 --clear-groups "$KILN" stat -a -e task-clock --duration 1 2>err2 &&
+		cat err2 && [ "$(wc -l <err2)" -eq 1 ] && grep -q "perf_event_paranoid" err2
+	'
+else
+	skip "-a without privilege" "needs root, setpriv and perf_event_paranoid >= 1"
+fi
+
 finish
