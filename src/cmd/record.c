@@ -1,5 +1,6 @@
 /* record.c: kiln record: sample a program's CPU time with call stacks into kiln.prof. */
 #include "cmd.h"
+#include "collect/collector.h"
 #include "collect/evcount.h"
 #include "collect/record.h"
 #include "collect/unwind_dwarf.h"
@@ -16,6 +17,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: kiln record [options] [--] COMMAND [ARGS...]\n"
 		"       kiln record [options] -p PID[,PID...]\n"
+		"       kiln record [options] -t TID[,TID...]\n"
+		"       kiln record [options] -a [-C CPUS] [--duration SEC] [-- COMMAND...]\n"
 		"\n"
 		"Samples where COMMAND (and every thread and child process it starts) spends its\n"
 		"CPU time, with user and kernel call stacks, and writes a self-contained profile\n"
@@ -24,6 +27,8 @@ static void usage(FILE *out)
 		"\n"
 		"options:\n"
 		"  -F, --freq HZ          samples per second (default 999)\n"
+		"  -c, --count N          one sample every N events instead (a fixed period; for\n"
+		"                         cpu-clock and task-clock N is in nanoseconds); not with -F\n"
 		"  -e, --event EVENT      event to sample: cycles (default; cpu-clock where the\n"
 		"                         machine has no hardware counters), cpu-clock, task-clock,\n"
 		"                         instructions, cache-misses, branch-misses, page-faults, ...\n"
@@ -31,6 +36,14 @@ static void usage(FILE *out)
 		"                         kept as FILE.old)\n"
 		"  -p, --pid PID[,PID..]  attach to running processes (all their threads) until\n"
 		"                         Ctrl-C, --duration, or until they exit\n"
+		"  -t, --tid TID[,TID..]  attach to these threads only (not the other threads of\n"
+		"                         their process, nor threads they start)\n"
+		"  -a, --all-cpus         system-wide: every process on every CPU; with a command,\n"
+		"                         while it runs, else until Ctrl-C or --duration (needs\n"
+		"                         root or kernel.perf_event_paranoid <= 0)\n"
+		"  -C, --cpu CPUS         only on these CPUs (0, 0-3, 0,2); alone or with -a:\n"
+		"                         every process on them; with a command, -p or -t: those\n"
+		"                         tasks while they run there\n"
 		"      --duration SEC     stop after SEC seconds (250ms, 2s, 1m); with a command,\n"
 		"                         send it SIGTERM then (like timeout(1))\n"
 		"      --no-kernel        sample user mode only (no kernel stacks; works with\n"
@@ -58,6 +71,10 @@ static void usage(FILE *out)
 		"  kiln record -- ./myprog arg        profile ./myprog into kiln.prof\n"
 		"  kiln record -F 4999 -o run.prof make -j2\n"
 		"  kiln record -p 1234 --duration 10  attach to process 1234 for 10 seconds\n"
+		"  kiln record -a --duration 5        the whole machine for 5 seconds\n"
+		"  kiln record -C 0 --duration 2      whatever runs on CPU 0 for 2 seconds\n"
+		"  kiln record -t 4321 --duration 3   one thread of a process\n"
+		"  kiln record -c 100000 -- ./myprog  a sample every 100 us of CPU time\n"
 		"  kiln record --off-cpu -- ./server  where it computes and where it waits\n"
 		"  kiln record -- node app.js         JavaScript functions named (kiln sets\n"
 		"                                     NODE_OPTIONS for node's perf map)\n"
@@ -102,6 +119,10 @@ int cmd_record(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "freq", required_argument, NULL, 'F' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "all-cpus", no_argument, NULL, 'a' },
+		{ "cpu", required_argument, NULL, 'C' },
+		{ "tid", required_argument, NULL, 't' },
 		{ "event", required_argument, NULL, 'e' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -117,11 +138,12 @@ int cmd_record(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+F:e:o:p:g:qvh";
+	const char *optstring = "+F:c:aC:t:e:o:p:g:qvh";
 	struct kc_record_opts o;
 	struct kc_record_result res;
-	int *pids = NULL, quiet = 0, verbose = 0, c, rc;
-	size_t npids = 0;
+	int *pids = NULL, *tids = NULL, *cpus = NULL, quiet = 0, verbose = 0, c, rc;
+	size_t npids = 0, ntids = 0;
+	int ncpus = 0;
 	long v;
 
 	memset(&o, 0, sizeof(o));
@@ -133,6 +155,30 @@ int cmd_record(int argc, char **argv)
 			if (kiln_parse_long(optarg, 1, 1000000, &v) < 0)
 				return usage_error("record", "-F needs a rate in Hz from 1 to 1000000, not '%s'", optarg);
 			o.freq = (unsigned)v;
+			break;
+		case 'c':
+			if (kiln_parse_long(optarg, 1, 0x7fffffffffffffffL, &v) < 0) {
+				rc = usage_error("record", "-c needs a sampling period (events per sample) of 1 or more, not '%s'", optarg);
+				goto out;
+			}
+			o.period = (uint64_t)v;
+			break;
+		case 'a':
+			o.system_wide = 1;
+			break;
+		case 'C':
+			free(cpus);
+			ncpus = kc_parse_cpu_list(optarg, &cpus);
+			if (ncpus < 0) {
+				rc = 2;
+				goto out;
+			}
+			break;
+		case 't':
+			if (parse_pids(optarg, &tids, &ntids) < 0) {
+				rc = usage_error("record", "-t needs thread ids like 1234 or 1234,1235, not '%s'", optarg);
+				goto out;
+			}
 			break;
 		case 'e':
 			o.event = optarg;
@@ -217,18 +263,35 @@ int cmd_record(int argc, char **argv)
 			return usage_error("record", "--off-cpu needs a timer event (cpu-clock or task-clock), not '%s'", o.event);
 		}
 	}
-	if (optind < argc && npids) {
-		free(pids);
-		return usage_error("record", "give either a command or -p PID, not both");
+	if (o.period && o.freq) {
+		rc = usage_error("record", "-c (a fixed period) and -F (a frequency) exclude each other; give one");
+		goto out;
 	}
-	if (optind >= argc && !npids)
-		return usage_error("record", "no command to record; try 'kiln record -- ./myprog' or -p PID");
+	if ((optind < argc) + (npids > 0) + (ntids > 0) > 1) {
+		rc = usage_error("record", "give one of a command, -p PID and -t TID, not several");
+		goto out;
+	}
+	if (o.system_wide && (npids || ntids)) {
+		rc = usage_error("record", "-a records every process; it does not go with -p or -t");
+		goto out;
+	}
+	if (optind >= argc && !npids && !ntids && !o.system_wide && !ncpus) {
+		rc = usage_error("record", "no command to record; try 'kiln record -- ./myprog', -p PID or -a");
+		goto out;
+	}
 	o.pids = pids;
 	o.npids = npids;
+	o.tids = tids;
+	o.ntids = ntids;
+	o.cpus = cpus;
+	o.ncpus = (size_t)ncpus;
 	o.argv = optind < argc ? argv + optind : NULL;
 
 	rc = kc_record(&o, &res);
 	free(pids);
+	free(tids);
+	free(cpus);
+	pids = tids = cpus = NULL;
 	if (rc < 0)
 		return res.exit_status ? res.exit_status : 1;
 	if (!quiet) {
@@ -259,4 +322,9 @@ int cmd_record(int argc, char **argv)
 			(double)res.max_rss_kb / 1024, (double)res.ring_bytes / (1024 * 1024),
 			(unsigned long long)res.leaf_fixed, (unsigned long long)res.spliced);
 	return res.exit_status;
+out:
+	free(pids);
+	free(tids);
+	free(cpus);
+	return rc;
 }

@@ -1,6 +1,7 @@
 /* stat.c: kiln stat: run a command (N times) and report its wall, user and system time,
  * peak RSS, page faults, context switches, event counters and a one-line verdict. */
 #include "cmd.h"
+#include "collect/child.h"
 #include "collect/cmdrun.h"
 #include "collect/evcount.h"
 #include "stats/stats.h"
@@ -14,8 +15,14 @@
 #include <getopt.h>
 #include <linux/perf_event.h>
 #include <math.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum metric { M_WALL, M_USER, M_SYS, M_DELAY, M_RSS, M_MINFLT, M_MAJFLT, M_NVCSW, M_NIVCSW, NMETRICS };
@@ -88,6 +95,7 @@ static void usage(FILE *out)
 	wrapped_events(&ev);
 	fprintf(out,
 		"usage: kiln stat [options] [--] CMD [ARGS...]\n"
+		"       kiln stat [options] -p PID | -a [-- CMD [ARGS...]]\n"
 		"\n"
 		"Runs CMD and reports its wall, user and system time, peak RSS, page faults,\n"
 		"context switches and event counters (cycles, instructions, IPC, cache and branch\n"
@@ -102,6 +110,19 @@ static void usage(FILE *out)
 		"  -o, --output FILE    write the report to FILE instead\n"
 		"      --timeout T      kill a run after T (\"2s\", \"500ms\") and fail\n"
 		"      --input FILE     CMD's standard input (default: kiln's)\n"
+		"  -p, --pid PID        count an existing process (all its threads) until it\n"
+		"                       exits, Ctrl-C or --duration\n"
+		"  -a, --all-cpus       count every process on every CPU (system-wide): while\n"
+		"                       CMD runs, or without CMD until Ctrl-C or --duration\n"
+		"                       (needs root or kernel.perf_event_paranoid <= 0)\n"
+		"  -I, --interval-print MS\n"
+		"                       print the counts of every MS milliseconds as they pass\n"
+		"                       (perf's interval lines: time, counts, unit, event)\n"
+		"  -x, --field-separator SEP\n"
+		"                       print perf's CSV lines instead of the report: value,\n"
+		"                       unit, event, run time (ns), percentage of time counted,\n"
+		"                       metric value, metric unit (with -I the time first)\n"
+		"      --duration T     with -p or -a: stop counting after T (\"10s\")\n"
 		"  -h, --help           show this help\n"
 		"\n"
 		"events: %s\n"
@@ -109,7 +130,10 @@ static void usage(FILE *out)
 		"examples:\n"
 		"  kiln stat -- ./myprog input.txt\n"
 		"  kiln stat -r 10 -e task-clock,page-faults,cycles,instructions -- make -j2\n"
-		"  kiln stat --json -o stat.json -- gzip -k big.log\n",
+		"  kiln stat --json -o stat.json -- gzip -k big.log\n"
+		"  kiln stat -p 1234 --duration 5     count process 1234 for 5 seconds\n"
+		"  kiln stat -a -I 1000               the whole machine, a line set per second\n"
+		"  kiln stat -x, -e task-clock -- ./myprog   CSV for a script\n",
 		ev.buf);
 	strbuf_release(&ev);
 }
@@ -435,6 +459,268 @@ static void report_json(struct strbuf *sb, const struct stat_state *st)
 	strbuf_addstr(sb, "\" }\n}\n");
 }
 
+
+/* ---- -p, -a, -I: counting a running target, with counts as they pass ---- */
+
+struct live {
+	char **argv;            /* the command, or NULL */
+	pid_t pid;              /* -p, else 0 */
+	int system_wide;        /* -a */
+	double interval;        /* -I, seconds (0: none) */
+	double duration;        /* --duration (0: none) */
+	const char *sep;        /* -x, or NULL */
+	FILE *out;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One counter's line in perf's forms: CSV (with -x: [time,]value,unit,event,run time,
+ * percentage,metric value,metric unit) or the interval / final text line. The value is
+ * the count over `secs` seconds: delta raw, enabled and running. */
+static void counter_line(FILE *out, const char *sep, double ts, const struct kc_counter *c, uint64_t raw,
+			 uint64_t enabled, uint64_t running, double secs)
+{
+	int ns = !strcmp(c->def->unit, "ns");
+	char val[48], metric[48] = "", munit[32] = "";
+	double v = NAN, pct = enabled ? 100.0 * (double)running / (double)enabled : 100.0;
+	const char *unit = ns ? "msec" : "";
+	if (c->state == KC_COUNTER_UNSUPPORTED) {
+		snprintf(val, sizeof(val), "<not supported>");
+		running = 0;
+		pct = 100.0;
+	} else if (c->state != KC_COUNTER_COUNTED || (enabled && !running)) {
+		snprintf(val, sizeof(val), "<not counted>");
+	} else {
+		int scaled;
+		v = kc_scale(raw, enabled, running, &scaled);
+		if (ns)
+			snprintf(val, sizeof(val), "%.2f", v / 1e6);
+		else
+			snprintf(val, sizeof(val), "%.0f", v);
+		if (ns && secs > 0) {
+			snprintf(metric, sizeof(metric), "%.3f", v / 1e9 / secs);
+			snprintf(munit, sizeof(munit), "CPUs utilized");
+		} else if (secs > 0) {
+			snprintf(metric, sizeof(metric), "%.3f", v / secs);
+			snprintf(munit, sizeof(munit), "/sec");
+		}
+	}
+	if (sep) {
+		if (ts >= 0)
+			fprintf(out, "%.9f%s", ts, sep);
+		fprintf(out, "%s%s%s%s%s%s%llu%s%.2f%s%s%s%s\n", val, sep, unit, sep, c->def->name, sep,
+			(unsigned long long)running, sep, pct, sep, metric, sep, munit);
+		return;
+	}
+	if (ts >= 0)
+		fprintf(out, "%16.9f ", ts);
+	else
+		fprintf(out, "  ");
+	if (*metric)
+		fprintf(out, "%18s %-5s %-24s # %8s %s", val, unit, c->def->name, metric, munit);
+	else
+		fprintf(out, "%18s %-5s %s", val, unit, c->def->name);
+	if (pct < 99.995 && running)
+		fprintf(out, "  (%.2f%%)", pct);
+	fprintf(out, "\n");
+}
+
+static void live_print(const struct live *L, const struct kc_counters *cs, uint64_t (*prev)[3], double ts,
+		       double secs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct kc_counter *c = &cs->c[i];
+		uint64_t r = c->raw - prev[i][0], e = c->enabled - prev[i][1], u = c->running - prev[i][2];
+		counter_line(L->out, L->sep, ts, c, r, e, u, secs);
+		prev[i][0] = c->raw;
+		prev[i][1] = c->enabled;
+		prev[i][2] = c->running;
+	}
+}
+
+/* Counts until the command ends (or -p's process does, or the duration passes, or a
+ * signal says so), printing intervals as they pass, then the totals. Returns the exit
+ * status kiln should give. */
+static int live_run(struct live *L, struct kc_counters *cs)
+{
+	struct kc_child ch = { -1, -1, -1 };
+	sigset_t block, orig;
+	int sfd, status = 0, done = 0, stop = 0, reaped = 0, ret = 0, rc;
+	uint64_t (*prev)[3] = xcalloc(cs->n ? cs->n : 1, sizeof(*prev));
+	double t0, next, deadline, last;
+
+	if (L->argv) {
+		int e = kc_check_command(L->argv[0]);
+		if (e) {
+			free(prev);
+			return e;
+		}
+	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		kiln_error("cannot create a signalfd: %s", strerror(errno));
+		ret = 1;
+		goto out;
+	}
+	if (L->argv && kc_child_spawn(&ch, L->argv, &orig) < 0) {
+		ret = 1;
+		goto out;
+	}
+	if (L->system_wide)
+		rc = kc_counters_attach(cs, -1);
+	else if (L->pid > 0)
+		rc = kc_counters_attach(cs, L->pid);
+	else {
+		kc_counters_open(cs, ch.pid);
+		rc = 0;
+	}
+	if (rc < 0) {
+		if (ch.pid > 0)
+			kc_child_kill(&ch);
+		ret = 1;
+		goto out;
+	}
+	t0 = last = now_s();
+	if (ch.pid > 0) {
+		int e = kc_child_release(&ch);
+		if (e) {
+			kiln_error("cannot run '%s': %s", L->argv[0], strerror(e));
+			ret = e == ENOENT ? 127 : 126;
+			ch.pid = -1;
+			goto out;
+		}
+	}
+	if (L->interval > 0 && !L->sep)
+		fprintf(L->out, "#           time             counts unit  events\n");
+	next = L->interval > 0 ? t0 + L->interval : 0;
+	deadline = L->duration > 0 ? t0 + L->duration : 0;
+	while (!done && !stop) {
+		double now = now_s(), wake = now + 0.1;
+		struct pollfd pfd = { sfd, POLLIN, 0 };
+		struct signalfd_siginfo si;
+		if (next && next < wake)
+			wake = next;
+		if (deadline && deadline < wake)
+			wake = deadline;
+		if (wake > now)
+			poll(&pfd, 1, (int)((wake - now) * 1000) + 1);
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			int sig = (int)si.ssi_signo;
+			if (sig == SIGCHLD)
+				continue;
+			if (ch.pid > 0 && !reaped) {
+				/* a signal for kiln alone is passed on; the command decides */
+				if (si.ssi_code != SI_KERNEL)
+					kill(ch.pid, sig);
+			} else {
+				stop = 1;
+			}
+		}
+		if (ch.pid > 0 && !reaped && waitpid(ch.pid, &status, WNOHANG) == ch.pid)
+			reaped = done = 1;
+		if (L->pid > 0 && kill(L->pid, 0) < 0 && errno == ESRCH)
+			done = 1;
+		now = now_s();
+		if (next && now >= next && !done) {
+			kc_counters_read(cs);
+			live_print(L, cs, prev, now - t0, now - last);
+			fflush(L->out);
+			last = now;
+			next += L->interval;
+			if (next < now)
+				next = now + L->interval;
+		}
+		if (deadline && now >= deadline) {
+			if (ch.pid > 0 && !reaped) {
+				kill(ch.pid, SIGTERM); /* like timeout(1) */
+				deadline = 0;
+			} else {
+				stop = 1;
+			}
+		}
+	}
+	{
+		double end = now_s();
+		kc_counters_read(cs);
+		if (L->interval > 0) {
+			/* the last, partial interval (perf prints it too) */
+			if (end - last > 0.001)
+				live_print(L, cs, prev, end - t0, end - last);
+		} else {
+			if (!L->sep) {
+				struct strbuf cmd = STRBUF_INIT;
+				if (L->argv)
+					command_text(&cmd, L->argv);
+				fprintf(L->out, "\n Performance counter stats for ");
+				if (L->system_wide)
+					fprintf(L->out, "'system wide'");
+				else if (L->pid > 0)
+					fprintf(L->out, "process id '%d'", (int)L->pid);
+				else
+					fprintf(L->out, "'%s'", cmd.buf);
+				fprintf(L->out, ":\n\n");
+				strbuf_release(&cmd);
+			}
+			for (size_t i = 0; i < cs->n; i++)
+				counter_line(L->out, L->sep, -1, &cs->c[i], cs->c[i].raw, cs->c[i].enabled,
+					     cs->c[i].running, end - t0);
+			if (!L->sep)
+				fprintf(L->out, "\n %16.9f seconds time elapsed\n\n", end - t0);
+		}
+	}
+	if (ch.pid > 0) {
+		if (!reaped)
+			while (waitpid(ch.pid, &status, 0) < 0 && errno == EINTR)
+				;
+		ret = kc_exit_code(status);
+	}
+out:
+	kc_counters_close(cs);
+	if (sfd >= 0) {
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
+		close(sfd);
+	}
+	sigprocmask(SIG_SETMASK, &orig, NULL);
+	free(prev);
+	return ret;
+}
+
+/* -x without -p, -a or -I: the counters of the runs (their mean) as perf's CSV lines. */
+static void report_csv(FILE *out, const struct stat_state *st, const char *sep)
+{
+	size_t runs = (size_t)st->runs;
+	double wall = ks_mean(st->m[M_WALL], runs);
+	for (size_t i = 0; i < st->cs.n; i++) {
+		struct kc_counter c = st->cs.c[i];
+		const struct counter_series *s = &st->cser[i];
+		double v = s->counted == runs ? ks_mean(s->v, runs) : NAN;
+		if (c.state != KC_COUNTER_UNSUPPORTED)
+			c.state = isnan(v) ? KC_COUNTER_NOT_COUNTED : KC_COUNTER_COUNTED;
+		/* the mean count; the run time (ns) of the last run, and the smallest share of
+		 * its time a counter was scheduled in any run */
+		uint64_t running = c.running ? c.running : 1;
+		double frac = s->min_running > 0 ? s->min_running : 1;
+		uint64_t enabled = (uint64_t)llround((double)running / frac);
+		uint64_t raw = isnan(v) ? 0 : (uint64_t)llround(v * (double)running / (double)enabled);
+		if (frac >= 1)
+			raw = isnan(v) ? 0 : (uint64_t)llround(v);
+		counter_line(out, sep, -1, &c, raw, enabled, c.state == KC_COUNTER_COUNTED ? running : 0, wall);
+	}
+}
+
 /* ---- running ---- */
 
 static int do_runs(struct stat_state *st, double timeout, int input_fd)
@@ -488,7 +774,7 @@ static int do_runs(struct stat_state *st, double timeout, int input_fd)
 
 int cmd_stat(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_INPUT };
+	enum { OPT_JSON = 256, OPT_TIMEOUT, OPT_INPUT, OPT_DURATION };
 	static const struct option longopts[] = {
 		{ "repeat", required_argument, NULL, 'r' },
 		{ "event", required_argument, NULL, 'e' },
@@ -496,16 +782,25 @@ int cmd_stat(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "input", required_argument, NULL, OPT_INPUT },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "all-cpus", no_argument, NULL, 'a' },
+		{ "interval-print", required_argument, NULL, 'I' },
+		{ "field-separator", required_argument, NULL, 'x' },
+		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+r:e:o:h";
+	const char *optstring = "+r:e:o:p:aI:x:h";
+	struct live L;
+	int repeat_given = 0;
+	long lv;
 	struct stat_state st;
 	const struct kc_event_def **defs = NULL;
 	const char *events = NULL, *output = NULL, *input = NULL;
 	double timeout = 0;
 	int c, ret = 1, input_fd = -1;
 	memset(&st, 0, sizeof(st));
+	memset(&L, 0, sizeof(L));
 	st.runs = 1;
 	opterr = 0;
 	optind = 1;
@@ -514,6 +809,29 @@ int cmd_stat(int argc, char **argv)
 		case 'r':
 			if (kiln_parse_long(optarg, 1, 1000000, &st.runs) < 0)
 				return usage_error("stat", "'-r' needs a number of runs from 1 to 1000000, not '%s'", optarg);
+			repeat_given = 1;
+			break;
+		case 'p':
+			if (kiln_parse_long(optarg, 1, 0x7fffffff, &lv) < 0)
+				return usage_error("stat", "'-p' needs a process id like 1234, not '%s'", optarg);
+			L.pid = (pid_t)lv;
+			break;
+		case 'a':
+			L.system_wide = 1;
+			break;
+		case 'I':
+			if (kiln_parse_long(optarg, 10, 86400000, &lv) < 0)
+				return usage_error("stat", "'-I' needs an interval in milliseconds from 10 to 86400000, not '%s'", optarg);
+			L.interval = (double)lv / 1000;
+			break;
+		case 'x':
+			if (!*optarg)
+				return usage_error("stat", "'-x' needs a separator such as , or ';'");
+			L.sep = optarg;
+			break;
+		case OPT_DURATION:
+			if (kiln_parse_duration(optarg, &L.duration) < 0 || L.duration <= 0)
+				return usage_error("stat", "'--duration' needs a duration such as 10s or 500ms, not '%s'", optarg);
 			break;
 		case 'e':
 			events = optarg;
@@ -538,9 +856,26 @@ int cmd_stat(int argc, char **argv)
 			return bad_option("stat", argv, optstring);
 		}
 	}
-	if (optind >= argc)
-		return usage_error("stat", "no command given; try 'kiln stat -- ./myprog'");
-	st.argv = argv + optind;
+	int live_mode = L.pid > 0 || L.system_wide || L.interval > 0;
+	if (L.pid > 0 && L.system_wide)
+		return usage_error("stat", "-p counts one process and -a every process; give one");
+	if (L.pid > 0 && optind < argc)
+		return usage_error("stat", "give either a command or -p PID, not both");
+	if (live_mode && repeat_given)
+		return usage_error("stat", "-r repeats a command's runs; it does not go with -p, -a or -I");
+	if (live_mode && st.json)
+		return usage_error("stat", "--json reports a command's runs; with -p, -a or -I use -x for CSV");
+	if (L.sep && st.json)
+		return usage_error("stat", "-x (CSV) and --json exclude each other; give one");
+	if (L.duration > 0 && !L.pid && !L.system_wide)
+		return usage_error("stat", "--duration is for -p and -a; to stop a command use --timeout");
+	if (optind >= argc && !L.pid && !L.system_wide)
+		return usage_error("stat", "no command given; try 'kiln stat -- ./myprog', -p PID or -a");
+	if (L.pid > 0 && kill(L.pid, 0) < 0 && errno == ESRCH) {
+		kiln_error("no process with pid %d; check the number with 'ps'", (int)L.pid);
+		return 1;
+	}
+	st.argv = optind < argc ? argv + optind : NULL;
 	if (kiln_output_check(output) < 0)
 		return 1;
 	if (events) {
@@ -561,6 +896,26 @@ int cmd_stat(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (live_mode) {
+		struct kiln_output out;
+		L.argv = st.argv;
+		if (input_fd >= 0) {
+			kiln_error("--input is for a command's runs; it does not go with -p, -a or -I");
+			ret = 2;
+			goto out;
+		}
+		if (output) {
+			if (kiln_output_open(&out, output) < 0)
+				goto out;
+			L.out = out.fp;
+		} else {
+			L.out = stderr;
+		}
+		ret = live_run(&L, &st.cs);
+		if (output && kiln_output_commit(&out) < 0 && !ret)
+			ret = 1;
+		goto out;
+	}
 	for (int m = 0; m < NMETRICS; m++)
 		st.m[m] = xcalloc((size_t)st.runs, sizeof(double));
 	st.cser = xcalloc(st.cs.n ? st.cs.n : 1, sizeof(*st.cser));
@@ -576,7 +931,17 @@ int cmd_stat(int argc, char **argv)
 	{
 		struct kiln_output out;
 		struct strbuf sb = STRBUF_INIT;
-		if (st.json) {
+		if (L.sep) {
+			if (output) {
+				if (kiln_output_open(&out, output) < 0)
+					goto out;
+				report_csv(out.fp, &st, L.sep);
+				if (kiln_output_commit(&out) < 0)
+					goto out;
+			} else {
+				report_csv(stderr, &st, L.sep);
+			}
+		} else if (st.json) {
 			report_json(&sb, &st);
 			if (kiln_output_open(&out, output) < 0)
 				goto out;

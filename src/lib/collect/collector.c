@@ -98,45 +98,116 @@ struct kc_collector {
 	uint64_t ring_errors;
 };
 
+/* Parses a CPU list such as "0-3,5" (a trailing newline allowed) into *out (appended,
+ * *alloc its allocation). Returns 0, or -1 when it is not such a list. */
+static int parse_list(const char *p, int **out, unsigned *n, unsigned *alloc)
+{
+	if (!*p || *p == '\n')
+		return -1;
+	while (*p && *p != '\n') {
+		char *end;
+		long a, b;
+		if (*p < '0' || *p > '9')
+			return -1;
+		a = strtol(p, &end, 10);
+		if (end == p || a < 0 || a > 65535)
+			return -1;
+		b = a;
+		p = end;
+		if (*p == '-') {
+			if (p[1] < '0' || p[1] > '9')
+				return -1;
+			b = strtol(p + 1, &end, 10);
+			if (end == p + 1 || b < a || b > 65535)
+				return -1;
+			p = end;
+		}
+		for (long i = a; i <= b; i++) {
+			ALLOC_GROW(*out, *n + 1, *alloc);
+			(*out)[(*n)++] = (int)i;
+		}
+		if (*p == ',') {
+			p++;
+			if (!*p || *p == '\n')
+				return -1;
+		} else if (*p && *p != '\n') {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Online CPUs from /sys/devices/system/cpu/online ("0-3,5"), else 0..nprocs-1. */
-static void online_cpus(struct kc_collector *c)
+static void online_list(int **cpus, unsigned *ncpus)
 {
 	char line[4096];
 	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
 	unsigned alloc = 0;
-	if (f && fgets(line, sizeof(line), f)) {
-		char *p = line;
-		while (*p && *p != '\n') {
-			char *end;
-			long a = strtol(p, &end, 10), b;
-			if (end == p || a < 0)
-				break;
-			b = a;
-			p = end;
-			if (*p == '-') {
-				b = strtol(p + 1, &end, 10);
-				if (end == p + 1 || b < a)
-					break;
-				p = end;
-			}
-			for (long i = a; i <= b && i < 65536; i++) {
-				ALLOC_GROW(c->cpus, c->ncpus + 1, alloc);
-				c->cpus[c->ncpus++] = (int)i;
-			}
-			if (*p == ',')
-				p++;
-		}
+	*cpus = NULL;
+	*ncpus = 0;
+	if (f && (!fgets(line, sizeof(line), f) || parse_list(line, cpus, ncpus, &alloc) < 0)) {
+		free(*cpus);
+		*cpus = NULL;
+		*ncpus = 0;
 	}
 	if (f)
 		fclose(f);
-	if (!c->ncpus) {
+	if (!*ncpus) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		if (n < 1)
 			n = 1;
-		c->cpus = xcalloc((size_t)n, sizeof(int));
+		*cpus = xcalloc((size_t)n, sizeof(int));
 		for (long i = 0; i < n; i++)
-			c->cpus[c->ncpus++] = (int)i;
+			(*cpus)[(*ncpus)++] = (int)i;
 	}
+}
+
+static void online_cpus(struct kc_collector *c)
+{
+	if (c->cfg.cpu_list && c->cfg.ncpu_list) {
+		c->cpus = xcalloc(c->cfg.ncpu_list, sizeof(int));
+		memcpy(c->cpus, c->cfg.cpu_list, c->cfg.ncpu_list * sizeof(int));
+		c->ncpus = c->cfg.ncpu_list;
+		return;
+	}
+	online_list(&c->cpus, &c->ncpus);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+int kc_parse_cpu_list(const char *s, int **out)
+{
+	int *list = NULL, *on;
+	unsigned n = 0, alloc = 0, non, k = 0;
+	*out = NULL;
+	if (parse_list(s, &list, &n, &alloc) < 0) {
+		free(list);
+		return kiln_error("'%s' is not a CPU list; give CPUs like 0, 0-3 or 0,2", s);
+	}
+	qsort(list, n, sizeof(int), cmp_int);
+	online_list(&on, &non);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned j = 0;
+		if (k && list[k - 1] == list[i])
+			continue;
+		while (j < non && on[j] != list[i])
+			j++;
+		if (j == non) {
+			int bad = list[i], lo = non ? on[0] : 0, hi = non ? on[non - 1] : 0;
+			free(list);
+			free(on);
+			return kiln_error("CPU %d in '%s' is not online (online: %d-%d); check /sys/devices/system/cpu/online",
+					  bad, s, lo, hi);
+		}
+		list[k++] = list[i];
+	}
+	free(on);
+	*out = list;
+	return (int)k;
 }
 
 static size_t round_pow2(size_t v)
@@ -236,7 +307,7 @@ static void fill_attr(const struct kc_collector *c, struct perf_event_attr *a)
 	a->sample_regs_user = cfg->regs_user_mask;
 	a->sample_stack_user = cfg->stack_user_size;
 	a->disabled = 1;
-	a->inherit = 1;
+	a->inherit = cfg->no_inherit ? 0 : 1;
 	a->mmap = 1;
 	a->mmap2 = 1;
 	a->comm = 1;
@@ -424,6 +495,10 @@ static int open_error(const struct kc_collector *c, int err, int tid)
 	case EACCES:
 	case EPERM: {
 		int lvl = paranoid_level();
+		if (tid < 0)
+			return kiln_error("not allowed to sample every process (kernel.perf_event_paranoid is %d): "
+					  "system-wide recording (-a, -C) needs root or 'sysctl kernel.perf_event_paranoid=0'",
+					  lvl);
 		if (!c->cfg.exclude_kernel && lvl >= 2)
 			return kiln_error("not allowed to sample '%s' with kernel stacks (kernel.perf_event_paranoid is %d): "
 					  "add --no-kernel, run as root, or run 'sysctl kernel.perf_event_paranoid=1'",
@@ -507,11 +582,15 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 	for (unsigned ci = 0; ci < c->ncpus; ci++) {
 		int fd;
 		fill_attr(c, &a);
+		if (tid < 0)
+			a.inherit = a.enable_on_exec = 0; /* system-wide: no task */
 		fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
 		if (fd < 0 && errno == EINVAL && a.build_id) {
 			/* kernels before 5.12 have no build ids in MMAP2 */
 			c->no_build_id = 1;
 			fill_attr(c, &a);
+			if (tid < 0)
+				a.inherit = a.enable_on_exec = 0;
 			fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
 		}
 		if (fd < 0) {
@@ -537,12 +616,16 @@ int kc_collector_add_task(struct kc_collector *c, int tid)
 		if (c->cfg.switch_samples) {
 			uint64_t id;
 			fill_switch_attr(c, &a);
+			if (tid < 0)
+				a.inherit = a.enable_on_exec = 0;
 			fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
 			if (fd < 0 && (errno == EACCES || errno == EPERM) && !c->switch_exclude_kernel) {
 				/* no kernel mode allowed: the switch times still come from the
 				 * switch records, without the stacks */
 				c->switch_exclude_kernel = 1;
 				fill_switch_attr(c, &a);
+				if (tid < 0)
+					a.inherit = a.enable_on_exec = 0;
 				fd = sys_perf_event_open(&a, tid, c->cpus[ci]);
 			}
 			if (fd < 0) {

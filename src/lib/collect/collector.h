@@ -56,6 +56,10 @@ struct kc_config {
 				   * and STACK_USER as asked); IDENTIFIER is always added */
 	const struct kc_probe *probes; /* extra events (see struct kc_probe), or NULL */
 	unsigned nprobes;
+	const int *cpu_list;      /* open events on these CPUs only (must be online), NULL: all */
+	unsigned ncpu_list;
+	int no_inherit;           /* events follow the task alone, not the threads and
+				   * processes it starts later (perf record -t) */
 };
 
 struct kc_stats {
@@ -76,7 +80,8 @@ struct kc_collector *kc_collector_new(const struct kc_config *cfg);
 void kc_collector_free(struct kc_collector *c);
 
 /* Starts following task tid (a process or one thread of it) and its future children on
- * every online CPU. Events start disabled (see kc_collector_enable and enable_on_exec).
+ * every online CPU (tid -1: every task on those CPUs, system-wide; never inherited nor
+ * enabled on exec). Events start disabled (see kc_collector_enable and enable_on_exec).
  * Returns 0; -2 (nothing printed) when the task no longer exists; -1 after a one-line
  * error saying what to change. On error nothing stays open for this task. */
 int kc_collector_add_task(struct kc_collector *c, int tid);
@@ -91,6 +96,10 @@ int kc_collector_set_bpf(struct kc_collector *c, int prog_fd);
  * consumer of the uprobe; only the current CPU's writes a sample), so a BPF program
  * that sees every hit needs one CPU's. Returns 0 or -1 (printed). */
 int kc_collector_add_probes(struct kc_collector *c, unsigned first, unsigned count);
+
+/* Checks a CPU list such as "0-2,5" against the online CPUs: returns how many CPUs were
+ * put in *out (malloc'd, sorted, unique), or -1 after a one-line error. */
+int kc_parse_cpu_list(const char *s, int **out);
 
 /* Enables or disables every event. Returns 0 or -1 (printed). */
 int kc_collector_enable(struct kc_collector *c);

@@ -1,8 +1,12 @@
 /* evcount.c: perf_event_open counters over one run of a command (see evcount.h). */
 #include "collect/evcount.h"
+#include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <math.h>
 #include <linux/perf_event.h>
 #include <string.h>
@@ -175,26 +179,202 @@ double kc_scale(uint64_t raw, uint64_t enabled, uint64_t running, int *scaled)
 	return (double)raw;
 }
 
+/* Reads counter c (its first event and the others summed). */
+static void read_one(struct kc_counter *c)
+{
+	uint64_t v[3], sum[3] = { 0, 0, 0 };
+	int ok = 0;
+	for (size_t k = 0; k <= c->nmore; k++) {
+		int fd = k ? c->more[k - 1] : c->fd;
+		if (fd < 0)
+			continue;
+		if (read(fd, v, sizeof(v)) != (ssize_t)sizeof(v)) {
+			c->err = errno;
+			continue;
+		}
+		ok = 1;
+		sum[0] += v[0];
+		sum[1] += v[1];
+		sum[2] += v[2];
+	}
+	if (!ok) {
+		c->state = KC_COUNTER_NOT_COUNTED;
+		return;
+	}
+	c->raw = sum[0];
+	c->enabled = sum[1];
+	c->running = sum[2];
+	c->value = kc_scale(c->raw, c->enabled, c->running, &c->scaled);
+	c->state = isnan(c->value) ? KC_COUNTER_NOT_COUNTED : KC_COUNTER_COUNTED;
+}
+
+static void close_more(struct kc_counter *c)
+{
+	for (size_t k = 0; k < c->nmore; k++)
+		close(c->more[k]);
+	free(c->more);
+	c->more = NULL;
+	c->nmore = 0;
+}
+
+void kc_counters_read(struct kc_counters *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (cs->c[i].fd >= 0)
+			read_one(&cs->c[i]);
+}
+
 void kc_counters_read_close(struct kc_counters *cs)
 {
 	for (size_t i = 0; i < cs->n; i++) {
 		struct kc_counter *c = &cs->c[i];
-		uint64_t v[3];
 		if (c->fd < 0)
 			continue;
-		if (read(c->fd, v, sizeof(v)) != (ssize_t)sizeof(v)) {
-			c->err = errno;
-			c->state = KC_COUNTER_NOT_COUNTED;
-		} else {
-			c->raw = v[0];
-			c->enabled = v[1];
-			c->running = v[2];
-			c->value = kc_scale(c->raw, c->enabled, c->running, &c->scaled);
-			c->state = isnan(c->value) ? KC_COUNTER_NOT_COUNTED : KC_COUNTER_COUNTED;
-		}
+		read_one(c);
 		close(c->fd);
 		c->fd = -1;
+		close_more(c);
 	}
+}
+
+/* Adds fd to counter c (its first event, or one more). */
+static void add_fd(struct kc_counter *c, int fd)
+{
+	if (c->fd < 0) {
+		c->fd = fd;
+		return;
+	}
+	c->more = xrealloc(c->more, (c->nmore + 1) * sizeof(int));
+	c->more[c->nmore++] = fd;
+}
+
+/* Opens one counting event of c on (pid, cpu), enabled; -1 with errno. */
+static int open_live(struct kc_counter *c, pid_t pid, int cpu)
+{
+	struct perf_event_attr attr;
+	int fd;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = c->def->type;
+	attr.config = c->def->config;
+	attr.read_format = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
+	attr.inherit = pid > 0;
+	attr.exclude_kernel = c->user_only;
+	attr.exclude_hv = c->user_only;
+	fd = (int)syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0 && pid > 0 && (errno == EACCES || errno == EPERM) && !c->user_only) {
+		attr.exclude_kernel = attr.exclude_hv = 1;
+		fd = (int)syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0)
+			c->user_only = 1;
+	}
+	return fd;
+}
+
+/* The targets of an attach: the threads of pid, or the online CPUs (pid -1). */
+static size_t attach_targets(pid_t pid, int **out)
+{
+	size_t n = 0, alloc = 0;
+	*out = NULL;
+	if (pid > 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+		DIR *d = opendir(path);
+		struct dirent *de;
+		if (!d)
+			return 0;
+		while ((de = readdir(d))) {
+			char *end;
+			long tid = strtol(de->d_name, &end, 10);
+			if (*end || tid <= 0)
+				continue;
+			ALLOC_GROW(*out, n + 1, alloc);
+			(*out)[n++] = (int)tid;
+		}
+		closedir(d);
+		return n;
+	}
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	char path[64];
+	for (long cpu = 0; cpu < (ncpu > 0 ? ncpu : 1); cpu++) {
+		FILE *f;
+		int online = 1;
+		snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%ld/online", cpu);
+		f = fopen(path, "re");
+		if (f) {
+			if (fscanf(f, "%d", &online) != 1)
+				online = 1;
+			fclose(f);
+		}
+		if (!online)
+			continue;
+		ALLOC_GROW(*out, n + 1, alloc);
+		(*out)[n++] = (int)cpu;
+	}
+	return n;
+}
+
+int kc_counters_attach(struct kc_counters *cs, pid_t pid)
+{
+	int *t;
+	size_t nt = attach_targets(pid, &t);
+	if (!nt) {
+		free(t);
+		if (pid > 0)
+			return kiln_error("no process with pid %d; check the number with 'ps'", (int)pid);
+		return kiln_error("no online CPU found in /sys/devices/system/cpu");
+	}
+	for (size_t i = 0; i < cs->n; i++) {
+		struct kc_counter *c = &cs->c[i];
+		c->scaled = 0;
+		c->raw = c->enabled = c->running = 0;
+		c->value = 0;
+		if (c->state == KC_COUNTER_UNSUPPORTED)
+			continue;
+		for (size_t k = 0; k < nt; k++) {
+			int fd = pid > 0 ? open_live(c, t[k], -1) : open_live(c, -1, t[k]);
+			if (fd >= 0) {
+				add_fd(c, fd);
+				continue;
+			}
+			int e = errno;
+			if (e == ESRCH)
+				continue; /* a thread that ended meanwhile */
+			if ((e == EACCES || e == EPERM) && c->def->type == PERF_TYPE_SOFTWARE) {
+				int lvl = 2;
+				FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
+				if (f) {
+					if (fscanf(f, "%d", &lvl) != 1)
+						lvl = 2;
+					fclose(f);
+				}
+				free(t);
+				kc_counters_close(cs);
+				if (pid > 0)
+					return kiln_error("not allowed to count process %d (kernel.perf_event_paranoid is %d): "
+							  "run as root or as its owner", (int)pid, lvl);
+				return kiln_error("not allowed to count every process (kernel.perf_event_paranoid is %d): "
+						  "system-wide counting (-a) needs root or 'sysctl kernel.perf_event_paranoid=0'", lvl);
+			}
+			c->err = e;
+			if (c->fd < 0)
+				c->state = unsupported_errno(e) ? KC_COUNTER_UNSUPPORTED : KC_COUNTER_NOT_COUNTED;
+			break;
+		}
+		if (c->fd >= 0)
+			c->state = KC_COUNTER_OPEN;
+	}
+	free(t);
+	if (pid > 0) {
+		int any = 0;
+		for (size_t i = 0; i < cs->n; i++)
+			any |= cs->c[i].fd >= 0;
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+		if (!any && access(path, F_OK) != 0)
+			return kiln_error("no process with pid %d; check the number with 'ps'", (int)pid);
+	}
+	return 0;
 }
 
 void kc_counters_close(struct kc_counters *cs)
@@ -203,6 +383,7 @@ void kc_counters_close(struct kc_counters *cs)
 		if (cs->c[i].fd >= 0) {
 			close(cs->c[i].fd);
 			cs->c[i].fd = -1;
+			close_more(&cs->c[i]);
 			if (cs->c[i].state == KC_COUNTER_OPEN)
 				cs->c[i].state = KC_COUNTER_UNOPENED;
 		}

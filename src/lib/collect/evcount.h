@@ -49,6 +49,9 @@ struct kc_counter {
 	int scaled;               /* multiplexed: value was scaled */
 	uint64_t raw, enabled, running;
 	double value;             /* raw * enabled / running when scaled, else raw */
+	int *more;                /* kc_counters_attach: the other events summed into this
+				   * counter (one per thread or CPU) */
+	size_t nmore;
 };
 
 struct kc_counters {
@@ -65,6 +68,15 @@ void kc_counters_release(struct kc_counters *cs);
 void kc_counters_open(struct kc_counters *cs, pid_t pid);
 /* After the task has exited (and was reaped): reads every open counter and closes it. */
 void kc_counters_read_close(struct kc_counters *cs);
+/* Opens the counters on a running target, counting at once: pid > 0 counts every thread
+ * of process pid (those it starts later too, by inheritance); pid -1 counts every task
+ * on every online CPU (system-wide, like perf stat -a). Counters the machine lacks are
+ * marked unsupported. Returns 0, or -1 after a one-line error (no such process, not
+ * allowed); then nothing stays open. */
+int kc_counters_attach(struct kc_counters *cs, pid_t pid);
+/* Reads every open counter (the sum of its events) without closing it: raw, enabled,
+ * running, value and state as kc_counters_read_close sets them. */
+void kc_counters_read(struct kc_counters *cs);
 /* Closes open counters without reading (a run that could not start). */
 void kc_counters_close(struct kc_counters *cs);
 /* The estimate perf stat makes of a counter that was multiplexed: raw * enabled / running

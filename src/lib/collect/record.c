@@ -51,6 +51,8 @@ struct task {
 	int32_t pid;       /* threads: their process */
 	uint32_t pthread;  /* threads: profile thread index, 0 until first sampled */
 	uint32_t space;    /* processes: address-space id for the memo, 0 = none yet */
+	int maps_known;    /* processes: maps read from /proc or born while recording */
+	int sampled;       /* has samples (what -a's summary counts) */
 	char comm[32];     /* threads: current name */
 };
 
@@ -158,6 +160,8 @@ struct recorder {
 	struct kc_offcpu *oc;     /* --off-cpu: intervals off the CPU */
 	int v_cpu, v_off, v_wall; /* value indexes (-1 when absent) */
 	struct kc_py *py;         /* issue 10: Python frames (pyframes.h) */
+	int lazy_maps;            /* -a, -C, -t: read the maps of a process kiln did not start
+				   * from /proc at its first sample */
 };
 
 static void read_comm(int pid, int tid, char *out, size_t size)
@@ -172,6 +176,8 @@ static void read_comm(int pid, int tid, char *out, size_t size)
 			out[strcspn(out, "\n")] = '\0';
 		fclose(f);
 	}
+	if (!out[0] && tid == 0)
+		snprintf(out, size, "swapper"); /* the idle task, as perf names it */
 	if (!out[0])
 		snprintf(out, size, ":%d", tid);
 }
@@ -245,6 +251,7 @@ static void on_fork(struct recorder *r, const struct kc_sideband *sb)
 		ks_fork(r->sym, ppid, pid);
 		kc_py_fork(r->py, ppid, pid);
 		space_changed(r, pid);
+		task_find(&r->procs, pid, 1)->maps_known = 1;
 	}
 	struct task *t = task_find(&r->threads, tid, 1);
 	t->pid = pid;
@@ -319,8 +326,21 @@ static void on_sample(struct recorder *r, const void *rec, size_t len)
 	if (kc_parse_sample(r->layout, rec, len, &s) < 0)
 		return;
 	struct task *t = thread_get(r, (int32_t)s.pid, (int32_t)s.tid);
+	if (r->lazy_maps && (int32_t)s.pid > 0) {
+		/* a process that was running before the recording: its maps from /proc */
+		struct task *pr = task_find(&r->procs, (int32_t)s.pid, 1);
+		if (!pr->maps_known) {
+			pr->maps_known = 1;
+			ks_load_proc_maps(r->sym, (int)s.pid);
+			space_changed(r, (int32_t)s.pid);
+		}
+	}
 	if (!t->pthread)
 		t->pthread = kp_add_thread(&r->prof, t->pid, (int32_t)s.tid, t->comm);
+	if (!t->sampled && r->lazy_maps) {
+		t->sampled = 1;
+		task_find(&r->procs, t->pid, 1)->sampled = 1;
+	}
 
 	/* split the call chain into kernel and user addresses, innermost first */
 	if (!s.nr) {
@@ -519,7 +539,84 @@ static int any_alive(const struct kc_record_opts *o)
 	for (size_t i = 0; i < o->npids; i++)
 		if (kill(o->pids[i], 0) == 0 || errno == EPERM)
 			return 1;
+	for (size_t i = 0; i < o->ntids; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "/proc/%d/stat", o->tids[i]);
+		if (access(path, F_OK) == 0)
+			return 1;
+	}
 	return 0;
+}
+
+/* The process of thread tid (Tgid in /proc/TID/status), or -1. */
+static int tgid_of(int tid)
+{
+	char path[64], line[256];
+	int tgid = -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+/* -t: follows thread tid alone. */
+static int attach_thread(struct recorder *r, int tid)
+{
+	int pid = tgid_of(tid);
+	if (pid <= 0)
+		return kiln_error("no thread with id %d; list a process's threads with 'ps -T -p PID'", tid);
+	int rc = kc_collector_add_task(r->col, tid);
+	if (rc == -2)
+		return kiln_error("no thread with id %d; list a process's threads with 'ps -T -p PID'", tid);
+	if (rc < 0)
+		return -1;
+	struct task *t = task_find(&r->threads, tid, 1);
+	t->pid = pid;
+	read_comm(pid, tid, t->comm, sizeof(t->comm));
+	task_find(&r->procs, pid, 1);
+	return 0;
+}
+
+/* System-wide: names every thread running now from /proc (as perf synthesizes COMM
+ * records), so that a thread that ends before its samples are read keeps its name. */
+static void snapshot_comms(struct recorder *r)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end, path[64];
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+		DIR *td = opendir(path);
+		struct dirent *te;
+		if (!td)
+			continue;
+		while ((te = readdir(td))) {
+			long tid = strtol(te->d_name, &end, 10);
+			if (*end || tid <= 0 || task_find(&r->threads, (int32_t)tid, 0))
+				continue;
+			struct task *t = task_find(&r->threads, (int32_t)tid, 1);
+			t->pid = (int32_t)pid;
+			read_comm((int)pid, (int)tid, t->comm, sizeof(t->comm));
+		}
+		closedir(td);
+	}
+	closedir(d);
+}
+
+/* Whether the recording takes every process on its CPUs (-a; -C without a target). */
+static int is_system_wide(const struct kc_record_opts *o)
+{
+	return o->system_wide || (o->ncpus && !o->argv && !o->npids && !o->ntids);
 }
 
 /* ---- metadata ---- */
@@ -534,8 +631,32 @@ static void set_meta(struct recorder *r, const struct kc_event_def *ev, unsigned
 	struct tm tm;
 	kp_meta_set(p, "kind", "cpu");
 	kp_meta_set(p, "event", ev->name);
-	snprintf(buf, sizeof(buf), "%u", freq);
-	kp_meta_set(p, "frequency", buf);
+	if (r->o->period) {
+		/* a fixed period: the rate it makes for a timer event */
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)r->o->period);
+		kp_meta_set(p, "period", buf);
+		if (!strcmp(ev->unit, "ns")) {
+			snprintf(buf, sizeof(buf), "%.0f", 1e9 / (double)r->o->period);
+			kp_meta_set(p, "frequency", buf);
+		}
+	} else {
+		snprintf(buf, sizeof(buf), "%u", freq);
+		kp_meta_set(p, "frequency", buf);
+	}
+	if (is_system_wide(r->o))
+		kp_meta_set(p, "system_wide", "1");
+	if (r->o->ncpus) {
+		for (size_t i = 0; i < r->o->ncpus; i++)
+			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->cpus[i]);
+		kp_meta_set(p, "cpus", sb.buf);
+		strbuf_reset(&sb);
+	}
+	if (r->o->ntids) {
+		for (size_t i = 0; i < r->o->ntids; i++)
+			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->tids[i]);
+		kp_meta_set(p, "tids", sb.buf);
+		strbuf_reset(&sb);
+	}
 	if (r->o->argv) {
 		for (char **a = r->o->argv; *a; a++) {
 			if (a != r->o->argv)
@@ -543,7 +664,7 @@ static void set_meta(struct recorder *r, const struct kc_event_def *ev, unsigned
 			strbuf_addstr(&sb, *a);
 		}
 		kp_meta_set(p, "command", sb.buf);
-	} else {
+	} else if (r->o->npids) {
 		for (size_t i = 0; i < r->o->npids; i++)
 			strbuf_addf(&sb, "%s%d", i ? "," : "", r->o->pids[i]);
 		kp_meta_set(p, "pids", sb.buf);
@@ -801,6 +922,10 @@ static void make_config(const struct kc_record_opts *o, const struct kc_event_de
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->event = ev;
 	cfg->freq = o->freq ? o->freq : 999;
+	cfg->period = o->period;
+	cfg->cpu_list = o->cpus;
+	cfg->ncpu_list = (unsigned)o->ncpus;
+	cfg->no_inherit = o->ntids > 0;
 	cfg->exclude_kernel = o->no_kernel;
 	if (o->call_graph == KC_CG_FP) {
 		cfg->regs_user_mask = (1ull << PERF_REG_X86_IP) | (1ull << PERF_REG_X86_SP) | (1ull << PERF_REG_X86_BP);
@@ -818,7 +943,8 @@ static void make_config(const struct kc_record_opts *o, const struct kc_event_de
 	}
 	cfg->context_switch = o->off_cpu;
 	cfg->switch_samples = o->off_cpu;
-	cfg->enable_on_exec = o->argv != NULL;
+	/* system-wide events have no task to wait for the exec of: enabled at the release */
+	cfg->enable_on_exec = o->argv != NULL && !is_system_wide(o);
 }
 
 static void kill_target(struct run *x)
@@ -863,7 +989,7 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 		if (spawned < 0)
 			return -1;
 		kc_tie_start(&x->tie, x->ch.pid, NULL);
-		int arc = kc_collector_add_task(r->col, x->ch.pid);
+		int arc = kc_collector_add_task(r->col, is_system_wide(o) ? -1 : x->ch.pid);
 		if (arc < 0) {
 			if (arc == -2)
 				kiln_error("cannot start '%s': it exited before it could run", o->argv[0]);
@@ -874,7 +1000,13 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 		t->pid = x->ch.pid;
 		snprintf(t->comm, sizeof(t->comm), "%s", o->argv[0]);
 		task_find(&r->procs, x->ch.pid, 1);
+	} else if (is_system_wide(o)) {
+		if (kc_collector_add_task(r->col, -1) < 0)
+			return -1;
 	} else {
+		for (size_t i = 0; i < o->ntids; i++)
+			if (attach_thread(r, o->tids[i]) < 0)
+				return -1;
 		for (size_t i = 0; i < o->npids; i++) {
 			char hint[400];
 			if (attach_process(r, o->pids[i]) < 0)
@@ -883,6 +1015,8 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 				kiln_note("record: %s", hint);
 		}
 	}
+	if (is_system_wide(o))
+		snapshot_comms(r);
 	if (kc_py_attach(r->py, r->col) == 0)
 		kc_py_start(r->py);
 	for (size_t i = 0; !o->argv && i < o->npids; i++)
@@ -922,6 +1056,11 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	ks_session_preload_kernel(r->sym);
 	r->t0 = kc_now_ns();
 	if (o->argv) {
+		/* system-wide: counting from before the exec, so its COMM record names it */
+		if (is_system_wide(o) && kc_collector_enable(r->col) < 0) {
+			kill_target(x);
+			return -1;
+		}
 		int e = kc_child_release(&x->ch);
 		if (e) {
 			kiln_error("cannot run '%s': %s", o->argv[0], strerror(e));
@@ -932,6 +1071,14 @@ static int start(struct run *x, const struct kc_event_def *ev, struct kc_record_
 	} else {
 		if (kc_collector_enable(r->col) < 0)
 			return -1;
+		for (size_t i = 0; i < o->ntids; i++) {
+			int pid = tgid_of(o->tids[i]);
+			if (pid > 0 && !task_find(&r->procs, pid, 1)->maps_known) {
+				task_find(&r->procs, pid, 1)->maps_known = 1;
+				ks_load_proc_maps(r->sym, pid);
+				space_changed(r, pid);
+			}
+		}
 		for (size_t i = 0; i < o->npids; i++) {
 			ks_load_proc_maps(r->sym, o->pids[i]);
 			space_changed(r, o->pids[i]);
@@ -1009,7 +1156,7 @@ static void record_loop(struct run *x)
 				stop = 1;
 			}
 		}
-		if (!o->argv && !stop && !any_alive(o))
+		if (!o->argv && !is_system_wide(o) && !stop && !any_alive(o))
 			stop = 1;
 		/* the first samples go out as soon as they are symbolized, then on schedule */
 		if (now >= next_flush || (!first_out && r->prof.nsamples > 0)) {
@@ -1048,6 +1195,14 @@ static int finish(struct run *x, struct kc_record_result *res)
 	res->lost = cs->lost;
 	res->threads = r->threads.n;
 	res->processes = r->procs.n;
+	if (r->lazy_maps) {
+		/* -a knows every task of the machine: count those sampled */
+		res->threads = res->processes = 0;
+		for (uint32_t i = 0; i < r->threads.cap; i++)
+			res->threads += r->threads.slots[i].used && r->threads.slots[i].sampled;
+		for (uint32_t i = 0; i < r->procs.cap; i++)
+			res->processes += r->procs.slots[i].used && r->procs.slots[i].sampled;
+	}
 	res->seconds = (double)(t_end - r->t0) / 1e9;
 	res->leaf_fixed = r->leaf_fixed;
 	res->truncated = r->truncated;
@@ -1111,6 +1266,10 @@ static int precheck(const struct kc_record_opts *o, struct kc_record_result *res
 		if (access(path, F_OK) != 0)
 			return kiln_error("no process with pid %d; check the number with 'ps'", o->pids[i]);
 	}
+	for (size_t i = 0; i < o->ntids; i++)
+		if (tgid_of(o->tids[i]) <= 0)
+			return kiln_error("no thread with id %d; list a process's threads with 'ps -T -p PID'",
+					  o->tids[i]);
 	return 0;
 }
 
@@ -1147,6 +1306,7 @@ int kc_record(const struct kc_record_opts *o, struct kc_record_result *res)
 	struct ks_options so = { o->no_inline, o->no_lines, o->no_demangle, o->no_kernel };
 	x.r.sym = ks_session_new(&so);
 	x.r.py = kc_py_new(&x.r.prof, o->python_internals);
+	x.r.lazy_maps = is_system_wide(o) || o->ntids;
 
 	/* signals arrive through a signalfd; the target gets the original mask back */
 	sigemptyset(&block);

@@ -32,6 +32,16 @@ struct kc_record_opts {
 	int call_graph;          /* enum kc_call_graph (unwind_dwarf.h); 0 = auto */
 	int off_cpu;             /* also record off-CPU time (offcpu.h) */
 	int python_internals;    /* keep the interpreter's own frames in Python stacks (pyframes.h) */
+	/* issue 12 (perf record's -c, -a, -C, -t) */
+	uint64_t period;         /* a fixed sampling period (-c; events per sample, ns for the
+				  * timer events) instead of freq */
+	int system_wide;         /* every process on the CPUs (-a; with argv: while it runs) */
+	const int *cpus;         /* sample only on these CPUs (-C), NULL: every online CPU;
+				  * without argv, pids or tids: system-wide on them */
+	size_t ncpus;
+	const int *tids;         /* attach to these threads only (-t; not their siblings, not
+				  * threads they start) */
+	size_t ntids;
 };
 
 struct kc_record_result {
