@@ -31,7 +31,7 @@ static void walk_table(const uint8_t *lt, size_t n, int first, int (*fn)(void *,
 {
 	size_t i = 0;
 	uint32_t addr = 0;
-	int line = first;
+	int64_t line = first; /* 64 bits: damaged deltas cannot overflow it */
 	while (i < n) {
 		uint8_t b = lt[i++];
 		unsigned code = b >> 3 & 15, len = (b & 7) + 1;
@@ -61,7 +61,9 @@ static void walk_table(const uint8_t *lt, size_t n, int first, int (*fn)(void *,
 			i += 1;
 			break;
 		}
-		if (fn(ctx, addr, len, none || line < 0 ? 0 : line))
+		if (line > INT32_MAX)
+			return; /* damaged: no real line is that far */
+		if (fn(ctx, addr, len, none || line < 0 ? 0 : (int)line))
 			return;
 		addr += len;
 	}
