@@ -41,6 +41,14 @@ echo "      open the graphs in a browser: hover for counts, click to zoom, Ctrl-
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3 || true)
 if [ -n "$PY" ]; then
+	# its CPU time, in Python functions (alpha 60%, beta 30% inside zlib, gamma 10%)
+	echo
+	echo "demo: kiln record -o $OUT/python.prof -- $PY tests/workloads/py_shares.py 1.5 $OUT/py-truth.json"
+	"$KILN" record -q -o "$OUT/python.prof" -- "$PY" tests/workloads/py_shares.py 1.5 "$OUT/py-truth.json" 2>/dev/null
+	"$KILN" report -i "$OUT/python.prof" --top 6 --no-findings
+	"$KILN" flame --title "py_shares.py: CPU time (kiln record)" "$OUT/python.prof" -o "$OUT/python.svg"
+	echo "demo: the program's own measurement of its shares: $(cat "$OUT/py-truth.json" 2>/dev/null)"
+	echo "demo: Python CPU flame graph: $PWD/$OUT/python.svg"
 	PYPROG=tests/workloads/py_alloc_truth.py
 	echo
 	echo "demo: kiln heap -o $OUT/python-heap.prof -- $PY $PYPROG"
