@@ -158,4 +158,13 @@ assert \"helper_[i]\" not in b and b[\"work\"][\"self\"] == 40 and b[\"other\"][
 " &&
 	"$KILN" report -i i.folded --no-inline --folded >c.folded && grep -q "main;work 40$" c.folded && ! grep -q helper c.folded
 '
+expect "io_bound: an off-CPU profile of a program that mostly sleeps gets it; a computing one does not" '
+	"$KILN" record -q --off-cpu -o s.prof -- sleep 0.6 >/dev/null 2>&1 &&
+	"$KILN" report -i s.prof --json >s.json &&
+	jq1 s.json "[f[\"share\"] for f in j[\"findings\"] if f[\"kind\"] == \"io_bound\"]" >io &&
+	python3 -c "import sys; v = eval(open(\"io\").read()); sys.exit(not (len(v) == 1 and v[0] > 0.8))" &&
+	"$KILN" record -q --off-cpu -o c.prof -- "$WORKLOADS/shares" >/dev/null 2>&1 &&
+	"$KILN" report -i c.prof --json >c.json &&
+	[ "$(jq1 c.json "len([f for f in j[\"findings\"] if f[\"kind\"] == \"io_bound\"])")" = 0 ]
+'
 finish
