@@ -37,6 +37,7 @@ expect "two builds of one program at different paths: main pairs (one row, no ch
 '
 expect "a changed function shows its change: hot_b twice the work, 30% -> 46%" '
 	"$KILN" diff --top 1000 "$V/v1.prof" "$V/v3.prof" >t.txt 2>err || { cat err; exit 1; }
+	cat err t.txt # shown only when the test fails
 	d=$(dtotal t.txt hot_b) && echo "hot_b $d" &&
 	awk -v d="$d" "BEGIN { exit !(d > 10 && d < 22) }" && small "$(dtotal t.txt main)" 2 &&
 	a=$(dtotal t.txt hot_a) && awk -v d="$a" "BEGIN { exit !(d < -8) }"
