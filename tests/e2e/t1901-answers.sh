@@ -85,7 +85,9 @@ lo, hi = f[\"ci95\"]
 # (a run whose every sample lands in leaf has share 1, the top of its interval, no finite ceiling)
 assert lo < f[\"share\"] <= hi and f[\"share\"] > 0.9, f
 if f[\"share\"] < 1:
-    assert abs(f[\"max_speedup\"] - 1 / (1 - f[\"share\"])) < 0.01 * f[\"max_speedup\"], f
+    # share is printed to 4 decimals: near 1 that rounding moves 1/(1-share) a lot, so
+    # the ceiling is checked through the share it implies
+    assert abs((1 - 1 / f[\"max_speedup\"]) - f[\"share\"]) <= 6e-5, f
 else:
     assert \"max_speedup\" not in f and hi == 1, f
 fn = {x[\"name\"]: x for x in j[\"functions\"]}
