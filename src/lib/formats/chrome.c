@@ -104,7 +104,7 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 	int first = 1;
 	for (size_t x = 0; x < n; x++) {
 		size_t i = order[x];
-		uint64_t c = (uint64_t)kp_sample_value(p, i, (uint32_t)v);
+		uint64_t c = jsonr_u64_clamp(kp_sample_value(p, i, (uint32_t)v));
 		for (uint64_t k = 0; k < c; k++) {
 			if (!first)
 				jsonw_ch(&j, ',');
@@ -121,7 +121,7 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 	first = 1;
 	for (size_t x = 0; x < n; x++) {
 		size_t i = order[x];
-		uint64_t c = (uint64_t)kp_sample_value(p, i, (uint32_t)v);
+		uint64_t c = jsonr_u64_clamp(kp_sample_value(p, i, (uint32_t)v));
 		double t = floor((double)p->sample_time[i] / 1000);
 		for (uint64_t k = 0; k < c; k++, seq++) {
 			double at = has_times ? floor(t + (double)k * interval_us) : floor(t0 + (double)seq * interval_us);
@@ -221,7 +221,7 @@ static int read_node(struct kp_profile *p, struct cnodes *c, struct jsonr *r, co
 			int k2;
 			while ((k2 = jsonr_next_elem(r)) == 1) {
 				double ch;
-				if (jsonr_number(r, &ch) < 0 || ch <= 0 || ch != (double)(uint64_t)ch)
+				if (jsonr_number(r, &ch) < 0 || !jsonr_is_id(ch))
 					return r->err && strcmp(r->err, "a number was expected") ? cjson_bad(name, r) :
 						cbad(name, "node %zu has a child that is not a node id", me + 1);
 				ALLOC_GROW(c->cp, c->nc + 1, c->calloc_);
@@ -239,7 +239,7 @@ static int read_node(struct kp_profile *p, struct cnodes *c, struct jsonr *r, co
 	}
 	if (kk < 0)
 		return cjson_bad(name, r);
-	if (id <= 0 || id != (double)(uint64_t)id)
+	if (!jsonr_is_id(id))
 		return cbad(name, "a node has a missing, repeated or non-positive id");
 	if (has_cf != 2)
 		return cbad(name, "node %zu has no callFrame with a functionName", me + 1);
@@ -247,7 +247,7 @@ static int read_node(struct kp_profile *p, struct cnodes *c, struct jsonr *r, co
 	c->frame = xreallocarray(c->frame, c->alloc, sizeof(*c->frame));
 	c->parent_id = xreallocarray(c->parent_id, c->alloc, sizeof(*c->parent_id));
 	c->id[me] = (uint64_t)id;
-	c->parent_id[me] = parent > 0 ? (uint64_t)parent : 0;
+	c->parent_id[me] = jsonr_is_id(parent) ? (uint64_t)parent : 0;
 	if (!strcmp(fn->buf, "(root)")) {
 		c->frame[me] = 0;
 	} else {
@@ -398,7 +398,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 		}
 		if (!ks)
 			break;
-		if (jsonr_number(&cs, &id) < 0 || id <= 0 || !idmap_get(&ids, (uint64_t)id, &ni)) {
+		if (jsonr_number(&cs, &id) < 0 || !jsonr_is_id(id) || !idmap_get(&ids, (uint64_t)id, &ni)) {
 			cbad(name, "sample %zu refers to no node", i + 1);
 			goto out;
 		}
@@ -408,7 +408,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 		}
 		t += d;
 		double rel = (t - start) * 1000;
-		kp_add_sample(p, stack[ni], thread, rel > 0 ? (uint64_t)rel : 0, &one);
+		kp_add_sample(p, stack[ni], thread, jsonr_u64_clamp(rel), &one);
 	}
 	kp_meta_set(p, "source_format", "chrome");
 	kp_meta_set(p, "kind", "cpu");

@@ -54,4 +54,19 @@ int jsonr_fail(struct jsonr *r, const char *what);
 /* "WHAT at byte N" for messages. */
 const char *jsonr_error(const struct jsonr *r, struct strbuf *out);
 
+/* The conversions of JSON numbers (doubles) to integers, without the undefined behaviour
+ * of converting a value out of range: jsonr_is_id() is 1 for a whole number in [1, 2^53],
+ * and jsonr_u64_clamp() gives 0 for a value below 1 (or NaN) and UINT64_MAX for one at or
+ * past 2^64. */
+static inline int jsonr_is_id(double d)
+{
+	return d >= 1 && d <= 9007199254740992.0 && d == (double)(uint64_t)d;
+}
+static inline uint64_t jsonr_u64_clamp(double d)
+{
+	if (!(d >= 1))
+		return 0;
+	return d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
+}
+
 #endif

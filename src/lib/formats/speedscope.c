@@ -372,7 +372,7 @@ static int add_sampled(struct ss *s, uint32_t v, double scale, double start, uin
 	memset(vals, 0, sizeof(vals));
 	for (size_t i = 0; i < s->nst; i++) {
 		vals[v] = s->w[i] * scale;
-		kp_add_sample(p, s->st[i], thread, tm > 0 ? (uint64_t)tm : 0, vals);
+		kp_add_sample(p, s->st[i], thread, jsonr_u64_clamp(tm), vals);
 		if (timed)
 			tm += s->w[i] * scale;
 	}
@@ -423,7 +423,7 @@ static int read_evented(struct ss *s, struct jsonr *ce, uint32_t v, double scale
 		if (depth && at > last) {
 			memset(vals, 0, sizeof(vals));
 			vals[v] = (at - last) * scale;
-			kp_add_sample(p, kp_stack_from_frames(p, s->stack, depth), thread, (uint64_t)(last * scale), vals);
+			kp_add_sample(p, kp_stack_from_frames(p, s->stack, depth), thread, jsonr_u64_clamp(last * scale), vals);
 		}
 		last = at;
 		if (type.buf[0] == 'O') {
