@@ -201,6 +201,7 @@ deb:
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz
 FUZZ_SECONDS ?= 10
+FUZZ_SEED    ?=
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS   = -std=gnu11 -O1 -g $(WARN) -Wno-cast-align -D_GNU_SOURCE -DKILN_VERSION='"$(VERSION)"' -Isrc -Isrc/lib -I$(BUILD)/gen \
         -include src/banned.h -fno-strict-aliasing $(FUZZ_SAN) $(PKG_CFLAGS)
@@ -228,7 +229,7 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
 fuzz: $(FUZZ_BIN)
 
 fuzz-run: fuzz
-	@FUZZ_BUILD=$(FUZZ_BUILD) tests/fuzz/run.sh $(FUZZ_SECONDS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SEED=$(FUZZ_SEED) tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # No function may call itself, directly or through others (scripts/check-recursion.py):
 # gcc writes each file's call graph (-fcallgraph-info) into build/callgraph/.

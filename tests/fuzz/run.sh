@@ -29,6 +29,9 @@ for name in "${names[@]}"; do
 	mkdir -p "$work" "$seeds"
 	dict=()
 	[ -f "tests/fuzz/$name.dict" ] && dict=(-dict="tests/fuzz/$name.dict")
+	# FUZZ_SEED: the same sequence of inputs every run (CI), so that a run does not fail on
+	# a finding only its own random draw reached; without it each run explores anew
+	[ -n "${FUZZ_SEED:-}" ] && dict+=(-seed="$FUZZ_SEED")
 	ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1} \
 	"$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 -artifact_prefix="$FUZZ_BUILD/artifacts/$name-" "${dict[@]}" \

@@ -971,7 +971,8 @@ static int64_t parse_start_time(const char *s)
 	if (!end || *end)
 		return 0;
 	time_t t = timegm(&tm);
-	return t > 0 ? (int64_t)t * 1000000000 : 0;
+	/* a date past 2262 does not fit time_nanos: none */
+	return t > 0 && t < INT64_MAX / 1000000000 ? (int64_t)t * 1000000000 : 0;
 }
 
 int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FILE *out)
