@@ -46,7 +46,8 @@ expect "the same build gives the same names run after run" '
 expect "no_symbols: present for the stripped build (with what to do), absent for the -g build" '
 	"$KILN" report -i "$S" >r.txt && grep -q "^  no_symbols .*callers3_strip.*do not strip" r.txt &&
 	"$KILN" report -i "$S" --json >r.json &&
-	[ "$(jq1 r.json "\" \".join(\",\".join(f[\"modules\"]) for f in j[\"findings\"] if f[\"kind\"] == \"no_symbols\")")" = callers3_strip ] &&
+	jq1 r.json "\" \".join(\",\".join(f[\"modules\"]) for f in j[\"findings\"] if f[\"kind\"] == \"no_symbols\")" >mods &&
+	{ [ "$(cat mods)" = callers3_strip ] || { echo "modules: $(cat mods)"; grep no_symbols r.txt; false; }; } &&
 	"$KILN" report -i "$O2" --json >o.json &&
 	[ "$(jq1 o.json "len([f for f in j[\"findings\"] if f[\"kind\"] == \"no_symbols\"])")" = 0 ]
 '

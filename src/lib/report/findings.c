@@ -72,13 +72,25 @@ static void modshare_text(const struct kp_profile *p, struct modshare *m, uint32
 			  struct strbuf *msg, struct strbuf *list)
 {
 	qsort(m, n, sizeof(*m), cmp_modshare);
-	for (uint32_t i = 0; i < n && i < 4; i++) {
+	/* The modules that matter: the largest, and the others with 1% of the samples or more
+	 * (a stray sample in a loader or the vDSO is noise, not a module to rebuild). */
+	uint32_t shown = 0, minor = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (i && m[i].v < 0.01 * total) {
+			minor++;
+			continue;
+		}
+		if (shown == 4) {
+			minor++;
+			continue;
+		}
 		const char *b = m[i].module ? base_of(kp_str_get(p, m[i].module)) : "[unknown]";
-		strbuf_addf(msg, "%s%s (%.1f%%)", i ? ", " : "", b, 100.0 * m[i].v / total);
-		strbuf_addf(list, "%s%s", i ? "," : "", b);
+		strbuf_addf(msg, "%s%s (%.1f%%)", shown ? ", " : "", b, 100.0 * m[i].v / total);
+		strbuf_addf(list, "%s%s", shown ? "," : "", b);
+		shown++;
 	}
-	if (n > 4)
-		strbuf_addf(msg, " and %u more", n - 4);
+	if (minor)
+		strbuf_addf(msg, " and %u more", minor);
 }
 
 /* The Debian package that ships path, or NULL (caller frees): from the profile's
