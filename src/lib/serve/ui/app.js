@@ -261,7 +261,18 @@
 		}
 	}
 
+	/* a frame as tall as the graph it shows */
+	function fitFrame(id) {
+		$(id).addEventListener("load", function () {
+			var d = $(id).contentDocument, h = d && d.documentElement && +d.documentElement.getAttribute("height");
+			if (h > 0)
+				$(id).style.height = Math.min(h + 8, 4000) + "px";
+		});
+	}
+
 	function start() {
+		fitFrame("flame");
+		fitFrame("diffflame");
 		get("/api/info", new URLSearchParams()).then(function (j) {
 			info = j;
 			$("source").textContent = j.mode + ": " + j.source;
