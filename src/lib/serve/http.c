@@ -304,7 +304,7 @@ out:
 	return rc;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "kiln serve: http: ");
 	vfprintf(stderr, fmt, ap);
