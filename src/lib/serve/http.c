@@ -29,6 +29,7 @@ struct ksv_server {
 	int log;
 	int loopback;
 	unsigned port;
+	char host[INET6_ADDRSTRLEN + 2]; /* the address listened on, as a Host header names it */
 };
 
 /* ---- listening ---- */
@@ -207,7 +208,7 @@ static int host_ok(const struct ksv_server *s, const char *host)
 {
 	if (!s->loopback || !host)
 		return 1;
-	static const char *const names[] = { "127.0.0.1", "localhost", "[::1]" };
+	const char *const names[] = { "127.0.0.1", "localhost", "[::1]", s->host };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		size_t n = strlen(names[i]);
 		if (strncmp(host, names[i], n))
@@ -332,6 +333,14 @@ int ksv_start(const struct ksv_opts *o, struct ksv_server **out, struct strbuf *
 		free(s);
 		return -1;
 	}
+	char host[INET6_ADDRSTRLEN];
+	if (l.addr.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&l.addr)->sin6_addr, host, sizeof(host));
+		snprintf(s->host, sizeof(s->host), "[%s]", host);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&l.addr)->sin_addr, host, sizeof(host));
+		snprintf(s->host, sizeof(s->host), "%s", host);
+	}
 	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | (s->log ? MHD_USE_ERROR_LOG : 0);
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 				MHD_OPTION_LISTEN_SOCKET, fd,
@@ -347,14 +356,7 @@ int ksv_start(const struct ksv_opts *o, struct ksv_server **out, struct strbuf *
 		free(s);
 		return -1;
 	}
-	char host[INET6_ADDRSTRLEN];
-	if (l.addr.ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&l.addr)->sin6_addr, host, sizeof(host));
-		strbuf_addf(url, "http://[%s]:%u/", host, s->port);
-	} else {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&l.addr)->sin_addr, host, sizeof(host));
-		strbuf_addf(url, "http://%s:%u/", host, s->port);
-	}
+	strbuf_addf(url, "http://%s:%u/", s->host, s->port);
 	*out = s;
 	return 0;
 }
