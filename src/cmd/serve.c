@@ -116,7 +116,8 @@ int cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	struct ksv_server *s;
 	if (ksv_start(&o, &s, &url, &err) < 0) {
-		kiln_error("%s", err.buf);
+		if (err.len)
+			kiln_error("%s", err.buf);
 		strbuf_release(&err);
 		strbuf_release(&url);
 		return 1;

@@ -27,7 +27,8 @@ expect "kiln serve --help has the options and an example; bad arguments exit 2" 
 	check_exit 2 "$KILN" serve --listen nowhere:80 "$P" 2>e2 && grep -q "not an address" e2 &&
 	check_exit 2 "$KILN" serve --store a --source b 2>e3 &&
 	check_exit 2 "$KILN" serve --store d "$P" 2>e4 && grep -q "not both" e4 &&
-	check_exit 1 "$KILN" serve --listen 127.0.0.1:0 "$T/missing.prof" 2>e5 && grep -q "missing.prof" e5
+	check_exit 1 "$KILN" serve --listen 127.0.0.1:0 "$T/missing.prof" 2>e5 && grep -q "missing.prof" e5 &&
+	[ "$(wc -l <e5)" -eq 1 ]
 '
 
 expect "the endpoints agree with kiln report --json (whole profile and one process)" '

@@ -27,7 +27,8 @@ struct sv_sel {
 #define SV_SEL_INIT { 0, UINT64_MAX, 0, KST_LABELS_INIT }
 void sv_sel_release(struct sv_sel *s);
 
-/* Opens a store spec or loads a profile file. -1 after one line in err. */
+/* Opens a store spec or loads a profile file. -1 after one line in err (a file that does
+ * not load: the line is on stderr already, and err is left empty). */
 int sv_source_open_store(struct sv_source *s, const char *spec, struct strbuf *err);
 int sv_source_open_file(struct sv_source *s, const char *path, struct strbuf *err);
 void sv_source_close(struct sv_source *s);

@@ -28,11 +28,8 @@ int sv_source_open_file(struct sv_source *s, const char *path, struct strbuf *er
 {
 	struct kp_auto_info info;
 	memset(s, 0, sizeof(*s));
-	if (kp_load_auto(&s->prof, path, &info) < 0) {
-		/* kp_load_auto said why on stderr */
-		strbuf_addf(err, "cannot serve '%s': it is not a profile kiln reads", path);
-		return -1;
-	}
+	if (kp_load_auto(&s->prof, path, &info) < 0)
+		return -1; /* kp_load_auto said why on stderr; err stays empty */
 	if (!s->prof.nvalues || s->prof.default_value >= s->prof.nvalues) {
 		strbuf_addf(err, "'%s' holds no values to show", path);
 		kp_profile_release(&s->prof);
