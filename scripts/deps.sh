@@ -60,6 +60,7 @@ if [ "${1:-}" = "--test" ]; then
   check_bin man man-db
   check_file /usr/share/bash-completion/bash_completion bash-completion
   check_bin chromium chromium  # kiln serve's page in a headless browser (t2302, puppeteer-core)
+  check_bin curl curl          # kiln serve's endpoints (t23xx)
   # make fuzz: clang and its libFuzzer runtime
   check_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
 fi
