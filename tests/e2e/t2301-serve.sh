@@ -7,7 +7,17 @@
 
 if ! command -v curl >/dev/null; then
 	skip "kiln serve over HTTP" "curl is not installed"
-	finish
+	expect "--open hands the URL to xdg-open; when that fails it warns and keeps serving" '
+	mkdir bin && printf "#!/bin/sh\necho \"\$1\" >\"%s/opened\"\n" "$T" >bin/xdg-open && chmod +x bin/xdg-open &&
+	PATH="$T/bin:$PATH" serve_start "$T" --open "$P" || exit 1
+	for i in $(seq 1 50); do [ -s opened ] && break; sleep 0.1; done
+	serve_stop "$T" && [ "$(cat opened)" = "$(cat url)" ] || { cat opened url; exit 1; }
+	mkdir bin2 && printf "#!/bin/sh\nexit 3\n" >bin2/xdg-open && chmod +x bin2/xdg-open &&
+	PATH="$T/bin2:$PATH" serve_start "$T" --open "$P" || exit 1
+	s=$(http_status "$(cat url)")
+	serve_stop "$T" && [ "$s" = 200 ] && grep -q "warning: could not open a browser" err
+'
+finish
 	exit
 fi
 # two processes of known shares (spin <- hot_a 60%, hot_b 30%, hot_c 10%)
@@ -132,6 +142,7 @@ raw("badn", get(b"/api/top?n=-1"))
 raw("range-on-file", get(b"/api/top?from=now-1h"))
 raw("series-on-file", get(b"/api/series?key=comm"))
 raw("rebinding", b"GET /api/info HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n")
+raw("head", b"HEAD /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
 raw("ok", get(b"/api/info"))
 PY
 	cat codes.txt
@@ -142,7 +153,7 @@ PY
 		 badlabel badkey badvalue badn range-on-file series-on-file rebinding; do
 		grep -Eq "^$n HTTP/1\.1 4[0-9][0-9] " codes.txt || { echo "no 4xx for $n"; exit 1; }
 	done
-	grep -Eq "^ok HTTP/1\.1 200 " codes.txt &&
+	grep -Eq "^ok HTTP/1\.1 200 .*kiln-serve-info" codes.txt && grep -Eq "^head HTTP/1\.1 200 OK $" codes.txt &&
 	grep -Eq "^post HTTP/1\.1 405 .*only GET" codes.txt && grep -Eq "^dotdot-encoded .*must not contain" codes.txt &&
 	grep -Eq "^badfrom .*from: time .2026-13-45. is not understood" codes.txt &&
 	grep -Eq "^bigheader HTTP/1\.1 431 " codes.txt && grep -Eq "^bigurl HTTP/1\.1 414 " codes.txt
@@ -172,5 +183,15 @@ expect "--listen 0.0.0.0 must be asked for and says so on stderr; a port in use 
 	check_exit 1 "$KILN" serve --listen "127.0.0.1:$port" "$P" 2>busy; rc=$?
 	serve_stop "$T"
 	[ $rc -eq 0 ] && grep -q "cannot listen on .127\.0\.0\.1:$port.: Address already in use" busy
+'
+expect "--open hands the URL to xdg-open; when that fails it warns and keeps serving" '
+	mkdir bin && printf "#!/bin/sh\necho \"\$1\" >\"%s/opened\"\n" "$T" >bin/xdg-open && chmod +x bin/xdg-open &&
+	PATH="$T/bin:$PATH" serve_start "$T" --open "$P" || exit 1
+	for i in $(seq 1 50); do [ -s opened ] && break; sleep 0.1; done
+	serve_stop "$T" && [ "$(cat opened)" = "$(cat url)" ] || { cat opened url; exit 1; }
+	mkdir bin2 && printf "#!/bin/sh\nexit 3\n" >bin2/xdg-open && chmod +x bin2/xdg-open &&
+	PATH="$T/bin2:$PATH" serve_start "$T" --open "$P" || exit 1
+	s=$(http_status "$(cat url)")
+	serve_stop "$T" && [ "$s" = 200 ] && grep -q "warning: could not open a browser" err
 '
 finish
