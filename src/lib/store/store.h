@@ -139,4 +139,9 @@ void kst_close(struct kst *s);
 /* Helpers for backends: the query's filter applied to one process's labels. */
 int kst_query_match(const struct kst_query *q, const struct kst_labels *labels);
 
+/* ---- the local store (store_dir.c; format: docs/store-format.md) ---- */
+#define KST_DIR_DB "kiln-store.db" /* the database file in the store directory */
+#define KST_DIR_VERSION 1          /* the format version this kiln writes and reads */
+extern const struct kst_backend kst_backend_dir;
+
 #endif
