@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "profile/profile.h"
@@ -891,7 +892,8 @@ damaged:
 }
 
 /* The rows of the windows q selects: (start_ns, labelset, stack, samples, cpu_ns). */
-static sqlite3_stmt *select_rows(struct dir_store *s, const struct kst_query *q, const char *cols, const char *tail)
+static sqlite3_stmt *select_rows(struct dir_store *s, const struct kst_query *q, const char *cols, const char *tail,
+				 int join)
 {
 	int64_t maxwin = 0;
 	sqlite3_stmt *st = stmt(s, ST_MAXWIN_GET);
@@ -903,9 +905,9 @@ static sqlite3_stmt *select_rows(struct dir_store *s, const struct kst_query *q,
 	int64_t from = q->from_ns > INT64_MAX ? INT64_MAX : (int64_t)q->from_ns;
 	int64_t to = q->to_ns > INT64_MAX ? INT64_MAX : (int64_t)q->to_ns;
 	int64_t lo = from - (maxwin < 0 ? 0 : maxwin) - 1;
-	char *sql = xasprintf("SELECT %s FROM win w JOIN sample s ON s.win = w.id"
+	char *sql = xasprintf("SELECT %s FROM win w%s"
 			      " WHERE w.start_ns >= ?3 AND w.start_ns < ?2 AND (w.end_ns > ?1 OR w.start_ns >= ?1) %s",
-			      cols, tail);
+			      cols, join ? " JOIN sample s ON s.win = w.id" : "", tail);
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		st = NULL;
 	free(sql);
@@ -951,7 +953,7 @@ static int dir_query(void *h, const struct kst_query *q, struct kp_profile *out,
 		out->default_value = 0;
 	}
 	int vs = kp_find_value_type(out, "samples"), vc = kp_find_value_type(out, "cpu_ns");
-	st = select_rows(s, q, "w.start_ns, w.end_ns, s.labelset, s.stack, s.samples, s.cpu_ns", "ORDER BY w.start_ns");
+	st = select_rows(s, q, "w.start_ns, w.end_ns, s.labelset, s.stack, s.samples, s.cpu_ns", "ORDER BY w.start_ns", 1);
 	if (!st) {
 		db_fail(s, "read", err);
 		goto out;
@@ -993,6 +995,13 @@ static int dir_query(void *h, const struct kst_query *q, struct kp_profile *out,
 	}
 	if (!kp_meta_get(out, "kind"))
 		kp_meta_set(out, "kind", "cpu");
+	sqlite3_finalize(st);
+	st = select_rows(s, q, "sum(w.lost)", "", 0);
+	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
+		char b[32];
+		snprintf(b, sizeof(b), "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
+		kp_meta_set(out, "lost_samples", b);
+	}
 	if (first != UINT64_MAX) {
 		char b[32];
 		snprintf(b, sizeof(b), "%" PRIu64, base);
@@ -1031,7 +1040,7 @@ static int dir_series(void *h, const struct kst_query *q, const char *group_key,
 	/* the range: the query's, or the selected windows' */
 	uint64_t from = q->from_ns, to = q->to_ns;
 	if (!from || to == UINT64_MAX) {
-		st = select_rows(s, q, "min(w.start_ns), max(w.end_ns)", "");
+		st = select_rows(s, q, "min(w.start_ns), max(w.end_ns)", "", 0);
 		if (!st || sqlite3_step(st) != SQLITE_ROW) {
 			db_fail(s, "read", err);
 			goto out;
@@ -1057,7 +1066,7 @@ static int dir_series(void *h, const struct kst_query *q, const char *group_key,
 	out->from_ns = from;
 	out->step_ns = step_ns;
 	out->nsteps = (uint32_t)nsteps;
-	st = select_rows(s, q, "w.start_ns, s.labelset, sum(s.samples)", "GROUP BY w.id, s.labelset");
+	st = select_rows(s, q, "w.start_ns, s.labelset, sum(s.samples)", "GROUP BY w.id, s.labelset", 1);
 	if (!st) {
 		db_fail(s, "read", err);
 		goto out;
@@ -1107,8 +1116,9 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int dir_label_values(void *h, const struct kst_query *q, const char *key, struct kst_strlist *out,
-			    struct strbuf *err)
+/* The distinct values of key (NULL: the distinct keys) among the label sets q selects. */
+static int label_scan(void *h, const struct kst_query *q, const char *key, struct kst_strlist *out,
+		      struct strbuf *err)
 {
 	struct dir_store *s = h;
 	struct rctx r;
@@ -1121,7 +1131,7 @@ static int dir_label_values(void *h, const struct kst_query *q, const char *key,
 		db_fail(s, "read", err);
 		goto out;
 	}
-	st = select_rows(s, q, "DISTINCT s.labelset", "");
+	st = select_rows(s, q, "DISTINCT s.labelset", "", 1);
 	if (!st) {
 		db_fail(s, "read", err);
 		goto out;
@@ -1133,11 +1143,15 @@ static int dir_label_values(void *h, const struct kst_query *q, const char *key,
 		int ok = labelset_ok(&r, ls, err);
 		if (ok < 0)
 			goto out;
-		const char *v = ok ? kst_labels_get(&r.ls_labels[ls], key) : NULL;
-		if (!v)
+		if (!ok)
 			continue;
-		ALLOC_GROW(out->v, out->n + 1, alloc);
-		out->v[out->n++] = xstrdup(v);
+		const struct kst_labels *l = &r.ls_labels[ls];
+		for (uint32_t i = 0; i < l->n; i++) {
+			if (key && strcmp(l->v[i].key, key))
+				continue;
+			ALLOC_GROW(out->v, out->n + 1, alloc);
+			out->v[out->n++] = xstrdup(key ? l->v[i].value : l->v[i].key);
+		}
 	}
 	if (rc != SQLITE_DONE) {
 		db_fail(s, "read", err);
@@ -1160,6 +1174,22 @@ out:
 	rctx_release(&r);
 	end_read(s);
 	return ret;
+}
+
+static int dir_label_values(void *h, const struct kst_query *q, const char *key, struct kst_strlist *out,
+			    struct strbuf *err)
+{
+	if (!key) {
+		memset(out, 0, sizeof(*out));
+		strbuf_addstr(err, "no label key given");
+		return -1;
+	}
+	return label_scan(h, q, key, out, err);
+}
+
+int kst_dir_label_keys(void *h, const struct kst_query *q, struct kst_strlist *out, struct strbuf *err)
+{
+	return label_scan(h, q, NULL, out, err);
 }
 
 static int dir_range(void *h, uint64_t *first_ns, uint64_t *last_ns, struct strbuf *err)
@@ -1191,3 +1221,148 @@ const struct kst_backend kst_backend_dir = {
 	.range = dir_range,
 	.close = dir_close,
 };
+
+/* ---- retention ---- */
+
+/* Bytes of the database in use (pages not on the free list). */
+static int used_bytes(struct dir_store *s, int64_t *used, int64_t *free_bytes)
+{
+	int64_t pages, freel, psize;
+	if (query_int(s, "PRAGMA page_count", &pages) || query_int(s, "PRAGMA freelist_count", &freel) ||
+	    query_int(s, "PRAGMA page_size", &psize))
+		return -1;
+	*used = (pages - freel) * psize;
+	*free_bytes = freel * psize;
+	return 0;
+}
+
+/* Removes the stacks, frames, strings and label sets no sample uses (in a transaction). */
+static int collect_garbage(struct dir_store *s)
+{
+	if (exec(s, "DELETE FROM labelset WHERE id NOT IN (SELECT labelset FROM sample);"
+		    "DELETE FROM stack WHERE id NOT IN (SELECT stack FROM sample);"
+		    "CREATE TEMP TABLE IF NOT EXISTS used_frame(id INTEGER PRIMARY KEY);"
+		    "DELETE FROM used_frame;"))
+		return -1;
+	sqlite3_stmt *st, *ins;
+	if (sqlite3_prepare_v2(s->db, "SELECT frames FROM stack", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR IGNORE INTO used_frame(id) VALUES (?1)", -1, &ins, NULL) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_blob(st, 0);
+		const unsigned char *end = p + sqlite3_column_bytes(st, 0);
+		uint64_t f;
+		while (p && p < end && !get_varint(&p, end, &f)) {
+			sqlite3_bind_int64(ins, 1, (int64_t)f);
+			if (step_done(ins))
+				break;
+		}
+	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	return exec(s, "DELETE FROM frame WHERE id NOT IN (SELECT id FROM used_frame);"
+		       "DELETE FROM used_frame;"
+		       "DELETE FROM str WHERE id NOT IN (SELECT name FROM frame UNION SELECT module FROM frame"
+		       " UNION SELECT file FROM frame);");
+}
+
+/* Removes the windows the WHERE clause (on win, the newest window excluded) selects,
+ * with their samples, and what only they used. */
+static int drop_windows(struct dir_store *s, const char *where, int64_t arg, uint64_t *removed)
+{
+	char *sql = xasprintf("CREATE TEMP TABLE IF NOT EXISTS doomed(id INTEGER PRIMARY KEY); DELETE FROM doomed;"
+			      "INSERT INTO doomed SELECT id FROM win WHERE id != (SELECT id FROM win ORDER BY start_ns DESC,"
+			      " id DESC LIMIT 1) AND %s",
+			      where);
+	sqlite3_stmt *st;
+	int rc = -1;
+	if (exec(s, "BEGIN IMMEDIATE"))
+		goto out;
+	/* the statement with the parameter is the last of sql: run the others first */
+	char *last = strrchr(sql, ';');
+	*last = 0;
+	if (exec(s, sql) || sqlite3_prepare_v2(s->db, last + 1, -1, &st, NULL) != SQLITE_OK)
+		goto rollback;
+	sqlite3_bind_int64(st, 1, arg);
+	int r = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (r != SQLITE_DONE)
+		goto rollback;
+	int64_t n;
+	if (query_int(s, "SELECT count(*) FROM doomed", &n))
+		goto rollback;
+	if (n && (exec(s, "DELETE FROM sample WHERE win IN (SELECT id FROM doomed);"
+			  "DELETE FROM win WHERE id IN (SELECT id FROM doomed);") ||
+		  collect_garbage(s)))
+		goto rollback;
+	if (exec(s, "COMMIT"))
+		goto rollback;
+	*removed += (uint64_t)n;
+	rc = (int)(n > 0);
+	goto out;
+rollback:
+	exec(s, "ROLLBACK");
+out:
+	free(sql);
+	return rc;
+}
+
+int kst_dir_retain(const char *dir, uint64_t max_age_ns, uint64_t max_bytes, uint64_t *removed,
+		   struct strbuf *err)
+{
+	uint64_t n = 0;
+	struct stat st;
+	if (removed)
+		*removed = 0;
+	if (stat(dir, &st) && errno == ENOENT)
+		return 0; /* nothing stored yet */
+	struct dir_store *s = dir_open(dir, KST_WRITE, err);
+	if (!s)
+		return -1;
+	int rc = -1;
+	if (max_age_ns) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		if (now > max_age_ns && drop_windows(s, "end_ns <= ?1", (int64_t)(now - max_age_ns), &n) < 0)
+			goto fail;
+	}
+	for (int round = 0; max_bytes && round < 64; round++) {
+		int64_t used, freeb, nwin;
+		if (used_bytes(s, &used, &freeb) || query_int(s, "SELECT count(*) FROM win", &nwin))
+			goto fail;
+		if ((uint64_t)used <= max_bytes || nwin <= 1)
+			break;
+		/* the share of the windows that holds the excess, at least one */
+		int64_t drop = (int64_t)((double)nwin * (double)((uint64_t)used - max_bytes) / (double)used) + 1;
+		int r = drop_windows(s, "id IN (SELECT id FROM win ORDER BY start_ns, id LIMIT ?1)", drop, &n);
+		if (r < 0)
+			goto fail;
+		if (!r)
+			break;
+	}
+	int64_t used, freeb;
+	if (used_bytes(s, &used, &freeb))
+		goto fail;
+	if (freeb >= (1 << 20) || (freeb > 0 && freeb >= (used + freeb) / 10))
+		if (exec(s, "PRAGMA incremental_vacuum"))
+			goto fail;
+	if (exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"))
+		goto fail;
+	rc = 0;
+	if (removed)
+		*removed = n;
+	dir_close(s);
+	return rc;
+fail:
+	db_fail(s, "apply retention to", err);
+	dir_close(s);
+	return -1;
+}
