@@ -9,7 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 #include "profile/profile.h"
 #include "store/store.h"
 #include "util/strbuf.h"
@@ -134,6 +140,7 @@ static int64_t count(const char *dir, const char *sql)
 	snprintf(path, sizeof(path), "%s/%s", dir, KST_DIR_DB);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000); /* a writer may hold the lock for a moment */
 	sqlite3_stmt *st;
 	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -438,6 +445,264 @@ static void test_bad_window(void **state)
 	strbuf_release(&err);
 }
 
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * S + (uint64_t)ts.tv_nsec;
+}
+
+/* A window at start with n samples of a stack unique to tag in process 100. */
+static int write_tagged(struct kst *s, uint64_t start, int n, const char *tag, struct strbuf *err)
+{
+	struct kp_profile w;
+	window_init(&w, start, "h1");
+	char stack[128];
+	snprintf(stack, sizeof(stack), "main;%s;leaf_%s", tag, tag);
+	add(&w, 100, stack, n, 1e6);
+	add(&w, 200, "main;shared", 1, 1e6);
+	int rc = kst_write(s, &w, err);
+	kp_profile_release(&w);
+	return rc;
+}
+
+static void test_retain_age(void **state)
+{
+	(void)state;
+	char dir[300];
+	struct kst s;
+	struct strbuf err = STRBUF_INIT;
+	open_store(&s, "age", KST_WRITE, dir, sizeof(dir));
+	uint64_t now = wall_ns();
+	for (int i = 0; i < 20; i++) { /* two days old */
+		char tag[32];
+		snprintf(tag, sizeof(tag), "old%d", i);
+		assert_int_equal(write_tagged(&s, now - 2 * 86400 * S + (uint64_t)i * 10 * S, 3, tag, &err), 0);
+	}
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(write_tagged(&s, now - 600 * S + (uint64_t)i * 10 * S, 2, "new", &err), 0);
+	kst_close(&s);
+	int64_t frames_before = count(dir, "SELECT count(*) FROM frame");
+	uint64_t removed;
+	assert_int_equal(kst_dir_retain(dir, 86400 * S, 0, &removed, &err), 0);
+	assert_int_equal(removed, 20);
+	assert_int_equal(count(dir, "SELECT count(*) FROM win"), 5);
+	/* what only the old windows used is gone; what the new ones use stays */
+	assert_int_equal(count(dir, "SELECT count(*) FROM stack"), 2);
+	assert_int_equal(count(dir, "SELECT count(*) FROM frame"), frames_before - 2 * 20);
+	assert_int_equal(count(dir, "SELECT count(*) FROM str WHERE s LIKE '%old%'"), 0);
+	assert_int_equal(count(dir, "SELECT count(*) FROM str WHERE s = 'leaf_new'"), 1);
+	assert_true(query_total(dir, 0, UINT64_MAX, NULL, NULL) == 5 * 3);
+	assert_true(query_total(dir, 0, UINT64_MAX, NULL, "app") == 5 * 2);
+	/* again: nothing more to remove */
+	assert_int_equal(kst_dir_retain(dir, 86400 * S, 0, &removed, &err), 0);
+	assert_int_equal(removed, 0);
+	/* a missing store is not an error */
+	snprintf(dir, sizeof(dir), "%s/none", tmpdir);
+	assert_int_equal(kst_dir_retain(dir, 1, 1, &removed, &err), 0);
+	strbuf_release(&err);
+}
+
+static void test_retain_size(void **state)
+{
+	(void)state;
+	char dir[300], path[400];
+	struct kst s;
+	struct strbuf err = STRBUF_INIT;
+	open_store(&s, "size", KST_WRITE, dir, sizeof(dir));
+	for (int i = 0; i < 300; i++) {
+		char tag[64];
+		snprintf(tag, sizeof(tag), "function_with_a_long_name_number_%d", i);
+		assert_int_equal(write_tagged(&s, T0 + (uint64_t)i * 10 * S, 5, tag, &err), 0);
+	}
+	kst_close(&s);
+	snprintf(path, sizeof(path), "%s/%s", dir, KST_DIR_DB);
+	int64_t pages = count(dir, "PRAGMA page_count") - count(dir, "PRAGMA freelist_count");
+	int64_t used = pages * count(dir, "PRAGMA page_size");
+	uint64_t removed;
+	assert_int_equal(kst_dir_retain(dir, 0, (uint64_t)used / 2, &removed, &err), 0);
+	assert_true(removed > 100 && removed < 300);
+	int64_t left = count(dir, "SELECT count(*) FROM win");
+	assert_int_equal(left, 300 - (int64_t)removed);
+	/* the newest windows are kept */
+	assert_true(count(dir, "SELECT min(start_ns) FROM win") == (int64_t)(T0 + (300 - left) * 10 * S));
+	int64_t now_used = (count(dir, "PRAGMA page_count") - count(dir, "PRAGMA freelist_count")) *
+			   count(dir, "PRAGMA page_size");
+	assert_true(now_used <= used / 2);
+	/* the file itself shrank (incremental vacuum), the WAL was emptied */
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size <= used * 3 / 4);
+	assert_true(query_total(dir, 0, UINT64_MAX, NULL, "app") == 5 * left);
+	/* a limit below one window keeps the newest one */
+	assert_int_equal(kst_dir_retain(dir, 0, 1, &removed, &err), 0);
+	assert_int_equal(count(dir, "SELECT count(*) FROM win"), 1);
+	assert_true(query_total(dir, 0, UINT64_MAX, NULL, "app") == 5);
+	strbuf_release(&err);
+}
+
+/* samples at 0..24.9 s, 10 a second, in process 7 "imp", stack by second parity */
+static void test_import(void **state)
+{
+	(void)state;
+	char dir[300];
+	struct kst s;
+	struct strbuf err = STRBUF_INIT;
+	struct kp_profile p;
+	kp_profile_init(&p);
+	kp_add_value_type(&p, "samples", "count");
+	kp_add_value_type(&p, "cpu_ns", "nanoseconds");
+	kp_meta_set(&p, "start_time", "2025-12-06T05:46:40Z");
+	kp_meta_set(&p, "hostname", "rec-host");
+	uint32_t th = kp_add_thread(&p, 7, 7, "imp");
+	uint32_t th2 = kp_add_thread(&p, 7, 8, "imp-worker");
+	kp_frame_t fa = kp_frame_named(&p, "even", 4, 0), fb = kp_frame_named(&p, "odd", 3, 0);
+	kp_stack_t sa = kp_stack_push(&p, 0, fa), sb = kp_stack_push(&p, 0, fb);
+	for (int i = 0; i < 250; i++) {
+		double v[2] = { 1, 1e8 };
+		kp_add_sample(&p, (i / 10) % 2 ? sb : sa, i % 3 ? th : th2, (uint64_t)i * S / 10, v);
+	}
+	uint64_t base;
+	assert_int_equal(kst_profile_start(&p, &base), 0);
+	assert_true(base == T0);
+	open_store(&s, "imp", KST_WRITE, dir, sizeof(dir));
+	struct kst_labels l = KST_LABELS_INIT;
+	kst_labels_set(&l, "service", "batch");
+	uint64_t nw, ns;
+	assert_int_equal(kst_import_profile(&s, &p, base, 10 * S, NULL, &l, &nw, &ns, &err), 0);
+	assert_int_equal(nw, 3);
+	assert_int_equal(ns, 250);
+	kst_close(&s);
+	assert_int_equal(count(dir, "SELECT count(*) FROM win WHERE host = 'rec-host'"), 3);
+	assert_int_equal(count(dir, "SELECT max(end_ns) FROM win"), (int64_t)(T0 + 30 * S));
+	/* per window: 100, 100, 50 samples; "even" seconds 0-9 in window 0 */
+	assert_true(query_total(dir, T0, T0 + 10 * S, NULL, NULL) == 100);
+	assert_true(query_total(dir, T0 + 20 * S, T0 + 30 * S, NULL, NULL) == 50);
+	assert_true(query_total(dir, 0, UINT64_MAX, "service=batch", "imp") == 250);
+	assert_true(query_total(dir, 0, UINT64_MAX, "host=rec-host", NULL) == 250);
+	/* the same import again is not counted twice */
+	assert_int_equal(kst_open(&s, dir, KST_WRITE, &err), 0);
+	assert_int_equal(kst_import_profile(&s, &p, base, 10 * S, NULL, &l, &nw, &ns, &err), 0);
+	kst_close(&s);
+	assert_true(query_total(dir, 0, UINT64_MAX, NULL, NULL) == 250);
+	/* a profile without samples values is refused */
+	struct kp_profile h;
+	kp_profile_init(&h);
+	kp_add_value_type(&h, "alloc_bytes", "bytes");
+	assert_int_equal(kst_window_from_profile(&h, base, 10 * S, NULL, NULL, NULL, NULL, &err), -1);
+	assert_non_null(strstr(err.buf, "'samples'"));
+	kp_profile_release(&h);
+	kst_labels_release(&l);
+	kp_profile_release(&p);
+	strbuf_release(&err);
+}
+
+/* A child writes windows of exactly 100 samples in a loop; it is killed with SIGKILL at
+ * some point; every window in the store must be whole, and the store must take more. */
+static void test_kill9(void **state)
+{
+	(void)state;
+	char dir[300];
+	struct strbuf err = STRBUF_INIT;
+	snprintf(dir, sizeof(dir), "%s/kill9", tmpdir);
+	int64_t before = 0;
+	for (int round = 0; round < 6; round++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (!pid) {
+			struct kst s;
+			struct strbuf e = STRBUF_INIT;
+			prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a failed test */
+			if (kst_open(&s, dir, KST_WRITE, &e))
+				_exit(3);
+			for (uint64_t i = 0;; i++) {
+				char tag[32];
+				snprintf(tag, sizeof(tag), "r%dw%d", round, (int)(i % 50));
+				if (write_tagged(&s, T0 + ((uint64_t)round * 100000 + i) * 10 * S, 99, tag, &e))
+					_exit(4);
+			}
+		}
+		/* let it write a while: until it has stored some windows, then a bit more */
+		for (int i = 0; i < 500; i++) {
+			usleep(10000);
+			char path[400];
+			snprintf(path, sizeof(path), "%s/%s", dir, KST_DIR_DB);
+			struct stat st;
+			if (!stat(path, &st) && count(dir, "SELECT count(*) FROM win") > before + 3)
+				break;
+		}
+		usleep(1000u * (unsigned)(round * 7 % 20));
+		kill(pid, SIGKILL);
+		int status;
+		waitpid(pid, &status, 0);
+		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		/* every window whole: 99 + 1 samples each, and the window's own total agrees */
+		int64_t nwin = count(dir, "SELECT count(*) FROM win");
+		assert_true(nwin > before);
+		assert_int_equal(count(dir, "SELECT count(*) FROM win WHERE samples != 100"), 0);
+		assert_true(query_total(dir, 0, UINT64_MAX, NULL, NULL) == 100.0 * (double)nwin);
+		assert_int_equal(count(dir, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"),
+				 0);
+		before = nwin;
+	}
+	/* and it takes more windows after that */
+	struct kst s;
+	assert_int_equal(kst_open(&s, dir, KST_WRITE, &err), 0);
+	assert_int_equal(write_tagged(&s, T0 + 999999 * 10 * S, 99, "after", &err), 0);
+	kst_close(&s);
+	assert_int_equal(count(dir, "SELECT count(*) FROM win"), before + 1);
+	strbuf_release(&err);
+}
+
+/* A write the file system refuses (here: the file size limit) fails with the reason and
+ * leaves the store as it was: the windows before it whole, readable. */
+static void test_write_fails(void **state)
+{
+	(void)state;
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s/full", tmpdir);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		struct kst s;
+		struct strbuf e = STRBUF_INIT;
+		signal(SIGXFSZ, SIG_IGN);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		struct rlimit rl = { 1024 * 1024, 1024 * 1024 };
+		setrlimit(RLIMIT_FSIZE, &rl);
+		if (kst_open(&s, dir, KST_WRITE, &e))
+			_exit(3);
+		for (int i = 0; i < 100000; i++) {
+			char tag[96];
+			snprintf(tag, sizeof(tag), "a_function_name_that_takes_room_in_the_store_%d", i);
+			if (write_tagged(&s, T0 + (uint64_t)i * 10 * S, 99, tag, &e)) {
+				/* one line with the reason */
+				int ok = strstr(e.buf, "cannot write to store") && !strchr(e.buf, '\n');
+				fprintf(stderr, "write %d failed: %s\n", i, e.buf);
+				kst_close(&s);
+				_exit(ok && i > 10 ? 0 : 5);
+			}
+		}
+		_exit(6);
+	}
+	int status;
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	int64_t nwin = count(dir, "SELECT count(*) FROM win");
+	assert_true(nwin > 10);
+	assert_int_equal(count(dir, "SELECT count(*) FROM win WHERE samples != 100"), 0);
+	assert_true(query_total(dir, 0, UINT64_MAX, NULL, NULL) == 100.0 * (double)nwin);
+	/* with room again, writing goes on */
+	struct kst s;
+	struct strbuf err = STRBUF_INIT;
+	assert_int_equal(kst_open(&s, dir, KST_WRITE, &err), 0);
+	assert_int_equal(write_tagged(&s, T0 + 200000 * 10 * S, 99, "after", &err), 0);
+	kst_close(&s);
+	assert_int_equal(count(dir, "SELECT count(*) FROM win"), nwin + 1);
+	strbuf_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -446,6 +711,11 @@ int main(void)
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bad_window),
+		cmocka_unit_test(test_retain_age),
+		cmocka_unit_test(test_retain_size),
+		cmocka_unit_test(test_import),
+		cmocka_unit_test(test_kill9),
+		cmocka_unit_test(test_write_fails),
 	};
 	return cmocka_run_group_tests(tests, unit_setup, unit_teardown);
 }
