@@ -92,6 +92,13 @@ static void describe(const char *spec, const struct kst_query *q, struct strbuf 
 		strbuf_addf(sb, ", comm=%s", q->comm);
 }
 
+static void json_str(struct strbuf *sb, const char *s)
+{
+	strbuf_addch(sb, '"');
+	strbuf_add_json(sb, s, strlen(s));
+	strbuf_addch(sb, '"');
+}
+
 static int do_list(struct kst *s, const char *spec, const struct kst_query *q, int json)
 {
 	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
@@ -107,7 +114,7 @@ static int do_list(struct kst *s, const char *spec, const struct kst_query *q, i
 	kst_format_time(last, b, sizeof(b));
 	if (json) {
 		strbuf_addstr(&out, "{\"format\":\"kiln-query-list\",\"version\":1,\"source\":");
-		strbuf_add_json(&out, spec, strlen(spec));
+		json_str(&out, spec);
 		strbuf_addf(&out, ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64 ",\"labels\":{", first, last);
 	} else if (!first && !last) {
 		strbuf_addf(&out, "%s: no windows\n", spec);
@@ -125,12 +132,12 @@ static int do_list(struct kst *s, const char *spec, const struct kst_query *q, i
 		if (json) {
 			if (k)
 				strbuf_addch(&out, ',');
-			strbuf_add_json(&out, keys.v[k], strlen(keys.v[k]));
+			json_str(&out, keys.v[k]);
 			strbuf_addstr(&out, ":[");
 			for (size_t i = 0; i < v.n; i++) {
 				if (i)
 					strbuf_addch(&out, ',');
-				strbuf_add_json(&out, v.v[i], strlen(v.v[i]));
+				json_str(&out, v.v[i]);
 			}
 			strbuf_addch(&out, ']');
 		} else {
@@ -223,6 +230,10 @@ static int do_query(struct kst *s, const char *spec, struct kst_query *q, int fo
 	kp_meta_set(&p, KST_META_START_NS, b);
 	kst_format_time(q->from_ns - q->from_ns % 1000000000ull, b, sizeof(b));
 	kp_meta_set(&p, "start_time", b);
+	/* the data's span: to the end of the last window selected */
+	const char *ql = kp_meta_get(&p, "query_last_ns");
+	if (ql)
+		last = strtoull(ql, NULL, 10);
 	uint64_t end = q->to_ns < last ? q->to_ns : last;
 	if (end > q->from_ns) {
 		snprintf(b, sizeof(b), "%" PRIu64, end - q->from_ns);

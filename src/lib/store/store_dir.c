@@ -281,9 +281,25 @@ static void *dir_open(const char *spec, int mode, struct strbuf *err)
 	s->dir = xstrdup(spec);
 	s->path = xasprintf("%s/%s", spec, KST_DIR_DB);
 	s->mode = mode;
-	if (!(mode & KST_WRITE) && stat(s->path, &st)) {
-		strbuf_addf(err, "store directory '%s' holds no store (%s: %s)", spec, KST_DIR_DB, strerror(errno));
-		goto fail;
+	if (stat(s->path, &st)) {
+		if (errno == EACCES) {
+			strbuf_addf(err, "cannot open store '%s': permission denied (run as the user that owns it, or root)",
+				    spec);
+			goto fail;
+		}
+		if (!(mode & KST_WRITE)) {
+			strbuf_addf(err, "store directory '%s' holds no store (%s: %s)", spec, KST_DIR_DB, strerror(errno));
+			goto fail;
+		}
+	}
+	if (access((mode & KST_WRITE) ? spec : s->path, (mode & KST_WRITE) ? W_OK : R_OK) ||
+	    access(s->path, (mode & KST_WRITE) ? W_OK : R_OK)) {
+		if (errno == EACCES || errno == EROFS) {
+			strbuf_addf(err, "cannot %s store '%s': %s (run as the user that owns it, or root)",
+				    (mode & KST_WRITE) ? "write to" : "read", spec,
+				    errno == EROFS ? "read-only file system" : "permission denied");
+			goto fail;
+		}
 	}
 	int flags = (mode & KST_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
 	int rc = sqlite3_open_v2(s->path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
@@ -294,6 +310,30 @@ static void *dir_open(const char *spec, int mode, struct strbuf *err)
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	sqlite3_extended_result_codes(s->db, 0);
+	int64_t probe;
+	if (!(mode & KST_WRITE) && query_int(s, "PRAGMA user_version", &probe) &&
+	    (sqlite3_errcode(s->db) == SQLITE_READONLY || sqlite3_errcode(s->db) == SQLITE_CANTOPEN)) {
+		/* A store in WAL mode whose directory we cannot write, with no -shm file: no
+		 * writer has it open (a writer keeps the -shm file), so it is read as it is. */
+		sqlite3_close(s->db);
+		s->db = NULL;
+		struct strbuf uri = STRBUF_INIT;
+		strbuf_addstr(&uri, "file:");
+		for (const char *p = s->path; *p; p++) {
+			if (*p == '%' || *p == '?' || *p == '#')
+				strbuf_addf(&uri, "%%%02X", (unsigned char)*p);
+			else
+				strbuf_addch(&uri, *p);
+		}
+		strbuf_addstr(&uri, "?immutable=1");
+		rc = sqlite3_open_v2(uri.buf, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+		strbuf_release(&uri);
+		if (rc != SQLITE_OK) {
+			strbuf_addf(err, "cannot open store '%s': %s", s->path,
+				    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+			goto fail;
+		}
+	}
 	if (check_format(s, err))
 		goto fail;
 	if ((mode & KST_WRITE) && exec(s, "PRAGMA synchronous = NORMAL")) {
