@@ -52,6 +52,13 @@ function boxes(f) {
 		await page.waitForFunction((k, v) => document.getElementById("flame").src.includes(
 			"where=" + encodeURIComponent(k + "=" + v)), { timeout: 30000 }, key, value);
 		await page.waitForFunction(() => document.getElementById("status").textContent === "", { timeout: 30000 });
+		if (info.mode === "store") {
+			/* the range reached the requests, and the chart has a line per service */
+			const src = await page.$eval("#flame", (e) => e.src);
+			assert.ok(!from || src.includes("from=" + encodeURIComponent(from)), "the range is in " + src);
+			const groups = await page.$$eval("#chart polyline", (ls) => ls.map((l) => l.getAttribute("data-group")));
+			assert.ok(groups.length >= 1, "the chart draws a line per value: " + groups.join(","));
+		}
 		const first = await page.$eval("#top tbody tr td.name", (e) => e.textContent);
 		assert.strictEqual(first, top, "the table's first function");
 		let f = await frameOf(page, "flame");
