@@ -108,7 +108,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		file.name = xstrdup("fuzz.prof");
 		store.st.be = &fake;
 		store.name = xstrdup("fuzz-store");
-		kp_profile_init(&store.prof);
 		ready = 1;
 	}
 	char *text = xstrndup((const char *)data, size); /* stops at a NUL, as C strings do */

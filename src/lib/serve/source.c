@@ -16,8 +16,7 @@ void sv_sel_release(struct sv_sel *s)
 
 int sv_source_open_store(struct sv_source *s, const char *spec, struct strbuf *err)
 {
-	memset(s, 0, sizeof(*s));
-	kp_profile_init(&s->prof);
+	memset(s, 0, sizeof(*s)); /* prof stays unused (all zero) */
 	if (kst_open(&s->st, spec, KST_READ, err) < 0)
 		return -1;
 	s->name = xstrdup(spec);
@@ -28,8 +27,10 @@ int sv_source_open_file(struct sv_source *s, const char *path, struct strbuf *er
 {
 	struct kp_auto_info info;
 	memset(s, 0, sizeof(*s));
-	if (kp_load_auto(&s->prof, path, &info) < 0)
+	if (kp_load_auto(&s->prof, path, &info) < 0) {
+		kp_profile_release(&s->prof); /* initialized by the call, also on failure */
 		return -1; /* kp_load_auto said why on stderr; err stays empty */
+	}
 	if (!s->prof.nvalues || s->prof.default_value >= s->prof.nvalues) {
 		strbuf_addf(err, "'%s' holds no values to show", path);
 		kp_profile_release(&s->prof);

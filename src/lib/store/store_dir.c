@@ -1197,7 +1197,8 @@ static int label_scan(void *h, const struct kst_query *q, const char *key, struc
 		db_fail(s, "read", err);
 		goto out;
 	}
-	qsort(out->v, out->n, sizeof(*out->v), str_cmp);
+	if (out->n > 1) /* (no list at all when nothing matched) */
+		qsort(out->v, out->n, sizeof(*out->v), str_cmp);
 	size_t n = 0;
 	for (size_t i = 0; i < out->n; i++) {
 		if (n && !strcmp(out->v[n - 1], out->v[i]))
