@@ -102,6 +102,23 @@ function boxes(f) {
 		assert.ok(b.length > 2, "the differential graph draws frames");
 		const title = await f.$eval("title", (e) => e.textContent).catch(() => "");
 		const rows = await page.$$eval("#difftable tbody tr", (trs) => trs.length);
+		if (info.mode === "store") {
+			/* a drag across the chart picks a range: the inputs and the graph follow */
+			await page.click("#tab-flame");
+			const r = await (await page.$("#chart")).boundingBox();
+			const before = await page.$eval("#from", (e) => e.value);
+			/* from the chart's left edge (the store's first window: samples there) */
+			await page.mouse.move(r.x + 3, r.y + r.height / 2);
+			await page.mouse.down();
+			await page.mouse.move(r.x + r.width * 0.3, r.y + r.height / 2, { steps: 5 });
+			await page.mouse.up();
+			await page.waitForFunction((b) => document.getElementById("from").value !== b &&
+				document.getElementById("flame").src.includes("from=" + encodeURIComponent(
+					document.getElementById("from").value)), { timeout: 30000 }, before);
+			await page.waitForFunction(() => document.getElementById("status").textContent === "", { timeout: 30000 });
+			f = await frameOf(page, "flame");
+			assert.ok((await boxes(f)).some((x) => x.name === top), "the picked range draws " + top);
+		}
 		assert.strictEqual(errors.length, 0, errors.join("; "));
 		console.log(`browser ok: mode ${info.mode}, top ${first}, zoomed ${zoom}, ${rows} changed functions ${title}`);
 	} catch (e) {

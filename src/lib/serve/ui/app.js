@@ -128,16 +128,14 @@
 		series = j;
 		svg.textContent = "";
 		legend.textContent = "";
-		if (!j.nsteps) {
-			svgEl("text", { x: 20, y: 30 }, svg).textContent = "no samples in this range";
-			return;
-		}
 		var step = j.step_ns / 1e9, max = 0;
 		j.groups.forEach(function (g) {
 			g.samples.forEach(function (v) { max = Math.max(max, v / step); });
 		});
-		if (!max)
-			max = 1;
+		if (!j.nsteps || !max) {
+			svgEl("text", { x: 20, y: 30 }, svg).textContent = "no samples in this range";
+			return;
+		}
 		var x = function (i) { return PAD + (W - PAD - 10) * i / j.nsteps; };
 		var y = function (v) { return H - 20 - (H - 30) * v / max; };
 		svgEl("line", { x1: PAD, y1: H - 20, x2: W - 10, y2: H - 20, stroke: "#999" }, svg);
@@ -169,7 +167,7 @@
 	function setupBrush() {
 		var svg = $("chart"), start = null, x0 = 0;
 		svg.addEventListener("mousedown", function (ev) {
-			if (!series || !series.nsteps)
+			if (!series || !series.nsteps || !$("brush"))
 				return;
 			start = chartTime(ev);
 			x0 = ev.clientX - svg.getBoundingClientRect().left;
