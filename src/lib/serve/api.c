@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_WHERE 16
 #define MAX_STEPS 2000
@@ -112,7 +113,33 @@ static int pick_value(struct sv_req *r, const struct kp_profile *p)
 
 /* Parses the selection (prefix) and queries it into p (initialized by the call, also on
  * failure); on failure the answer is set. */
-static int select_profile(struct sv_source *src, struct sv_req *r, const char *prefix, struct kp_profile *p)
+static void add_time(struct strbuf *sb, uint64_t ns)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+	char buf[32];
+	if (gmtime_r(&t, &tm) && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		strbuf_addstr(sb, buf);
+}
+
+/* "FROM to TO, k=v, k=v": what a graph shows, for its subtitle. */
+static void describe(const struct sv_sel *sel, struct strbuf *out)
+{
+	if (sel->from_ns || sel->to_ns != UINT64_MAX) {
+		if (sel->from_ns)
+			add_time(out, sel->from_ns);
+		strbuf_addstr(out, sel->from_ns ? " to " : "to ");
+		if (sel->to_ns != UINT64_MAX)
+			add_time(out, sel->to_ns);
+		else
+			strbuf_addstr(out, "the end");
+	}
+	for (uint32_t i = 0; i < sel->where.n; i++)
+		strbuf_addf(out, "%s%s=%s", out->len ? ", " : "", sel->where.v[i].key, sel->where.v[i].value);
+}
+
+static int select_profile_desc(struct sv_source *src, struct sv_req *r, const char *prefix, struct kp_profile *p,
+			       struct strbuf *desc)
 {
 	struct sv_sel sel = SV_SEL_INIT;
 	struct strbuf err = STRBUF_INIT;
@@ -122,6 +149,8 @@ static int select_profile(struct sv_source *src, struct sv_req *r, const char *p
 		sv_req_error(r, 400, err.buf);
 		goto out;
 	}
+	if (desc)
+		describe(&sel, desc);
 	kp_profile_release(p);
 	if (sv_source_query(src, &sel, p, &err) < 0) {
 		sv_req_error(r, 500, err.buf);
@@ -132,6 +161,11 @@ out:
 	sv_sel_release(&sel);
 	strbuf_release(&err);
 	return rc;
+}
+
+static int select_profile(struct sv_source *src, struct sv_req *r, const char *prefix, struct kp_profile *p)
+{
+	return select_profile_desc(src, r, prefix, p, NULL);
 }
 
 static int parse_count(struct sv_req *r, const char *name, long def, long max, long *out)
@@ -309,7 +343,8 @@ static const char *countname(const struct kp_profile *p, uint32_t v)
 static void api_flame(struct sv_source *src, struct sv_req *r)
 {
 	struct kp_profile p;
-	if (select_profile(src, r, "", &p) < 0)
+	struct strbuf desc = STRBUF_INIT;
+	if (select_profile_desc(src, r, "", &p, &desc) < 0)
 		goto out;
 	if (!p.nvalues) {
 		sv_req_error(r, 404, "no samples in the selection");
@@ -321,12 +356,14 @@ static void api_flame(struct sv_source *src, struct sv_req *r)
 	struct kf_opts o;
 	render_opts(r, &o);
 	o.title = "kiln serve";
+	o.subtitle = desc.len ? desc.buf : NULL;
 	o.countname = countname(&p, (uint32_t)v);
 	struct kf_tree *t = kf_tree_new(&o, 1);
 	kf_tree_add(t, &p, (uint32_t)v, 0, 1.0);
 	answer_svg(r, t, &o);
 	kf_tree_free(t);
 out:
+	strbuf_release(&desc);
 	kp_profile_release(&p);
 }
 
