@@ -372,16 +372,24 @@ struct cmp {
 	struct kp_profile a, b;
 	int va, vb;
 	double scale; /* applied to a's counts: 1, or b's total / a's with normalize */
+	struct strbuf desc; /* "a: ...; b: ..." */
 };
 
 static int load_cmp(struct sv_source *src, struct sv_req *r, struct cmp *c)
 {
+	struct strbuf da = STRBUF_INIT, db = STRBUF_INIT;
 	c->va = c->vb = -1;
-	if (select_profile(src, r, "a.", &c->a) < 0) {
+	strbuf_init(&c->desc, 0);
+	if (select_profile_desc(src, r, "a.", &c->a, &da) < 0) {
 		kp_profile_init(&c->b);
+		strbuf_release(&da);
 		return -1;
 	}
-	if (select_profile(src, r, "b.", &c->b) < 0)
+	int rc = select_profile_desc(src, r, "b.", &c->b, &db);
+	strbuf_addf(&c->desc, "a: %s; b: %s", da.len ? da.buf : "all", db.len ? db.buf : "all");
+	strbuf_release(&da);
+	strbuf_release(&db);
+	if (rc < 0)
 		return -1;
 	if (!c->a.nvalues || !c->b.nvalues) {
 		sv_req_error(r, 404, c->a.nvalues ? "no samples in selection b (after)" : "no samples in selection a (before)");
@@ -403,6 +411,7 @@ static void release_cmp(struct cmp *c)
 {
 	kp_profile_release(&c->a);
 	kp_profile_release(&c->b);
+	strbuf_release(&c->desc);
 }
 
 /* GET /api/diff.svg?a.from&a.to&a.where&b.from&b.to&b.where&where&value&normalize */
@@ -414,6 +423,7 @@ static void api_diff_svg(struct sv_source *src, struct sv_req *r)
 		render_opts(r, &o);
 		o.diff = 1;
 		o.title = "kiln serve: b against a";
+		o.subtitle = c.desc.buf;
 		o.countname = countname(&c.b, (uint32_t)c.vb);
 		struct kf_tree *t = kf_tree_new(&o, 2);
 		kf_tree_add(t, &c.b, (uint32_t)c.vb, 0, 1.0);
