@@ -173,6 +173,21 @@ expect "listens on 127.0.0.1 by default; logs nothing off a terminal without --v
 	serve_stop "$T/v" && grep -q "GET /api/nothing 404" v/err
 '
 
+expect "without --listen it listens on 127.0.0.1:8377 alone (unless another program has that port)" '
+	"$KILN" serve "$P" >out 2>err & pid=$!
+	for i in $(seq 1 100); do grep -q "^http://" out && break; kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	ss -ltnH "sport = :8377" >ss.txt
+	kill -TERM $pid 2>/dev/null; wait $pid; rc=$?
+	if grep -q "Address already in use" err; then
+		echo "port 8377 is taken by another program here: only the message is checked"
+		[ $rc -eq 1 ] && [ "$(wc -l <err)" -eq 1 ]
+		exit
+	fi
+	cat out ss.txt
+	[ $rc -eq 0 ] && [ "$(cat out)" = "http://127.0.0.1:8377/" ] && grep -q "127\.0\.0\.1:8377 " ss.txt &&
+	[ "$(wc -l <ss.txt)" -eq 1 ]
+'
+
 expect "--listen 0.0.0.0 must be asked for and says so on stderr; a port in use is one error" '
 	"$KILN" serve --listen 0.0.0.0:0 "$P" >out 2>err & pid=$!
 	for i in $(seq 1 100); do grep -q "^http://" out && break; sleep 0.1; done
