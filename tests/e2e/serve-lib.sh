@@ -6,6 +6,8 @@
 serve_start() {
 	local dir=$1 i
 	shift
+	# (the redirections below truncate in the child, after this shell may have looked)
+	rm -f "$dir/out" "$dir/err" "$dir/url"
 	"$KILN" serve --listen 127.0.0.1:0 "$@" >"$dir/out" 2>"$dir/err" &
 	echo $! >"$dir/pid"
 	for i in $(seq 1 300); do

@@ -189,13 +189,13 @@ expect "without --listen it listens on 127.0.0.1:8377 alone (unless another prog
 '
 
 expect "--listen 0.0.0.0 must be asked for and says so on stderr; a port in use is one error" '
-	"$KILN" serve --listen 0.0.0.0:0 "$P" >out 2>err & pid=$!
-	for i in $(seq 1 100); do grep -q "^http://" out && break; sleep 0.1; done
+	"$KILN" serve --listen 0.0.0.0:0 "$P" >out0 2>err0 & pid=$!
+	for i in $(seq 1 100); do grep -q "^http://" out0 2>/dev/null && break; sleep 0.1; done
 	kill -TERM $pid; wait $pid
-	grep -q "^http://0\.0\.0\.0:" out && grep -q "warning: listening on .0\.0\.0\.0:0., beyond this machine" err || { cat out err; exit 1; }
+	grep -q "^http://0\.0\.0\.0:" out0 && grep -q "warning: listening on .0\.0\.0\.0:0., beyond this machine" err0 || { cat out0 err0; exit 1; }
 	serve_start "$T" "$P" || exit 1
 	U=$(cat url); port=${U##*:}; port=${port%/}
-	check_exit 1 "$KILN" serve --listen "127.0.0.1:$port" "$P" 2>busy; rc=$?
+	check_exit 1 timeout 60 "$KILN" serve --listen "127.0.0.1:$port" "$P" 2>busy; rc=$?
 	serve_stop "$T"
 	[ $rc -eq 0 ] && grep -q "cannot listen on .127\.0\.0\.1:$port.: Address already in use" busy
 '
