@@ -1,6 +1,7 @@
 # serve-lib.sh: starting and stopping `kiln serve` in the t23xx tests (source after lib.sh).
 #   serve_start DIR ARGS...  starts kiln serve ARGS on a free loopback port; DIR gets url,
-#                            out, err and pid; waits for the URL; prints nothing
+#                            out, err and pid; waits for the URL; prints nothing; the
+#                            server is killed when the calling shell exits
 #   serve_stop DIR           SIGTERM, waits; fails unless it exited 0
 #   http_status URL [CURL ARGS...]  prints the status code of a GET
 serve_start() {
@@ -10,6 +11,9 @@ serve_start() {
 	rm -f "$dir/out" "$dir/err" "$dir/url"
 	"$KILN" serve --listen 127.0.0.1:0 "$@" >"$dir/out" 2>"$dir/err" &
 	echo $! >"$dir/pid"
+	# a body that fails before serve_stop leaves no server behind
+	SERVE_PIDS="${SERVE_PIDS:-} $!"
+	trap 'kill $SERVE_PIDS 2>/dev/null' EXIT
 	for i in $(seq 1 300); do
 		if grep -q "^http://" "$dir/out" 2>/dev/null; then
 			head -1 "$dir/out" >"$dir/url"
@@ -24,6 +28,7 @@ serve_start() {
 serve_stop() {
 	local pid rc
 	pid=$(cat "$1/pid")
+	SERVE_PIDS=${SERVE_PIDS/ $pid/}
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	rc=$?
