@@ -283,8 +283,8 @@ static void *dir_open(const char *spec, int mode, struct strbuf *err)
 	s->mode = mode;
 	if (stat(s->path, &st)) {
 		if (errno == EACCES) {
-			strbuf_addf(err, "cannot open store '%s': permission denied (run as the user that owns it, or root)",
-				    spec);
+			strbuf_addf(err, "cannot %s store '%s': permission denied (run as the user that owns it, or root)",
+				    (mode & KST_WRITE) ? "write to" : "read", spec);
 			goto fail;
 		}
 		if (!(mode & KST_WRITE)) {
