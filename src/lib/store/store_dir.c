@@ -11,8 +11,8 @@
  *   sample(win, labelset, stack, samples, cpu_ns)            per window, aggregated
  *
  * A window is written in one transaction: all of it or nothing. The same window
- * written again (same host, agent labels, start and end) is a no-op, so a sink that
- * retries a window it is unsure about never counts it twice. */
+ * written again (same host, agent labels, start, end and content) is a no-op, so a sink
+ * that retries a window it is unsure about never counts it twice. */
 #include "store/store.h"
 
 #include <errno.h>
@@ -43,9 +43,9 @@ static const char schema[] =
 	"CREATE INDEX stack_hash ON stack(hash);"
 	"CREATE TABLE labelset(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);"
 	"CREATE TABLE win(id INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,"
-	" host TEXT NOT NULL, labels TEXT NOT NULL, lost INTEGER NOT NULL, samples NOT NULL);"
+	" host TEXT NOT NULL, labels TEXT NOT NULL, lost INTEGER NOT NULL, samples NOT NULL, digest INTEGER NOT NULL);"
 	"CREATE INDEX win_start ON win(start_ns);"
-	"CREATE UNIQUE INDEX win_key ON win(host, labels, start_ns, end_ns);"
+	"CREATE UNIQUE INDEX win_key ON win(host, labels, start_ns, end_ns, digest);"
 	"CREATE TABLE sample(win INTEGER NOT NULL, labelset INTEGER NOT NULL, stack INTEGER NOT NULL,"
 	" samples NOT NULL, cpu_ns NOT NULL, PRIMARY KEY(win, labelset, stack)) WITHOUT ROWID;";
 
@@ -60,7 +60,6 @@ enum {
 	ST_LS_INS,
 	ST_WIN_FIND,
 	ST_WIN_INS,
-	ST_WIN_TOTAL,
 	ST_SAMPLE_INS,
 	ST_MAXWIN_GET,
 	ST_MAXWIN_SET,
@@ -80,9 +79,10 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_STACK_INS] = "INSERT INTO stack(hash, frames) VALUES (?1, ?2)",
 	[ST_LS_FIND] = "SELECT id FROM labelset WHERE labels = ?1",
 	[ST_LS_INS] = "INSERT INTO labelset(labels) VALUES (?1)",
-	[ST_WIN_FIND] = "SELECT id FROM win WHERE host = ?1 AND labels = ?2 AND start_ns = ?3 AND end_ns = ?4",
-	[ST_WIN_INS] = "INSERT INTO win(start_ns, end_ns, host, labels, lost, samples) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-	[ST_WIN_TOTAL] = "UPDATE win SET samples = ?2 WHERE id = ?1",
+	[ST_WIN_FIND] = "SELECT id FROM win WHERE host = ?1 AND labels = ?2 AND start_ns = ?3 AND end_ns = ?4"
+			" AND digest = ?5",
+	[ST_WIN_INS] = "INSERT INTO win(start_ns, end_ns, host, labels, lost, samples, digest)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_SAMPLE_INS] = "INSERT INTO sample(win, labelset, stack, samples, cpu_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_MAXWIN_GET] = "SELECT value FROM meta WHERE key = 'max_window_ns'",
 	[ST_MAXWIN_SET] = "INSERT INTO meta(key, value) VALUES ('max_window_ns', ?1)"
@@ -551,7 +551,8 @@ static void bind_value(sqlite3_stmt *st, int i, double v)
 		sqlite3_bind_double(st, i, v);
 }
 
-/* Inserts the window's rows; 1 when the window was there already. */
+/* Inserts the window's rows; 1 when the window was there already (the same host,
+ * agent labels, range and content: a retry). */
 static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct strbuf *err)
 {
 	struct dir_store *s = c->s;
@@ -561,28 +562,6 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 	const char *lost = kp_meta_get(w, KST_META_LOST);
 	host = host ? host : "";
 	labels = labels ? labels : "";
-	sqlite3_stmt *st = stmt(s, ST_WIN_FIND);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)start);
-	sqlite3_bind_int64(st, 4, (int64_t)end);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE || !(st = stmt(s, ST_WIN_INS)))
-		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)start);
-	sqlite3_bind_int64(st, 2, (int64_t)end);
-	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, labels, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, lost ? strtoll(lost, NULL, 10) : 0);
-	if (step_done(st))
-		return -1;
-	int64_t win = sqlite3_last_insert_rowid(s->db);
-
 	int vs = kp_find_value_type(w, "samples");
 	int vc = kp_find_value_type(w, "cpu_ns");
 	if (vs < 0)
@@ -590,6 +569,7 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 	struct row *rows = xcalloc(w->nsamples ? w->nsamples : 1, sizeof(*rows));
 	size_t n = 0;
 	int ret = -1;
+	/* the rows, merged per (label set, stack) */
 	for (size_t i = 0; i < w->nsamples; i++) {
 		uint32_t t = w->sample_thread[i];
 		int64_t ls = map_labelset(c, t < w->nthreads ? t : 0);
@@ -603,7 +583,9 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 		n++;
 	}
 	qsort(rows, n, sizeof(*rows), row_cmp);
+	size_t m = 0;
 	double total = 0;
+	struct strbuf dig = STRBUF_INIT;
 	for (size_t i = 0; i < n;) {
 		struct row r = rows[i++];
 		while (i < n && !row_cmp(&r, &rows[i])) {
@@ -612,21 +594,50 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 			i++;
 		}
 		total += r.samples;
+		rows[m++] = r;
+		strbuf_add(&dig, &r, sizeof(r));
+	}
+	int64_t digest = (int64_t)hash_bytes((const unsigned char *)dig.buf, dig.len);
+	strbuf_release(&dig);
+
+	sqlite3_stmt *st = stmt(s, ST_WIN_FIND);
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)start);
+	sqlite3_bind_int64(st, 4, (int64_t)end);
+	sqlite3_bind_int64(st, 5, digest);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		ret = 1;
+		goto out;
+	}
+	if (rc != SQLITE_DONE || !(st = stmt(s, ST_WIN_INS)))
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)start);
+	sqlite3_bind_int64(st, 2, (int64_t)end);
+	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, labels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, lost ? strtoll(lost, NULL, 10) : 0);
+	bind_value(st, 6, total);
+	sqlite3_bind_int64(st, 7, digest);
+	if (step_done(st))
+		goto out;
+	int64_t win = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < m; i++) {
 		if (!(st = stmt(s, ST_SAMPLE_INS)))
 			goto out;
 		sqlite3_bind_int64(st, 1, win);
-		sqlite3_bind_int64(st, 2, r.ls);
-		sqlite3_bind_int64(st, 3, r.stack);
-		bind_value(st, 4, r.samples);
-		bind_value(st, 5, r.cpu);
+		sqlite3_bind_int64(st, 2, rows[i].ls);
+		sqlite3_bind_int64(st, 3, rows[i].stack);
+		bind_value(st, 4, rows[i].samples);
+		bind_value(st, 5, rows[i].cpu);
 		if (step_done(st))
 			goto out;
 	}
-	if (!(st = stmt(s, ST_WIN_TOTAL)))
-		goto out;
-	sqlite3_bind_int64(st, 1, win);
-	bind_value(st, 2, total);
-	if (step_done(st) || !(st = stmt(s, ST_MAXWIN_SET)))
+	if (!(st = stmt(s, ST_MAXWIN_SET)))
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)(end - start));
 	if (step_done(st))
