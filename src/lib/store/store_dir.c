@@ -205,6 +205,8 @@ static int make_dirs(const char *dir, struct strbuf *err)
 static int check_format(struct dir_store *s, struct strbuf *err)
 {
 	int64_t appid, version, ntables;
+	int created = 0;
+again:
 	if (query_int(s, "PRAGMA application_id", &appid) || query_int(s, "PRAGMA user_version", &version) ||
 	    query_int(s, "SELECT count(*) FROM sqlite_master", &ntables)) {
 		int rc = sqlite3_errcode(s->db);
@@ -215,7 +217,7 @@ static int check_format(struct dir_store *s, struct strbuf *err)
 			db_fail(s, "read", err);
 		return -1;
 	}
-	if (!ntables && !version && !appid) {
+	if (!ntables && !version && !appid && !created) {
 		if (!(s->mode & KST_WRITE)) {
 			strbuf_addf(err, "store '%s' is empty: no window was written to it yet", s->dir);
 			return -1;
@@ -242,7 +244,8 @@ static int check_format(struct dir_store *s, struct strbuf *err)
 			exec(s, "ROLLBACK");
 			return db_fail(s, "create", err);
 		}
-		return check_format(s, err);
+		created = 1;
+		goto again; /* and check what is there now */
 	}
 	if (appid != DIR_APPID) {
 		strbuf_addf(err, "'%s' is an SQLite database but not a kiln store: move it away or give another directory",
