@@ -23,6 +23,7 @@ export KILN_NO_PROGRESS=1
 [ -x "$K" ] || { echo "store.sh: build kiln first (make)" >&2; exit 1; }
 out=$(mktemp -d "${TMPDIR:-/tmp}/kiln-bench-store.XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$out"' EXIT
+cp "$K" "$out/kiln" && K="$out/kiln" # a rebuild during the run does not disturb it
 
 median() {
 	sort -g "$1" | awk '{ v[NR] = $1 } END { if (!NR) { print 0; exit }
@@ -45,7 +46,7 @@ echo "== recording the whole machine for $DURATION s at 19 Hz (kiln record -a, a
 perf record -q -a -g -F 19 -o "$out/p.data" -- sleep "$DURATION" >/dev/null 2>"$out/p.err" &
 ppid=$!
 "$K" record -q -a -F 19 --duration "$DURATION" -o "$out/a.prof" >/dev/null 2>"$out/k.err"
-wait $ppid || true
+wait $ppid || echo "(perf record failed: $(tail -1 "$out/p.err"); no perf comparison)"
 kill $(jobs -p) 2>/dev/null || true
 wait 2>/dev/null || true
 "$K" report --folded "$out/a.prof" >"$out/a.folded"
@@ -90,8 +91,10 @@ for i in $(seq "$RUNS"); do
 	echo "$t1 - $t0" | bc -l >>"$out/kq"
 	t0=$(now_s); "$K" query --store "$out/s2" --folded >/dev/null; t1=$(now_s)
 	echo "$t1 - $t0" | bc -l >>"$out/kq2"
-	t0=$(now_s); perf report -i "$out/p.data" --stdio --no-children >/dev/null 2>&1; t1=$(now_s)
-	echo "$t1 - $t0" | bc -l >>"$out/pr"
+	if [ -s "$out/p.data" ]; then
+		t0=$(now_s); perf report -i "$out/p.data" --stdio --no-children >/dev/null 2>&1; t1=$(now_s)
+		echo "$t1 - $t0" | bc -l >>"$out/pr"
+	fi
 done
 echo "kiln query, fresh store ($n1 samples)        $(median "$out/kq") s  ($(spread "$out/kq"))"
 echo "perf report --stdio, perf.data ($ps samples) $(median "$out/pr") s  ($(spread "$out/pr"))"

@@ -1420,3 +1420,68 @@ fail:
 	dir_close(s);
 	return -1;
 }
+
+/* ---- gaps ---- */
+
+void kst_gaps_release(struct kst_gaps *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i].host);
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+int kst_dir_gaps(void *h, uint64_t from_ns, uint64_t to_ns, struct kst_gaps *out, struct strbuf *err)
+{
+	struct dir_store *s = h;
+	sqlite3_stmt *st = NULL;
+	size_t alloc = 0;
+	int ret = -1;
+	memset(out, 0, sizeof(*out));
+	if (begin_read(s, err))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT host, start_ns, end_ns FROM win WHERE start_ns < ?2 AND end_ns > ?1"
+				      " ORDER BY host, start_ns", -1, &st, NULL) != SQLITE_OK) {
+		db_fail(s, "read", err);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, from_ns > INT64_MAX ? INT64_MAX : (int64_t)from_ns);
+	sqlite3_bind_int64(st, 2, to_ns > INT64_MAX ? INT64_MAX : (int64_t)to_ns);
+	char *host = NULL;
+	uint64_t reach = 0, last_len = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *hname = (const char *)sqlite3_column_text(st, 0);
+		uint64_t a = (uint64_t)sqlite3_column_int64(st, 1), b = (uint64_t)sqlite3_column_int64(st, 2);
+		uint64_t len = b - a;
+		if (!host || strcmp(host, hname)) {
+			free(host);
+			host = xstrdup(hname);
+			reach = b;
+			last_len = len;
+			continue;
+		}
+		/* a gap: more time between the windows than the longer of the two lasts */
+		if (a > reach && a - reach > (len > last_len ? len : last_len)) {
+			ALLOC_GROW(out->v, out->n + 1, alloc);
+			out->v[out->n].host = xstrdup(host);
+			out->v[out->n].from_ns = reach;
+			out->v[out->n].to_ns = a;
+			out->n++;
+		}
+		if (b > reach)
+			reach = b;
+		last_len = len;
+	}
+	free(host);
+	if (rc != SQLITE_DONE) {
+		db_fail(s, "read", err);
+		kst_gaps_release(out);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	end_read(s);
+	return ret;
+}
