@@ -110,7 +110,8 @@ struct kst_query {
 struct kst_series {
 	uint64_t from_ns, step_ns;
 	uint32_t nsteps, ngroups;
-	char **groups;             /* ngroups label values (owned) */
+	char **groups;             /* ngroups label values (owned); "" gathers the processes
+				    * without the label (local store) */
 	double *samples;           /* [group * nsteps + step]: samples in that step */
 };
 void kst_series_release(struct kst_series *s);
