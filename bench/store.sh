@@ -22,7 +22,7 @@ RUNS=${RUNS:-5}
 export KILN_NO_PROGRESS=1
 [ -x "$K" ] || { echo "store.sh: build kiln first (make)" >&2; exit 1; }
 out=$(mktemp -d "${TMPDIR:-/tmp}/kiln-bench-store.XXXXXX")
-trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$out"' EXIT
+trap 'rc=$?; jobs -p | xargs -r kill 2>/dev/null; rm -rf "$out"; exit $rc' EXIT
 cp "$K" "$out/kiln" && K="$out/kiln" # a rebuild during the run does not disturb it
 
 median() {
@@ -47,7 +47,7 @@ perf record -q -a -g -F 19 -o "$out/p.data" -- sleep "$DURATION" >/dev/null 2>"$
 ppid=$!
 "$K" record -q -a -F 19 --duration "$DURATION" -o "$out/a.prof" >/dev/null 2>"$out/k.err"
 wait $ppid || echo "(perf record failed: $(tail -1 "$out/p.err"); no perf comparison)"
-kill $(jobs -p) 2>/dev/null || true
+jobs -p | xargs -r kill 2>/dev/null || true
 wait 2>/dev/null || true
 "$K" report --folded "$out/a.prof" >"$out/a.folded"
 n=$(awk '{ s += $NF } END { print s }' "$out/a.folded")
@@ -97,8 +97,10 @@ for i in $(seq "$RUNS"); do
 	fi
 done
 echo "kiln query, fresh store ($n1 samples)        $(median "$out/kq") s  ($(spread "$out/kq"))"
-echo "perf report --stdio, perf.data ($ps samples) $(median "$out/pr") s  ($(spread "$out/pr"))"
-awk -v k="$(median "$out/kq")" -v p="$(median "$out/pr")" 'BEGIN { printf "ratio perf/kiln: %.1fx\n", p / k }'
+if [ -s "$out/pr" ]; then
+	echo "perf report --stdio, perf.data ($ps samples) $(median "$out/pr") s  ($(spread "$out/pr"))"
+	awk -v k="$(median "$out/kq")" -v p="$(median "$out/pr")" 'BEGIN { printf "ratio perf/kiln: %.1fx\n", p / k }'
+fi
 echo "kiln query, the whole repeated store ($n2 samples): $(median "$out/kq2") s  ($(spread "$out/kq2"))"
 t0=$(now_s); "$K" query --store "$out/s2" --from "@$(( (1767225600 + REPEAT * DURATION / 2) * 1000000000 ))" \
 	--to "@$(( (1767225600 + REPEAT * DURATION / 2 + 60) * 1000000000 ))" --folded >/dev/null; t1=$(now_s)

@@ -35,13 +35,15 @@
 
 static const char schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	"CREATE TABLE str(id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE str(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, s TEXT NOT NULL);"
+	"CREATE INDEX str_hash ON str(hash);"
 	"CREATE TABLE frame(id INTEGER PRIMARY KEY, name INTEGER NOT NULL, module INTEGER NOT NULL,"
 	" file INTEGER NOT NULL, line INTEGER NOT NULL, flags INTEGER NOT NULL);"
 	"CREATE UNIQUE INDEX frame_key ON frame(name, module, file, line, flags);"
 	"CREATE TABLE stack(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, frames BLOB NOT NULL);"
 	"CREATE INDEX stack_hash ON stack(hash);"
-	"CREATE TABLE labelset(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE labelset(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, labels TEXT NOT NULL);"
+	"CREATE INDEX labelset_hash ON labelset(hash);"
 	"CREATE TABLE win(id INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,"
 	" host TEXT NOT NULL, labels TEXT NOT NULL, lost INTEGER NOT NULL, samples NOT NULL, digest INTEGER NOT NULL);"
 	"CREATE INDEX win_start ON win(start_ns);"
@@ -71,14 +73,14 @@ enum {
 };
 
 static const char *const stmt_sql[ST_N] = {
-	[ST_STR_FIND] = "SELECT id FROM str WHERE s = ?1",
-	[ST_STR_INS] = "INSERT INTO str(s) VALUES (?1)",
+	[ST_STR_FIND] = "SELECT id, s FROM str WHERE hash = ?2",
+	[ST_STR_INS] = "INSERT INTO str(s, hash) VALUES (?1, ?2)",
 	[ST_FRAME_FIND] = "SELECT id FROM frame WHERE name = ?1 AND module = ?2 AND file = ?3 AND line = ?4 AND flags = ?5",
 	[ST_FRAME_INS] = "INSERT INTO frame(name, module, file, line, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_STACK_FIND] = "SELECT id, frames FROM stack WHERE hash = ?1",
 	[ST_STACK_INS] = "INSERT INTO stack(hash, frames) VALUES (?1, ?2)",
-	[ST_LS_FIND] = "SELECT id FROM labelset WHERE labels = ?1",
-	[ST_LS_INS] = "INSERT INTO labelset(labels) VALUES (?1)",
+	[ST_LS_FIND] = "SELECT id, labels FROM labelset WHERE hash = ?2",
+	[ST_LS_INS] = "INSERT INTO labelset(labels, hash) VALUES (?1, ?2)",
 	[ST_WIN_FIND] = "SELECT id FROM win WHERE host = ?1 AND labels = ?2 AND start_ns = ?3 AND end_ns = ?4"
 			" AND digest = ?5",
 	[ST_WIN_INS] = "INSERT INTO win(start_ns, end_ns, host, labels, lost, samples, digest)"
@@ -351,6 +353,10 @@ fail:
 
 /* ---- writing ---- */
 
+/* Lookup hashes (str, labelset, stack) keep 31 bits: SQLite stores them in 4 bytes, and
+ * a lookup compares the bytes too, so a collision costs a row read, never a wrong match. */
+#define KEY_HASH_MASK 0x7fffffffull
+
 static uint64_t hash_bytes(const unsigned char *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -407,20 +413,28 @@ struct wctx {
 /* Finds text with the find statement or inserts it; the row's id. */
 static int64_t find_or_insert_text(struct dir_store *s, int find, int ins, const char *text, size_t len)
 {
+	/* looked up by a hash of the text (its index is far smaller than one on the text) */
+	int64_t h = (int64_t)(hash_bytes((const unsigned char *)text, len) & KEY_HASH_MASK);
 	sqlite3_stmt *st = stmt(s, find);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return id;
+	sqlite3_bind_int64(st, 2, h);
+	int rc;
+	int64_t id = -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((size_t)sqlite3_column_bytes(st, 1) == len &&
+		    (!len || !memcmp(sqlite3_column_blob(st, 1), text, len))) {
+			id = sqlite3_column_int64(st, 0);
+			break;
+		}
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || !(st = stmt(s, ins)))
+	if (id > 0)
+		return id;
+	if ((rc != SQLITE_DONE && rc != SQLITE_ROW) || !(st = stmt(s, ins)))
 		return -1;
 	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, h);
 	if (step_done(st))
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);
@@ -481,7 +495,7 @@ static int64_t map_stack(struct wctx *c, kp_stack_t sid)
 			goto out;
 		put_varint(&c->buf, (uint64_t)f);
 	}
-	uint64_t h = hash_bytes((const unsigned char *)c->buf.buf, c->buf.len);
+	uint64_t h = hash_bytes((const unsigned char *)c->buf.buf, c->buf.len) & KEY_HASH_MASK;
 	sqlite3_stmt *st = stmt(c->s, ST_STACK_FIND);
 	if (!st)
 		goto out;
