@@ -8,7 +8,8 @@
 # stored as 10 s windows (kiln query --import), once (a fresh store: its fixed cost shows)
 # and then REPEAT more times at later times (a store that has run a while: stacks and
 # symbols are shared across windows, the sample rows are the cost). perf record -a -g
-# records the same time at the same rate, for the query-time comparison.
+# records the same time at the same rate, for the query-time comparison (with -B: perf 6.1
+# here crashed collecting the build ids of a minute of the whole machine).
 #
 #   bench/store.sh            (env: DURATION=60 REPEAT=59 RUNS=5 BUILD=build)
 set -eu
@@ -43,10 +44,13 @@ echo "machine: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)
 sleep 1
 echo
 echo "== recording the whole machine for $DURATION s at 19 Hz (kiln record -a, and perf record -a -g beside it)"
-perf record -q -a -g -F 19 -o "$out/p.data" -- sleep "$DURATION" >/dev/null 2>"$out/p.err" &
+perf record -q -a -g -F 19 -B -o "$out/p.data" -- sleep "$DURATION" >/dev/null 2>"$out/p.err" &
 ppid=$!
 "$K" record -q -a -F 19 --duration "$DURATION" -o "$out/a.prof" >/dev/null 2>"$out/k.err"
-wait $ppid || echo "(perf record failed: $(tail -1 "$out/p.err"); no perf comparison)"
+if ! wait $ppid; then
+	echo "(perf record failed: $(tail -1 "$out/p.err"); no perf comparison)"
+	rm -f "$out/p.data"
+fi
 jobs -p | xargs -r kill 2>/dev/null || true
 wait 2>/dev/null || true
 "$K" report --folded "$out/a.prof" >"$out/a.folded"
@@ -78,7 +82,7 @@ awk -v t="$(echo "$t1 - $t0" | bc -l)" -v n="$((n2 - n1))" -v w="$((w2 - w1))" -
 for t in stack frame str labelset sample; do
 	printf "  %-9s %s rows\n" "$t" "$(sqlite3 "$out/s2/kiln-store.db" "SELECT count(*) FROM $t")"
 done
-pb=$(stat -c %s "$out/p.data")
+pb=$(stat -c %s "$out/p.data" 2>/dev/null || echo 0)
 ps=$(sed -n 's/.*(\([0-9]*\) samples).*/\1/p' "$out/p.err" | tail -1)
 [ -n "$ps" ] || ps=$(perf report -i "$out/p.data" --stdio 2>/dev/null | sed -n 's/^# Samples: \([0-9]*\).*/\1/p' | head -1)
 awk -v b="$pb" -v n="$ps" 'BEGIN { if (n > 0) printf "perf.data of the same %s samples: %d bytes, %.1f bytes/sample (no symbols)\n", n, b, b / n }'
