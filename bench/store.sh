@@ -96,8 +96,14 @@ for i in $(seq "$RUNS"); do
 	t0=$(now_s); "$K" query --store "$out/s2" --folded >/dev/null; t1=$(now_s)
 	echo "$t1 - $t0" | bc -l >>"$out/kq2"
 	if [ -s "$out/p.data" ]; then
-		t0=$(now_s); perf report -i "$out/p.data" --stdio --no-children >/dev/null 2>&1; t1=$(now_s)
-		echo "$t1 - $t0" | bc -l >>"$out/pr"
+		t0=$(now_s)
+		if perf report -i "$out/p.data" --stdio --no-children >/dev/null 2>"$out/pr.err"; then
+			t1=$(now_s)
+			echo "$t1 - $t0" | bc -l >>"$out/pr"
+		else
+			echo "(perf report failed: $(grep -v '^$' "$out/pr.err" | tail -1); no perf comparison)"
+			rm -f "$out/p.data" "$out/pr"
+		fi
 	fi
 done
 echo "kiln query, fresh store ($n1 samples)        $(median "$out/kq") s  ($(spread "$out/kq"))"
