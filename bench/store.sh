@@ -83,8 +83,8 @@ for t in stack frame str labelset sample; do
 	printf "  %-9s %s rows\n" "$t" "$(sqlite3 "$out/s2/kiln-store.db" "SELECT count(*) FROM $t")"
 done
 pb=$(stat -c %s "$out/p.data" 2>/dev/null || echo 0)
-ps=$(sed -n 's/.*(\([0-9]*\) samples).*/\1/p' "$out/p.err" | tail -1)
-[ -n "$ps" ] || ps=$(perf report -i "$out/p.data" --stdio 2>/dev/null | sed -n 's/^# Samples: \([0-9]*\).*/\1/p' | head -1)
+ps=0
+[ -s "$out/p.data" ] && ps=$(perf script -F time -i "$out/p.data" 2>/dev/null | wc -l)
 awk -v b="$pb" -v n="$ps" 'BEGIN { if (n > 0) printf "perf.data of the same %s samples: %d bytes, %.1f bytes/sample (no symbols)\n", n, b, b / n }'
 
 echo

@@ -225,7 +225,7 @@ again:
 			return -1;
 		}
 		char sql[128];
-		if (exec(s, "PRAGMA auto_vacuum = INCREMENTAL") || exec(s, "PRAGMA journal_mode = WAL") ||
+		if (exec(s, "PRAGMA page_size = 1024") || exec(s, "PRAGMA auto_vacuum = INCREMENTAL") || exec(s, "PRAGMA journal_mode = WAL") ||
 		    exec(s, "BEGIN IMMEDIATE"))
 			return db_fail(s, "create", err);
 		/* another writer may have created it meanwhile */
