@@ -32,8 +32,9 @@ median() {
 }
 spread() { sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%.3f-%.3f", lo, hi }'; }
 now_s() { date +%s.%N; }
-# size DIR: the store's bytes on disk (the database and its WAL)
-size() { du -cb "$1"/kiln-store.db* | tail -1 | cut -f1; }
+# size DIR: the store's bytes on disk: the database and its WAL (not the -shm index, a
+# 32 KiB shared-memory file SQLite removes when the last connection closes)
+size() { du -cb "$1"/kiln-store.db "$1"/kiln-store.db-wal 2>/dev/null | tail -1 | cut -f1; }
 samples() { sqlite3 "$1/kiln-store.db" "SELECT total(samples) FROM win" | cut -d. -f1; }
 
 echo "machine: $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg), sqlite $(sqlite3 --version | cut -d' ' -f1)"
@@ -79,8 +80,13 @@ awk -v b="$b2" -v n="$n2" -v w="$w2" -v r="$((REPEAT + 1))" -v d="$DURATION" 'BE
 	printf "the same %d times over (%d s, %d windows): %d samples, %d bytes, %.1f bytes/sample\n", r, r * d, w, n, b, b / n }'
 awk -v t="$(echo "$t1 - $t0" | bc -l)" -v n="$((n2 - n1))" -v w="$((w2 - w1))" -v r="$REPEAT" 'BEGIN {
 	printf "write rate: %.0f windows/s, %.0f samples/s (%d kiln query --import runs)\n", w / t, n / t, r }'
-for t in stack frame str labelset sample; do
-	printf "  %-9s %s rows\n" "$t" "$(sqlite3 "$out/s2/kiln-store.db" "SELECT count(*) FROM $t")"
+echo "where the bytes are (fresh store / repeated store, tables with their indexes):"
+for t in str frame stack labelset sample win; do
+	printf "  %-9s %8s rows %9s bytes / %8s rows %9s bytes\n" "$t" \
+		"$(sqlite3 "$out/s1/kiln-store.db" "SELECT count(*) FROM $t")" \
+		"$(sqlite3 "$out/s1/kiln-store.db" "SELECT sum(pgsize) FROM dbstat WHERE name = '$t' OR name IN (SELECT name FROM sqlite_master WHERE tbl_name = '$t')")" \
+		"$(sqlite3 "$out/s2/kiln-store.db" "SELECT count(*) FROM $t")" \
+		"$(sqlite3 "$out/s2/kiln-store.db" "SELECT sum(pgsize) FROM dbstat WHERE name = '$t' OR name IN (SELECT name FROM sqlite_master WHERE tbl_name = '$t')")"
 done
 pb=$(stat -c %s "$out/p.data" 2>/dev/null || echo 0)
 ps=0
