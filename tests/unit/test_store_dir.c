@@ -661,7 +661,7 @@ static void test_kill9(void **state)
 			}
 		}
 		/* let it write a while: until it has stored some windows, then a bit more */
-		for (int i = 0; i < 500; i++) {
+		for (int i = 0; i < 6000; i++) { /* up to a minute: slow under a sanitizer on a loaded machine */
 			usleep(10000);
 			if (windows_now(dir) > before + 3)
 				break;
@@ -670,9 +670,15 @@ static void test_kill9(void **state)
 		kill(pid, SIGKILL);
 		int status;
 		waitpid(pid, &status, 0);
+		if (!WIFSIGNALED(status))
+			fprintf(stderr, "round %d: the writer exited with %d before the kill\n", round,
+				WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 		assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 		/* every window whole: 99 + 1 samples each, and the window's own total agrees */
 		int64_t nwin = count(dir, "SELECT count(*) FROM win");
+		if (nwin <= before)
+			fprintf(stderr, "round %d: no new window (%lld before, %lld now)\n", round, (long long)before,
+				(long long)nwin);
 		assert_true(nwin > before);
 		assert_int_equal(count(dir, "SELECT count(*) FROM win WHERE samples != 100"), 0);
 		assert_true(query_total(dir, 0, UINT64_MAX, NULL, NULL) == 100.0 * (double)nwin);
