@@ -19,7 +19,7 @@ SANFLAGS =
 OPT     ?= -O2
 endif
 
-PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c
+PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c libcurl
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty
@@ -57,7 +57,7 @@ KILN     := $(BUILD)/kiln
 PRELOAD  := $(if $(PRELOAD_SRC),$(BUILD)/libkiln-heap.so)
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test unit e2e demo install uninstall man deb clean bench san-test
+.PHONY: all deps test unit e2e demo install uninstall man deb clean bench san-test tools
 all: $(KILN) $(PRELOAD) $(WORKLOADS)
 
 $(DEPS_OK): scripts/deps.sh
@@ -120,11 +120,19 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBKILN)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBKILN) $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka) $(ALL_LDFLAGS) -lm -lpthread
 
 unit: $(UNIT_BIN)
+
+# Test programs linked to the library (tests/tools/NAME.c): the e2e tests and benches run them.
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBKILN)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBKILN) $(PKG_LIBS) $(ALL_LDFLAGS) -lm -lpthread
+tools: $(TOOLS)
 e2e: all
 
 # The README's test command. Unit tests, then end-to-end tests of the real binary;
 # prints one closing line "N passed, N failed, N skipped".
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(TOOLS)
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 # The same suite under AddressSanitizer and UBSan.
