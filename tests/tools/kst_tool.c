@@ -6,9 +6,10 @@
  *       cuts recording REC (a kiln.prof) into windows of MS (default 1000) starting at NS
  *       (default: now, rounded down to the window) and writes each to SPEC.
  *   kst_tool fleet SPEC REC... --hosts N --windows M [--start-ns NS] [--window-ms MS]
- *                           [--batch B] [--seed S]
- *       N hosts x M windows, each window every recording's samples summed per stack with
- *       the counts jittered (x0.75..1.25); B windows per INSERT (clickhouse:// only).
+ *                           [--batch B] [--seed S] [--scale F]
+ *       N hosts x M windows, each window every recording's samples with the counts
+ *       scaled by F and jittered (x0.75..1.25, rounded at random, zeros dropped); B
+ *       windows per INSERT (clickhouse:// only).
  *   kst_tool query SPEC [--from T] [--to T] [--where k=v]... [--comm C] [-o FILE]
  *       the merged profile as folded stacks (value "samples") on stdout, a summary line
  *       "samples=N processes=P first_ns=F" on stderr; -o saves it as kiln.prof.
@@ -155,6 +156,7 @@ struct opts {
 	struct kst_labels labels;
 	uint64_t start_ns, window_ns;
 	unsigned hosts, windows, batch, seed;
+	double scale;
 	struct kst_query q;
 	const char *out;
 	const char **pos;
@@ -168,6 +170,7 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct strbuf *err)
 	o->window_ns = 1000000000ull;
 	o->batch = 1;
 	o->seed = 1;
+	o->scale = 1;
 	o->q.to_ns = UINT64_MAX;
 	o->pos = xcalloc((size_t)argc + 1, sizeof(*o->pos));
 	for (int i = 0; i < argc; i++) {
@@ -201,6 +204,8 @@ static int parse_opts(int argc, char **argv, struct opts *o, struct strbuf *err)
 			o->windows = (unsigned)atoi(v);
 		else if (!strcmp(a, "--batch"))
 			o->batch = (unsigned)atoi(v);
+		else if (!strcmp(a, "--scale"))
+			o->scale = strtod(v, NULL);
 		else if (!strcmp(a, "--seed"))
 			o->seed = (unsigned)atoi(v);
 		else if (!strcmp(a, "--from")) {
@@ -312,7 +317,7 @@ static int cmd_fleet(struct kst *s, struct opts *o, struct strbuf *err)
 					c.smap = xcalloc(r->nstacks, sizeof(*c.smap));
 					c.tmap = xcalloc(r->nthreads + 1, sizeof(*c.tmap));
 				}
-				double f = 0.75 + 0.5 * rnd();
+				double f = (0.75 + 0.5 * rnd()) * o->scale;
 				double v[KP_MAX_VALUES];
 				for (size_t i = 0; i < r->nsamples; i++) {
 					for (uint32_t x = 0; x < w->nvalues; x++)
