@@ -40,6 +40,7 @@ CMD_SRC     := src/main.c $(sort $(wildcard src/cmd/*.c))
 PRELOAD_SRC := $(sort $(wildcard src/preload/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 WORKLOAD_SRC := $(sort $(wildcard tests/workloads/*.c))
+TOOL_SRC    := $(sort $(wildcard tests/tools/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 # C generated from .proto files by protobuf-c-compiler (src/lib/formats/profile.proto)
@@ -52,13 +53,14 @@ LIB_SRC  += $(PROTO_GEN)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 WORKLOADS := $(WORKLOAD_SRC:tests/workloads/%.c=$(BUILD)/workloads/%)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 LIBKILN  := $(BUILD)/libkiln.a
 KILN     := $(BUILD)/kiln
 PRELOAD  := $(if $(PRELOAD_SRC),$(BUILD)/libkiln-heap.so)
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all deps test unit e2e demo install uninstall man deb clean bench san-test tools
-all: $(KILN) $(PRELOAD) $(WORKLOADS)
+all: $(KILN) $(PRELOAD) $(WORKLOADS) $(TOOLS)
 
 $(DEPS_OK): scripts/deps.sh
 	@mkdir -p $(@D)
@@ -122,8 +124,6 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBKILN)
 unit: $(UNIT_BIN)
 
 # Test programs linked to the library (tests/tools/NAME.c): the e2e tests and benches run them.
-TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
-TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 $(BUILD)/tests/tools/%: tests/tools/%.c $(LIBKILN)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBKILN) $(PKG_LIBS) $(ALL_LDFLAGS) -lm -lpthread

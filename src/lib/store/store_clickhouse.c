@@ -57,34 +57,33 @@ static int u64set_has(const struct u64set *s, uint64_t k)
 	}
 }
 
-static void u64set_add(struct u64set *s, uint64_t k);
-
-static void u64set_grow(struct u64set *s)
+/* Puts k (not 0) in a table of size slots that has room. */
+static int slot_put(uint64_t *v, size_t size, uint64_t k)
 {
-	struct u64set o = *s;
-	s->size = o.size ? o.size * 2 : 1024;
-	s->v = xcalloc(s->size, sizeof(*s->v));
-	s->n = 0;
-	for (size_t i = 0; i < o.size; i++)
-		if (o.v[i])
-			u64set_add(s, o.v[i]);
-	free(o.v);
+	for (size_t i = mix64(k) & (size - 1);; i = (i + 1) & (size - 1)) {
+		if (v[i] == k)
+			return 0;
+		if (!v[i]) {
+			v[i] = k;
+			return 1;
+		}
+	}
 }
 
 static void u64set_add(struct u64set *s, uint64_t k)
 {
 	k = k ? k : 1;
-	if ((s->n + 1) * 2 > s->size)
-		u64set_grow(s);
-	for (size_t i = mix64(k) & (s->size - 1);; i = (i + 1) & (s->size - 1)) {
-		if (s->v[i] == k)
-			return;
-		if (!s->v[i]) {
-			s->v[i] = k;
-			s->n++;
-			return;
-		}
+	if ((s->n + 1) * 2 > s->size) {
+		size_t size = s->size ? s->size * 2 : 1024;
+		uint64_t *v = xcalloc(size, sizeof(*v));
+		for (size_t i = 0; i < s->size; i++)
+			if (s->v[i])
+				slot_put(v, size, s->v[i]);
+		free(s->v);
+		s->v = v;
+		s->size = size;
 	}
+	s->n += (size_t)slot_put(s->v, s->size, k);
 }
 
 static void u64set_release(struct u64set *s)
@@ -100,36 +99,41 @@ struct u64map {
 	size_t n, size;
 };
 
+static size_t map_find(const uint64_t *keys, size_t size, uint64_t k)
+{
+	size_t i = mix64(k) & (size - 1);
+	while (keys[i] && keys[i] != k)
+		i = (i + 1) & (size - 1);
+	return i;
+}
+
 static uint32_t *u64map_slot(struct u64map *m, uint64_t k, int *found)
 {
 	k = k ? k : 1;
 	if ((m->n + 1) * 2 > m->size) {
-		struct u64map o = *m;
-		m->size = o.size ? o.size * 2 : 1024;
-		m->k = xcalloc(m->size, sizeof(*m->k));
-		m->v = xcalloc(m->size, sizeof(*m->v));
-		m->n = 0;
-		for (size_t i = 0; i < o.size; i++) {
-			if (!o.k[i])
+		size_t size = m->size ? m->size * 2 : 1024;
+		uint64_t *keys = xcalloc(size, sizeof(*keys));
+		uint32_t *vals = xcalloc(size, sizeof(*vals));
+		for (size_t i = 0; i < m->size; i++) {
+			if (!m->k[i])
 				continue;
-			int f;
-			*u64map_slot(m, o.k[i], &f) = o.v[i];
+			size_t j = map_find(keys, size, m->k[i]);
+			keys[j] = m->k[i];
+			vals[j] = m->v[i];
 		}
-		free(o.k);
-		free(o.v);
+		free(m->k);
+		free(m->v);
+		m->k = keys;
+		m->v = vals;
+		m->size = size;
 	}
-	for (size_t i = mix64(k) & (m->size - 1);; i = (i + 1) & (m->size - 1)) {
-		if (m->k[i] == k) {
-			*found = 1;
-			return &m->v[i];
-		}
-		if (!m->k[i]) {
-			m->k[i] = k;
-			m->n++;
-			*found = 0;
-			return &m->v[i];
-		}
+	size_t i = map_find(m->k, m->size, k);
+	*found = m->k[i] == k;
+	if (!*found) {
+		m->k[i] = k;
+		m->n++;
 	}
+	return &m->v[i];
 }
 
 static int u64map_get(const struct u64map *m, uint64_t k, uint32_t *out)
