@@ -82,6 +82,19 @@ expect "filters: --where host / zone, --comm, and the time range select the righ
 	"$KST_TOOL" range "$URL" >range.txt && read a b <range.txt && test "$a" = $S
 '
 
+expect "a fleet query (no host named, whole minutes) comes from the per-minute rollup and says the same as the windows" '
+	# --where service: the rollup (processes merged by name); --where host: the windows
+	"$KST_TOOL" query "$URL" --where service=shares >roll.txt 2>roll.err && "$KST_TOOL" query "$URL" --where host=h1 >raw.txt 2>raw.err || exit 1
+	cat roll.err raw.err && grep -q "processes=1 .* pid1=-1 " roll.err && grep -q "processes=1 .* pid1=[1-9]" raw.err &&
+	test -s roll.txt && cmp roll.txt raw.txt || exit 1
+	# CPU per service over minutes: the rollup; per host over seconds: the windows
+	"$KST_TOOL" series "$URL" service 60 >s.txt && "$KST_TOOL" series "$URL" host 1 >h.txt || exit 1
+	t1=$(rtotal "$REC/shares.prof") t2=$(rtotal "$REC/py.prof")
+	awk "/^shares /{ s = 0; for (i = 2; i <= NF; i++) s += \$i; print s }" s.txt | grep -qx "$t1" &&
+	awk "/^py /{ s = 0; for (i = 2; i <= NF; i++) s += \$i; print s }" s.txt | grep -qx "$t2" &&
+	awk "/^h1 /{ s = 0; for (i = 2; i <= NF; i++) s += \$i; print s }" h.txt | grep -qx "$t1" || { cat s.txt; exit 1; }
+'
+
 expect "a window sent again (the agent retrying) is not stored twice" '
 	before=$("$KST_TOOL" query "$URL" 2>/dev/null | awk "{ t += \$NF } END { print t }")
 	"$KST_TOOL" write "$URL" "$REC/shares.prof" --host h1 --label zone=z1 --service shares --start-ns $S >w.out 2>w.err || { cat w.err; exit 1; }

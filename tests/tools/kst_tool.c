@@ -12,7 +12,8 @@
  *       windows per INSERT (clickhouse:// only).
  *   kst_tool query SPEC [--from T] [--to T] [--where k=v]... [--comm C] [-o FILE]
  *       the merged profile as folded stacks (value "samples") on stdout, a summary line
- *       "samples=N processes=P first_ns=F" on stderr; -o saves it as kiln.prof.
+ *       "samples=N processes=P rows=R first_ns=F pid1=PID seconds=S" on stderr (PID: the
+ *       first process's; -1 when merged by name); -o saves it as kiln.prof.
  *   kst_tool series SPEC KEY STEP_S [query options]    one line per group: name then counts
  *   kst_tool values SPEC KEY [query options]           the label's values, one a line
  *   kst_tool range SPEC                                "FIRST_NS LAST_NS"
@@ -370,9 +371,9 @@ static int cmd_query(struct kst *s, struct opts *o, struct strbuf *err)
 	uint64_t first = UINT64_MAX;
 	for (size_t i = 0; i < p.nsamples; i++)
 		first = p.sample_time[i] < first ? p.sample_time[i] : first;
-	fprintf(stderr, "samples=%.0f processes=%u rows=%zu first_ns=%" PRIu64 " seconds=%.3f\n",
+	fprintf(stderr, "samples=%.0f processes=%u rows=%zu first_ns=%" PRIu64 " pid1=%d seconds=%.3f\n",
 		vs >= 0 ? kp_total(&p, (uint32_t)vs) : 0, p.nthreads ? p.nthreads - 1 : 0, p.nsamples,
-		p.nsamples ? first : 0, dt);
+		p.nsamples ? first : 0, p.nthreads > 1 ? p.threads[1].pid : 0, dt);
 	int rc = 0;
 	if (o->out) {
 		rc = kp_profile_save(&p, o->out) ? 1 : 0;

@@ -695,7 +695,19 @@ static const char *const schema_sql[] = {
 	"stack UInt64, samples UInt64, cpu_ns UInt64) ENGINE = MergeTree "
 	"PARTITION BY toYYYYMMDD(toDateTime(intDiv(start_ns, 1000000000))) "
 	"ORDER BY (host, start_ns, pid, stack)",
+	/* the fleet's rollup: every host's samples per minute, service, process name and
+	 * stack, summed as ClickHouse merges; fed by the view below on each insert */
+	"kiln_rollup (minute UInt64, service String, comm String, stack UInt64, samples UInt64, "
+	"cpu_ns UInt64) ENGINE = SummingMergeTree "
+	"PARTITION BY toYYYYMMDD(toDateTime(intDiv(minute, 1000000000))) "
+	"ORDER BY (minute, service, comm, stack)",
 };
+#define CH_MINUTE 60000000000ull
+static const char rollup_view[] =
+	"CREATE MATERIALIZED VIEW IF NOT EXISTS %s.kiln_rollup_mv TO %s.kiln_rollup AS "
+	"SELECT intDiv(start_ns, 60000000000) * 60000000000 AS minute, service, comm, stack, "
+	"sum(samples) AS samples, sum(cpu_ns) AS cpu_ns FROM %s.kiln_samples "
+	"GROUP BY minute, service, comm, stack";
 
 static int one_u64(struct ch *c, const char *sql, uint64_t *v, struct strbuf *err)
 {
@@ -749,6 +761,10 @@ static void *ch_open(const char *spec, int mode, struct strbuf *err)
 			if (ch_sql(c, sql.buf, &out, err))
 				goto fail;
 		}
+		strbuf_reset(&sql);
+		strbuf_addf(&sql, rollup_view, c->db, c->db, c->db);
+		if (ch_sql(c, sql.buf, &out, err))
+			goto fail;
 	}
 	uint64_t version;
 	strbuf_reset(&sql);
@@ -1108,37 +1124,74 @@ static void where_sql(const struct kst_query *q, struct strbuf *sql)
 	}
 }
 
+/* 1 when the rollup answers query q: a fleet query, naming no host or process (only
+ * service and comm), over whole minutes. */
+static int use_rollup(const struct kst_query *q)
+{
+	for (uint32_t k = 0; k < q->where.n; k++)
+		if (strcmp(q->where.v[k].key, "service") && strcmp(q->where.v[k].key, "comm"))
+			return 0;
+	return q->from_ns % CH_MINUTE == 0 && (q->to_ns == UINT64_MAX || q->to_ns % CH_MINUTE == 0);
+}
+
+static void rollup_where_sql(const struct kst_query *q, struct strbuf *sql)
+{
+	strbuf_addstr(sql, " WHERE 1");
+	if (q->from_ns)
+		strbuf_addf(sql, " AND minute >= %" PRIu64, q->from_ns);
+	if (q->to_ns != UINT64_MAX)
+		strbuf_addf(sql, " AND minute < %" PRIu64, q->to_ns);
+	for (uint32_t k = 0; k < q->where.n; k++) {
+		strbuf_addf(sql, " AND %s = '", q->where.v[k].key); /* service or comm (use_rollup) */
+		add_escaped_z(sql, q->where.v[k].value);
+		strbuf_addch(sql, '\'');
+	}
+	if (q->comm) {
+		strbuf_addstr(sql, " AND comm = '");
+		add_escaped_z(sql, q->comm);
+		strbuf_addch(sql, '\'');
+	}
+}
+
 static int ch_query(void *hp, const struct kst_query *q, struct kp_profile *out, struct strbuf *err)
 {
 	struct ch *c = hp;
 	struct strbuf sql = STRBUF_INIT, where = STRBUF_INIT, fr = STRBUF_INIT, st = STRBUF_INIT,
-		      sa = STRBUF_INIT;
+		      sa = STRBUF_INIT, from = STRBUF_INIT;
 	int rc = -1;
-	where_sql(q, &where);
 	/* the samples first: stacks are stored before the samples that name them */
-	strbuf_addf(&sql, "SELECT host, pid, comm, stack, min(start_ns), sum(samples), sum(cpu_ns) "
-			  "FROM %s.kiln_samples%s GROUP BY host, pid, comm, stack FORMAT TabSeparated",
-		    c->db, where.buf);
+	if (use_rollup(q)) {
+		rollup_where_sql(q, &where);
+		strbuf_addf(&from, "%s.kiln_rollup%s", c->db, where.buf);
+		strbuf_addf(&sql, "SELECT '', toInt32(-1), comm, stack, min(minute), sum(samples), sum(cpu_ns) "
+				  "FROM %s GROUP BY comm, stack FORMAT TabSeparated", from.buf);
+	} else {
+		where_sql(q, &where);
+		strbuf_addf(&from, "%s.kiln_samples%s", c->db, where.buf);
+		strbuf_addf(&sql, "SELECT host, pid, comm, stack, min(start_ns), sum(samples), sum(cpu_ns) "
+				  "FROM %s GROUP BY host, pid, comm, stack FORMAT TabSeparated", from.buf);
+	}
 	if (ch_sql(c, sql.buf, &sa, err))
 		goto out;
 	strbuf_reset(&sql);
 	strbuf_addf(&sql, "SELECT hash, any(frames) FROM %s.kiln_stacks WHERE hash IN "
-			  "(SELECT DISTINCT stack FROM %s.kiln_samples%s) GROUP BY hash FORMAT TabSeparated",
-		    c->db, c->db, where.buf);
+			  "(SELECT DISTINCT stack FROM %s) GROUP BY hash FORMAT TabSeparated",
+		    c->db, from.buf);
 	if (ch_sql(c, sql.buf, &st, err))
 		goto out;
 	strbuf_reset(&sql);
 	strbuf_addf(&sql, "SELECT hash, any(name), any(module), any(file), any(line), any(flags), any(addr) "
 			  "FROM %s.kiln_frames WHERE hash IN (SELECT arrayJoin(frames) FROM %s.kiln_stacks "
-			  "WHERE hash IN (SELECT DISTINCT stack FROM %s.kiln_samples%s)) GROUP BY hash "
+			  "WHERE hash IN (SELECT DISTINCT stack FROM %s)) GROUP BY hash "
 			  "FORMAT TabSeparated",
-		    c->db, c->db, c->db, where.buf);
+		    c->db, c->db, from.buf);
 	if (ch_sql(c, sql.buf, &fr, err))
 		goto out;
 	rc = kst_ch_build_profile(fr.buf, fr.len, st.buf, st.len, sa.buf, sa.len, q->from_ns, out, err);
 out:
 	strbuf_release(&sql);
 	strbuf_release(&where);
+	strbuf_release(&from);
 	strbuf_release(&fr);
 	strbuf_release(&st);
 	strbuf_release(&sa);
@@ -1224,11 +1277,23 @@ static int ch_series(void *hp, const struct kst_query *q, const char *group_key,
 		rc = 0;
 		goto out;
 	}
-	strbuf_addstr(&sql, "SELECT ");
-	label_expr(&sql, group_key);
-	strbuf_addf(&sql, " AS g, intDiv(greatest(start_ns, %" PRIu64 ") - %" PRIu64 ", %" PRIu64
-			  ") AS b, sum(samples) FROM %s.kiln_samples%s GROUP BY g, b ORDER BY g, b FORMAT TabSeparated",
-		    from, from, step_ns, c->db, where.buf);
+	struct kst_query rq = *q;
+	rq.from_ns = from;
+	if ((!strcmp(group_key, "service") || !strcmp(group_key, "comm")) && step_ns % CH_MINUTE == 0 &&
+	    use_rollup(&rq)) { /* the fleet's CPU per service: the rollup has it per minute */
+		strbuf_reset(&where);
+		rollup_where_sql(&rq, &where);
+		strbuf_addf(&sql, "SELECT %s AS g, intDiv(minute - %" PRIu64 ", %" PRIu64 ") AS b, sum(samples) "
+				  "FROM %s.kiln_rollup%s GROUP BY g, b ORDER BY g, b FORMAT TabSeparated",
+			    group_key, from, step_ns, c->db, where.buf);
+	} else {
+		strbuf_addstr(&sql, "SELECT ");
+		label_expr(&sql, group_key);
+		strbuf_addf(&sql, " AS g, intDiv(greatest(start_ns, %" PRIu64 ") - %" PRIu64 ", %" PRIu64
+				  ") AS b, sum(samples) FROM %s.kiln_samples%s GROUP BY g, b ORDER BY g, b "
+				  "FORMAT TabSeparated",
+			    from, from, step_ns, c->db, where.buf);
+	}
 	if (ch_sql(c, sql.buf, &ans, err))
 		goto out;
 	rc = kst_ch_rows(ans.buf, ans.len, "suu", series_row, out, err);
