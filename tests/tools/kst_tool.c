@@ -425,14 +425,15 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1], *spec = argv[2];
 	struct strbuf err = STRBUF_INIT;
 	struct opts o;
-	if (parse_opts(argc - 3, argv + 3, &o, &err))
-		return fail("", &err) + 1;
 	int write = !strcmp(cmd, "write") || !strcmp(cmd, "fleet");
 	struct kst s;
-	if (kst_open(&s, spec, write ? KST_WRITE : KST_READ, &err))
-		return fail("", &err);
 	int rc;
-	if (!strcmp(cmd, "write"))
+	memset(&s, 0, sizeof(s));
+	if (parse_opts(argc - 3, argv + 3, &o, &err))
+		rc = fail("", &err) + 1;
+	else if (kst_open(&s, spec, write ? KST_WRITE : KST_READ, &err))
+		rc = fail("", &err);
+	else if (!strcmp(cmd, "write"))
 		rc = cmd_write(&s, &o, &err);
 	else if (!strcmp(cmd, "fleet"))
 		rc = cmd_fleet(&s, &o, &err);
