@@ -20,6 +20,7 @@ static const struct kst_backend *const backends[] = {
 	&kst_backend_clickhouse,
 	&kst_backend_pyroscope,
 	NULL,
+	&kst_backend_dir,
 };
 
 /* ---- labels ---- */
