@@ -5,7 +5,7 @@
 # back through the server's aggregation with their shares; label, comm and time filters;
 # a re-sent window is not stored twice; the server killed with -9 mid-test; a newer
 # schema, a refusing, hanging or garbage-answering server: one line, no crash.
-# Driven through tests/tools/kst_tool (the library's store.h calls) until kiln query lands.
+# Driven through tests/tools/kst_tool (the library's store.h calls) and kiln query --source.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_python.sh"
 . "$(dirname "$0")/lib_clickhouse.sh"
@@ -122,6 +122,25 @@ expect "a database with a newer kiln schema is refused in one line, and so is on
 	cat e1 e2 && test "$(wc -l <e1)" = 1 && grep -q "kiln schema version 2, newer than this kiln.s 1" e1 && cmp e1 e2 &&
 	check_exit 1 "$KST_TOOL" query "clickhouse://127.0.0.1:$CH_HTTP/empty" >/dev/null 2>e3 &&
 	cat e3 && test "$(wc -l <e3)" = 1 && grep -q "holds no kiln data" e3
+'
+
+expect "kiln query --source clickhouse://: --import a recording, then the same stacks as a local store (fleet and one-host queries), --list, errors in one line" '
+	U="clickhouse://127.0.0.1:$CH_HTTP/cli"
+	"$KILN" query --source "$U" --import "$REC/shares.prof" --label service=cli --at @$S --window 1 >i.out 2>i.err || { cat i.err; exit 1; }
+	"$KILN" query --store st --import "$REC/shares.prof" --label service=cli --at @$S --window 1 >/dev/null 2>&1 || exit 1
+	"$KILN" query --source "$U" --folded >ch.txt && "$KILN" query --store st --folded >dir.txt || exit 1
+	cmp ch.txt dir.txt || { diff ch.txt dir.txt | head; exit 1; }
+	host=$("$KST_TOOL" values "$U" host) &&
+	"$KILN" query --source "$U" --where host=$host --from @$S --to @$((S + 3000000000)) --folded >ch3.txt &&
+	"$KILN" query --store st --where host=$host --from @$S --to @$((S + 3000000000)) --folded >dir3.txt &&
+	cmp ch3.txt dir3.txt && test -s ch3.txt && test "$(ftotal ch3.txt)" -lt "$(ftotal ch.txt)" || exit 1
+	a=$(cshare ch.txt hot_a) && within "$a" 60 5 &&
+	"$KILN" query --source "$U" --list >list.txt && grep -q "^  service  *cli" list.txt && grep -q "2026-12-01T00:00:00Z" list.txt &&
+	"$KILN" query --source "$U" -o q.prof && "$KILN" report -i q.prof --folded >r.txt && cmp r.txt ch.txt || exit 1
+	ch_sql "INSERT INTO cli.kiln_schema VALUES (3, '"'"'kiln 9'"'"')" || exit 1
+	check_exit 1 "$KILN" query --source "$U" --folded >/dev/null 2>e1 && cat e1 && test "$(wc -l <e1)" = 1 &&
+	grep -q "^kiln: error: .*kiln schema version 3, newer" e1 &&
+	check_exit 1 "$KILN" query --source "pyroscope://127.0.0.1:4040" >/dev/null 2>e2 && cat e2 && grep -q "sink only" e2
 '
 
 # fake servers: a port nobody listens on, one that never answers, one that answers garbage
