@@ -19,7 +19,7 @@ SANFLAGS =
 OPT     ?= -O2
 endif
 
-PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c sqlite3
+PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c sqlite3 libcurl
 PKGS += libmicrohttpd  # kiln serve
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
@@ -41,6 +41,7 @@ CMD_SRC     := src/main.c $(sort $(wildcard src/cmd/*.c))
 PRELOAD_SRC := $(sort $(wildcard src/preload/*.c))
 UNIT_SRC    := $(sort $(wildcard tests/unit/test_*.c))
 WORKLOAD_SRC := $(sort $(wildcard tests/workloads/*.c))
+TOOL_SRC    := $(sort $(wildcard tests/tools/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 # C generated from .proto files by protobuf-c-compiler (src/lib/formats/profile.proto)
@@ -53,13 +54,14 @@ LIB_SRC  += $(PROTO_GEN)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 WORKLOADS := $(WORKLOAD_SRC:tests/workloads/%.c=$(BUILD)/workloads/%)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 LIBKILN  := $(BUILD)/libkiln.a
 KILN     := $(BUILD)/kiln
 PRELOAD  := $(if $(PRELOAD_SRC),$(BUILD)/libkiln-heap.so)
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test unit e2e demo install uninstall man deb clean bench san-test
-all: $(KILN) $(PRELOAD) $(WORKLOADS)
+.PHONY: all deps test unit e2e demo install uninstall man deb clean bench san-test tools
+all: $(KILN) $(PRELOAD) $(WORKLOADS) $(TOOLS)
 
 $(DEPS_OK): scripts/deps.sh
 	@mkdir -p $(@D)
@@ -121,11 +123,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBKILN)
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBKILN) $(PKG_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka) $(ALL_LDFLAGS) -lm -lpthread
 
 unit: $(UNIT_BIN)
+
+# Test programs linked to the library (tests/tools/NAME.c): the e2e tests and benches run them.
+$(BUILD)/tests/tools/%: tests/tools/%.c $(LIBKILN)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBKILN) $(PKG_LIBS) $(ALL_LDFLAGS) -lm -lpthread
+tools: $(TOOLS)
 e2e: all
 
 # The README's test command. Unit tests, then end-to-end tests of the real binary;
 # prints one closing line "N passed, N failed, N skipped".
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(TOOLS)
 	@BUILD=$(BUILD) SAN=$(SAN) tests/run.sh
 
 # The same suite under AddressSanitizer and UBSan.

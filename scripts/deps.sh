@@ -24,6 +24,7 @@ check_bin bpftool bpftool
 check_pc libprotobuf-c libprotobuf-c-dev   # pprof (kiln export -f pprof, reading pprof)
 check_bin protoc-c protobuf-c-compiler
 check_pc sqlite3 libsqlite3-dev             # the local store (kiln agent --store, kiln query)
+check_pc libcurl libcurl4-openssl-dev      # the clickhouse:// and pyroscope:// sinks (HTTP)
 check_bin pandoc pandoc                      # manual pages (make man, make install)
 check_pc libmicrohttpd libmicrohttpd-dev     # kiln serve
 if [ "${1:-}" = "--test" ]; then
@@ -62,6 +63,10 @@ if [ "${1:-}" = "--test" ]; then
   check_file /usr/share/bash-completion/bash_completion bash-completion
   check_bin chromium chromium  # kiln serve's page in a headless browser (t2302, puppeteer-core)
   check_bin curl curl          # kiln serve's endpoints (t23xx)
+  # t22xx, bench/fleet.sh: a real ClickHouse server (each test starts its own; the package's
+  # service is not started: see policy-rc.d below)
+  check_bin clickhouse-server clickhouse-server
+  check_bin clickhouse-client clickhouse-client
   # make fuzz: clang and its libFuzzer runtime
   check_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
 fi
@@ -70,6 +75,15 @@ echo "deps: installing ${need_pkgs[*]}" >&2
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a service (clickhouse-server) must not start it, nor hang waiting for
+# systemd on a machine without it: invoke-rc.d asks policy-rc.d, and 101 means "don't".
+# The file is ours only when we made it, and removed after.
+POLICY=/usr/sbin/policy-rc.d
+OWN_POLICY=""
+if [ ! -e "$POLICY" ] && [ "$(id -u)" -eq 0 ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$POLICY" && chmod 755 "$POLICY" && OWN_POLICY=1
+  trap '[ -n "$OWN_POLICY" ] && rm -f "$POLICY"' EXIT
+fi
 $SUDO apt-get update -qq >&2 || true
 $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >&2 || {
   echo "deps: could not install ${need_pkgs[*]}; install them with apt-get and retry" >&2

@@ -15,7 +15,10 @@
 
 /* One line per backend; the first whose match() takes the spec opens it. The local
  * store, which takes any other spec (a directory), comes last. */
+extern const struct kst_backend kst_backend_clickhouse, kst_backend_pyroscope;
 static const struct kst_backend *const backends[] = {
+	&kst_backend_clickhouse,
+	&kst_backend_pyroscope,
 	NULL,
 	&kst_backend_dir,
 };

@@ -87,8 +87,8 @@ static const char *const stmt_sql[ST_N] = {
 		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_SAMPLE_INS] = "INSERT INTO sample(win, labelset, stack, samples, cpu_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_MAXWIN_GET] = "SELECT value FROM meta WHERE key = 'max_window_ns'",
-	[ST_MAXWIN_SET] = "INSERT INTO meta(key, value) VALUES ('max_window_ns', ?1)"
-			  " ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)",
+	[ST_MAXWIN_SET] = ("INSERT INTO meta(key, value) VALUES ('max_window_ns', ?1)"
+			   " ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)"),
 	[ST_STR_GET] = "SELECT s FROM str WHERE id = ?1",
 	[ST_FRAME_GET] = "SELECT name, module, file, line, flags FROM frame WHERE id = ?1",
 	[ST_STACK_GET] = "SELECT frames FROM stack WHERE id = ?1",
