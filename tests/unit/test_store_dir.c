@@ -162,7 +162,8 @@ static int64_t count(const char *dir, const char *sql)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 10000); /* a writer may hold the lock for a moment */
 	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	int64_t n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
