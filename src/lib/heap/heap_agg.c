@@ -471,6 +471,12 @@ void heap_agg_hist_add(struct heap_agg *a, unsigned bucket, uint64_t count)
 		a->hist[bucket] += (double)count;
 }
 
+void heap_agg_prefetch(const struct heap_proc *pr, uint64_t addr)
+{
+	if (pr->live.cap)
+		__builtin_prefetch(&pr->live.e[map_slot(&pr->live, addr)], 1);
+}
+
 void heap_agg_free_ev(struct heap_proc *pr, uint32_t ring, uint64_t addr, int temp, uint64_t t_ns)
 {
 	struct ha_ent *e = map_find(&pr->live, addr);
