@@ -17,6 +17,7 @@
  * Offsets are CPython 3.11's for x86-64 (checked against pycore_*.h of 3.11.2 and
  * 3.11.7 with Py_BUILD_CORE); other versions are detected and left native only. */
 #include "preload/kh.h"
+#include "lib/python/py_decode.h"
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <link.h>
@@ -198,35 +199,6 @@ static int safe_read(void *dst, uint64_t addr, size_t n)
 	return syscall(SYS_process_vm_readv, getpid(), &l, 1UL, &r, 1UL, 0UL) == (long)n ? 0 : -1;
 }
 
-static size_t put_utf8(char *out, size_t at, size_t cap, uint32_t c)
-{
-	char b[4];
-	size_t k;
-	if (c < 0x80) {
-		b[0] = (char)c;
-		k = 1;
-	} else if (c < 0x800) {
-		b[0] = (char)(0xc0 | c >> 6);
-		b[1] = (char)(0x80 | (c & 63));
-		k = 2;
-	} else if (c < 0x10000) {
-		b[0] = (char)(0xe0 | c >> 12);
-		b[1] = (char)(0x80 | ((c >> 6) & 63));
-		b[2] = (char)(0x80 | (c & 63));
-		k = 3;
-	} else {
-		b[0] = (char)(0xf0 | c >> 18);
-		b[1] = (char)(0x80 | ((c >> 12) & 63));
-		b[2] = (char)(0x80 | ((c >> 6) & 63));
-		b[3] = (char)(0x80 | (c & 63));
-		k = 4;
-	}
-	if (at + k > cap)
-		return at;
-	memcpy(out + at, b, k);
-	return at + k;
-}
-
 /* A str object as UTF-8 into out[cap]; returns the length (0 when unreadable). */
 static size_t read_str(uint64_t obj, char *out, size_t cap)
 {
@@ -253,11 +225,16 @@ static size_t read_str(uint64_t obj, char *out, size_t cap)
 		return safe_read(out, utf8, (size_t)utf8_len) < 0 ? 0 : (size_t)utf8_len;
 	if (kind != 1 && kind != 2 && kind != 4)
 		return 0;
-	for (uint64_t i = 0; i < len && n + 4 <= cap; i++) {
-		uint32_t c = 0;
-		if (safe_read(&c, obj + UNI_COMPACT_DATA + i * kind, kind) < 0)
+	/* the characters, a buffer at a time (cap of them at most: each is a byte or more) */
+	for (uint64_t i = 0; i < len && i < cap && n < cap;) {
+		uint32_t raw[64];
+		size_t k = len - i < 64 ? (size_t)(len - i) : 64, was = n;
+		if (safe_read(raw, obj + UNI_COMPACT_DATA + i * kind, k * kind) < 0)
 			return 0;
-		n = put_utf8(out, n, cap, c);
+		n = py_str_utf8(raw, k, kind, out, n, cap);
+		if (n == was)
+			break;
+		i += k;
 	}
 	return n;
 }
