@@ -290,6 +290,15 @@ static inline int kh_sample_maybe(uint64_t addr)
 	uint32_t b = kh_sample_bucket(addr);
 	return (__atomic_load_n(&kh_sample_filter[b / 64], __ATOMIC_RELAXED) >> (b % 64)) & 1;
 }
+/* 1 while every free is looked at (full mode, and until configure() knows the mode):
+ * then the filter is all ones and need not be read; 0 once it holds the sampled
+ * blocks (set after the filter, so a free that reads 1 looks, as it would have). */
+extern int kh_free_all;
+/* 0 when the block at addr certainly needs no recording at its free. */
+static inline int kh_free_look(uint64_t addr)
+{
+	return __atomic_load_n(&kh_free_all, __ATOMIC_RELAXED) || kh_sample_maybe(addr);
+}
 void kh_sample_insert(uint64_t addr);
 int kh_sample_remove(struct kh_thread *t, uint64_t addr); /* 1 when addr was a sampled live block */
 int64_t kh_sample_next(struct kh_thread *t);

@@ -674,7 +674,7 @@ static __attribute__((noinline)) void free_slow(void *p)
 
 EXPORT void free(void *p)
 {
-	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p))) {
+	if (KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)p))) {
 		kh_real.free(p);
 		return;
 	}
@@ -743,7 +743,7 @@ static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, const u
 static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t n, const uint64_t *fa)
 {
 	struct kh_thread *t = &kh_tls;
-	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)old)) && left_ok(t, n))
+	if (KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)old)) && left_ok(t, n))
 		return kh_real.realloc(old, n);
 	return realloc_slow(old, n, fa);
 }
@@ -897,7 +897,7 @@ static inline __attribute__((always_inline)) void py_rec_alloc(struct kh_thread 
 static inline __attribute__((always_inline)) void py_rec_free(struct kh_thread *t, void *p)
 {
 	int how;
-	if (!p || KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p)))
+	if (!p || KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)p)))
 		return;
 	if (full_fast(t)) {
 		full_free(t, p);
@@ -956,7 +956,7 @@ void *kh_pyh_realloc(void *ctx, void *old, size_t n)
 	}
 	if (!p)
 		return p; /* CPython's realloc of n = 0 gives a block: the old one stays or moves */
-	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)old)) && left_ok(t, n))
+	if (KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)old)) && left_ok(t, n))
 		return p;
 	how = recording(t);
 	if (how) {
