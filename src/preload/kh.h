@@ -74,15 +74,16 @@ struct kh_memo {
 };
 
 /* A memo of a recent Python frame chain (kh_python.c): the stack id of (native stack
- * id, the chain whose frames hold these code objects, instructions and names). A chain
- * is compared whole: frame memory is reused, so no part of it says the rest is
- * unchanged. */
+ * id, the chain whose frames, at these addresses, hold these code objects and
+ * instructions). A chain is compared whole: frame memory is reused, so no part of it
+ * says the rest is unchanged. gen: kh_py_code_gen when made (a code object freed since
+ * may have left its address to another one). */
 #define KH_PYMEMO_SETS 256
 #define KH_PYMEMO_DEPTH 40
 struct kh_pymemo {
 	uint32_t native, id; /* id 0: empty */
-	uint32_t n, pad_;
-	uint64_t fr[3 * KH_PYMEMO_DEPTH]; /* per frame: code, prev_instr | is_entry, co_qualname */
+	uint32_t n, gen;
+	uint64_t fr[3 * KH_PYMEMO_DEPTH]; /* per frame: its address, code, prev_instr | is_entry */
 };
 
 struct kh_tblock {
@@ -255,6 +256,16 @@ uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t b
 /* 0 while the hooks over CPython's allocators may still have been replaced by CPython
  * itself (PYTHONMALLOC, -X dev); kh_py_check_hooks puts them back once it is up. */
 extern int kh_py_hooks_checked;
+/* &PyCode_Type (1 when unknown: no block holds that), and the count of code objects
+ * freed (kh_pyh_free looks at each block's type field, where a code object has it) */
+extern uint64_t kh_py_code_type;
+extern uint32_t kh_py_code_gen;
+void kh_py_code_dead(uint64_t addr); /* a code object is freed (with the GIL held) */
+static inline void kh_py_code_freed(const void *p)
+{
+	if (KH_UNLIKELY(((const uint64_t *)p)[1] == kh_py_code_type))
+		kh_py_code_dead((uint64_t)(uintptr_t)p);
+}
 void kh_py_check_hooks(struct kh_thread *t);
 
 /* CPython's PyMemAllocatorEx (the same since 3.5): the original allocator of a domain,

@@ -970,6 +970,8 @@ void kh_pyh_free(void *ctx, void *p)
 {
 	const struct kh_pyalloc *o = ctx;
 	struct kh_thread *t = &kh_tls;
+	if (KH_LIKELY(p != NULL))
+		kh_py_code_freed(p);
 	py_rec_free(t, p);
 	KH_CRIT_BEGIN(t);
 	o->free(o->ctx, p);
