@@ -231,6 +231,21 @@ void kh_unwind_reset(void);  /* after dlclose */
 extern uint64_t kh_eval_lo, kh_eval_len;
 void kh_thread_stack_bounds(struct kh_thread *t);
 
+/* ---- insert-only pointer tables (kh_stacks.c): stacks by hash ----
+ * Open addressing over pointers to immutable nodes whose first member is their hash
+ * (uint64_t). Lookups are lock-free (acquire loads of the slots; the caller compares
+ * its own keys); inserts and growth happen under the owner's lock. A grown table
+ * replaces the old one, which stays mapped for threads still reading it. */
+struct kh_ptab {
+	uint32_t cap, count;
+	void *slot[];
+};
+/* A table twice old's size (cap when old is NULL) holding old's nodes; NULL when mmap
+ * fails. */
+struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap);
+/* Publishes node (hash: its first word) in the first free slot from its hash. */
+void kh_ptab_put(struct kh_ptab *s, void *node);
+
 /* ---- stack table (kh_stacks.c) ---- */
 /* Returns the id of the stack ips[0..n), sending its definition the first time (with
  * nested, from a signal handler, without refreshing the module list). */

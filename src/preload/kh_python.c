@@ -354,19 +354,15 @@ static void code_send(uint64_t addr)
 	e->linetable = lt;
 }
 
-/* ---- the table of (native id, Python frames) stacks: as kh_stacks.c's ---- */
+/* ---- the table of (native id, Python frames) stacks (a kh_ptab, as kh_stacks.c's) ---- */
 struct pstack {
 	uint64_t hash;
 	uint32_t id, native, n, pad_;
 	uint64_t fr[]; /* 2 n words */
 };
-struct ptab {
-	uint32_t cap, count;
-	struct pstack *slot[];
-};
-static struct ptab *ptab;
+static struct kh_ptab *ptab;
 
-static struct pstack *pfind(const struct ptab *s, uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
+static struct pstack *pfind(const struct kh_ptab *s, uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
 {
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
 	for (;;) {
@@ -384,31 +380,11 @@ static struct pstack *pfind(const struct ptab *s, uint32_t native, const uint64_
 	}
 }
 
-static struct ptab *pgrow(struct ptab *old)
-{
-	uint32_t cap = old ? old->cap * 2 : 4096;
-	struct ptab *s = kh_map_anon(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
-	if (!s)
-		return NULL;
-	s->cap = cap;
-	for (uint32_t i = 0; old && i < old->cap; i++) {
-		struct pstack *k = old->slot[i];
-		if (k) {
-			uint32_t j = (uint32_t)k->hash & (cap - 1);
-			while (s->slot[j])
-				j = (j + 1) & (cap - 1);
-			s->slot[j] = k;
-			s->count++;
-		}
-	}
-	return s;
-}
-
 static uint64_t stk[3 + HP_MAX_DEPTH + 2 * HP_PY_MAX_DEPTH];
 
 static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
 {
-	struct ptab *s;
+	struct kh_ptab *s;
 	struct pstack *k;
 	const uint64_t *ips;
 	uint32_t nd = 0, id;
@@ -420,7 +396,7 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 		return k->id;
 	}
 	if (!s || (s->count + 1) * 2 > s->cap) { /* half full at most: most lookups of a new stack end at once */
-		struct ptab *g = pgrow(s);
+		struct kh_ptab *g = kh_ptab_grow(s, 4096);
 		if (!g)
 			goto fail;
 		__atomic_store_n(&ptab, g, __ATOMIC_RELEASE);
@@ -445,13 +421,7 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 	memcpy(&stk[3], ips, (size_t)nd * 8);
 	memcpy(&stk[3 + nd], fr, (size_t)n * 16);
 	kh_control_write(stk, 3 + nd + 2 * n);
-	{
-		uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
-		while (s->slot[i])
-			i = (i + 1) & mask;
-		__atomic_store_n(&s->slot[i], k, __ATOMIC_RELEASE);
-		s->count++;
-	}
+	kh_ptab_put(s, k);
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
 	return id;
@@ -498,7 +468,7 @@ static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 	struct kh_pymemo *m;
 	uint64_t h;
 	uint32_t n = 0, id;
-	struct ptab *s;
+	struct kh_ptab *s;
 	uint64_t *buf = py_buf;
 	if (!native_id)
 		return native_id;
