@@ -303,6 +303,17 @@ static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *
 							      uint64_t w2, unsigned n)
 {
 	struct hp_pend *q = t->pend;
+	if (q->alloc_w0 && !q->win_pairs && n == 1 && !__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED) &&
+	    q->alloc_epoch == __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED) && t->state == KH_T_ON) {
+		/* the common case of a free after an allocation that was not its block: both
+		 * go in at once (the allocation first) */
+		uint64_t w[3] = { q->alloc_w0, q->alloc_w1, w0 };
+		PEND_BEGIN(q);
+		ring_put_(t, q->alloc_epoch, w, 3);
+		q->alloc_w0 = 0;
+		PEND_END(q);
+		return;
+	}
 	if (KH_UNLIKELY(q->alloc_w0 | q->win_pairs))
 		kh_pend_flush(t);
 	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED))) {
