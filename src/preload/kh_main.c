@@ -981,7 +981,7 @@ void kh_pyh_free(void *ctx, void *p)
 {
 	const struct kh_pyalloc *o = ctx;
 	struct kh_thread *t = &kh_tls;
-	if (KH_LIKELY(p != NULL))
+	if (o == &kh_py_obj && KH_LIKELY(p != NULL)) /* objects: code objects among them */
 		kh_py_code_freed(p);
 	py_rec_free(t, p);
 	KH_CRIT_BEGIN(t);
