@@ -104,7 +104,7 @@ $(KILN): $(CMD_OBJ) $(LIBKILN)
 # exports only the interposed symbols (see src/preload/exports.map).
 PRELOAD_CFLAGS = -std=gnu11 -O2 -g $(WARN) -D_GNU_SOURCE -Isrc -include src/banned.h \
         -fPIC -fvisibility=hidden -ftls-model=initial-exec -fno-omit-frame-pointer
-$(BUILD)/libkiln-heap.so: $(PRELOAD_SRC) $(wildcard src/preload/*.h src/preload/exports.map) | $(DEPS_OK)
+$(BUILD)/libkiln-heap.so: $(PRELOAD_SRC) $(wildcard src/preload/*.h src/preload/exports.map) src/lib/heap/heap_proto.h src/lib/python/py_decode.h | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(PRELOAD_CFLAGS) -shared -o $@ $(PRELOAD_SRC) \
 	  $(if $(wildcard src/preload/exports.map),-Wl$(comma)--version-script=src/preload/exports.map) -ldl -lpthread

@@ -10,32 +10,12 @@
 #   bench/record.sh            (RUNS=5 by default; BUILD=build; run `make` first)
 set -u
 cd "$(dirname "$0")/.."
-BUILD=${BUILD:-build}
-RUNS=${RUNS:-5}
-K="$PWD/$BUILD/kiln"
+. bench/lib/common.sh record
 W="$PWD/$BUILD/workloads"
 [ -x "$K" ] && [ -x "$W/threads" ] || { echo "record.sh: run make first" >&2; exit 1; }
 command -v perf >/dev/null 2>&1 || { echo "record.sh: perf is not installed; nothing to compare with" >&2; exit 1; }
-out=$(mktemp -d "${TMPDIR:-/tmp}/kiln-bench-record.XXXXXX")
-trap 'rm -rf "$out"' EXIT
-export KILN_NO_PROGRESS=1
 
-# stats FILE: "median [min..max]" of the numbers in FILE (one a line)
-stats() {
-	sort -g "$1" | awk '{ v[NR] = $1 } END {
-		if (!NR) { print "n/a"; exit }
-		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-		printf "%.4g [%.4g..%.4g]", m, v[1], v[NR] }'
-}
-median() {
-	sort -g "$1" | awk '{ v[NR] = $1 } END { if (!NR) { print 0; exit }
-		print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-now_ms() { date +%s%N | awk '{ printf "%.3f", $1 / 1e6 }'; }
-# cpu FILE: user+sys seconds from a /usr/bin/time -f "%U %S" output file
-cpu() { awk 'NF >= 2 { s = $1 + $2 } END { print s + 0 }' "$1"; }
-
-echo "machine: $(nproc) CPUs, $(uname -r), perf $(perf --version | awk '{ print $3 }'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(nproc) CPUs, $(uname -r), perf $(perf --version | awk '{ print $3 }'), load $(load)"
 # the event both tools sample: cycles where the machine has a PMU, else cpu-clock
 EV=cpu-clock
 perf stat -x, -e cycles true 2>&1 | grep -q "not supported" || EV=cycles

@@ -74,15 +74,16 @@ struct kh_memo {
 };
 
 /* A memo of a recent Python frame chain (kh_python.c): the stack id of (native stack
- * id, the chain whose frames hold these code objects, instructions and names). A chain
- * is compared whole: frame memory is reused, so no part of it says the rest is
- * unchanged. */
+ * id, the chain whose frames, at these addresses, hold these code objects and
+ * instructions). A chain is compared whole: frame memory is reused, so no part of it
+ * says the rest is unchanged. gen: kh_py_code_gen when made (a code object freed since
+ * may have left its address to another one). */
 #define KH_PYMEMO_SETS 256
 #define KH_PYMEMO_DEPTH 40
 struct kh_pymemo {
 	uint32_t native, id; /* id 0: empty */
-	uint32_t n, pad_;
-	uint64_t fr[3 * KH_PYMEMO_DEPTH]; /* per frame: code, prev_instr | is_entry, co_qualname */
+	uint32_t n, gen;
+	uint64_t fr[3 * KH_PYMEMO_DEPTH]; /* per frame: its address, code, prev_instr | is_entry */
 };
 
 struct kh_tblock {
@@ -230,6 +231,21 @@ void kh_unwind_reset(void);  /* after dlclose */
 extern uint64_t kh_eval_lo, kh_eval_len;
 void kh_thread_stack_bounds(struct kh_thread *t);
 
+/* ---- insert-only pointer tables (kh_stacks.c): stacks by hash ----
+ * Open addressing over pointers to immutable nodes whose first member is their hash
+ * (uint64_t). Lookups are lock-free (acquire loads of the slots; the caller compares
+ * its own keys); inserts and growth happen under the owner's lock. A grown table
+ * replaces the old one, which stays mapped for threads still reading it. */
+struct kh_ptab {
+	uint32_t cap, count;
+	void *slot[];
+};
+/* A table twice old's size (cap when old is NULL) holding old's nodes; NULL when mmap
+ * fails. */
+struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap);
+/* Publishes node (hash: its first word) in the first free slot from its hash. */
+void kh_ptab_put(struct kh_ptab *s, void *node);
+
 /* ---- stack table (kh_stacks.c) ---- */
 /* Returns the id of the stack ips[0..n), sending its definition the first time (with
  * nested, from a signal handler, without refreshing the module list). */
@@ -255,6 +271,16 @@ uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t b
 /* 0 while the hooks over CPython's allocators may still have been replaced by CPython
  * itself (PYTHONMALLOC, -X dev); kh_py_check_hooks puts them back once it is up. */
 extern int kh_py_hooks_checked;
+/* &PyCode_Type (1 when unknown: no block holds that), and the count of code objects
+ * freed (kh_pyh_free looks at each block's type field, where a code object has it) */
+extern uint64_t kh_py_code_type;
+extern uint32_t kh_py_code_gen;
+void kh_py_code_dead(uint64_t addr); /* a code object is freed (with the GIL held) */
+static inline void kh_py_code_freed(const void *p)
+{
+	if (KH_UNLIKELY(((const uint64_t *)p)[1] == kh_py_code_type))
+		kh_py_code_dead((uint64_t)(uintptr_t)p);
+}
 void kh_py_check_hooks(struct kh_thread *t);
 
 /* CPython's PyMemAllocatorEx (the same since 3.5): the original allocator of a domain,
@@ -289,6 +315,15 @@ static inline int kh_sample_maybe(uint64_t addr)
 {
 	uint32_t b = kh_sample_bucket(addr);
 	return (__atomic_load_n(&kh_sample_filter[b / 64], __ATOMIC_RELAXED) >> (b % 64)) & 1;
+}
+/* 1 while every free is looked at (full mode, and until configure() knows the mode):
+ * then the filter is all ones and need not be read; 0 once it holds the sampled
+ * blocks (set after the filter, so a free that reads 1 looks, as it would have). */
+extern int kh_free_all;
+/* 0 when the block at addr certainly needs no recording at its free. */
+static inline int kh_free_look(uint64_t addr)
+{
+	return __atomic_load_n(&kh_free_all, __ATOMIC_RELAXED) || kh_sample_maybe(addr);
 }
 void kh_sample_insert(uint64_t addr);
 int kh_sample_remove(struct kh_thread *t, uint64_t addr); /* 1 when addr was a sampled live block */

@@ -303,6 +303,17 @@ static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *
 							      uint64_t w2, unsigned n)
 {
 	struct hp_pend *q = t->pend;
+	if (q->alloc_w0 && !q->win_pairs && n == 1 && !__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED) &&
+	    q->alloc_epoch == __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED) && t->state == KH_T_ON) {
+		/* the common case of a free after an allocation that was not its block: both
+		 * go in at once (the allocation first) */
+		uint64_t w[3] = { q->alloc_w0, q->alloc_w1, w0 };
+		PEND_BEGIN(q);
+		ring_put_(t, q->alloc_epoch, w, 3);
+		q->alloc_w0 = 0;
+		PEND_END(q);
+		return;
+	}
 	if (KH_UNLIKELY(q->alloc_w0 | q->win_pairs))
 		kh_pend_flush(t);
 	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED))) {
@@ -674,7 +685,7 @@ static __attribute__((noinline)) void free_slow(void *p)
 
 EXPORT void free(void *p)
 {
-	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p))) {
+	if (KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)p))) {
 		kh_real.free(p);
 		return;
 	}
@@ -743,7 +754,7 @@ static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, const u
 static inline __attribute__((always_inline)) void *do_realloc(void *old, size_t n, const uint64_t *fa)
 {
 	struct kh_thread *t = &kh_tls;
-	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)old)) && left_ok(t, n))
+	if (KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)old)) && left_ok(t, n))
 		return kh_real.realloc(old, n);
 	return realloc_slow(old, n, fa);
 }
@@ -897,7 +908,7 @@ static inline __attribute__((always_inline)) void py_rec_alloc(struct kh_thread 
 static inline __attribute__((always_inline)) void py_rec_free(struct kh_thread *t, void *p)
 {
 	int how;
-	if (!p || KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)p)))
+	if (!p || KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)p)))
 		return;
 	if (full_fast(t)) {
 		full_free(t, p);
@@ -956,7 +967,7 @@ void *kh_pyh_realloc(void *ctx, void *old, size_t n)
 	}
 	if (!p)
 		return p; /* CPython's realloc of n = 0 gives a block: the old one stays or moves */
-	if (KH_LIKELY(!kh_sample_maybe((uint64_t)(uintptr_t)old)) && left_ok(t, n))
+	if (KH_LIKELY(!kh_free_look((uint64_t)(uintptr_t)old)) && left_ok(t, n))
 		return p;
 	how = recording(t);
 	if (how) {
@@ -970,6 +981,8 @@ void kh_pyh_free(void *ctx, void *p)
 {
 	const struct kh_pyalloc *o = ctx;
 	struct kh_thread *t = &kh_tls;
+	if (o == &kh_py_obj && KH_LIKELY(p != NULL)) /* objects: code objects among them */
+		kh_py_code_freed(p);
 	py_rec_free(t, p);
 	KH_CRIT_BEGIN(t);
 	o->free(o->ctx, p);

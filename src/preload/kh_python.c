@@ -17,6 +17,7 @@
  * Offsets are CPython 3.11's for x86-64 (checked against pycore_*.h of 3.11.2 and
  * 3.11.7 with Py_BUILD_CORE); other versions are detected and left native only. */
 #include "preload/kh.h"
+#include "lib/python/py_decode.h"
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <link.h>
@@ -53,6 +54,8 @@
 int kh_py_on;
 static uint64_t tstate_slot; /* &_PyRuntime.gilstate.tstate_current */
 static uint64_t code_type;   /* &PyCode_Type: what a code object's ob_type must be */
+uint64_t kh_py_code_type = 1;
+uint32_t kh_py_code_gen;
 
 #define REC_WORDS (6 + (HP_PY_MAX_NAME + HP_PY_MAX_FILE + HP_PY_MAX_LINETABLE) / 8 + 2)
 static uint64_t rec[REC_WORDS];
@@ -161,6 +164,8 @@ void kh_py_init(void)
 	if (pl)
 		memcpy(&rec[4], path, pl);
 	code_type = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "PyCode_Type");
+	if (code_type)
+		kh_py_code_type = code_type;
 	if (rec[2] == 1) {
 		const char *full = getenv(HP_ENV_PYTHON_INTERNALS);
 		void *ev = dlsym(RTLD_DEFAULT, "_PyEval_EvalFrameDefault");
@@ -198,35 +203,6 @@ static int safe_read(void *dst, uint64_t addr, size_t n)
 	return syscall(SYS_process_vm_readv, getpid(), &l, 1UL, &r, 1UL, 0UL) == (long)n ? 0 : -1;
 }
 
-static size_t put_utf8(char *out, size_t at, size_t cap, uint32_t c)
-{
-	char b[4];
-	size_t k;
-	if (c < 0x80) {
-		b[0] = (char)c;
-		k = 1;
-	} else if (c < 0x800) {
-		b[0] = (char)(0xc0 | c >> 6);
-		b[1] = (char)(0x80 | (c & 63));
-		k = 2;
-	} else if (c < 0x10000) {
-		b[0] = (char)(0xe0 | c >> 12);
-		b[1] = (char)(0x80 | ((c >> 6) & 63));
-		b[2] = (char)(0x80 | (c & 63));
-		k = 3;
-	} else {
-		b[0] = (char)(0xf0 | c >> 18);
-		b[1] = (char)(0x80 | ((c >> 12) & 63));
-		b[2] = (char)(0x80 | ((c >> 6) & 63));
-		b[3] = (char)(0x80 | (c & 63));
-		k = 4;
-	}
-	if (at + k > cap)
-		return at;
-	memcpy(out + at, b, k);
-	return at + k;
-}
-
 /* A str object as UTF-8 into out[cap]; returns the length (0 when unreadable). */
 static size_t read_str(uint64_t obj, char *out, size_t cap)
 {
@@ -253,18 +229,29 @@ static size_t read_str(uint64_t obj, char *out, size_t cap)
 		return safe_read(out, utf8, (size_t)utf8_len) < 0 ? 0 : (size_t)utf8_len;
 	if (kind != 1 && kind != 2 && kind != 4)
 		return 0;
-	for (uint64_t i = 0; i < len && n + 4 <= cap; i++) {
-		uint32_t c = 0;
-		if (safe_read(&c, obj + UNI_COMPACT_DATA + i * kind, kind) < 0)
+	/* the characters, a buffer at a time (cap of them at most: each is a byte or more) */
+	for (uint64_t i = 0; i < len && i < cap && n < cap;) {
+		uint32_t raw[64];
+		size_t k = len - i < 64 ? (size_t)(len - i) : 64, was = n;
+		if (safe_read(raw, obj + UNI_COMPACT_DATA + i * kind, k * kind) < 0)
 			return 0;
-		n = put_utf8(out, n, cap, c);
+		n = py_str_utf8(raw, k, kind, out, n, cap);
+		if (n == was)
+			break;
+		i += k;
 	}
 	return n;
 }
 
 /* ---- code objects sent (under kh_stack_lock) ---- */
+/* Code objects sent, by address. Only threads that hold the GIL look at the table (to
+ * capture a Python stack, or when CPython frees a code object, kh_py_code_dead), so
+ * the GIL orders them. serial counts the code objects freed at this address: the next
+ * one there is another, even with the same strings at the same addresses (they may
+ * have been freed and made again too), and is sent anew (sent: serial when sent). */
 struct code_ent {
 	uint64_t addr, qualname, filename, linetable; /* addr 0: empty */
+	uint32_t serial, sent;
 };
 static struct code_ent *codes;
 static uint32_t codes_cap, codes_n;
@@ -275,6 +262,24 @@ static struct code_ent *code_slot(uint64_t addr)
 	while (codes[i].addr && codes[i].addr != addr)
 		i = (i + 1) & (codes_cap - 1);
 	return &codes[i];
+}
+
+/* The entry of the code object at addr, or NULL when none was sent. */
+static struct code_ent *code_find(uint64_t addr)
+{
+	struct code_ent *e;
+	if (!codes_cap)
+		return NULL;
+	e = code_slot(addr);
+	return e->addr == addr ? e : NULL;
+}
+
+void kh_py_code_dead(uint64_t addr)
+{
+	struct code_ent *e = code_find(addr);
+	if (e)
+		e->serial++;
+	__atomic_store_n(&kh_py_code_gen, kh_py_code_gen + 1, __ATOMIC_RELAXED);
 }
 
 static int codes_grow(void)
@@ -307,7 +312,7 @@ static void code_send(uint64_t addr)
 	e = code_slot(addr);
 	/* sent, and still the same code object? (it is alive: a running frame holds it,
 	 * so plain loads are safe; a freed one's address can hold a new code object) */
-	if (e->addr == addr && *(const uint64_t *)(uintptr_t)(addr + CO_QUALNAME) == e->qualname &&
+	if (e->addr == addr && e->sent == e->serial && *(const uint64_t *)(uintptr_t)(addr + CO_QUALNAME) == e->qualname &&
 	    *(const uint64_t *)(uintptr_t)(addr + CO_FILENAME) == e->filename &&
 	    *(const uint64_t *)(uintptr_t)(addr + CO_LINETABLE) == e->linetable)
 		return;
@@ -342,25 +347,22 @@ static void code_send(uint64_t addr)
 		return;
 	if (e->addr != addr)
 		codes_n++;
+	e->sent = e->serial;
 	e->addr = addr;
 	e->qualname = qual;
 	e->filename = file;
 	e->linetable = lt;
 }
 
-/* ---- the table of (native id, Python frames) stacks: as kh_stacks.c's ---- */
+/* ---- the table of (native id, Python frames) stacks (a kh_ptab, as kh_stacks.c's) ---- */
 struct pstack {
 	uint64_t hash;
 	uint32_t id, native, n, pad_;
 	uint64_t fr[]; /* 2 n words */
 };
-struct ptab {
-	uint32_t cap, count;
-	struct pstack *slot[];
-};
-static struct ptab *ptab;
+static struct kh_ptab *ptab;
 
-static struct pstack *pfind(const struct ptab *s, uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
+static struct pstack *pfind(const struct kh_ptab *s, uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
 {
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
 	for (;;) {
@@ -378,31 +380,11 @@ static struct pstack *pfind(const struct ptab *s, uint32_t native, const uint64_
 	}
 }
 
-static struct ptab *pgrow(struct ptab *old)
-{
-	uint32_t cap = old ? old->cap * 2 : 4096;
-	struct ptab *s = kh_map_anon(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
-	if (!s)
-		return NULL;
-	s->cap = cap;
-	for (uint32_t i = 0; old && i < old->cap; i++) {
-		struct pstack *k = old->slot[i];
-		if (k) {
-			uint32_t j = (uint32_t)k->hash & (cap - 1);
-			while (s->slot[j])
-				j = (j + 1) & (cap - 1);
-			s->slot[j] = k;
-			s->count++;
-		}
-	}
-	return s;
-}
-
 static uint64_t stk[3 + HP_MAX_DEPTH + 2 * HP_PY_MAX_DEPTH];
 
 static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
 {
-	struct ptab *s;
+	struct kh_ptab *s;
 	struct pstack *k;
 	const uint64_t *ips;
 	uint32_t nd = 0, id;
@@ -414,7 +396,7 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 		return k->id;
 	}
 	if (!s || (s->count + 1) * 2 > s->cap) { /* half full at most: most lookups of a new stack end at once */
-		struct ptab *g = pgrow(s);
+		struct kh_ptab *g = kh_ptab_grow(s, 4096);
 		if (!g)
 			goto fail;
 		__atomic_store_n(&ptab, g, __ATOMIC_RELEASE);
@@ -439,13 +421,7 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 	memcpy(&stk[3], ips, (size_t)nd * 8);
 	memcpy(&stk[3 + nd], fr, (size_t)n * 16);
 	kh_control_write(stk, 3 + nd + 2 * n);
-	{
-		uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
-		while (s->slot[i])
-			i = (i + 1) & mask;
-		__atomic_store_n(&s->slot[i], k, __ATOMIC_RELEASE);
-		s->count++;
-	}
+	kh_ptab_put(s, k);
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
 	return id;
@@ -456,55 +432,53 @@ fail:
 }
 
 /* ---- per allocation ---- */
-static inline uint32_t memo_set(uint32_t native_id, uint64_t f, uint64_t instr)
+/* The memo set of the chain from frame f at instruction instr over native stack
+ * native_id. */
+static inline uint32_t memo_set(uint64_t f, uint64_t instr, uint32_t native_id)
 {
 	uint64_t h = (f ^ instr << 17 ^ native_id) * 0x9E3779B97F4A7C15ull;
 	return (uint32_t)(h >> 56) & (KH_PYMEMO_SETS - 1);
 }
 
-/* The memo's stack id when the thread's chain from frame f is the one it holds, else 0. */
+/* The memo's stack id when the thread's chain from frame f is the one it holds, else 0.
+ * The frames are those the memo names, at the same addresses: live frames of this
+ * thread, which holds the GIL; a code object's address names it while no code object
+ * has been freed since the memo was made (it would have a new qualname tag). */
 static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, uint64_t f)
 {
 	const uint64_t *fr = m->fr;
-	if (m->native != native_id || !m->id)
+	if (m->native != native_id || !m->id || m->gen != __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED))
 		return 0;
 	for (uint32_t i = 0; i < m->n; i++, fr += 3) {
-		uint64_t code;
-		if (!ok_ptr(f))
+		if (f != fr[0])
 			return 0;
-		code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
-		if (code != fr[0] ||
+		if ((*(const uint64_t *)(uintptr_t)(f + FR_CODE) ^ fr[1]) |
 		    ((*(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR) | (*(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1)) ^
-		     fr[1]) | (*(const uint64_t *)(uintptr_t)(code + CO_QUALNAME) ^ fr[2]))
+		     fr[2]))
 			return 0;
 		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
 	}
 	return f ? 0 : m->id;
 }
 
-/* The stack of native stack native_id with the Python frames of thread state ts (held
- * by this thread). */
-static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t ts)
+/* The stack of native stack native_id with the Python frames from frame f, the
+ * innermost of this thread (which holds the GIL). */
+static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 {
-	uint64_t cf, f, h;
-	uint32_t n = 0, id;
-	struct ptab *s;
 	struct kh_pymemo *m;
+	uint64_t h;
+	uint32_t n = 0, id;
+	struct kh_ptab *s;
 	uint64_t *buf = py_buf;
 	if (!native_id)
 		return native_id;
-	cf = *(const volatile uint64_t *)(uintptr_t)(ts + TS_CFRAME);
-	if (!ok_ptr(cf))
-		return native_id;
-	f = *(const volatile uint64_t *)(uintptr_t)(cf + CF_CURRENT_FRAME);
-	if (!ok_ptr(f))
-		return native_id;
 	/* the common case: the chain of a recent allocation at the same place */
-	m = &t->blk->pymemo[memo_set(native_id, f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR))];
+	m = &t->blk->pymemo[memo_set(f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR), native_id)];
 	id = memo_hit(m, native_id, f);
 	if (KH_LIKELY(id != 0))
 		return id;
 	m->id = 0; /* refilled below */
+	m->gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
 	h = native_id;
 	/* plain loads, a rotate-xor hash */
 	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
@@ -513,20 +487,24 @@ static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t ts)
 		uint64_t entry = *(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1;
 		int64_t lasti = (int64_t)(instr - code - CO_CODE_ADAPTIVE) >> 1; /* code units of 2 bytes */
 		uint64_t w, qual;
+		const struct code_ent *ce;
 		if (!ok_ptr(code))
 			break;
 		if (lasti < -1 || lasti > INT32_MAX)
 			lasti = -1;
 		qual = *(const uint64_t *)(uintptr_t)(code + CO_QUALNAME);
-		/* bits 33-63: a tag of the code object's qualname, so that a new code object
-		 * at a freed one's address makes a new stack (the reader ignores them) */
-		w = (uint32_t)lasti | entry << 32 | (qual >> 4) * 0x9E3779B97F4A7C15ull >> 33 << 33;
+		ce = code_find(code);
+		/* bits 33-63: a tag of the code object (how many were freed at its address,
+		 * and its qualname), so that a new code object at a freed one's address
+		 * makes a new stack (the reader ignores them) */
+		w = (uint32_t)lasti | entry << 32 |
+		    ((qual >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(ce ? ce->serial : 0) << 33) >> 33 << 33;
 		buf[2 * n] = code;
 		buf[2 * n + 1] = w;
 		if (n < KH_PYMEMO_DEPTH) {
-			m->fr[3 * n] = code;
-			m->fr[3 * n + 1] = instr | entry;
-			m->fr[3 * n + 2] = qual;
+			m->fr[3 * n] = f;
+			m->fr[3 * n + 1] = code;
+			m->fr[3 * n + 2] = instr | entry;
 		}
 		h = (h << 13 | h >> 51) + ((code ^ w << 20 ^ w) * 0x9E3779B97F4A7C15ull); /* the multiply is off the chain */
 		n++;
@@ -568,7 +546,7 @@ static inline uint64_t thread_self(void)
 
 uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 {
-	uint64_t ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED);
+	uint64_t ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED), cf, f;
 	uint32_t id;
 	/* no Python running here, or another thread holds the GIL: the native stack */
 	if (!ts || !ok_ptr(ts) ||
@@ -579,10 +557,14 @@ uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t b
 		check_hooks();
 		KH_CRIT_END(t);
 	}
+	cf = *(const volatile uint64_t *)(uintptr_t)(ts + TS_CFRAME);
+	f = ok_ptr(cf) ? *(const volatile uint64_t *)(uintptr_t)(cf + CF_CURRENT_FRAME) : 0;
+	if (!ok_ptr(f))
+		return kh_capture_fast(t, ip, sp, bp); /* no Python frame (start-up, the end) */
 	t->py_cut = 1;
 	id = kh_capture_fast(t, ip, sp, bp);
 	t->py_cut = 0;
-	return py_stack(t, id, ts);
+	return py_stack(t, id, f);
 }
 
 /* The same check where Python frames are not read (another version, or

@@ -15,6 +15,7 @@ struct sblock {
 };
 
 uint64_t kh_sample_filter[NBUCKETS / 64] = { [0 ... NBUCKETS / 64 - 1] = ~0ull };
+int kh_free_all = 1;
 #define filter kh_sample_filter
 static uint64_t sticky[NBUCKETS / 64]; /* buckets whose filter bit stays set */
 static struct sblock **buckets;
@@ -84,6 +85,7 @@ void kh_sample_filter_init(const uint64_t *sticky_addrs, size_t n)
 	}
 	for (uint32_t w = 0; w < NBUCKETS / 64; w++)
 		__atomic_store_n(&filter[w], sticky[w], __ATOMIC_RELEASE);
+	__atomic_store_n(&kh_free_all, 0, __ATOMIC_RELEASE);
 }
 
 /* -ln(u) for u in (0, 1], without libm: u = m * 2^e, ln m by the atanh series. */

@@ -13,12 +13,7 @@ struct kstack {
 	uint64_t ips[];
 };
 
-struct stab {
-	uint32_t cap, count;
-	struct kstack *slot[];
-};
-
-static struct stab *stab;
+static struct kh_ptab *stab;
 static uint32_t next_id = 1;
 /* native stacks by id (kh_stack_ips; grown under kh_stack_lock, never shrunk) */
 static struct kstack **byid;
@@ -55,7 +50,7 @@ uint32_t kh_stack_next_id(void)
 	return next_id++;
 }
 
-static struct kstack *find(const struct stab *s, const uint64_t *ips, int n, uint64_t hash)
+static struct kstack *find(const struct kh_ptab *s, const uint64_t *ips, int n, uint64_t hash)
 {
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
 	for (;;) {
@@ -70,17 +65,24 @@ static struct kstack *find(const struct stab *s, const uint64_t *ips, int n, uin
 
 static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested);
 
-static struct stab *grow(struct stab *old)
+static inline uint64_t node_hash(const void *node)
 {
-	uint32_t cap = old ? old->cap * 2 : 4096;
-	struct stab *s = kh_map_anon(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
+	return *(const uint64_t *)node;
+}
+
+struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap)
+{
+	struct kh_ptab *s;
+	if (old)
+		cap = old->cap * 2;
+	s = kh_map_anon(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
 	if (!s)
 		return NULL;
 	s->cap = cap;
 	for (uint32_t i = 0; old && i < old->cap; i++) {
-		struct kstack *k = old->slot[i];
+		void *k = old->slot[i];
 		if (k) {
-			uint32_t j = (uint32_t)k->hash & (cap - 1);
+			uint32_t j = (uint32_t)node_hash(k) & (cap - 1);
 			while (s->slot[j])
 				j = (j + 1) & (cap - 1);
 			s->slot[j] = k;
@@ -90,9 +92,18 @@ static struct stab *grow(struct stab *old)
 	return s;
 }
 
+void kh_ptab_put(struct kh_ptab *s, void *node)
+{
+	uint32_t mask = s->cap - 1, i = (uint32_t)node_hash(node) & mask;
+	while (s->slot[i])
+		i = (i + 1) & mask;
+	__atomic_store_n(&s->slot[i], node, __ATOMIC_RELEASE);
+	s->count++;
+}
+
 uint32_t kh_stack_id(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested)
 {
-	struct stab *s = __atomic_load_n(&stab, __ATOMIC_ACQUIRE);
+	struct kh_ptab *s = __atomic_load_n(&stab, __ATOMIC_ACQUIRE);
 	struct kstack *k;
 	uint32_t id;
 	if (KH_LIKELY(s != NULL)) {
@@ -111,7 +122,7 @@ uint32_t kh_stack_id(struct kh_thread *t, const uint64_t *ips, int n, uint64_t h
 
 static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested)
 {
-	struct stab *s;
+	struct kh_ptab *s;
 	struct kstack *k;
 	uint32_t id;
 	(void)t;
@@ -126,7 +137,7 @@ static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t
 		return k->id;
 	}
 	if (!s || (s->count + 1) * 4 > s->cap * 3) {
-		struct stab *g = grow(s);
+		struct kh_ptab *g = kh_ptab_grow(s, 4096);
 		if (!g) {
 			kh_unlock(&kh_stack_lock);
 			return 0;
@@ -152,13 +163,7 @@ static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t
 		memcpy(&w[3], ips, (size_t)n * 8);
 		kh_control_write(w, (size_t)n + 3);
 	}
-	{
-		uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
-		while (s->slot[i])
-			i = (i + 1) & mask;
-		__atomic_store_n(&s->slot[i], k, __ATOMIC_RELEASE);
-		s->count++;
-	}
+	kh_ptab_put(s, k);
 	kh_unlock(&kh_stack_lock);
 	return id;
 }

@@ -279,13 +279,15 @@ static int on_record(void *ctx, void *data, size_t size)
 			scan_maps(py, (int)nt->pid);
 		return 0;
 	}
-	if (size < sizeof(*r))
+	if (size < PYB_RECORD_SIZE(0))
 		return 0;
 	py->st.records++;
 	struct proc_ent *p = proc_find(py, (int)r->pid, 0);
 	if (!p || !p->off)
 		return 0;
 	int n = r->nframes > PYB_MAX_FRAMES ? PYB_MAX_FRAMES : r->nframes;
+	if (size < PYB_RECORD_SIZE((size_t)n))
+		return 0; /* shorter than its frames: not a record this reader knows */
 	struct qrec *q = xcalloc(1, sizeof(*q));
 	q->time = r->time;
 	q->n = n;

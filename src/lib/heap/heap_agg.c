@@ -71,6 +71,18 @@ static void map_grow(struct ha_map *m)
 	*m = g;
 }
 
+/* The entry of addr, or (its addr 0) the empty slot where addr goes: one probe for a
+ * lookup that may be followed by an insert (the table is grown first). */
+static struct ha_ent *map_probe(struct ha_map *m, uint64_t addr)
+{
+	size_t i;
+	if ((m->n + 1) * 2 > m->cap)
+		map_grow(m);
+	for (i = map_slot(m, addr); m->e[i].addr && m->e[i].addr != addr; i = (i + 1) & (m->cap - 1))
+		;
+	return &m->e[i];
+}
+
 /* Inserts addr (must be absent); returns the entry to fill. */
 static struct ha_ent *map_insert(struct ha_map *m, uint64_t addr)
 {
@@ -398,8 +410,8 @@ void heap_agg_alloc(struct heap_proc *pr, uint32_t ring, uint64_t addr, uint64_t
 		account_free(pr, size, stack, 0);
 		return;
 	}
-	e = map_find(&pr->live, addr);
-	if (e) {
+	e = map_probe(&pr->live, addr);
+	if (e->addr) {
 		/* still live: its free may come later in this epoch from another ring, so
 		 * the allocation waits for it (or for the end of the epoch) */
 		struct ha_ent *d = map_find(&pr->pend_alloc, addr);
@@ -420,7 +432,11 @@ void heap_agg_alloc(struct heap_proc *pr, uint32_t ring, uint64_t addr, uint64_t
 		return;
 	}
 	account_alloc(pr, size, stack, t_ns);
-	insert_live(pr, ring, addr, size, stack);
+	e->addr = addr; /* the empty slot map_probe found */
+	e->size = size;
+	e->stack = stack;
+	e->ring = ring;
+	pr->live.n++;
 }
 
 /* c temporary pairs of one stack, b bytes in all, the largest top bytes: counted
@@ -469,6 +485,12 @@ void heap_agg_hist_add(struct heap_agg *a, unsigned bucket, uint64_t count)
 {
 	if (bucket < sizeof(a->hist) / sizeof(a->hist[0]))
 		a->hist[bucket] += (double)count;
+}
+
+void heap_agg_prefetch(const struct heap_proc *pr, uint64_t addr)
+{
+	if (pr->live.cap)
+		__builtin_prefetch(&pr->live.e[map_slot(&pr->live, addr)], 1);
 }
 
 void heap_agg_free_ev(struct heap_proc *pr, uint32_t ring, uint64_t addr, int temp, uint64_t t_ns)

@@ -83,6 +83,9 @@ int heap_agg_has_stack(const struct heap_proc *pr, uint32_t id);
 void heap_agg_alloc(struct heap_proc *pr, uint32_t ring, uint64_t addr, uint64_t size, uint32_t stack,
 		    uint64_t t_ns);
 void heap_agg_free_ev(struct heap_proc *pr, uint32_t ring, uint64_t addr, int temp, uint64_t t_ns);
+/* A hint: an event about the block at addr comes soon (its live-block slot is loaded
+ * into the cache while the events before it are processed). */
+void heap_agg_prefetch(const struct heap_proc *pr, uint64_t addr);
 /* An allocation immediately freed by the same thread (an ALLOC followed by its FREE
  * with the temporary flag in one ring): counted without touching the live blocks. */
 void heap_agg_temp_pair(struct heap_proc *pr, uint64_t size, uint32_t stack, uint64_t t_ns);

@@ -1,72 +1,21 @@
 /* heap_py.c: see heap_py.h. */
 #include "heap/heap_py.h"
+#include "python/py_decode.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 
-static uint32_t varint(const uint8_t *lt, size_t n, size_t *i)
-{
-	uint32_t v = 0;
-	unsigned shift = 0;
-	while (*i < n) {
-		uint8_t b = lt[(*i)++];
-		if (shift < 30)
-			v |= (uint32_t)(b & 63) << shift;
-		shift += 6;
-		if (!(b & 64))
-			break;
-	}
-	return v;
-}
-
-static int32_t svarint(const uint8_t *lt, size_t n, size_t *i)
-{
-	uint32_t v = varint(lt, n, i);
-	return v & 1 ? -(int32_t)(v >> 1) : (int32_t)(v >> 1);
-}
-
 /* Calls fn for each entry of the table: its code units [start, start + len) and line
- * (0 when none); stops when fn returns nonzero. */
+ * (0 when none); stops when fn returns nonzero, or where the table is damaged. */
 static void walk_table(const uint8_t *lt, size_t n, int first, int (*fn)(void *, uint32_t, uint32_t, int),
 		       void *ctx)
 {
-	size_t i = 0;
-	uint32_t addr = 0;
-	int64_t line = first; /* 64 bits: damaged deltas cannot overflow it */
-	while (i < n) {
-		uint8_t b = lt[i++];
-		unsigned code = b >> 3 & 15, len = (b & 7) + 1;
-		int none = 0;
-		if (!(b & 128))
-			continue; /* not the start of an entry: resynchronize */
-		switch (code) {
-		case 15:
-			none = 1;
-			break;
-		case 14:
-			line += svarint(lt, n, &i);
-			varint(lt, n, &i);
-			varint(lt, n, &i);
-			varint(lt, n, &i);
-			break;
-		case 13:
-			line += svarint(lt, n, &i);
-			break;
-		case 10:
-		case 11:
-		case 12:
-			line += (int)code - 10;
-			i += 2;
-			break;
-		default:
-			i += 1;
-			break;
-		}
-		if (line > INT32_MAX)
-			return; /* damaged: no real line is that far */
-		if (fn(ctx, addr, len, none || line < 0 ? 0 : (int)line))
+	struct py_lt it;
+	uint32_t start, len;
+	int line;
+	py_lt_init(&it, lt, n, first);
+	while (py_lt_next(&it, &start, &len, &line))
+		if (fn(ctx, start, len, line))
 			return;
-		addr += len;
-	}
 }
 
 struct line_at {

@@ -320,16 +320,29 @@ static inline uint64_t temps_len(uint64_t w)
 	return 1 + 3 * ((w >> 8) & 0xff) + ((w >> 16) & 0xff);
 }
 
+#define HS_PREFETCH 16 /* ring words: about eight events ahead */
+
 /* Processes ring records up to a change of epoch; returns events processed. */
 static unsigned long long drain_ring_segment(struct heap_session *s, struct hs_proc *pr, uint32_t slot,
 					     struct hs_ring *r, uint64_t head)
 {
 	unsigned long long n = 0;
-	uint64_t t = epoch_time(pr, r->epoch), last_id = 0;
+	uint64_t t = epoch_time(pr, r->epoch), last_id = 0, pf = r->tail;
 	uint32_t last_st = 0;
 	int last_ok = 0;
 	while (r->tail < head) {
 		uint64_t w = r->data[r->tail & r->mask];
+		/* the live-block slots of the events a few ahead are loaded into the cache
+		 * while this one is processed (pf: the first record not looked at yet) */
+		if (pf < r->tail)
+			pf = r->tail;
+		while (pf < head && pf < r->tail + HS_PREFETCH) {
+			uint64_t x = r->data[pf & r->mask];
+			unsigned ty = (unsigned)(x & HP_TYPE_MASK);
+			if (ty == HP_ALLOC || ty == HP_ALLOC2 || ty == HP_FREE || ty == HP_FREE_SEQ)
+				heap_agg_prefetch(pr->agg, x >> 4);
+			pf += ty == HP_ALLOC ? 3 : ty == HP_ALLOC2 || ty == HP_FREE_SEQ ? 2 : ty == HP_TEMPS ? temps_len(x) : 1;
+		}
 		switch (w & HP_TYPE_MASK) {
 		case HP_EPOCH:
 			if ((w >> 4) != r->epoch) {

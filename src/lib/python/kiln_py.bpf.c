@@ -245,8 +245,13 @@ int kiln_py_sample(struct bpf_perf_event_data *ctx)
 	sc->rec.cpu = bpf_get_smp_processor_id();
 	sc->rec.nframes = 0;
 	sc->rec.flags = (__u16)walk(sc, p, tid);
-	/* no wakeup: the reader polls every 10 ms (a wakeup per sample costs more than the walk) */
-	if (bpf_ringbuf_output(&records, &sc->rec, sizeof(sc->rec), BPF_RB_NO_WAKEUP) != 0) {
+	/* only the frames read (a few hundred bytes rather than the whole record's 2 KiB);
+	 * no wakeup: the reader polls every 10 ms (a wakeup per sample costs more than the
+	 * walk) */
+	__u32 n = sc->rec.nframes;
+	if (n > PYB_MAX_FRAMES)
+		n = PYB_MAX_FRAMES;
+	if (bpf_ringbuf_output(&records, &sc->rec, PYB_RECORD_SIZE(n), BPF_RB_NO_WAKEUP) != 0) {
 		__u64 *d = bpf_map_lookup_elem(&dropped, &zero);
 		if (d)
 			__sync_fetch_and_add(d, 1);

@@ -62,6 +62,8 @@ struct pyb_record {
 	unsigned char fflags[PYB_MAX_FRAMES]; /* per frame: the flag byte (is_entry/owner) */
 	struct pyb_frame frames[PYB_MAX_FRAMES]; /* innermost first */
 };
+/* The bytes of a record of n frames in the ring buffer: the frames past n are left out. */
+#define PYB_RECORD_SIZE(n) (__builtin_offsetof(struct pyb_record, frames) + (n) * sizeof(struct pyb_frame))
 
 /* A process not followed yet was sampled (see `noticed` in python.bpf.c): user space
  * looks at its mappings. Told at most once per PYB_NOTICE_NS per address space. */

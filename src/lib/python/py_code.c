@@ -1,6 +1,7 @@
 /* py_code.c: code objects read from a process, line tables, and the merge of Python
  * frames into native stacks (see python.h). */
 #include "python/python.h"
+#include "python/py_decode.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
 #include <string.h>
@@ -18,35 +19,6 @@ static int rd(pid_t pid, uint64_t addr, void *buf, size_t len)
 static int rd64(pid_t pid, uint64_t addr, uint64_t *v)
 {
 	return rd(pid, addr, v, 8);
-}
-
-static void put_utf8(char *out, size_t *n, size_t cap, uint32_t c)
-{
-	char b[4];
-	size_t k;
-	if (c < 0x80) {
-		b[0] = (char)c;
-		k = 1;
-	} else if (c < 0x800) {
-		b[0] = (char)(0xc0 | c >> 6);
-		b[1] = (char)(0x80 | (c & 0x3f));
-		k = 2;
-	} else if (c < 0x10000) {
-		b[0] = (char)(0xe0 | c >> 12);
-		b[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (c & 0x3f));
-		k = 3;
-	} else {
-		b[0] = (char)(0xf0 | (c >> 18 & 7));
-		b[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (c & 0x3f));
-		k = 4;
-	}
-	if (*n + k < cap) {
-		memcpy(out + *n, b, k);
-		*n += k;
-	}
 }
 
 /* A str object (compact PyUnicode) as UTF-8; NULL when it cannot be read. */
@@ -71,12 +43,9 @@ static char *read_str(pid_t pid, const struct kpy_offsets *off, uint64_t addr)
 		raw[len] = 0;
 		return (char *)raw;
 	}
-	size_t cap = len * 4 + 1, n = 0;
+	size_t cap = len * 4 + 1, n;
 	char *out = xmalloc(cap);
-	for (uint64_t i = 0; i < len; i++) {
-		uint32_t c = kind == 1 ? raw[i] : kind == 2 ? ((uint16_t *)(void *)raw)[i] : ((uint32_t *)(void *)raw)[i];
-		put_utf8(out, &n, cap, c);
-	}
+	n = py_str_utf8(raw, (size_t)len, kind, out, 0, cap - 1);
 	out[n] = 0;
 	free(raw);
 	return out;
@@ -145,84 +114,16 @@ int64_t kpy_lasti(const struct kpy_offsets *off, const struct kpy_code *c, uint6
 
 /* ---- line tables ---- */
 
-struct rdr {
-	const unsigned char *p, *end;
-};
-
-static int next_byte(struct rdr *r, unsigned *b)
-{
-	if (r->p >= r->end)
-		return -1;
-	*b = *r->p++;
-	return 0;
-}
-
-static int varint(struct rdr *r, unsigned *v)
-{
-	unsigned b, shift = 0;
-	if (next_byte(r, &b) != 0)
-		return -1;
-	*v = b & 63;
-	while (b & 64) {
-		if (next_byte(r, &b) != 0 || shift > 24)
-			return -1;
-		shift += 6;
-		*v |= (b & 63) << shift;
-	}
-	return 0;
-}
-
-static int svarint(struct rdr *r, int *v)
-{
-	unsigned u;
-	if (varint(r, &u) != 0)
-		return -1;
-	*v = (u & 1) ? -(int)(u >> 1) : (int)(u >> 1);
-	return 0;
-}
-
-/* 3.11+: Objects/locations.md ("the location table"): entries of a first byte
- * 1CCCCLLL (code C, L+1 code units) and a code-dependent tail. */
+/* 3.11+: the location table (py_decode.h) */
 static int line_locations(const unsigned char *tab, size_t len, int firstlineno, int64_t lasti)
 {
-	struct rdr r = { tab, tab + len };
-	int64_t line = firstlineno; /* 64 bits: damaged deltas cannot overflow it */
-	int64_t addr = 0;
-	unsigned b;
-	while (next_byte(&r, &b) == 0) {
-		if (!(b & 0x80))
-			return 0; /* not at an entry start: damaged */
-		unsigned code = (b >> 3) & 15, units = (b & 7) + 1, u;
-		int delta = 0, has_line = 1;
-		switch (code) {
-		case 15:
-			has_line = 0;
-			break;
-		case 14:
-			if (svarint(&r, &delta) != 0 || varint(&r, &u) != 0 || varint(&r, &u) != 0 || varint(&r, &u) != 0)
-				return 0;
-			break;
-		case 13:
-			if (svarint(&r, &delta) != 0)
-				return 0;
-			break;
-		case 10: case 11: case 12:
-			delta = (int)code - 10;
-			if (next_byte(&r, &u) != 0 || next_byte(&r, &u) != 0)
-				return 0;
-			break;
-		default: /* 0-9: short form, same line, one column byte */
-			if (next_byte(&r, &u) != 0)
-				return 0;
-			break;
-		}
-		line += delta;
-		if (line < INT32_MIN || line > INT32_MAX)
-			return 0; /* damaged: no real line is that far */
-		if (lasti >= addr && lasti < addr + units)
-			return has_line && line > 0 ? (int)line : 0;
-		addr += units;
-	}
+	struct py_lt it;
+	uint32_t start, units;
+	int line;
+	py_lt_init(&it, tab, len, firstlineno);
+	while (py_lt_next(&it, &start, &units, &line))
+		if (lasti >= start && lasti < (int64_t)start + units)
+			return line;
 	return 0;
 }
 
