@@ -638,6 +638,21 @@ void kc_py_sync(struct kc_py *py)
 	consume(py);
 }
 
+void kc_py_new_profile(struct kc_py *py)
+{
+	if (!py)
+		return;
+	pthread_mutex_lock(&py->lock);
+	for (struct code_ent *e = py->code_all; e; e = e->next_all) {
+		e->label = e->file = 0;
+		e->nlines = 0;
+	}
+	pthread_mutex_unlock(&py->lock);
+	py->s_eval = py->s_python = 0;
+	if (py->kinds)
+		memset(py->kinds, 0, py->nkinds);
+}
+
 /* ---- merging (main thread) ---- */
 static unsigned char frame_kind(struct kc_py *py, kp_frame_t id)
 {

@@ -56,6 +56,10 @@ void kc_py_sync(struct kc_py *py);
  * native stack did not reach its root. */
 kp_stack_t kc_py_stack(struct kc_py *py, int pid, int tid, uint64_t time, kp_stack_t stack, int truncated);
 
+/* The profile was emptied and started again (the agent's next window): the frame ids
+ * the tracker remembers no longer hold. */
+void kc_py_new_profile(struct kc_py *py);
+
 /* The recording ended: a process that mapped a python-named executable or library
  * without _PyRuntime (and no CPython otherwise) gets one line. */
 void kc_py_finish(struct kc_py *py);
