@@ -38,7 +38,10 @@ static void usage(FILE *out)
 		"      --spool-size BYTES the spool's bound (default 256M; K, M, G suffixes): the\n"
 		"                         oldest windows are dropped past it, and counted\n"
 		"      --duration SEC     stop after this long (default: until SIGTERM or SIGINT)\n"
-		"  -g, --call-graph MODE  fp (frame pointers, the default) or dwarf\n"
+		"  -g, --call-graph MODE  auto (the default: DWARF unwinding of a 16 KiB stack copy,\n"
+		"                         continued with frame pointers), dwarf[,SIZE], or fp\n"
+		"                         (frame pointers only: cheapest, but code built without\n"
+		"                         them loses its callers)\n"
 		"  -v, --verbose          a line per window, not only problems\n"
 		"  -h, --help             show this help\n"
 		"\n"
@@ -80,7 +83,7 @@ int cmd_agent(int argc, char **argv)
 	o.freq = KA_DEFAULT_FREQ;
 	o.window_s = KA_DEFAULT_WINDOW_S;
 	o.spool_size = KA_DEFAULT_SPOOL_SIZE;
-	o.call_graph = KC_CG_FP;
+	o.call_graph = KC_CG_AUTO;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
@@ -143,12 +146,8 @@ int cmd_agent(int argc, char **argv)
 			}
 			break;
 		case 'g':
-			if (!strcmp(optarg, "fp"))
-				o.call_graph = KC_CG_FP;
-			else if (!strcmp(optarg, "dwarf"))
-				o.call_graph = KC_CG_DWARF;
-			else {
-				usage_error("agent", "-g needs fp or dwarf, not '%s'", optarg);
+			if (kc_call_graph_parse(optarg, &o.call_graph, &o.stack_size) < 0) {
+				usage_error("agent", "-g needs fp, dwarf or auto (dwarf,SIZE and auto,SIZE too), not '%s'", optarg);
 				goto out;
 			}
 			break;

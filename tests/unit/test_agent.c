@@ -77,6 +77,11 @@ static void test_cgroup_text(void **state)
 	/* hybrid: v2's line wins */
 	assert_int_equal(ka_cgroup_from_proc_text("1:name=systemd:/a.service\n0::/b.service\n", out, sizeof(out)), 0);
 	assert_string_equal(out, "/b.service");
+	/* hybrid with the unified tree at its root: systemd's hierarchy names the unit */
+	assert_int_equal(ka_cgroup_from_proc_text("1:name=systemd:/a.service\n0::/\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/a.service");
+	assert_int_equal(ka_cgroup_from_proc_text("9:name=systemd:/\n4:memory:/x\n0::/\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "/");
 	assert_int_equal(ka_cgroup_from_proc_text("", out, sizeof(out)), -1);
 	assert_int_equal(ka_cgroup_from_proc_text("garbage\n", out, sizeof(out)), -1);
 	assert_int_equal(ka_cgroup_from_proc_text("0::\n", out, sizeof(out)), -1);

@@ -28,7 +28,8 @@
 #define LOOP_NS 250000000ull      /* symbolize what was read four times a second */
 #define HOLD_NS 200000000ull      /* a window closes this long after its end when no later
 				   * sample closed it (the rings' stragglers are in) */
-#define RING_BYTES (256u << 10)   /* per CPU: at 19 Hz a sample every 50 ms fills little */
+#define RING_BYTES (256u << 10)   /* per CPU, at least: 19 Hz fills little */
+#define RING_MAX (8u << 20)
 #define BACKOFF_MAX 32            /* windows between attempts at a failing sink, at most */
 #define CAP_PERFMON_BIT 38
 #define CAP_SYS_ADMIN_BIT 21
@@ -298,7 +299,7 @@ static void set_window_meta(struct agent *a, uint64_t end_real, uint64_t lost)
 	snprintf(buf, sizeof(buf), "%u", a->o->freq);
 	kp_meta_set(p, "frequency", buf);
 	kp_meta_set(p, "system_wide", "1");
-	kp_meta_set(p, "call_graph", a->o->call_graph == KC_CG_FP ? "fp" : "dwarf");
+	kp_meta_set(p, "call_graph", a->o->call_graph == KC_CG_FP ? "fp" : a->o->call_graph == KC_CG_DWARF ? "dwarf" : "auto");
 	kp_meta_set(p, "recorder", "kiln agent " KILN_VERSION);
 	kst_window_set_range(p, a->start_real, end_real);
 	snprintf(buf, sizeof(buf), "%" PRIu64, end_real - a->start_real);
@@ -481,9 +482,10 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.event = a.ev;
 	cfg.freq = o->freq;
-	kc_sampler_collector_config(o->call_graph, 0, o->freq, &cfg);
-	if (o->call_graph == KC_CG_FP)
-		cfg.buffer_bytes = RING_BYTES;
+	kc_sampler_collector_config(o->call_graph, o->stack_size, o->freq, &cfg);
+	/* rings for about half a second of samples (the reader drains them as they fill) */
+	uint64_t ring = (uint64_t)(cfg.stack_user_size + 512) * o->freq / 2;
+	cfg.buffer_bytes = ring < RING_BYTES ? RING_BYTES : ring > RING_MAX ? RING_MAX : (size_t)ring;
 	struct ks_options so = { 0, 0, 0, 0 };
 	kc_sampler_init(&a.s, kc_collector_new(&cfg), &so, o->call_graph, 0, 1);
 	a.s.on_proc = on_proc;

@@ -27,7 +27,8 @@ struct ka_opts {
 	const char *spool_dir;       /* NULL: KA_DEFAULT_SPOOL */
 	uint64_t spool_size;         /* bytes */
 	double duration;             /* stop after this many seconds, 0: until a signal */
-	int call_graph;              /* enum kc_call_graph: KC_CG_FP or KC_CG_DWARF */
+	int call_graph;              /* enum kc_call_graph (auto by default, as record) */
+	uint32_t stack_size;         /* user stack bytes per sample for dwarf/auto, 0: default */
 	int verbose;
 };
 

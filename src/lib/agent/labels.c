@@ -75,7 +75,9 @@ int ka_cgroup_from_proc_text(const char *text, char *out, size_t size)
 		}
 		p += len + (p[len] == '\n');
 	}
-	const char *line = v2 ? v2 : sysd ? sysd : first;
+	/* v2's path; on a hybrid machine, where the unified tree may leave a process at its
+	 * root, systemd's own hierarchy names its unit */
+	const char *line = v2 && strncmp(v2, "0::/\n", 5) && strcmp(v2, "0::/") ? v2 : sysd ? sysd : v2 ? v2 : first;
 	out[0] = '\0';
 	if (!line)
 		return -1;

@@ -2,7 +2,8 @@
  *   comm      the process's name (its main thread's)
  *   exe       the executable's path (/proc/PID/exe), absent for kernel threads
  *   build_id  the executable's GNU build-id, lowercase hex, when it has one
- *   cgroup    its cgroup path (the v2 line of /proc/PID/cgroup, else the systemd one)
+ *   cgroup    its cgroup path (the v2 line of /proc/PID/cgroup; the name=systemd one
+ *             when v2 says only "/", as on a hybrid machine)
  *   service   the agent's --label service=X when given; else from the cgroup:
  *             a container id ("container:" + its first 12 hex digits) wins, then the
  *             innermost systemd unit ("nginx.service" -> "nginx", "session-3.scope" ->
