@@ -242,6 +242,13 @@ static void test_proc_labels(void **state)
 	kst_labels_release(&l);
 }
 
+static int freed;
+static void count_free(void *user)
+{
+	freed++;
+	free(user);
+}
+
 /* The sampler's new window: the profile empties (value types kept), exited tasks go,
  * live ones stay without their old profile thread. */
 static void test_new_window(void **state)
@@ -260,6 +267,7 @@ static void test_new_window(void **state)
 	kp_add_value_type(&s.prof, "samples", "count");
 	kp_add_value_type(&s.prof, "cpu_ns", "nanoseconds");
 	s.prof.default_value = 1;
+	s.free_user = count_free;
 	for (int w = 0; w < 3; w++) {
 		/* a window's worth: many frames, stacks, strings and samples */
 		for (int i = 0; i < 1000; i++) {
@@ -272,11 +280,12 @@ static void test_new_window(void **state)
 		struct kc_task *live = kc_task_find(&s.threads, 100 + w, 1);
 		live->pid = 100 + w;
 		live->pthread = 7;
-		kc_task_find(&s.procs, 100 + w, 1);
+		kc_task_find(&s.procs, 100 + w, 1)->user = xmalloc(8);
 		struct kc_task *dead = kc_task_find(&s.threads, 900 + w, 1);
 		dead->pid = 900 + w;
 		dead->exited = 1;
 		kc_task_find(&s.procs, 900 + w, 1)->exited = 1;
+		kc_task_find(&s.procs, 900 + w, 1)->user = xmalloc(8);
 
 		kc_sampler_new_window(&s);
 		assert_int_equal(s.prof.nsamples, 0);
@@ -288,6 +297,7 @@ static void test_new_window(void **state)
 		assert_string_equal(kp_str_get(&s.prof, s.prof.value_types[1].name), "cpu_ns");
 		assert_null(kc_task_find(&s.threads, 900 + w, 0));
 		assert_null(kc_task_find(&s.procs, 900 + w, 0));
+		assert_int_equal(freed, w + 1); /* the exited process's data, not the live one's */
 		struct kc_task *t = kc_task_find(&s.threads, 100 + w, 0);
 		assert_non_null(t);
 		assert_int_equal(t->pthread, 0);
@@ -296,6 +306,7 @@ static void test_new_window(void **state)
 	assert_int_equal(s.threads.n, 3);
 	assert_int_equal(s.windows, 3);
 	kc_sampler_release(&s);
+	assert_int_equal(freed, 6); /* the live ones' at release */
 }
 
 int main(void)

@@ -44,14 +44,6 @@ unsigned ka_backoff_next(unsigned cur)
 	return cur == 0 ? 1 : cur >= BACKOFF_MAX ? BACKOFF_MAX : cur * 2;
 }
 
-/* A process's labels, kept from its first sample (while /proc still has it) to the end
- * of the window it exited in. */
-struct plabel {
-	int32_t pid;
-	int used, exited;
-	struct kst_labels l;
-};
-
 struct agent {
 	const struct ka_opts *o;
 	struct ka_result *res;
@@ -68,8 +60,6 @@ struct agent {
 	char host[256];
 	struct strbuf own;               /* the agent's labels, "k=v\n" each */
 	const char *service;             /* --label service=X */
-	struct plabel *pl;               /* open addressing on pid */
-	uint32_t pl_cap, pl_n;
 	unsigned backoff, wait;          /* windows between attempts, windows left to wait */
 	int sink_failing;
 	uint64_t dropped_told;
@@ -98,79 +88,35 @@ static struct tbuf when(uint64_t ns)
 
 /* ---- process labels ---- */
 
-static struct plabel *pl_find(struct agent *a, int32_t pid, int create)
-{
-	if (!a->pl_cap) {
-		if (!create)
-			return NULL;
-		a->pl_cap = 256;
-		a->pl = xcalloc(a->pl_cap, sizeof(*a->pl));
-	}
-	if (create && (a->pl_n + 1) * 2 > a->pl_cap) {
-		struct plabel *old = a->pl;
-		uint32_t cap = a->pl_cap;
-		a->pl_cap *= 2;
-		a->pl = xcalloc(a->pl_cap, sizeof(*a->pl));
-		a->pl_n = 0;
-		for (uint32_t i = 0; i < cap; i++)
-			if (old[i].used)
-				*pl_find(a, old[i].pid, 1) = old[i];
-		free(old);
-	}
-	uint32_t i = ((uint32_t)pid * 2654435761u) & (a->pl_cap - 1);
-	while (a->pl[i].used) {
-		if (a->pl[i].pid == pid)
-			return &a->pl[i];
-		i = (i + 1) & (a->pl_cap - 1);
-	}
-	if (!create)
-		return NULL;
-	memset(&a->pl[i], 0, sizeof(a->pl[i]));
-	a->pl[i].used = 1;
-	a->pl[i].pid = pid;
-	a->pl_n++;
-	return &a->pl[i];
-}
-
 static const char *thread_comm(struct kc_sampler *s, int32_t pid)
 {
 	struct kc_task *t = kc_task_find(&s->threads, pid, 0);
 	return t ? t->comm : NULL;
 }
 
-/* The sampler's hook: labels are read at a process's first sample, while /proc has it. */
+/* The sampler's hook: a process's labels (its kc_task's user data) are read at its first
+ * sample, while /proc still has it, and kept until the window it exited in is closed
+ * (the sampler then frees them with free_labels). After an exec, the labels of before
+ * stay until its first sample after. */
 static void on_proc(void *ctx, int32_t pid, int what)
 {
 	struct agent *a = ctx;
-	struct plabel *p = pl_find(a, pid, what == KC_PROC_SAMPLED);
-	if (!p)
+	if (what != KC_PROC_SAMPLED)
 		return;
-	if (what == KC_PROC_SAMPLED) {
-		kst_labels_release(&p->l);
-		p->exited = 0;
-		ka_proc_labels(pid, a->service, thread_comm(&a->s, pid), &p->l);
-	} else if (what == KC_PROC_EXIT) {
-		p->exited = 1;
+	struct kc_task *pr = kc_task_find(&a->s.procs, pid, 1);
+	struct kst_labels *l = pr->user;
+	if (!l) {
+		l = xcalloc(1, sizeof(*l));
+		pr->user = l;
 	}
-	/* KC_PROC_EXEC: the labels of before the exec stay until its first sample after */
+	kst_labels_release(l);
+	ka_proc_labels(pid, a->service, thread_comm(&a->s, pid), l);
 }
 
-/* Drops the labels of processes that exited (the window that needed them is closed). */
-static void pl_prune(struct agent *a)
+static void free_labels(void *user)
 {
-	struct plabel *old = a->pl;
-	uint32_t cap = a->pl_cap;
-	a->pl = NULL;
-	a->pl_cap = a->pl_n = 0;
-	for (uint32_t i = 0; i < cap; i++) {
-		if (!old[i].used)
-			continue;
-		if (old[i].exited)
-			kst_labels_release(&old[i].l);
-		else
-			*pl_find(a, old[i].pid, 1) = old[i];
-	}
-	free(old);
+	kst_labels_release(user);
+	free(user);
 }
 
 /* ---- delivery ---- */
@@ -316,9 +262,9 @@ static void set_window_meta(struct agent *a, uint64_t end_real, uint64_t lost)
 		snprintf(key, sizeof(key), KST_META_PROC "%" PRId32, pid);
 		if (kp_meta_get(p, key))
 			continue;
-		struct plabel *pl = pl_find(a, pid, 0);
-		if (pl) {
-			kst_window_set_proc(p, pid, &pl->l);
+		struct kc_task *pr = kc_task_find(&a->s.procs, pid, 0);
+		if (pr && pr->user) {
+			kst_window_set_proc(p, pid, pr->user);
 		} else {
 			struct kst_labels l = KST_LABELS_INIT;
 			ka_proc_labels(pid, a->service, kp_str_get(p, p->threads[t].comm), &l);
@@ -371,7 +317,6 @@ static void rotate(struct agent *a, uint64_t t)
 	uint64_t end_real = a->end_real, end_mono = a->end_mono;
 	close_window(a, end_real);
 	kc_sampler_new_window(&a->s);
-	pl_prune(a);
 	if (a->wait)
 		a->wait--;
 	if (t < end_mono + a->window_ns) {
@@ -417,13 +362,7 @@ static int has_cap(int bit)
 
 static int check_permission(void)
 {
-	int lvl = 2;
-	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
-	if (f) {
-		if (fscanf(f, "%d", &lvl) != 1)
-			lvl = 2;
-		fclose(f);
-	}
+	int lvl = kc_perf_paranoid();
 	if (geteuid() == 0 || lvl <= 0 || has_cap(CAP_PERFMON_BIT) || has_cap(CAP_SYS_ADMIN_BIT))
 		return 0;
 	return kiln_error("agent: not allowed to sample every process (kernel.perf_event_paranoid is %d): run as "
@@ -490,6 +429,7 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	kc_sampler_init(&a.s, kc_collector_new(&cfg), &so, o->call_graph, 0, 1);
 	a.s.on_proc = on_proc;
 	a.s.on_proc_ctx = &a;
+	a.s.free_user = free_labels;
 	kp_add_value_type(&a.s.prof, "samples", "count");
 	kp_add_value_type(&a.s.prof, "cpu_ns", "nanoseconds");
 	a.s.prof.default_value = 0;
@@ -571,10 +511,6 @@ out:
 	sigprocmask(SIG_SETMASK, &orig, NULL);
 	fill_result(&a);
 	kc_sampler_release(&a.s);
-	for (uint32_t i = 0; i < a.pl_cap; i++)
-		if (a.pl[i].used)
-			kst_labels_release(&a.pl[i].l);
-	free(a.pl);
 	if (a.sink_open)
 		kst_close(&a.sink);
 	ka_spool_close(&a.spool);

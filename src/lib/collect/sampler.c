@@ -506,6 +506,9 @@ void kc_sampler_release(struct kc_sampler *s)
 	s->sym = NULL;
 	kp_profile_release(&s->prof);
 	free(s->threads.slots);
+	for (uint32_t i = 0; i < s->procs.cap; i++)
+		if (s->procs.slots[i].used && s->procs.slots[i].user && s->free_user)
+			s->free_user(s->procs.slots[i].user);
 	free(s->procs.slots);
 	free(s->memo.e);
 	free(s->uaddr);
@@ -518,7 +521,7 @@ void kc_sampler_release(struct kc_sampler *s)
 
 /* m without the tasks that exited; live threads lose their profile thread index (the
  * next window's profile has its own). */
-static void task_map_prune(struct kc_task_map *m, struct ks_session *sym, int is_procs)
+static void task_map_prune(struct kc_task_map *m, struct ks_session *sym, int is_procs, void (*free_user)(void *))
 {
 	struct kc_task_map kept = { NULL, 0, 0 };
 	for (uint32_t i = 0; i < m->cap; i++) {
@@ -528,6 +531,8 @@ static void task_map_prune(struct kc_task_map *m, struct ks_session *sym, int is
 		if (t->exited) {
 			if (is_procs && sym)
 				ks_exit(sym, t->key);
+			if (t->user && free_user)
+				free_user(t->user);
 			continue;
 		}
 		t->pthread = 0;
@@ -559,8 +564,8 @@ void kc_sampler_new_window(struct kc_sampler *s)
 	size_t mods = 0, cache = 0;
 	ks_session_size(s->sym, &mods, &cache);
 	int fresh = mods > SYM_MAX_MODULES || cache > SYM_MAX_CACHE;
-	task_map_prune(&s->threads, NULL, 0);
-	task_map_prune(&s->procs, fresh ? NULL : s->sym, 1);
+	task_map_prune(&s->threads, NULL, 0, NULL);
+	task_map_prune(&s->procs, fresh ? NULL : s->sym, 1, s->free_user);
 	if (fresh) {
 		/* a cache bound, not a record: every live process reads its maps again */
 		ks_session_free(s->sym);

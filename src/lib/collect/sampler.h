@@ -34,6 +34,8 @@ struct kc_task {
 	int sampled;       /* has samples (what -a's summary counts) */
 	int exited;        /* its EXIT record was seen (dropped at the next window) */
 	int told;          /* processes: on_proc heard of its first sample */
+	void *user;        /* processes: the on_proc caller's data (freed with free_user
+			    * when the process is dropped) */
 	char comm[32];     /* threads: current name */
 };
 
@@ -88,6 +90,7 @@ struct kc_sampler {
 	 * before its maps change) and exit (KC_PROC_EXIT), NULL: nobody */
 	void (*on_proc)(void *ctx, int32_t pid, int what);
 	void *on_proc_ctx;
+	void (*free_user)(void *user);
 	uint64_t windows;         /* kc_sampler_new_window calls */
 };
 
