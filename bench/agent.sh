@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # agent.sh: kiln agent's cost on a busy machine, against `perf record -a -F 19 -g` (what a
 # user would run instead to sample the whole machine at the same rate), in one run:
-#   1. CPU: two busy loops keep both CPUs busy; each sampler runs SECONDS (default 120)
+#   1. CPU: two busy loops keep both CPUs busy; each sampler (the agent with -g auto, its
+#      default, and with -g fp, and perf) runs SECONDS (default 120)
 #      at 19 Hz and its own CPU time (user + sys, from /proc/PID/stat) is reported as %
 #      of one core: over the whole run, and in steady state (after its first 10 s, which
 #      hold the start: kernel symbols, the BPF program). Repeated RUNS times, interleaved.
@@ -75,6 +76,9 @@ for r in $(seq "$RUNS"); do
 	rm -rf "$out/sp"
 	"$K" agent --sink "$SINK" --spool "$out/sp" --spool-size 16M --duration "$SECONDS_RUN" 2>"$out/agent.err" & a=$!
 	measure agent $a
+	rm -rf "$out/sp"
+	"$K" agent -g fp --sink "$SINK" --spool "$out/sp" --spool-size 16M --duration "$SECONDS_RUN" 2>"$out/agent.err" & a=$!
+	measure agentfp $a
 	if [ $have_perf = 1 ]; then
 		perf record -a -F 19 -g -q -o "$out/perf.data" -- sleep "$SECONDS_RUN" 2>"$out/perf.err" & p=$!
 		measure perf $p
@@ -83,6 +87,7 @@ done
 echo
 echo "1. CPU of the sampler, % of one core, both CPUs busy, 19 Hz, median [min..max] of $RUNS:"
 printf "   %-28s whole run %-26s steady state %s\n" "kiln agent (-g auto)" "$(stats "$out/agent.all")" "$(stats "$out/agent.steady")"
+printf "   %-28s whole run %-26s steady state %s\n" "kiln agent -g fp" "$(stats "$out/agentfp.all")" "$(stats "$out/agentfp.steady")"
 if [ $have_perf = 1 ]; then
 	printf "   %-28s whole run %-26s steady state %s\n" "perf record -a -F 19 -g" "$(stats "$out/perf.all")" "$(stats "$out/perf.steady")"
 	echo "   (perf only writes the raw samples; symbols come later in perf report, not counted here)"

@@ -31,6 +31,8 @@
 #define RING_BYTES (256u << 10)   /* per CPU, at least: 19 Hz fills little */
 #define RING_MAX (8u << 20)
 #define BACKOFF_MAX 32            /* windows between attempts at a failing sink, at most */
+#define REPLAY_MAX 60             /* spooled windows sent per window (so a long spool does not
+				   * hold up the rings' reader), except at start */
 #define CAP_PERFMON_BIT 38
 #define CAP_SYS_ADMIN_BIT 21
 
@@ -141,6 +143,9 @@ static void sink_failed(struct agent *a)
 	a->sink_failing = 1;
 	a->backoff = ka_backoff_next(a->backoff);
 	a->wait = a->backoff;
+	if (a->spool_ok)
+		kiln_warn("agent: windows wait in the spool '%s'; the sink is tried again in %u window%s", a->spool.dir,
+			  a->wait, a->wait == 1 ? "" : "s");
 	if (a->sink_open) {
 		kst_close(&a->sink); /* opened again at the next attempt */
 		a->sink_open = 0;
@@ -169,16 +174,16 @@ static int sink_write(struct agent *a, const struct kp_profile *w, const char *w
 	return 0;
 }
 
-/* Sends the spooled windows, oldest first, until one fails. Returns 0 when the spool is
- * empty afterwards. */
-static int replay(struct agent *a)
+/* Sends the spooled windows, oldest first, until one fails or max are sent. Returns 0
+ * when the spool is empty afterwards. */
+static int replay(struct agent *a, size_t max)
 {
 	char **v;
 	if (!a->spool_ok)
 		return 0;
 	size_t n = ka_spool_list(&a->spool, &v, NULL), i, sent = 0;
 	int rc = 0;
-	for (i = 0; i < n && rc == 0; i++) {
+	for (i = 0; i < n && rc == 0 && sent < max; i++) {
 		struct kp_profile w;
 		struct kp_load_info info;
 		int q = kiln_set_quiet(1);
@@ -293,7 +298,7 @@ static void close_window(struct agent *a, uint64_t end_real)
 		kiln_note("agent: window at %s, %.1f s: %zu samples, %u threads", when(a->start_real).s,
 			  (double)(end_real - a->start_real) / 1e9, p->nsamples, p->nthreads ? p->nthreads - 1 : 0);
 	/* in time order: the spool goes first; while it cannot, the window joins it */
-	if (!a->wait && replay(a) == 0 && sink_write(a, p, "a window") == 0)
+	if (!a->wait && replay(a, REPLAY_MAX) == 0 && sink_write(a, p, "a window") == 0)
 		a->res->delivered++;
 	else
 		spool_put(a, p);
@@ -414,7 +419,7 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	}
 	if (sink_try_open(&a) < 0)
 		sink_failed(&a);
-	else if (replay(&a) < 0)
+	else if (replay(&a, SIZE_MAX) < 0)
 		kiln_warn("agent: the spool in '%s' is kept for later", spool_dir);
 
 	a.ev = kc_event_lookup("cpu-clock");
@@ -448,8 +453,10 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	if (kc_collector_add_task(a.s.col, -1) < 0)
 		goto out;
 	kc_sampler_snapshot_comms(&a.s);
-	if (kc_py_attach(a.s.py, a.s.col) == 0)
+	if (kc_py_attach(a.s.py, a.s.col) == 0) {
+		kc_py_set_poll(a.s.py, 200); /* records are also taken before each read (kc_py_sync) */
 		kc_py_start(a.s.py);
+	}
 	if (kc_collector_start(a.s.col) < 0)
 		goto out;
 	ks_session_preload_kernel(a.s.sym);
