@@ -268,6 +268,7 @@ static void test_new_window(void **state)
 	kp_add_value_type(&s.prof, "cpu_ns", "nanoseconds");
 	s.prof.default_value = 1;
 	s.free_user = count_free;
+	s.renew_windows = 2; /* the symbol session afresh every second window */
 	for (int w = 0; w < 3; w++) {
 		/* a window's worth: many frames, stacks, strings and samples */
 		for (int i = 0; i < 1000; i++) {
@@ -305,6 +306,11 @@ static void test_new_window(void **state)
 	}
 	assert_int_equal(s.threads.n, 3);
 	assert_int_equal(s.windows, 3);
+	assert_int_equal(s.renewals, 1);
+	assert_int_equal(s.since_renew, 1);
+	/* after a renewal every live process reads its maps again */
+	assert_int_equal(kc_task_find(&s.procs, 101, 0)->maps_known, 0);
+	assert_non_null(s.sym);
 	kc_sampler_release(&s);
 	assert_int_equal(freed, 6); /* the live ones' at release */
 }

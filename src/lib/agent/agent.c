@@ -33,6 +33,7 @@
 #define BACKOFF_MAX 32            /* windows between attempts at a failing sink, at most */
 #define REPLAY_MAX 60             /* spooled windows sent per window (so a long spool does not
 				   * hold up the rings' reader), except at start */
+#define SYM_HEAP_MAX (384u << 20) /* bytes of heap in use that renew the symbol session */
 #define CAP_PERFMON_BIT 38
 #define CAP_SYS_ADMIN_BIT 21
 
@@ -286,6 +287,13 @@ static void close_window(struct agent *a, uint64_t end_real)
 	const struct kc_stats *cs = kc_collector_stats(a->s.col);
 	uint64_t lost = cs->lost - a->lost_seen;
 	a->lost_seen = cs->lost;
+	if (!p->nsamples && !lost) {
+		/* every CPU is sampled, idle ones too: a window without samples is time the
+		 * agent was not sampling (stopped), and stays a gap, not an empty window */
+		kiln_warn("agent: no samples in the window at %s (was the agent stopped?); it is left out",
+			  when(a->start_real).s);
+		return;
+	}
 	set_window_meta(a, end_real, lost);
 	a->res->windows++;
 	a->res->samples += p->nsamples;
@@ -321,7 +329,10 @@ static void rotate(struct agent *a, uint64_t t)
 {
 	uint64_t end_real = a->end_real, end_mono = a->end_mono;
 	close_window(a, end_real);
+	uint64_t renewals = a->s.renewals;
 	kc_sampler_new_window(&a->s);
+	if (a->o->verbose && a->s.renewals != renewals)
+		kiln_note("agent: symbol caches started afresh (they are read again as samples need them)");
 	if (a->wait)
 		a->wait--;
 	if (t < end_mono + a->window_ns) {
@@ -435,6 +446,13 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	a.s.on_proc = on_proc;
 	a.s.on_proc_ctx = &a;
 	a.s.free_user = free_labels;
+	/* the symbol session is started afresh every hour, or past SYM_HEAP_MAX of heap (at
+	 * most every 5 minutes): what processes that came and went left in it is dropped */
+	a.s.renew_windows = (uint32_t)(3600 / o->window_s);
+	a.s.renew_min = (uint32_t)(300 / o->window_s);
+	if (!a.s.renew_windows)
+		a.s.renew_windows = 1;
+	a.s.heap_max = SYM_HEAP_MAX;
 	kp_add_value_type(&a.s.prof, "samples", "count");
 	kp_add_value_type(&a.s.prof, "cpu_ns", "nanoseconds");
 	a.s.prof.default_value = 0;
@@ -491,11 +509,17 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 					kiln_note("agent: %s: flushing the last window", strsignal((int)si.ssi_signo));
 			}
 		}
+		/* what this read hands out: every record older than the reader's last pass
+		 * (at most 100 ms ago) less 20 ms, so a window that ended HOLD_NS before the
+		 * read started has all its records in after it, and closes on time even when
+		 * no later sample closed it (a read that takes longer than real time, on a
+		 * slow machine, only delays windows: its samples close them in order) */
+		uint64_t before = kc_now_ns();
 		kc_py_sync(a.s.py);
 		kc_collector_read(a.s.col, 0, on_rec, &a);
+		while (before >= a.end_mono + HOLD_NS)
+			rotate(&a, a.end_mono);
 		now = kc_now_ns();
-		if (now >= a.end_mono + HOLD_NS)
-			rotate(&a, now);
 		if (deadline && now >= deadline)
 			stop = 1;
 	}

@@ -97,7 +97,8 @@ size_t ka_spool_list(const struct ka_spool *sp, char ***paths, uint64_t *bytes)
 	if (d)
 		closedir(d);
 	/* equal-length zero-padded names: name order is time order */
-	qsort(v, n, sizeof(*v), cmp_str);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++) {
 		char *full = xasprintf("%s/%s", sp->dir, v[i]);
 		struct stat st;

@@ -7,6 +7,7 @@
 #include "util/xalloc.h"
 #include <asm/perf_regs.h>
 #include <dirent.h>
+#include <malloc.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +17,9 @@
 #define MAX_FRAMES 1024                   /* addresses of one call chain (the kernel gives at most 127 of each kind + 1) */
 #define MAX_INLINE 64                     /* frames one address may expand into */
 #define MEMO_MAX (1u << 19)               /* entries of the stack memo (24 MiB of table at most) */
-/* The agent's bound on the symbol session: past this many modules or resolved addresses
- * it starts afresh at a window's start (the live processes' modules are read again). */
+/* The bound on the symbol session in kc_sampler_new_window: past this many modules or
+ * resolved addresses it starts afresh (the live processes' modules are read again); the
+ * agent adds an age and a heap bound (sampler.h). */
 #define SYM_MAX_MODULES 2048
 #define SYM_MAX_CACHE (1u << 20)
 
@@ -563,7 +565,13 @@ void kc_sampler_new_window(struct kc_sampler *s)
 
 	size_t mods = 0, cache = 0;
 	ks_session_size(s->sym, &mods, &cache);
-	int fresh = mods > SYM_MAX_MODULES || cache > SYM_MAX_CACHE;
+	s->since_renew++;
+	int fresh = mods > SYM_MAX_MODULES || cache > SYM_MAX_CACHE ||
+		    (s->renew_windows && s->since_renew >= s->renew_windows);
+	if (!fresh && s->heap_max && s->since_renew >= s->renew_min) {
+		struct mallinfo2 mi = mallinfo2();
+		fresh = mi.uordblks + mi.hblkhd > s->heap_max;
+	}
 	task_map_prune(&s->threads, NULL, 0, NULL);
 	task_map_prune(&s->procs, fresh ? NULL : s->sym, 1, s->free_user);
 	if (fresh) {
@@ -573,10 +581,14 @@ void kc_sampler_new_window(struct kc_sampler *s)
 		ks_session_preload_kernel(s->sym);
 		for (uint32_t i = 0; i < s->procs.cap; i++)
 			s->procs.slots[i].maps_known = 0;
+		s->since_renew = 0;
+		s->renewals++;
 	}
 	for (uint32_t i = 0; i < s->procs.cap; i++)
 		s->procs.slots[i].space = 0;
 	ks_session_forget_profile(s->sym);
 	kc_py_new_profile(s->py);
+	if (fresh)
+		malloc_trim(0); /* give what the old session held back to the system */
 	s->windows++;
 }

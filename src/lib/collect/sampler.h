@@ -92,6 +92,13 @@ struct kc_sampler {
 	void *on_proc_ctx;
 	void (*free_user)(void *user);
 	uint64_t windows;         /* kc_sampler_new_window calls */
+	/* the agent's bounds on the symbol session, checked at each new window (0: none):
+	 * renewed after renew_windows windows, or when the heap in use passes heap_max
+	 * bytes (at most once per renew_min windows) */
+	uint32_t renew_windows, renew_min;
+	size_t heap_max;
+	uint32_t since_renew;     /* windows since the session was last started */
+	uint64_t renewals;        /* times the session was started afresh */
 };
 
 /* The task with key (a tid or a pid), created empty when create is set, else NULL. */
