@@ -111,14 +111,16 @@ rm -rf "$out/sp"
 busy+=($churn)
 "$K" agent --sink "$SINK" --spool "$out/sp" --spool-size 16M --duration "$CHURN" -v 2>"$out/churn.err" & a=$!
 sleep 10
-first=$(rss_kb $a) last=$first max=$first
+first=$(rss_kb $a) last=$first max=$first t=10 series=""
 while kill -0 $a 2>/dev/null; do
 	v=$(rss_kb $a)
 	if [ -n "$v" ]; then
 		last=$v
 		[ "$v" -gt "$max" ] && max=$v
+		[ $((t % 60)) = 0 ] && series="$series ${t}s:$((v / 1024))M"
 	fi
 	sleep 10
+	t=$((t + 10))
 done
 wait $a
 kill $churn 2>/dev/null
@@ -126,4 +128,6 @@ procs=$(grep -c "window at" "$out/churn.err")
 echo
 echo "2. resident memory over ${CHURN} s of process churn (about 15 new processes a second):"
 echo "   after 10 s: ${first} KiB; at the end: ${last} KiB; highest: ${max} KiB; ${procs} windows"
+echo "   every minute:$series"
+echo "   symbol caches started afresh $(grep -c "started afresh" "$out/churn.err") times (every 10 min, or past 256 MiB of heap)"
 grep "windows (" "$out/churn.err" | sed 's/^/   /'

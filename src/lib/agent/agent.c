@@ -33,7 +33,9 @@
 #define BACKOFF_MAX 32            /* windows between attempts at a failing sink, at most */
 #define REPLAY_MAX 60             /* spooled windows sent per window (so a long spool does not
 				   * hold up the rings' reader), except at start */
-#define SYM_HEAP_MAX (384u << 20) /* bytes of heap in use that renew the symbol session */
+#define SYM_HEAP_MAX (256u << 20) /* bytes of heap in use that renew the symbol session */
+#define RENEW_S 600               /* the symbol session's age at most */
+#define RENEW_MIN_S 120
 #define CAP_PERFMON_BIT 38
 #define CAP_SYS_ADMIN_BIT 21
 
@@ -446,10 +448,12 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	a.s.on_proc = on_proc;
 	a.s.on_proc_ctx = &a;
 	a.s.free_user = free_labels;
-	/* the symbol session is started afresh every hour, or past SYM_HEAP_MAX of heap (at
-	 * most every 5 minutes): what processes that came and went left in it is dropped */
-	a.s.renew_windows = (uint32_t)(3600 / o->window_s);
-	a.s.renew_min = (uint32_t)(300 / o->window_s);
+	/* the symbol session is started afresh every 10 minutes, or past SYM_HEAP_MAX of heap
+	 * (at most every 2 minutes): what the programs that came and went left in it (their
+	 * modules' symbols, resolved addresses, mapped files) is dropped, and what the live
+	 * ones need is read again (well under a second of CPU on a busy machine) */
+	a.s.renew_windows = (uint32_t)(RENEW_S / o->window_s);
+	a.s.renew_min = (uint32_t)(RENEW_MIN_S / o->window_s);
 	if (!a.s.renew_windows)
 		a.s.renew_windows = 1;
 	a.s.heap_max = SYM_HEAP_MAX;

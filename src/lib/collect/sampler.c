@@ -21,7 +21,7 @@
  * resolved addresses it starts afresh (the live processes' modules are read again); the
  * agent adds an age and a heap bound (sampler.h). */
 #define SYM_MAX_MODULES 2048
-#define SYM_MAX_CACHE (1u << 20)
+#define SYM_MAX_CACHE (1u << 18)
 
 struct kc_task *kc_task_find(struct kc_task_map *m, int32_t key, int create)
 {
