@@ -23,6 +23,7 @@ check_bin clang clang               # compiles src/lib/*/*.bpf.c
 check_bin bpftool bpftool
 check_pc libprotobuf-c libprotobuf-c-dev   # pprof (kiln export -f pprof, reading pprof)
 check_bin protoc-c protobuf-c-compiler
+check_pc sqlite3 libsqlite3-dev             # the local store (kiln agent --store, kiln query)
 check_bin pandoc pandoc                      # manual pages (make man, make install)
 if [ "${1:-}" = "--test" ]; then
   # tools the tests and benchmarks compare against or use

@@ -15,7 +15,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: kiln agent (--store DIR | --sink URL) [options]\n"
+		"usage: kiln agent (--store DIR [--retain-age TIME] [--retain-size SIZE] | --sink URL) [options]\n"
 		"\n"
 		"Samples every CPU and every process (kernel and user stacks, Python functions)\n"
 		"at a low rate, all the time, and writes one profile per window to a store or a\n"
@@ -37,6 +37,9 @@ static void usage(FILE *out)
 		"                         DIR/spool with --store, %s with --sink)\n"
 		"      --spool-size BYTES the spool's bound (default 256M; K, M, G suffixes): the\n"
 		"                         oldest windows are dropped past it, and counted\n"
+		"      --retain-age TIME  --store: remove windows older than this (7d, 48h)\n"
+		"      --retain-size SIZE --store: keep the store under this size (10G), the oldest\n"
+		"                         windows removed first (both: at start and every 60 windows)\n"
 		"      --duration SEC     stop after this long (default: until SIGTERM or SIGINT)\n"
 		"  -g, --call-graph MODE  auto (the default: DWARF unwinding of a 16 KiB stack copy,\n"
 		"                         continued with frame pointers), dwarf[,SIZE], or fp\n"
@@ -53,6 +56,21 @@ static void usage(FILE *out)
 		KA_DEFAULT_FREQ, KA_DEFAULT_WINDOW_S, KA_DEFAULT_SPOOL);
 }
 
+/* A duration as kiln_parse_duration takes it, or days and weeks: "7d", "2w". */
+static int parse_age(const char *s, double *secs)
+{
+	size_t n = strlen(s);
+	if (n > 1 && (s[n - 1] == 'd' || s[n - 1] == 'w')) {
+		char *num = xstrndup(s, n - 1);
+		long v;
+		int rc = kiln_parse_long(num, 1, 100000, &v);
+		free(num);
+		*secs = (double)v * (s[n - 1] == 'd' ? 86400 : 7 * 86400);
+		return rc;
+	}
+	return kiln_parse_duration(s, secs);
+}
+
 int cmd_agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -64,6 +82,8 @@ int cmd_agent(int argc, char **argv)
 		{ "spool", required_argument, NULL, 'P' },
 		{ "spool-size", required_argument, NULL, 'Z' },
 		{ "duration", required_argument, NULL, 'D' },
+		{ "retain-age", required_argument, NULL, 'A' },
+		{ "retain-size", required_argument, NULL, 'R' },
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -145,6 +165,22 @@ int cmd_agent(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case 'A': {
+			double secs;
+			if (parse_age(optarg, &secs) < 0 || secs < 60) {
+				usage_error("agent", "--retain-age needs a time of a minute or more like 7d, 48h or 90m, not '%s'",
+					    optarg);
+				goto out;
+			}
+			o.retain_age_ns = (uint64_t)(secs * 1e9);
+			break;
+		}
+		case 'R':
+			if (kiln_parse_size(optarg, &o.retain_bytes) < 0 || o.retain_bytes < (1u << 20)) {
+				usage_error("agent", "--retain-size needs a size of 1M or more like 10G, not '%s'", optarg);
+				goto out;
+			}
+			break;
 		case 'g':
 			if (kc_call_graph_parse(optarg, &o.call_graph, &o.stack_size) < 0) {
 				usage_error("agent", "-g needs fp, dwarf or auto (dwarf,SIZE and auto,SIZE too), not '%s'", optarg);
@@ -171,7 +207,12 @@ int cmd_agent(int argc, char **argv)
 		usage_error("agent", store ? "--store and --sink exclude each other" : "say where windows go: --store DIR or --sink URL");
 		goto out;
 	}
+	if (sink && (o.retain_age_ns || o.retain_bytes)) {
+		usage_error("agent", "--retain-age and --retain-size are for --store (a sink keeps its own retention)");
+		goto out;
+	}
 	o.sink = store ? store : sink;
+	o.store_dir = store;
 	if (store && !o.spool_dir) {
 		spool_default = xasprintf("%s/spool", store);
 		o.spool_dir = spool_default;

@@ -31,15 +31,19 @@ assert c[\"reference\"] == \"sleep 0\" and c[\"verdict\"] == \"slower\" and c[\"
 	exit 1
 '
 expect "with a shell, start-up is subtracted: sleep 0.02 is still about 20 ms" '
-	"$KILN" bench -r 20 "sleep 0.02" "sleep 0.04" --export-json r.json >out &&
-	python3 -c "
+	# two attempts: on a loaded machine a sleep can overshoot for a whole run
+	for attempt in 1 2; do
+		"$KILN" bench -r 20 "sleep 0.02" "sleep 0.04" --export-json r.json >out &&
+		python3 -c "
 import json; d = json.load(open(\"r.json\"))
 assert d[\"settings\"][\"shell\"] == \"sh\" and d[\"settings\"][\"shell_spawn_time\"] > 0
 a, b = d[\"results\"]
-assert 0.019 < a[\"median\"] < 0.030, a[\"median\"]
-assert 0.039 < b[\"median\"] < 0.050, b[\"median\"]
+assert 0.019 < a[\"median\"] < 0.030, (\"attempt $attempt\", a[\"median\"])
+assert 0.039 < b[\"median\"] < 0.050, (\"attempt $attempt\", b[\"median\"])
 assert d[\"comparisons\"][0][\"verdict\"] == \"slower\"
-" && grep -q "#2 .sleep 0.04. is [12]\.[0-9]*× slower than #1 .sleep 0.02" out
+" && grep -q "#2 .sleep 0.04. is [12]\.[0-9]*× slower than #1 .sleep 0.02" out && exit 0
+	done
+	exit 1
 '
 expect "the JSON is readable by a hyperfine-style consumer" '
 	"$KILN" bench -N -r 5 "true" --export-json r.json >/dev/null &&

@@ -36,6 +36,7 @@
 #define SYM_HEAP_MAX (256u << 20) /* bytes of heap in use that renew the symbol session */
 #define RENEW_S 600               /* the symbol session's age at most */
 #define RENEW_MIN_S 120
+#define RETAIN_WINDOWS 60         /* retention of the local store every this many windows */
 #define CAP_PERFMON_BIT 38
 #define CAP_SYS_ADMIN_BIT 21
 
@@ -242,6 +243,22 @@ static void spool_put(struct agent *a, struct kp_profile *w)
 	strbuf_release(&err);
 }
 
+/* --retain-age, --retain-size: the local store's retention (store_dir.c). */
+static void retain(struct agent *a)
+{
+	const struct ka_opts *o = a->o;
+	struct strbuf err = STRBUF_INIT;
+	uint64_t removed = 0;
+	if (!o->store_dir || (!o->retain_age_ns && !o->retain_bytes))
+		return;
+	if (kst_dir_retain(o->store_dir, o->retain_age_ns, o->retain_bytes, &removed, &err) < 0)
+		kiln_warn("agent: retention in '%s' failed: %s", o->store_dir, err.buf);
+	else if (removed && o->verbose)
+		kiln_note("agent: retention removed %" PRIu64 " window%s from '%s'", removed, removed == 1 ? "" : "s",
+			  o->store_dir);
+	strbuf_release(&err);
+}
+
 /* ---- windows ---- */
 
 static void set_window_meta(struct agent *a, uint64_t end_real, uint64_t lost)
@@ -331,6 +348,8 @@ static void rotate(struct agent *a, uint64_t t)
 {
 	uint64_t end_real = a->end_real, end_mono = a->end_mono;
 	close_window(a, end_real);
+	if (a->res->windows % RETAIN_WINDOWS == 0 && a->sink_open)
+		retain(a);
 	uint64_t renewals = a->s.renewals;
 	kc_sampler_new_window(&a->s);
 	if (a->o->verbose && a->s.renewals != renewals)
@@ -434,6 +453,8 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 		sink_failed(&a);
 	else if (replay(&a, SIZE_MAX) < 0)
 		kiln_warn("agent: the spool in '%s' is kept for later", spool_dir);
+	if (a.sink_open)
+		retain(&a);
 
 	a.ev = kc_event_lookup("cpu-clock");
 	memset(&cfg, 0, sizeof(cfg));

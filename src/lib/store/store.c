@@ -17,6 +17,7 @@
  * store, which takes any other spec (a directory), comes last. */
 static const struct kst_backend *const backends[] = {
 	NULL,
+	&kst_backend_dir,
 };
 
 /* ---- labels ---- */

@@ -29,6 +29,7 @@
 
 struct kp_profile;
 struct strbuf;
+struct kst;
 
 #define KST_META_START "window_start_ns"
 #define KST_META_END "window_end_ns"
@@ -68,9 +69,35 @@ void kst_window_set_proc(struct kp_profile *w, int32_t pid, const struct kst_lab
 /* The full label set of process pid's samples in window w (out is reset first). */
 void kst_window_labels(const struct kp_profile *w, int32_t pid, struct kst_labels *out);
 
+/* Cuts a recorded profile (value "samples", and "cpu_ns" when it has one) into windows of
+ * window_ns: window k holds the samples whose time is in [k, k + 1) * window_ns, and spans
+ * base_ns + that (base_ns: the recording's start, unix ns). Each window is labelled with
+ * host (NULL: the profile's "hostname"), labels (the agent's own, may be NULL) and, per
+ * process, comm (its main thread's name). fn gets each window that has samples, in time
+ * order (it may keep nothing of it: the window is released after the call); a non-zero
+ * return stops the cut, and the call returns -1 (fn has written err). */
+int kst_window_from_profile(const struct kp_profile *p, uint64_t base_ns, uint64_t window_ns, const char *host,
+			    const struct kst_labels *labels, int (*fn)(void *ctx, struct kp_profile *w), void *ctx,
+			    struct strbuf *err);
+
+/* Stores p cut into windows (kst_window_from_profile) through sink s; *windows and
+ * *samples (may be NULL) get what was written. A failed window stops the import: the
+ * windows before it stay stored, it and the rest are not. */
+int kst_import_profile(struct kst *s, const struct kp_profile *p, uint64_t base_ns, uint64_t window_ns,
+		       const char *host, const struct kst_labels *labels, uint64_t *windows, uint64_t *samples,
+		       struct strbuf *err);
+/* A recording's start in unix ns: its meta start_time_ns (kiln query -o writes it), else
+ * start_time (kiln record's "2026-12-06T05:00:00Z"). -1 when it has neither. */
+#define KST_META_START_NS "start_time_ns"
+int kst_profile_start(const struct kp_profile *p, uint64_t *start_ns);
+
 /* ---- time: "2026-12-06T05:00:00Z", "2026-12-06 05:00", "now", "now-1h", "-90m",
  * "1765000000" (unix seconds), "@1765000000123456789" (unix ns). Relative to now_ns. */
 int kst_parse_time(const char *s, uint64_t now_ns, uint64_t *out_ns, struct strbuf *err);
+
+/* Formats unix ns as "2026-12-06T05:00:00Z" (".123" milliseconds added when not whole
+ * seconds); buf of at least 32 bytes. */
+void kst_format_time(uint64_t ns, char *buf, size_t size);
 
 /* ---- queries ---- */
 struct kst_query {
@@ -135,8 +162,27 @@ int kst_label_values(struct kst *s, const struct kst_query *q, const char *key, 
 		     struct strbuf *err);
 int kst_range(struct kst *s, uint64_t *first_ns, uint64_t *last_ns, struct strbuf *err);
 void kst_close(struct kst *s);
+/* The label keys of the windows q selects, sorted: every key in a local store; for other
+ * backends the keys kiln's agent sets (build_id cgroup comm exe host pid service) that
+ * have a value there. */
+int kst_label_keys(struct kst *s, const struct kst_query *q, struct kst_strlist *out, struct strbuf *err);
 
 /* Helpers for backends: the query's filter applied to one process's labels. */
 int kst_query_match(const struct kst_query *q, const struct kst_labels *labels);
+
+/* ---- the local store (store_dir.c; format: docs/store-format.md) ---- */
+#define KST_DIR_DB "kiln-store.db" /* the database file in the store directory */
+#define KST_DIR_VERSION 1          /* the format version this kiln writes and reads */
+extern const struct kst_backend kst_backend_dir;
+/* kst_label_keys for a local store (h: its backend handle). */
+int kst_dir_label_keys(void *h, const struct kst_query *q, struct kst_strlist *out, struct strbuf *err);
+/* Retention: removes the windows that ended more than max_age_ns ago (0: no age limit),
+ * then the oldest windows until the store uses at most max_bytes (0: no size limit), then
+ * the stacks, frames, strings and label sets no window uses any more; gives the freed
+ * space back to the file system when it is worth it (a tenth of the file, or 1 MiB).
+ * *removed (may be NULL) gets the number of windows removed. A store being written by
+ * another process is fine (SQLite locks); the newest window is never removed. */
+int kst_dir_retain(const char *dir, uint64_t max_age_ns, uint64_t max_bytes, uint64_t *removed,
+		   struct strbuf *err);
 
 #endif
