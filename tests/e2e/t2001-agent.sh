@@ -55,7 +55,8 @@ expect "bad options: one error line each, exit 2, nothing started" '
 	for args in "" "--store a --sink clickhouse://h:1/d" "--sink http://h/x" "--store clickhouse://h:1/d" \
 		"--store s -F 0" "--store s -F x" "--store s --window 0" "--store s --window 2h" "--store s --label bad" \
 		"--store s --label host=x" "--store s --label 9k=v" "--store s --spool-size 1" "--store s -g lbr" \
-		"--store s --duration -1" "--store s extra" "--store s --bogus"; do
+		"--store s --duration -1" "--store s extra" "--store s --bogus" \
+		"--sink clickhouse://h:1/d --retain-age 7d" "--store s --retain-age 10s" "--store s --retain-size 1K"; do
 		check_exit 2 "$KILN" agent $args 2>err || { echo "args: $args"; exit 1; }
 		one_line_error err || { echo "args: $args"; exit 1; }
 		[ "$(grep -c "error" err)" = 1 ] || { echo "args: $args"; cat err; exit 1; }
