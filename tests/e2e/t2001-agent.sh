@@ -7,6 +7,7 @@
 # window goes to the spool, where `kiln report` reads it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_python.sh"
+. "$(dirname "$0")/lib_agent.sh"
 
 DOWN_SINK="clickhouse://127.0.0.1:9/kiln" # the discard port: nothing listens
 export DOWN_SINK
@@ -28,17 +29,7 @@ wmeta() {
 	"$KILN" report -i "$1" --json 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["meta"].get(sys.argv[1], ""), end="")' "$2"
 }
-# share FOLDED FN...: the first FN's share (0-100) of the samples whose stacks hold any FN
-share() {
-	local f=$1
-	shift
-	awk -v want="$1" -v fns="$*" 'BEGIN { n = split(fns, a, " ") }
-		{ v = $NF; s = ";" $0 ";"; sub(/ [0-9.]+;$/, ";", s); hit = 0
-		  for (i = 1; i <= n; i++) if (index(s, ";" a[i] ";")) hit = 1
-		  if (!hit) next; all += v; if (index(s, ";" want ";")) got += v }
-		END { printf "%.1f\n", all ? 100 * got / all : 0 }' "$f"
-}
-export -f windows folded_all wmeta share
+export -f windows folded_all wmeta
 
 if [ "$(id -u)" != 0 ] && [ "$(cat /proc/sys/kernel/perf_event_paranoid)" -gt 0 ]; then
 	skip "kiln agent" "sampling every process needs root or CAP_PERFMON"
