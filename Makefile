@@ -20,6 +20,7 @@ OPT     ?= -O2
 endif
 
 PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c sqlite3
+PKGS += libmicrohttpd  # kiln serve
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty

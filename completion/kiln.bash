@@ -39,7 +39,10 @@ _kiln()
 	record:--call-graph)
 		COMPREPLY=($(compgen -W "fp dwarf auto" -- "$cur"))
 		return ;;
-	*:-o | *:--output | *:-i | *:--input | *:--baseline | *:--save-baseline)
+	query:--store)
+		_filedir -d
+		return ;;
+	*:-o | *:--output | *:-i | *:--input | *:--baseline | *:--save-baseline | query:--import)
 		_filedir
 		return ;;
 	help:*)

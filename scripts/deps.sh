@@ -25,6 +25,7 @@ check_pc libprotobuf-c libprotobuf-c-dev   # pprof (kiln export -f pprof, readin
 check_bin protoc-c protobuf-c-compiler
 check_pc sqlite3 libsqlite3-dev             # the local store (kiln agent --store, kiln query)
 check_bin pandoc pandoc                      # manual pages (make man, make install)
+check_pc libmicrohttpd libmicrohttpd-dev     # kiln serve
 if [ "${1:-}" = "--test" ]; then
   # tools the tests and benchmarks compare against or use
   check_bin xmllint libxml2-utils
@@ -59,6 +60,8 @@ if [ "${1:-}" = "--test" ]; then
   check_bin lintian lintian
   check_bin man man-db
   check_file /usr/share/bash-completion/bash_completion bash-completion
+  check_bin chromium chromium  # kiln serve's page in a headless browser (t2302, puppeteer-core)
+  check_bin curl curl          # kiln serve's endpoints (t23xx)
   # make fuzz: clang and its libFuzzer runtime
   check_file /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a libclang-rt-14-dev
 fi

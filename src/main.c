@@ -28,6 +28,7 @@ static const struct cmd_struct commands[] = {
 	{ "annotate", cmd_annotate, "show one function's source lines (and instructions) with their samples" },
 	{ "agent", cmd_agent, "profile the whole machine all the time, a window at a time, to a store" },
 	{ "query", cmd_query, "one profile from a store of kiln agent's windows, by time and label" },
+	{ "serve", cmd_serve, "a local web UI: flame graphs, top functions, CPU over time, compare" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -99,6 +99,54 @@ static void json_str(struct strbuf *sb, const char *s)
 	strbuf_addch(sb, '"');
 }
 
+/* "3d4h", "23h59m", "5m10s", "12.5s" */
+static void format_span(uint64_t ns, struct strbuf *sb)
+{
+	uint64_t s = ns / 1000000000ull;
+	if (s >= 86400)
+		strbuf_addf(sb, "%" PRIu64 "d%" PRIu64 "h", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		strbuf_addf(sb, "%" PRIu64 "h%" PRIu64 "m", s / 3600, s % 3600 / 60);
+	else if (s >= 60)
+		strbuf_addf(sb, "%" PRIu64 "m%" PRIu64 "s", s / 60, s % 60);
+	else
+		strbuf_addf(sb, "%.1fs", (double)ns / 1e9);
+}
+
+/* The local store's gaps (windows missing: an agent stopped or killed), as text or JSON. */
+static int list_gaps(struct kst *s, const struct kst_query *q, int json, struct strbuf *out, struct strbuf *err)
+{
+	struct kst_gaps g = { 0 };
+	if (s->be != &kst_backend_dir)
+		return 0;
+	if (kst_dir_gaps(s->h, q->from_ns, q->to_ns, &g, err))
+		return -1;
+	if (json)
+		strbuf_addstr(out, ",\"gaps\":[");
+	else if (g.n)
+		strbuf_addstr(out, "gaps (no window):\n");
+	for (size_t i = 0; i < g.n; i++) {
+		if (json) {
+			strbuf_addf(out, "%s{\"host\":", i ? "," : "");
+			json_str(out, g.v[i].host);
+			strbuf_addf(out, ",\"from_ns\":%" PRIu64 ",\"to_ns\":%" PRIu64 "}", g.v[i].from_ns, g.v[i].to_ns);
+		} else if (i < 20) {
+			char a[40], b[40];
+			kst_format_time(g.v[i].from_ns, a, sizeof(a));
+			kst_format_time(g.v[i].to_ns, b, sizeof(b));
+			strbuf_addf(out, "  %-10s %s to %s (", g.v[i].host, a, b);
+			format_span(g.v[i].to_ns - g.v[i].from_ns, out);
+			strbuf_addstr(out, ")\n");
+		} else if (i == 20) {
+			strbuf_addf(out, "  ... %zu more (--list --json lists them all)\n", g.n - 20);
+		}
+	}
+	if (json)
+		strbuf_addch(out, ']');
+	kst_gaps_release(&g);
+	return 0;
+}
+
 static int do_list(struct kst *s, const char *spec, const struct kst_query *q, int json)
 {
 	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
@@ -152,7 +200,13 @@ static int do_list(struct kst *s, const char *spec, const struct kst_query *q, i
 		kst_strlist_release(&v);
 	}
 	if (json)
-		strbuf_addstr(&out, "}}\n");
+		strbuf_addch(&out, '}');
+	if (list_gaps(s, q, json, &out, &err)) {
+		kiln_error("%s", err.buf);
+		goto out;
+	}
+	if (json)
+		strbuf_addstr(&out, "}\n");
 	fwrite(out.buf, 1, out.len, stdout);
 	rc = 0;
 out:

@@ -100,11 +100,13 @@ expect "the default output is report'\''s table; --json is report'\''s JSON" '
 	python3 -c "import json,sys; d = json.load(open(\"j.json\")); assert d[\"format\"] == \"kiln-report\"; \
 assert any(f[\"name\"] == \"spin\" for f in d[\"functions\"]), d.keys()"
 '
-expect "--list shows the range and the labels with their values" '
+expect "--list shows the range, the labels with their values, and the gaps" '
 	"$KILN" query --store "$S" --list >l.txt 2>err || { cat err; exit 1; }
 	cat l.txt
 	grep -q "windows from 2026-01-01T10:00:00Z to 2026-01-02T10:00:0" l.txt &&
 	grep -q "^  comm  *callers3, prog$" l.txt && grep -q "^  service  *other$" l.txt &&
+	# the day between the recordings is a gap of the host
+	grep -q "^gaps (no window):" l.txt && grep -q "^  [^ ]*  *2026-01-01T10:00:0[0-9.]*Z to 2026-01-02T10:00:00Z (23h59m)$" l.txt &&
 	"$KILN" query --store "$S" --list --json --from $DAY2 >l.json &&
 	python3 -c "import json; d = json.load(open(\"l.json\")); assert d[\"labels\"][\"comm\"] == [\"prog\"], d"
 '

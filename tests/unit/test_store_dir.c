@@ -134,6 +134,26 @@ static void open_store(struct kst *s, const char *sub, int mode, char *dir, size
 	strbuf_release(&err);
 }
 
+/* The number of windows, or -1 while the store is still being created. */
+static int64_t windows_now(const char *dir)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, KST_DIR_DB);
+	sqlite3 *db;
+	int64_t n = -1;
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db, "SELECT count(*) FROM win", -1, &st, NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW)
+				n = sqlite3_column_int64(st, 0);
+			sqlite3_finalize(st);
+		}
+	}
+	sqlite3_close(db);
+	return n;
+}
+
 static int64_t count(const char *dir, const char *sql)
 {
 	char path[512];
@@ -466,6 +486,24 @@ static int write_tagged(struct kst *s, uint64_t start, int n, const char *tag, s
 	return rc;
 }
 
+/* Two windows of one range, host and labels but other samples (two recordings of the
+ * same time imported, an agent restarted in the middle of a window): both are kept. */
+static void test_same_range(void **state)
+{
+	(void)state;
+	char dir[300];
+	struct kst s;
+	struct strbuf err = STRBUF_INIT;
+	open_store(&s, "same", KST_WRITE, dir, sizeof(dir));
+	assert_int_equal(write_tagged(&s, T0, 5, "one", &err), 0);
+	assert_int_equal(write_tagged(&s, T0, 7, "two", &err), 0);
+	assert_int_equal(write_tagged(&s, T0, 7, "two", &err), 0); /* a retry */
+	kst_close(&s);
+	assert_int_equal(count(dir, "SELECT count(*) FROM win"), 2);
+	assert_true(query_total(dir, 0, UINT64_MAX, NULL, "app") == 12);
+	strbuf_release(&err);
+}
+
 static void test_retain_age(void **state)
 {
 	(void)state;
@@ -625,10 +663,7 @@ static void test_kill9(void **state)
 		/* let it write a while: until it has stored some windows, then a bit more */
 		for (int i = 0; i < 500; i++) {
 			usleep(10000);
-			char path[400];
-			snprintf(path, sizeof(path), "%s/%s", dir, KST_DIR_DB);
-			struct stat st;
-			if (!stat(path, &st) && count(dir, "SELECT count(*) FROM win") > before + 3)
+			if (windows_now(dir) > before + 3)
 				break;
 		}
 		usleep(1000u * (unsigned)(round * 7 % 20));
@@ -711,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_bad_window),
+		cmocka_unit_test(test_same_range),
 		cmocka_unit_test(test_retain_age),
 		cmocka_unit_test(test_retain_size),
 		cmocka_unit_test(test_import),

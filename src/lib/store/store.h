@@ -110,7 +110,8 @@ struct kst_query {
 struct kst_series {
 	uint64_t from_ns, step_ns;
 	uint32_t nsteps, ngroups;
-	char **groups;             /* ngroups label values (owned) */
+	char **groups;             /* ngroups label values (owned); "" gathers the processes
+				    * without the label (local store) */
 	double *samples;           /* [group * nsteps + step]: samples in that step */
 };
 void kst_series_release(struct kst_series *s);
@@ -174,6 +175,20 @@ int kst_query_match(const struct kst_query *q, const struct kst_labels *labels);
 #define KST_DIR_DB "kiln-store.db" /* the database file in the store directory */
 #define KST_DIR_VERSION 1          /* the format version this kiln writes and reads */
 extern const struct kst_backend kst_backend_dir;
+/* Gaps in a local store (h: its backend handle): per host, the times within
+ * [from_ns, to_ns) that no window covers, where the time between two windows is longer
+ * than the longer of them (an agent stopped, killed, or its machine down). Sorted by
+ * host, then time. */
+struct kst_gap {
+	char *host;
+	uint64_t from_ns, to_ns;
+};
+struct kst_gaps {
+	struct kst_gap *v;
+	size_t n;
+};
+int kst_dir_gaps(void *h, uint64_t from_ns, uint64_t to_ns, struct kst_gaps *out, struct strbuf *err);
+void kst_gaps_release(struct kst_gaps *g);
 /* kst_label_keys for a local store (h: its backend handle). */
 int kst_dir_label_keys(void *h, const struct kst_query *q, struct kst_strlist *out, struct strbuf *err);
 /* Retention: removes the windows that ended more than max_age_ns ago (0: no age limit),

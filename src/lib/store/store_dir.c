@@ -11,8 +11,8 @@
  *   sample(win, labelset, stack, samples, cpu_ns)            per window, aggregated
  *
  * A window is written in one transaction: all of it or nothing. The same window
- * written again (same host, agent labels, start and end) is a no-op, so a sink that
- * retries a window it is unsure about never counts it twice. */
+ * written again (same host, agent labels, start, end and content) is a no-op, so a sink
+ * that retries a window it is unsure about never counts it twice. */
 #include "store/store.h"
 
 #include <errno.h>
@@ -35,17 +35,19 @@
 
 static const char schema[] =
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
-	"CREATE TABLE str(id INTEGER PRIMARY KEY, s TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE str(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, s TEXT NOT NULL);"
+	"CREATE INDEX str_hash ON str(hash);"
 	"CREATE TABLE frame(id INTEGER PRIMARY KEY, name INTEGER NOT NULL, module INTEGER NOT NULL,"
 	" file INTEGER NOT NULL, line INTEGER NOT NULL, flags INTEGER NOT NULL);"
 	"CREATE UNIQUE INDEX frame_key ON frame(name, module, file, line, flags);"
 	"CREATE TABLE stack(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, frames BLOB NOT NULL);"
 	"CREATE INDEX stack_hash ON stack(hash);"
-	"CREATE TABLE labelset(id INTEGER PRIMARY KEY, labels TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE labelset(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, labels TEXT NOT NULL);"
+	"CREATE INDEX labelset_hash ON labelset(hash);"
 	"CREATE TABLE win(id INTEGER PRIMARY KEY, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,"
-	" host TEXT NOT NULL, labels TEXT NOT NULL, lost INTEGER NOT NULL, samples NOT NULL);"
+	" host TEXT NOT NULL, labels TEXT NOT NULL, lost INTEGER NOT NULL, samples NOT NULL, digest INTEGER NOT NULL);"
 	"CREATE INDEX win_start ON win(start_ns);"
-	"CREATE UNIQUE INDEX win_key ON win(host, labels, start_ns, end_ns);"
+	"CREATE UNIQUE INDEX win_key ON win(host, labels, start_ns, end_ns, digest);"
 	"CREATE TABLE sample(win INTEGER NOT NULL, labelset INTEGER NOT NULL, stack INTEGER NOT NULL,"
 	" samples NOT NULL, cpu_ns NOT NULL, PRIMARY KEY(win, labelset, stack)) WITHOUT ROWID;";
 
@@ -60,7 +62,6 @@ enum {
 	ST_LS_INS,
 	ST_WIN_FIND,
 	ST_WIN_INS,
-	ST_WIN_TOTAL,
 	ST_SAMPLE_INS,
 	ST_MAXWIN_GET,
 	ST_MAXWIN_SET,
@@ -72,17 +73,18 @@ enum {
 };
 
 static const char *const stmt_sql[ST_N] = {
-	[ST_STR_FIND] = "SELECT id FROM str WHERE s = ?1",
-	[ST_STR_INS] = "INSERT INTO str(s) VALUES (?1)",
+	[ST_STR_FIND] = "SELECT id, s FROM str WHERE hash = ?2",
+	[ST_STR_INS] = "INSERT INTO str(s, hash) VALUES (?1, ?2)",
 	[ST_FRAME_FIND] = "SELECT id FROM frame WHERE name = ?1 AND module = ?2 AND file = ?3 AND line = ?4 AND flags = ?5",
 	[ST_FRAME_INS] = "INSERT INTO frame(name, module, file, line, flags) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_STACK_FIND] = "SELECT id, frames FROM stack WHERE hash = ?1",
 	[ST_STACK_INS] = "INSERT INTO stack(hash, frames) VALUES (?1, ?2)",
-	[ST_LS_FIND] = "SELECT id FROM labelset WHERE labels = ?1",
-	[ST_LS_INS] = "INSERT INTO labelset(labels) VALUES (?1)",
-	[ST_WIN_FIND] = "SELECT id FROM win WHERE host = ?1 AND labels = ?2 AND start_ns = ?3 AND end_ns = ?4",
-	[ST_WIN_INS] = "INSERT INTO win(start_ns, end_ns, host, labels, lost, samples) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-	[ST_WIN_TOTAL] = "UPDATE win SET samples = ?2 WHERE id = ?1",
+	[ST_LS_FIND] = "SELECT id, labels FROM labelset WHERE hash = ?2",
+	[ST_LS_INS] = "INSERT INTO labelset(labels, hash) VALUES (?1, ?2)",
+	[ST_WIN_FIND] = "SELECT id FROM win WHERE host = ?1 AND labels = ?2 AND start_ns = ?3 AND end_ns = ?4"
+			" AND digest = ?5",
+	[ST_WIN_INS] = "INSERT INTO win(start_ns, end_ns, host, labels, lost, samples, digest)"
+		       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_SAMPLE_INS] = "INSERT INTO sample(win, labelset, stack, samples, cpu_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_MAXWIN_GET] = "SELECT value FROM meta WHERE key = 'max_window_ns'",
 	[ST_MAXWIN_SET] = "INSERT INTO meta(key, value) VALUES ('max_window_ns', ?1)"
@@ -205,6 +207,8 @@ static int make_dirs(const char *dir, struct strbuf *err)
 static int check_format(struct dir_store *s, struct strbuf *err)
 {
 	int64_t appid, version, ntables;
+	int created = 0;
+again:
 	if (query_int(s, "PRAGMA application_id", &appid) || query_int(s, "PRAGMA user_version", &version) ||
 	    query_int(s, "SELECT count(*) FROM sqlite_master", &ntables)) {
 		int rc = sqlite3_errcode(s->db);
@@ -215,13 +219,13 @@ static int check_format(struct dir_store *s, struct strbuf *err)
 			db_fail(s, "read", err);
 		return -1;
 	}
-	if (!ntables && !version && !appid) {
+	if (!ntables && !version && !appid && !created) {
 		if (!(s->mode & KST_WRITE)) {
 			strbuf_addf(err, "store '%s' is empty: no window was written to it yet", s->dir);
 			return -1;
 		}
 		char sql[128];
-		if (exec(s, "PRAGMA auto_vacuum = INCREMENTAL") || exec(s, "PRAGMA journal_mode = WAL") ||
+		if (exec(s, "PRAGMA page_size = 1024") || exec(s, "PRAGMA auto_vacuum = INCREMENTAL") || exec(s, "PRAGMA journal_mode = WAL") ||
 		    exec(s, "BEGIN IMMEDIATE"))
 			return db_fail(s, "create", err);
 		/* another writer may have created it meanwhile */
@@ -242,7 +246,8 @@ static int check_format(struct dir_store *s, struct strbuf *err)
 			exec(s, "ROLLBACK");
 			return db_fail(s, "create", err);
 		}
-		return check_format(s, err);
+		created = 1;
+		goto again; /* and check what is there now */
 	}
 	if (appid != DIR_APPID) {
 		strbuf_addf(err, "'%s' is an SQLite database but not a kiln store: move it away or give another directory",
@@ -283,8 +288,8 @@ static void *dir_open(const char *spec, int mode, struct strbuf *err)
 	s->mode = mode;
 	if (stat(s->path, &st)) {
 		if (errno == EACCES) {
-			strbuf_addf(err, "cannot open store '%s': permission denied (run as the user that owns it, or root)",
-				    spec);
+			strbuf_addf(err, "cannot %s store '%s': permission denied (run as the user that owns it, or root)",
+				    (mode & KST_WRITE) ? "write to" : "read", spec);
 			goto fail;
 		}
 		if (!(mode & KST_WRITE)) {
@@ -348,6 +353,10 @@ fail:
 
 /* ---- writing ---- */
 
+/* Lookup hashes (str, labelset, stack) keep 31 bits: SQLite stores them in 4 bytes, and
+ * a lookup compares the bytes too, so a collision costs a row read, never a wrong match. */
+#define KEY_HASH_MASK 0x7fffffffull
+
 static uint64_t hash_bytes(const unsigned char *p, size_t n)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
@@ -404,20 +413,28 @@ struct wctx {
 /* Finds text with the find statement or inserts it; the row's id. */
 static int64_t find_or_insert_text(struct dir_store *s, int find, int ins, const char *text, size_t len)
 {
+	/* looked up by a hash of the text (its index is far smaller than one on the text) */
+	int64_t h = (int64_t)(hash_bytes((const unsigned char *)text, len) & KEY_HASH_MASK);
 	sqlite3_stmt *st = stmt(s, find);
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		sqlite3_reset(st);
-		return id;
+	sqlite3_bind_int64(st, 2, h);
+	int rc;
+	int64_t id = -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((size_t)sqlite3_column_bytes(st, 1) == len &&
+		    (!len || !memcmp(sqlite3_column_blob(st, 1), text, len))) {
+			id = sqlite3_column_int64(st, 0);
+			break;
+		}
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE || !(st = stmt(s, ins)))
+	if (id > 0)
+		return id;
+	if ((rc != SQLITE_DONE && rc != SQLITE_ROW) || !(st = stmt(s, ins)))
 		return -1;
 	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, h);
 	if (step_done(st))
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);
@@ -478,7 +495,7 @@ static int64_t map_stack(struct wctx *c, kp_stack_t sid)
 			goto out;
 		put_varint(&c->buf, (uint64_t)f);
 	}
-	uint64_t h = hash_bytes((const unsigned char *)c->buf.buf, c->buf.len);
+	uint64_t h = hash_bytes((const unsigned char *)c->buf.buf, c->buf.len) & KEY_HASH_MASK;
 	sqlite3_stmt *st = stmt(c->s, ST_STACK_FIND);
 	if (!st)
 		goto out;
@@ -551,7 +568,8 @@ static void bind_value(sqlite3_stmt *st, int i, double v)
 		sqlite3_bind_double(st, i, v);
 }
 
-/* Inserts the window's rows; 1 when the window was there already. */
+/* Inserts the window's rows; 1 when the window was there already (the same host,
+ * agent labels, range and content: a retry). */
 static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct strbuf *err)
 {
 	struct dir_store *s = c->s;
@@ -561,28 +579,6 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 	const char *lost = kp_meta_get(w, KST_META_LOST);
 	host = host ? host : "";
 	labels = labels ? labels : "";
-	sqlite3_stmt *st = stmt(s, ST_WIN_FIND);
-	if (!st)
-		return -1;
-	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)start);
-	sqlite3_bind_int64(st, 4, (int64_t)end);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE || !(st = stmt(s, ST_WIN_INS)))
-		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)start);
-	sqlite3_bind_int64(st, 2, (int64_t)end);
-	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, labels, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, lost ? strtoll(lost, NULL, 10) : 0);
-	if (step_done(st))
-		return -1;
-	int64_t win = sqlite3_last_insert_rowid(s->db);
-
 	int vs = kp_find_value_type(w, "samples");
 	int vc = kp_find_value_type(w, "cpu_ns");
 	if (vs < 0)
@@ -590,6 +586,7 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 	struct row *rows = xcalloc(w->nsamples ? w->nsamples : 1, sizeof(*rows));
 	size_t n = 0;
 	int ret = -1;
+	/* the rows, merged per (label set, stack) */
 	for (size_t i = 0; i < w->nsamples; i++) {
 		uint32_t t = w->sample_thread[i];
 		int64_t ls = map_labelset(c, t < w->nthreads ? t : 0);
@@ -603,7 +600,9 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 		n++;
 	}
 	qsort(rows, n, sizeof(*rows), row_cmp);
+	size_t m = 0;
 	double total = 0;
+	struct strbuf dig = STRBUF_INIT;
 	for (size_t i = 0; i < n;) {
 		struct row r = rows[i++];
 		while (i < n && !row_cmp(&r, &rows[i])) {
@@ -612,21 +611,50 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 			i++;
 		}
 		total += r.samples;
+		rows[m++] = r;
+		strbuf_add(&dig, &r, sizeof(r));
+	}
+	int64_t digest = (int64_t)hash_bytes((const unsigned char *)dig.buf, dig.len);
+	strbuf_release(&dig);
+
+	sqlite3_stmt *st = stmt(s, ST_WIN_FIND);
+	if (!st)
+		goto out;
+	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)start);
+	sqlite3_bind_int64(st, 4, (int64_t)end);
+	sqlite3_bind_int64(st, 5, digest);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW) {
+		ret = 1;
+		goto out;
+	}
+	if (rc != SQLITE_DONE || !(st = stmt(s, ST_WIN_INS)))
+		goto out;
+	sqlite3_bind_int64(st, 1, (int64_t)start);
+	sqlite3_bind_int64(st, 2, (int64_t)end);
+	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, labels, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, lost ? strtoll(lost, NULL, 10) : 0);
+	bind_value(st, 6, total);
+	sqlite3_bind_int64(st, 7, digest);
+	if (step_done(st))
+		goto out;
+	int64_t win = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < m; i++) {
 		if (!(st = stmt(s, ST_SAMPLE_INS)))
 			goto out;
 		sqlite3_bind_int64(st, 1, win);
-		sqlite3_bind_int64(st, 2, r.ls);
-		sqlite3_bind_int64(st, 3, r.stack);
-		bind_value(st, 4, r.samples);
-		bind_value(st, 5, r.cpu);
+		sqlite3_bind_int64(st, 2, rows[i].ls);
+		sqlite3_bind_int64(st, 3, rows[i].stack);
+		bind_value(st, 4, rows[i].samples);
+		bind_value(st, 5, rows[i].cpu);
 		if (step_done(st))
 			goto out;
 	}
-	if (!(st = stmt(s, ST_WIN_TOTAL)))
-		goto out;
-	sqlite3_bind_int64(st, 1, win);
-	bind_value(st, 2, total);
-	if (step_done(st) || !(st = stmt(s, ST_MAXWIN_SET)))
+	if (!(st = stmt(s, ST_MAXWIN_SET)))
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)(end - start));
 	if (step_done(st))
@@ -1197,7 +1225,8 @@ static int label_scan(void *h, const struct kst_query *q, const char *key, struc
 		db_fail(s, "read", err);
 		goto out;
 	}
-	qsort(out->v, out->n, sizeof(*out->v), str_cmp);
+	if (out->n > 1) /* (no list at all when nothing matched) */
+		qsort(out->v, out->n, sizeof(*out->v), str_cmp);
 	size_t n = 0;
 	for (size_t i = 0; i < out->n; i++) {
 		if (n && !strcmp(out->v[n - 1], out->v[i]))
@@ -1405,4 +1434,69 @@ fail:
 	db_fail(s, "apply retention to", err);
 	dir_close(s);
 	return -1;
+}
+
+/* ---- gaps ---- */
+
+void kst_gaps_release(struct kst_gaps *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i].host);
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+int kst_dir_gaps(void *h, uint64_t from_ns, uint64_t to_ns, struct kst_gaps *out, struct strbuf *err)
+{
+	struct dir_store *s = h;
+	sqlite3_stmt *st = NULL;
+	size_t alloc = 0;
+	int ret = -1;
+	memset(out, 0, sizeof(*out));
+	if (begin_read(s, err))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT host, start_ns, end_ns FROM win WHERE start_ns < ?2 AND end_ns > ?1"
+				      " ORDER BY host, start_ns", -1, &st, NULL) != SQLITE_OK) {
+		db_fail(s, "read", err);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, from_ns > INT64_MAX ? INT64_MAX : (int64_t)from_ns);
+	sqlite3_bind_int64(st, 2, to_ns > INT64_MAX ? INT64_MAX : (int64_t)to_ns);
+	char *host = NULL;
+	uint64_t reach = 0, last_len = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *hname = (const char *)sqlite3_column_text(st, 0);
+		uint64_t a = (uint64_t)sqlite3_column_int64(st, 1), b = (uint64_t)sqlite3_column_int64(st, 2);
+		uint64_t len = b - a;
+		if (!host || strcmp(host, hname)) {
+			free(host);
+			host = xstrdup(hname);
+			reach = b;
+			last_len = len;
+			continue;
+		}
+		/* a gap: more time between the windows than the longer of the two lasts */
+		if (a > reach && a - reach > (len > last_len ? len : last_len)) {
+			ALLOC_GROW(out->v, out->n + 1, alloc);
+			out->v[out->n].host = xstrdup(host);
+			out->v[out->n].from_ns = reach;
+			out->v[out->n].to_ns = a;
+			out->n++;
+		}
+		if (b > reach)
+			reach = b;
+		last_len = len;
+	}
+	free(host);
+	if (rc != SQLITE_DONE) {
+		db_fail(s, "read", err);
+		kst_gaps_release(out);
+		goto out;
+	}
+	ret = 0;
+out:
+	sqlite3_finalize(st);
+	end_read(s);
+	return ret;
 }
