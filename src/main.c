@@ -26,6 +26,7 @@ static const struct cmd_struct commands[] = {
 	{ "lock", cmd_lock, "profile lock contention: waits and holds per lock, with stacks" },
 	{ "export", cmd_export, "write a profile for pprof, speedscope, Firefox Profiler, Chrome" },
 	{ "annotate", cmd_annotate, "show one function's source lines (and instructions) with their samples" },
+	{ "agent", cmd_agent, "profile the whole machine all the time, a window at a time, to a store" },
 	{ "query", cmd_query, "one profile from a store of kiln agent's windows, by time and label" },
 	{ "serve", cmd_serve, "a local web UI: flame graphs, top functions, CPU over time, compare" },
 };

@@ -19,6 +19,7 @@ int cmd_latency(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_annotate(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 

@@ -475,7 +475,7 @@ int kc_collector_is_switch_sample(const struct kc_collector *c, uint64_t id)
 	return 0;
 }
 
-static int paranoid_level(void)
+int kc_perf_paranoid(void)
 {
 	int v = 2;
 	FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
@@ -494,7 +494,7 @@ static int open_error(const struct kc_collector *c, int err, int tid)
 	switch (err) {
 	case EACCES:
 	case EPERM: {
-		int lvl = paranoid_level();
+		int lvl = kc_perf_paranoid();
 		if (tid < 0)
 			return kiln_error("not allowed to sample every process (kernel.perf_event_paranoid is %d): "
 					  "system-wide recording (-a, -C) needs root or 'sysctl kernel.perf_event_paranoid=0'",

@@ -135,6 +135,9 @@ size_t kc_collector_probe_fds(const struct kc_collector *c, int *fds, int *probe
 int kc_collector_probe_of(const struct kc_collector *c, uint64_t id);
 const struct kc_stats *kc_collector_stats(const struct kc_collector *c);
 
+/* kernel.perf_event_paranoid (2, the default, when it cannot be read). */
+int kc_perf_paranoid(void);
+
 /* CLOCK_MONOTONIC now in ns: the clock of record times. */
 uint64_t kc_now_ns(void);
 

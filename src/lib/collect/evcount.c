@@ -1,5 +1,6 @@
 /* evcount.c: perf_event_open counters over one run of a command (see evcount.h). */
 #include "collect/evcount.h"
+#include "collect/collector.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -341,13 +342,7 @@ int kc_counters_attach(struct kc_counters *cs, pid_t pid)
 			if (e == ESRCH)
 				continue; /* a thread that ended meanwhile */
 			if ((e == EACCES || e == EPERM) && c->def->type == PERF_TYPE_SOFTWARE) {
-				int lvl = 2;
-				FILE *f = fopen("/proc/sys/kernel/perf_event_paranoid", "re");
-				if (f) {
-					if (fscanf(f, "%d", &lvl) != 1)
-						lvl = 2;
-					fclose(f);
-				}
+				int lvl = kc_perf_paranoid();
 				free(t);
 				kc_counters_close(cs);
 				if (pid > 0)

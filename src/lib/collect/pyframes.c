@@ -76,6 +76,7 @@ struct file_ent {
 struct kc_py {
 	struct kp_profile *prof;
 	int internals;
+	int poll_ms;                 /* the ring thread's wait when no record comes */
 	struct kiln_py *skel;
 	struct ring_buffer *rb;
 	int bpf_ok;                  /* loaded and attached */
@@ -329,7 +330,7 @@ static void *ring_thread(void *arg)
 	int efd = ring_buffer__epoll_fd(py->rb);
 	while (!__atomic_load_n(&py->stop, __ATOMIC_ACQUIRE)) {
 		struct epoll_event ev;
-		epoll_wait(efd, &ev, 1, 10);
+		epoll_wait(efd, &ev, 1, py->poll_ms);
 		consume(py);
 	}
 	return NULL;
@@ -346,6 +347,7 @@ struct kc_py *kc_py_new(struct kp_profile *prof, int internals)
 	struct kc_py *py = xcalloc(1, sizeof(*py));
 	py->prof = prof;
 	py->internals = internals;
+	py->poll_ms = 10;
 	pthread_mutex_init(&py->lock, NULL);
 	py->nat = xmalloc(MERGE_MAX * sizeof(uint32_t));
 	py->pyf = xmalloc(PYB_MAX_FRAMES * sizeof(uint32_t));
@@ -638,6 +640,27 @@ void kc_py_attach_pid(struct kc_py *py, int pid)
 void kc_py_sync(struct kc_py *py)
 {
 	consume(py);
+}
+
+void kc_py_set_poll(struct kc_py *py, int ms)
+{
+	if (py && !py->running)
+		py->poll_ms = ms;
+}
+
+void kc_py_new_profile(struct kc_py *py)
+{
+	if (!py)
+		return;
+	pthread_mutex_lock(&py->lock);
+	for (struct code_ent *e = py->code_all; e; e = e->next_all) {
+		e->label = e->file = 0;
+		e->nlines = 0;
+	}
+	pthread_mutex_unlock(&py->lock);
+	py->s_eval = py->s_python = 0;
+	if (py->kinds)
+		memset(py->kinds, 0, py->nkinds);
 }
 
 /* ---- merging (main thread) ---- */

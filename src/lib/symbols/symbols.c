@@ -463,6 +463,17 @@ void ks_exec(struct ks_session *s, int pid)
 	pr->jit = NULL;
 }
 
+void ks_exit(struct ks_session *s, int pid)
+{
+	struct ks_proc *pr = ks_proc_get(s, pid, 0);
+	if (!pr)
+		return;
+	ks_exec(s, pid);
+	free(pr->maps);
+	pr->maps = NULL;
+	pr->alloc = 0;
+}
+
 int ks_load_proc_maps(struct ks_session *s, int pid)
 {
 	char path[64];
@@ -580,6 +591,21 @@ static void check_profile(struct ks_session *s, struct kp_profile *p)
 			s->prof_gen = 1;
 		s->prof_max_id = 0;
 	}
+}
+
+void ks_session_forget_profile(struct ks_session *s)
+{
+	s->prof = NULL;
+	s->prof_gen++;
+	if (!s->prof_gen)
+		s->prof_gen = 1;
+	s->prof_max_id = 0;
+}
+
+void ks_session_size(const struct ks_session *s, size_t *modules, size_t *cached)
+{
+	*modules = s->mods_nr;
+	*cached = s->cnr;
 }
 
 static kp_frame_t intern_frame(struct ks_session *s, struct kp_profile *p,

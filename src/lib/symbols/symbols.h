@@ -61,6 +61,8 @@ int ks_load_proc_maps(struct ks_session *s, int pid);
 void ks_fork(struct ks_session *s, int ppid, int pid);
 /* pid called exec: its maps so far are dropped (new ones follow). */
 void ks_exec(struct ks_session *s, int pid);
+/* pid ended: its maps are dropped and their memory freed. */
+void ks_exit(struct ks_session *s, int pid);
 
 /* ---- resolving ---- */
 
@@ -82,6 +84,12 @@ void ks_exec(struct ks_session *s, int pid);
  * ids are interned on demand) but alternating profiles costs re-interning. */
 int ks_resolve(struct ks_session *s, struct kp_profile *p, int pid, uint64_t addr, int kernel,
 	       kp_frame_t *out, int max);
+
+/* The profile last passed to ks_resolve was emptied and started again (kp_profile_release
+ * and kp_profile_init at the same address): the frame ids cached for it no longer hold. */
+void ks_session_forget_profile(struct ks_session *s);
+/* How big the session has grown: modules known and addresses resolved (cache entries). */
+void ks_session_size(const struct ks_session *s, size_t *modules, size_t *cached);
 
 /* ---- unwinding (x86_64) ----
  * Registers use perf_event_open's order (asm/perf_regs.h: PERF_REG_X86_AX ...
