@@ -45,6 +45,8 @@ static void usage(FILE *out)
 		"                         continued with frame pointers), dwarf[,SIZE], or fp\n"
 		"                         (frame pointers only: cheapest, but code built without\n"
 		"                         them loses its callers)\n"
+		"      --lines            also source lines and inlined functions (reads each\n"
+		"                         program's DWARF: more memory and CPU; default: functions)\n"
 		"  -v, --verbose          a line per window, not only problems\n"
 		"  -h, --help             show this help\n"
 		"\n"
@@ -85,6 +87,7 @@ int cmd_agent(int argc, char **argv)
 		{ "retain-age", required_argument, NULL, 'A' },
 		{ "retain-size", required_argument, NULL, 'R' },
 		{ "call-graph", required_argument, NULL, 'g' },
+		{ "lines", no_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -186,6 +189,9 @@ int cmd_agent(int argc, char **argv)
 				usage_error("agent", "-g needs fp, dwarf or auto (dwarf,SIZE and auto,SIZE too), not '%s'", optarg);
 				goto out;
 			}
+			break;
+		case 'L':
+			o.lines = 1;
 			break;
 		case 'v':
 			o.verbose = 1;

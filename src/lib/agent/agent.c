@@ -464,7 +464,11 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	/* rings for about half a second of samples (the reader drains them as they fill) */
 	uint64_t ring = (uint64_t)(cfg.stack_user_size + 512) * o->freq / 2;
 	cfg.buffer_bytes = ring < RING_BYTES ? RING_BYTES : ring > RING_MAX ? RING_MAX : (size_t)ring;
+	/* functions only by default: names come from symbol tables, and no program's DWARF
+	 * (line tables, inline trees) is read: that is most of a symbolizer's memory and time
+	 * on a machine that runs many programs */
 	struct ks_options so = { 0, 0, 0, 0 };
+	so.no_inline = so.no_lines = !o->lines;
 	kc_sampler_init(&a.s, kc_collector_new(&cfg), &so, o->call_graph, 0, 1);
 	a.s.on_proc = on_proc;
 	a.s.on_proc_ctx = &a;

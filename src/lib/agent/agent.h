@@ -30,6 +30,8 @@ struct ka_opts {
 	int call_graph;              /* enum kc_call_graph (auto by default, as record) */
 	uint32_t stack_size;         /* user stack bytes per sample for dwarf/auto, 0: default */
 	int verbose;
+	int lines;                   /* also source lines and inlined functions (reads every
+				      * program's DWARF: more memory and CPU); default: functions */
 	/* local store only: retention at start and every RETAIN windows (0: none) */
 	uint64_t retain_age_ns, retain_bytes;
 	const char *store_dir;       /* the --store directory, NULL for --sink */
