@@ -50,8 +50,7 @@ struct reader {
 	const struct lock_opts *o;
 };
 
-/* "mutex worker_init (lock.c:12)" from the innermost frame of the naming stack. */
-static char *lock_name(const struct kp_profile *p, uint32_t kind, kp_stack_t s, uint64_t addr)
+char *lock_name(const struct kp_profile *p, uint32_t kind, kp_stack_t s, uint64_t addr)
 {
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s ", lock_kind_name(kind));
@@ -111,7 +110,6 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 	}
 	const struct hp_lock_entry *locks = (const void *)((const char *)h + 4096);
 	const struct hp_lock_site *sites = (const void *)((const char *)locks + HP_LOCK_MAX * sizeof(*locks));
-	size_t first = r->nlocks;
 	/* index in the file -> index in r->locks (or SIZE_MAX) */
 	size_t *map = xmalloc(HP_LOCK_MAX * sizeof(size_t));
 	r->processes++;
@@ -166,9 +164,6 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 		ls->total_ns = st2->total_ns;
 		ls->max_ns = st2->max_ns;
 	}
-	for (size_t k = first; k < r->nlocks; k++)
-		if (r->locks[k].nsites > 1)
-			qsort(r->locks[k].sites, r->locks[k].nsites, sizeof(struct lock_site), cmp_site);
 	free(map);
 	munmap((void *)h, hp_lock_file_size());
 }
@@ -218,9 +213,29 @@ static void on_finish(void *ctx, struct heap_session *s, struct kp_profile *hp, 
 		free(path);
 	}
 	closedir(d);
-	if (rd->r->nlocks > 1)
-		qsort(rd->r->locks, rd->r->nlocks, sizeof(*rd->r->locks), cmp_lock);
-	make_samples(rd->r);
+	lock_result_finish(rd->r);
+}
+
+void lock_result_finish(struct lock_result *r)
+{
+	for (size_t k = 0; k < r->nlocks; k++)
+		if (r->locks[k].nsites > 1)
+			qsort(r->locks[k].sites, r->locks[k].nsites, sizeof(struct lock_site), cmp_site);
+	if (r->nlocks > 1)
+		qsort(r->locks, r->nlocks, sizeof(*r->locks), cmp_lock);
+	make_samples(r);
+}
+
+void lock_result_init(struct lock_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	kp_profile_init(&r->prof);
+	kp_add_value_type(&r->prof, "wait_ns", "nanoseconds");
+	kp_add_value_type(&r->prof, "hold_ns", "nanoseconds");
+	kp_add_value_type(&r->prof, "contended", "count");
+	kp_add_value_type(&r->prof, "cond_wait_ns", "nanoseconds");
+	r->prof.default_value = 0;
+	kp_meta_set(&r->prof, "kind", "lock");
 }
 
 int lock_run(const struct lock_opts *o, struct lock_result *r)
@@ -230,14 +245,7 @@ int lock_run(const struct lock_opts *o, struct lock_result *r)
 	struct reader rd = { r, o };
 	char hold_env[64];
 	const char *env[3];
-	memset(r, 0, sizeof(*r));
-	kp_profile_init(&r->prof);
-	kp_add_value_type(&r->prof, "wait_ns", "nanoseconds");
-	kp_add_value_type(&r->prof, "hold_ns", "nanoseconds");
-	kp_add_value_type(&r->prof, "contended", "count");
-	kp_add_value_type(&r->prof, "cond_wait_ns", "nanoseconds");
-	r->prof.default_value = 0;
-	kp_meta_set(&r->prof, "kind", "lock");
+	lock_result_init(r);
 	snprintf(hold_env, sizeof(hold_env), "%s=%llu", HP_ENV_LOCK_HOLD, (unsigned long long)o->hold_ns);
 	env[0] = HP_ENV_LOCK "=1";
 	env[1] = hold_env;
