@@ -80,3 +80,51 @@ print("select b from t order by c desc limit 5;")
 PY
 	STDIN=$T/b.sql compare "sqlite: 200k inserts, an index, queries" 0 sqlite3 :memory: || exit 1
 fi
+
+# kiln lock -p: the same program started first, attached to, and let go once kiln's
+# probes are in (tests/e2e/probed.py); its own loop time bare and while traced (attach
+# and read-back are outside the loop). Three probe traps per lock/unlock pair cost far
+# more than the preload, so fewer iterations: N_P (default N/10) and NPAIRS_P.
+N_P=${N_P:-$((N / 10))}
+NPAIRS_P=${NPAIRS_P:-$((NPAIRS / 10))}
+# one_p CMD...: runs CMD under kiln lock -p; prints "wall_ns loop_ns" (wall: go to exit)
+one_p() {
+	local pid k s e loop
+	rm -f "$T/go"
+	LOCK_BENCH_GO=$T/go "$@" >"$T/out" 2>"$T/err" & pid=$!
+	"$KILN" lock -q -p $pid >"$T/kout" 2>"$T/kerr" & k=$!
+	/usr/bin/python3 tests/e2e/probed.py $pid >&2 || { kill $pid $k; wait; return 1; }
+	s=$(date +%s%N)
+	touch "$T/go"
+	wait $pid || { echo "failed: $*" >&2; cat "$T/err" >&2; return 1; }
+	e=$(date +%s%N)
+	wait $k || { echo "kiln lock -p failed" >&2; cat "$T/kerr" >&2; return 1; }
+	loop=$(sed -n 's/^loop_ns //p' "$T/err" | tail -1)
+	echo "$((e - s)) ${loop:-0}"
+}
+# compare_p LABEL PAIRS CMD...: REPS alternating runs, bare and under kiln lock -p
+compare_p() {
+	local label=$1 pairs=$2
+	shift 2
+	: >"$T/r"
+	for _ in $(seq 1 "$REPS"); do
+		b=$(one "$@") || return 1
+		k=$(one_p "$@") || return 1
+		echo "$b $k" >>"$T/r"
+	done
+	python3 - "$label" "$pairs" "$T/r" <<'PY'
+import statistics, sys
+label, pairs, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = [list(map(float, l.split())) for l in open(path) if l.strip()]
+bl = [r[1] for r in rows]; kl = [r[3] for r in rows]
+lr = [k / b for k, b in zip(kl, bl)]
+print(f"{label} (kiln lock -p):")
+print(f"  loop   bare {statistics.median(bl)/1e9:8.3f} s   kiln lock -p {statistics.median(kl)/1e9:8.3f} s   "
+      f"ratio {statistics.median(lr):.3f} (min {min(lr):.3f}, max {max(lr):.3f})")
+if pairs:
+    print(f"  per lock/unlock pair: bare {statistics.median(bl)/pairs:.1f} ns, kiln lock -p {statistics.median(kl)/pairs:.1f} ns, "
+          f"added {statistics.median(k - b for k, b in zip(kl, bl))/pairs:.1f} ns (median of per-run differences)")
+PY
+}
+compare_p "work: 2 threads x $N_P locked sections of ~300 rounds" 0 "$PROG" work "$N_P" 2 300 || exit 1
+compare_p "pairs: $NPAIRS_P uncontended lock/unlock pairs, one thread" "$NPAIRS_P" "$PROG" uncontended "$NPAIRS_P" || exit 1

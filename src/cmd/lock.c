@@ -75,6 +75,7 @@ int cmd_lock(int argc, char **argv)
 	int c, json = 0, quiet = 0, rc = 0, pid = 0;
 	long top = 10, nstacks = 3, v;
 	double duration = 0;
+	struct lock_probes *probes = NULL;
 	char *resolved = NULL;
 	double hold = 10e-6;
 
@@ -119,8 +120,9 @@ int cmd_lock(int argc, char **argv)
 		return usage_error("lock", "no command to run; give one after the options, as in 'kiln lock -- ./prog'");
 	o.hold_ns = (uint64_t)(hold * 1e9);
 	if (pid) {
-		struct lock_attach_opts ao = { pid, o.hold_ns, duration };
+		struct lock_attach_opts ao = { pid, o.hold_ns, duration, &probes };
 		if (lock_attach(&ao, &r) < 0) {
+			lock_probes_free(probes);
 			lock_result_release(&r);
 			return 1;
 		}
@@ -179,5 +181,7 @@ int cmd_lock(int argc, char **argv)
 			rc = code;
 	}
 	lock_result_release(&r);
+	fflush(stdout);
+	lock_probes_free(probes);
 	return rc;
 }

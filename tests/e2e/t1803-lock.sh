@@ -75,9 +75,6 @@ expect "a static binary is refused in one line; a missing program exits 127" '
 	grep -q "statically linked" err &&
 	check_exit 127 "$KILN" lock -- no-such-program-kiln 2>err2 && [ "$(wc -l <err2)" -eq 1 ]
 '
-expect "-p is refused in one line that says what to use instead" '
-	check_exit 2 "$KILN" lock -p 1 2>err && grep -q "record --off-cpu -p 1" err
-'
 expect "a target that exits at once: one line, its status passed on (or 1)" '
 	check_exit 7 "$KILN" lock -- sh -c "exit 7" >out 2>err && [ "$(wc -l <err)" -eq 1 ] &&
 	check_exit 1 "$KILN" lock -- true >out 2>err2 && [ "$(wc -l <err2)" -eq 1 ] && grep -q "no lock" err2

@@ -86,12 +86,20 @@ static int is_libc(const char *path)
 	return !strncmp(b, "libc.so", 7) || (!strncmp(b, "libc-", 5) && strstr(b, ".so"));
 }
 
-/* The libc the process maps, and its executable mappings. */
-static int find_libc(struct attach *x)
+/* The libc the process maps, and its executable mappings. A process that has just
+ * called exec may map its dynamic loader but no libc yet: it is read again for up to
+ * two seconds (*loader says whether a loader was seen). */
+static int find_libc_once(struct attach *x, int *loader)
 {
 	char path[64], line[4096];
 	int pid = x->o->pid;
 	FILE *f;
+	*loader = 0;
+	free(x->libc);
+	x->libc = NULL;
+	free(x->maps);
+	x->maps = NULL;
+	x->nmaps = 0;
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f) {
@@ -108,6 +116,8 @@ static int find_libc(struct attach *x)
 			continue;
 		char *p = line + n;
 		p[strcspn(p, "\n")] = '\0';
+		if (p[0] == '/' && strstr(p, "/ld-linux"))
+			*loader = 1;
 		if (p[0] != '/' || !is_libc(p))
 			continue;
 		if (!x->libc)
@@ -120,6 +130,19 @@ static int find_libc(struct attach *x)
 		}
 	}
 	fclose(f);
+	return 0;
+}
+
+static int find_libc(struct attach *x)
+{
+	int pid = x->o->pid, loader = 0;
+	for (int tries = 0; tries < 100; tries++) {
+		if (find_libc_once(x, &loader) < 0)
+			return -1;
+		if (x->libc || !loader)
+			break;
+		usleep(20000);
+	}
 	if (!x->libc) {
 		char exe[64];
 		char *p;
@@ -455,6 +478,38 @@ static void set_meta(struct attach *x)
 	strbuf_release(&sb);
 }
 
+struct lock_probes {
+	struct lock_bpf *skel;
+	struct bpf_link *links[2 * LKB_NFUNCS];
+	size_t nlinks;
+};
+
+void lock_probes_free(struct lock_probes *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	if (p->skel)
+		lock_bpf__destroy(p->skel);
+	free(p);
+}
+
+/* The probes and the program, freed now or handed to the caller (o->keep). */
+static void links_destroy(struct attach *x)
+{
+	struct lock_probes *p = xcalloc(1, sizeof(*p));
+	p->skel = x->skel;
+	memcpy(p->links, x->links, x->nlinks * sizeof(x->links[0]));
+	p->nlinks = x->nlinks;
+	x->skel = NULL;
+	x->nlinks = 0;
+	if (x->o->keep)
+		*x->o->keep = p;
+	else
+		lock_probes_free(p);
+}
+
 int lock_attach(const struct lock_attach_opts *o, struct lock_result *r)
 {
 	struct attach x;
@@ -490,10 +545,7 @@ int lock_attach(const struct lock_attach_opts *o, struct lock_result *r)
 	lock_result_finish(r);
 	rc = 0;
 out:
-	for (size_t i = 0; i < x.nlinks; i++)
-		bpf_link__destroy(x.links[i]);
-	if (x.skel)
-		lock_bpf__destroy(x.skel);
+	links_destroy(&x);
 	if (x.sym)
 		ks_session_free(x.sym);
 	free(x.stack_of);
