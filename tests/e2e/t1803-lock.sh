@@ -4,22 +4,7 @@
 # a spinlock), fork children, real programs (sqlite3, xz -T2), the profile, bad input.
 . "$(dirname "$0")/lib.sh"
 
-# lget FILE EXPR: a Python expression over the JSON (d, and L: locks by their first
-# created frame + kind, e.g. L["hot_section mutex"]).
-lget() {
-	/usr/bin/python3 -c '
-import json,sys
-d=json.load(open(sys.argv[1]))
-L={}
-for l in d["locks"]:
-    L.setdefault((l["created"][0] if l["created"] else "?")+" "+l["kind"], l)
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-within() {
-	/usr/bin/python3 -c 'import sys; a,b,p=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=b*p/100 else 1)' "$1" "$2" "$3" ||
-		{ echo "$1 is not within $3% of $2" >&2; return 1; }
-}
-export -f lget within
+. "$(dirname "$0")/lib_lock.sh"
 
 expect "four threads on one mutex: exact acquisitions, contention found with its stack, total wait within 20% of the truth" '
 	"$KILN" lock --json -- "$WORKLOADS/lock_contend" 50 1000 >o.json 2>err || { cat err; exit 1; }

@@ -13,26 +13,7 @@ if [ "$(id -u)" -ne 0 ] || [ ! -e /sys/bus/event_source/devices/uprobe/type ]; t
 	exit $?
 fi
 
-# lget FILE EXPR: a Python expression over the JSON (d, and L: locks by their first
-# created frame + kind, e.g. L["hot_section mutex"]).
-lget() {
-	/usr/bin/python3 -c '
-import json,sys
-d=json.load(open(sys.argv[1]))
-L={}
-for l in d["locks"]:
-    L.setdefault((l["created"][0] if l["created"] else "?")+" "+l["kind"], l)
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-within() {
-	/usr/bin/python3 -c 'import sys; a,b,p=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=b*p/100 else 1)' "$1" "$2" "$3" ||
-		{ echo "$1 is not within $3% of $2" >&2; return 1; }
-}
-# probed PID: waits until kiln's probes are in process PID (tests/e2e/probed.py)
-probed() {
-	/usr/bin/python3 "$TOP/tests/e2e/probed.py" "$1"
-}
-export -f lget within probed
+. "$(dirname "$0")/lib_lock.sh"
 
 expect "-p on a running program: exact acquisitions, contention found with its stack, the other mutex never contended, total wait within 20% of the truth" '
 	LOCK_CONTEND_ATTACH=1 "$WORKLOADS/lock_contend" 50 1000 2>w.err & pid=$!

@@ -85,6 +85,33 @@ static int cmp_lock(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+struct lock_info *lock_result_add(struct lock_result *r, int32_t pid, const struct hp_lock_entry *e)
+{
+	struct lock_info *l;
+	r->locks = xreallocarray(r->locks, r->nlocks + 1, sizeof(*r->locks));
+	l = &r->locks[r->nlocks++];
+	memset(l, 0, sizeof(*l));
+	l->pid = pid;
+	l->addr = e->addr;
+	l->kind = e->kind;
+	l->acquisitions = e->acquisitions;
+	l->contended = e->contended;
+	l->wait_ns = e->wait_ns;
+	l->wait_max = e->wait_max;
+	l->hold_ns = e->hold_ns;
+	l->hold_max = e->hold_max;
+	l->cond_waits = e->cond_waits;
+	l->cond_wait_ns = e->cond_wait_ns;
+	l->timeouts = e->timeouts;
+	l->read_acquisitions = e->read_acquisitions;
+	l->hold_timed = e->hold_timed;
+	/* fewer holds timed than taken (sampled, or still held at the end): the total is
+	 * estimated from the timed ones */
+	if (e->hold_timed && e->hold_timed < e->acquisitions)
+		l->hold_ns = (uint64_t)((double)e->hold_ns * (double)e->acquisitions / (double)e->hold_timed);
+	return l;
+}
+
 static void read_table(struct reader *rd, struct heap_session *s, struct kp_profile *hp, const char *path)
 {
 	struct lock_result *r = rd->r;
@@ -120,29 +147,11 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 		map[i] = SIZE_MAX;
 		if (!e->addr || !e->kind || (!e->acquisitions && !e->cond_waits && !e->timeouts))
 			continue;
-		r->locks = xreallocarray(r->locks, r->nlocks + 1, sizeof(*r->locks));
-		struct lock_info *l = &r->locks[r->nlocks];
-		memset(l, 0, sizeof(*l));
-		l->pid = h->pid;
-		l->addr = e->addr;
-		l->kind = e->kind;
-		l->acquisitions = e->acquisitions;
-		l->contended = e->contended;
-		l->wait_ns = e->wait_ns;
-		l->wait_max = e->wait_max;
-		l->hold_ns = e->hold_ns;
-		l->hold_max = e->hold_max;
-		l->cond_waits = e->cond_waits;
-		l->cond_wait_ns = e->cond_wait_ns;
-		l->timeouts = e->timeouts;
-		l->read_acquisitions = e->read_acquisitions;
-		l->hold_timed = e->hold_timed;
-		if (e->hold_timed && e->hold_timed < e->acquisitions)
-			l->hold_ns = (uint64_t)((double)e->hold_ns * (double)e->acquisitions / (double)e->hold_timed);
+		struct lock_info *l = lock_result_add(r, h->pid, e);
 		kp_stack_t hs = e->first_stack ? heap_session_stack(s, h->pid, h->created_ns, e->first_stack) : 0;
 		l->created = hs ? lock_copy_stack(&r->prof, hp, hs) : 0;
 		l->name = lock_name(&r->prof, l->kind, l->created, l->addr);
-		map[i] = r->nlocks++;
+		map[i] = r->nlocks - 1;
 	}
 	for (uint32_t i = 0; i < HP_LOCK_SITES; i++) {
 		const struct hp_lock_site *st2 = &sites[i];

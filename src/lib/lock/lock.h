@@ -63,6 +63,11 @@ int lock_run(const struct lock_opts *o, struct lock_result *r);
 void lock_result_release(struct lock_result *r);
 const char *lock_kind_name(uint32_t kind);
 
+struct hp_lock_entry;
+/* Appends to r the lock e (heap_proto.h's table entry, the layout lock -p's BPF map
+ * shares) of process pid: its counters, hold_ns estimated from the timed holds when
+ * fewer than the acquisitions. The caller sets created and name. */
+struct lock_info *lock_result_add(struct lock_result *r, int32_t pid, const struct hp_lock_entry *e);
 /* An empty result: the profile with its value types and meta kind "lock" (for other
  * collectors of the same model, such as lock_attach). */
 void lock_result_init(struct lock_result *r);

@@ -2,6 +2,7 @@
  * lock_attach.h). */
 #include "lock/lock_attach.h"
 #include "lock/lock_bpf_abi.h"
+#include "heap/heap_proto.h"
 #include "symbols/symbols.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -9,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -23,6 +25,18 @@
 #include "lock_bpf.skel.h"
 
 #define POLL_MS 100
+
+/* the BPF map's lock entry begins with the preload table's (lock_bpf_abi.h) */
+#define SAME_FIELD(f) _Static_assert(offsetof(struct lkb_lock, f) == offsetof(struct hp_lock_entry, f), #f)
+SAME_FIELD(kind);
+SAME_FIELD(first_stack);
+SAME_FIELD(acquisitions);
+SAME_FIELD(wait_max);
+SAME_FIELD(hold_max);
+SAME_FIELD(cond_wait_ns);
+SAME_FIELD(read_acquisitions);
+SAME_FIELD(hold_timed);
+_Static_assert(sizeof(struct lkb_lock) >= sizeof(struct hp_lock_entry), "lkb_lock");
 
 static const char *const fn_names[LKB_NFUNCS] = {
 	[LKB_F_MUTEX_LOCK] = "pthread_mutex_lock",
@@ -405,26 +419,10 @@ static void read_maps(struct attach *x)
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, &v) != 0 || (!v.acquisitions && !v.cond_waits && !v.timeouts))
 			continue;
-		r->locks = xreallocarray(r->locks, r->nlocks + 1, sizeof(*r->locks));
-		struct lock_info *l = &r->locks[r->nlocks++];
-		memset(l, 0, sizeof(*l));
-		l->pid = x->o->pid;
-		l->addr = k;
-		l->kind = v.kind;
-		l->acquisitions = v.acquisitions;
-		l->read_acquisitions = v.read_acquisitions;
-		l->contended = v.contended;
-		l->wait_ns = v.wait_ns;
-		l->wait_max = v.wait_max;
-		l->hold_ns = v.hold_ns;
-		l->hold_max = v.hold_max;
-		l->hold_timed = v.hold_timed;
-		l->cond_waits = v.cond_waits;
-		l->cond_wait_ns = v.cond_wait_ns;
-		l->timeouts = v.timeouts;
-		/* holds still running at the end are not timed: the total is estimated from those that were */
-		if (v.hold_timed && v.hold_timed < v.acquisitions)
-			l->hold_ns = (uint64_t)((double)v.hold_ns * (double)v.acquisitions / (double)v.hold_timed);
+		struct hp_lock_entry e;
+		memcpy(&e, &v, sizeof(e));
+		e.addr = k;
+		struct lock_info *l = lock_result_add(r, x->o->pid, &e);
 		l->created = stack_get(x, v.first_stack, v.first_ret);
 		l->name = lock_name(&r->prof, l->kind, l->created, l->addr);
 	}

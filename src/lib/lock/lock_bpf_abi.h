@@ -41,13 +41,17 @@ enum { LKB_WAIT = 1, LKB_HOLD = 2, LKB_COND_WAIT = 3 };
 #define LKB_MAX_HOLDS 65536
 #define LKB_STACK_DEPTH 127
 
-/* per lock (key: its address) */
+/* per lock (key: its address): heap_proto.h's struct hp_lock_entry (the preload's
+ * table entry, so that one reader serves both; lock_attach.c checks the offsets), then
+ * what only the BPF side has */
 struct lkb_lock {
-	unsigned long long acquisitions, read_acquisitions, contended, wait_ns, wait_max;
-	unsigned long long hold_ns, hold_max, hold_timed, cond_waits, cond_wait_ns, timeouts;
-	unsigned long long first_ret; /* with first_stack taken at a function's entry: the return address */
-	int first_stack;       /* stack map id of the code that first took (or initialized) it; <0 none */
-	unsigned int kind;     /* LKB_MUTEX, ... */
+	unsigned long long addr;       /* unused in the map (it is the key) */
+	unsigned int kind;             /* LKB_MUTEX, ... */
+	int first_stack;               /* stack map id of the code that first took (or
+					* initialized) it; <0 none */
+	unsigned long long acquisitions, contended, wait_ns, wait_max, hold_ns, hold_max;
+	unsigned long long cond_waits, cond_wait_ns, timeouts, read_acquisitions, hold_timed;
+	unsigned long long first_ret;  /* with first_stack taken at a function's entry: the return address */
 };
 
 /* per (lock, stack, what). A stack taken at a function's entry starts with that entry,
