@@ -332,22 +332,54 @@ static int target_ended(int pid)
 	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
 }
 
-/* Waits for a signal, the duration or the process's end. */
-static void trace(struct attach *x)
-{
+static const int stop_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+#define NSTOP (sizeof(stop_sigs) / sizeof(stop_sigs[0]))
+
+struct sigstate {
 	sigset_t block, orig;
-	int sfd;
+	struct sigaction old[NSTOP];
+	int fd;
+};
+
+/* From the start (a Ctrl-C while attaching stops tracing as soon as it begins): the
+ * stop signals blocked, at their default disposition (an ignored signal, as a shell's
+ * background job has SIGINT, is dropped rather than queued), read from a signalfd. */
+static void signals_take(struct sigstate *st)
+{
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&st->block);
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaddset(&st->block, stop_sigs[i]);
+	sigprocmask(SIG_BLOCK, &st->block, &st->orig);
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaction(stop_sigs[i], &dfl, &st->old[i]);
+	st->fd = signalfd(-1, &st->block, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void signals_give(struct sigstate *st)
+{
+	if (st->fd >= 0) {
+		struct signalfd_siginfo si;
+		while (read(st->fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			; /* more than one: all handled by stopping */
+		close(st->fd);
+	}
+	for (size_t i = 0; i < NSTOP; i++)
+		sigaction(stop_sigs[i], &st->old[i], NULL);
+	sigprocmask(SIG_SETMASK, &st->orig, NULL);
+}
+
+/* Waits for a signal, the duration or the process's end. */
+static void trace(struct attach *x, int sfd)
+{
 	uint64_t t0 = now_ns(), deadline = x->o->duration > 0 ? t0 + (uint64_t)(x->o->duration * 1e9) : 0;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sfd = signalfd(-1, &block, SFD_CLOEXEC | SFD_NONBLOCK);
 	for (;;) {
 		struct pollfd pf = { sfd, POLLIN, 0 };
-		if (sfd >= 0 && poll(&pf, 1, POLL_MS) > 0 && (pf.revents & POLLIN))
+		struct signalfd_siginfo si;
+		if (sfd >= 0 && poll(&pf, 1, POLL_MS) > 0 && (pf.revents & POLLIN) &&
+		    read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 			break;
 		if (sfd < 0)
 			usleep(POLL_MS * 1000);
@@ -355,9 +387,6 @@ static void trace(struct attach *x)
 			break;
 	}
 	x->r->seconds = (double)(now_ns() - t0) / 1e9;
-	if (sfd >= 0)
-		close(sfd);
-	sigprocmask(SIG_SETMASK, &orig, NULL);
 }
 
 /* The profile stack of stack map id (root-first, the caller of the lock function last);
@@ -512,6 +541,7 @@ int lock_attach(const struct lock_attach_opts *o, struct lock_result *r)
 {
 	struct attach x;
 	struct ks_options so = { 0, 0, 0, 1 };
+	struct sigstate sig;
 	int rc = -1;
 	char path[64];
 	memset(&x, 0, sizeof(x));
@@ -521,6 +551,7 @@ int lock_attach(const struct lock_attach_opts *o, struct lock_result *r)
 	snprintf(path, sizeof(path), "/proc/%d", o->pid);
 	if (o->pid <= 0 || access(path, F_OK) != 0)
 		return kiln_error("no process with pid %d; check the number with 'ps'", o->pid);
+	signals_take(&sig);
 	if (find_libc(&x) < 0 || find_funcs(&x) < 0 || load(&x) < 0)
 		goto out;
 	set_meta(&x);
@@ -529,7 +560,7 @@ int lock_attach(const struct lock_attach_opts *o, struct lock_result *r)
 	if (attach_probes(&x) < 0)
 		goto out;
 	__atomic_store_n(&x.skel->bss->armed, 1, __ATOMIC_RELEASE);
-	trace(&x);
+	trace(&x, sig.fd);
 	__atomic_store_n(&x.skel->bss->armed, 0, __ATOMIC_RELEASE);
 	/* libraries loaded while tracing: the process may still be there to tell (a
 	 * snapshot replaces the one before; one of an ended process would be empty) */
@@ -543,6 +574,7 @@ int lock_attach(const struct lock_attach_opts *o, struct lock_result *r)
 	lock_result_finish(r);
 	rc = 0;
 out:
+	signals_give(&sig);
 	links_destroy(&x);
 	if (x.sym)
 		ks_session_free(x.sym);
