@@ -83,6 +83,8 @@ $(BUILD)/gen/%.bpf.o: %.bpf.c | $(DEPS_OK)
 	clang -target bpf -O2 -g -D__TARGET_ARCH_x86 -Isrc/lib -I/usr/include/x86_64-linux-gnu -Wall -Werror -c -o $@ $<
 # Python frames (kiln record): the program shares its record layout with pyframes.c
 $(BUILD)/gen/kiln_py.bpf.o: src/lib/python/py_bpf_abi.h
+# kiln lock -p: the program shares its map layouts with lock_attach.c
+$(BUILD)/gen/lock_bpf.bpf.o: src/lib/lock/lock_bpf_abi.h
 $(BUILD)/src/lib/collect/pyframes.o: ALL_CFLAGS += -Wno-cast-align
 # protobuf-c-compiler output: generated at build time, compiled without our warning set
 # (it is not our code); every library object waits for the headers.

@@ -1,9 +1,12 @@
-/* lock.c: kiln lock: lock contention of a program, with the heap library in lock mode:
- *   kiln lock [options] [--] CMD [ARGS...] */
+/* lock.c: kiln lock: lock contention of a program, with the heap library in lock mode,
+ * or of a running process through uprobes and BPF:
+ *   kiln lock [options] [--] CMD [ARGS...]
+ *   kiln lock [options] -p PID */
 #include "cmd.h"
 #include "collect/cmdrun.h"
 #include "heap/heap_run.h"
 #include "lock/lock.h"
+#include "lock/lock_attach.h"
 #include "lock/lock_report.h"
 #include "profile/profile_io.h"
 #include "util/parse.h"
@@ -20,16 +23,21 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kiln lock [options] [--] CMD [ARGS...]\n"
+		"       kiln lock [options] -p PID\n"
 		"\n"
 		"Runs CMD with kiln's preload library in lock mode and profiles lock contention\n"
 		"in user space: pthread mutexes (and C++ std::mutex, which uses them), rwlocks,\n"
 		"spinlocks, and condition-variable waits (kept apart from contention). Per lock,\n"
 		"named by the code that created or first took it: acquisitions, how many were\n"
 		"contended, total and longest wait and hold, and the stacks that waited and held\n"
-		"longest. Every thread and child process is followed. (No -p: a running program\n"
-		"cannot load the library; 'kiln record --off-cpu -p PID' names its lock waits.)\n"
+		"longest. Every thread and child process is followed. With -p, a running process\n"
+		"is traced instead, through uprobes on its libc's pthread functions and a BPF\n"
+		"program (root), every thread of it, until Ctrl-C, --duration or its end.\n"
 		"\n"
 		"options:\n"
+		"  -p, --pid PID       trace this running process (all its threads)\n"
+		"  -d, --duration DURATION\n"
+		"                      with -p: stop after this long (default: Ctrl-C or its end)\n"
 		"  -o, --output FILE   also write a profile (wait_ns, hold_ns, contended,\n"
 		"                      cond_wait_ns per stack) for report, flame and diff\n"
 		"      --json          JSON output (docs/kiln-lock.md)\n"
@@ -42,6 +50,7 @@ static void usage(FILE *out)
 		"\n"
 		"examples:\n"
 		"  kiln lock -- ./server --threads 8\n"
+		"  kiln lock -p $(pidof server) -d 10s\n"
 		"  kiln lock -o lock.prof -- ./app && kiln flame lock.prof > waits.svg\n");
 }
 
@@ -55,15 +64,18 @@ int cmd_lock(int argc, char **argv)
 		{ "hold-stacks", required_argument, NULL, OPT_HOLD },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *optstring = "+o:p:qh";
+	const char *optstring = "+o:p:d:qh";
 	const char *output = NULL;
 	struct lock_opts o;
 	struct lock_result r;
-	int c, json = 0, quiet = 0, rc = 0;
-	long top = 10, nstacks = 3;
+	int c, json = 0, quiet = 0, rc = 0, pid = 0;
+	long top = 10, nstacks = 3, v;
+	double duration = 0;
+	struct lock_probes *probes = NULL;
 	char *resolved = NULL;
 	double hold = 10e-6;
 
@@ -88,31 +100,49 @@ int cmd_lock(int argc, char **argv)
 			break;
 		case 'q': quiet = 1; break;
 		case 'p':
-			return usage_error("lock", "'-p' cannot work: a running program cannot load kiln's library; "
-					   "start it with 'kiln lock -- CMD', or see its lock waits with "
-					   "'kiln record --off-cpu -p %s'", optarg);
+			if (kiln_parse_long(optarg, 1, 0x7fffffff, &v) < 0)
+				return usage_error("lock", "'-p' needs a process id, not '%s'", optarg);
+			pid = (int)v;
+			break;
+		case 'd':
+			if (kiln_parse_duration(optarg, &duration) < 0 || duration <= 0)
+				return usage_error("lock", "'--duration' needs a duration such as 10s, not '%s'", optarg);
+			break;
 		case 'h': usage(stdout); return 0;
 		default: return bad_option("lock", argv, optstring);
 		}
 	}
-	if (optind >= argc)
+	if (pid && optind < argc)
+		return usage_error("lock", "give either '-p PID' or a command, not both");
+	if (duration > 0 && !pid)
+		return usage_error("lock", "'--duration' goes with '-p PID'; a command is traced until it ends");
+	if (!pid && optind >= argc)
 		return usage_error("lock", "no command to run; give one after the options, as in 'kiln lock -- ./prog'");
-	o.argv = argv + optind;
 	o.hold_ns = (uint64_t)(hold * 1e9);
-	c = heap_run_check(o.argv[0], &resolved);
-	if (c < 0)
-		return c == -2 ? 127 : 1;
-	free(resolved);
-	o.preload = heap_find_preload();
-	if (!o.preload)
-		return 1;
-	if (lock_run(&o, &r) < 0) {
+	if (pid) {
+		struct lock_attach_opts ao = { pid, o.hold_ns, duration, &probes };
+		if (lock_attach(&ao, &r) < 0) {
+			lock_probes_free(probes);
+			lock_result_release(&r);
+			return 1;
+		}
+	} else {
+		o.argv = argv + optind;
+		c = heap_run_check(o.argv[0], &resolved);
+		if (c < 0)
+			return c == -2 ? 127 : 1;
+		free(resolved);
+		o.preload = heap_find_preload();
+		if (!o.preload)
+			return 1;
+		if (lock_run(&o, &r) < 0) {
+			free((char *)o.preload);
+			rc = r.exec_failed ? 127 : 1;
+			lock_result_release(&r);
+			return rc;
+		}
 		free((char *)o.preload);
-		rc = r.exec_failed ? 127 : 1;
-		lock_result_release(&r);
-		return rc;
 	}
-	free((char *)o.preload);
 	{
 		struct strbuf sb = STRBUF_INIT;
 		if (json)
@@ -124,14 +154,20 @@ int cmd_lock(int argc, char **argv)
 	}
 	if (output) {
 		struct strbuf cmd = STRBUF_INIT;
-		for (char **a = o.argv; *a; a++)
+		for (char **a = o.argv; a && *a; a++)
 			strbuf_addf(&cmd, "%s%s", cmd.len ? " " : "", *a);
-		kp_meta_set(&r.prof, "command", cmd.buf);
+		if (cmd.len)
+			kp_meta_set(&r.prof, "command", cmd.buf);
 		strbuf_release(&cmd);
 		if (kp_profile_save(&r.prof, output) < 0)
 			rc = 1;
 	}
-	if (!r.nlocks) {
+	if (!r.nlocks && pid) {
+		kiln_error("no lock was recorded: process %d took no pthread lock while kiln watched (%.1f s)", pid,
+			   r.seconds);
+		if (!rc)
+			rc = 1;
+	} else if (!r.nlocks) {
 		kiln_error("no lock was recorded: '%s' took no pthread lock through kiln's library "
 			   "(it exited at once, cleared LD_PRELOAD, or uses no pthread locks)", o.argv[0]);
 		if (!rc)
@@ -145,5 +181,7 @@ int cmd_lock(int argc, char **argv)
 			rc = code;
 	}
 	lock_result_release(&r);
+	fflush(stdout);
+	lock_probes_free(probes);
 	return rc;
 }

@@ -26,27 +26,21 @@
 #define HELD_MAX 32
 
 
-struct kl_real {
-	int (*mutex_lock)(pthread_mutex_t *);
-	int (*mutex_trylock)(pthread_mutex_t *);
-	int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
-	int (*mutex_unlock)(pthread_mutex_t *);
-	int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
-	int (*rw_rdlock)(pthread_rwlock_t *);
-	int (*rw_tryrdlock)(pthread_rwlock_t *);
-	int (*rw_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
-	int (*rw_wrlock)(pthread_rwlock_t *);
-	int (*rw_trywrlock)(pthread_rwlock_t *);
-	int (*rw_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
-	int (*rw_unlock)(pthread_rwlock_t *);
-	int (*rw_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
-	int (*spin_lock)(pthread_spinlock_t *);
-	int (*spin_trylock)(pthread_spinlock_t *);
-	int (*spin_unlock)(pthread_spinlock_t *);
-	int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
-	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+/* The real functions, per lock operand: a mutex, a rwlock taken shared (rd) or
+ * exclusive (wr: the same unlock and init), a spinlock. Called through pointers of one
+ * signature (void *: the lock), as dlsym gives them. */
+enum { KL_MUTEX, KL_RD, KL_WR, KL_SPIN, KL_NOPS };
+struct kl_ops {
+	int (*lock)(void *);
+	int (*trylock)(void *);
+	int (*timedlock)(void *, const struct timespec *);   /* NULL for spinlocks */
+	int (*unlock)(void *);
+	int (*init)(void *, const void *);                    /* for spinlocks unused */
 };
-static struct kl_real R;
+static struct kl_ops R[KL_NOPS];
+static int (*R_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+static int (*R_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+static const uint32_t kl_kind[KL_NOPS] = { HP_LK_MUTEX, HP_LK_RWLOCK, HP_LK_RWLOCK, HP_LK_SPIN };
 static int resolved;
 
 struct kl_held {
@@ -119,25 +113,27 @@ static void resolve_real(void)
 {
 	if (__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))
 		return;
-#define SYM(field, name) R.field = (__typeof__(R.field))dlsym(RTLD_NEXT, name)
-	SYM(mutex_lock, "pthread_mutex_lock");
-	SYM(mutex_trylock, "pthread_mutex_trylock");
-	SYM(mutex_timedlock, "pthread_mutex_timedlock");
-	SYM(mutex_unlock, "pthread_mutex_unlock");
-	SYM(mutex_init, "pthread_mutex_init");
-	SYM(rw_rdlock, "pthread_rwlock_rdlock");
-	SYM(rw_tryrdlock, "pthread_rwlock_tryrdlock");
-	SYM(rw_timedrdlock, "pthread_rwlock_timedrdlock");
-	SYM(rw_wrlock, "pthread_rwlock_wrlock");
-	SYM(rw_trywrlock, "pthread_rwlock_trywrlock");
-	SYM(rw_timedwrlock, "pthread_rwlock_timedwrlock");
-	SYM(rw_unlock, "pthread_rwlock_unlock");
-	SYM(rw_init, "pthread_rwlock_init");
-	SYM(spin_lock, "pthread_spin_lock");
-	SYM(spin_trylock, "pthread_spin_trylock");
-	SYM(spin_unlock, "pthread_spin_unlock");
-	SYM(cond_wait, "pthread_cond_wait");
-	SYM(cond_timedwait, "pthread_cond_timedwait");
+#define SYM(k, field, name) R[k].field = (__typeof__(R[k].field))dlsym(RTLD_NEXT, name)
+	SYM(KL_MUTEX, lock, "pthread_mutex_lock");
+	SYM(KL_MUTEX, trylock, "pthread_mutex_trylock");
+	SYM(KL_MUTEX, timedlock, "pthread_mutex_timedlock");
+	SYM(KL_MUTEX, unlock, "pthread_mutex_unlock");
+	SYM(KL_MUTEX, init, "pthread_mutex_init");
+	SYM(KL_RD, lock, "pthread_rwlock_rdlock");
+	SYM(KL_RD, trylock, "pthread_rwlock_tryrdlock");
+	SYM(KL_RD, timedlock, "pthread_rwlock_timedrdlock");
+	SYM(KL_WR, lock, "pthread_rwlock_wrlock");
+	SYM(KL_WR, trylock, "pthread_rwlock_trywrlock");
+	SYM(KL_WR, timedlock, "pthread_rwlock_timedwrlock");
+	SYM(KL_RD, unlock, "pthread_rwlock_unlock");
+	SYM(KL_RD, init, "pthread_rwlock_init");
+	SYM(KL_SPIN, lock, "pthread_spin_lock");
+	SYM(KL_SPIN, trylock, "pthread_spin_trylock");
+	SYM(KL_SPIN, unlock, "pthread_spin_unlock");
+	R[KL_WR].unlock = R[KL_RD].unlock;
+	R[KL_WR].init = R[KL_RD].init;
+	R_cond_wait = (__typeof__(R_cond_wait))dlsym(RTLD_NEXT, "pthread_cond_wait");
+	R_cond_timedwait = (__typeof__(R_cond_timedwait))dlsym(RTLD_NEXT, "pthread_cond_timedwait");
 #undef SYM
 	__atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
 }
@@ -420,95 +416,113 @@ static inline int active(const struct kh_thread *t)
 	return __atomic_load_n(&kl.on, __ATOMIC_RELAXED) && !t->busy && t->state != KH_T_OFF;
 }
 
-#define ENSURE(fn) do { if (KH_UNLIKELY(!R.fn)) resolve_real(); } while (0)
+#define ENSURE(p) do { if (KH_UNLIKELY(!(p))) resolve_real(); } while (0)
 
-/* ---- mutexes ---- */
-static __attribute__((noinline)) int mutex_lock_slow(pthread_mutex_t *m, const uint64_t *fa)
+static void timed_out(struct kh_thread *t, const void *l, int k, const uint64_t *fa)
+{
+	struct hp_lock_entry *e = entry_of(t, l, kl_kind[k], fa);
+	if (e)
+		__atomic_add_fetch(&e->timeouts, 1, __ATOMIC_RELAXED);
+}
+
+/* A blocking acquisition of l (operand k; timed when ts), traced the mutrace way: try
+ * first; EBUSY means contended, and the blocking call is timed. A plain mutex (kind 0:
+ * the default, std::mutex's) is free when its lock word is 0: a load instead of a
+ * try-lock call, then the plain lock (the fastest path of all); one taken between the
+ * load and the lock is a contention not counted. */
+static inline __attribute__((always_inline)) int acquire(int k, void *l, const struct timespec *ts,
+							   const uint64_t *fa)
 {
 	struct kh_thread *t = &kh_tls;
+	pthread_mutex_t *m = l;
 	int rc, contended = 0;
 	uint64_t t0 = 0, wait = 0;
-	/* A plain mutex (kind 0: the default, std::mutex's) is free when its lock word is 0:
-	 * a load instead of a try-lock call, then the plain lock (the fastest path of all).
-	 * One taken between the load and the lock is a contention not counted. */
-	if (m->__data.__kind == 0 && __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 0)
-		rc = R.mutex_lock(m);
+	if (k == KL_MUTEX && !ts && m->__data.__kind == 0 && __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 0)
+		rc = R[k].lock(l);
 	else
-		rc = R.mutex_trylock(m);
+		rc = R[k].trylock(l);
 	if (rc == EBUSY) {
 		contended = 1;
 		t0 = kl_now();
-		rc = R.mutex_lock(m);
+		rc = ts ? R[k].timedlock(l, ts) : R[k].lock(l);
 		uint64_t t1 = kl_now();
 		wait = t1 - t0;
 		t0 = t1;
+		if (rc == ETIMEDOUT)
+			timed_out(t, l, k, fa);
 	}
 	if (rc == 0)
-		acquired(t, m, HP_LK_MUTEX, 0, contended, wait, t0, fa);
+		acquired(t, l, kl_kind[k], k == KL_RD, contended, wait, t0, fa);
 	return rc;
 }
 
-EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+/* acquire() made for each operand, k a constant in each (out of line: the exported
+ * functions' path outside lock mode stays a check and a jump) */
+static __attribute__((noinline)) int acquire_mutex(void *l, const struct timespec *ts, const uint64_t *fa) { return acquire(KL_MUTEX, l, ts, fa); }
+static __attribute__((noinline)) int acquire_rd(void *l, const struct timespec *ts, const uint64_t *fa) { return acquire(KL_RD, l, ts, fa); }
+static __attribute__((noinline)) int acquire_wr(void *l, const struct timespec *ts, const uint64_t *fa) { return acquire(KL_WR, l, ts, fa); }
+static __attribute__((noinline)) int acquire_spin(void *l, const struct timespec *ts, const uint64_t *fa) { return acquire(KL_SPIN, l, ts, fa); }
+
+/* The entry points of one operand k, inlined into each exported function (k is a
+ * constant there, and FA, the frame address, is the exported function's: an
+ * always_inline function has no frame of its own); outside lock mode each goes
+ * straight to libc's. */
+static inline __attribute__((always_inline)) int lock_op(int k, void *l, const struct timespec *ts)
 {
-	ENSURE(mutex_lock);
+	ENSURE(ts ? (void *)R[k].timedlock : (void *)R[k].lock);
 	if (KH_LIKELY(!active(&kh_tls)))
-		return R.mutex_lock(m);
-	return mutex_lock_slow(m, FA);
+		return ts ? R[k].timedlock(l, ts) : R[k].lock(l);
+	return k == KL_MUTEX ? acquire_mutex(l, ts, FA) : k == KL_RD ? acquire_rd(l, ts, FA)
+	       : k == KL_WR ? acquire_wr(l, ts, FA) : acquire_spin(l, ts, FA);
 }
 
-EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+static inline __attribute__((always_inline)) int trylock_op(int k, void *l)
 {
-	ENSURE(mutex_trylock);
-	int rc = R.mutex_trylock(m);
+	ENSURE(R[k].trylock);
+	int rc = R[k].trylock(l);
 	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, m, HP_LK_MUTEX, 0, 0, 0, 0, FA);
+		acquired(&kh_tls, l, kl_kind[k], k == KL_RD, 0, 0, 0, FA);
 	return rc;
 }
 
-EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
+static inline __attribute__((always_inline)) int unlock_op(int k, void *l)
 {
-	struct kh_thread *t = &kh_tls;
-	ENSURE(mutex_timedlock);
-	if (!active(t))
-		return R.mutex_timedlock(m, ts);
-	int rc = R.mutex_trylock(m);
-	uint64_t t0 = 0, wait = 0;
-	int contended = 0;
-	if (rc == EBUSY) {
-		contended = 1;
-		t0 = kl_now();
-		rc = R.mutex_timedlock(m, ts);
-		uint64_t t1 = kl_now();
-		wait = t1 - t0;
-		t0 = t1;
-		if (rc == ETIMEDOUT) {
-			struct hp_lock_entry *e = entry_of(t, m, HP_LK_MUTEX, FA);
-			if (e)
-				__atomic_add_fetch(&e->timeouts, 1, __ATOMIC_RELAXED);
-		}
-	}
-	if (rc == 0)
-		acquired(t, m, HP_LK_MUTEX, 0, contended, wait, t0, FA);
-	return rc;
+	ENSURE(R[k].unlock);
+	if (KH_UNLIKELY(active(&kh_tls)) && kl.hdr)
+		releasing(&kh_tls, l, FA);
+	return R[k].unlock(l);
 }
 
-EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+static inline __attribute__((always_inline)) int init_op(int k, void *l, const void *attr)
 {
-	ENSURE(mutex_unlock);
-	if (KH_LIKELY(!active(&kh_tls)) || !kl.hdr)
-		return R.mutex_unlock(m);
-	releasing(&kh_tls, m, FA);
-	return R.mutex_unlock(m);
-}
-
-EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *attr)
-{
-	ENSURE(mutex_init);
-	int rc = R.mutex_init(m, attr);
+	ENSURE(R[k].init);
+	int rc = R[k].init(l, attr);
 	if (rc == 0 && active(&kh_tls))
-		entry_of(&kh_tls, m, HP_LK_MUTEX, FA);
+		entry_of(&kh_tls, l, kl_kind[k], FA);
 	return rc;
 }
+
+/* ---- mutexes ---- */
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m) { return lock_op(KL_MUTEX, m, NULL); }
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts) { return lock_op(KL_MUTEX, m, ts); }
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m) { return trylock_op(KL_MUTEX, m); }
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m) { return unlock_op(KL_MUTEX, m); }
+EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a) { return init_op(KL_MUTEX, m, a); }
+
+/* ---- rwlocks ---- */
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l) { return lock_op(KL_RD, l, NULL); }
+EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l) { return lock_op(KL_WR, l, NULL); }
+EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts) { return lock_op(KL_RD, l, ts); }
+EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts) { return lock_op(KL_WR, l, ts); }
+EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l) { return trylock_op(KL_RD, l); }
+EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l) { return trylock_op(KL_WR, l); }
+EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l) { return unlock_op(KL_RD, l); }
+EXPORT int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *a) { return init_op(KL_RD, l, a); }
+
+/* ---- spinlocks ---- */
+EXPORT int pthread_spin_lock(pthread_spinlock_t *l) { return lock_op(KL_SPIN, (void *)l, NULL); }
+EXPORT int pthread_spin_trylock(pthread_spinlock_t *l) { return trylock_op(KL_SPIN, (void *)l); }
+EXPORT int pthread_spin_unlock(pthread_spinlock_t *l) { return unlock_op(KL_SPIN, (void *)l); }
 
 /* ---- condition variables: the wait releases the mutex (its hold ends) and takes it
  * back (a new hold starts); the time is a condition wait, not contention ---- */
@@ -516,10 +530,10 @@ static int cond_common(pthread_cond_t *c, pthread_mutex_t *m, const struct times
 {
 	struct kh_thread *t = &kh_tls;
 	if (!active(t))
-		return ts ? R.cond_timedwait(c, m, ts) : R.cond_wait(c, m);
+		return ts ? R_cond_timedwait(c, m, ts) : R_cond_wait(c, m);
 	releasing(t, m, fa);
 	uint64_t t0 = kl_now();
-	int rc = ts ? R.cond_timedwait(c, m, ts) : R.cond_wait(c, m);
+	int rc = ts ? R_cond_timedwait(c, m, ts) : R_cond_wait(c, m);
 	uint64_t t1 = kl_now();
 	struct hp_lock_entry *e = entry_of(t, m, HP_LK_MUTEX, fa);
 	if (e) {
@@ -541,145 +555,12 @@ static int cond_common(pthread_cond_t *c, pthread_mutex_t *m, const struct times
 
 EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	ENSURE(cond_wait);
+	ENSURE(R_cond_wait);
 	return cond_common(c, m, NULL, FA);
 }
 
 EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *ts)
 {
-	ENSURE(cond_timedwait);
+	ENSURE(R_cond_timedwait);
 	return cond_common(c, m, ts, FA);
-}
-
-/* ---- rwlocks ---- */
-static int rw_acquire(pthread_rwlock_t *l, int shared, const struct timespec *ts, const uint64_t *fa)
-{
-	struct kh_thread *t = &kh_tls;
-	int (*try_)(pthread_rwlock_t *) = shared ? R.rw_tryrdlock : R.rw_trywrlock;
-	int rc, contended = 0;
-	uint64_t t0, wait = 0;
-	if (!active(t)) {
-		if (ts)
-			return shared ? R.rw_timedrdlock(l, ts) : R.rw_timedwrlock(l, ts);
-		return shared ? R.rw_rdlock(l) : R.rw_wrlock(l);
-	}
-	rc = try_(l);
-	t0 = 0;
-	if (rc == EBUSY) {
-		contended = 1;
-		t0 = kl_now();
-		if (ts)
-			rc = shared ? R.rw_timedrdlock(l, ts) : R.rw_timedwrlock(l, ts);
-		else
-			rc = shared ? R.rw_rdlock(l) : R.rw_wrlock(l);
-		uint64_t t1 = kl_now();
-		wait = t1 - t0;
-		t0 = t1;
-		if (rc == ETIMEDOUT) {
-			struct hp_lock_entry *e = entry_of(t, l, HP_LK_RWLOCK, fa);
-			if (e)
-				__atomic_add_fetch(&e->timeouts, 1, __ATOMIC_RELAXED);
-		}
-	}
-	if (rc == 0)
-		acquired(t, l, HP_LK_RWLOCK, shared, contended, wait, t0, fa);
-	return rc;
-}
-
-EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
-{
-	ENSURE(rw_rdlock);
-	return rw_acquire(l, 1, NULL, FA);
-}
-
-EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
-{
-	ENSURE(rw_wrlock);
-	return rw_acquire(l, 0, NULL, FA);
-}
-
-EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *ts)
-{
-	ENSURE(rw_timedrdlock);
-	return rw_acquire(l, 1, ts, FA);
-}
-
-EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *ts)
-{
-	ENSURE(rw_timedwrlock);
-	return rw_acquire(l, 0, ts, FA);
-}
-
-EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
-{
-	ENSURE(rw_tryrdlock);
-	int rc = R.rw_tryrdlock(l);
-	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, l, HP_LK_RWLOCK, 1, 0, 0, 0, FA);
-	return rc;
-}
-
-EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
-{
-	ENSURE(rw_trywrlock);
-	int rc = R.rw_trywrlock(l);
-	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, l, HP_LK_RWLOCK, 0, 0, 0, 0, FA);
-	return rc;
-}
-
-EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
-{
-	ENSURE(rw_unlock);
-	if (active(&kh_tls) && kl.hdr)
-		releasing(&kh_tls, l, FA);
-	return R.rw_unlock(l);
-}
-
-EXPORT int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *attr)
-{
-	ENSURE(rw_init);
-	int rc = R.rw_init(l, attr);
-	if (rc == 0 && active(&kh_tls))
-		entry_of(&kh_tls, l, HP_LK_RWLOCK, FA);
-	return rc;
-}
-
-/* ---- spinlocks ---- */
-EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
-{
-	struct kh_thread *t = &kh_tls;
-	ENSURE(spin_lock);
-	if (!active(t))
-		return R.spin_lock(l);
-	int rc = R.spin_trylock(l), contended = 0;
-	uint64_t t0 = 0, wait = 0;
-	if (rc == EBUSY) {
-		contended = 1;
-		t0 = kl_now();
-		rc = R.spin_lock(l);
-		uint64_t t1 = kl_now();
-		wait = t1 - t0;
-		t0 = t1;
-	}
-	if (rc == 0)
-		acquired(t, (const void *)l, HP_LK_SPIN, 0, contended, wait, t0, FA);
-	return rc;
-}
-
-EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
-{
-	ENSURE(spin_trylock);
-	int rc = R.spin_trylock(l);
-	if (rc == 0 && active(&kh_tls))
-		acquired(&kh_tls, (const void *)l, HP_LK_SPIN, 0, 0, 0, 0, FA);
-	return rc;
-}
-
-EXPORT int pthread_spin_unlock(pthread_spinlock_t *l)
-{
-	ENSURE(spin_unlock);
-	if (active(&kh_tls) && kl.hdr)
-		releasing(&kh_tls, (const void *)l, FA);
-	return R.spin_unlock(l);
 }

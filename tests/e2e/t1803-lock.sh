@@ -4,22 +4,7 @@
 # a spinlock), fork children, real programs (sqlite3, xz -T2), the profile, bad input.
 . "$(dirname "$0")/lib.sh"
 
-# lget FILE EXPR: a Python expression over the JSON (d, and L: locks by their first
-# created frame + kind, e.g. L["hot_section mutex"]).
-lget() {
-	/usr/bin/python3 -c '
-import json,sys
-d=json.load(open(sys.argv[1]))
-L={}
-for l in d["locks"]:
-    L.setdefault((l["created"][0] if l["created"] else "?")+" "+l["kind"], l)
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-within() {
-	/usr/bin/python3 -c 'import sys; a,b,p=map(float,sys.argv[1:]); sys.exit(0 if abs(a-b)<=b*p/100 else 1)' "$1" "$2" "$3" ||
-		{ echo "$1 is not within $3% of $2" >&2; return 1; }
-}
-export -f lget within
+. "$(dirname "$0")/lib_lock.sh"
 
 expect "four threads on one mutex: exact acquisitions, contention found with its stack, total wait within 20% of the truth" '
 	"$KILN" lock --json -- "$WORKLOADS/lock_contend" 50 1000 >o.json 2>err || { cat err; exit 1; }
@@ -74,9 +59,6 @@ expect "a static binary is refused in one line; a missing program exits 127" '
 	check_exit 1 "$KILN" lock -- "$WORKLOADS/heap_static" 2>err && [ "$(wc -l <err)" -eq 1 ] &&
 	grep -q "statically linked" err &&
 	check_exit 127 "$KILN" lock -- no-such-program-kiln 2>err2 && [ "$(wc -l <err2)" -eq 1 ]
-'
-expect "-p is refused in one line that says what to use instead" '
-	check_exit 2 "$KILN" lock -p 1 2>err && grep -q "record --off-cpu -p 1" err
 '
 expect "a target that exits at once: one line, its status passed on (or 1)" '
 	check_exit 7 "$KILN" lock -- sh -c "exit 7" >out 2>err && [ "$(wc -l <err)" -eq 1 ] &&

@@ -4,12 +4,15 @@
  *   lock_bench work N T WORK     T threads, each N times: its own mutex around WORK
  *                                iterations of arithmetic (about WORK ns), and every
  *                                16th time a shared mutex around the same work
- * Prints on stderr "loop_ns T" (wall time of the measured part) and "pairs N". */
+ * Prints on stderr "loop_ns T" (wall time of the measured part) and "pairs N".
+ * With LOCK_BENCH_GO=FILE in the environment, the measured part waits until FILE
+ * exists (bench/lock.sh attaches `kiln lock -p` first). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t shared = PTHREAD_MUTEX_INITIALIZER;
 static long n_iter, work;
@@ -49,6 +52,9 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "uncontended";
 	long n = argc > 2 ? atol(argv[2]) : 10000000;
 	unsigned long long t0, t1;
+	const char *go = getenv("LOCK_BENCH_GO");
+	while (go && access(go, F_OK) != 0)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	if (!strcmp(mode, "uncontended")) {
 		pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 		t0 = now_ns();

@@ -5,7 +5,14 @@
  * holds, and measures its own waits (printed as hot_wait_ns, hot_hold_ns); one thread also takes its own mutex `cold` 1000 times (never contended). A
  * condition variable is waited on 10 times by the main thread (signalled by a helper
  * after 2 ms each). Then the main thread takes a rwlock 100 times shared and 10 times
- * exclusive, and a spinlock 100 times. Prints the known counts on stderr. */
+ * exclusive, and a spinlock 100 times. Prints the known counts on stderr.
+ *
+ * With LOCK_CONTEND_ATTACH=1 in the environment (for `kiln lock -p`), the workers are
+ * started and wait; main waits until uprobes are in place on the pthread functions it
+ * uses (the first byte of each, read through dlsym, is int3: 0xcc), then 0.3 s more
+ * (kiln arms its program after the last probe), and only then lets the work begin: all
+ * of it happens while kiln traces. It prints "attached" on stderr at that point. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +28,7 @@ static int cv_flag;
 static int iters = 50, hold_us = 1000;
 static unsigned long long hot_wait_ns; /* the workload's own measure of its waits */
 static unsigned long long hot_hold_ns; /* and of its holds (acquired to released) */
+static int go = 1;                     /* the workers may start */
 
 static unsigned long long now_ns(void)
 {
@@ -58,6 +66,8 @@ static void *worker(void *arg)
 {
 	long id = (long)arg;
 	struct timespec gap = { 0, 50000 };
+	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	for (int i = 0; i < iters; i++) {
 		hot_section();
 		nanosleep(&gap, NULL);
@@ -83,9 +93,36 @@ static void *signaller(void *arg)
 	return arg;
 }
 
+/* Waits until every pthread function used here starts with int3 (a uprobe). */
+static void wait_for_probes(void)
+{
+	static const char *const fns[] = { "pthread_mutex_lock", "pthread_mutex_unlock", "pthread_cond_wait",
+					   "pthread_rwlock_rdlock", "pthread_rwlock_wrlock", "pthread_rwlock_unlock",
+					   "pthread_cond_timedwait" };
+	for (int tries = 0; tries < 12000; tries++) {
+		int all = 1;
+		for (unsigned i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+			const unsigned char *f = dlsym(RTLD_DEFAULT, fns[i]);
+			if (!f || *(const volatile unsigned char *)f != 0xcc)
+				all = 0;
+		}
+		if (all) {
+			nanosleep(&(struct timespec){ 0, 300000000 }, NULL);
+			fprintf(stderr, "attached\n");
+			return;
+		}
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	fprintf(stderr, "no uprobes appeared in 120 s\n");
+	exit(3);
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t t[4], s;
+	const char *attach = getenv("LOCK_CONTEND_ATTACH");
+	if (attach && attach[0] == '1')
+		go = 0;
 	if (argc > 1)
 		iters = atoi(argv[1]);
 	if (argc > 2)
@@ -93,6 +130,11 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&cold, NULL);
 	for (long i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, worker, (void *)i);
+	if (!go) {
+		/* the workers exist before kiln attaches; the signaller starts after */
+		wait_for_probes();
+		__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+	}
 	pthread_create(&s, NULL, signaller, NULL);
 	for (int i = 0; i < 10; i++) {
 		pthread_mutex_lock(&cv_lock);

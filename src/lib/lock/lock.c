@@ -50,8 +50,7 @@ struct reader {
 	const struct lock_opts *o;
 };
 
-/* "mutex worker_init (lock.c:12)" from the innermost frame of the naming stack. */
-static char *lock_name(const struct kp_profile *p, uint32_t kind, kp_stack_t s, uint64_t addr)
+char *lock_name(const struct kp_profile *p, uint32_t kind, kp_stack_t s, uint64_t addr)
 {
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addf(&sb, "%s ", lock_kind_name(kind));
@@ -86,6 +85,33 @@ static int cmp_lock(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+struct lock_info *lock_result_add(struct lock_result *r, int32_t pid, const struct hp_lock_entry *e)
+{
+	struct lock_info *l;
+	r->locks = xreallocarray(r->locks, r->nlocks + 1, sizeof(*r->locks));
+	l = &r->locks[r->nlocks++];
+	memset(l, 0, sizeof(*l));
+	l->pid = pid;
+	l->addr = e->addr;
+	l->kind = e->kind;
+	l->acquisitions = e->acquisitions;
+	l->contended = e->contended;
+	l->wait_ns = e->wait_ns;
+	l->wait_max = e->wait_max;
+	l->hold_ns = e->hold_ns;
+	l->hold_max = e->hold_max;
+	l->cond_waits = e->cond_waits;
+	l->cond_wait_ns = e->cond_wait_ns;
+	l->timeouts = e->timeouts;
+	l->read_acquisitions = e->read_acquisitions;
+	l->hold_timed = e->hold_timed;
+	/* fewer holds timed than taken (sampled, or still held at the end): the total is
+	 * estimated from the timed ones */
+	if (e->hold_timed && e->hold_timed < e->acquisitions)
+		l->hold_ns = (uint64_t)((double)e->hold_ns * (double)e->acquisitions / (double)e->hold_timed);
+	return l;
+}
+
 static void read_table(struct reader *rd, struct heap_session *s, struct kp_profile *hp, const char *path)
 {
 	struct lock_result *r = rd->r;
@@ -111,7 +137,6 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 	}
 	const struct hp_lock_entry *locks = (const void *)((const char *)h + 4096);
 	const struct hp_lock_site *sites = (const void *)((const char *)locks + HP_LOCK_MAX * sizeof(*locks));
-	size_t first = r->nlocks;
 	/* index in the file -> index in r->locks (or SIZE_MAX) */
 	size_t *map = xmalloc(HP_LOCK_MAX * sizeof(size_t));
 	r->processes++;
@@ -122,29 +147,11 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 		map[i] = SIZE_MAX;
 		if (!e->addr || !e->kind || (!e->acquisitions && !e->cond_waits && !e->timeouts))
 			continue;
-		r->locks = xreallocarray(r->locks, r->nlocks + 1, sizeof(*r->locks));
-		struct lock_info *l = &r->locks[r->nlocks];
-		memset(l, 0, sizeof(*l));
-		l->pid = h->pid;
-		l->addr = e->addr;
-		l->kind = e->kind;
-		l->acquisitions = e->acquisitions;
-		l->contended = e->contended;
-		l->wait_ns = e->wait_ns;
-		l->wait_max = e->wait_max;
-		l->hold_ns = e->hold_ns;
-		l->hold_max = e->hold_max;
-		l->cond_waits = e->cond_waits;
-		l->cond_wait_ns = e->cond_wait_ns;
-		l->timeouts = e->timeouts;
-		l->read_acquisitions = e->read_acquisitions;
-		l->hold_timed = e->hold_timed;
-		if (e->hold_timed && e->hold_timed < e->acquisitions)
-			l->hold_ns = (uint64_t)((double)e->hold_ns * (double)e->acquisitions / (double)e->hold_timed);
+		struct lock_info *l = lock_result_add(r, h->pid, e);
 		kp_stack_t hs = e->first_stack ? heap_session_stack(s, h->pid, h->created_ns, e->first_stack) : 0;
 		l->created = hs ? lock_copy_stack(&r->prof, hp, hs) : 0;
 		l->name = lock_name(&r->prof, l->kind, l->created, l->addr);
-		map[i] = r->nlocks++;
+		map[i] = r->nlocks - 1;
 	}
 	for (uint32_t i = 0; i < HP_LOCK_SITES; i++) {
 		const struct hp_lock_site *st2 = &sites[i];
@@ -166,9 +173,6 @@ static void read_table(struct reader *rd, struct heap_session *s, struct kp_prof
 		ls->total_ns = st2->total_ns;
 		ls->max_ns = st2->max_ns;
 	}
-	for (size_t k = first; k < r->nlocks; k++)
-		if (r->locks[k].nsites > 1)
-			qsort(r->locks[k].sites, r->locks[k].nsites, sizeof(struct lock_site), cmp_site);
 	free(map);
 	munmap((void *)h, hp_lock_file_size());
 }
@@ -218,9 +222,29 @@ static void on_finish(void *ctx, struct heap_session *s, struct kp_profile *hp, 
 		free(path);
 	}
 	closedir(d);
-	if (rd->r->nlocks > 1)
-		qsort(rd->r->locks, rd->r->nlocks, sizeof(*rd->r->locks), cmp_lock);
-	make_samples(rd->r);
+	lock_result_finish(rd->r);
+}
+
+void lock_result_finish(struct lock_result *r)
+{
+	for (size_t k = 0; k < r->nlocks; k++)
+		if (r->locks[k].nsites > 1)
+			qsort(r->locks[k].sites, r->locks[k].nsites, sizeof(struct lock_site), cmp_site);
+	if (r->nlocks > 1)
+		qsort(r->locks, r->nlocks, sizeof(*r->locks), cmp_lock);
+	make_samples(r);
+}
+
+void lock_result_init(struct lock_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	kp_profile_init(&r->prof);
+	kp_add_value_type(&r->prof, "wait_ns", "nanoseconds");
+	kp_add_value_type(&r->prof, "hold_ns", "nanoseconds");
+	kp_add_value_type(&r->prof, "contended", "count");
+	kp_add_value_type(&r->prof, "cond_wait_ns", "nanoseconds");
+	r->prof.default_value = 0;
+	kp_meta_set(&r->prof, "kind", "lock");
 }
 
 int lock_run(const struct lock_opts *o, struct lock_result *r)
@@ -230,14 +254,7 @@ int lock_run(const struct lock_opts *o, struct lock_result *r)
 	struct reader rd = { r, o };
 	char hold_env[64];
 	const char *env[3];
-	memset(r, 0, sizeof(*r));
-	kp_profile_init(&r->prof);
-	kp_add_value_type(&r->prof, "wait_ns", "nanoseconds");
-	kp_add_value_type(&r->prof, "hold_ns", "nanoseconds");
-	kp_add_value_type(&r->prof, "contended", "count");
-	kp_add_value_type(&r->prof, "cond_wait_ns", "nanoseconds");
-	r->prof.default_value = 0;
-	kp_meta_set(&r->prof, "kind", "lock");
+	lock_result_init(r);
 	snprintf(hold_env, sizeof(hold_env), "%s=%llu", HP_ENV_LOCK_HOLD, (unsigned long long)o->hold_ns);
 	env[0] = HP_ENV_LOCK "=1";
 	env[1] = hold_env;

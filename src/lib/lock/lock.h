@@ -63,6 +63,21 @@ int lock_run(const struct lock_opts *o, struct lock_result *r);
 void lock_result_release(struct lock_result *r);
 const char *lock_kind_name(uint32_t kind);
 
+struct hp_lock_entry;
+/* Appends to r the lock e (heap_proto.h's table entry, the layout lock -p's BPF map
+ * shares) of process pid: its counters, hold_ns estimated from the timed holds when
+ * fewer than the acquisitions. The caller sets created and name. */
+struct lock_info *lock_result_add(struct lock_result *r, int32_t pid, const struct hp_lock_entry *e);
+/* An empty result: the profile with its value types and meta kind "lock" (for other
+ * collectors of the same model, such as lock_attach). */
+void lock_result_init(struct lock_result *r);
+/* Once every lock and site is in: sorts sites (longest total first, per what) and locks
+ * (most waited-for first), and adds the profile's samples. */
+void lock_result_finish(struct lock_result *r);
+/* "mutex worker_init (lock.c:12)" from the innermost frame of the naming stack s of p
+ * ("mutex at 0xADDR" without one); malloc'd. */
+char *lock_name(const struct kp_profile *p, uint32_t kind, kp_stack_t s, uint64_t addr);
+
 /* Copies stack s of profile from (frames root-first) into profile to; returns its id. */
 kp_stack_t lock_copy_stack(struct kp_profile *to, const struct kp_profile *from, kp_stack_t s);
 
