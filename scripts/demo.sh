@@ -60,3 +60,21 @@ if [ -n "$PY" ]; then
 	echo "demo: Python heap profile: $PWD/$OUT/python-heap.prof"
 	echo "demo: its flame graph (Python frames in Python blue): $PWD/$OUT/python-heap.svg"
 fi
+
+# 4. Always on: kiln agent samples the whole machine into a local store while the bundled
+# program runs; kiln query reads one process back for a time range
+echo
+echo "demo: kiln agent --store $OUT/store --window 2 --duration 6   (the whole machine, 19 Hz per CPU)"
+rm -rf "$OUT/store" "$OUT/spool" "$OUT/stop"
+( while [ ! -e "$OUT/stop" ]; do "$PROG" >/dev/null 2>&1; done ) &
+prog_pid=$!
+if "$KILN" agent --store "$OUT/store" --spool "$OUT/spool" --window 2 --duration 6 2>"$OUT/agent.err"; then
+	touch "$OUT/stop"; wait "$prog_pid"
+	echo "demo: kiln query --store $OUT/store --from -1m --comm shares_leaf --top 4"
+	"$KILN" query --store "$OUT/store" --from -1m --comm shares_leaf --top 4 || true
+	echo "demo: the store's labels: kiln query --store $OUT/store --list"
+	echo "demo: browse it: kiln serve --store $OUT/store   (then open http://127.0.0.1:8377/)"
+else
+	touch "$OUT/stop"; wait "$prog_pid"
+	echo "demo: kiln agent could not run here: $(head -1 "$OUT/agent.err")"
+fi
