@@ -8,6 +8,7 @@
 #include <string.h>
 #include "profile/profile.h"
 #include "store/store.h"
+#include "store/store_url.h"
 #include "util/strbuf.h"
 
 static void test_labels(void **state)
@@ -127,6 +128,34 @@ static void test_open_unknown(void **state)
 	strbuf_release(&err);
 }
 
+static void test_url(void **state)
+{
+	(void)state;
+	struct kst_url u;
+	assert_int_equal(kst_url_parse("clickhouse://db.example-1:9123/prof_2?timeout=5&connect_timeout=2",
+				       "clickhouse://", 8123, 60000, &u), 0);
+	assert_string_equal(u.hostport, "db.example-1:9123");
+	assert_int_equal(u.path_len, 6);
+	assert_memory_equal(u.path, "prof_2", 6);
+	assert_int_equal(u.total_ms, 5000);
+	assert_int_equal(u.connect_ms, 2000);
+	free(u.hostport);
+	assert_int_equal(kst_url_parse("pyroscope://[::1]", "pyroscope://", 4040, 30000, &u), 0);
+	assert_string_equal(u.hostport, "[::1]:4040");
+	assert_int_equal(u.path_len, 0);
+	assert_int_equal(u.total_ms, 30000);
+	assert_int_equal(u.connect_ms, 5000);
+	free(u.hostport);
+	assert_int_equal(kst_url_parse("pyroscope://h/", "pyroscope://", 4040, 30000, &u), 0);
+	free(u.hostport);
+	const char *bad[] = { "pyroscope://", "pyroscope://h:0", "pyroscope://h:65536", "pyroscope://h:",
+			      "pyroscope://h/a/b", "pyroscope://h?timeout=0", "pyroscope://h?timeout=86401",
+			      "pyroscope://h?retries=1", "pyroscope://h?timeout", "pyroscope://[::1",
+			      "pyroscope://h x", "clickhouse://h" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(kst_url_parse(bad[i], "pyroscope://", 4040, 30000, &u), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +163,7 @@ int main(void)
 		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_open_unknown),
+		cmocka_unit_test(test_url),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
  * Queries aggregate on the server (GROUP BY) and come back as TSV, read by kst_ch_rows. */
 #include "store/clickhouse.h"
 #include "store/store.h"
+#include "store/store_url.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -578,88 +579,25 @@ static int match_clickhouse(const char *spec)
 	return !strncmp(spec, "clickhouse://", 13);
 }
 
-static int parse_secs(const char *s, size_t len, long *ms)
-{
-	uint64_t v;
-	int64_t d;
-	if (parse_dec(s, len, 0, &v, &d) || v == 0 || v > 86400)
-		return -1;
-	*ms = (long)v * 1000;
-	return 0;
-}
-
 static int parse_spec(struct ch *c, const char *spec, struct strbuf *err)
 {
-	const char *p = spec + 13, *host = p;
-	size_t hl;
-	if (*p == '[') { /* [IPv6] */
-		const char *e = strchr(p, ']');
-		if (!e)
-			goto bad;
-		p = e + 1;
-	} else {
-		while (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')
-			p++;
+	struct kst_url u;
+	int rc = kst_url_parse(spec, "clickhouse://", 8123, 60000, &u);
+	if (!rc && u.path_len && isdigit((unsigned char)u.path[0])) { /* not a database name */
+		free(u.hostport);
+		rc = -1;
 	}
-	hl = (size_t)(p - host);
-	if (!hl)
-		goto bad;
-	unsigned port = 8123;
-	if (*p == ':') {
-		const char *ps = ++p;
-		while (isdigit((unsigned char)*p))
-			p++;
-		uint64_t v;
-		int64_t d;
-		if (parse_dec(ps, (size_t)(p - ps), 0, &v, &d) || !v || v > 65535)
-			goto bad;
-		port = (unsigned)v;
+	if (rc) {
+		strbuf_addf(err, "'%s' is not a clickhouse URL: use clickhouse://HOST:PORT/DB "
+			    "(optionally ?timeout=SECONDS&connect_timeout=SECONDS)", spec);
+		return -1;
 	}
-	const char *db = "kiln";
-	size_t dl = 4;
-	if (*p == '/') {
-		const char *ds = ++p;
-		while (isalnum((unsigned char)*p) || *p == '_')
-			p++;
-		if (p != ds) {
-			if (isdigit((unsigned char)*ds))
-				goto bad;
-			db = ds;
-			dl = (size_t)(p - ds);
-		}
-	}
-	c->connect_ms = 5000;
-	c->total_ms = 60000;
-	if (*p == '?') {
-		p++;
-		while (*p) {
-			size_t n = strcspn(p, "&");
-			const char *eq = memchr(p, '=', n);
-			if (!eq)
-				goto bad;
-			size_t kl = (size_t)(eq - p), vl = n - kl - 1;
-			if (kl == 7 && !memcmp(p, "timeout", 7)) {
-				if (parse_secs(eq + 1, vl, &c->total_ms))
-					goto bad;
-			} else if (kl == 15 && !memcmp(p, "connect_timeout", 15)) {
-				if (parse_secs(eq + 1, vl, &c->connect_ms))
-					goto bad;
-			} else {
-				goto bad;
-			}
-			p += n + (p[n] == '&');
-		}
-	}
-	if (*p)
-		goto bad;
-	c->hostport = xasprintf("%.*s:%u", (int)hl, host, port);
+	c->hostport = u.hostport;
+	c->connect_ms = u.connect_ms;
+	c->total_ms = u.total_ms;
 	c->url = xasprintf("http://%s/", c->hostport);
-	c->db = xstrndup(db, dl);
+	c->db = u.path_len ? xstrndup(u.path, u.path_len) : xstrdup("kiln");
 	return 0;
-bad:
-	strbuf_addf(err, "'%s' is not a clickhouse URL: use clickhouse://HOST:PORT/DB "
-		    "(optionally ?timeout=SECONDS&connect_timeout=SECONDS)", spec);
-	return -1;
 }
 
 static void ch_close(void *h)

@@ -8,6 +8,8 @@
  * one service on one host share a series; SERVICE is the service label, else the process
  * name. docs/store-clickhouse.md (its Pyroscope section) says what is sent and why. */
 #include "store/store.h"
+#include "store/store_url.h"
+#include "util/parse.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -38,74 +40,20 @@ static int match_pyroscope(const char *spec)
 	return !strncmp(spec, "pyroscope://", 12);
 }
 
-static int num(const char *s, size_t len, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-	if (!len || len > 6)
-		return -1;
-	for (size_t k = 0; k < len; k++) {
-		if (!isdigit((unsigned char)s[k]))
-			return -1;
-		v = v * 10 + (unsigned long)(s[k] - '0');
-	}
-	if (!v || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* pyroscope://HOST[:PORT][/][?timeout=S&connect_timeout=S] */
 static int parse_spec(struct pyro *c, const char *spec, struct strbuf *err)
 {
-	const char *p = spec + 12, *host = p;
-	if (*p == '[') {
-		const char *e = strchr(p, ']');
-		if (!e)
-			goto bad;
-		p = e + 1;
-	} else {
-		while (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == '_')
-			p++;
-	}
-	size_t hl = (size_t)(p - host);
-	if (!hl)
-		goto bad;
-	unsigned long port = 4040;
-	if (*p == ':') {
-		const char *ps = ++p;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (num(ps, (size_t)(p - ps), 65535, &port))
-			goto bad;
-	}
-	if (*p == '/')
-		p++;
-	c->connect_ms = 5000;
-	c->total_ms = 30000;
-	if (*p == '?') {
-		p++;
-		while (*p) {
-			size_t n = strcspn(p, "&");
-			const char *eq = memchr(p, '=', n);
-			unsigned long v;
-			if (!eq || num(eq + 1, n - (size_t)(eq - p) - 1, 86400, &v))
-				goto bad;
-			size_t kl = (size_t)(eq - p);
-			if (kl == 7 && !memcmp(p, "timeout", 7))
-				c->total_ms = (long)v * 1000;
-			else if (kl == 15 && !memcmp(p, "connect_timeout", 15))
-				c->connect_ms = (long)v * 1000;
-			else
-				goto bad;
-			p += n + (p[n] == '&');
+	struct kst_url u;
+	if (kst_url_parse(spec, "pyroscope://", 4040, 30000, &u) == 0) {
+		if (!u.path_len) {
+			c->hostport = u.hostport;
+			c->connect_ms = u.connect_ms;
+			c->total_ms = u.total_ms;
+			c->url = xasprintf("http://%s/ingest", c->hostport);
+			return 0;
 		}
+		free(u.hostport);
 	}
-	if (*p)
-		goto bad;
-	c->hostport = xasprintf("%.*s:%lu", (int)hl, host, port);
-	c->url = xasprintf("http://%s/ingest", c->hostport);
-	return 0;
-bad:
 	strbuf_addf(err, "'%s' is not a pyroscope URL: use pyroscope://HOST:PORT "
 		    "(optionally ?timeout=SECONDS&connect_timeout=SECONDS)", spec);
 	return -1;
@@ -322,8 +270,8 @@ static int py_write(void *hp, const struct kp_profile *w, struct strbuf *err)
 		tgroup[t] = g;
 	}
 	const char *freq = kp_meta_get(w, "frequency");
-	unsigned long rate = 0;
-	if (!freq || num(freq, strlen(freq), 1000000, &rate))
+	long rate = 0;
+	if (!freq || kiln_parse_long(freq, 1, 1000000, &rate) < 0)
 		rate = 100;
 	uint64_t wh = fnv(fnv(0xcbf29ce484222325ull, kp_meta_get(w, KST_META_HOST) ? kp_meta_get(w, KST_META_HOST) : ""),
 			  kp_meta_get(w, KST_META_LABELS) ? kp_meta_get(w, KST_META_LABELS) : "");
@@ -367,7 +315,7 @@ static int py_write(void *hp, const struct kp_profile *w, struct strbuf *err)
 		} else if (s.p.nsamples) {
 			char *name = curl_easy_escape(c->curl, gkey[g], 0);
 			strbuf_reset(&q);
-			strbuf_addf(&q, "name=%s&from=%" PRIu64 "&until=%" PRIu64 "&format=pprof&sampleRate=%lu",
+			strbuf_addf(&q, "name=%s&from=%" PRIu64 "&until=%" PRIu64 "&format=pprof&sampleRate=%ld",
 				    name ? name : "kiln", (uint64_t)(start / 1000000000u), (uint64_t)((end + 999999999u) / 1000000000u),
 				    rate);
 			curl_free(name);
