@@ -78,4 +78,16 @@ one_line_error() {
 		return 1
 	fi
 }
-export -f check_exit one_line_error
+# perf_record ARGS...: `perf record ARGS` with up to three tries: Debian 12's perf 6.1 aborts
+# now and then at exit (an assertion in util/build-id.c on a busy machine), and a crash of
+# perf is not a finding about kiln. Output goes to /dev/null; the last status is returned.
+perf_record() {
+	local try rc
+	for try in 1 2 3; do
+		perf record "$@" >/dev/null 2>&1 && return 0
+		rc=$?
+		echo "perf record failed (try $try, exit $rc)"
+	done
+	return "$rc"
+}
+export -f check_exit one_line_error perf_record

@@ -103,7 +103,7 @@ elif ! perf record -q -e cpu-clock -o "$SCRATCH/probe.data" true >/dev/null 2>&1
 	skip "perf record + kiln collapse on a real program" "perf record fails here (perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null))"
 else
 	expect "perf record -g + perf script + kiln collapse show the workload's call chain" '
-		perf record -q -g -e cpu-clock -F 499 -o perf.data "$WORKLOADS/collapse_chain" 400 >/dev/null 2>&1 &&
+		perf_record -q -g -e cpu-clock -F 499 -o perf.data "$WORKLOADS/collapse_chain" 400 &&
 		perf script -i perf.data >perf.txt 2>/dev/null && gzip -k perf.txt &&
 		"$KILN" collapse perf.txt >out 2>err && [ ! -s err ] &&
 		grep -q "^collapse_chain;.*main;chain_outer;chain_middle;chain_inner [0-9]*$" out &&

@@ -43,12 +43,7 @@ done
 
 if command -v perf >/dev/null 2>&1; then
 	expect "the leaf workload really has the frame-pointer defect (perf record -g loses hot_a)" '
-		# Debian 12'"'"'s perf 6.1 aborts now and then at exit (an assertion in util/build-id.c on
-		# a busy machine): up to three tries, a crash of perf is not a finding about kiln
-		for try in 1 2 3; do
-			perf record -q -F 999 -g -o perf.data -- "$WORKLOADS/shares_leaf" 300 >/dev/null 2>&1 && break
-			echo "perf record failed (try $try, exit $?)"
-		done &&
+		perf_record -q -F 999 -g -o perf.data -- "$WORKLOADS/shares_leaf" 300 &&
 		perf script -i perf.data -F ip,sym 2>/dev/null >s.txt &&
 		awk "/ spin\$/ { getline nx; if (nx ~ / work_a\$/) bad++; if (nx ~ / hot_a\$/) good++ }
 		     END { print bad+0, good+0; exit !(bad > 10 * (good + 1)) }" s.txt

@@ -59,7 +59,7 @@ expect "export reads other formats too: Go-style pprof -> speedscope -> pprof ke
 '
 if command -v perf >/dev/null && perf record -q -g -o "$SCRATCH/probe.data" -- true >/dev/null 2>&1; then
 	expect "perf.data: read through perf script, threads kept, the same stacks as kiln collapse of perf script" '
-		perf record -q -g -F 999 -o perf.data -- "$WORKLOADS/threads" 300 >/dev/null 2>&1 &&
+		perf_record -q -g -F 999 -o perf.data -- "$WORKLOADS/threads" 300 &&
 		"$KILN" report perf.data >r.txt 2>err && grep -q "spin" r.txt && grep -q "worker-a" r.txt &&
 		perf script -i perf.data 2>/dev/null | "$KILN" collapse --pid --tid >a.folded &&
 		"$KILN" report --folded perf.data | sed "s/^[^;]*;//; s/_\[k\]//g" | sort >b && sed "s/^[^;]*;//" a.folded | sort >c &&
