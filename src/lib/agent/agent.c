@@ -33,9 +33,9 @@
 #define BACKOFF_MAX 32            /* windows between attempts at a failing sink, at most */
 #define REPLAY_MAX 60             /* spooled windows sent per window (so a long spool does not
 				   * hold up the rings' reader), except at start */
-#define SYM_HEAP_MAX (256u << 20) /* bytes of heap in use that renew the symbol session */
-#define RENEW_S 600               /* the symbol session's age at most */
-#define RENEW_MIN_S 120
+#define SYM_HEAP_MAX (128u << 20) /* bytes of heap in use that renew the symbol session */
+#define RENEW_S 300               /* the symbol session's age at most */
+#define RENEW_MIN_S 60
 #define RETAIN_WINDOWS 60         /* retention of the local store every this many windows */
 #define CAP_PERFMON_BIT 38
 #define CAP_SYS_ADMIN_BIT 21
@@ -473,8 +473,8 @@ int ka_run(const struct ka_opts *o, struct ka_result *res)
 	a.s.on_proc = on_proc;
 	a.s.on_proc_ctx = &a;
 	a.s.free_user = free_labels;
-	/* the symbol session is started afresh every 10 minutes, or past SYM_HEAP_MAX of heap
-	 * (at most every 2 minutes): what the programs that came and went left in it (their
+	/* the symbol session is started afresh every 5 minutes, or past SYM_HEAP_MAX of heap
+	 * (at most every minute): what the programs that came and went left in it (their
 	 * modules' symbols, resolved addresses, mapped files) is dropped, and what the live
 	 * ones need is read again (well under a second of CPU on a busy machine) */
 	a.s.renew_windows = (uint32_t)(RENEW_S / o->window_s);
