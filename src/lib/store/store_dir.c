@@ -846,6 +846,23 @@ static int labelset_ok(struct rctx *r, int64_t ls, struct strbuf *err)
 	return ok;
 }
 
+/* Steps statement which (one row by id): 1 with the row in *st (the caller reads it, then
+ * resets st), 0 when there is no such row, -1 after an error in err. */
+static int row_get(struct rctx *r, int which, int64_t id, sqlite3_stmt **out, struct strbuf *err)
+{
+	sqlite3_stmt *st = stmt(r->s, which);
+	if (!st)
+		return db_fail(r->s, "read", err);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = st;
+		return 1;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : db_fail(r->s, "read", err);
+}
+
 static int read_str(struct rctx *r, int64_t id, kp_str_t *out, struct strbuf *err)
 {
 	if (!id) {
@@ -855,16 +872,12 @@ static int read_str(struct rctx *r, int64_t id, kp_str_t *out, struct strbuf *er
 	if (id < 0 || id >= r->nstrs)
 		goto damaged;
 	if (!r->str_read[id]) {
-		sqlite3_stmt *st = stmt(r->s, ST_STR_GET);
-		if (!st)
-			return db_fail(r->s, "read", err);
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			if (rc == SQLITE_DONE)
-				goto damaged;
-			return db_fail(r->s, "read", err);
+		sqlite3_stmt *st;
+		int rc = row_get(r, ST_STR_GET, id, &st, err);
+		if (rc <= 0) {
+			if (rc < 0)
+				return -1;
+			goto damaged;
 		}
 		r->strmap[id] = kp_str(r->out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
 		r->str_read[id] = 1;
@@ -882,16 +895,12 @@ static int read_frame(struct rctx *r, int64_t id, kp_frame_t *out, struct strbuf
 	if (id <= 0 || id >= r->nframes)
 		goto damaged;
 	if (!r->framemap[id]) {
-		sqlite3_stmt *st = stmt(r->s, ST_FRAME_GET);
-		if (!st)
-			return db_fail(r->s, "read", err);
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			if (rc == SQLITE_DONE)
-				goto damaged;
-			return db_fail(r->s, "read", err);
+		sqlite3_stmt *st;
+		int rc = row_get(r, ST_FRAME_GET, id, &st, err);
+		if (rc <= 0) {
+			if (rc < 0)
+				return -1;
+			goto damaged;
 		}
 		int64_t v[5];
 		for (int i = 0; i < 5; i++)
@@ -917,16 +926,12 @@ static int read_stack(struct rctx *r, int64_t id, kp_stack_t *out, struct strbuf
 	if (id <= 0 || id >= r->nstacks)
 		goto damaged;
 	if (!r->stack_read[id]) {
-		sqlite3_stmt *st = stmt(r->s, ST_STACK_GET);
-		if (!st)
-			return db_fail(r->s, "read", err);
-		sqlite3_bind_int64(st, 1, id);
-		int rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW) {
-			sqlite3_reset(st);
-			if (rc == SQLITE_DONE)
-				goto damaged;
-			return db_fail(r->s, "read", err);
+		sqlite3_stmt *st;
+		int rc = row_get(r, ST_STACK_GET, id, &st, err);
+		if (rc <= 0) {
+			if (rc < 0)
+				return -1;
+			goto damaged;
 		}
 		const unsigned char *p = sqlite3_column_blob(st, 0);
 		const unsigned char *end = p + sqlite3_column_bytes(st, 0);
