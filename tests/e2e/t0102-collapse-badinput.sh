@@ -99,7 +99,7 @@ expect "--help: usage, options and an example on stdout, exit 0" '
 # Real perf script output of a program with a known call chain.
 if ! command -v perf >/dev/null; then
 	skip "perf record + kiln collapse on a real program" "perf is not installed"
-elif ! perf record -q -e cpu-clock -o "$SCRATCH/probe.data" true >/dev/null 2>&1; then
+elif ! perf_record -q -e cpu-clock -o "$SCRATCH/probe.data" true >/dev/null; then
 	skip "perf record + kiln collapse on a real program" "perf record fails here (perf_event_paranoid=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null))"
 else
 	expect "perf record -g + perf script + kiln collapse show the workload's call chain" '

@@ -57,7 +57,7 @@ expect "export reads other formats too: Go-style pprof -> speedscope -> pprof ke
 	"$KILN" export -f pprof -o k2.pb.gz s.json && "$KILN" report --folded k.pb.gz >a && "$KILN" report --folded k2.pb.gz >b &&
 	diff -u a b
 '
-if command -v perf >/dev/null && perf record -q -g -o "$SCRATCH/probe.data" -- true >/dev/null 2>&1; then
+if command -v perf >/dev/null && perf_record -q -g -o "$SCRATCH/probe.data" -- true >/dev/null; then
 	expect "perf.data: read through perf script, threads kept, the same stacks as kiln collapse of perf script" '
 		perf_record -q -g -F 999 -o perf.data -- "$WORKLOADS/threads" 300 &&
 		"$KILN" report perf.data >r.txt 2>err && grep -q "spin" r.txt && grep -q "worker-a" r.txt &&
