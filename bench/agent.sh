@@ -129,5 +129,5 @@ echo
 echo "2. resident memory over ${CHURN} s of process churn (about 15 new processes a second):"
 echo "   after 10 s: ${first} KiB; at the end: ${last} KiB; highest: ${max} KiB; ${procs} windows"
 echo "   every minute:$series"
-echo "   symbol caches started afresh $(grep -c "started afresh" "$out/churn.err") times (every 10 min, or past 256 MiB of heap)"
+echo "   symbol caches started afresh $(grep -c "started afresh" "$out/churn.err") times (every 5 min, or past 128 MiB of heap)"
 grep "windows (" "$out/churn.err" | sed 's/^/   /'
