@@ -53,12 +53,24 @@ expect "a changed function shows its change: hot_b twice the work, 30% -> 46%" '
 	exit 1
 '
 expect "a build renamed between versions: process and module are matched, and said so" '
-	"$KILN" diff --top 1000 "$V/v1.prof" "$V/r.prof" >t.txt 2>err || { cat err; exit 1; }
-	grep -q "matched as one program: process .prog. (before) with .prog-1.3. (after); module .prog. with .prog-1.3." t.txt &&
-	row t.txt main && small "$(dtotal t.txt main)" 2 &&
-	"$KILN" diff --folded "$V/v1.prof" "$V/r.prof" >f.txt 2>ferr && ! grep -q "^prog;" f.txt &&
-	grep -q "^kiln diff: matched as one program" ferr &&
-	awk "/^prog-1.3;.*;main;work_a;hot_a;spin / { if (\$(NF-1) > 50 && \$NF > 50) ok = 1 } END { exit !ok }" f.txt
+	# two attempts (the second with fresh recordings): main'"'"'s total moved by more than 2
+	# points once on a loaded machine; each failing attempt shows its table
+	b="$V/v1.prof" a="$V/r.prof"
+	for attempt in 1 2; do
+		"$KILN" diff --top 1000 "$b" "$a" >t.txt 2>err || { cat err; exit 1; }
+		grep -q "matched as one program: process .prog. (before) with .prog-1.3. (after); module .prog. with .prog-1.3." t.txt &&
+		row t.txt main && small "$(dtotal t.txt main)" 2 &&
+		"$KILN" diff --folded "$b" "$a" >f.txt 2>ferr && ! grep -q "^prog;" f.txt &&
+		grep -q "^kiln diff: matched as one program" ferr &&
+		awk "/^prog-1.3;.*;main;work_a;hot_a;spin / { if (\$(NF-1) > 50 && \$NF > 50) ok = 1 } END { exit !ok }" f.txt &&
+		exit 0
+		echo "attempt $attempt:"; cat err t.txt ferr
+		mkdir -p r1 rr && cp "$V/v1/prog" r1/prog && cp "$V/renamed/prog-1.3" rr/prog-1.3 &&
+		"$KILN" record -q -o b.prof -- ./r1/prog 400 >/dev/null 2>&1 &&
+		"$KILN" record -q -o a.prof -- ./rr/prog-1.3 400 >/dev/null 2>&1 &&
+		b=b.prof a=a.prof
+	done
+	exit 1
 '
 expect "the table shows clean names with module and kind columns, no folded markers" '
 	"$KILN" diff --top 1000 "$V/v1.prof" "$V/v2.prof" >t.txt &&
