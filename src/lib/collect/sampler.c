@@ -23,6 +23,15 @@
 #define SYM_MAX_MODULES 2048
 #define SYM_MAX_CACHE (1u << 18)
 
+/* The slot of key in m, or the empty slot where it would go (m has room). */
+static uint32_t task_slot(const struct kc_task_map *m, int32_t key)
+{
+	uint32_t i = ((uint32_t)key * 2654435761u) & (m->cap - 1);
+	while (m->slots[i].used && m->slots[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
 struct kc_task *kc_task_find(struct kc_task_map *m, int32_t key, int create)
 {
 	if (m->cap == 0) {
@@ -31,22 +40,20 @@ struct kc_task *kc_task_find(struct kc_task_map *m, int32_t key, int create)
 		m->cap = 64;
 		m->slots = xcalloc(m->cap, sizeof(*m->slots));
 	}
-	uint32_t i = ((uint32_t)key * 2654435761u) & (m->cap - 1);
-	while (m->slots[i].used) {
-		if (m->slots[i].key == key)
-			return &m->slots[i];
-		i = (i + 1) & (m->cap - 1);
-	}
+	uint32_t i = task_slot(m, key);
+	if (m->slots[i].used)
+		return &m->slots[i];
 	if (!create)
 		return NULL;
 	if ((m->n + 1) * 2 > m->cap) {
-		struct kc_task_map bigger = { xcalloc(m->cap * 2, sizeof(*m->slots)), m->cap * 2, 0 };
+		/* grow: every entry moves to its slot in a table twice the size */
+		struct kc_task_map bigger = { xcalloc(m->cap * 2, sizeof(*m->slots)), m->cap * 2, m->n };
 		for (uint32_t k = 0; k < m->cap; k++)
 			if (m->slots[k].used)
-				*kc_task_find(&bigger, m->slots[k].key, 1) = m->slots[k];
+				bigger.slots[task_slot(&bigger, m->slots[k].key)] = m->slots[k];
 		free(m->slots);
 		*m = bigger;
-		return kc_task_find(m, key, 1);
+		i = task_slot(m, key);
 	}
 	m->slots[i].used = 1;
 	m->slots[i].key = key;
