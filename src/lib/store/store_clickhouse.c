@@ -615,12 +615,6 @@ static void ch_close(void *h)
 	free(c);
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* The schema, version CH_SCHEMA_VERSION. docs/store-clickhouse.md explains each table. */
 static const char *const schema_sql[] = {
 	"kiln_schema (version UInt32, kiln String) ENGINE = TinyLog",
@@ -671,22 +665,13 @@ static int one_u64(struct ch *c, const char *sql, uint64_t *v, struct strbuf *er
 
 static void *ch_open(const char *spec, int mode, struct strbuf *err)
 {
-	pthread_once(&curl_once, curl_init_once);
 	struct ch *c = xcalloc(1, sizeof(*c));
 	struct strbuf sql = STRBUF_INIT, out = STRBUF_INIT;
 	if (parse_spec(c, spec, err))
 		goto fail;
-	c->curl = curl_easy_init();
-	if (!c->curl) {
-		strbuf_addstr(err, "cannot start libcurl");
+	c->curl = kst_http_open(c->connect_ms, c->total_ms, c->curl_err, err);
+	if (!c->curl)
 		goto fail;
-	}
-	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, c->connect_ms);
-	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->total_ms);
-	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_err);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 
 	if (mode & KST_WRITE) {

@@ -2,8 +2,11 @@
 #include "store/store_url.h"
 
 #include <ctype.h>
+#include <curl/curl.h>
+#include <pthread.h>
 #include <string.h>
 
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 /* A decimal of len digits from 1 to max. */
@@ -85,4 +88,28 @@ int kst_url_parse(const char *spec, const char *scheme, unsigned default_port, l
 		return -1;
 	u->hostport = xasprintf("%.*s:%lu", (int)hl, host, port);
 	return 0;
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void *kst_http_open(long connect_ms, long total_ms, char *errbuf, struct strbuf *err)
+{
+	CURL *curl;
+	pthread_once(&curl_once, curl_init_once);
+	curl = curl_easy_init();
+	if (!curl) {
+		strbuf_addstr(err, "cannot start libcurl");
+		return NULL;
+	}
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
+	return curl;
 }

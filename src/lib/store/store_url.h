@@ -18,4 +18,11 @@ struct kst_url {
 int kst_url_parse(const char *spec, const char *scheme, unsigned default_port, long default_total_ms,
 		  struct kst_url *u);
 
+/* A libcurl easy handle for the HTTP backends: http only, no signals, the timeouts
+ * (a kst_url's connect_ms and total_ms), kiln's user agent, errors into errbuf (CURL_ERROR_SIZE bytes, which must
+ * outlive the handle). libcurl's global set-up is done once. NULL when libcurl cannot
+ * start one (err says so). The handle is the caller's: curl_easy_cleanup. */
+struct strbuf;
+void *kst_http_open(long connect_ms, long total_ms, char *errbuf, struct strbuf *err);
+
 #endif
