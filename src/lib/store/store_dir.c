@@ -12,8 +12,12 @@
  *
  * A window is written in one transaction: all of it or nothing. The same window
  * written again (same host, agent labels, start, end and content) is a no-op, so a sink
- * that retries a window it is unsure about never counts it twice. */
+ * that retries a window it is unsure about never counts it twice.
+ *
+ * This file opens the store, writes windows and applies retention; store_dir_read.c
+ * answers queries. store_dir_db.h is what they share. */
 #include "store/store.h"
+#include "store/store_dir_db.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -51,27 +55,6 @@ static const char schema[] =
 	"CREATE TABLE sample(win INTEGER NOT NULL, labelset INTEGER NOT NULL, stack INTEGER NOT NULL,"
 	" samples NOT NULL, cpu_ns NOT NULL, PRIMARY KEY(win, labelset, stack)) WITHOUT ROWID;";
 
-enum {
-	ST_STR_FIND,
-	ST_STR_INS,
-	ST_FRAME_FIND,
-	ST_FRAME_INS,
-	ST_STACK_FIND,
-	ST_STACK_INS,
-	ST_LS_FIND,
-	ST_LS_INS,
-	ST_WIN_FIND,
-	ST_WIN_INS,
-	ST_SAMPLE_INS,
-	ST_MAXWIN_GET,
-	ST_MAXWIN_SET,
-	ST_STR_GET,
-	ST_FRAME_GET,
-	ST_STACK_GET,
-	ST_LS_GET,
-	ST_N
-};
-
 static const char *const stmt_sql[ST_N] = {
 	[ST_STR_FIND] = "SELECT id, s FROM str WHERE hash = ?2",
 	[ST_STR_INS] = "INSERT INTO str(s, hash) VALUES (?1, ?2)",
@@ -95,16 +78,9 @@ static const char *const stmt_sql[ST_N] = {
 	[ST_LS_GET] = "SELECT labels FROM labelset WHERE id = ?1",
 };
 
-struct dir_store {
-	sqlite3 *db;
-	char *dir, *path;
-	int mode;
-	sqlite3_stmt *st[ST_N];
-};
-
 /* ---- errors ---- */
 
-static int db_fail(struct dir_store *s, const char *what, struct strbuf *err)
+int sd_fail(struct dir_store *s, const char *what, struct strbuf *err)
 {
 	int rc = sqlite3_errcode(s->db);
 	const char *why = sqlite3_errmsg(s->db);
@@ -120,7 +96,7 @@ static int db_fail(struct dir_store *s, const char *what, struct strbuf *err)
 
 /* ---- statements ---- */
 
-static sqlite3_stmt *stmt(struct dir_store *s, int which)
+sqlite3_stmt *sd_stmt(struct dir_store *s, int which)
 {
 	sqlite3_stmt *st = s->st[which];
 	if (st) {
@@ -135,20 +111,20 @@ static sqlite3_stmt *stmt(struct dir_store *s, int which)
 }
 
 /* Steps a statement that returns no row (or whose row is not wanted). */
-static int step_done(sqlite3_stmt *st)
+int sd_step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
-static int exec(struct dir_store *s, const char *sql)
+int sd_exec(struct dir_store *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 /* The single integer a query returns (0 when no row); -1 on error. */
-static int query_int(struct dir_store *s, const char *sql, int64_t *out)
+int sd_query_int(struct dir_store *s, const char *sql, int64_t *out)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -209,14 +185,14 @@ static int check_format(struct dir_store *s, struct strbuf *err)
 	int64_t appid, version, ntables;
 	int created = 0;
 again:
-	if (query_int(s, "PRAGMA application_id", &appid) || query_int(s, "PRAGMA user_version", &version) ||
-	    query_int(s, "SELECT count(*) FROM sqlite_master", &ntables)) {
+	if (sd_query_int(s, "PRAGMA application_id", &appid) || sd_query_int(s, "PRAGMA user_version", &version) ||
+	    sd_query_int(s, "SELECT count(*) FROM sqlite_master", &ntables)) {
 		int rc = sqlite3_errcode(s->db);
 		if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT)
 			strbuf_addf(err, "'%s' is not a kiln store (not an SQLite database, or damaged): move it away "
 				    "or give another directory", s->path);
 		else
-			db_fail(s, "read", err);
+			sd_fail(s, "read", err);
 		return -1;
 	}
 	if (!ntables && !version && !appid && !created) {
@@ -225,26 +201,26 @@ again:
 			return -1;
 		}
 		char sql[128];
-		if (exec(s, "PRAGMA page_size = 1024") || exec(s, "PRAGMA auto_vacuum = INCREMENTAL") || exec(s, "PRAGMA journal_mode = WAL") ||
-		    exec(s, "BEGIN IMMEDIATE"))
-			return db_fail(s, "create", err);
+		if (sd_exec(s, "PRAGMA page_size = 1024") || sd_exec(s, "PRAGMA auto_vacuum = INCREMENTAL") || sd_exec(s, "PRAGMA journal_mode = WAL") ||
+		    sd_exec(s, "BEGIN IMMEDIATE"))
+			return sd_fail(s, "create", err);
 		/* another writer may have created it meanwhile */
-		if (query_int(s, "SELECT count(*) FROM sqlite_master", &ntables) ||
-		    (!ntables && exec(s, schema))) {
-			exec(s, "ROLLBACK");
-			return db_fail(s, "create", err);
+		if (sd_query_int(s, "SELECT count(*) FROM sqlite_master", &ntables) ||
+		    (!ntables && sd_exec(s, schema))) {
+			sd_exec(s, "ROLLBACK");
+			return sd_fail(s, "create", err);
 		}
 		if (!ntables) {
 			snprintf(sql, sizeof(sql), "PRAGMA application_id = %d; PRAGMA user_version = %d", DIR_APPID,
 				 KST_DIR_VERSION);
-			if (exec(s, sql)) {
-				exec(s, "ROLLBACK");
-				return db_fail(s, "create", err);
+			if (sd_exec(s, sql)) {
+				sd_exec(s, "ROLLBACK");
+				return sd_fail(s, "create", err);
 			}
 		}
-		if (exec(s, "COMMIT")) {
-			exec(s, "ROLLBACK");
-			return db_fail(s, "create", err);
+		if (sd_exec(s, "COMMIT")) {
+			sd_exec(s, "ROLLBACK");
+			return sd_fail(s, "create", err);
 		}
 		created = 1;
 		goto again; /* and check what is there now */
@@ -316,7 +292,7 @@ static void *dir_open(const char *spec, int mode, struct strbuf *err)
 	sqlite3_busy_timeout(s->db, 10000);
 	sqlite3_extended_result_codes(s->db, 0);
 	int64_t probe;
-	if (!(mode & KST_WRITE) && query_int(s, "PRAGMA user_version", &probe) &&
+	if (!(mode & KST_WRITE) && sd_query_int(s, "PRAGMA user_version", &probe) &&
 	    (sqlite3_errcode(s->db) == SQLITE_READONLY || sqlite3_errcode(s->db) == SQLITE_CANTOPEN)) {
 		/* A store in WAL mode whose directory we cannot write, with no -shm file: no
 		 * writer has it open (a writer keeps the -shm file), so it is read as it is. */
@@ -341,8 +317,8 @@ static void *dir_open(const char *spec, int mode, struct strbuf *err)
 	}
 	if (check_format(s, err))
 		goto fail;
-	if ((mode & KST_WRITE) && exec(s, "PRAGMA synchronous = NORMAL")) {
-		db_fail(s, "open", err);
+	if ((mode & KST_WRITE) && sd_exec(s, "PRAGMA synchronous = NORMAL")) {
+		sd_fail(s, "open", err);
 		goto fail;
 	}
 	return s;
@@ -386,7 +362,7 @@ static void put_varint(struct strbuf *b, uint64_t v)
 }
 
 /* Reads one varint from [*p, end); -1 when malformed. */
-static int get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+int sd_get_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
 {
 	uint64_t r = 0;
 	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
@@ -415,7 +391,7 @@ static int64_t find_or_insert_text(struct dir_store *s, int find, int ins, const
 {
 	/* looked up by a hash of the text (its index is far smaller than one on the text) */
 	int64_t h = (int64_t)(hash_bytes((const unsigned char *)text, len) & KEY_HASH_MASK);
-	sqlite3_stmt *st = stmt(s, find);
+	sqlite3_stmt *st = sd_stmt(s, find);
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 2, h);
@@ -431,11 +407,11 @@ static int64_t find_or_insert_text(struct dir_store *s, int find, int ins, const
 	sqlite3_reset(st);
 	if (id > 0)
 		return id;
-	if ((rc != SQLITE_DONE && rc != SQLITE_ROW) || !(st = stmt(s, ins)))
+	if ((rc != SQLITE_DONE && rc != SQLITE_ROW) || !(st = sd_stmt(s, ins)))
 		return -1;
 	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, h);
-	if (step_done(st))
+	if (sd_step_done(st))
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);
 }
@@ -458,7 +434,7 @@ static int64_t map_frame(struct wctx *c, kp_frame_t f)
 	int64_t v[5] = { map_str(c, fr->name), map_str(c, fr->module), map_str(c, fr->file), fr->line, fr->flags };
 	if (v[0] < 0 || v[1] < 0 || v[2] < 0)
 		return -1;
-	sqlite3_stmt *st = stmt(c->s, ST_FRAME_FIND);
+	sqlite3_stmt *st = sd_stmt(c->s, ST_FRAME_FIND);
 	if (!st)
 		return -1;
 	for (int i = 0; i < 5; i++)
@@ -467,11 +443,11 @@ static int64_t map_frame(struct wctx *c, kp_frame_t f)
 	int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
 	sqlite3_reset(st);
 	if (rc == SQLITE_DONE) {
-		if (!(st = stmt(c->s, ST_FRAME_INS)))
+		if (!(st = sd_stmt(c->s, ST_FRAME_INS)))
 			return -1;
 		for (int i = 0; i < 5; i++)
 			sqlite3_bind_int64(st, i + 1, v[i]);
-		if (step_done(st))
+		if (sd_step_done(st))
 			return -1;
 		id = sqlite3_last_insert_rowid(c->s->db);
 	}
@@ -496,7 +472,7 @@ static int64_t map_stack(struct wctx *c, kp_stack_t sid)
 		put_varint(&c->buf, (uint64_t)f);
 	}
 	uint64_t h = hash_bytes((const unsigned char *)c->buf.buf, c->buf.len) & KEY_HASH_MASK;
-	sqlite3_stmt *st = stmt(c->s, ST_STACK_FIND);
+	sqlite3_stmt *st = sd_stmt(c->s, ST_STACK_FIND);
 	if (!st)
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)h);
@@ -511,11 +487,11 @@ static int64_t map_stack(struct wctx *c, kp_stack_t sid)
 	}
 	sqlite3_reset(st);
 	if (id < 0 && (rc == SQLITE_DONE)) {
-		if (!(st = stmt(c->s, ST_STACK_INS)))
+		if (!(st = sd_stmt(c->s, ST_STACK_INS)))
 			goto out;
 		sqlite3_bind_int64(st, 1, (int64_t)h);
 		sqlite3_bind_blob(st, 2, c->buf.len ? c->buf.buf : "", (int)c->buf.len, SQLITE_STATIC);
-		if (step_done(st))
+		if (sd_step_done(st))
 			goto out;
 		id = sqlite3_last_insert_rowid(c->s->db);
 	}
@@ -617,7 +593,7 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 	int64_t digest = (int64_t)hash_bytes((const unsigned char *)dig.buf, dig.len);
 	strbuf_release(&dig);
 
-	sqlite3_stmt *st = stmt(s, ST_WIN_FIND);
+	sqlite3_stmt *st = sd_stmt(s, ST_WIN_FIND);
 	if (!st)
 		goto out;
 	sqlite3_bind_text(st, 1, host, -1, SQLITE_STATIC);
@@ -631,7 +607,7 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 		ret = 1;
 		goto out;
 	}
-	if (rc != SQLITE_DONE || !(st = stmt(s, ST_WIN_INS)))
+	if (rc != SQLITE_DONE || !(st = sd_stmt(s, ST_WIN_INS)))
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)start);
 	sqlite3_bind_int64(st, 2, (int64_t)end);
@@ -640,24 +616,24 @@ static int write_window(struct wctx *c, uint64_t start, uint64_t end, struct str
 	sqlite3_bind_int64(st, 5, lost ? strtoll(lost, NULL, 10) : 0);
 	bind_value(st, 6, total);
 	sqlite3_bind_int64(st, 7, digest);
-	if (step_done(st))
+	if (sd_step_done(st))
 		goto out;
 	int64_t win = sqlite3_last_insert_rowid(s->db);
 	for (size_t i = 0; i < m; i++) {
-		if (!(st = stmt(s, ST_SAMPLE_INS)))
+		if (!(st = sd_stmt(s, ST_SAMPLE_INS)))
 			goto out;
 		sqlite3_bind_int64(st, 1, win);
 		sqlite3_bind_int64(st, 2, rows[i].ls);
 		sqlite3_bind_int64(st, 3, rows[i].stack);
 		bind_value(st, 4, rows[i].samples);
 		bind_value(st, 5, rows[i].cpu);
-		if (step_done(st))
+		if (sd_step_done(st))
 			goto out;
 	}
-	if (!(st = stmt(s, ST_MAXWIN_SET)))
+	if (!(st = sd_stmt(s, ST_MAXWIN_SET)))
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)(end - start));
-	if (step_done(st))
+	if (sd_step_done(st))
 		goto out;
 	ret = 0;
 out:
@@ -683,17 +659,17 @@ static int dir_write(void *h, const struct kp_profile *w, struct strbuf *err)
 	c.stackmap = xcalloc(w->nstacks + 1, sizeof(*c.stackmap));
 	c.lsmap = xcalloc(w->nthreads + 1, sizeof(*c.lsmap));
 	int rc = -1;
-	if (exec(s, "BEGIN IMMEDIATE")) {
-		db_fail(s, "write to", err);
+	if (sd_exec(s, "BEGIN IMMEDIATE")) {
+		sd_fail(s, "write to", err);
 		goto out;
 	}
 	int r = write_window(&c, start, end, err);
-	if (r < 0 || exec(s, "COMMIT")) {
-		db_fail(s, "write to", err);
+	if (r < 0 || sd_exec(s, "COMMIT")) {
+		sd_fail(s, "write to", err);
 		for (int i = 0; i < ST_N; i++)
 			if (s->st[i])
 				sqlite3_reset(s->st[i]);
-		exec(s, "ROLLBACK");
+		sd_exec(s, "ROLLBACK");
 		goto out;
 	}
 	rc = 0;
@@ -706,595 +682,6 @@ out:
 	return rc;
 }
 
-/* ---- reading ---- */
-
-/* What a read keeps for the store's labelsets, stacks, frames and strings it met. */
-struct rctx {
-	struct dir_store *s;
-	const struct kst_query *q;
-	struct kp_profile *out;
-	int64_t nls, nstacks, nframes, nstrs;  /* max ids + 1 */
-	uint8_t *ls_state;    /* 0 not read, 1 matches, 2 does not */
-	uint32_t *ls_thread;  /* its thread in out */
-	struct kst_labels *ls_labels; /* kept for label_values/series (when keep_labels) */
-	int keep_labels;
-	kp_stack_t *stackmap; /* store stack -> out stack (0: not read; stacks never map to the root but
-			       * the empty stack, which is read each time it is met) */
-	uint8_t *stack_read;
-	kp_frame_t *framemap;
-	kp_str_t *strmap;
-	uint8_t *str_read;
-	/* (pid, comm) -> thread */
-	uint32_t *th_hash, th_size, th_used;
-};
-
-static void rctx_release(struct rctx *r)
-{
-	free(r->ls_state);
-	free(r->ls_thread);
-	if (r->ls_labels)
-		for (int64_t i = 0; i < r->nls; i++)
-			kst_labels_release(&r->ls_labels[i]);
-	free(r->ls_labels);
-	free(r->stackmap);
-	free(r->stack_read);
-	free(r->framemap);
-	free(r->strmap);
-	free(r->str_read);
-	free(r->th_hash);
-}
-
-static int rctx_init(struct rctx *r, struct dir_store *s, const struct kst_query *q, struct kp_profile *out,
-		     int keep_labels)
-{
-	memset(r, 0, sizeof(*r));
-	r->s = s;
-	r->q = q;
-	r->out = out;
-	r->keep_labels = keep_labels;
-	if (query_int(s, "SELECT max(id) FROM labelset", &r->nls) ||
-	    query_int(s, "SELECT max(id) FROM stack", &r->nstacks) ||
-	    query_int(s, "SELECT max(id) FROM frame", &r->nframes) || query_int(s, "SELECT max(id) FROM str", &r->nstrs))
-		return -1;
-	r->nls++, r->nstacks++, r->nframes++, r->nstrs++;
-	r->ls_state = xcalloc((size_t)r->nls, 1);
-	r->ls_thread = xcalloc((size_t)r->nls, sizeof(*r->ls_thread));
-	if (keep_labels)
-		r->ls_labels = xcalloc((size_t)r->nls, sizeof(*r->ls_labels));
-	if (out) {
-		r->stackmap = xcalloc((size_t)r->nstacks, sizeof(*r->stackmap));
-		r->stack_read = xcalloc((size_t)r->nstacks, 1);
-		r->framemap = xcalloc((size_t)r->nframes, sizeof(*r->framemap));
-		r->strmap = xcalloc((size_t)r->nstrs, sizeof(*r->strmap));
-		r->str_read = xcalloc((size_t)r->nstrs, 1);
-	}
-	return 0;
-}
-
-static uint32_t thread_for(struct rctx *r, int32_t pid, const char *comm)
-{
-	struct kp_profile *p = r->out;
-	kp_str_t c = kp_strz(p, comm);
-	if ((r->th_used + 1) * 2 > r->th_size) {
-		uint32_t nsize = r->th_size ? r->th_size * 2 : 64;
-		uint32_t *nh = xcalloc(nsize, sizeof(*nh));
-		for (uint32_t i = 0; i < r->th_size; i++) {
-			uint32_t t = r->th_hash[i];
-			if (!t)
-				continue;
-			uint32_t j = ((uint32_t)p->threads[t].pid * 2654435761u ^ p->threads[t].comm) & (nsize - 1);
-			while (nh[j])
-				j = (j + 1) & (nsize - 1);
-			nh[j] = t;
-		}
-		free(r->th_hash);
-		r->th_hash = nh;
-		r->th_size = nsize;
-	}
-	uint32_t j = ((uint32_t)pid * 2654435761u ^ c) & (r->th_size - 1);
-	while (r->th_hash[j]) {
-		uint32_t t = r->th_hash[j];
-		if (p->threads[t].pid == pid && p->threads[t].comm == c)
-			return t;
-		j = (j + 1) & (r->th_size - 1);
-	}
-	uint32_t t = kp_add_thread(p, pid, pid, comm);
-	r->th_hash[j] = t;
-	r->th_used++;
-	return t;
-}
-
-/* 1 when labelset ls passes the query's filter, 0 when not, -1 on error. */
-static int labelset_ok(struct rctx *r, int64_t ls, struct strbuf *err)
-{
-	if (ls <= 0 || ls >= r->nls) {
-		strbuf_addf(err, "store '%s' is damaged: a sample names labelset %" PRId64 ", which it does not hold",
-			    r->s->dir, ls);
-		return -1;
-	}
-	if (r->ls_state[ls])
-		return r->ls_state[ls] == 1;
-	sqlite3_stmt *st = stmt(r->s, ST_LS_GET);
-	if (!st)
-		return db_fail(r->s, "read", err);
-	sqlite3_bind_int64(st, 1, ls);
-	int rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		if (rc == SQLITE_DONE) {
-			strbuf_addf(err, "store '%s' is damaged: labelset %" PRId64 " is missing", r->s->dir, ls);
-			return -1;
-		}
-		return db_fail(r->s, "read", err);
-	}
-	struct kst_labels l = KST_LABELS_INIT;
-	struct strbuf e = STRBUF_INIT;
-	kst_labels_read((const char *)sqlite3_column_text(st, 0), &l, &e); /* a bad line is skipped */
-	strbuf_release(&e);
-	sqlite3_reset(st);
-	int ok = kst_query_match(r->q, &l);
-	r->ls_state[ls] = ok ? 1 : 2;
-	if (ok && r->out) {
-		const char *pid = kst_labels_get(&l, "pid");
-		const char *comm = kst_labels_get(&l, "comm");
-		r->ls_thread[ls] = thread_for(r, pid ? (int32_t)strtol(pid, NULL, 10) : -1, comm ? comm : "");
-	}
-	if (ok && r->keep_labels)
-		r->ls_labels[ls] = l;
-	else
-		kst_labels_release(&l);
-	return ok;
-}
-
-/* Steps statement which (one row by id): 1 with the row in *st (the caller reads it, then
- * resets st), 0 when there is no such row, -1 after an error in err. */
-static int row_get(struct rctx *r, int which, int64_t id, sqlite3_stmt **out, struct strbuf *err)
-{
-	sqlite3_stmt *st = stmt(r->s, which);
-	if (!st)
-		return db_fail(r->s, "read", err);
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = st;
-		return 1;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : db_fail(r->s, "read", err);
-}
-
-static int read_str(struct rctx *r, int64_t id, kp_str_t *out, struct strbuf *err)
-{
-	if (!id) {
-		*out = 0;
-		return 0;
-	}
-	if (id < 0 || id >= r->nstrs)
-		goto damaged;
-	if (!r->str_read[id]) {
-		sqlite3_stmt *st;
-		int rc = row_get(r, ST_STR_GET, id, &st, err);
-		if (rc <= 0) {
-			if (rc < 0)
-				return -1;
-			goto damaged;
-		}
-		r->strmap[id] = kp_str(r->out, (const char *)sqlite3_column_text(st, 0), (size_t)sqlite3_column_bytes(st, 0));
-		r->str_read[id] = 1;
-		sqlite3_reset(st);
-	}
-	*out = r->strmap[id];
-	return 0;
-damaged:
-	strbuf_addf(err, "store '%s' is damaged: string %" PRId64 " is missing", r->s->dir, id);
-	return -1;
-}
-
-static int read_frame(struct rctx *r, int64_t id, kp_frame_t *out, struct strbuf *err)
-{
-	if (id <= 0 || id >= r->nframes)
-		goto damaged;
-	if (!r->framemap[id]) {
-		sqlite3_stmt *st;
-		int rc = row_get(r, ST_FRAME_GET, id, &st, err);
-		if (rc <= 0) {
-			if (rc < 0)
-				return -1;
-			goto damaged;
-		}
-		int64_t v[5];
-		for (int i = 0; i < 5; i++)
-			v[i] = sqlite3_column_int64(st, i);
-		sqlite3_reset(st);
-		struct kp_frame f = { 0 };
-		if (read_str(r, v[0], &f.name, err) || read_str(r, v[1], &f.module, err) ||
-		    read_str(r, v[2], &f.file, err))
-			return -1;
-		f.line = (uint32_t)v[3];
-		f.flags = (uint32_t)v[4];
-		r->framemap[id] = kp_frame(r->out, &f);
-	}
-	*out = r->framemap[id];
-	return 0;
-damaged:
-	strbuf_addf(err, "store '%s' is damaged: frame %" PRId64 " is missing", r->s->dir, id);
-	return -1;
-}
-
-static int read_stack(struct rctx *r, int64_t id, kp_stack_t *out, struct strbuf *err)
-{
-	if (id <= 0 || id >= r->nstacks)
-		goto damaged;
-	if (!r->stack_read[id]) {
-		sqlite3_stmt *st;
-		int rc = row_get(r, ST_STACK_GET, id, &st, err);
-		if (rc <= 0) {
-			if (rc < 0)
-				return -1;
-			goto damaged;
-		}
-		const unsigned char *p = sqlite3_column_blob(st, 0);
-		const unsigned char *end = p + sqlite3_column_bytes(st, 0);
-		kp_stack_t sid = 0;
-		int bad = 0;
-		while (p && p < end) {
-			uint64_t f;
-			kp_frame_t fr = 0;
-			if (get_varint(&p, end, &f) || f > INT64_MAX) {
-				bad = 1;
-				break;
-			}
-			/* the blob stays valid: read_frame uses other statements */
-			if (read_frame(r, (int64_t)f, &fr, err)) {
-				sqlite3_reset(st);
-				return -1;
-			}
-			sid = kp_stack_push(r->out, sid, fr);
-		}
-		sqlite3_reset(st);
-		if (bad)
-			goto damaged;
-		r->stackmap[id] = sid;
-		r->stack_read[id] = 1;
-	}
-	*out = r->stackmap[id];
-	return 0;
-damaged:
-	strbuf_addf(err, "store '%s' is damaged: stack %" PRId64 " is missing or malformed", r->s->dir, id);
-	return -1;
-}
-
-/* The rows of the windows q selects: (start_ns, labelset, stack, samples, cpu_ns). */
-static sqlite3_stmt *select_rows(struct dir_store *s, const struct kst_query *q, const char *cols, const char *tail,
-				 int join)
-{
-	int64_t maxwin = 0;
-	sqlite3_stmt *st = stmt(s, ST_MAXWIN_GET);
-	if (!st)
-		return NULL;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		maxwin = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	int64_t from = q->from_ns > INT64_MAX ? INT64_MAX : (int64_t)q->from_ns;
-	int64_t to = q->to_ns > INT64_MAX ? INT64_MAX : (int64_t)q->to_ns;
-	int64_t lo = from - (maxwin < 0 ? 0 : maxwin) - 1;
-	char *sql = xasprintf("SELECT %s FROM win w%s"
-			      " WHERE w.start_ns >= ?3 AND w.start_ns < ?2 AND (w.end_ns > ?1 OR w.start_ns >= ?1) %s",
-			      cols, join ? " JOIN sample s ON s.win = w.id" : "", tail);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		st = NULL;
-	free(sql);
-	if (st) {
-		sqlite3_bind_int64(st, 1, from);
-		sqlite3_bind_int64(st, 2, to);
-		sqlite3_bind_int64(st, 3, lo);
-	}
-	return st;
-}
-
-static int begin_read(struct dir_store *s, struct strbuf *err)
-{
-	/* a snapshot: every statement of the call sees the same windows */
-	if (exec(s, "BEGIN") || exec(s, "SELECT 1 FROM win LIMIT 1"))
-		return db_fail(s, "read", err);
-	return 0;
-}
-
-static void end_read(struct dir_store *s)
-{
-	for (int i = 0; i < ST_N; i++)
-		if (s->st[i])
-			sqlite3_reset(s->st[i]);
-	exec(s, "COMMIT");
-}
-
-static int dir_query(void *h, const struct kst_query *q, struct kp_profile *out, struct strbuf *err)
-{
-	struct dir_store *s = h;
-	struct rctx r;
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-	if (begin_read(s, err))
-		return -1;
-	if (rctx_init(&r, s, q, out, 0)) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	if (!out->nvalues) {
-		kp_add_value_type(out, "samples", "count");
-		kp_add_value_type(out, "cpu_ns", "nanoseconds");
-		out->default_value = 0;
-	}
-	int vs = kp_find_value_type(out, "samples"), vc = kp_find_value_type(out, "cpu_ns");
-	st = select_rows(s, q, "w.start_ns, w.end_ns, s.labelset, s.stack, s.samples, s.cpu_ns", "ORDER BY w.start_ns", 1);
-	if (!st) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	double *vals = xcalloc(out->nvalues, sizeof(*vals));
-	uint64_t base = q->from_ns, first = UINT64_MAX, last = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t ws = (uint64_t)sqlite3_column_int64(st, 0), we = (uint64_t)sqlite3_column_int64(st, 1);
-		if (first == UINT64_MAX) {
-			first = ws;
-			if (!base)
-				base = ws;
-		}
-		if (we > last)
-			last = we;
-		int ok = labelset_ok(&r, sqlite3_column_int64(st, 2), err);
-		if (ok < 0)
-			break;
-		if (!ok)
-			continue;
-		kp_stack_t sid = 0;
-		if (read_stack(&r, sqlite3_column_int64(st, 3), &sid, err)) {
-			ok = -1;
-			break;
-		}
-		if (vs >= 0)
-			vals[vs] = sqlite3_column_double(st, 4);
-		if (vc >= 0)
-			vals[vc] = sqlite3_column_double(st, 5);
-		kp_add_sample(out, sid, r.ls_thread[sqlite3_column_int64(st, 2)], ws > base ? ws - base : 0, vals);
-	}
-	free(vals);
-	if (rc == SQLITE_ROW) /* labelset_ok or read_stack said why */
-		goto out;
-	if (rc != SQLITE_DONE) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	if (!kp_meta_get(out, "kind"))
-		kp_meta_set(out, "kind", "cpu");
-	sqlite3_finalize(st);
-	st = select_rows(s, q, "sum(w.lost)", "", 0);
-	if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
-		char b[32];
-		snprintf(b, sizeof(b), "%" PRId64, (int64_t)sqlite3_column_int64(st, 0));
-		kp_meta_set(out, "lost_samples", b);
-	}
-	if (first != UINT64_MAX) {
-		char b[32];
-		snprintf(b, sizeof(b), "%" PRIu64, base);
-		kp_meta_set(out, "query_base_ns", b);
-		snprintf(b, sizeof(b), "%" PRIu64, first);
-		kp_meta_set(out, "query_first_ns", b);
-		snprintf(b, sizeof(b), "%" PRIu64, last);
-		kp_meta_set(out, "query_last_ns", b);
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	rctx_release(&r);
-	end_read(s);
-	return ret;
-}
-
-static int dir_series(void *h, const struct kst_query *q, const char *group_key, uint64_t step_ns,
-		      struct kst_series *out, struct strbuf *err)
-{
-	struct dir_store *s = h;
-	struct rctx r;
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-	memset(out, 0, sizeof(*out));
-	if (!step_ns) {
-		strbuf_addstr(err, "the series step must be more than 0");
-		return -1;
-	}
-	if (begin_read(s, err))
-		return -1;
-	if (rctx_init(&r, s, q, NULL, 1)) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	/* the range: the query's, or the selected windows' */
-	uint64_t from = q->from_ns, to = q->to_ns;
-	if (!from || to == UINT64_MAX) {
-		st = select_rows(s, q, "min(w.start_ns), max(w.end_ns)", "", 0);
-		if (!st || sqlite3_step(st) != SQLITE_ROW) {
-			db_fail(s, "read", err);
-			goto out;
-		}
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL) { /* no window */
-			ret = 0;
-			goto out;
-		}
-		if (!from)
-			from = (uint64_t)sqlite3_column_int64(st, 0);
-		if (to == UINT64_MAX)
-			to = (uint64_t)sqlite3_column_int64(st, 1);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (to <= from)
-		to = from + 1;
-	uint64_t nsteps = (to - from - 1) / step_ns + 1;
-	if (nsteps > 1000000) {
-		strbuf_addf(err, "a series of %" PRIu64 " steps is too long: use a longer step", nsteps);
-		goto out;
-	}
-	out->from_ns = from;
-	out->step_ns = step_ns;
-	out->nsteps = (uint32_t)nsteps;
-	st = select_rows(s, q, "w.start_ns, s.labelset, sum(s.samples)", "GROUP BY w.id, s.labelset", 1);
-	if (!st) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t ws = (uint64_t)sqlite3_column_int64(st, 0);
-		int64_t ls = sqlite3_column_int64(st, 1);
-		int ok = labelset_ok(&r, ls, err);
-		if (ok < 0)
-			goto out;
-		if (!ok)
-			continue;
-		uint64_t step = ws < from ? 0 : (ws - from) / step_ns;
-		if (step >= nsteps)
-			step = nsteps - 1;
-		const char *v = group_key ? kst_labels_get(&r.ls_labels[ls], group_key) : NULL;
-		v = v ? v : "";
-		uint32_t g;
-		for (g = 0; g < out->ngroups && strcmp(out->groups[g], v); g++)
-			;
-		if (g == out->ngroups) {
-			out->groups = xreallocarray(out->groups, g + 1, sizeof(*out->groups));
-			out->groups[g] = xstrdup(v);
-			out->samples = xreallocarray(out->samples, (size_t)(g + 1) * nsteps, sizeof(*out->samples));
-			memset(out->samples + (size_t)g * nsteps, 0, nsteps * sizeof(*out->samples));
-			out->ngroups++;
-		}
-		out->samples[(size_t)g * nsteps + step] += sqlite3_column_double(st, 2);
-	}
-	if (rc != SQLITE_DONE) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	ret = 0;
-out:
-	if (ret)
-		kst_series_release(out);
-	sqlite3_finalize(st);
-	rctx_release(&r);
-	end_read(s);
-	return ret;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The distinct values of key (NULL: the distinct keys) among the label sets q selects. */
-static int label_scan(void *h, const struct kst_query *q, const char *key, struct kst_strlist *out,
-		      struct strbuf *err)
-{
-	struct dir_store *s = h;
-	struct rctx r;
-	sqlite3_stmt *st = NULL;
-	int ret = -1;
-	memset(out, 0, sizeof(*out));
-	if (begin_read(s, err))
-		return -1;
-	if (rctx_init(&r, s, q, NULL, 1)) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	st = select_rows(s, q, "DISTINCT s.labelset", "", 1);
-	if (!st) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	int rc;
-	size_t alloc = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t ls = sqlite3_column_int64(st, 0);
-		int ok = labelset_ok(&r, ls, err);
-		if (ok < 0)
-			goto out;
-		if (!ok)
-			continue;
-		const struct kst_labels *l = &r.ls_labels[ls];
-		for (uint32_t i = 0; i < l->n; i++) {
-			if (key && strcmp(l->v[i].key, key))
-				continue;
-			ALLOC_GROW(out->v, out->n + 1, alloc);
-			out->v[out->n++] = xstrdup(key ? l->v[i].value : l->v[i].key);
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	if (out->n > 1) /* (no list at all when nothing matched) */
-		qsort(out->v, out->n, sizeof(*out->v), str_cmp);
-	size_t n = 0;
-	for (size_t i = 0; i < out->n; i++) {
-		if (n && !strcmp(out->v[n - 1], out->v[i]))
-			free(out->v[i]);
-		else
-			out->v[n++] = out->v[i];
-	}
-	out->n = n;
-	ret = 0;
-out:
-	if (ret)
-		kst_strlist_release(out);
-	sqlite3_finalize(st);
-	rctx_release(&r);
-	end_read(s);
-	return ret;
-}
-
-static int dir_label_values(void *h, const struct kst_query *q, const char *key, struct kst_strlist *out,
-			    struct strbuf *err)
-{
-	if (!key) {
-		memset(out, 0, sizeof(*out));
-		strbuf_addstr(err, "no label key given");
-		return -1;
-	}
-	return label_scan(h, q, key, out, err);
-}
-
-int kst_dir_label_keys(void *h, const struct kst_query *q, struct kst_strlist *out, struct strbuf *err)
-{
-	return label_scan(h, q, NULL, out, err);
-}
-
-static int dir_range(void *h, uint64_t *first_ns, uint64_t *last_ns, struct strbuf *err)
-{
-	struct dir_store *s = h;
-	int64_t a, b;
-	*first_ns = *last_ns = 0;
-	if (begin_read(s, err))
-		return -1;
-	int rc = query_int(s, "SELECT min(start_ns) FROM win", &a) || query_int(s, "SELECT max(end_ns) FROM win", &b);
-	if (rc)
-		db_fail(s, "read", err);
-	end_read(s);
-	if (rc)
-		return -1;
-	*first_ns = (uint64_t)a;
-	*last_ns = (uint64_t)b;
-	return 0;
-}
-
-const struct kst_backend kst_backend_dir = {
-	.name = "store",
-	.match = dir_match,
-	.open = dir_open,
-	.write = dir_write,
-	.query = dir_query,
-	.series = dir_series,
-	.label_values = dir_label_values,
-	.range = dir_range,
-	.close = dir_close,
-};
 
 /* ---- retention ---- */
 
@@ -1302,8 +689,8 @@ const struct kst_backend kst_backend_dir = {
 static int used_bytes(struct dir_store *s, int64_t *used, int64_t *free_bytes)
 {
 	int64_t pages, freel, psize;
-	if (query_int(s, "PRAGMA page_count", &pages) || query_int(s, "PRAGMA freelist_count", &freel) ||
-	    query_int(s, "PRAGMA page_size", &psize))
+	if (sd_query_int(s, "PRAGMA page_count", &pages) || sd_query_int(s, "PRAGMA freelist_count", &freel) ||
+	    sd_query_int(s, "PRAGMA page_size", &psize))
 		return -1;
 	*used = (pages - freel) * psize;
 	*free_bytes = freel * psize;
@@ -1313,7 +700,7 @@ static int used_bytes(struct dir_store *s, int64_t *used, int64_t *free_bytes)
 /* Removes the stacks, frames, strings and label sets no sample uses (in a transaction). */
 static int collect_garbage(struct dir_store *s)
 {
-	if (exec(s, "DELETE FROM labelset WHERE id NOT IN (SELECT labelset FROM sample);"
+	if (sd_exec(s, "DELETE FROM labelset WHERE id NOT IN (SELECT labelset FROM sample);"
 		    "DELETE FROM stack WHERE id NOT IN (SELECT stack FROM sample);"
 		    "CREATE TEMP TABLE IF NOT EXISTS used_frame(id INTEGER PRIMARY KEY);"
 		    "DELETE FROM used_frame;"))
@@ -1331,9 +718,9 @@ static int collect_garbage(struct dir_store *s)
 		const unsigned char *p = sqlite3_column_blob(st, 0);
 		const unsigned char *end = p + sqlite3_column_bytes(st, 0);
 		uint64_t f;
-		while (p && p < end && !get_varint(&p, end, &f)) {
+		while (p && p < end && !sd_get_varint(&p, end, &f)) {
 			sqlite3_bind_int64(ins, 1, (int64_t)f);
-			if (step_done(ins))
+			if (sd_step_done(ins))
 				break;
 		}
 	}
@@ -1341,7 +728,7 @@ static int collect_garbage(struct dir_store *s)
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return -1;
-	return exec(s, "DELETE FROM frame WHERE id NOT IN (SELECT id FROM used_frame);"
+	return sd_exec(s, "DELETE FROM frame WHERE id NOT IN (SELECT id FROM used_frame);"
 		       "DELETE FROM used_frame;"
 		       "DELETE FROM str WHERE id NOT IN (SELECT name FROM frame UNION SELECT module FROM frame"
 		       " UNION SELECT file FROM frame);");
@@ -1357,12 +744,12 @@ static int drop_windows(struct dir_store *s, const char *where, int64_t arg, uin
 			      where);
 	sqlite3_stmt *st;
 	int rc = -1;
-	if (exec(s, "BEGIN IMMEDIATE"))
+	if (sd_exec(s, "BEGIN IMMEDIATE"))
 		goto out;
 	/* the statement with the parameter is the last of sql: run the others first */
 	char *last = strrchr(sql, ';');
 	*last = 0;
-	if (exec(s, sql) || sqlite3_prepare_v2(s->db, last + 1, -1, &st, NULL) != SQLITE_OK)
+	if (sd_exec(s, sql) || sqlite3_prepare_v2(s->db, last + 1, -1, &st, NULL) != SQLITE_OK)
 		goto rollback;
 	sqlite3_bind_int64(st, 1, arg);
 	int r = sqlite3_step(st);
@@ -1370,19 +757,19 @@ static int drop_windows(struct dir_store *s, const char *where, int64_t arg, uin
 	if (r != SQLITE_DONE)
 		goto rollback;
 	int64_t n;
-	if (query_int(s, "SELECT count(*) FROM doomed", &n))
+	if (sd_query_int(s, "SELECT count(*) FROM doomed", &n))
 		goto rollback;
-	if (n && (exec(s, "DELETE FROM sample WHERE win IN (SELECT id FROM doomed);"
+	if (n && (sd_exec(s, "DELETE FROM sample WHERE win IN (SELECT id FROM doomed);"
 			  "DELETE FROM win WHERE id IN (SELECT id FROM doomed);") ||
 		  collect_garbage(s)))
 		goto rollback;
-	if (exec(s, "COMMIT"))
+	if (sd_exec(s, "COMMIT"))
 		goto rollback;
 	*removed += (uint64_t)n;
 	rc = (int)(n > 0);
 	goto out;
 rollback:
-	exec(s, "ROLLBACK");
+	sd_exec(s, "ROLLBACK");
 out:
 	free(sql);
 	return rc;
@@ -1410,7 +797,7 @@ int kst_dir_retain(const char *dir, uint64_t max_age_ns, uint64_t max_bytes, uin
 	}
 	for (int round = 0; max_bytes && round < 64; round++) {
 		int64_t used, freeb, nwin;
-		if (used_bytes(s, &used, &freeb) || query_int(s, "SELECT count(*) FROM win", &nwin))
+		if (used_bytes(s, &used, &freeb) || sd_query_int(s, "SELECT count(*) FROM win", &nwin))
 			goto fail;
 		if ((uint64_t)used <= max_bytes || nwin <= 1)
 			break;
@@ -1426,9 +813,9 @@ int kst_dir_retain(const char *dir, uint64_t max_age_ns, uint64_t max_bytes, uin
 	if (used_bytes(s, &used, &freeb))
 		goto fail;
 	if (freeb >= (1 << 20) || (freeb > 0 && freeb >= (used + freeb) / 10))
-		if (exec(s, "PRAGMA incremental_vacuum"))
+		if (sd_exec(s, "PRAGMA incremental_vacuum"))
 			goto fail;
-	if (exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"))
+	if (sd_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"))
 		goto fail;
 	rc = 0;
 	if (removed)
@@ -1436,72 +823,19 @@ int kst_dir_retain(const char *dir, uint64_t max_age_ns, uint64_t max_bytes, uin
 	dir_close(s);
 	return rc;
 fail:
-	db_fail(s, "apply retention to", err);
+	sd_fail(s, "apply retention to", err);
 	dir_close(s);
 	return -1;
 }
 
-/* ---- gaps ---- */
-
-void kst_gaps_release(struct kst_gaps *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		free(g->v[i].host);
-	free(g->v);
-	memset(g, 0, sizeof(*g));
-}
-
-int kst_dir_gaps(void *h, uint64_t from_ns, uint64_t to_ns, struct kst_gaps *out, struct strbuf *err)
-{
-	struct dir_store *s = h;
-	sqlite3_stmt *st = NULL;
-	size_t alloc = 0;
-	int ret = -1;
-	memset(out, 0, sizeof(*out));
-	if (begin_read(s, err))
-		return -1;
-	if (sqlite3_prepare_v2(s->db, "SELECT host, start_ns, end_ns FROM win WHERE start_ns < ?2 AND end_ns > ?1"
-				      " ORDER BY host, start_ns", -1, &st, NULL) != SQLITE_OK) {
-		db_fail(s, "read", err);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, from_ns > INT64_MAX ? INT64_MAX : (int64_t)from_ns);
-	sqlite3_bind_int64(st, 2, to_ns > INT64_MAX ? INT64_MAX : (int64_t)to_ns);
-	char *host = NULL;
-	uint64_t reach = 0, last_len = 0;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *hname = (const char *)sqlite3_column_text(st, 0);
-		uint64_t a = (uint64_t)sqlite3_column_int64(st, 1), b = (uint64_t)sqlite3_column_int64(st, 2);
-		uint64_t len = b - a;
-		if (!host || strcmp(host, hname)) {
-			free(host);
-			host = xstrdup(hname);
-			reach = b;
-			last_len = len;
-			continue;
-		}
-		/* a gap: more time between the windows than the longer of the two lasts */
-		if (a > reach && a - reach > (len > last_len ? len : last_len)) {
-			ALLOC_GROW(out->v, out->n + 1, alloc);
-			out->v[out->n].host = xstrdup(host);
-			out->v[out->n].from_ns = reach;
-			out->v[out->n].to_ns = a;
-			out->n++;
-		}
-		if (b > reach)
-			reach = b;
-		last_len = len;
-	}
-	free(host);
-	if (rc != SQLITE_DONE) {
-		db_fail(s, "read", err);
-		kst_gaps_release(out);
-		goto out;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(st);
-	end_read(s);
-	return ret;
-}
+const struct kst_backend kst_backend_dir = {
+	.name = "store",
+	.match = dir_match,
+	.open = dir_open,
+	.write = dir_write,
+	.query = sd_query,
+	.series = sd_series,
+	.label_values = sd_label_values,
+	.range = sd_range,
+	.close = dir_close,
+};
