@@ -34,6 +34,10 @@ int kst_ch_rows(const char *data, size_t len, const char *types,
 		int (*row)(void *arg, const struct kst_ch_field *f, struct strbuf *err), void *arg,
 		struct strbuf *err);
 
+/* A decimal of len bytes (no sign unless sign_ok) in *u, and *i when signed: 0, or -1
+ * when it is not one or out of range. */
+int kst_ch_parse_dec(const char *s, size_t len, int sign_ok, uint64_t *u, int64_t *i);
+
 /* Builds a query's result profile from the three answers of store_clickhouse.c's query:
  *   frames:  hash, name, module, file, line, flags, addr          ("ussssuuu" without the first s)
  *   stacks:  hash, [frame hashes root first]

@@ -8,7 +8,8 @@
  *   kiln_samples  (host, start_ns, end_ns, window_id, pid, comm, service, lk, lv,
  *                  stack, samples, cpu_ns)              one row per (window, process, stack)
  *
- * Queries aggregate on the server (GROUP BY) and come back as TSV, read by kst_ch_rows. */
+ * Queries aggregate on the server (GROUP BY) and come back as TSV, read by kst_ch_rows
+ * (ch_answers.c, which also builds the query's profile from them). */
 #include "store/clickhouse.h"
 #include "store/store.h"
 #include "store/store_url.h"
@@ -22,438 +23,31 @@
 #include <string.h>
 
 #include "profile/profile.h"
+#include "util/hash.h"
 #include "util/strbuf.h"
+#include "util/u64map.h"
 #include "util/xalloc.h"
 
 #define CH_SCHEMA_VERSION 1
 #define CH_MAX_ANSWER (1024ull << 20) /* an answer larger than this is refused */
 #define CH_SENT_MAX (1u << 20)         /* hashes remembered as stored, per kind */
 
-/* ---- a set of 64-bit hashes (0 is stored as 1) ---- */
-struct u64set {
-	uint64_t *v;
-	size_t n, size;
-};
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
-}
-
-static int u64set_has(const struct u64set *s, uint64_t k)
-{
-	if (!s->size)
-		return 0;
-	k = k ? k : 1;
-	for (size_t i = mix64(k) & (s->size - 1);; i = (i + 1) & (s->size - 1)) {
-		if (s->v[i] == k)
-			return 1;
-		if (!s->v[i])
-			return 0;
-	}
-}
-
-/* Puts k (not 0) in a table of size slots that has room. */
-static int slot_put(uint64_t *v, size_t size, uint64_t k)
-{
-	for (size_t i = mix64(k) & (size - 1);; i = (i + 1) & (size - 1)) {
-		if (v[i] == k)
-			return 0;
-		if (!v[i]) {
-			v[i] = k;
-			return 1;
-		}
-	}
-}
-
-static void u64set_add(struct u64set *s, uint64_t k)
-{
-	k = k ? k : 1;
-	if ((s->n + 1) * 2 > s->size) {
-		size_t size = s->size ? s->size * 2 : 1024;
-		uint64_t *v = xcalloc(size, sizeof(*v));
-		for (size_t i = 0; i < s->size; i++)
-			if (s->v[i])
-				slot_put(v, size, s->v[i]);
-		free(s->v);
-		s->v = v;
-		s->size = size;
-	}
-	s->n += (size_t)slot_put(s->v, s->size, k);
-}
-
-static void u64set_release(struct u64set *s)
-{
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
-/* ---- a map from 64-bit hashes to 32-bit ids ---- */
-struct u64map {
-	uint64_t *k;
-	uint32_t *v;
-	size_t n, size;
-};
-
-static size_t map_find(const uint64_t *keys, size_t size, uint64_t k)
-{
-	size_t i = mix64(k) & (size - 1);
-	while (keys[i] && keys[i] != k)
-		i = (i + 1) & (size - 1);
-	return i;
-}
-
-static uint32_t *u64map_slot(struct u64map *m, uint64_t k, int *found)
-{
-	k = k ? k : 1;
-	if ((m->n + 1) * 2 > m->size) {
-		size_t size = m->size ? m->size * 2 : 1024;
-		uint64_t *keys = xcalloc(size, sizeof(*keys));
-		uint32_t *vals = xcalloc(size, sizeof(*vals));
-		for (size_t i = 0; i < m->size; i++) {
-			if (!m->k[i])
-				continue;
-			size_t j = map_find(keys, size, m->k[i]);
-			keys[j] = m->k[i];
-			vals[j] = m->v[i];
-		}
-		free(m->k);
-		free(m->v);
-		m->k = keys;
-		m->v = vals;
-		m->size = size;
-	}
-	size_t i = map_find(m->k, m->size, k);
-	*found = m->k[i] == k;
-	if (!*found) {
-		m->k[i] = k;
-		m->n++;
-	}
-	return &m->v[i];
-}
-
-static int u64map_get(const struct u64map *m, uint64_t k, uint32_t *out)
-{
-	if (!m->size)
-		return 0;
-	k = k ? k : 1;
-	for (size_t i = mix64(k) & (m->size - 1);; i = (i + 1) & (m->size - 1)) {
-		if (m->k[i] == k) {
-			*out = m->v[i];
-			return 1;
-		}
-		if (!m->k[i])
-			return 0;
-	}
-}
-
-static void u64map_release(struct u64map *m)
-{
-	free(m->k);
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
-
 /* ---- hashing (FNV-1a, then mixed): frames by content, stacks by their frames ---- */
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
 static uint64_t fnv_str(uint64_t h, const char *s)
 {
-	return fnv(h, s, strlen(s) + 1); /* the NUL separates fields */
+	return hash_fnv1a(h, s, strlen(s) + 1); /* the NUL separates fields */
 }
 
 static uint64_t frame_hash(const struct kp_profile *p, kp_frame_t f)
 {
 	const struct kp_frame *fr = &p->frames[f];
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = HASH_FNV1A_INIT;
 	h = fnv_str(h, kp_str_get(p, fr->name));
 	h = fnv_str(h, kp_str_get(p, fr->module));
 	h = fnv_str(h, kp_str_get(p, fr->file));
 	uint64_t nums[3] = { fr->line, fr->flags, fr->addr };
-	h = fnv(h, nums, sizeof(nums));
-	return mix64(h);
-}
-
-/* ---- TSV answers ---- */
-
-static int parse_dec(const char *s, size_t len, int sign_ok, uint64_t *u, int64_t *i)
-{
-	int neg = 0;
-	if (sign_ok && len && s[0] == '-') {
-		neg = 1;
-		s++;
-		len--;
-	}
-	if (!len || len > 20)
-		return -1;
-	uint64_t v = 0;
-	for (size_t k = 0; k < len; k++) {
-		if (s[k] < '0' || s[k] > '9')
-			return -1;
-		unsigned d = (unsigned)(s[k] - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	if (sign_ok) {
-		if (neg ? v > (uint64_t)INT64_MAX + 1 : v > (uint64_t)INT64_MAX)
-			return -1;
-		*i = neg ? (int64_t)(0 - v) : (int64_t)v;
-	}
-	*u = v;
-	return 0;
-}
-
-/* TSV's escapes: \b \f \r \n \t \0 \' \\ and a backslash before any other byte. */
-static int unescape(const char *s, size_t len, struct strbuf *out)
-{
-	strbuf_reset(out);
-	for (size_t k = 0; k < len; k++) {
-		char c = s[k];
-		if (c != '\\') {
-			strbuf_addch(out, c);
-			continue;
-		}
-		if (++k == len)
-			return -1;
-		switch (s[k]) {
-		case 'b': c = '\b'; break;
-		case 'f': c = '\f'; break;
-		case 'r': c = '\r'; break;
-		case 'n': c = '\n'; break;
-		case 't': c = '\t'; break;
-		case '0': c = '\0'; break;
-		default: c = s[k]; break;
-		}
-		strbuf_addch(out, c);
-	}
-	return 0;
-}
-
-static int parse_array(const char *s, size_t len, uint64_t **a, size_t *n, size_t *alloc)
-{
-	*n = 0;
-	if (len < 2 || s[0] != '[' || s[len - 1] != ']')
-		return -1;
-	s++;
-	len -= 2;
-	if (!len)
-		return 0;
-	for (size_t k = 0; k <= len;) {
-		size_t e = k;
-		while (e < len && s[e] != ',')
-			e++;
-		uint64_t v;
-		int64_t dummy;
-		if (*n >= KST_CH_MAX_ARRAY || parse_dec(s + k, e - k, 0, &v, &dummy))
-			return -1;
-		ALLOC_GROW(*a, *n + 1, *alloc);
-		(*a)[(*n)++] = v;
-		k = e + 1;
-	}
-	return 0;
-}
-
-int kst_ch_rows(const char *data, size_t len, const char *types,
-		int (*row)(void *arg, const struct kst_ch_field *f, struct strbuf *err), void *arg,
-		struct strbuf *err)
-{
-	size_t nf = strlen(types);
-	struct kst_ch_field f[KST_CH_MAX_FIELDS];
-	struct strbuf str[KST_CH_MAX_FIELDS];
-	uint64_t *arr[KST_CH_MAX_FIELDS];
-	size_t arr_alloc[KST_CH_MAX_FIELDS];
-	int rc = 0;
-	size_t line = 0;
-
-	if (nf == 0 || nf > KST_CH_MAX_FIELDS) {
-		strbuf_addstr(err, "internal error: bad row type");
-		return -1;
-	}
-	for (size_t k = 0; k < nf; k++) {
-		strbuf_init(&str[k], 0);
-		arr[k] = NULL;
-		arr_alloc[k] = 0;
-	}
-	for (size_t pos = 0; pos < len && !rc;) {
-		const char *l = data + pos;
-		const char *nl = memchr(l, '\n', len - pos);
-		size_t ll = nl ? (size_t)(nl - l) : len - pos;
-		pos += ll + 1;
-		line++;
-		size_t start = 0;
-		for (size_t k = 0; k < nf && !rc; k++) {
-			size_t e = start;
-			while (e < ll && l[e] != '\t')
-				e++;
-			if ((k + 1 < nf) != (e < ll)) { /* too few or too many fields */
-				rc = -1;
-				break;
-			}
-			const char *fs = l + start;
-			size_t fl = e - start;
-			memset(&f[k], 0, sizeof(f[k]));
-			switch (types[k]) {
-			case 'u': rc = parse_dec(fs, fl, 0, &f[k].u, &f[k].i); break;
-			case 'i': rc = parse_dec(fs, fl, 1, &f[k].u, &f[k].i); break;
-			case 's':
-				rc = unescape(fs, fl, &str[k]);
-				f[k].s = str[k].buf;
-				f[k].len = str[k].len;
-				break;
-			case 'a':
-				rc = parse_array(fs, fl, &arr[k], &f[k].n, &arr_alloc[k]);
-				f[k].a = arr[k];
-				break;
-			default: rc = -1; break;
-			}
-			start = e + 1;
-		}
-		if (rc) {
-			strbuf_addf(err, "clickhouse's answer is not what kiln asked for (row %zu: '%.*s')", line,
-				    (int)(ll > 60 ? 60 : ll), l);
-			/* keep the line printable */
-			for (size_t k = 0; k < err->len; k++)
-				if ((unsigned char)err->buf[k] < 0x20 || (unsigned char)err->buf[k] == 0x7f)
-					err->buf[k] = '?';
-			break;
-		}
-		rc = row(arg, f, err);
-	}
-	for (size_t k = 0; k < nf; k++) {
-		strbuf_release(&str[k]);
-		free(arr[k]);
-	}
-	return rc;
-}
-
-/* ---- building a profile from a query's answers ---- */
-struct build {
-	struct kp_profile *p;
-	struct u64map frames, stacks, threads;
-	uint64_t base_ns;
-	int vs, vc;
-	kp_frame_t *tmp;
-	size_t tmp_alloc;
-};
-
-static int frame_row(void *arg, const struct kst_ch_field *f, struct strbuf *err)
-{
-	struct build *b = arg;
-	struct kp_frame fr;
-	memset(&fr, 0, sizeof(fr));
-	fr.name = kp_str(b->p, f[1].s, f[1].len);
-	fr.module = kp_str(b->p, f[2].s, f[2].len);
-	fr.file = kp_str(b->p, f[3].s, f[3].len);
-	fr.line = (uint32_t)f[4].u;
-	fr.flags = (uint32_t)f[5].u;
-	fr.addr = f[6].u;
-	int found;
-	*u64map_slot(&b->frames, f[0].u, &found) = kp_frame(b->p, &fr);
-	return 0;
-}
-
-static int stack_row(void *arg, const struct kst_ch_field *f, struct strbuf *err)
-{
-	struct build *b = arg;
-	ALLOC_GROW(b->tmp, f[1].n + 1, b->tmp_alloc);
-	for (size_t k = 0; k < f[1].n; k++) {
-		uint32_t id;
-		if (!u64map_get(&b->frames, f[1].a[k], &id))
-			id = kp_frame_named(b->p, "[missing frame]", 15, KP_FRAME_UNKNOWN);
-		b->tmp[k] = id;
-	}
-	int found;
-	*u64map_slot(&b->stacks, f[0].u, &found) = kp_stack_from_frames(b->p, b->tmp, f[1].n);
-	return 0;
-}
-
-static int sample_row(void *arg, const struct kst_ch_field *f, struct strbuf *err)
-{
-	struct build *b = arg;
-	/* host, pid, comm, stack, first start, samples, cpu_ns */
-	uint64_t th = fnv(0xcbf29ce484222325ull, f[0].s, f[0].len + 1);
-	th = fnv(th, &f[1].i, sizeof(f[1].i));
-	th = mix64(fnv(th, f[2].s, f[2].len + 1));
-	int found;
-	uint32_t *t = u64map_slot(&b->threads, th, &found);
-	if (!found)
-		*t = kp_add_thread(b->p, (int32_t)f[1].i, (int32_t)f[1].i, f[2].s);
-	uint32_t st;
-	if (!u64map_get(&b->stacks, f[3].u, &st)) {
-		kp_frame_t m = kp_frame_named(b->p, "[missing stack]", 15, KP_FRAME_UNKNOWN);
-		st = kp_stack_from_frames(b->p, &m, 1);
-	}
-	double v[2];
-	v[b->vs] = (double)f[5].u;
-	v[b->vc] = (double)f[6].u;
-	kp_add_sample(b->p, st, *t, f[4].u > b->base_ns ? f[4].u - b->base_ns : 0, v);
-	return 0;
-}
-
-static int min_start_row(void *arg, const struct kst_ch_field *f, struct strbuf *err)
-{
-	uint64_t *m = arg;
-	if (f[4].u < *m)
-		*m = f[4].u;
-	return 0;
-}
-
-int kst_ch_build_profile(const char *frames, size_t frames_len, const char *stacks, size_t stacks_len,
-			 const char *samples, size_t samples_len, uint64_t base_ns, struct kp_profile *out,
-			 struct strbuf *err)
-{
-	static const char sample_types[] = "uisuuuu";
-	struct build b;
-	memset(&b, 0, sizeof(b));
-	b.p = out;
-	b.vs = kp_add_value_type(out, "samples", "count");
-	b.vc = kp_add_value_type(out, "cpu_ns", "nanoseconds");
-	out->default_value = (uint32_t)b.vs;
-	/* host is a string: "s" first */
-	char types[8];
-	memcpy(types, sample_types, sizeof(types));
-	types[0] = 's';
-	types[2] = 's';
-	if (!base_ns) {
-		base_ns = UINT64_MAX;
-		if (kst_ch_rows(samples, samples_len, types, min_start_row, &base_ns, err))
-			goto fail;
-		if (base_ns == UINT64_MAX)
-			base_ns = 0;
-	}
-	b.base_ns = base_ns;
-	int rc = kst_ch_rows(frames, frames_len, "usssuuu", frame_row, &b, err);
-	if (!rc)
-		rc = kst_ch_rows(stacks, stacks_len, "ua", stack_row, &b, err);
-	if (!rc)
-		rc = kst_ch_rows(samples, samples_len, types, sample_row, &b, err);
-	if (rc)
-		goto fail;
-	u64map_release(&b.frames);
-	u64map_release(&b.stacks);
-	u64map_release(&b.threads);
-	free(b.tmp);
-	return 0;
-fail:
-	u64map_release(&b.frames);
-	u64map_release(&b.stacks);
-	u64map_release(&b.threads);
-	free(b.tmp);
-	return -1;
+	h = hash_fnv1a(h, nums, sizeof(nums));
+	return hash_mix64(h);
 }
 
 /* ---- the connection ---- */
@@ -650,7 +244,7 @@ static int one_u64(struct ch *c, const char *sql, uint64_t *v, struct strbuf *er
 		while (n && out.buf[n - 1] == '\n')
 			n--;
 		int64_t d;
-		if (parse_dec(out.buf, n, 0, v, &d)) {
+		if (kst_ch_parse_dec(out.buf, n, 0, v, &d)) {
 			strbuf_addf(err, "clickhouse at '%s' answered '%.*s' where kiln expected a number", c->hostport,
 				    (int)(n > 40 ? 40 : n), out.buf);
 			for (size_t k = 0; k < err->len; k++)
@@ -752,13 +346,13 @@ static void agg_release(struct agg *a)
 
 static uint64_t window_id(const struct kp_profile *w, uint64_t start, uint64_t end)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = HASH_FNV1A_INIT;
 	const char *host = kp_meta_get(w, KST_META_HOST), *labels = kp_meta_get(w, KST_META_LABELS);
 	h = fnv_str(h, host ? host : "");
 	h = fnv_str(h, labels ? labels : "");
 	uint64_t t[2] = { start, end };
-	h = fnv(h, t, sizeof(t));
-	h = mix64(h);
+	h = hash_fnv1a(h, t, sizeof(t));
+	h = hash_mix64(h);
 	return h ? h : 1;
 }
 
@@ -862,7 +456,7 @@ static void add_window(struct ch *c, const struct kp_profile *w, uint64_t start,
 	uint64_t *sh = xcalloc(w->nstacks, sizeof(*sh));
 	for (uint32_t s = 1; s < w->nstacks; s++) {
 		uint64_t pair[2] = { sh[w->stacks[s].parent], fh[w->stacks[s].frame] };
-		sh[s] = mix64(fnv(0xcbf29ce484222325ull, pair, sizeof(pair)));
+		sh[s] = hash_mix64(hash_fnv1a(HASH_FNV1A_INIT, pair, sizeof(pair)));
 	}
 
 	int32_t last_pid = 0;
