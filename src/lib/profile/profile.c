@@ -1,5 +1,6 @@
 /* profile.c: the profile model: interning of strings, frames and stacks; samples. */
 #include "profile/profile.h"
+#include "util/hash.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <stdlib.h>
@@ -80,12 +81,7 @@ static inline uint64_t hash_bytes(const void *data, size_t len)
 
 static inline uint64_t hash_u64(uint64_t x)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
+	return hash_mix64(x);
 }
 
 /* ---- strings ---- */

@@ -3,6 +3,7 @@
  * and the per-profile cache of interned frame ids. */
 #include "symbols/sym_internal.h"
 #include "util/error.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -15,12 +16,7 @@
 /* ---- hashing ---- */
 uint64_t ks_hash_u64(uint64_t x)
 {
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	x ^= x >> 33;
-	return x;
+	return hash_mix64(x);
 }
 
 uint64_t ks_hash_bytes(const void *data, size_t len)
