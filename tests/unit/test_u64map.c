@@ -63,6 +63,12 @@ static void test_map(void **state)
 		assert_int_equal(v, i == 17 ? 1018 : i + 1);
 	}
 	assert_false(u64map_get(&m, key(3000), &v));
+	/* put: adds, or says the key is there and keeps its value */
+	assert_int_equal(u64map_put(&m, key(3000), 7), 0);
+	assert_int_equal(u64map_put(&m, key(3000), 8), 1);
+	assert_true(u64map_get(&m, key(3000), &v));
+	assert_int_equal(v, 7);
+	assert_int_equal(m.n, 3001);
 	*u64map_slot(&m, 0, &found) = 42;
 	assert_true(u64map_get(&m, 1, &v));
 	assert_int_equal(v, 42);

@@ -9,7 +9,7 @@
  * thread and one sample count: writing merges threads in time order and writes a sample
  * of count n as n samples. */
 #include "formats/formats.h"
-#include "formats/idmap.h"
+#include "util/u64map.h"
 #include "formats/jsonw.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -264,7 +264,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 {
 	struct jsonr r, cn = { 0 }, cs = { 0 }, cd = { 0 };
 	struct cnodes c;
-	struct idmap ids;
+	struct u64map ids;
 	struct strbuf fn = STRBUF_INIT, url = STRBUF_INIT;
 	uint32_t *parent = NULL, *queue = NULL, *first_child = NULL, *next = NULL;
 	kp_stack_t *stack = NULL;
@@ -317,7 +317,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 	}
 	size_t nn = c.n;
 	for (size_t i = 0; i < nn; i++)
-		if (idmap_put(&ids, c.id[i], (uint32_t)i)) {
+		if (u64map_put(&ids, c.id[i], (uint32_t)i)) {
 			cbad(name, "a node has a missing, repeated or non-positive id");
 			goto out;
 		}
@@ -326,7 +326,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 	memset(parent, 0xff, (nn ? nn : 1) * sizeof(*parent));
 	for (size_t j = 0; j < c.nc; j++) {
 		uint32_t ci;
-		if (!idmap_get(&ids, c.cid[j], &ci)) {
+		if (!u64map_get(&ids, c.cid[j], &ci)) {
 			cbad(name, "node %u has a child that is not a node", c.cp[j] + 1);
 			goto out;
 		}
@@ -340,7 +340,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 		uint32_t pi;
 		if (!c.parent_id[i])
 			continue;
-		if (!idmap_get(&ids, c.parent_id[i], &pi)) {
+		if (!u64map_get(&ids, c.parent_id[i], &pi)) {
 			cbad(name, "node %zu has a parent that is not a node", i + 1);
 			goto out;
 		}
@@ -398,7 +398,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 		}
 		if (!ks)
 			break;
-		if (jsonr_number(&cs, &id) < 0 || !jsonr_is_id(id) || !idmap_get(&ids, (uint64_t)id, &ni)) {
+		if (jsonr_number(&cs, &id) < 0 || !jsonr_is_id(id) || !u64map_get(&ids, (uint64_t)id, &ni)) {
 			cbad(name, "sample %zu refers to no node", i + 1);
 			goto out;
 		}
@@ -414,7 +414,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 	kp_meta_set(p, "kind", "cpu");
 	rc = 0;
 out:
-	idmap_free(&ids);
+	u64map_release(&ids);
 	free(c.id);
 	free(c.frame);
 	free(c.parent_id);

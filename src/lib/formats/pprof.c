@@ -11,7 +11,8 @@
  * (docs/formats.md has the measurements). Samples are read in a second pass because
  * writers put the string table last. */
 #include "formats/formats.h"
-#include "formats/idmap.h"
+#include "util/hash.h"
+#include "util/u64map.h"
 #include "formats/profile.pb-c.h"
 #include "util/error.h"
 #include "util/strbuf.h"
@@ -172,15 +173,15 @@ struct rd {
 	kp_str_t *sid; /* interned id, or UINT32_MAX before first use */
 	size_t nstr, str_alloc;
 	/* functions */
-	struct idmap fmap;
+	struct u64map fmap;
 	struct { int64_t name, file, start_line; } *funcs;
 	size_t nfuncs, funcs_alloc;
 	/* mappings */
-	struct idmap mmap;
+	struct u64map mmap;
 	int64_t *map_file;
 	size_t nmaps, maps_alloc;
 	/* locations: frames root-first (caller, then what was inlined into it) */
-	struct idmap lmap;
+	struct u64map lmap;
 	uint32_t *loc_start, *loc_n;
 	size_t nlocs, locs_alloc;
 	kp_frame_t *loc_frames;
@@ -193,7 +194,7 @@ struct rd {
 	int64_t *comments;
 	size_t ncomments, comments_alloc;
 	/* threads by (pid, tid, comm id) */
-	struct idmap tmap;
+	struct u64map tmap;
 	size_t dropped_labels;
 	char dropped_label[64];
 };
@@ -256,7 +257,7 @@ static int read_tables(struct rd *r)
 				return bad(r, "a mapping does not decode");
 			ALLOC_GROW(r->map_file, r->nmaps + 1, r->maps_alloc);
 			r->map_file[r->nmaps] = m->filename;
-			int dup = m->id == 0 || idmap_put(&r->mmap, m->id, (uint32_t)r->nmaps);
+			int dup = m->id == 0 || u64map_put(&r->mmap, m->id, (uint32_t)r->nmaps);
 			uint64_t id = m->id;
 			perftools__profiles__mapping__free_unpacked(m, NULL);
 			if (dup)
@@ -272,7 +273,7 @@ static int read_tables(struct rd *r)
 			r->funcs[r->nfuncs].name = fn->name ? fn->name : fn->system_name;
 			r->funcs[r->nfuncs].file = fn->filename;
 			r->funcs[r->nfuncs].start_line = fn->start_line;
-			int dup = fn->id == 0 || idmap_put(&r->fmap, fn->id, (uint32_t)r->nfuncs);
+			int dup = fn->id == 0 || u64map_put(&r->fmap, fn->id, (uint32_t)r->nfuncs);
 			uint64_t id = fn->id;
 			perftools__profiles__function__free_unpacked(fn, NULL);
 			if (dup)
@@ -365,7 +366,7 @@ static int read_locations(struct rd *r)
 		kp_str_t module = 0;
 		uint32_t mi;
 		if (l->mapping_id) {
-			if (!idmap_get(&r->mmap, l->mapping_id, &mi)) {
+			if (!u64map_get(&r->mmap, l->mapping_id, &mi)) {
 				rc = bad(r, "location %llu refers to mapping %llu, which the profile does not define",
 					 (unsigned long long)l->id, (unsigned long long)l->mapping_id);
 				goto next;
@@ -374,7 +375,7 @@ static int read_locations(struct rd *r)
 				goto next;
 			module = str_id(r, r->map_file[mi]);
 		}
-		if (!l->id || idmap_put(&r->lmap, l->id, (uint32_t)r->nlocs)) {
+		if (!l->id || u64map_put(&r->lmap, l->id, (uint32_t)r->nlocs)) {
 			rc = bad(r, "location id %llu is %s", (unsigned long long)l->id, l->id ? "used twice" : "zero");
 			goto next;
 		}
@@ -402,7 +403,7 @@ static int read_locations(struct rd *r)
 		for (size_t i = l->n_line; i-- > 0;) {
 			PLine *ln = l->line[i];
 			uint32_t fi;
-			if (!idmap_get(&r->fmap, ln->function_id, &fi)) {
+			if (!u64map_get(&r->fmap, ln->function_id, &fi)) {
 				rc = bad(r, "location %llu refers to function %llu, which the profile does not define",
 					 (unsigned long long)l->id, (unsigned long long)ln->function_id);
 				goto next;
@@ -482,7 +483,7 @@ static uint32_t thread_of(struct rd *r, PSample *s)
 	uint32_t t;
 	/* a key collision between two threads is possible in theory; check the thread */
 	for (;;) {
-		if (!idmap_get(&r->tmap, key, &t))
+		if (!u64map_get(&r->tmap, key, &t))
 			break;
 		const struct kp_thread *th = &r->p->threads[t];
 		if (th->pid == (int32_t)pid && th->tid == (int32_t)tid && th->comm == str_id(r, comm))
@@ -490,7 +491,7 @@ static uint32_t thread_of(struct rd *r, PSample *s)
 		key += 2;
 	}
 	t = kp_add_thread(r->p, (int32_t)pid, (int32_t)tid, str_c(r, comm));
-	idmap_put(&r->tmap, key, t);
+	u64map_put(&r->tmap, key, t);
 	return t;
 }
 
@@ -521,7 +522,7 @@ static int read_samples(struct rd *r)
 	double vals[KP_MAX_VALUES];
 	/* stacks by the bytes of their location ids: samples of one stack in many threads
 	 * (or with different labels) build it once */
-	struct idmap by_span;
+	struct u64map by_span;
 	const uint8_t **span = NULL;
 	uint32_t *span_len = NULL;
 	kp_stack_t *span_stack = NULL;
@@ -551,7 +552,7 @@ static int read_samples(struct rd *r)
 				key = (key ^ sp[i]) * 0x100000001b3ull;
 			key |= 1;
 			uint32_t si;
-			while (idmap_get(&by_span, key, &si)) {
+			while (u64map_get(&by_span, key, &si)) {
 				if (span_len[si] == slen && !memcmp(span[si], sp, slen)) {
 					st = span_stack[si];
 					cached = 1;
@@ -564,7 +565,7 @@ static int read_samples(struct rd *r)
 		if (!cached) {
 			for (size_t i = s->n_location_id; i-- > 0;) {
 				uint32_t li;
-				if (!idmap_get(&r->lmap, s->location_id[i], &li)) {
+				if (!u64map_get(&r->lmap, s->location_id[i], &li)) {
 					rc = bad(r, "sample %zu refers to location %llu, which the profile does not define",
 						 n + 1, (unsigned long long)s->location_id[i]);
 					goto next;
@@ -580,7 +581,7 @@ static int read_samples(struct rd *r)
 				span[nspan] = sp;
 				span_len[nspan] = (uint32_t)slen;
 				span_stack[nspan] = st;
-				idmap_put(&by_span, key, (uint32_t)nspan++);
+				u64map_put(&by_span, key, (uint32_t)nspan++);
 			}
 		}
 		for (size_t i = 0; i < s->n_value; i++)
@@ -592,7 +593,7 @@ next:
 		if (rc < 0)
 			break;
 	}
-	idmap_free(&by_span);
+	u64map_release(&by_span);
 	free(span);
 	free(span_len);
 	free(span_stack);
@@ -649,11 +650,11 @@ static void rd_release(struct rd *r)
 	free(r->str);
 	free(r->slen);
 	free(r->sid);
-	idmap_free(&r->fmap);
+	u64map_release(&r->fmap);
 	free(r->funcs);
-	idmap_free(&r->mmap);
+	u64map_release(&r->mmap);
 	free(r->map_file);
-	idmap_free(&r->lmap);
+	u64map_release(&r->lmap);
 	free(r->loc_start);
 	free(r->loc_n);
 	free(r->loc_frames);
@@ -663,7 +664,7 @@ static void rd_release(struct rd *r)
 	if (r->period_type)
 		perftools__profiles__value_type__free_unpacked(r->period_type, NULL);
 	free(r->comments);
-	idmap_free(&r->tmap);
+	u64map_release(&r->tmap);
 }
 
 int kf_pprof_read(struct kp_profile *p, const void *data, size_t len, const char *name)
@@ -730,7 +731,7 @@ struct wr {
 	size_t nowned, owned_alloc;
 	/* functions by (name, file) */
 	uint64_t *frame_func;
-	struct idmap func_by_key;
+	struct u64map func_by_key;
 	PFunction *funcs;
 	size_t nfuncs, funcs_alloc;
 	/* mappings by module */
@@ -739,7 +740,7 @@ struct wr {
 	size_t nmaps, maps_alloc;
 	/* locations: a run of frames, a caller first and then what was inlined into it */
 	uint64_t *frame_loc;      /* one-frame runs by frame */
-	struct idmap loc_by_key;  /* longer runs by a hash of their frames */
+	struct u64map loc_by_key;  /* longer runs by a hash of their frames */
 	uint32_t *loc_start, *loc_n;
 	size_t nlocs, locs_alloc;
 	kp_frame_t *lf;
@@ -801,7 +802,7 @@ static uint64_t function_of(struct wr *w, kp_frame_t f)
 	const struct kp_frame *fr = &w->p->frames[f];
 	uint64_t key = (((uint64_t)fr->name << 32) | fr->file) + 1;
 	uint32_t fi;
-	if (idmap_get(&w->func_by_key, key, &fi))
+	if (u64map_get(&w->func_by_key, key, &fi))
 		return w->frame_func[f] = fi + 1;
 	ALLOC_GROW(w->funcs, w->nfuncs + 1, w->funcs_alloc);
 	PFunction *fn = &w->funcs[w->nfuncs];
@@ -824,7 +825,7 @@ static uint64_t function_of(struct wr *w, kp_frame_t f)
 	}
 	fn->system_name = fn->name;
 	fn->filename = wstr(w, fr->file);
-	idmap_put(&w->func_by_key, key, (uint32_t)w->nfuncs);
+	u64map_put(&w->func_by_key, key, (uint32_t)w->nfuncs);
 	return w->frame_func[f] = ++w->nfuncs;
 }
 
@@ -839,9 +840,9 @@ static uint64_t location_of(struct wr *w, const kp_frame_t *run, uint32_t n)
 	} else {
 		key = 0x9e3779b97f4a7c15ull;
 		for (uint32_t i = 0; i < n; i++)
-			key = mix64(key ^ run[i]) + i;
+			key = hash_mix64(key ^ run[i]) + i;
 		key |= 1;
-		while (idmap_get(&w->loc_by_key, key, &li)) {
+		while (u64map_get(&w->loc_by_key, key, &li)) {
 			if (w->loc_n[li] == n && !memcmp(&w->lf[w->loc_start[li]], run, n * sizeof(*run)))
 				return li + 1;
 			key += 2;
@@ -857,7 +858,7 @@ static uint64_t location_of(struct wr *w, const kp_frame_t *run, uint32_t n)
 	if (n == 1)
 		w->frame_loc[run[0]] = w->nlocs + 1;
 	else
-		idmap_put(&w->loc_by_key, key, (uint32_t)w->nlocs);
+		u64map_put(&w->loc_by_key, key, (uint32_t)w->nlocs);
 	return ++w->nlocs;
 }
 
@@ -994,7 +995,7 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 	int64_t *comments = NULL;
 	double *sums = NULL;
 	int64_t *ivals = NULL;
-	struct idmap agg;
+	struct u64map agg;
 	size_t nsamp = 0;
 	int rc = -1;
 
@@ -1078,9 +1079,9 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 		uint32_t t = p->sample_thread[i];
 		uint64_t key = (((uint64_t)s << 32) | t) + 1;
 		uint32_t si;
-		if (!idmap_get(&agg, key, &si)) {
+		if (!u64map_get(&agg, key, &si)) {
 			si = (uint32_t)nsamp++;
-			idmap_put(&agg, key, si);
+			u64map_put(&agg, key, si);
 			perftools__profiles__sample__init(&samples[si]);
 			if (s && !w.stack_locs[s])
 				stack_locations(&w, s);
@@ -1204,16 +1205,16 @@ out:
 		free(w.owned[i]);
 	free(w.owned);
 	free(w.frame_func);
-	idmap_free(&w.func_by_key);
+	u64map_release(&w.func_by_key);
 	free(w.funcs);
 	free(w.mod_map);
 	free(w.maps);
 	free(w.frame_loc);
-	idmap_free(&w.loc_by_key);
+	u64map_release(&w.loc_by_key);
 	free(w.loc_start);
 	free(w.loc_n);
 	free(w.lf);
-	idmap_free(&agg);
+	u64map_release(&agg);
 	free(types);
 	free(type_ptrs);
 	free(samples);

@@ -11,7 +11,7 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-#include "formats/idmap.h"
+#include "util/u64map.h"
 #include "formats/jsonr.h"
 #include <math.h>
 #include <stdarg.h>
@@ -259,7 +259,7 @@ struct ss {
 	kp_frame_t *frames;
 	size_t nframes, frames_alloc;
 	/* stacks by the text of their frame list (many samples repeat one) */
-	struct idmap by_text;
+	struct u64map by_text;
 	const char **text;
 	uint32_t *text_len;
 	kp_stack_t *text_stack;
@@ -294,7 +294,7 @@ static int read_stack(struct ss *s, struct jsonr *r, size_t pi, size_t i, kp_sta
 	r->p = ++p;
 	size_t len = (size_t)(p - start);
 	key |= 1;
-	while (idmap_get(&s->by_text, key, &ti)) {
+	while (u64map_get(&s->by_text, key, &ti)) {
 		if (s->text_len[ti] == len && !memcmp(s->text[ti], start, len)) {
 			*st = s->text_stack[ti];
 			return 0;
@@ -324,7 +324,7 @@ static int read_stack(struct ss *s, struct jsonr *r, size_t pi, size_t i, kp_sta
 	s->text[s->ntext] = start;
 	s->text_len[s->ntext] = (uint32_t)len;
 	s->text_stack[s->ntext] = *st;
-	idmap_put(&s->by_text, key, (uint32_t)s->ntext++);
+	u64map_put(&s->by_text, key, (uint32_t)s->ntext++);
 	return 0;
 }
 
@@ -689,7 +689,7 @@ int kf_speedscope_read_checked(struct kp_profile *p, const char *json, size_t le
 	rc = 0;
 out:
 	free(s.frames);
-	idmap_free(&s.by_text);
+	u64map_release(&s.by_text);
 	free(s.text);
 	free(s.text_len);
 	free(s.text_stack);

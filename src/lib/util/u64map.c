@@ -4,21 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util/hash.h"
 #include "util/xalloc.h"
-
-int u64set_has(const struct u64set *s, uint64_t k)
-{
-	if (!s->size)
-		return 0;
-	k = k ? k : 1;
-	for (size_t i = hash_mix64(k) & (s->size - 1);; i = (i + 1) & (s->size - 1)) {
-		if (s->v[i] == k)
-			return 1;
-		if (!s->v[i])
-			return 0;
-	}
-}
 
 /* Puts k (not 0) in a table of size slots that has room. */
 static int slot_put(uint64_t *v, size_t size, uint64_t k)
@@ -92,19 +78,14 @@ uint32_t *u64map_slot(struct u64map *m, uint64_t k, int *found)
 	return &m->v[i];
 }
 
-int u64map_get(const struct u64map *m, uint64_t k, uint32_t *out)
+int u64map_put(struct u64map *m, uint64_t k, uint32_t v)
 {
-	if (!m->size)
-		return 0;
-	k = k ? k : 1;
-	for (size_t i = hash_mix64(k) & (m->size - 1);; i = (i + 1) & (m->size - 1)) {
-		if (m->k[i] == k) {
-			*out = m->v[i];
-			return 1;
-		}
-		if (!m->k[i])
-			return 0;
-	}
+	int found;
+	uint32_t *slot = u64map_slot(m, k, &found);
+	if (found)
+		return 1;
+	*slot = v;
+	return 0;
 }
 
 void u64map_release(struct u64map *m)
