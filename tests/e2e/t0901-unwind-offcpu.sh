@@ -113,7 +113,7 @@ for how in sleep pipe; do
 	'
 done
 
-expect "--off-cpu -p: attached threads get running/runnable/blocked shares; the writer thread mostly blocks" '
+expect "--off-cpu -p: attached threads get running/runnable/blocked shares; the writer thread mostly blocks, main is on or waiting for a CPU half the time" '
 	"$WORKLOADS/offcpu_half" pipe 20 100 >/dev/null & pid=$!
 	sleep 0.3
 	"$KILN" record -q --off-cpu -p $pid --duration 1 -o p.prof >out 2>err || { cat err; kill $pid; exit 1; }
@@ -121,8 +121,10 @@ expect "--off-cpu -p: attached threads get running/runnable/blocked shares; the 
 	"$KILN" report -i p.prof --json >r.json &&
 	pyq r.json "[t[\"comm\"] for t in j[\"threads\"]]" &&
 	b=$(pyq r.json "next(100.0 * t[\"blocked_ns\"] / t[\"value\"] for t in j[\"threads\"] if t[\"comm\"] == \"writer\")") &&
-	m=$(pyq r.json "next(100.0 * t[\"running_ns\"] / t[\"value\"] for t in j[\"threads\"] if t[\"comm\"] == \"offcpu_half\")") &&
-	echo "writer blocked $b%, main running $m%" &&
+	# main computes half the time by the clock: on the CPU, or runnable when the machine is
+	# loaded (at load 6 on 2 CPUs it ran 19% and waited for a CPU the rest)
+	m=$(pyq r.json "next(100.0 * (t[\"running_ns\"] + t[\"runnable_ns\"]) / t[\"value\"] for t in j[\"threads\"] if t[\"comm\"] == \"offcpu_half\")") &&
+	echo "writer blocked $b%, main running or runnable $m%" &&
 	awk -v b="$b" -v m="$m" "BEGIN { exit !(b > 90 && m > 20 && m < 80) }"
 '
 
