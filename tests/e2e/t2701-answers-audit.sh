@@ -3,8 +3,9 @@
 # right source line on every instruction (objdump's own -l names the including file for
 # code of an included one), a caller's time on its call instructions, stripped code opened
 # with --asm, [python] / [kernel.kallsyms] bracketed once in --callers and --tree, record
-# --no-lines, a hot path that restates its function's row left out, and MODULE+0xSTART
-# names in the flame graph and the diff.
+# --no-lines, a hot path that restates its function's row left out, MODULE+0xSTART
+# names in the flame graph and the diff, and the correctness items of the issue as a new
+# user records (no -g): the stripped three-caller shares and the hot loop line at -O2/-O0.
 . "$(dirname "$0")/lib.sh"
 
 jq1() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
@@ -16,6 +17,32 @@ for b in strip O2; do
 done
 export S="$SCRATCH/strip.prof" O2="$SCRATCH/O2.prof"
 
+expect "stripped, no frame pointers, recorded as a new user would (no -g): three callers at 50/30/20 (+-3 points)" '
+	"$KILN" report -i "$S" --json >r.json &&
+	leaf=$(jq1 r.json "[f[\"function\"] for f in j[\"findings\"] if f[\"kind\"] == \"hotspot\"][0]") &&
+	"$KILN" report -i "$S" --callers "$leaf" --json >c.json &&
+	python3 -c "
+import json
+j = json.load(open(\"c.json\"))
+e = sorted((x for x in j[\"edges\"] if x[\"name\"] and x[\"name\"].startswith(\"callers3_strip+0x\")),
+           key=lambda x: -x[\"percent_of_function\"])
+assert len(set(x[\"name\"] for x in e)) == 3, e
+for x, want in zip(e, (50, 30, 20)):
+    assert abs(x[\"percent_of_function\"] - want) <= 3, e
+"
+'
+expect "the three-caller program at -O2 and -O0: the hot loop line (21) holds most of leaf's self samples" '
+	"$KILN" record -q -o o0.prof -- "$WORKLOADS/callers3_O0" 100 >/dev/null 2>&1 &&
+	for p in "$O2" o0.prof; do
+		"$KILN" annotate leaf -i "$p" --json >l.json || exit 1
+		python3 -c "
+import json
+j = json.load(open(\"l.json\"))
+best = max(j[\"lines\"], key=lambda l: l[\"self\"])
+assert j[\"file\"].endswith(\"/callers3.c\") and best[\"line\"] == 21 and best[\"self\"] > 0.5 * j[\"self\"], j
+" || exit 1
+	done
+'
 expect "--asm: every instruction is headed by a line of callers3.c (the file the code is in), none by the includer" '
 	"$KILN" annotate leaf -i "$O2" --asm >a.txt 2>e.txt && cat e.txt &&
 	sed -n "/^instructions/,\$p" a.txt >asm &&
