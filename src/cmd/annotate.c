@@ -330,9 +330,11 @@ int cmd_annotate(int argc, char **argv)
 						first = j;
 					keep = j + 1;
 				}
-			if (first < 0) {
+			if (first < 0) { /* (objdump's boundaries missed the last sampled address) */
 				first = 0;
-				keep = nas;
+				keep = 1;
+				while (keep < nas && as[keep].addr <= last)
+					keep++;
 			}
 			for (long j = 0; j < nas; j++)
 				if (j < first || j >= keep) {
