@@ -417,7 +417,8 @@ int cmd_annotate(int argc, char **argv)
 	}
 
 	const char *mb = base_of(mname);
-	printf(mb[0] == '[' ? "%s  %s  %s\n" : "%s  [%s]  %s\n", fname, mb, file); /* "[python]" is bracketed once */
+	printf(mb[0] == '[' ? "%s  %s" : "%s  [%s]", fname, mb); /* "[python]" is bracketed once */
+	printf(file[0] ? "  %s\n" : "\n", file);
 	printf("%.2f%% of all %s in its own code (%.17g), %.2f%% with what it calls (%.17g); "
 	       "percentages below are of its total\n\n",
 	       pct(r.self, r.grand_total), vname, r.self, pct(r.total, r.grand_total), r.total);
