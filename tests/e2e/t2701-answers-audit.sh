@@ -152,4 +152,13 @@ expect "stripped: the flame graph and the diff name functions MODULE+0xSTART, ne
 	grep -q "^callers3_strip;.*callers3_strip+0x[0-9a-f]*;callers3_strip+0x[0-9a-f]* [0-9]* [0-9]*$" d.folded &&
 	"$KILN" diff "$S" s2.prof >d.svg && grep -q "callers3_strip+0x" d.svg
 '
+expect "no_frame_pointers on real recordings: -g fp of the -fomit-frame-pointer build gets it, of the frame-pointer build not" '
+	"$KILN" record -q -g fp -o a.prof -- "$WORKLOADS/callers3_O2" 100 >/dev/null 2>&1 &&
+	"$KILN" record -q -g fp -o b.prof -- "$WORKLOADS/callers3" 100 >/dev/null 2>&1 &&
+	"$KILN" report -i a.prof >a.txt && grep -q "^  no_frame_pointers .*--call-graph dwarf" a.txt &&
+	"$KILN" report -i b.prof --json >b.json &&
+	[ "$(jq1 b.json "len([f for f in j[\"findings\"] if f[\"kind\"] == \"no_frame_pointers\"])")" = 0 ] &&
+	"$KILN" report -i "$O2" --json >c.json &&
+	[ "$(jq1 c.json "len([f for f in j[\"findings\"] if f[\"kind\"] == \"no_frame_pointers\"])")" = 0 ]
+'
 finish
