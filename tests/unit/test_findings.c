@@ -115,6 +115,18 @@ static void test_hot_paths(void **state)
 	/* the same leaf "a" under a second root: two paths */
 	struct kp_frame f = { 0 };
 	f.module = kp_strz(&p, "/usr/bin/prog");
+	f.name = kp_strz(&p, "stray_root");
+	kp_frame_t sr = kp_frame(&p, &f);
+	f.name = kp_strz(&p, "a");
+	kp_frame_t sa = kp_frame(&p, &f);
+	kp_frame_t sst[] = { sr, sa };
+	double sv = 200; /* 2.8% of a's time on another path: the main path restates a's row */
+	kp_add_sample(&p, kp_stack_from_frames(&p, sst, 2), 1, 0, &sv);
+	findings(&p, &fs);
+	for (uint32_t i = 0; i < fs.n; i++)
+		assert_null(fs.f[i].path);
+	kr_findings_release(&fs);
+	f.module = kp_strz(&p, "/usr/bin/prog");
 	f.name = kp_strz(&p, "other_root");
 	kp_frame_t r = kp_frame(&p, &f);
 	f.name = kp_strz(&p, "caller2");

@@ -60,7 +60,8 @@ static void test_stripped_functions_stay_apart(void **state)
 	if (workload("callers3_strip", strip) != 0 || workload("callers3_O2", named) != 0)
 		skip();
 	static const char *const fns[] = { "leaf", "from_a", "from_b", "from_c", "drive" };
-	struct ks_options o = { 0 };
+	/* without line data (as the heap profiler resolves): one frame per function */
+	struct ks_options o = { .no_lines = 1 };
 	struct ks_session *s = ks_session_new(&o);
 	struct kp_profile p;
 	kp_profile_init(&p);
@@ -89,6 +90,27 @@ static void test_stripped_functions_stay_apart(void **state)
 	for (int i = 0; i < 5; i++)
 		for (int j = i + 1; j < 5; j++)
 			assert_int_not_equal(ids[i], ids[j]);
+	kp_profile_release(&p);
+	ks_session_free(s);
+
+	/* with line data (kiln record's default): the same names, each frame keeping its
+	 * address in the ELF (kiln annotate --asm shows the instructions of stripped code) */
+	struct ks_options ol = { 0 };
+	s = ks_session_new(&ol);
+	kp_profile_init(&p);
+	ks_mmap_elf(s, 4242, bias, 0x100000, bias, strip, NULL, 0, PROT_READ | PROT_EXEC);
+	for (int i = 0; i < 5; i++) {
+		uint64_t a = nm_addr(named, fns[i]);
+		kp_frame_t out[8];
+		int n = ks_resolve(s, &p, 4242, bias + a + 1, 0, out, 8);
+		assert_int_equal(n, 1);
+		const struct kp_frame *f = &p.frames[out[0]];
+		char want[64];
+		snprintf(want, sizeof(want), "callers3_strip+0x%llx", (unsigned long long)a);
+		assert_string_equal(kp_str_get(&p, f->name), want);
+		assert_true(f->flags & KP_FRAME_NOSYM);
+		assert_int_equal(f->addr, a + 1);
+	}
 	kp_profile_release(&p);
 	ks_session_free(s);
 }

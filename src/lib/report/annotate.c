@@ -1,11 +1,13 @@
 /* annotate.c: one function's samples per source line and instruction (see annotate.h). */
 #include "report/annotate.h"
+#include "symbols/symbols.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <errno.h>
 #include <gelf.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,7 +238,7 @@ int ka_recorded_build_id(const struct kp_profile *p, const char *path, char *out
 	return 0;
 }
 
-/* ---- disassembly: objdump -d -l ---- */
+/* ---- disassembly: objdump -d ---- */
 
 void ka_asm_free(struct ka_asm *a, long n)
 {
@@ -274,7 +276,8 @@ long ka_disasm(const char *module, uint64_t lo, uint64_t hi, struct ka_asm **out
 	char a1[64], a2[64];
 	snprintf(a1, sizeof(a1), "--start-address=0x%llx", (unsigned long long)lo);
 	snprintf(a2, sizeof(a2), "--stop-address=0x%llx", (unsigned long long)hi);
-	char *argv[] = { (char *)"objdump", (char *)"-d", (char *)"-l", (char *)"-C", (char *)"-w",
+	/* no -l: ka_asm_lines gives the lines (objdump 2.40's are wrong for DWARF 5) */
+	char *argv[] = { (char *)"objdump", (char *)"-d", (char *)"-C", (char *)"-w",
 			 (char *)"--no-show-raw-insn", a1, a2, (char *)module, NULL };
 	int pfd[2];
 	*out = NULL;
@@ -320,6 +323,7 @@ long ka_disasm(const char *module, uint64_t lo, uint64_t hi, struct ka_asm **out
 					*q = ' ';
 			a[n].file = file ? xstrdup(file) : NULL;
 			a[n].line = ln;
+			a[n].in_func = 0;
 			n++;
 		} else if (s == line && line[0] == '/') {
 			parse_pos(line, &file, &ln);
@@ -342,6 +346,39 @@ long ka_disasm(const char *module, uint64_t lo, uint64_t hi, struct ka_asm **out
 	}
 	*out = a;
 	return (long)n;
+}
+
+void ka_asm_lines(const char *module, const char *func, struct ka_asm *a, long n)
+{
+	if (n <= 0)
+		return;
+	struct ks_options so = { 0 };
+	struct ks_session *s = ks_session_new(&so);
+	struct kp_profile scratch;
+	kp_profile_init(&scratch);
+	uint64_t lo = a[0].addr, hi = a[n - 1].addr + 1;
+	/* one process (pid 1 of this session) mapping the file at its ELF addresses */
+	ks_mmap_elf(s, 1, lo, hi - lo, 0, module, NULL, 0, PROT_READ | PROT_EXEC);
+	for (long i = 0; i < n; i++) {
+		kp_frame_t fr[64];
+		int k = ks_resolve(s, &scratch, 1, a[i].addr, 0, fr, 64);
+		/* the frame of the annotated function (the outermost one so named: recursion
+		 * through inlining keeps the real function), else the real function (last) */
+		int pick = k - 1;
+		a[i].in_func = 0;
+		for (int j = k - 1; j >= 0; j--)
+			if (!strcmp(kp_str_get(&scratch, scratch.frames[fr[j]].name), func)) {
+				pick = j;
+				a[i].in_func = 1;
+				break;
+			}
+		const struct kp_frame *x = &scratch.frames[fr[pick]];
+		free(a[i].file);
+		a[i].file = x->file && x->line ? xstrdup(kp_str_get(&scratch, x->file)) : NULL;
+		a[i].line = x->file ? x->line : 0;
+	}
+	kp_profile_release(&scratch);
+	ks_session_free(s);
 }
 
 int ka_func_bounds(const char *module, uint64_t vaddr, uint64_t *lo, uint64_t *hi)

@@ -55,20 +55,28 @@ int ka_recorded_build_id(const struct kp_profile *p, const char *path, char *out
 
 #endif
 
-/* One disassembled instruction of objdump -d -l output. */
+/* One disassembled instruction of objdump -d output. */
 struct ka_asm {
 	uint64_t addr;
 	char *text;     /* "mov %rax,%rdx" (objdump's AT&T syntax, symbols demangled) */
-	char *file;     /* the innermost source line objdump -l gives, NULL if none */
+	char *file;     /* its source file:line (ka_asm_lines), NULL if none */
 	uint32_t line;
+	int in_func;    /* ka_asm_lines: the symbolizer names the function annotated here */
 };
 
-/* Disassembles [lo, hi) of the ELF file module with `objdump -d -l -C`. Returns the number
+/* Disassembles [lo, hi) of the ELF file module with `objdump -d -C`. Returns the number
  * of instructions (*out, caller frees with ka_asm_free), or -1 with err set to one line
  * when objdump cannot run or gives nothing. */
 struct strbuf;
 long ka_disasm(const char *module, uint64_t lo, uint64_t hi, struct ka_asm **out, struct strbuf *err);
 void ka_asm_free(struct ka_asm *a, long n);
+
+/* Gives each of a[0..n) (sorted by address) the file:line (in place of objdump -l) that
+ * kiln's symbolizer gives (as kiln record did for the sampled addresses): the position in
+ * the frame of function func (inlined code on the line of its call), else in the real
+ * function. objdump 2.40 misnumbers the files of DWARF 5 line tables (gcc 12's default):
+ * code from an included file was shown under the including file's name. Sets in_func. */
+void ka_asm_lines(const char *module, const char *func, struct ka_asm *a, long n);
 
 /* The bounds [*lo, *hi) of the function symbol (.symtab, else .dynsym) of the ELF file
  * module that holds vaddr; returns 0, or -1 when the file has none. */

@@ -197,7 +197,9 @@ int kr_print_peek(const struct kp_profile *p, const struct kr_opts *o, const str
 {
 	char num[40];
 	const char *mod = pk->module ? base_of(kp_str_get(p, pk->module)) : "";
-	fprintf(out, "%s  [%s]: %.2f%% of the total on the stack, %.2f%% in its own code\n",
+	/* a module named in brackets already ("[python]", "[kernel.kallsyms]") keeps its own */
+	fprintf(out, mod[0] == '[' ? "%s  %s: %.2f%% of the total on the stack, %.2f%% in its own code\n"
+				   : "%s  [%s]: %.2f%% of the total on the stack, %.2f%% in its own code\n",
 		kp_str_get(p, pk->name), mod, pct(pk->total, pk->grand_total), pct(pk->self, pk->grand_total));
 	fprintf(out, "\n%9s %8s %9s  %s\n", callees ? "Of func" : "Of func", "Of all",
 		o->count_value >= 0 ? "Samples" : "Value", callees ? "Callee (what it calls)" : "Caller (who calls it)");
@@ -211,8 +213,10 @@ int kr_print_peek(const struct kp_profile *p, const struct kr_opts *o, const str
 		kp_format_count(o->count_value >= 0 ? e->n : e->value, num, sizeof(num));
 		fprintf(out, "%8.2f%% %7.2f%% %9s  %s", pct(e->value, pk->total), pct(e->value, pk->grand_total), num,
 			edge_name(p, e, callees));
-		if (e->module)
-			fprintf(out, "  [%s]", base_of(kp_str_get(p, e->module)));
+		if (e->module) {
+			const char *m = base_of(kp_str_get(p, e->module));
+			fprintf(out, m[0] == '[' ? "  %s" : "  [%s]", m);
+		}
 		fputc('\n', out);
 	}
 	if (hidden)

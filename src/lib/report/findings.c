@@ -351,7 +351,8 @@ static int cmp_path3_v(const void *a, const void *b)
 }
 
 /* Paths (leaf <- caller <- caller's caller) above 5% whose leaf function has more than
- * one path: which caller matters is news the function row does not give. Only stacks
+ * one path (the others with 10% of its time or more): which caller matters is news the
+ * function row does not give. Only stacks
  * whose leaf function is above 5% can hold such a path, so only those are walked. */
 static void hot_paths(const struct kp_profile *p, const struct facts *fc, const struct ftab *t,
 		      struct kr_findings *out)
@@ -395,10 +396,10 @@ static void hot_paths(const struct kp_profile *p, const struct facts *fc, const 
 		double share = ps[i].v / fc->total;
 		if (share <= KR_HOTSPOT_SHARE)
 			break;
-		int others = 0;
-		for (size_t j = 0; j < m && !others; j++)
-			others = j != i && ps[j].fn[0] == ps[i].fn[0];
-		if (!others)
+		/* news only when the leaf's other paths hold a tenth of its time or more: a path
+		 * with nearly all of it (the rest a stray or broken stack) restates its row */
+		double leaf_self = t->f[ps[i].fn[0] - 1].self;
+		if (leaf_self - ps[i].v < 0.1 * leaf_self)
 			continue;
 		struct strbuf msg = STRBUF_INIT, path = STRBUF_INIT;
 		for (int d = 0; d < 3 && ps[i].fn[d]; d++)

@@ -5,6 +5,7 @@
  *                     the 95% confidence interval of that share from the sample count
  *                     (Wilson score interval), and the Amdahl ceiling 1/(1-share); and a
  *                     path (leaf <- caller <- caller) above 5% whose leaf has other paths
+ *                     (with 10% of the leaf's time or more)
  *   debug_build       5% or more of the samples land in code compiled without
  *                     optimisation (DWARF producer -O0, flagged KP_FRAME_UNOPT at record)
  *   truncated_stacks  5% or more of the stacks could not be unwound to their root

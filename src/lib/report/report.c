@@ -594,8 +594,10 @@ static void print_line(struct tree_print *tp, uint32_t n, uint32_t depth)
 		}
 	}
 	fputs(kp_str_get(p, nd->name), tp->out);
-	if (nd->module)
-		fprintf(tp->out, "  [%s]", basename_of(kp_str_get(p, nd->module)));
+	if (nd->module) {
+		const char *m = basename_of(kp_str_get(p, nd->module));
+		fprintf(tp->out, m[0] == '[' ? "  %s" : "  [%s]", m); /* "[python]" is bracketed once */
+	}
 	if (nd->flags & KP_FRAME_INLINE)
 		fputs(" (inlined)", tp->out);
 	fputc('\n', tp->out);

@@ -503,8 +503,9 @@ void kr_print_split(const struct kp_profile *p, const struct kr_opts *o, FILE *o
 {
 	const char *trunc = kp_meta_get(p, "truncated_stacks");
 	if (trunc && strcmp(trunc, "0"))
-		fprintf(out, "note: %s stacks could not be unwound to their root (shown under [truncated]; "
-			"record with a larger --call-graph dwarf,SIZE)\n", trunc);
+		fprintf(out, "note: %s %s could not be unwound to %s root (shown under [truncated]; "
+			"record with a larger --call-graph dwarf,SIZE)\n", trunc, strcmp(trunc, "1") ? "stacks" : "stack",
+			strcmp(trunc, "1") ? "their" : "its");
 	if (!kr_is_offcpu(p))
 		return;
 	struct kr_split all;

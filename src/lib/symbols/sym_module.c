@@ -906,7 +906,8 @@ int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vadd
 			if (fde) {
 				out[n - 1].name = fde;
 				out[n - 1].flags = (out[n - 1].flags & ~KP_FRAME_UNKNOWN) | KP_FRAME_NOSYM;
-				out[n - 1].addr = 0;
+				/* the address stays with line data, as for named frames (annotate --asm) */
+				out[n - 1].addr = s->opts.no_lines ? 0 : vaddr;
 			}
 		}
 		return n;
@@ -919,7 +920,7 @@ int ks_module_symbolize(struct ks_session *s, struct ks_module *m, uint64_t vadd
 			out[0].file = NULL;
 			out[0].line = 0;
 			out[0].flags = KP_FRAME_NOSYM;
-			out[0].addr = 0;
+			out[0].addr = s->opts.no_lines ? 0 : vaddr;
 			return 1;
 		}
 	}
