@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,22 @@
 static char *volatile temps[MAX_TEMPS];
 static int handlers_installed;
 static int stdout_reported; /* kiln_output_commit() already handled a stdout failure */
+
+/* Whether a write error on standard output is its reader having gone (kiln report |
+ * head): errno says EPIPE when it is still the write's, and a pipe or socket with no
+ * reader polls as POLLERR whatever errno became since. That ends output quietly. */
+static int stdout_reader_gone(int e)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	if (e == EPIPE)
+		return 1;
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
+int kiln_stdout_closed(void)
+{
+	return stdout_reader_gone(0);
+}
 
 static void cleanup_signal(int sig)
 {
@@ -245,7 +262,7 @@ int kiln_output_commit(struct kiln_output *out)
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			int e = errno;
 			stdout_reported = 1;
-			if (e != EPIPE)
+			if (!stdout_reader_gone(e))
 				kiln_error("cannot write to standard output: %s", e ? strerror(e) : "write error");
 			return -1;
 		}
@@ -291,7 +308,7 @@ int kiln_write_failed(FILE *f, const char *what)
 	int e = errno;
 	if (f == stdout)
 		stdout_reported = 1;
-	if (e == EPIPE)
+	if (e == EPIPE || (f == stdout && stdout_reader_gone(e)))
 		return -1;
 	return kiln_error("cannot write %s: %s", what, e ? strerror(e) : "write error");
 }
@@ -309,7 +326,7 @@ int kiln_stdout_finish(int status)
 	}
 	if (!bad)
 		return status;
-	if (!stdout_reported && e != EPIPE)
+	if (!stdout_reported && !stdout_reader_gone(e))
 		kiln_error("cannot write to standard output: %s", e ? strerror(e) : "write error");
 	return status ? status : 1;
 }
