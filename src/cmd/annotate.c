@@ -26,7 +26,7 @@ static void usage(FILE *out)
 		"part of a name (as for kiln report --callers). Inlined functions are functions of\n"
 		"their own: annotate one by its name to see its lines; in its caller it counts on\n"
 		"the line of the call. Needs a profile with line data (kiln record keeps it unless\n"
-		"--no-lines; folded stacks have none).\n"
+		"--no-lines; pprof from Go has it; folded stacks have none).\n"
 		"\n"
 		"options:\n"
 		"  -i, --input FILE     profile to read (default kiln.prof; - for stdin)\n"

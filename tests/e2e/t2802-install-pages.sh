@@ -37,6 +37,15 @@ else
 	skip "whatis lines" "lexgrog (man-db) or pandoc is missing"
 	skip "option lists in manual pages" "lexgrog (man-db) or pandoc is missing"
 fi
+expect "report, flame and diff say in --help and on their page that they read pprof, .cpuprofile, speedscope and perf.data" '
+	for c in report flame diff; do
+		"$KILN" $c --help >h.txt && tr "\n" " " <"$TOP/docs/kiln-$c.md" >page.txt &&
+		for f in pprof .cpuprofile speedscope perf.data; do
+			grep -q -- "$f" h.txt || { echo "kiln $c --help does not name $f"; exit 1; }
+			grep -q -- "$f" page.txt || { echo "docs/kiln-$c.md does not name $f"; exit 1; }
+		done || exit 1
+	done
+'
 expect "debian/control Build-Depends names every build package of scripts/deps.sh (a clean build root has only those)" '
 	awk "/--test/ { exit } /^check_(pc|bin|file) / { print \$3 }" "$TOP/scripts/deps.sh" | sort -u >need &&
 	[ "$(wc -l <need)" -ge 10 ] &&
