@@ -90,4 +90,21 @@ expect "round trip go test profile -> kiln export -f pprof: go tool pprof shows 
 		diff -u a.folded b.folded || exit 1
 	done
 '
+# foldtop FILE VALUE: "NAME SELF% TOTAL%" from kiln report --folded (without the process
+# root), as go tool pprof -top computes them: self at the leaf, total once per stack
+foldtop() {
+	"$KILN" report --folded --value "$2" "$1" | sed 's/^[^;]*;//; s/_\[[kij]\]//g' | awk '
+		{ c = $NF; $NF = ""; sub(/ $/, ""); n = split($0, f, ";"); all += c; self[f[n]] += c
+		  delete seen; for (i = 1; i <= n; i++) if (!(f[i] in seen)) { seen[f[i]] = 1; tot[f[i]] += c } }
+		END { for (k in tot) printf "%s\t%.2f\t%.2f\n", k, 100 * self[k] / all, 100 * tot[k] / all }'
+}
+export -f foldtop
+expect "a kiln heap profile exported to pprof: go tool pprof -top of every value type equals kiln's (within 0.5 points)" '
+	"$KILN" heap -q -o h.prof -- "$WORKLOADS/heap_known" >/dev/null 2>&1 && "$KILN" export -f pprof -o h.pb.gz h.prof 2>err &&
+	[ ! -s err ] && go tool pprof -raw h.pb.gz 2>/dev/null | grep -q "peak_bytes/bytes\[dflt\]" &&
+	for v in alloc_bytes alloc_count peak_bytes leaked_bytes; do
+		gotop h.pb.gz -sample_index=$v | head -6 >g.txt && foldtop h.prof $v >k.txt && [ -s g.txt ] && within k.txt g.txt &&
+		"$KILN" report --folded --value $v h.prof >a && "$KILN" report --folded --value $v h.pb.gz >b && diff -u a b || exit 1
+	done && head -1 g.txt | cut -f1 | grep -qx leaky
+'
 finish
