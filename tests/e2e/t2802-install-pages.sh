@@ -46,6 +46,29 @@ expect "report, flame and diff say in --help and on their page that they read pp
 		done || exit 1
 	done
 '
+if [ -f /usr/share/bash-completion/bash_completion ]; then
+	expect "bash completion after '--' completes the command to run (kiln record -- CMD, lock, latency, stat)" '
+		mkdir -p bin && printf "#!/bin/sh\n" >bin/kilntestprog && chmod +x bin/kilntestprog && touch ./kilntestfile &&
+		cat >c.sh <<-SH
+		source /usr/share/bash-completion/bash_completion
+		source "$TOP/completion/kiln.bash"
+		PATH="$BUILD:$T/bin:\$PATH"
+		comp() { COMP_WORDS=("\$@"); COMP_CWORD=\$((\$# - 1)); COMP_LINE="\$*"; COMP_POINT=\${#COMP_LINE}; COMPREPLY=(); _kiln; echo "\${COMPREPLY[*]}"; }
+		comp kiln record -- kilntestp
+		comp kiln record -o x.prof -F 99 -- kilntestp
+		comp kiln lock -- kilntestp
+		comp kiln latency malloc -- kilntestp
+		comp kiln stat -r 3 -- kilntestp
+		comp kiln record kilntestp
+		comp kiln record -o x.prof ./kilntestf
+		SH
+		bash c.sh >out 2>/dev/null && cat out && [ "$(wc -l <out)" -eq 7 ] &&
+		for n in 1 2 3 4 5 6; do sed -n ${n}p out | grep -qx kilntestprog || exit 1; done &&
+		sed -n 7p out | grep -qx "./kilntestfile"
+	'
+else
+	skip "bash completion after --" "bash-completion is not installed"
+fi
 expect "debian/control Build-Depends names every build package of scripts/deps.sh (a clean build root has only those)" '
 	awk "/--test/ { exit } /^check_(pc|bin|file) / { print \$3 }" "$TOP/scripts/deps.sh" | sort -u >need &&
 	[ "$(wc -l <need)" -ge 10 ] &&
