@@ -155,20 +155,22 @@ MAN1 := $(BUILD)/man/kiln.1 $(MAN1_SRC:docs/%.md=$(BUILD)/man/%.1)
 MAN5 := $(patsubst docs/%.md,$(BUILD)/man/kiln-%.5,$(wildcard docs/profile-format.md docs/formats.md))
 MANS := $(MAN1) $(MAN5)
 # (the page's first heading becomes pandoc's title; .TH gets the page name instead)
-PANDOC_MAN = pandoc -s -f gfm -t man --shift-heading-level-by=-1 -M section=$(2) \
+# (definition_lists: the docs' "`-o FILE`" then ":   text" option lists become tagged paragraphs)
+PANDOC_MAN = pandoc -s -f gfm+definition_lists -t man --shift-heading-level-by=-1 -M section=$(2) \
 	-M header="kiln manual" -M footer="kiln $(VERSION)" -M date= $(3) | \
 	sed 's/^\.TH "[^"]*"/.TH "$(shell echo $(1) | tr a-z A-Z)"/'
-# whatis wants the page's own name in NAME: "kiln record - ..." becomes "kiln-record - ..."
-$(BUILD)/man/kiln-%.1: docs/kiln-%.md
+# whatis wants the page's own name in NAME: "kiln record - ..." becomes "kiln-record - ..."; and
+# plain text there (mandb and lexgrog keep font changes such as \f[V] as "f[V]")
+$(BUILD)/man/kiln-%.1: docs/kiln-%.md Makefile
 	@mkdir -p $(@D)
-	$(call PANDOC_MAN,kiln-$*,1,$<) | sed '/^\.SH NAME/,/^\.SH /s/^kiln $* \\\?-/kiln-$* \\-/' >$@.tmp && mv $@.tmp $@
-$(BUILD)/man/kiln.1: docs/kiln.md
+	$(call PANDOC_MAN,kiln-$*,1,$<) | sed '/^\.SH NAME/,/^\.SH /{s/^kiln $* \\\?-/kiln-$* \\-/;s/\\f\[[A-Z]*\]//g}' >$@.tmp && mv $@.tmp $@
+$(BUILD)/man/kiln.1: docs/kiln.md Makefile
 	@mkdir -p $(@D)
 	$(call PANDOC_MAN,kiln,1,$<) >$@.tmp && mv $@.tmp $@
 # the format pages have no NAME section of their own: it is added after .TH
 WHATIS_profile-format = the kiln profile file (kiln.prof)
 WHATIS_formats = the profile formats of other tools that kiln reads and writes
-$(BUILD)/man/kiln-%.5: docs/%.md
+$(BUILD)/man/kiln-%.5: docs/%.md Makefile
 	@mkdir -p $(@D)
 	$(call PANDOC_MAN,kiln-$*,5,$<) | sed '/^\.TH /a .SH NAME\nkiln\\-$* \\- $(WHATIS_$*)' >$@.tmp && mv $@.tmp $@
 man: $(MANS)

@@ -29,6 +29,13 @@ _kiln()
 		COMPREPLY=($(compgen -W "$(_kiln_commands) help --help --version" -- "$cur"))
 		return
 	fi
+	# after "--" comes the command to run (kiln record -- CMD, stat, heap, lock, latency)
+	for ((i = 1; i < cword; i++)); do
+		if [[ ${words[i]} == -- ]]; then
+			_command_offset $((i + 1))
+			return
+		fi
+	done
 	case "$cmd:$prev" in
 	export:-f | export:--format)
 		COMPREPLY=($(compgen -W "pprof speedscope firefox chrome folded json" -- "$cur"))
@@ -55,8 +62,13 @@ _kiln()
 	fi
 	case "$cmd" in
 	record | stat | heap | bench)
-		# the command to run
-		_command_offset $((i + 1)) 2>/dev/null || _filedir
+		# the command to run, right after kiln's command (kiln record ./prog)
+		if [[ $prev == "$cmd" ]]; then
+			COMPREPLY=($(compgen -c -- "$cur"))
+			[[ $cur == */* || ${#COMPREPLY[@]} -eq 0 ]] && _filedir
+		else
+			_filedir
+		fi
 		;;
 	*)
 		_filedir

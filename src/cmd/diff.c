@@ -18,7 +18,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: kiln diff [options] BEFORE AFTER > diff.svg\n"
 		"\n"
-		"Compares two profiles: folded stacks (plain, gzip or zstd) or kiln profiles.\n"
+		"Compares two profiles: folded stacks (plain, gzip or zstd), kiln profiles, or\n"
+		"pprof, .cpuprofile, speedscope or perf.data (e.g. two Go CPU profiles).\n"
 		"By default draws a differential flame graph: the shape of AFTER, each frame red\n"
 		"where its own time (self) grew and blue where it shrank, the deeper the colour\n"
 		"the larger the change; tooltips show both counts, the change and the change in\n"
@@ -47,7 +48,8 @@ static void usage(FILE *out)
 		"  kiln diff before.folded after.folded > diff.svg\n"
 		"  kiln diff --normalize --folded old.folded new.folded > diff.folded\n"
 		"  kiln diff --top 20 base.prof new.prof\n"
-		"  kiln diff --top 20 --value samples oncpu.prof offcpu.prof\n",
+		"  kiln diff --top 20 --value samples oncpu.prof offcpu.prof\n"
+		"  kiln diff go-before.pprof go-after.pprof > diff.svg\n",
 		flame_opts_help);
 }
 

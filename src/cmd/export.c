@@ -154,6 +154,15 @@ int cmd_export(int argc, char **argv)
 		break;
 	default: {
 		struct kp_folded_opts fo = { wo.value_given ? (uint32_t)wo.value : p.default_value, KP_ROOT_COMM, 1, NULL };
+		/* one value per line: say which values the file leaves out */
+		struct strbuf left = STRBUF_INIT;
+		for (uint32_t i = 0; i < p.nvalues; i++)
+			if (i != fo.value)
+				strbuf_addf(&left, "%s%s", left.len ? ", " : "", kp_str_get(&p, p.value_types[i].name));
+		if (left.len)
+			kiln_note("folded stacks keep one value, '%s'; not written: %s (--value picks another)",
+				  kp_str_get(&p, p.value_types[fo.value].name), left.buf);
+		strbuf_release(&left);
 		wr = kp_folded_write(&p, &fo, out.fp);
 		break;
 	}

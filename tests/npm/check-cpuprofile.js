@@ -1,7 +1,9 @@
 // check-cpuprofile.js FILE: checks a .cpuprofile as Chrome DevTools' and node's loaders
 // use it: unique positive node ids, children that are nodes, one root, every sample a
 // node, as many time deltas as samples, none negative. Prints "FUNCTION<TAB>SELF" per
-// function name (self samples summed over nodes, DevTools' bottom-up view), most first.
+// function as DevTools' bottom-up view groups them: by callUID (name, script, line and
+// column of the callFrame), most first; so a function split over several callFrames shows
+// as several rows, as it would there.
 'use strict';
 const fs = require('fs');
 const prof = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
@@ -41,9 +43,12 @@ prof.samples.forEach((id, i) => {
 	if (prof.timeDeltas[i] < 0)
 		fail('negative time delta at ' + i);
 	t += prof.timeDeltas[i];
-	const name = byId.get(id).callFrame.functionName || '(anonymous)';
-	self.set(name, (self.get(name) || 0) + 1);
+	const cf = byId.get(id).callFrame;
+	const uid = `${cf.functionName}@${cf.scriptId}:${cf.lineNumber}:${cf.columnNumber}`;
+	const e = self.get(uid) || { name: cf.functionName || '(anonymous)', n: 0 };
+	e.n++;
+	self.set(uid, e);
 });
 if (t > prof.endTime)
 	fail('samples after endTime');
-[...self.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).forEach(([n, c]) => console.log(n + '\t' + c));
+[...self.values()].sort((a, b) => b.n - a.n || (a.name < b.name ? -1 : 1)).forEach((e) => console.log(e.name + '\t' + e.n));

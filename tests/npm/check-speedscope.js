@@ -3,6 +3,9 @@
 // equal samples and weights lengths, frame indexes in range, balanced evented profiles.
 // Prints one line per profile "NAME<TAB>UNIT<TAB>SAMPLES<TAB>TOTAL WEIGHT"; exits 1 with
 // the reason when the file breaks a rule.
+//   check-speedscope.js FILE PROFILE: instead, "FRAME<TAB>SELF" for every frame entry of the
+//   sampled profile named PROFILE (the weight of its samples that end in that entry), most
+//   first: the rows of speedscope's Sandwich view, which groups by frame entry.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -53,5 +56,18 @@ for (const p of doc.profiles) {
 			fail(`profile '${p.name}': frames left open`);
 		n = p.events.length;
 	}
-	console.log(`${p.name}\t${p.unit}\t${n}\t${total}`);
+	if (process.argv[3] === undefined)
+		console.log(`${p.name}\t${p.unit}\t${n}\t${total}`);
+}
+if (process.argv[3] !== undefined) {
+	const p = doc.profiles.find((q) => q.name === process.argv[3] && q.type === 'sampled');
+	if (!p)
+		fail(`no sampled profile named '${process.argv[3]}'`);
+	const self = new Map();
+	p.samples.forEach((s, i) => {
+		if (s.length)
+			self.set(s[s.length - 1], (self.get(s[s.length - 1]) || 0) + p.weights[i]);
+	});
+	[...self.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])
+		.forEach(([f, w]) => console.log(doc.shared.frames[f].name + '\t' + w));
 }

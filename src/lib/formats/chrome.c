@@ -7,7 +7,9 @@
  *
  * Times are microseconds; lineNumber and columnNumber are 0-based. The format holds one
  * thread and one sample count: writing merges threads in time order and writes a sample
- * of count n as n samples. */
+ * of count n as n samples. A callFrame is a function (DevTools groups nodes by name, url
+ * and start line), so the stacks that differ only in the lines of their frames are one
+ * node. */
 #include "formats/formats.h"
 #include "util/u64map.h"
 #include "formats/jsonw.h"
@@ -44,21 +46,43 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 	for (size_t i = 0; i < n; i++)
 		order[i] = i;
 	qsort_r(order, n, sizeof(*order), by_time, (void *)p);
-	/* children lists (CSR) and hit counts per stack node */
-	uint32_t *nchild = xcalloc(p->nstacks + 1, sizeof(*nchild));
-	uint32_t *child = xmalloc((p->nstacks ? p->nstacks : 1) * sizeof(*child));
-	double *hits = xcalloc(p->nstacks, sizeof(*hits));
-	for (kp_stack_t s = 1; s < p->nstacks; s++)
-		nchild[p->stacks[s].parent + 1]++;
-	for (uint32_t s = 0; s < p->nstacks; s++)
+	/* nodes: paths of functions; node[s] for each stack (a parent's id is below its
+	 * children's, so one pass in id order) */
+	struct kf_funcs fx;
+	struct idmap nm = { 0 };
+	kf_funcs_build(p, &fx);
+	size_t ns = p->nstacks ? p->nstacks : 1;
+	uint32_t *node = xcalloc(ns, sizeof(*node));
+	uint32_t *nparent = xcalloc(ns, sizeof(*nparent));
+	uint32_t *nfunc = xcalloc(ns, sizeof(*nfunc));
+	uint32_t nnodes = 1;
+	for (kp_stack_t s = 1; s < p->nstacks; s++) {
+		uint32_t par = node[p->stacks[s].parent], f = fx.func[p->stacks[s].frame], id;
+		uint64_t key = ((uint64_t)par << 32 | f) + 1;
+		if (!idmap_get(&nm, key, &id)) {
+			id = nnodes++;
+			idmap_put(&nm, key, id);
+			nparent[id] = par;
+			nfunc[id] = f;
+		}
+		node[s] = id;
+	}
+	idmap_free(&nm);
+	/* children lists (CSR) and hit counts per node */
+	uint32_t *nchild = xcalloc((size_t)nnodes + 1, sizeof(*nchild));
+	uint32_t *child = xmalloc(nnodes * sizeof(*child));
+	double *hits = xcalloc(nnodes, sizeof(*hits));
+	for (uint32_t s = 1; s < nnodes; s++)
+		nchild[nparent[s] + 1]++;
+	for (uint32_t s = 0; s < nnodes; s++)
 		nchild[s + 1] += nchild[s];
-	uint32_t *fill = xmalloc((p->nstacks ? p->nstacks : 1) * sizeof(*fill));
-	memcpy(fill, nchild, p->nstacks * sizeof(*fill));
-	for (kp_stack_t s = 1; s < p->nstacks; s++)
-		child[fill[p->stacks[s].parent]++] = s;
+	uint32_t *fill = xmalloc(nnodes * sizeof(*fill));
+	memcpy(fill, nchild, nnodes * sizeof(*fill));
+	for (uint32_t s = 1; s < nnodes; s++)
+		child[fill[nparent[s]]++] = s;
 	free(fill);
 	for (size_t i = 0; i < n; i++)
-		hits[p->sample_stack[i]] += kp_sample_value(p, i, (uint32_t)v);
+		hits[node[p->sample_stack[i]]] += kp_sample_value(p, i, (uint32_t)v);
 
 	const char *freq = kp_meta_get(p, "frequency");
 	double interval_us = freq && atof(freq) > 0 ? 1e6 / atof(freq) : 1000;
@@ -66,7 +90,7 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 
 	jsonw_init(&j, out);
 	jsonw_raw(&j, "{\"nodes\":[");
-	for (kp_stack_t s = 0; s < p->nstacks; s++) {
+	for (uint32_t s = 0; s < nnodes; s++) {
 		if (s)
 			jsonw_ch(&j, ',');
 		jsonw_raw(&j, "{\"id\":");
@@ -75,14 +99,15 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 		if (!s) {
 			jsonw_raw(&j, "\"(root)\",\"scriptId\":\"0\",\"url\":\"\",\"lineNumber\":-1,\"columnNumber\":-1");
 		} else {
-			const struct kp_frame *fr = &p->frames[p->stacks[s].frame];
+			kp_frame_t f = fx.rep[nfunc[s]];
+			const struct kp_frame *fr = &p->frames[f];
 			strbuf_reset(&sb);
-			kp_frame_folded_name(p, p->stacks[s].frame, 1, &sb);
+			kp_frame_folded_name(p, f, 1, &sb);
 			jsonw_str(&j, sb.buf, sb.len);
 			jsonw_raw(&j, ",\"scriptId\":\"0\",\"url\":");
 			jsonw_strz(&j, kp_str_get(p, fr->file ? fr->file : fr->module));
 			jsonw_raw(&j, ",\"lineNumber\":");
-			jsonw_i64(&j, (int64_t)fr->line - 1);
+			jsonw_i64(&j, (int64_t)fx.line[nfunc[s]] - 1);
 			jsonw_raw(&j, ",\"columnNumber\":-1");
 		}
 		jsonw_raw(&j, "},\"hitCount\":");
@@ -109,7 +134,7 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 			if (!first)
 				jsonw_ch(&j, ',');
 			first = 0;
-			jsonw_u64(&j, (uint64_t)p->sample_stack[i] + 1);
+			jsonw_u64(&j, (uint64_t)node[p->sample_stack[i]] + 1);
 			jsonw_maybe_flush(&j);
 		}
 	}
@@ -142,6 +167,10 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 	free(nchild);
 	free(child);
 	free(hits);
+	free(node);
+	free(nparent);
+	free(nfunc);
+	kf_funcs_free(&fx);
 	strbuf_release(&sb);
 	return jsonw_finish(&j);
 }

@@ -1,6 +1,7 @@
 /* formats.c: format names, content sniffing, the loading entry and helpers shared by the
  * format modules. */
 #include "formats/formats.h"
+#include "formats/idmap.h"
 #include "util/error.h"
 #include "util/input.h"
 #include "util/strbuf.h"
@@ -218,6 +219,41 @@ size_t *kf_sample_order(const struct kp_profile *p)
 		qsort_r(order, p->nsamples, sizeof(*order), order_cmp, (void *)p);
 	}
 	return order;
+}
+
+void kf_funcs_build(const struct kp_profile *p, struct kf_funcs *fx)
+{
+	struct idmap m = { 0 };
+	uint32_t n = p->nframes ? p->nframes : 1;
+	fx->func = xcalloc(n, sizeof(*fx->func));
+	fx->rep = xmalloc(n * sizeof(*fx->rep));
+	fx->line = xmalloc(n * sizeof(*fx->line));
+	fx->nfuncs = 0;
+	for (kp_frame_t f = 1; f < p->nframes; f++) {
+		const struct kp_frame *fr = &p->frames[f];
+		/* (name, module) + 1: never 0, which idmap keeps for empty slots */
+		uint64_t key = ((uint64_t)fr->name << 32 | fr->module) + 1;
+		uint32_t k;
+		if (idmap_get(&m, key, &k)) {
+			if (fx->line[k] != fr->line)
+				fx->line[k] = 0;
+		} else {
+			k = fx->nfuncs++;
+			idmap_put(&m, key, k);
+			fx->rep[k] = f;
+			fx->line[k] = fr->line;
+		}
+		fx->func[f] = k;
+	}
+	idmap_free(&m);
+}
+
+void kf_funcs_free(struct kf_funcs *fx)
+{
+	free(fx->func);
+	free(fx->rep);
+	free(fx->line);
+	memset(fx, 0, sizeof(*fx));
 }
 
 uint32_t kf_frame_from_name(struct kp_profile *p, const char *name, size_t len, kp_str_t file, uint32_t line,

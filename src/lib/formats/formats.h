@@ -94,4 +94,17 @@ uint32_t kf_frame_from_name(struct kp_profile *p, const char *name, size_t len, 
 /* Sample order by (thread, time, index): fills order[nsamples] (caller frees). */
 size_t *kf_sample_order(const struct kp_profile *p);
 
+/* kiln's frames grouped into functions, for the viewers that group by their frame entries
+ * (speedscope's frames, a .cpuprofile's callFrame, whose line is where the function
+ * starts): a function is a name and a module, as in kiln report, so the frames of one
+ * function at different lines are one entry there too. */
+struct kf_funcs {
+	uint32_t *func;  /* frame id -> function index (nframes entries; [0] unused) */
+	kp_frame_t *rep; /* function -> its first frame (the name and file written) */
+	uint32_t *line;  /* function -> the line all its frames share, 0 when they differ */
+	uint32_t nfuncs;
+};
+void kf_funcs_build(const struct kp_profile *p, struct kf_funcs *fx);
+void kf_funcs_free(struct kf_funcs *fx);
+
 #endif

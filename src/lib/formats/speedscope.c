@@ -1,7 +1,8 @@
 /* speedscope.c: speedscope's JSON file format (https://www.speedscope.app/file-format-schema.json)
  * to and from the profile model.
  *
- * Writing: every frame goes to shared.frames (index = kiln frame id - 1); one "sampled"
+ * Writing: every function goes to shared.frames (speedscope groups by frame entry, so the
+ * frames of one function at different lines are one entry, as in kiln report); one "sampled"
  * profile per (value type, thread), named "THREAD: VALUE", its samples in time order with
  * their weights (samples whose value is 0 are left out). Reading: "sampled" and "evented"
  * profiles; a profile is a thread, its unit a value type (a name "THREAD: VALUE" as kiln
@@ -35,6 +36,7 @@ struct stack_text {
 	uint32_t *len;
 	kp_frame_t *tmp;
 	uint32_t tmp_alloc;
+	const uint32_t *func; /* frame id -> index in shared.frames */
 };
 
 static void stack_text_get(struct stack_text *st, const struct kp_profile *p, kp_stack_t s,
@@ -50,7 +52,7 @@ static void stack_text_get(struct stack_text *st, const struct kp_profile *p, kp
 		size_t start = st->text.len;
 		for (uint32_t i = 0; i < d; i++) {
 			char buf[16];
-			int n = snprintf(buf, sizeof(buf), "%s%u", i ? "," : "", st->tmp[i] - 1);
+			int n = snprintf(buf, sizeof(buf), "%s%u", i ? "," : "", st->func[st->tmp[i]]);
 			strbuf_add(&st->text, buf, (size_t)n);
 		}
 		st->off[s] = start + 1;
@@ -64,6 +66,7 @@ int kf_speedscope_write(const struct kp_profile *p, const struct kf_write_opts *
 {
 	struct jsonw j;
 	struct stack_text st;
+	struct kf_funcs fx;
 	struct strbuf sb = STRBUF_INIT;
 	size_t *order;
 	int first = 1;
@@ -75,13 +78,16 @@ int kf_speedscope_write(const struct kp_profile *p, const struct kf_write_opts *
 	memset(&st, 0, sizeof(st));
 	st.off = xcalloc(p->nstacks, sizeof(*st.off));
 	st.len = xcalloc(p->nstacks, sizeof(*st.len));
+	kf_funcs_build(p, &fx);
+	st.func = fx.func;
 	jsonw_init(&j, out);
 	jsonw_raw(&j, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",\"exporter\":\"kiln " KILN_VERSION "\",\"name\":");
 	jsonw_strz(&j, kf_basename(o->name));
 	jsonw_raw(&j, ",\"activeProfileIndex\":0,\"shared\":{\"frames\":[");
-	for (uint32_t f = 1; f < p->nframes; f++) {
+	for (uint32_t k = 0; k < fx.nfuncs; k++) {
+		kp_frame_t f = fx.rep[k];
 		const struct kp_frame *fr = &p->frames[f];
-		if (f > 1)
+		if (k)
 			jsonw_ch(&j, ',');
 		jsonw_raw(&j, "{\"name\":");
 		strbuf_reset(&sb);
@@ -94,9 +100,9 @@ int kf_speedscope_write(const struct kp_profile *p, const struct kf_write_opts *
 			jsonw_raw(&j, ",\"file\":");
 			jsonw_strz(&j, kp_str_get(p, fr->module));
 		}
-		if (fr->line) {
+		if (fx.line[k]) {
 			jsonw_raw(&j, ",\"line\":");
-			jsonw_u64(&j, fr->line);
+			jsonw_u64(&j, fx.line[k]);
 		}
 		jsonw_ch(&j, '}');
 	}
@@ -172,6 +178,7 @@ int kf_speedscope_write(const struct kp_profile *p, const struct kf_write_opts *
 	free(st.off);
 	free(st.len);
 	free(st.tmp);
+	kf_funcs_free(&fx);
 	strbuf_release(&st.text);
 	strbuf_release(&sb);
 	return jsonw_finish(&j);

@@ -1,0 +1,3 @@
+module example.com/kilngotest
+
+go 1.19
