@@ -49,7 +49,7 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 	/* nodes: paths of functions; node[s] for each stack (a parent's id is below its
 	 * children's, so one pass in id order) */
 	struct kf_funcs fx;
-	struct idmap nm = { 0 };
+	struct u64map nm = { 0 };
 	kf_funcs_build(p, &fx);
 	size_t ns = p->nstacks ? p->nstacks : 1;
 	uint32_t *node = xcalloc(ns, sizeof(*node));
@@ -59,15 +59,15 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 	for (kp_stack_t s = 1; s < p->nstacks; s++) {
 		uint32_t par = node[p->stacks[s].parent], f = fx.func[p->stacks[s].frame], id;
 		uint64_t key = ((uint64_t)par << 32 | f) + 1;
-		if (!idmap_get(&nm, key, &id)) {
+		if (!u64map_get(&nm, key, &id)) {
 			id = nnodes++;
-			idmap_put(&nm, key, id);
+			u64map_put(&nm, key, id);
 			nparent[id] = par;
 			nfunc[id] = f;
 		}
 		node[s] = id;
 	}
-	idmap_free(&nm);
+	u64map_release(&nm);
 	/* children lists (CSR) and hit counts per node */
 	uint32_t *nchild = xcalloc((size_t)nnodes + 1, sizeof(*nchild));
 	uint32_t *child = xmalloc(nnodes * sizeof(*child));

@@ -1,10 +1,10 @@
 /* formats.c: format names, content sniffing, the loading entry and helpers shared by the
  * format modules. */
 #include "formats/formats.h"
-#include "formats/idmap.h"
 #include "util/error.h"
 #include "util/input.h"
 #include "util/strbuf.h"
+#include "util/u64map.h"
 #include "util/xalloc.h"
 #include <math.h>
 #include <stdlib.h>
@@ -223,7 +223,7 @@ size_t *kf_sample_order(const struct kp_profile *p)
 
 void kf_funcs_build(const struct kp_profile *p, struct kf_funcs *fx)
 {
-	struct idmap m = { 0 };
+	struct u64map m = { 0 };
 	uint32_t n = p->nframes ? p->nframes : 1;
 	fx->func = xcalloc(n, sizeof(*fx->func));
 	fx->rep = xmalloc(n * sizeof(*fx->rep));
@@ -231,21 +231,21 @@ void kf_funcs_build(const struct kp_profile *p, struct kf_funcs *fx)
 	fx->nfuncs = 0;
 	for (kp_frame_t f = 1; f < p->nframes; f++) {
 		const struct kp_frame *fr = &p->frames[f];
-		/* (name, module) + 1: never 0, which idmap keeps for empty slots */
+		/* (name, module) + 1: never 0, which u64map stores as 1 (the key of name 0, module 0) */
 		uint64_t key = ((uint64_t)fr->name << 32 | fr->module) + 1;
 		uint32_t k;
-		if (idmap_get(&m, key, &k)) {
+		if (u64map_get(&m, key, &k)) {
 			if (fx->line[k] != fr->line)
 				fx->line[k] = 0;
 		} else {
 			k = fx->nfuncs++;
-			idmap_put(&m, key, k);
+			u64map_put(&m, key, k);
 			fx->rep[k] = f;
 			fx->line[k] = fr->line;
 		}
 		fx->func[f] = k;
 	}
-	idmap_free(&m);
+	u64map_release(&m);
 }
 
 void kf_funcs_free(struct kf_funcs *fx)
