@@ -4,8 +4,9 @@
 # t1201 checks for the others: a character device stays a device (a rename over it made
 # /dev/null a regular file for root), a FIFO's reader gets the profile, a symbolic link
 # stays a link to the new content with its permissions, and an unwritable path is one
-# line before the program runs, not after. (A FIFO reader has a timeout: the old rename
-# left it waiting forever.)
+# line before the program runs, not after; and kiln export's write errors on standard
+# output are one line. (A FIFO reader has a timeout: the old rename left it waiting
+# forever.)
 #
 # The device is a private copy of /dev/null (mknod c 1 3 in the scratch directory), so
 # that a regression destroys a scratch node rather than the machine's /dev/null.
@@ -71,4 +72,20 @@ for k in $KINDS; do
 		grep -q \"directory 'nodir' does not exist\" err && [ ! -e ran ] || { cat err; exit 1; }
 	"
 done
+# kiln export's writers: a write error on standard output was reported twice for some
+# formats (speedscope, chrome: once by export, once by the final check of stdout).
+if [ -w /dev/full ]; then
+	expect "export to a full standard output: one error line for every format" '
+		"$KILN" record -q -o r.prof -- "$WORKLOADS/shares" 50 >/dev/null 2>&1 || exit 1
+		bad=0
+		for f in pprof speedscope firefox chrome folded json; do
+			"$KILN" export -f $f r.prof >/dev/full 2>err; rc=$?
+			if [ $rc = 0 ] || [ "$(grep -c error err)" != 1 ] || ! grep -q "cannot write to standard output: No space" err; then
+				echo "export -f $f: exit $rc, stderr:"; cat err; bad=1
+			fi
+		done; [ $bad = 0 ]
+	'
+else
+	skip "export to a full standard output" "no /dev/full"
+fi
 finish
