@@ -168,12 +168,18 @@ int cmd_export(int argc, char **argv)
 	}
 	}
 	if (wr < 0) {
-		int e = errno;
+		int e = errno, to_stdout = out.fp == stdout;
 		kiln_output_abort(&out);
-		/* a writer that refused the profile (-2) has said why; a write error has not */
-		if (wr == -1)
-			kiln_error("cannot write '%s': %s", output && strcmp(output, "-") ? output : "standard output",
-				   strerror(e ? e : EIO));
+		/* a writer that refused the profile (-2) has said why; a write error has not
+		 * (once: for stdout through kiln_write_failed, so that the final check of stdout
+		 * does not say it again) */
+		if (wr == -1) {
+			errno = e ? e : EIO;
+			if (to_stdout)
+				kiln_write_failed(stdout, "to standard output");
+			else
+				kiln_error("cannot write '%s': %s", output, strerror(errno));
+		}
 		goto out;
 	}
 	if (kiln_output_commit(&out) < 0)

@@ -135,6 +135,9 @@ int cmd_latency(int argc, char **argv)
 	if (!o.pid)
 		o.argv = argv + optind;
 
+	/* unwritable output paths are found now, not after the program ran */
+	if ((output && kiln_output_check(output) < 0) || (svg && kiln_output_check(svg) < 0))
+		return 1;
 	o.profile = output != NULL;
 	if (lat_run(&o, &r) < 0) {
 		rc = r.exit_code ? r.exit_code : 1;

@@ -9,6 +9,7 @@
 #include "lock/lock_attach.h"
 #include "lock/lock_report.h"
 #include "profile/profile_io.h"
+#include "util/output.h"
 #include "util/parse.h"
 #include "util/strbuf.h"
 #include <getopt.h>
@@ -118,6 +119,9 @@ int cmd_lock(int argc, char **argv)
 		return usage_error("lock", "'--duration' goes with '-p PID'; a command is traced until it ends");
 	if (!pid && optind >= argc)
 		return usage_error("lock", "no command to run; give one after the options, as in 'kiln lock -- ./prog'");
+	/* an unwritable -o is found now, not after the program ran */
+	if (output && kiln_output_check(output) < 0)
+		return 1;
 	o.hold_ns = (uint64_t)(hold * 1e9);
 	if (pid) {
 		struct lock_attach_opts ao = { pid, o.hold_ns, duration, &probes };

@@ -347,6 +347,31 @@ static void test_suppress_match_and_parse(void **state)
 	heap_supp_release(&sp);
 }
 
+/* A stack deeper than any buffer (recursion 300 deep, then the allocation): rules see
+ * its allocation site and every frame (the innermost frames were once cut at 256). */
+static void test_suppress_deep_stack(void **state)
+{
+	struct kp_profile p;
+	struct heap_supp sp;
+	kp_profile_init(&p);
+	kp_stack_t st = kp_stack_push(&p, 0, kp_frame_named(&p, "main", 4, 0));
+	kp_frame_t rec = kp_frame_named(&p, "recurse", 7, 0);
+	for (int i = 0; i < 300; i++)
+		st = kp_stack_push(&p, st, rec);
+	kp_stack_t pool = kp_stack_push(&p, st, kp_frame_named(&p, "my_pool_alloc", 13, 0));
+	kp_stack_t io = kp_stack_push(&p, st, kp_frame_named(&p, "_IO_file_doallocate", 19, 0));
+	heap_supp_init(&sp);
+	size_t builtin = sp.n;
+	assert_int_equal(heap_supp_match(&sp, &p, pool), -1);
+	assert_int_equal(heap_supp_match(&sp, &p, io), 0); /* the built-in stdio rule: its site */
+	assert_int_equal(heap_supp_add_text(&sp, "leak:^my_pool_alloc$\nleak:^main$\n", "t.supp"), 0);
+	assert_int_equal(heap_supp_match(&sp, &p, pool), (int)builtin);
+	assert_int_equal(heap_supp_match(&sp, &p, st), (int)builtin + 1); /* the root frame too */
+	assert_int_equal(heap_supp_match(&sp, &p, 0), -1);
+	heap_supp_release(&sp);
+	kp_profile_release(&p);
+}
+
 /* Values of a stack still being symbolized are written on a stand-in stack and moved
  * to the real one once it is named: a profile cut short holds them, a finished one
  * sums to zero on the stand-in. */
@@ -964,6 +989,7 @@ int main(void)
 		cmocka_unit_test(test_agg_session_peak),
 		cmocka_unit_test(test_agg_unnamed_stand_in),
 		cmocka_unit_test(test_suppress_match_and_parse),
+		cmocka_unit_test(test_suppress_deep_stack),
 		cmocka_unit_test(test_agg_fork_inherits_stacks),
 		cmocka_unit_test(test_agg_memory_bounded),
 		cmocka_unit_test(test_session_reads_fake_files),

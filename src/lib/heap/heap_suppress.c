@@ -185,10 +185,11 @@ static int frame_matches(const struct kp_profile *p, kp_frame_t f, const char *p
 	       heap_supp_template_match(pat, str_of(p, fr->module)) || heap_supp_template_match(pat, str_of(p, fr->file));
 }
 
-static int rule_matches(const struct heap_supp_rule *r, const struct kp_profile *p, const kp_frame_t *fr,
-			uint32_t depth)
+/* Does rule r suppress stack st? The stack is walked from its allocation site (the
+ * innermost frame) out to the root, however deep: no frame is left out. */
+static int rule_matches(const struct heap_supp_rule *r, const struct kp_profile *p, kp_stack_t st)
 {
-	if (!depth)
+	if (!st)
 		return 0;
 	if (!strncmp(r->pattern, "@site:", 6)) {
 		/* kiln's built-in form: the allocation site (innermost frame), then '|' and a
@@ -200,29 +201,25 @@ static int rule_matches(const struct heap_supp_rule *r, const struct kp_profile 
 			return 0;
 		memcpy(site, r->pattern + 6, n);
 		site[n] = '\0';
-		if (!frame_matches(p, fr[depth - 1], site))
+		if (!frame_matches(p, p->stacks[st].frame, site))
 			return 0;
 		if (!bar)
 			return 1;
-		for (uint32_t i = 0; i < depth; i++)
-			if (frame_matches(p, fr[i], bar + 1))
+		for (kp_stack_t s = st; s; s = p->stacks[s].parent)
+			if (frame_matches(p, p->stacks[s].frame, bar + 1))
 				return 1;
 		return 0;
 	}
-	for (uint32_t i = 0; i < depth; i++)
-		if (frame_matches(p, fr[i], r->pattern))
+	for (kp_stack_t s = st; s; s = p->stacks[s].parent)
+		if (frame_matches(p, p->stacks[s].frame, r->pattern))
 			return 1;
 	return 0;
 }
 
 int heap_supp_match(const struct heap_supp *s, const struct kp_profile *p, kp_stack_t st)
 {
-	kp_frame_t fr[256];
-	uint32_t depth = kp_stack_frames(p, st, fr, 256);
-	if (depth > 256)
-		depth = 256;
 	for (size_t i = 0; i < s->n; i++)
-		if (rule_matches(&s->rules[i], p, fr, depth))
+		if (rule_matches(&s->rules[i], p, st))
 			return (int)i;
 	return -1;
 }

@@ -203,11 +203,11 @@ static int write_chunk(struct kp_writer *w, unsigned type, unsigned flags)
 	return 0;
 }
 
+static struct kp_writer *writer_start(int fd, const char *path, int regular);
+
 struct kp_writer *kp_writer_open(const char *path)
 {
-	struct kp_writer *w;
 	struct stat st;
-	unsigned char hdr[16];
 	int fd;
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
@@ -229,9 +229,18 @@ struct kp_writer *kp_writer_open(const char *path)
 		kiln_error("cannot write '%s': %s", path, errno == ENOENT ? "no such directory" : strerror(errno));
 		return NULL;
 	}
+	return writer_start(fd, path, fstat(fd, &st) == 0 && S_ISREG(st.st_mode));
+}
+
+/* A writer on the open descriptor fd (which it owns and closes), named path in messages;
+ * regular: kp_writer_abort may remove path. Writes the header. */
+static struct kp_writer *writer_start(int fd, const char *path, int regular)
+{
+	struct kp_writer *w;
+	unsigned char hdr[16];
 	w = xcalloc(1, sizeof(*w));
 	w->fd = fd;
-	w->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	w->regular = regular;
 	w->path = xstrdup(path);
 	strbuf_init(&w->payload, 1 << 16);
 	w->zc = ZSTD_createCCtx();
@@ -419,30 +428,26 @@ void kp_writer_abort(struct kp_writer *w)
 
 int kp_profile_save(struct kp_profile *p, const char *path)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	/* the output helper decides how path is written: a regular file (or a link to one)
+	 * through a temporary file and a rename, a device or FIFO in place, never replaced */
+	struct kiln_output out;
 	struct kp_writer *w;
-	int slot, rc;
-	struct stat st;
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		free(tmp);
-		return kiln_error("cannot write '%s': it is a directory", path);
-	}
-	unlink(tmp);
-	slot = kiln_tempfile_register(tmp);
-	w = kp_writer_open(tmp);
-	if (!w) {
-		kiln_tempfile_unregister(slot);
-		free(tmp);
+	int fd;
+	if (kiln_output_open(&out, path) < 0)
+		return -1;
+	fd = dup(fileno(out.fp));
+	if (fd < 0) {
+		kiln_error("cannot write '%s': %s", path, strerror(errno));
+		kiln_output_abort(&out);
 		return -1;
 	}
-	rc = kp_writer_close(w, p);
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = kiln_error("cannot write '%s': %s", path, strerror(errno));
-	if (rc)
-		unlink(tmp);
-	kiln_tempfile_unregister(slot);
-	free(tmp);
-	return rc;
+	/* not regular for the writer: the helper removes its temporary file, never path */
+	w = writer_start(fd, path, 0);
+	if (!w || kp_writer_close(w, p) < 0) {
+		kiln_output_abort(&out);
+		return -1;
+	}
+	return kiln_output_commit(&out);
 }
 
 /* ---- reader ---- */

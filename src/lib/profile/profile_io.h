@@ -38,7 +38,8 @@ void kp_writer_abort(struct kp_writer *w);
 /* Bytes written so far. */
 unsigned long long kp_writer_size(const struct kp_writer *w);
 
-/* Writes p to path atomically (temporary name, then rename). Returns 0 or -1 (printed). */
+/* Writes p to path through kiln_output_open (util/output.h): a regular file atomically
+ * (temporary name, then rename), a device or FIFO in place. Returns 0 or -1 (printed). */
 int kp_profile_save(struct kp_profile *p, const char *path);
 
 struct kp_load_info {
