@@ -481,22 +481,15 @@ static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, u
 	return prev ? 0 : m->id;
 }
 
-/* The stack of native stack native_id with the Python frames from frame f, the
- * innermost of this thread (which holds the GIL). */
-static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
+/* py_stack without a memo of the chain: reads it, finds or makes its stack, and
+ * refills memo m (apart, so that the common case stays a small function). */
+static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, struct kh_pymemo *m,
+							 uint32_t native_id, uint64_t f)
 {
-	struct kh_pymemo *m;
 	uint64_t h;
 	uint32_t n = 0, id;
 	struct kh_ptab *s;
 	uint64_t *buf = py_buf;
-	if (!native_id)
-		return native_id;
-	/* the common case: the chain of a recent allocation at the same place */
-	m = &t->blk->pymemo[memo_set(f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR), native_id)];
-	id = memo_hit(m, native_id, f);
-	if (KH_LIKELY(id != 0))
-		return id;
 	m->id = 0; /* refilled below */
 	m->gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
 	h = native_id;
@@ -553,6 +546,22 @@ static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 		m->id = id;
 	}
 	return id;
+}
+
+/* The stack of native stack native_id with the Python frames from frame f, the
+ * innermost of this thread (which holds the GIL). */
+static inline uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
+{
+	struct kh_pymemo *m;
+	uint32_t id;
+	if (!native_id)
+		return native_id;
+	/* the common case: the chain of a recent allocation at the same place */
+	m = &t->blk->pymemo[memo_set(f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR), native_id)];
+	id = memo_hit(m, native_id, f);
+	if (KH_LIKELY(id != 0))
+		return id;
+	return py_stack_read(t, m, native_id, f);
 }
 
 /* pthread_self() without the call: on x86-64 glibc it is the thread pointer (%fs:0, the
