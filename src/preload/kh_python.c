@@ -446,37 +446,50 @@ static inline uint32_t memo_set(uint64_t f, uint64_t instr, uint32_t native_id)
  * has been freed since the memo was made (it would have a new qualname tag). */
 static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, uint64_t f)
 {
-	const uint64_t *fr = m->fr;
-	if (m->native != native_id || !m->id || m->gen != __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED))
+	const uint64_t *fr = m->fr, *end;
+	uint64_t a, prev;
+	int ne;
+	if (m->native != native_id || !m->id || m->gen != __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED) ||
+	    f != fr[0])
 		return 0;
-	for (uint32_t i = 0; i < m->n; i++, fr += 3) {
-		if (f != fr[0])
+	/* Frame i is read at the memo's address for it (fr[3 i]), not at the previous
+	 * pointer just loaded: the two are equal, as the branch before the reads has
+	 * checked, so every address read is a frame of the live chain (in program
+	 * order), but the reads of a frame do not wait for the load of its successor's
+	 * previous pointer: the branches are predicted and the frames read in parallel
+	 * instead of one dependent load after another. The comparison is made in asm so
+	 * that the compiler, not knowing the two equal, cannot use the loaded pointer for
+	 * the address. */
+	a = f;
+	end = fr + 3 * (size_t)m->n;
+	for (;;) {
+		uint64_t d = (*(const uint64_t *)(uintptr_t)(a + FR_CODE) ^ fr[1]) |
+			     ((*(const uint64_t *)(uintptr_t)(a + FR_PREV_INSTR) |
+			       (*(const uint8_t *)(uintptr_t)(a + FR_IS_ENTRY) & 1)) ^
+			      fr[2]);
+		prev = *(const uint64_t *)(uintptr_t)(a + FR_PREVIOUS);
+		fr += 3;
+		if (d)
 			return 0;
-		if ((*(const uint64_t *)(uintptr_t)(f + FR_CODE) ^ fr[1]) |
-		    ((*(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR) | (*(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1)) ^
-		     fr[2]))
+		if (fr == end)
+			break;
+		a = fr[0];
+		__asm__("cmpq %2, %1" : "=@ccne"(ne) : "r"(a), "r"(prev));
+		if (ne)
 			return 0;
-		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
 	}
-	return f ? 0 : m->id;
+	return prev ? 0 : m->id;
 }
 
-/* The stack of native stack native_id with the Python frames from frame f, the
- * innermost of this thread (which holds the GIL). */
-static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
+/* py_stack without a memo of the chain: reads it, finds or makes its stack, and
+ * refills memo m (apart, so that the common case stays a small function). */
+static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, struct kh_pymemo *m,
+							 uint32_t native_id, uint64_t f)
 {
-	struct kh_pymemo *m;
 	uint64_t h;
 	uint32_t n = 0, id;
 	struct kh_ptab *s;
 	uint64_t *buf = py_buf;
-	if (!native_id)
-		return native_id;
-	/* the common case: the chain of a recent allocation at the same place */
-	m = &t->blk->pymemo[memo_set(f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR), native_id)];
-	id = memo_hit(m, native_id, f);
-	if (KH_LIKELY(id != 0))
-		return id;
 	m->id = 0; /* refilled below */
 	m->gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
 	h = native_id;
@@ -533,6 +546,22 @@ static uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 		m->id = id;
 	}
 	return id;
+}
+
+/* The stack of native stack native_id with the Python frames from frame f, the
+ * innermost of this thread (which holds the GIL). */
+static inline uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
+{
+	struct kh_pymemo *m;
+	uint32_t id;
+	if (!native_id)
+		return native_id;
+	/* the common case: the chain of a recent allocation at the same place */
+	m = &t->blk->pymemo[memo_set(f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR), native_id)];
+	id = memo_hit(m, native_id, f);
+	if (KH_LIKELY(id != 0))
+		return id;
+	return py_stack_read(t, m, native_id, f);
 }
 
 /* pthread_self() without the call: on x86-64 glibc it is the thread pointer (%fs:0, the

@@ -54,6 +54,7 @@ struct hs_cache_ent {
 	uint32_t gen;
 	uint32_t first; /* index in frames */
 	uint32_t n;
+	uint32_t sys;   /* is_sys of the address (the maps change with gen too) */
 };
 
 struct heap_sym {
@@ -225,13 +226,15 @@ static void maps_drop(struct heap_sym *hs, int pid)
 	hs->nmaps = k;
 }
 
-/* Frames of one address (innermost inlined first, private ids); returns the count. */
-static uint32_t resolve(struct heap_sym *hs, int pid, uint32_t gen, uint64_t ip, const kp_frame_t **out)
+/* Frames of one address (innermost inlined first, private ids); returns the count,
+ * and in *sys (when not NULL) whether the address is in a system module. */
+static uint32_t resolve(struct heap_sym *hs, int pid, uint32_t gen, uint64_t ip, const kp_frame_t **out,
+			uint8_t *sys)
 {
 	struct hs_cache_ent *e;
 	size_t j;
 	kp_frame_t buf[MAX_INLINE];
-	int n;
+	int n, is;
 	if ((hs->cache_n + 1) * 2 > hs->cache_cap)
 		cache_grow(hs);
 	for (j = (size_t)((ip * 0x9E3779B97F4A7C15ull) ^ gen) & (hs->cache_cap - 1);; j = (j + 1) & (hs->cache_cap - 1)) {
@@ -240,10 +243,13 @@ static uint32_t resolve(struct heap_sym *hs, int pid, uint32_t gen, uint64_t ip,
 			break;
 		if (e->key == ip && e->gen == gen) {
 			*out = hs->frames + e->first;
+			if (sys)
+				*sys = (uint8_t)e->sys;
 			return e->n;
 		}
 	}
-	n = ks_resolve(is_sys(hs, pid, ip - 1) ? hs->ks_sys : hs->ks, &hs->priv, pid, ip - 1, 0, buf, MAX_INLINE);
+	is = is_sys(hs, pid, ip - 1);
+	n = ks_resolve(is ? hs->ks_sys : hs->ks, &hs->priv, pid, ip - 1, 0, buf, MAX_INLINE);
 	if (n < 1) {
 		buf[0] = kp_frame_named(&hs->priv, "[unknown]", 9, KP_FRAME_UNKNOWN);
 		n = 1;
@@ -254,6 +260,9 @@ static uint32_t resolve(struct heap_sym *hs, int pid, uint32_t gen, uint64_t ip,
 	e->gen = gen;
 	e->first = (uint32_t)hs->nframes;
 	e->n = (uint32_t)n;
+	e->sys = (uint32_t)is;
+	if (sys)
+		*sys = (uint8_t)is;
 	hs->nframes += (size_t)n;
 	hs->cache_n++;
 	*out = hs->frames + e->first;
@@ -426,7 +435,7 @@ static void do_stack(struct heap_sym *hs, struct rd *r, struct strbuf *out)
 		const kp_frame_t *f;
 		uint64_t ip;
 		memcpy(&ip, ips + i, 8);
-		uint32_t k = resolve(hs, pid, sp->gen, ip, &f);
+		uint32_t k = resolve(hs, pid, sp->gen, ip, &f, NULL);
 		ALLOC_GROW(hs->path, depth + k, hs->path_alloc);
 		while (k-- > 0)
 			hs->path[depth++] = f[k];
@@ -458,8 +467,8 @@ static void do_pystack(struct heap_sym *hs, struct rd *r, struct strbuf *out)
 		const kp_frame_t *f;
 		uint64_t ip;
 		memcpy(&ip, ips + i * 8, 8);
-		uint32_t m = resolve(hs, pid, sp->gen, ip, &f);
-		uint8_t sys = (uint8_t)is_sys(hs, pid, ip - 1);
+		uint8_t sys;
+		uint32_t m = resolve(hs, pid, sp->gen, ip, &f, &sys);
 		ALLOC_GROW(hs->path, depth + m, hs->path_alloc);
 		ALLOC_GROW(hs->nat, depth + m + 1, hs->nat_alloc);
 		while (m-- > 0) {
