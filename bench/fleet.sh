@@ -42,7 +42,7 @@ URL="clickhouse://127.0.0.1:$CH_HTTP/fleet?timeout=600"
 /usr/bin/python3 -c 'import sys' && "$KILN" record -q -o "$WORK/rec/py.prof" -- /usr/bin/python3 \
 	"$TOP/tests/workloads/py_shares.py" 3 "$WORK/rec/own.json" >/dev/null 2>&1
 "$KILN" record -q -o "$WORK/rec/gcc.prof" -- gcc -O2 -D_GNU_SOURCE -I"$TOP/src" -I"$TOP/src/lib" -I"$BUILD/gen" \
-	-c -o /dev/null "$TOP/src/lib/formats/pprof.c" >/dev/null 2>&1
+	-c -o /dev/null "$TOP/src/lib/formats/pprof_read.c" >/dev/null 2>&1
 "$KILN" record -q -o "$WORK/rec/gcc2.prof" -- gcc -O2 -D_GNU_SOURCE -I"$TOP/src" -I"$TOP/src/lib" -I"$BUILD/gen" \
 	-c -o /dev/null "$TOP/src/lib/report/report.c" >/dev/null 2>&1
 RECS=$(ls "$WORK"/rec/*.prof)

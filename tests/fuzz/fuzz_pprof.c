@@ -1,4 +1,4 @@
-/* fuzz_pprof.c: libFuzzer harness for the pprof reader (src/lib/formats/pprof.c).
+/* fuzz_pprof.c: libFuzzer harness for the pprof reader (src/lib/formats/pprof_read.c).
  *   clang -fsanitize=fuzzer,address,undefined ... tests/fuzz/fuzz_pprof.c <library sources> */
 #include "formats/formats.h"
 #include "util/error.h"
