@@ -1,5 +1,5 @@
 /* fuzz_clickhouse.c: libFuzzer harness for the readers of ClickHouse's answers
- * (src/lib/store/store_clickhouse.c): kst_ch_build_profile over the three answers of a
+ * (src/lib/store/ch_answers.c): kst_ch_build_profile over the three answers of a
  * query, and kst_ch_rows with the row shapes of range, series and label values.
  * Input: the frames, stacks and samples answers separated by a 0x1e byte (a missing
  * part is empty); the whole input also goes to kst_ch_rows as each other shape. */
