@@ -238,6 +238,29 @@ static void test_firefox_and_json_writers(void **state)
 	kp_profile_release(&p);
 }
 
+/* The start of a recording, as the exports write it */
+static void test_start_time(void **state)
+{
+	struct kp_profile p;
+	size_t len;
+	(void)state;
+	make_profile(&p);
+	assert_int_equal(kf_start_time_s(&p), 0); /* none recorded */
+	kp_meta_set(&p, "start_time", "2026-12-06T08:00:00Z");
+	assert_int_equal(kf_start_time_s(&p), 1796544000);
+	char *ff = write_to_mem(kf_firefox_write, &p, 0, &len);
+	assert_non_null(strstr(ff, "\"startTime\":1796544000000"));
+	free(ff);
+	/* another form, trailing text, a date before 1970: none */
+	kp_meta_set(&p, "start_time", "2026-12-06 08:00:00");
+	assert_int_equal(kf_start_time_s(&p), 0);
+	kp_meta_set(&p, "start_time", "2026-12-06T08:00:00Zx");
+	assert_int_equal(kf_start_time_s(&p), 0);
+	kp_meta_set(&p, "start_time", "1960-01-01T00:00:00Z");
+	assert_int_equal(kf_start_time_s(&p), 0);
+	kp_profile_release(&p);
+}
+
 static void test_one_value_formats(void **state)
 {
 	struct kp_profile p;
@@ -357,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_speedscope_round_trip),
 		cmocka_unit_test(test_chrome_round_trip),
 		cmocka_unit_test(test_firefox_and_json_writers),
+		cmocka_unit_test(test_start_time),
 		cmocka_unit_test(test_one_value_formats),
 		cmocka_unit_test(test_sniff),
 		cmocka_unit_test(test_jsonr),

@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define GECKO_VERSION 28
 
@@ -168,19 +167,6 @@ static void write_thread(struct jsonw *j, const struct kp_profile *p, const size
 	strbuf_release(&sb);
 }
 
-static double start_time_ms(const struct kp_profile *p)
-{
-	const char *s = kp_meta_get(p, "start_time");
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	if (!s)
-		return 0;
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
-		return 0;
-	return (double)timegm(&tm) * 1000;
-}
-
 int kf_firefox_write(const struct kp_profile *p, const struct kf_write_opts *o, FILE *out)
 {
 	struct jsonw j;
@@ -210,7 +196,7 @@ int kf_firefox_write(const struct kp_profile *p, const struct kf_write_opts *o, 
 	jsonw_raw(&j, "{\"meta\":{\"version\":" );
 	jsonw_u64(&j, GECKO_VERSION);
 	jsonw_raw(&j, ",\"startTime\":");
-	jsonw_num(&j, start_time_ms(p));
+	jsonw_num(&j, (double)kf_start_time_s(p) * 1000);
 	jsonw_raw(&j, ",\"shutdownTime\":null,\"interval\":");
 	jsonw_num(&j, interval_ms);
 	jsonw_raw(&j, ",\"stackwalk\":1,\"debug\":0,\"gcpoison\":0,\"asyncstack\":0,\"processType\":0,"

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const format_names[] = {
 	[KF_NONE] = "", [KF_PPROF] = "pprof", [KF_SPEEDSCOPE] = "speedscope", [KF_CHROME] = "chrome",
@@ -271,4 +272,19 @@ uint32_t kf_frame_from_name(struct kp_profile *p, const char *name, size_t len, 
 	fr.line = line;
 	fr.module = module;
 	return kp_frame(p, &fr);
+}
+
+int64_t kf_start_time_s(const struct kp_profile *p)
+{
+	const char *s = kp_meta_get(p, "start_time"), *end;
+	struct tm tm;
+	time_t t;
+	if (!s)
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end)
+		return 0;
+	t = timegm(&tm);
+	return t > 0 ? (int64_t)t : 0;
 }

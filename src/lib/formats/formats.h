@@ -84,6 +84,10 @@ int kf_pick_count_value(const struct kp_profile *p, const struct kf_write_opts *
 			const char *what, int counts_only);
 /* A thread's display name: "comm (pid/tid)", "comm", or "all" for thread 0. */
 void kf_thread_label(const struct kp_profile *p, uint32_t t, struct strbuf *out);
+
+/* The profile's start_time (meta, "YYYY-MM-DDTHH:MM:SSZ" as kiln writes it) in seconds
+ * since the epoch; 0 when absent, of another form, or not after 1970. */
+int64_t kf_start_time_s(const struct kp_profile *p);
 /* Frame name as the JSON formats show it: the name, with " [module basename]" for
  * kernel, JIT and unknown frames left as they are. */
 const char *kf_basename(const char *path);

@@ -13,7 +13,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zlib.h>
 
 struct wr {
@@ -257,18 +256,11 @@ static int check_integral(const struct kp_profile *p, const char *name)
 	return 0;
 }
 
-static int64_t parse_start_time(const char *s)
+/* The start as time_nanos: none (0) for a date past 2262, which does not fit */
+static int64_t start_time_ns(const struct kp_profile *p)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	if (!s)
-		return 0;
-	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (!end || *end)
-		return 0;
-	time_t t = timegm(&tm);
-	/* a date past 2262 does not fit time_nanos: none */
-	return t > 0 && t < INT64_MAX / 1000000000 ? (int64_t)t * 1000000000 : 0;
+	int64_t t = kf_start_time_s(p);
+	return t < INT64_MAX / 1000000000 ? t * 1000000000 : 0;
 }
 
 int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FILE *out)
@@ -451,7 +443,7 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 		comments[pr.n_comment++] = wstr_own(&w, xasprintf("%s=%s", key, kp_str_get(p, p->meta[i].value)));
 	}
 	pr.comment = comments;
-	pr.time_nanos = parse_start_time(kp_meta_get(p, "start_time"));
+	pr.time_nanos = start_time_ns(p);
 	const char *dur = kp_meta_get(p, "duration_ns");
 	if (dur)
 		pr.duration_nanos = strtoll(dur, NULL, 10);
