@@ -61,14 +61,15 @@ static void *big_alloc(size_t size)
 
 /* ---------------------------------------------------------------- small hash map */
 
-/* Open addressing map from a 64-bit key (never UINT64_MAX) to a 64-bit value. */
-struct u64map {
+/* Open addressing map from a 64-bit key (any but UINT64_MAX, 0 included) to a 64-bit value:
+ * util/u64map.h keeps 32-bit values and takes key 0 for 1, which the sums below cannot. */
+struct kv64 {
 	uint64_t *keys;
 	uint64_t *vals;
 	size_t cap, used;
 };
 
-static inline size_t u64map_slot(uint64_t k, size_t cap)
+static inline size_t kv64_slot(uint64_t k, size_t cap)
 {
 	k ^= k >> 33;
 	k *= 0xff51afd7ed558ccdull;
@@ -76,7 +77,7 @@ static inline size_t u64map_slot(uint64_t k, size_t cap)
 	return (size_t)k & (cap - 1);
 }
 
-static void u64map_grow(struct u64map *m)
+static void kv64_grow(struct kv64 *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 1024;
 	uint64_t *nk = xmalloc(ncap * sizeof(uint64_t));
@@ -85,7 +86,7 @@ static void u64map_grow(struct u64map *m)
 	for (size_t i = 0; i < m->cap; i++) {
 		if (m->keys[i] == UINT64_MAX)
 			continue;
-		size_t j = u64map_slot(m->keys[i], ncap);
+		size_t j = kv64_slot(m->keys[i], ncap);
 		while (nk[j] != UINT64_MAX)
 			j = (j + 1) & (ncap - 1);
 		nk[j] = m->keys[i];
@@ -99,11 +100,11 @@ static void u64map_grow(struct u64map *m)
 }
 
 /* Returns the value slot for k, inserting it (value 0) when absent; *fresh says which. */
-static uint64_t *u64map_at(struct u64map *m, uint64_t k, int *fresh)
+static uint64_t *kv64_at(struct kv64 *m, uint64_t k, int *fresh)
 {
 	if ((m->used + 1) * 2 > m->cap)
-		u64map_grow(m);
-	size_t j = u64map_slot(k, m->cap);
+		kv64_grow(m);
+	size_t j = kv64_slot(k, m->cap);
 	while (m->keys[j] != UINT64_MAX) {
 		if (m->keys[j] == k) {
 			*fresh = 0;
@@ -118,11 +119,11 @@ static uint64_t *u64map_at(struct u64map *m, uint64_t k, int *fresh)
 	return &m->vals[j];
 }
 
-static uint64_t *u64map_find(const struct u64map *m, uint64_t k)
+static uint64_t *kv64_find(const struct kv64 *m, uint64_t k)
 {
 	if (!m->cap)
 		return NULL;
-	size_t j = u64map_slot(k, m->cap);
+	size_t j = kv64_slot(k, m->cap);
 	while (m->keys[j] != UINT64_MAX) {
 		if (m->keys[j] == k)
 			return &m->vals[j];
@@ -131,7 +132,7 @@ static uint64_t *u64map_find(const struct u64map *m, uint64_t k)
 	return NULL;
 }
 
-static void u64map_release(struct u64map *m)
+static void kv64_release(struct kv64 *m)
 {
 	free(m->keys);
 	free(m->vals);
@@ -331,7 +332,7 @@ static void add_trie(struct kf_tree *t, struct frame_map *m, uint32_t v, int slo
 		add_trie_plain(t, m, v, slot, scale);
 		return;
 	}
-	struct u64map memo = { 0 };
+	struct kv64 memo = { 0 };
 	kp_stack_t *chain = NULL;
 	size_t chain_alloc = 0;
 	uint64_t last_key = UINT64_MAX;
@@ -348,7 +349,7 @@ static void add_trie(struct kf_tree *t, struct frame_map *m, uint32_t v, int slo
 		if (key == last_key) {
 			node = last_node;
 		} else {
-			uint64_t *known = u64map_find(&memo, key);
+			uint64_t *known = kv64_find(&memo, key);
 			if (known) {
 				node = (kp_stack_t)*known;
 			} else {
@@ -361,7 +362,7 @@ static void add_trie(struct kf_tree *t, struct frame_map *m, uint32_t v, int slo
 						node = r ? kp_stack_push(sp, 0, r) : 0;
 						break;
 					}
-					known = u64map_find(&memo, ((uint64_t)r << 32) | a);
+					known = kv64_find(&memo, ((uint64_t)r << 32) | a);
 					if (known) {
 						node = (kp_stack_t)*known;
 						break;
@@ -373,7 +374,7 @@ static void add_trie(struct kf_tree *t, struct frame_map *m, uint32_t v, int slo
 				while (n--) {
 					int fresh;
 					node = kp_stack_push(sp, node, frame_map_get(m, t, p->stacks[chain[n]].frame));
-					*u64map_at(&memo, ((uint64_t)r << 32) | chain[n], &fresh) = node;
+					*kv64_at(&memo, ((uint64_t)r << 32) | chain[n], &fresh) = node;
 				}
 			}
 			last_key = key;
@@ -387,7 +388,7 @@ static void add_trie(struct kf_tree *t, struct frame_map *m, uint32_t v, int slo
 	t->n = sp->nstacks;
 	tree_reserve(t, t->n);
 	free(chain);
-	u64map_release(&memo);
+	kv64_release(&memo);
 }
 
 /* Merged tree of reversed stacks (leaf first, then the root frame). */
@@ -395,14 +396,14 @@ static void add_reversed(struct kf_tree *t, struct frame_map *m, uint32_t v, int
 {
 	const struct kp_profile *p = m->p;
 	struct kp_profile *sp = &t->scratch;
-	struct u64map sums = { 0 };
+	struct kv64 sums = { 0 };
 	for (size_t i = 0; i < p->nsamples; i++) {
 		double x = kf_sample_value(p, i, v, scale);
 		if (x == 0)
 			continue;
 		uint32_t th = p->sample_thread[i] < p->nthreads ? p->sample_thread[i] : 0;
 		int fresh;
-		uint64_t *val = u64map_at(&sums, ((uint64_t)m->root[th] << 32) | p->sample_stack[i], &fresh);
+		uint64_t *val = kv64_at(&sums, ((uint64_t)m->root[th] << 32) | p->sample_stack[i], &fresh);
 		double d;
 		memcpy(&d, val, sizeof(d));
 		if (fresh)
@@ -428,7 +429,7 @@ static void add_reversed(struct kf_tree *t, struct frame_map *m, uint32_t v, int
 	t->node = sp->stacks;
 	t->n = sp->nstacks;
 	tree_reserve(t, t->n);
-	u64map_release(&sums);
+	kv64_release(&sums);
 }
 
 /* Flame chart: samples in input order; a frame continues while consecutive samples
