@@ -165,6 +165,48 @@ static void test_speedscope_round_trip(void **state)
 	kp_profile_release(&q);
 }
 
+/* A function and an inlined copy of it under the same name (call_init and call_init_[i]
+ * in ld.so's start-up stacks) are two functions in speedscope and Chrome too: each
+ * comes back as it was. */
+static void test_inline_twin_round_trip(void **state)
+{
+	struct kp_profile p, q;
+	size_t len;
+	(void)state;
+	kp_profile_init(&p);
+	kp_add_value_type(&p, "samples", "count");
+	uint32_t t = kp_add_thread(&p, 1, 1, "app");
+	struct kp_frame fr = { 0 }, fi = { 0 };
+	fr.name = fi.name = kp_strz(&p, "call_init");
+	fr.module = fi.module = kp_strz(&p, "ld-linux-x86-64.so.2");
+	fi.flags = KP_FRAME_INLINE;
+	kp_frame_t a = kp_frame(&p, &fr), b = kp_frame(&p, &fi);
+	kp_frame_t s1[] = { a, b }, s2[] = { b, a };
+	double v[] = { 1 };
+	kp_add_sample(&p, kp_stack_from_frames(&p, s1, 2), t, 0, v);
+	kp_add_sample(&p, kp_stack_from_frames(&p, s2, 2), t, 1000000, v);
+	char *want = folded(&p, 0);
+	assert_non_null(strstr(want, "call_init;call_init_[i] 1"));
+	int (*writers[])(const struct kp_profile *, const struct kf_write_opts *, FILE *) = { kf_speedscope_write,
+											      kf_chrome_write };
+	for (int w = 0; w < 2; w++) {
+		char *js = write_to_mem(writers[w], &p, 0, &len);
+		kp_profile_init(&q);
+		assert_int_equal(kf_json_read(&q, js, len, "t"), 0);
+		char *got = folded(&q, 0);
+		if (w == 1) /* a .cpuprofile has no threads: compare the stacks under them */
+			assert_non_null(strstr(got, ";call_init;call_init_[i] 1\n"));
+		else
+			assert_string_equal(want, got);
+		assert_non_null(strstr(got, ";call_init_[i];call_init 1\n"));
+		free(got);
+		free(js);
+		kp_profile_release(&q);
+	}
+	free(want);
+	kp_profile_release(&p);
+}
+
 static void test_chrome_round_trip(void **state)
 {
 	struct kp_profile p, q;
@@ -378,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_pprof_damage),
 		cmocka_unit_test(test_pprof_refuses_fractions),
 		cmocka_unit_test(test_speedscope_round_trip),
+		cmocka_unit_test(test_inline_twin_round_trip),
 		cmocka_unit_test(test_chrome_round_trip),
 		cmocka_unit_test(test_firefox_and_json_writers),
 		cmocka_unit_test(test_start_time),

@@ -222,31 +222,43 @@ size_t *kf_sample_order(const struct kp_profile *p)
 	return order;
 }
 
+/* The suffix a frame's name is written with (_[k], _[i], _[j], kf_frame_from_name's
+ * reading): 0 for none, else 1 to 3. */
+static unsigned name_suffix(const struct kp_frame *fr)
+{
+	return fr->flags & KP_FRAME_KERNEL ? 1 : fr->flags & KP_FRAME_INLINE ? 2 : fr->flags & KP_FRAME_JIT ? 3 : 0;
+}
+
 void kf_funcs_build(const struct kp_profile *p, struct kf_funcs *fx)
 {
-	struct u64map m = { 0 };
+	/* one map per name suffix: a function and a same-named inlined copy (call_init and
+	 * call_init_[i]) stay two entries, so that a reader gets each back */
+	struct u64map m[4];
 	uint32_t n = p->nframes ? p->nframes : 1;
+	memset(m, 0, sizeof(m));
 	fx->func = xcalloc(n, sizeof(*fx->func));
 	fx->rep = xmalloc(n * sizeof(*fx->rep));
 	fx->line = xmalloc(n * sizeof(*fx->line));
 	fx->nfuncs = 0;
 	for (kp_frame_t f = 1; f < p->nframes; f++) {
 		const struct kp_frame *fr = &p->frames[f];
+		struct u64map *mm = &m[name_suffix(fr)];
 		/* (name, module) + 1: never 0, which u64map stores as 1 (the key of name 0, module 0) */
 		uint64_t key = ((uint64_t)fr->name << 32 | fr->module) + 1;
 		uint32_t k;
-		if (u64map_get(&m, key, &k)) {
+		if (u64map_get(mm, key, &k)) {
 			if (fx->line[k] != fr->line)
 				fx->line[k] = 0;
 		} else {
 			k = fx->nfuncs++;
-			u64map_put(&m, key, k);
+			u64map_put(mm, key, k);
 			fx->rep[k] = f;
 			fx->line[k] = fr->line;
 		}
 		fx->func[f] = k;
 	}
-	u64map_release(&m);
+	for (int i = 0; i < 4; i++)
+		u64map_release(&m[i]);
 }
 
 void kf_funcs_free(struct kf_funcs *fx)

@@ -100,8 +100,9 @@ size_t *kf_sample_order(const struct kp_profile *p);
 
 /* kiln's frames grouped into functions, for the viewers that group by their frame entries
  * (speedscope's frames, a .cpuprofile's callFrame, whose line is where the function
- * starts): a function is a name and a module, as in kiln report, so the frames of one
- * function at different lines are one entry there too. */
+ * starts): a function is a name, a module and the kind its name's suffix says (_[k],
+ * _[i], _[j]), as in kiln report, so the frames of one function at different lines are one
+ * entry there too, and an inlined copy of a function is an entry of its own. */
 struct kf_funcs {
 	uint32_t *func;  /* frame id -> function index (nframes entries; [0] unused) */
 	kp_frame_t *rep; /* function -> its first frame (the name and file written) */
