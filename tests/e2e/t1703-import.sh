@@ -67,7 +67,7 @@ if command -v perf >/dev/null && perf_record -q -g -o "$SCRATCH/probe.data" -- t
 		awk "{ c = \$NF; \$NF = \"\"; s[\$0] += c } END { for (k in s) print k c s[k] }" c | sort >c2 && diff -u c2 b2
 	'
 	expect "perf.data without perf on PATH: one clear line naming perf and how to install it" '
-		perf record -q -g -o perf.data -- true >/dev/null 2>&1 && mkdir bin && ln -s "$(command -v env)" bin/env &&
+		perf_record -q -g -o perf.data -- true >/dev/null && mkdir bin && ln -s "$(command -v env)" bin/env &&
 		PATH="$T/bin" check_exit 1 "$KILN" report perf.data >out 2>err && [ ! -s out ] &&
 		[ "$(wc -l <err)" -eq 1 ] && grep -q "perf.data" err && grep -q "linux-perf" err
 	'
