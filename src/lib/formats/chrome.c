@@ -57,15 +57,15 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 	uint32_t *nfunc = xcalloc(ns, sizeof(*nfunc));
 	uint32_t nnodes = 1;
 	for (kp_stack_t s = 1; s < p->nstacks; s++) {
-		uint32_t par = node[p->stacks[s].parent], f = fx.func[p->stacks[s].frame], id;
-		uint64_t key = ((uint64_t)par << 32 | f) + 1;
-		if (!u64map_get(&nm, key, &id)) {
-			id = nnodes++;
-			u64map_put(&nm, key, id);
-			nparent[id] = par;
-			nfunc[id] = f;
+		uint32_t par = node[p->stacks[s].parent], f = fx.func[p->stacks[s].frame];
+		int found;
+		uint32_t *id = u64map_slot(&nm, ((uint64_t)par << 32 | f) + 1, &found);
+		if (!found) {
+			*id = nnodes++;
+			nparent[*id] = par;
+			nfunc[*id] = f;
 		}
-		node[s] = id;
+		node[s] = *id;
 	}
 	u64map_release(&nm);
 	/* children lists (CSR) and hit counts per node */

@@ -245,17 +245,17 @@ void kf_funcs_build(const struct kp_profile *p, struct kf_funcs *fx)
 		struct u64map *mm = &m[name_suffix(fr)];
 		/* (name, module) + 1: never 0, which u64map stores as 1 (the key of name 0, module 0) */
 		uint64_t key = ((uint64_t)fr->name << 32 | fr->module) + 1;
-		uint32_t k;
-		if (u64map_get(mm, key, &k)) {
-			if (fx->line[k] != fr->line)
-				fx->line[k] = 0;
+		int found;
+		uint32_t *k = u64map_slot(mm, key, &found);
+		if (found) {
+			if (fx->line[*k] != fr->line)
+				fx->line[*k] = 0;
 		} else {
-			k = fx->nfuncs++;
-			u64map_put(mm, key, k);
-			fx->rep[k] = f;
-			fx->line[k] = fr->line;
+			*k = fx->nfuncs++;
+			fx->rep[*k] = f;
+			fx->line[*k] = fr->line;
 		}
-		fx->func[f] = k;
+		fx->func[f] = *k;
 	}
 	for (int i = 0; i < 4; i++)
 		u64map_release(&m[i]);

@@ -365,10 +365,12 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 		kp_stack_t s = p->sample_stack[i];
 		uint32_t t = p->sample_thread[i];
 		uint64_t key = (((uint64_t)s << 32) | t) + 1;
-		uint32_t si;
-		if (!u64map_get(&agg, key, &si)) {
-			si = (uint32_t)nsamp++;
-			u64map_put(&agg, key, si);
+		int found;
+		uint32_t *slot = u64map_slot(&agg, key, &found);
+		if (!found)
+			*slot = (uint32_t)nsamp++;
+		uint32_t si = *slot;
+		if (!found) {
 			perftools__profiles__sample__init(&samples[si]);
 			if (s && !w.stack_locs[s])
 				stack_locations(&w, s);
