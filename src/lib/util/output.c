@@ -30,11 +30,6 @@ static int stdout_reader_gone(int e)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
-int kiln_stdout_closed(void)
-{
-	return stdout_reader_gone(0);
-}
-
 static void cleanup_signal(int sig)
 {
 	for (int i = 0; i < MAX_TEMPS; i++)

@@ -52,9 +52,6 @@ int kiln_write_failed(FILE *f, const char *what);
  * kiln_output_commit() or kiln_write_failed() already reported it, or it is a closed
  * pipe (EPIPE). */
 int kiln_stdout_finish(int status);
-/* 1 when standard output is a pipe or socket whose reader has gone: a write error there
- * is not reported (the reader, like head, took what it wanted). */
-int kiln_stdout_closed(void);
 
 /* Registers/unregisters a path to unlink if the process dies of a catchable signal. */
 int kiln_tempfile_register(const char *path);
