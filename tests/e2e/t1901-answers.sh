@@ -144,7 +144,7 @@ expect "--sort module and --sort command: one row per module / per command in ev
 	# faults and the timer can take a few points on a loaded machine): the first row
 	"$KILN" report -i "$O2" --sort module --no-findings >m.txt &&
 	awk "/Self%/ { on = 1; next } on && NF { print; exit }" m.txt >first.txt &&
-	grep -Eq "^ +([5-9][0-9]\.[0-9]+|100\.00)% .* callers3_O2 +callers3_O2$" first.txt &&
+	grep -Eq "^ *([5-9][0-9]\.[0-9]+|100\.00)% .* callers3_O2 +callers3_O2$" first.txt &&
 	! grep -q " leaf$" m.txt &&
 	"$KILN" report -i "$O2" --sort module --folded >m.folded &&
 	! grep -q "leaf" m.folded && grep -q "callers3_O2" m.folded &&
