@@ -21,8 +21,9 @@ export V="$SCRATCH"
 	>/dev/null 2>"$SCRATCH/rec.err" || { cat "$SCRATCH/rec.err"; exit 1; }
 
 # row FILE FUNCTION: the table line of FUNCTION (plain user code), fields: self% total% self%
-# total% dself dtotal module kind function
-row() { awk -v f="$2" '$NF == f && $(NF-1) == "-" { print; n++ } END { exit n != 1 }' "$1"; }
+# total% dself dtotal module [kind] function (the kind column is there when a shown row
+# has a kind: a run without one kernel sample has none)
+row() { awk -v f="$2" '/ module +kind +function$/ { k = 1 } $NF == f && $(NF-1) == (k ? "-" : "prog") { print; n++ } END { exit n != 1 }' "$1"; }
 # dtotal FILE FUNCTION: the total change of FUNCTION in points
 dtotal() { row "$1" "$2" | awk '{ print $6 }'; }
 # small X LIMIT: |X| <= LIMIT
@@ -74,12 +75,19 @@ expect "a build renamed between versions: process and module are matched, and sa
 '
 expect "the table shows clean names with module and kind columns, no folded markers" '
 	"$KILN" diff --top 1000 "$V/v1.prof" "$V/v2.prof" >t.txt &&
-	grep -Eq "^ +self% +total% +self% +total% +self +total +module +kind +function$" t.txt &&
+	grep -Eq "^ +self% +total% +self% +total% +self +total +module( +kind)? +function$" t.txt &&
 	! grep -q "_\[[kij]\]" t.txt && ! grep -q "\[\[" t.txt && ! grep -q "kallsyms" t.txt &&
 	{ ! grep -q " kernel " t.txt || grep -Eq " kernel +kernel +[a-z_]" t.txt; } &&
 	"$KILN" report -i "$V/v1.prof" --folded >a.folded && "$KILN" report -i "$V/v2.prof" --folded >b.folded &&
 	"$KILN" diff --top 1000 a.folded b.folded >f.txt && ! grep -q "_\[[kij]\]" f.txt &&
-	{ ! grep -q "_\[k\]" a.folded || grep -Eq " kernel +[a-z_]" f.txt; }
+	{ ! grep -q "_\[k\]" a.folded || grep -Eq " kernel +[a-z_]" f.txt; } &&
+	# a kernel frame on both sides, whatever the recordings caught: the kind column
+	# (folded stacks name no modules: no module column)
+	printf "prog;main;spin 90\nprog;main;spin;do_syscall_64_[k] 10\n" >k1.folded &&
+	printf "prog;main;spin 80\nprog;main;spin;do_syscall_64_[k] 20\n" >k2.folded &&
+	"$KILN" diff --top 100 k1.folded k2.folded >k.txt &&
+	grep -Eq "^ +self% +total% +self% +total% +self +total +kind +function$" k.txt &&
+	grep -Eq " kernel +do_syscall_64$" k.txt && grep -Eq " - +spin$" k.txt && ! grep -q "_\[k\]" k.txt
 '
 expect "a heap profile against a CPU profile: refused with one line, unless --value names a value of both" '
 	"$KILN" heap -q -o h.prof -- "$WORKLOADS/heap_known" >/dev/null 2>herr || { cat herr; exit 1; }
