@@ -73,21 +73,30 @@ struct kh_memo {
 	} rd[KH_MEMO_READS];
 };
 
-/* A memo of a recent Python frame chain (kh_python.c): the stack id of (native stack
- * id, the chain whose frames, at these addresses, hold these code objects and
- * instructions). A chain is compared whole: frame memory is reused, so no part of it
- * says the rest is unchanged. gen: kh_py_code_gen when made (a code object freed since
- * may have left its address to another one). */
+/* A memo of a recent Python frame chain (kh_python.c): a chain whose frames, at these
+ * addresses, are at these instructions (which name their code objects), and the stack
+ * ids it has made over the native stacks seen under it (one Python line allocates from
+ * several places in C: a list, its items, a string). A chain is compared whole: frame
+ * memory is reused, so no part of it says the rest is unchanged. gen: kh_py_code_gen
+ * when made (a code object freed since may have left its address to another one). A
+ * set's ways keep the chains of one place reached from several callers. */
 #define KH_PYMEMO_SETS 256
-#define KH_PYMEMO_DEPTH 40
+#define KH_PYMEMO_WAYS 4
+#define KH_PYMEMO_DEPTH 48
+#define KH_PYMEMO_NATIVE_BITS 4
+#define KH_PYMEMO_NATIVE (1 << KH_PYMEMO_NATIVE_BITS)
 struct kh_pymemo {
-	uint32_t native, id; /* id 0: empty */
+	const void *chain;    /* the stack the chain was read for (its code and word pairs); NULL: empty */
+	uint64_t hchain;      /* the chain's hash, without the native stack */
 	uint32_t n, gen;
-	uint64_t fr[3 * KH_PYMEMO_DEPTH]; /* per frame: its address, code, prev_instr | is_entry */
+	/* stack ids by native stack id (direct-mapped by its hash; native id 0: unused) */
+	uint32_t native[KH_PYMEMO_NATIVE], id[KH_PYMEMO_NATIVE];
+	uint64_t fr[2 * KH_PYMEMO_DEPTH]; /* per frame: its address, prev_instr | is_entry */
 };
 
 struct kh_tblock {
-	struct kh_pymemo pymemo[KH_PYMEMO_SETS];
+	struct kh_pymemo pymemo[KH_PYMEMO_SETS * KH_PYMEMO_WAYS];
+	uint8_t pyvictim[KH_PYMEMO_SETS]; /* the way of each set replaced next */
 	uint64_t ips[HP_MAX_DEPTH];
 	uint64_t nested_ips[HP_MAX_DEPTH];
 	struct kh_memo memo[KH_MEMO];

@@ -277,9 +277,11 @@ static struct code_ent *code_find(uint64_t addr)
 void kh_py_code_dead(uint64_t addr)
 {
 	struct code_ent *e = code_find(addr);
-	if (e)
+	/* a code object no stack names is in no memo either */
+	if (e) {
 		e->serial++;
-	__atomic_store_n(&kh_py_code_gen, kh_py_code_gen + 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&kh_py_code_gen, kh_py_code_gen + 1, __ATOMIC_RELAXED);
+	}
 }
 
 static int codes_grow(void)
@@ -298,8 +300,9 @@ static int codes_grow(void)
 }
 
 
-/* Sends the code object at addr unless it was sent and still has the same strings. */
-static void code_send(uint64_t addr)
+/* Sends the code object at addr unless it was sent and still has the same strings:
+ * 0, or -1 when it could not be (then it is not in the table). */
+static int code_send(uint64_t addr)
 {
 	unsigned char co[CO_LINETABLE + 8];
 	uint64_t qual, file, lt, ltlen = 0, type;
@@ -308,19 +311,19 @@ static void code_send(uint64_t addr)
 	struct code_ent *e;
 	char *bytes;
 	if ((codes_n + 1) * 2 > codes_cap && codes_grow() < 0)
-		return;
+		return -1;
 	e = code_slot(addr);
 	/* sent, and still the same code object? (it is alive: a running frame holds it,
 	 * so plain loads are safe; a freed one's address can hold a new code object) */
 	if (e->addr == addr && e->sent == e->serial && *(const uint64_t *)(uintptr_t)(addr + CO_QUALNAME) == e->qualname &&
 	    *(const uint64_t *)(uintptr_t)(addr + CO_FILENAME) == e->filename &&
 	    *(const uint64_t *)(uintptr_t)(addr + CO_LINETABLE) == e->linetable)
-		return;
+		return 0;
 	if (safe_read(co, addr, sizeof(co)) < 0)
-		return;
+		return -1;
 	memcpy(&type, co + OB_TYPE, 8);
 	if (code_type && type != code_type)
-		return; /* not a code object (freed, or a layout we do not know): unnamed */
+		return -1; /* not a code object (freed, or a layout we do not know): unnamed */
 	memcpy(&first, co + CO_FIRSTLINENO, 4);
 	memcpy(&file, co + CO_FILENAME, 8);
 	memcpy(&qual, co + CO_QUALNAME, 8);
@@ -344,7 +347,7 @@ static void code_send(uint64_t addr)
 	rec[4] = nf;
 	rec[5] = ltlen;
 	if (kh_control_write(rec, at) < 0)
-		return;
+		return -1;
 	if (e->addr != addr)
 		codes_n++;
 	e->sent = e->serial;
@@ -352,12 +355,15 @@ static void code_send(uint64_t addr)
 	e->qualname = qual;
 	e->filename = file;
 	e->linetable = lt;
+	return 0;
 }
 
 /* ---- the table of (native id, Python frames) stacks (a kh_ptab, as kh_stacks.c's) ---- */
 struct pstack {
 	uint64_t hash;
-	uint32_t id, native, n, pad_;
+	uint32_t id, native, n;
+	uint32_t sent; /* every code object of the chain was sent: a memo may keep the chain
+			* (a code object freed is then seen, kh_py_code_dead) */
 	uint64_t fr[]; /* 2 n words */
 };
 static struct kh_ptab *ptab;
@@ -382,7 +388,10 @@ static struct pstack *pfind(const struct kh_ptab *s, uint32_t native, const uint
 
 static uint64_t stk[3 + HP_MAX_DEPTH + 2 * HP_PY_MAX_DEPTH];
 
-static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
+/* The stack of native stack native and chain fr (n frames) with hash (stack_hash),
+ * made and sent now when new; NULL when out of memory. sent: the chain's code objects
+ * were all sent (it comes from a stack whose sent is 1). */
+static const struct pstack *pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash, int sent)
 {
 	struct kh_ptab *s;
 	struct pstack *k;
@@ -393,7 +402,7 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 	s = ptab;
 	if (s && (k = pfind(s, native, fr, n, hash)) != NULL) {
 		kh_unlock(&kh_stack_lock);
-		return k->id;
+		return k;
 	}
 	if (!s || (s->count + 1) * 2 > s->cap) { /* half full at most: most lookups of a new stack end at once */
 		struct kh_ptab *g = kh_ptab_grow(s, 4096);
@@ -405,8 +414,10 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 	k = kh_arena_alloc(sizeof(*k) + (size_t)n * 16);
 	if (!k)
 		goto fail;
-	for (uint32_t i = 0; i < n; i++)
-		code_send(fr[2 * i]);
+	k->sent = 1;
+	for (uint32_t i = 0; i < n && !sent; i++)
+		if (code_send(fr[2 * i]) < 0)
+			k->sent = 0;
 	ips = kh_stack_ips(native, &nd);
 	if (!ips)
 		nd = 0;
@@ -424,35 +435,58 @@ static uint32_t pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_
 	kh_ptab_put(s, k);
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
-	return id;
+	return k;
 fail:
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
-	return native;
+	return NULL;
+}
+
+/* The stack of native stack native and chain fr, found or made: NULL when out of memory.
+ * sent: as pinsert's. */
+static const struct pstack *pstack_of(struct kh_thread *t, uint32_t native, const uint64_t *fr, uint32_t n,
+				      uint64_t hash, int sent)
+{
+	const struct kh_ptab *s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
+	const struct pstack *k = s ? pfind(s, native, fr, n, hash) : NULL;
+	if (KH_UNLIKELY(!k)) {
+		KH_CRIT_BEGIN(t);
+		k = pinsert(native, fr, n, hash, sent);
+		KH_CRIT_END(t);
+	}
+	return k;
+}
+
+/* The hash of a stack: its chain's hash (without the native stack) and its native stack. */
+static inline uint64_t stack_hash(uint64_t hchain, uint32_t native)
+{
+	uint64_t h = (hchain + native) * 0x9E3779B97F4A7C15ull;
+	return h ^ h >> 32;
 }
 
 /* ---- per allocation ---- */
-/* The memo set of the chain from frame f at instruction instr over native stack
- * native_id. */
-static inline uint32_t memo_set(uint64_t f, uint64_t instr, uint32_t native_id)
+/* The memo set of the chain from frame f, by its address and instruction (the ways
+ * of a set keep the chains of one place called from several others). */
+static inline uint32_t memo_set(uint64_t f)
 {
-	uint64_t h = (f ^ instr << 17 ^ native_id) * 0x9E3779B97F4A7C15ull;
-	return (uint32_t)(h >> 56) & (KH_PYMEMO_SETS - 1);
+	uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
+	uint64_t h = (f >> 3) * 0x9E3779B97F4A7C15ull ^ (instr >> 1) * 0xC2B2AE3D27D4EB4Full;
+	return (uint32_t)(h >> 48) & (KH_PYMEMO_SETS - 1);
 }
 
-/* The memo's stack id when the thread's chain from frame f is the one it holds, else 0.
- * The frames are those the memo names, at the same addresses: live frames of this
- * thread, which holds the GIL; a code object's address names it while no code object
- * has been freed since the memo was made (it would have a new qualname tag). */
-static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, uint64_t f)
+/* 1 when the thread's chain from frame f is the one memo m holds, else 0. The frames
+ * are those the memo names, at the same addresses: live frames of this thread, which
+ * holds the GIL. A frame's instruction pointer names its code object too (it points
+ * into the code object's instructions, which no other live object overlaps) while no
+ * code object the memo names has been freed since it was made (gen). */
+static inline int memo_hit(const struct kh_pymemo *m, uint64_t f)
 {
 	const uint64_t *fr = m->fr, *end;
 	uint64_t a, prev;
 	int ne;
-	if (m->native != native_id || !m->id || m->gen != __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED) ||
-	    f != fr[0])
+	if (!m->chain || m->gen != __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED) || f != fr[0])
 		return 0;
-	/* Frame i is read at the memo's address for it (fr[3 i]), not at the previous
+	/* Frame i is read at the memo's address for it (fr[2 i]), not at the previous
 	 * pointer just loaded: the two are equal, as the branch before the reads has
 	 * checked, so every address read is a frame of the live chain (in program
 	 * order), but the reads of a frame do not wait for the load of its successor's
@@ -461,14 +495,13 @@ static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, u
 	 * that the compiler, not knowing the two equal, cannot use the loaded pointer for
 	 * the address. */
 	a = f;
-	end = fr + 3 * (size_t)m->n;
+	end = fr + 2 * (size_t)m->n;
 	for (;;) {
-		uint64_t d = (*(const uint64_t *)(uintptr_t)(a + FR_CODE) ^ fr[1]) |
-			     ((*(const uint64_t *)(uintptr_t)(a + FR_PREV_INSTR) |
-			       (*(const uint8_t *)(uintptr_t)(a + FR_IS_ENTRY) & 1)) ^
-			      fr[2]);
+		uint64_t d = (*(const uint64_t *)(uintptr_t)(a + FR_PREV_INSTR) |
+			      (*(const uint8_t *)(uintptr_t)(a + FR_IS_ENTRY) & 1)) ^
+			     fr[1];
 		prev = *(const uint64_t *)(uintptr_t)(a + FR_PREVIOUS);
-		fr += 3;
+		fr += 2;
 		if (d)
 			return 0;
 		if (fr == end)
@@ -478,7 +511,34 @@ static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, u
 		if (ne)
 			return 0;
 	}
-	return prev ? 0 : m->id;
+	return !prev;
+}
+
+/* The slot of native stack native_id in a memo. */
+static inline uint32_t memo_slot(uint32_t native_id)
+{
+	return native_id * 0x9E3779B9u >> (32 - KH_PYMEMO_NATIVE_BITS);
+}
+
+/* Keeps stack id under native stack native_id in memo m. */
+static inline void memo_native(struct kh_pymemo *m, uint32_t native_id, uint32_t id)
+{
+	uint32_t i = memo_slot(native_id);
+	m->native[i] = native_id;
+	m->id[i] = id;
+}
+
+/* The memo holds the chain but not this native stack under it: the stack is looked up
+ * from the chain the memo keeps (no frame read again). */
+static __attribute__((noinline)) uint32_t py_stack_native(struct kh_thread *t, struct kh_pymemo *m,
+							   uint32_t native_id)
+{
+	const struct pstack *c = m->chain;
+	const struct pstack *k = pstack_of(t, native_id, c->fr, c->n, stack_hash(m->hchain, native_id), 1);
+	if (!k)
+		return native_id;
+	memo_native(m, native_id, k->id);
+	return k->id;
 }
 
 /* py_stack without a memo of the chain: reads it, finds or makes its stack, and
@@ -486,13 +546,12 @@ static inline uint32_t memo_hit(const struct kh_pymemo *m, uint32_t native_id, u
 static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, struct kh_pymemo *m,
 							 uint32_t native_id, uint64_t f)
 {
-	uint64_t h;
-	uint32_t n = 0, id;
-	struct kh_ptab *s;
+	uint64_t h = 0;
+	uint32_t n = 0;
+	const struct pstack *k;
 	uint64_t *buf = py_buf;
-	m->id = 0; /* refilled below */
+	m->chain = NULL; /* refilled below */
 	m->gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
-	h = native_id;
 	/* plain loads, a rotate-xor hash */
 	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
 		uint64_t code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
@@ -515,9 +574,8 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 		buf[2 * n] = code;
 		buf[2 * n + 1] = w;
 		if (n < KH_PYMEMO_DEPTH) {
-			m->fr[3 * n] = f;
-			m->fr[3 * n + 1] = code;
-			m->fr[3 * n + 2] = instr | entry;
+			m->fr[2 * n] = f;
+			m->fr[2 * n + 1] = instr | entry;
 		}
 		h = (h << 13 | h >> 51) + ((code ^ w << 20 ^ w) * 0x9E3779B97F4A7C15ull); /* the multiply is off the chain */
 		n++;
@@ -526,26 +584,18 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 	if (!n)
 		return native_id;
 	h = (h ^ n) * 0x9E3779B97F4A7C15ull;
-	h ^= h >> 32;
-	s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
-	id = 0;
-	if (KH_LIKELY(s != NULL)) {
-		struct pstack *k = pfind(s, native_id, buf, n, h);
-		if (KH_LIKELY(k != NULL))
-			id = k->id;
-	}
-	if (!id) {
-		KH_CRIT_BEGIN(t);
-		id = pinsert(native_id, buf, n, h);
-		KH_CRIT_END(t);
-	}
+	k = pstack_of(t, native_id, buf, n, stack_hash(h, native_id), 0);
+	if (!k)
+		return native_id;
 	/* kept for next time when the whole chain was read (to its end) and fits */
-	if (!f && n <= KH_PYMEMO_DEPTH && id != native_id) {
-		m->native = native_id;
+	if (!f && n <= KH_PYMEMO_DEPTH && k->sent) {
+		memset(m->native, 0, sizeof(m->native));
+		memo_native(m, native_id, k->id);
+		m->hchain = h;
 		m->n = n;
-		m->id = id;
+		m->chain = k;
 	}
-	return id;
+	return k->id;
 }
 
 /* The stack of native stack native_id with the Python frames from frame f, the
@@ -553,14 +603,22 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 static inline uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 {
 	struct kh_pymemo *m;
-	uint32_t id;
+	uint32_t set;
 	if (!native_id)
 		return native_id;
-	/* the common case: the chain of a recent allocation at the same place */
-	m = &t->blk->pymemo[memo_set(f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR), native_id)];
-	id = memo_hit(m, native_id, f);
-	if (KH_LIKELY(id != 0))
-		return id;
+	/* the common case: the chain of a recent allocation at the same place, over a
+	 * native stack seen under it */
+	set = memo_set(f);
+	m = &t->blk->pymemo[set * KH_PYMEMO_WAYS];
+	for (int w = 0; w < KH_PYMEMO_WAYS; w++, m++)
+		if (KH_LIKELY(memo_hit(m, f))) {
+			uint32_t i = memo_slot(native_id);
+			if (KH_LIKELY(m->native[i] == native_id))
+				return m->id[i];
+			return py_stack_native(t, m, native_id);
+		}
+	m = &t->blk->pymemo[set * KH_PYMEMO_WAYS + t->blk->pyvictim[set]];
+	t->blk->pyvictim[set] = (uint8_t)((t->blk->pyvictim[set] + 1) % KH_PYMEMO_WAYS);
 	return py_stack_read(t, m, native_id, f);
 }
 

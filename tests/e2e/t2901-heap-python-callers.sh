@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# t2901-heap-python-callers: kiln heap keeps recent Python chains to skip reading them
+# again; one allocating line reached from more callers than it keeps per place, in
+# turn, and through a chain deeper than it keeps (tests/workloads/py_callers.py), must
+# still give each allocation its own caller's chain.
+. "$(dirname "$0")/lib.sh"
+
+expect "one line reached from seven callers in turn (one 60 frames deep): each caller's bytes, under its own chain" '
+	"$KILN" heap -q -o c.prof -- /usr/bin/python3 "$TOP/tests/workloads/py_callers.py" 2000 >out &&
+	grep -qx 2000 out &&
+	"$KILN" heap report c.prof --folded --value alloc_bytes >c.folded &&
+	/usr/bin/python3 - c.folded <<-"PYEOF"
+	import collections, re, sys
+	got = collections.Counter()
+	for line in open(sys.argv[1]):
+	    stack, v = line.rsplit(" ", 1)
+	    frames = [f.split(" (")[0] for f in stack.split(";")]
+	    if "leaf" not in frames:
+	        continue
+	    callers = [f for f in frames if re.fullmatch(r"c\d", f)]
+	    assert len(callers) == 1, stack
+	    c = callers[0]
+	    i = frames.index(c)
+	    want = ["mid", "leaf"] if c != "c6" else ["deep"] * 61 + ["mid", "leaf"]
+	    assert frames[i + 1:] == want, (c, frames[i + 1:])
+	    assert frames[i - 1] == "main", stack
+	    got[c] += int(v)
+	assert sorted(got) == ["c%d" % i for i in range(7)], got
+	for i in range(7):
+	    want = 2000 * 8000 * (i + 1)
+	    assert want <= got["c%d" % i] <= want + 64000, (i, got["c%d" % i], want)
+	PYEOF
+'
+
+finish
