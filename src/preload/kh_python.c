@@ -362,9 +362,13 @@ static int code_send(uint64_t addr)
 struct pstack {
 	uint64_t hash;
 	uint32_t id, native, n;
-	uint32_t sent; /* every code object of the chain was sent: a memo may keep the chain
-			* (a code object freed is then seen, kh_py_code_dead) */
-	uint64_t fr[]; /* 2 n words */
+	uint32_t sent;     /* every code object of the chain was sent: a memo may keep the chain
+			    * (a code object freed is then seen, kh_py_code_dead) */
+	uint32_t chain_id; /* the stack whose HP_C_PYSTACK record holds the frames (its own id, or
+			    * the stack it shares them with) */
+	uint32_t pad_;
+	const uint64_t *fr; /* 2 n words: own[] or the shared chain's */
+	uint64_t own[];
 };
 static struct kh_ptab *ptab;
 
@@ -389,15 +393,18 @@ static struct pstack *pfind(const struct kh_ptab *s, uint32_t native, const uint
 static uint64_t stk[3 + HP_MAX_DEPTH + 2 * HP_PY_MAX_DEPTH];
 
 /* The stack of native stack native and chain fr (n frames) with hash (stack_hash),
- * made and sent now when new; NULL when out of memory. sent: the chain's code objects
- * were all sent (it comes from a stack whose sent is 1). */
-static const struct pstack *pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash, int sent)
+ * made and sent now when new; NULL when out of memory. base: NULL, or a stack with
+ * this chain (fr is its), whose code objects were sent: the new stack shares its
+ * frames, and its record names base's chain instead of repeating the frames when that
+ * record went out from this process image (not from the parent of a fork). */
+static const struct pstack *pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash,
+				    const struct pstack *base)
 {
 	struct kh_ptab *s;
 	struct pstack *k;
 	const uint64_t *ips;
-	uint32_t nd = 0, id;
-	int saved = errno;
+	uint32_t nd = 0, id, words;
+	int saved = errno, ref = base && base->chain_id >= kh_p.inh_stacks;
 	kh_lock(&kh_stack_lock);
 	s = ptab;
 	if (s && (k = pfind(s, native, fr, n, hash)) != NULL) {
@@ -411,11 +418,11 @@ static const struct pstack *pinsert(uint32_t native, const uint64_t *fr, uint32_
 		__atomic_store_n(&ptab, g, __ATOMIC_RELEASE);
 		s = g;
 	}
-	k = kh_arena_alloc(sizeof(*k) + (size_t)n * 16);
+	k = kh_arena_alloc(sizeof(*k) + (base ? 0 : (size_t)n * 16));
 	if (!k)
 		goto fail;
 	k->sent = 1;
-	for (uint32_t i = 0; i < n && !sent; i++)
+	for (uint32_t i = 0; i < n && !base; i++)
 		if (code_send(fr[2 * i]) < 0)
 			k->sent = 0;
 	ips = kh_stack_ips(native, &nd);
@@ -424,14 +431,27 @@ static const struct pstack *pinsert(uint32_t native, const uint64_t *fr, uint32_
 	k->hash = hash;
 	k->native = native;
 	k->n = n;
-	memcpy(k->fr, fr, (size_t)n * 16);
 	id = k->id = kh_stack_next_id();
-	stk[0] = HP_C_PYSTACK | (uint64_t)(3 + nd + 2 * n) << 8;
+	if (base) {
+		k->fr = base->fr;
+	} else {
+		memcpy(k->own, fr, (size_t)n * 16);
+		k->fr = k->own;
+	}
+	k->chain_id = ref ? base->chain_id : id;
 	stk[1] = id;
-	stk[2] = nd | (uint64_t)n << 32;
 	memcpy(&stk[3], ips, (size_t)nd * 8);
-	memcpy(&stk[3 + nd], fr, (size_t)n * 16);
-	kh_control_write(stk, 3 + nd + 2 * n);
+	if (ref) {
+		words = 3 + nd;
+		stk[0] = HP_C_PYSTACK_REF | (uint64_t)words << 8;
+		stk[2] = nd | (uint64_t)base->chain_id << 32;
+	} else {
+		words = 3 + nd + 2 * n;
+		stk[0] = HP_C_PYSTACK | (uint64_t)words << 8;
+		stk[2] = nd | (uint64_t)n << 32;
+		memcpy(&stk[3 + nd], fr, (size_t)n * 16);
+	}
+	kh_control_write(stk, words);
 	kh_ptab_put(s, k);
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
@@ -443,15 +463,15 @@ fail:
 }
 
 /* The stack of native stack native and chain fr, found or made: NULL when out of memory.
- * sent: as pinsert's. */
+ * base: as pinsert's. */
 static const struct pstack *pstack_of(struct kh_thread *t, uint32_t native, const uint64_t *fr, uint32_t n,
-				      uint64_t hash, int sent)
+				      uint64_t hash, const struct pstack *base)
 {
 	const struct kh_ptab *s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
 	const struct pstack *k = s ? pfind(s, native, fr, n, hash) : NULL;
 	if (KH_UNLIKELY(!k)) {
 		KH_CRIT_BEGIN(t);
-		k = pinsert(native, fr, n, hash, sent);
+		k = pinsert(native, fr, n, hash, base);
 		KH_CRIT_END(t);
 	}
 	return k;
@@ -534,7 +554,7 @@ static __attribute__((noinline)) uint32_t py_stack_native(struct kh_thread *t, s
 							   uint32_t native_id)
 {
 	const struct pstack *c = m->chain;
-	const struct pstack *k = pstack_of(t, native_id, c->fr, c->n, stack_hash(m->hchain, native_id), 1);
+	const struct pstack *k = pstack_of(t, native_id, c->fr, c->n, stack_hash(m->hchain, native_id), c);
 	if (!k)
 		return native_id;
 	memo_native(m, native_id, k->id);
@@ -584,7 +604,7 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 	if (!n)
 		return native_id;
 	h = (h ^ n) * 0x9E3779B97F4A7C15ull;
-	k = pstack_of(t, native_id, buf, n, stack_hash(h, native_id), 0);
+	k = pstack_of(t, native_id, buf, n, stack_hash(h, native_id), NULL);
 	if (!k)
 		return native_id;
 	/* kept for next time when the whole chain was read (to its end) and fits */

@@ -269,16 +269,23 @@ static void test_records(void **state)
 				3 | 1ull << 32 | 0x7ull << 40 }; /* tag bits: ignored */
 		fake_put(&f, 0, w, 8);
 	}
+	/* stack 6: stack 5's Python frames over another native stack (two addresses) */
+	{
+		uint64_t w[] = { HP_C_PYSTACK_REF | 5u << 8, 6, 2 | 5ull << 32, 0x4444, 0x4445 };
+		fake_put(&f, 0, w, 5);
+	}
 	{
 		uint64_t a[3] = { 0x5000 << 4 | HP_ALLOC, 4096, 5 };
 		fake_put(&f, 1, a, 3);
+		uint64_t b[3] = { 0x6000 << 4 | HP_ALLOC, 777, 6 };
+		fake_put(&f, 1, b, 3);
 	}
 	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());
 	heap_session_finish(s, mono());
 	heap_agg_emit(heap_session_agg(s), 1000000);
 	{
-		int found = 0;
+		int found = 0, found_ref = 0;
 		for (size_t i = 0; i < p.nsamples; i++) {
 			kp_frame_t fr[8];
 			uint32_t d = kp_stack_frames(&p, p.sample_stack[i], fr, 8);
@@ -292,9 +299,17 @@ static void test_records(void **state)
 			assert_true(fn->flags & KP_FRAME_PY);
 			assert_int_equal(m->line, 0); /* no line table sent: line unknown */
 			(void)leaf_of;
-			found = 1;
+			/* the 777-byte block is stack 6's: the same Python frames, 2 native ones */
+			if (kp_sample_value(&p, i, (uint32_t)kp_find_value_type(&p, "alloc_bytes")) == 777) {
+				assert_int_equal(d, 4);
+				found_ref = 1;
+			} else {
+				assert_int_equal(d, 3);
+				found = 1;
+			}
 		}
 		assert_true(found);
+		assert_true(found_ref);
 	}
 	assert_string_equal(kp_meta_get(&p, "heap.python"), "3.11.7");
 	assert_string_equal(kp_meta_get(&p, "heap.python_frames"), "yes");
@@ -322,6 +337,9 @@ static void test_damaged_record(void **state)
 	{
 		uint64_t w[] = { HP_C_PYSTACK | 5u << 8, 5, 0 | 9ull << 32, 0x7000, 1 };
 		fake_put(&f, 0, w, 5);
+		/* and a stack naming the frames of a stack never sent */
+		uint64_t r[] = { HP_C_PYSTACK_REF | 4u << 8, 6, 1 | 99ull << 32, 0x4444 };
+		fake_put(&f, 0, r, 4);
 	}
 	heap_session_scan(s, mono());
 	heap_session_poll(s, mono());

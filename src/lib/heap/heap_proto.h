@@ -86,6 +86,10 @@
  *                frame's current instruction in code units (-1: not started) and
  *                is_entry marks the outermost frame one C-level evaluation loop runs
  *                (_PyEval_EvalFrameDefault): the merge points with the native stack
+ *   HP_C_PYSTACK_REF (version 4) a stack with the Python frames of an earlier
+ *                HP_C_PYSTACK of the same process image (one Python line allocates
+ *                from several native stacks: its frames go out once): id, native depth
+ *                | that record's stack id << 32, the native return addresses
  * Stack ids start at 1 and are never reused within a process image; a fork child keeps
  * its parent's ids below hdr.inherited_stacks. */
 #ifndef KILN_HEAP_PROTO_H
@@ -93,7 +97,7 @@
 #include <stdint.h>
 
 #define HP_MAGIC "KILNHEAP"
-#define HP_VERSION 3 /* 3: Python records (HP_C_PY*) */
+#define HP_VERSION 4 /* 3: Python records (HP_C_PY*); 4: HP_C_PYSTACK_REF */
 #define HP_HEADER_SIZE (64u * 1024)
 #define HP_SLOT_CTL 4096u
 #define HP_MAX_SLOTS 4096u
@@ -131,6 +135,7 @@ enum hp_control {
 	HP_C_PYINFO = 4,
 	HP_C_PYCODE = 5,
 	HP_C_PYSTACK = 6,
+	HP_C_PYSTACK_REF = 7,
 };
 #define HP_PY_MAX_DEPTH 128      /* Python frames per stack (deeper: the outermost are cut) */
 #define HP_PY_MAX_NAME 1024      /* bytes of co_qualname kept */

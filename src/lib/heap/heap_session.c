@@ -5,6 +5,7 @@
 #include "heap/heap_sym.h"
 #include "util/error.h"
 #include "util/strbuf.h"
+#include "util/u64map.h"
 #include "util/xalloc.h"
 #include <dirent.h>
 #include <errno.h>
@@ -49,6 +50,16 @@ struct hs_proc {
 	int finished;
 	int corrupt;
 	struct hs_proc *parent;
+	/* the Python frames of each HP_C_PYSTACK, for the HP_C_PYSTACK_REF records that
+	 * name it: stack id -> index in pyc, whose frames are pyfr[off, off + 2 np) */
+	struct u64map pyid;
+	struct hs_pychain {
+		size_t off;
+		uint32_t np;
+	} *pyc;
+	size_t npyc, pyc_alloc;
+	uint64_t *pyfr;
+	size_t npyfr, pyfr_alloc;
 };
 
 struct heap_session {
@@ -171,6 +182,12 @@ static void unmap_proc(struct hs_proc *pr)
 	free(pr->rings);
 	pr->rings = NULL;
 	pr->nrings = 0;
+	u64map_release(&pr->pyid);
+	free(pr->pyc);
+	free(pr->pyfr);
+	pr->pyc = NULL;
+	pr->pyfr = NULL;
+	pr->npyc = pr->pyc_alloc = pr->npyfr = pr->pyfr_alloc = 0;
 	pr->control.ctl = NULL;
 	pr->hdr = NULL;
 	pr->fd = -1;
@@ -191,6 +208,23 @@ void heap_session_py_internals(struct heap_session *s, int keep)
 }
 
 /* ---- control records ---- */
+/* Keeps the Python frames of stack id (np pairs) for the HP_C_PYSTACK_REF records that
+ * name it. */
+static void keep_pychain(struct hs_proc *pr, uint32_t id, const uint64_t *py, size_t np)
+{
+	int found;
+	uint32_t *slot = u64map_slot(&pr->pyid, id, &found);
+	if (found)
+		return; /* ids are not reused: a damaged file; the first frames stay */
+	*slot = (uint32_t)pr->npyc;
+	ALLOC_GROW(pr->pyc, pr->npyc + 1, pr->pyc_alloc);
+	pr->pyc[pr->npyc].off = pr->npyfr;
+	pr->pyc[pr->npyc++].np = (uint32_t)np;
+	ALLOC_GROW(pr->pyfr, pr->npyfr + 2 * np, pr->pyfr_alloc);
+	memcpy(pr->pyfr + pr->npyfr, py, np * 16);
+	pr->npyfr += 2 * np;
+}
+
 static void control_record(struct heap_session *s, struct hs_proc *pr, const uint64_t *w, size_t n)
 {
 	unsigned type = (unsigned)(w[0] & 0xff);
@@ -221,6 +255,17 @@ static void control_record(struct heap_session *s, struct hs_proc *pr, const uin
 		}
 		heap_agg_pend_stack(pr->agg, (uint32_t)id);
 		heap_sym_pystack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, nd, w + 3 + nd, np);
+		keep_pychain(pr, (uint32_t)id, w + 3 + nd, np);
+	} else if (type == HP_C_PYSTACK_REF && n >= 3) {
+		uint64_t id = w[1], nd = w[2] & 0xffffffffu, base = w[2] >> 32;
+		uint32_t at;
+		if (nd > HP_MAX_DEPTH || 3 + nd > n || id == 0 || id > UINT32_MAX || !u64map_get(&pr->pyid, base, &at)) {
+			pr->corrupt = 1;
+			return;
+		}
+		heap_agg_pend_stack(pr->agg, (uint32_t)id);
+		heap_sym_pystack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, nd, pr->pyfr + pr->pyc[at].off,
+				 pr->pyc[at].np);
 	} else if (type == HP_C_PYCODE && n >= 6) {
 		uint64_t nq = w[3], nf = w[4], nl = w[5];
 		const char *b = (const char *)&w[6];
