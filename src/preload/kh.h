@@ -74,20 +74,20 @@ struct kh_memo {
 };
 
 /* A memo of a recent Python frame chain (kh_python.c): a chain whose frames, at these
- * addresses, are at these instructions (which name their code objects), and the stack
- * ids it has made over the native stacks seen under it (one Python line allocates from
- * several places in C: a list, its items, a string). A chain is compared whole: frame
- * memory is reused, so no part of it says the rest is unchanged. gen: kh_py_code_gen
- * when made (a code object freed since may have left its address to another one). A
- * set's ways keep the chains of one place reached from several callers. */
+ * addresses, are at these instructions (which name their code objects), its node, and
+ * the stack ids it has made over the native stacks seen under it (one Python line
+ * allocates from several places in C: a list, its items, a string). A chain is
+ * compared whole: frame memory is reused, so no part of it says the rest is unchanged.
+ * gen: kh_py_code_gen when made (a code object freed since may have left its address
+ * to another one). A set's ways keep the chains of one place reached from several
+ * callers. */
 #define KH_PYMEMO_SETS 256
 #define KH_PYMEMO_WAYS 4
 #define KH_PYMEMO_DEPTH 48
 #define KH_PYMEMO_NATIVE_BITS 4
 #define KH_PYMEMO_NATIVE (1 << KH_PYMEMO_NATIVE_BITS)
 struct kh_pymemo {
-	const void *chain;    /* the stack the chain was read for (its code and word pairs); NULL: empty */
-	uint64_t hchain;      /* the chain's hash, without the native stack */
+	uint32_t leaf;        /* the chain's innermost node (kh_python.c); 0: empty */
 	uint32_t n, gen;
 	/* stack ids by native stack id (direct-mapped by its hash; native id 0: unused) */
 	uint32_t native[KH_PYMEMO_NATIVE], id[KH_PYMEMO_NATIVE];
@@ -270,9 +270,7 @@ void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are r
 /* Nonzero when this process runs a CPython whose frames the library reads. */
 extern int kh_py_on;
 void kh_py_init(void); /* from the constructor, once the symbols are there */
-/* The id of the stack made of native stack id and the calling thread's Python frames
- * (native_id itself when the thread runs no Python code or does not hold the GIL). */
-uint32_t kh_py_stack(struct kh_thread *t, uint32_t native_id);
+void kh_py_fork_child(void); /* from kh_fork_child() */
 /* The stack id of an allocation made at (ip, sp, bp) in a Python process: its native
  * stack (cut at the innermost eval loop when the thread holds the GIL) with its Python
  * frames. */

@@ -6,12 +6,14 @@
  * the thread state's thread_id is pthread_self()), it reads the thread's frame chain
  * (cframe -> current_frame -> previous ...) and records, per frame, the code object's
  * address and the current instruction's index: two loads per frame from frames the
- * allocating thread itself owns and is running. The stack of an allocation is then the
- * pair (native stack id, Python frames); each distinct pair gets a stack id of its own,
- * defined once by an HP_C_PYSTACK record (with the native return addresses, so the
- * record stands alone), and each code object is described once by an HP_C_PYCODE
- * record (name, file, first line, line table), so that kiln names the frames even
- * after the process is gone. Code objects are read with process_vm_readv on ourselves:
+ * allocating thread itself owns and is running. The frames are nodes of a tree (each
+ * node: its caller's node, code object, instruction), each defined once by an
+ * HP_C_PYFRAME record; the stack of an allocation is the pair (native stack id,
+ * innermost node), which gets a stack id of its own, defined once by an HP_C_PYSTACK
+ * record (with the native return addresses); each code object is described once by an
+ * HP_C_PYCODE record (name, file, first line, line table), so that kiln names the
+ * frames even after the process is gone. A memo per place keeps recent chains (frame
+ * addresses and instructions, compared whole) with the stacks made under them. Code objects are read with process_vm_readv on ourselves:
  * a code object freed under our feet (or a torn chain) gives an error, not a crash.
  *
  * Offsets are CPython 3.11's for x86-64 (checked against pycore_*.h of 3.11.2 and
@@ -358,135 +360,209 @@ static int code_send(uint64_t addr)
 	return 0;
 }
 
-/* ---- the table of (native id, Python frames) stacks (a kh_ptab, as kh_stacks.c's) ---- */
+/* ---- Python frames as a tree, and stacks (kh_ptabs, as kh_stacks.c's) ----
+ * A chain is a path in a tree of frames: a node is (its caller's node, code object,
+ * instruction word), sent once by an HP_C_PYFRAME record, so that chains sharing their
+ * outer frames (an import's, a server's loop) send only the frames they add. A stack is
+ * (native stack id, innermost node), sent once by an HP_C_PYSTACK record. A fork child
+ * starts both trees anew (kh_py_fork_child): the reader keeps each process image's
+ * nodes apart. Nodes and stacks are found without a lock, made under kh_stack_lock. */
+struct pnode {
+	uint64_t hash;
+	uint64_t code, w;
+	uint32_t id, parent;
+	uint32_t sent; /* every code object from here to the root was sent: a memo may keep
+			* the chain (a code object freed is then seen, kh_py_code_dead) */
+	uint32_t pad_;
+};
 struct pstack {
 	uint64_t hash;
-	uint32_t id, native, n;
-	uint32_t sent;     /* every code object of the chain was sent: a memo may keep the chain
-			    * (a code object freed is then seen, kh_py_code_dead) */
-	uint32_t chain_id; /* the stack whose HP_C_PYSTACK record holds the frames (its own id, or
-			    * the stack it shares them with) */
-	uint32_t pad_;
-	const uint64_t *fr; /* 2 n words: own[] or the shared chain's */
-	uint64_t own[];
+	uint32_t id, native, leaf, pad_;
 };
-static struct kh_ptab *ptab;
+static struct kh_ptab *ntab, *ptab;
+static uint32_t node_next = 1;
 
-static struct pstack *pfind(const struct kh_ptab *s, uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash)
+/* a 64-bit finalizer (every input bit moves the low bits, which pick the slot) */
+static inline uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	return h ^ h >> 33;
+}
+
+static inline uint64_t node_hash(uint32_t parent, uint64_t code, uint64_t w)
+{
+	return mix(code ^ mix(w ^ (uint64_t)parent << 32));
+}
+
+static inline uint64_t pstack_hash(uint32_t native, uint32_t leaf)
+{
+	return mix((uint64_t)native << 32 | leaf);
+}
+
+static const struct pnode *nfind(const struct kh_ptab *s, uint32_t parent, uint64_t code, uint64_t w,
+				 uint64_t hash)
 {
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
 	for (;;) {
-		struct pstack *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
+		const struct pnode *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
 		if (!k)
 			return NULL;
-		if (k->hash == hash && k->native == native && k->n == n) {
-			uint64_t d = 0;
-			for (uint32_t j = 0; j < 2 * n; j++)
-				d |= k->fr[j] ^ fr[j];
-			if (!d)
-				return k;
-		}
+		if (k->hash == hash && k->code == code && k->w == w && k->parent == parent)
+			return k;
 		i = (i + 1) & mask;
 	}
 }
 
-static uint64_t stk[3 + HP_MAX_DEPTH + 2 * HP_PY_MAX_DEPTH];
+static const struct pstack *pfind(const struct kh_ptab *s, uint32_t native, uint32_t leaf, uint64_t hash)
+{
+	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
+	for (;;) {
+		const struct pstack *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
+		if (!k)
+			return NULL;
+		if (k->hash == hash && k->native == native && k->leaf == leaf)
+			return k;
+		i = (i + 1) & mask;
+	}
+}
 
-/* The stack of native stack native and chain fr (n frames) with hash (stack_hash),
- * made and sent now when new; NULL when out of memory. base: NULL, or a stack with
- * this chain (fr is its), whose code objects were sent: the new stack shares its
- * frames, and its record names base's chain instead of repeating the frames when that
- * record went out from this process image (not from the parent of a fork). */
-static const struct pstack *pinsert(uint32_t native, const uint64_t *fr, uint32_t n, uint64_t hash,
-				    const struct pstack *base)
+/* Makes room for one more node in *tab (half full at most: most lookups of a new key
+ * end at once); under kh_stack_lock. */
+static struct kh_ptab *room(struct kh_ptab **tab)
+{
+	struct kh_ptab *s = *tab;
+	if (!s || (s->count + 1) * 2 > s->cap) {
+		struct kh_ptab *g = kh_ptab_grow(s, 4096);
+		if (!g)
+			return NULL;
+		__atomic_store_n(tab, g, __ATOMIC_RELEASE);
+		s = g;
+	}
+	return s;
+}
+
+static uint64_t rec_w[3 + HP_MAX_DEPTH];
+
+/* The node of code object code at instruction word w called from node parent (0: the
+ * outermost frame), made and sent when new (its code object first); NULL when out of
+ * memory. psent: parent's sent (1 for the root). */
+static const struct pnode *ninsert(uint32_t parent, uint64_t code, uint64_t w, uint64_t hash, uint32_t psent)
+{
+	struct kh_ptab *s;
+	struct pnode *k;
+	const struct pnode *old;
+	int saved = errno;
+	kh_lock(&kh_stack_lock);
+	if (ntab && (old = nfind(ntab, parent, code, w, hash)) != NULL) {
+		kh_unlock(&kh_stack_lock);
+		return old;
+	}
+	s = room(&ntab);
+	k = s ? kh_arena_alloc(sizeof(*k)) : NULL;
+	if (!k) {
+		kh_unlock(&kh_stack_lock);
+		errno = saved;
+		return NULL;
+	}
+	k->hash = hash;
+	k->code = code;
+	k->w = w;
+	k->parent = parent;
+	k->id = node_next++;
+	k->sent = psent && code_send(code) == 0;
+	rec_w[0] = HP_C_PYFRAME | 5u << 8;
+	rec_w[1] = k->id;
+	rec_w[2] = parent;
+	rec_w[3] = code;
+	rec_w[4] = w;
+	kh_control_write(rec_w, 5);
+	kh_ptab_put(s, k);
+	kh_unlock(&kh_stack_lock);
+	errno = saved;
+	return k;
+}
+
+/* The stack of native stack native under Python node leaf, made and sent when new;
+ * NULL when out of memory. */
+static const struct pstack *pinsert(uint32_t native, uint32_t leaf, uint64_t hash)
 {
 	struct kh_ptab *s;
 	struct pstack *k;
+	const struct pstack *old;
 	const uint64_t *ips;
-	uint32_t nd = 0, id, words;
-	int saved = errno, ref = base && base->chain_id >= kh_p.inh_stacks;
+	uint32_t nd = 0;
+	int saved = errno;
 	kh_lock(&kh_stack_lock);
-	s = ptab;
-	if (s && (k = pfind(s, native, fr, n, hash)) != NULL) {
+	if (ptab && (old = pfind(ptab, native, leaf, hash)) != NULL) {
 		kh_unlock(&kh_stack_lock);
-		return k;
+		return old;
 	}
-	if (!s || (s->count + 1) * 2 > s->cap) { /* half full at most: most lookups of a new stack end at once */
-		struct kh_ptab *g = kh_ptab_grow(s, 4096);
-		if (!g)
-			goto fail;
-		__atomic_store_n(&ptab, g, __ATOMIC_RELEASE);
-		s = g;
+	s = room(&ptab);
+	k = s ? kh_arena_alloc(sizeof(*k)) : NULL;
+	if (!k) {
+		kh_unlock(&kh_stack_lock);
+		errno = saved;
+		return NULL;
 	}
-	k = kh_arena_alloc(sizeof(*k) + (base ? 0 : (size_t)n * 16));
-	if (!k)
-		goto fail;
-	k->sent = 1;
-	for (uint32_t i = 0; i < n && !base; i++)
-		if (code_send(fr[2 * i]) < 0)
-			k->sent = 0;
 	ips = kh_stack_ips(native, &nd);
 	if (!ips)
 		nd = 0;
 	k->hash = hash;
 	k->native = native;
-	k->n = n;
-	id = k->id = kh_stack_next_id();
-	if (base) {
-		k->fr = base->fr;
-	} else {
-		memcpy(k->own, fr, (size_t)n * 16);
-		k->fr = k->own;
-	}
-	k->chain_id = ref ? base->chain_id : id;
-	stk[1] = id;
-	memcpy(&stk[3], ips, (size_t)nd * 8);
-	if (ref) {
-		words = 3 + nd;
-		stk[0] = HP_C_PYSTACK_REF | (uint64_t)words << 8;
-		stk[2] = nd | (uint64_t)base->chain_id << 32;
-	} else {
-		words = 3 + nd + 2 * n;
-		stk[0] = HP_C_PYSTACK | (uint64_t)words << 8;
-		stk[2] = nd | (uint64_t)n << 32;
-		memcpy(&stk[3 + nd], fr, (size_t)n * 16);
-	}
-	kh_control_write(stk, words);
+	k->leaf = leaf;
+	k->id = kh_stack_next_id();
+	rec_w[0] = HP_C_PYSTACK | (uint64_t)(3 + nd) << 8;
+	rec_w[1] = k->id;
+	rec_w[2] = nd | (uint64_t)leaf << 32;
+	memcpy(&rec_w[3], ips, (size_t)nd * 8);
+	kh_control_write(rec_w, 3 + nd);
 	kh_ptab_put(s, k);
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
 	return k;
-fail:
-	kh_unlock(&kh_stack_lock);
-	errno = saved;
-	return NULL;
 }
 
-/* The stack of native stack native and chain fr, found or made: NULL when out of memory.
- * base: as pinsert's. */
-static const struct pstack *pstack_of(struct kh_thread *t, uint32_t native, const uint64_t *fr, uint32_t n,
-				      uint64_t hash, const struct pstack *base)
+static const struct pnode *node_of(struct kh_thread *t, uint32_t parent, uint64_t code, uint64_t w, uint32_t psent)
 {
-	const struct kh_ptab *s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
-	const struct pstack *k = s ? pfind(s, native, fr, n, hash) : NULL;
+	uint64_t h = node_hash(parent, code, w);
+	const struct kh_ptab *s = __atomic_load_n(&ntab, __ATOMIC_ACQUIRE);
+	const struct pnode *k = s ? nfind(s, parent, code, w, h) : NULL;
 	if (KH_UNLIKELY(!k)) {
 		KH_CRIT_BEGIN(t);
-		k = pinsert(native, fr, n, hash, base);
+		k = ninsert(parent, code, w, h, psent);
 		KH_CRIT_END(t);
 	}
 	return k;
 }
 
-/* The hash of a stack: its chain's hash (without the native stack) and its native stack. */
-static inline uint64_t stack_hash(uint64_t hchain, uint32_t native)
+/* The id of the stack of native stack native under node leaf, found or made: 0 when
+ * out of memory. */
+static uint32_t pstack_of(struct kh_thread *t, uint32_t native, uint32_t leaf)
 {
-	uint64_t h = (hchain + native) * 0x9E3779B97F4A7C15ull;
-	return h ^ h >> 32;
+	uint64_t h = pstack_hash(native, leaf);
+	const struct kh_ptab *s = __atomic_load_n(&ptab, __ATOMIC_ACQUIRE);
+	const struct pstack *k = s ? pfind(s, native, leaf, h) : NULL;
+	if (KH_UNLIKELY(!k)) {
+		KH_CRIT_BEGIN(t);
+		k = pinsert(native, leaf, h);
+		KH_CRIT_END(t);
+	}
+	return k ? k->id : 0;
+}
+
+void kh_py_fork_child(void)
+{
+	/* the parent's nodes went to the parent's reader: this image sends its own */
+	ntab = ptab = NULL;
+	__atomic_store_n(&kh_py_code_gen, kh_py_code_gen + 1, __ATOMIC_RELAXED);
 }
 
 /* ---- per allocation ---- */
 /* The memo set of the chain from frame f, by its address and instruction (the ways
- * of a set keep the chains of one place called from several others). */
+ * of a set keep the chains of one place reached from several others). */
 static inline uint32_t memo_set(uint64_t f)
 {
 	uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
@@ -504,7 +580,7 @@ static inline int memo_hit(const struct kh_pymemo *m, uint64_t f)
 	const uint64_t *fr = m->fr, *end;
 	uint64_t a, prev;
 	int ne;
-	if (!m->chain || m->gen != __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED) || f != fr[0])
+	if (!m->leaf || m->gen != __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED) || f != fr[0])
 		return 0;
 	/* Frame i is read at the memo's address for it (fr[2 i]), not at the previous
 	 * pointer just loaded: the two are equal, as the branch before the reads has
@@ -548,37 +624,34 @@ static inline void memo_native(struct kh_pymemo *m, uint32_t native_id, uint32_t
 	m->id[i] = id;
 }
 
-/* The memo holds the chain but not this native stack under it: the stack is looked up
- * from the chain the memo keeps (no frame read again). */
+/* The memo holds the chain but not this native stack under it: the stack of the pair
+ * (no frame read again). */
 static __attribute__((noinline)) uint32_t py_stack_native(struct kh_thread *t, struct kh_pymemo *m,
 							   uint32_t native_id)
 {
-	const struct pstack *c = m->chain;
-	const struct pstack *k = pstack_of(t, native_id, c->fr, c->n, stack_hash(m->hchain, native_id), c);
-	if (!k)
+	uint32_t id = pstack_of(t, native_id, m->leaf);
+	if (!id)
 		return native_id;
-	memo_native(m, native_id, k->id);
-	return k->id;
+	memo_native(m, native_id, id);
+	return id;
 }
 
-/* py_stack without a memo of the chain: reads it, finds or makes its stack, and
- * refills memo m (apart, so that the common case stays a small function). */
+/* py_stack without a memo of the chain: reads it, finds or makes its nodes (outermost
+ * first) and its stack, and refills memo m (apart, so that the common case stays a
+ * small function). */
 static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, struct kh_pymemo *m,
 							 uint32_t native_id, uint64_t f)
 {
-	uint64_t h = 0;
-	uint32_t n = 0;
-	const struct pstack *k;
+	uint32_t n = 0, leaf = 0, sent = 1, id;
 	uint64_t *buf = py_buf;
-	m->chain = NULL; /* refilled below */
+	m->leaf = 0; /* refilled below */
 	m->gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
-	/* plain loads, a rotate-xor hash */
 	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
 		uint64_t code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
 		uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
 		uint64_t entry = *(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1;
 		int64_t lasti = (int64_t)(instr - code - CO_CODE_ADAPTIVE) >> 1; /* code units of 2 bytes */
-		uint64_t w, qual;
+		uint64_t qual;
 		const struct code_ent *ce;
 		if (!ok_ptr(code))
 			break;
@@ -588,34 +661,34 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 		ce = code_find(code);
 		/* bits 33-63: a tag of the code object (how many were freed at its address,
 		 * and its qualname), so that a new code object at a freed one's address
-		 * makes a new stack (the reader ignores them) */
-		w = (uint32_t)lasti | entry << 32 |
-		    ((qual >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(ce ? ce->serial : 0) << 33) >> 33 << 33;
+		 * makes new nodes (the reader ignores them) */
 		buf[2 * n] = code;
-		buf[2 * n + 1] = w;
+		buf[2 * n + 1] = (uint32_t)lasti | entry << 32 |
+				 ((qual >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(ce ? ce->serial : 0) << 33) >> 33 << 33;
 		if (n < KH_PYMEMO_DEPTH) {
 			m->fr[2 * n] = f;
 			m->fr[2 * n + 1] = instr | entry;
 		}
-		h = (h << 13 | h >> 51) + ((code ^ w << 20 ^ w) * 0x9E3779B97F4A7C15ull); /* the multiply is off the chain */
 		n++;
 		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
 	}
-	if (!n)
-		return native_id;
-	h = (h ^ n) * 0x9E3779B97F4A7C15ull;
-	k = pstack_of(t, native_id, buf, n, stack_hash(h, native_id), NULL);
-	if (!k)
+	for (uint32_t i = n; i-- > 0;) {
+		const struct pnode *k = node_of(t, leaf, buf[2 * i], buf[2 * i + 1], sent);
+		if (!k)
+			return native_id;
+		leaf = k->id;
+		sent = k->sent;
+	}
+	if (!leaf || !(id = pstack_of(t, native_id, leaf)))
 		return native_id;
 	/* kept for next time when the whole chain was read (to its end) and fits */
-	if (!f && n <= KH_PYMEMO_DEPTH && k->sent) {
+	if (!f && n <= KH_PYMEMO_DEPTH && sent) {
 		memset(m->native, 0, sizeof(m->native));
-		memo_native(m, native_id, k->id);
-		m->hchain = h;
+		memo_native(m, native_id, id);
 		m->n = n;
-		m->chain = k;
+		m->leaf = leaf;
 	}
-	return k->id;
+	return id;
 }
 
 /* The stack of native stack native_id with the Python frames from frame f, the

@@ -435,5 +435,6 @@ void kh_fork_child(void)
 	}
 	thread_unbind(t);
 	kh_lock_fork_child();
+	kh_py_fork_child();
 	KH_CRIT_END(t);
 }

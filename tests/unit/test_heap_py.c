@@ -262,16 +262,19 @@ static void test_records(void **state)
 	fake_pycode(&f, 0x7000, 1, "f", "/srv/app/app.py", lt, nl);
 	fake_pycode(&f, 0x8000, 1, "<module>", "/srv/app/app.py", NULL, 0);
 	/* stack 5: one native address (unknown here), then f at code unit 40 (line 9)
-	 * called by <module>; the native part has no evaluation loop, so the Python
-	 * frames come first (root side) */
+	 * (node 2) called by <module> (node 1); the native part has no evaluation loop, so
+	 * the Python frames come first (root side) */
 	{
-		uint64_t w[] = { HP_C_PYSTACK | 8u << 8, 5, 1 | 2ull << 32, 0x1234, 0x7000, 40 | 0x5eedull << 33, 0x8000,
-				3 | 1ull << 32 | 0x7ull << 40 }; /* tag bits: ignored */
-		fake_put(&f, 0, w, 8);
+		uint64_t n1[] = { HP_C_PYFRAME | 5u << 8, 1, 0, 0x8000, 3 | 1ull << 32 | 0x7ull << 40 }; /* tag: ignored */
+		uint64_t n2[] = { HP_C_PYFRAME | 5u << 8, 2, 1, 0x7000, 40 | 0x5eedull << 33 };
+		uint64_t w[] = { HP_C_PYSTACK | 4u << 8, 5, 1 | 2ull << 32, 0x1234 };
+		fake_put(&f, 0, n1, 5);
+		fake_put(&f, 0, n2, 5);
+		fake_put(&f, 0, w, 4);
 	}
-	/* stack 6: stack 5's Python frames over another native stack (two addresses) */
+	/* stack 6: the same Python frames over another native stack (two addresses) */
 	{
-		uint64_t w[] = { HP_C_PYSTACK_REF | 5u << 8, 6, 2 | 5ull << 32, 0x4444, 0x4445 };
+		uint64_t w[] = { HP_C_PYSTACK | 5u << 8, 6, 2 | 2ull << 32, 0x4444, 0x4445 };
 		fake_put(&f, 0, w, 5);
 	}
 	{
@@ -319,37 +322,43 @@ static void test_records(void **state)
 	kp_profile_release(&p);
 }
 
-/* A Python stack record claiming more frames than it holds marks the file damaged
- * instead of reading past the record. */
+/* A Python stack record claiming more native frames than it holds, one naming a frame
+ * node never sent, and a node whose caller was never sent mark the file damaged
+ * instead of reading past the record or inventing frames. */
 static void test_damaged_record(void **state)
 {
-	char dir[300];
-	struct kp_profile p;
-	struct fake f;
-	struct heap_session_info info;
-	uint64_t start = mono();
+	/* each case: node 1 (outermost), then one bad record */
+	static const uint64_t bad[3][5] = {
+		{ HP_C_PYSTACK | 5u << 8, 5, 9 | 1ull << 32, 0x7000, 1 }, /* 9 native frames in 2 words */
+		{ HP_C_PYSTACK | 4u << 8, 6, 1 | 99ull << 32, 0x4444 },    /* node 99 never sent */
+		{ HP_C_PYFRAME | 5u << 8, 3, 77, 0x7000, 1 },              /* its caller 77 never sent */
+	};
+	static const unsigned words[3] = { 5, 4, 5 };
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/bad", tmpdir);
-	assert_int_equal(mkdir(dir, 0700), 0);
-	kp_profile_init(&p);
-	struct heap_session *s = heap_session_new(dir, &p, 0, start);
-	fake_open(&f, dir, start + 1000);
-	{
-		uint64_t w[] = { HP_C_PYSTACK | 5u << 8, 5, 0 | 9ull << 32, 0x7000, 1 };
-		fake_put(&f, 0, w, 5);
-		/* and a stack naming the frames of a stack never sent */
-		uint64_t r[] = { HP_C_PYSTACK_REF | 4u << 8, 6, 1 | 99ull << 32, 0x4444 };
-		fake_put(&f, 0, r, 4);
+	for (int c = 0; c < 3; c++) {
+		char dir[300];
+		struct kp_profile p;
+		struct fake f;
+		struct heap_session_info info;
+		uint64_t start = mono();
+		uint64_t n1[] = { HP_C_PYFRAME | 5u << 8, 1, 0, 0x7000, 1 };
+		snprintf(dir, sizeof(dir), "%s/bad%d", tmpdir, c);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		kp_profile_init(&p);
+		struct heap_session *s = heap_session_new(dir, &p, 0, start);
+		fake_open(&f, dir, start + 1000);
+		fake_put(&f, 0, n1, 5);
+		fake_put(&f, 0, bad[c], words[c]);
+		heap_session_scan(s, mono());
+		heap_session_poll(s, mono());
+		heap_session_finish(s, mono());
+		heap_session_get_info(s, &info);
+		assert_int_equal(info.bad, 1);
+		munmap(f.h, f.size);
+		heap_session_cleanup(s);
+		heap_session_free(s);
+		kp_profile_release(&p);
 	}
-	heap_session_scan(s, mono());
-	heap_session_poll(s, mono());
-	heap_session_finish(s, mono());
-	heap_session_get_info(s, &info);
-	assert_true(info.bad >= 1);
-	munmap(f.h, f.size);
-	heap_session_cleanup(s);
-	heap_session_free(s);
-	kp_profile_release(&p);
 }
 
 /* A CPU profile with Python frames (as py-cpu's record writes them): kiln report's

@@ -72,24 +72,24 @@
  *                KILN_HEAP_PYTHON=0 turned them off, then
  *                the byte length of the path of the module holding the interpreter
  *                (_PyRuntime: the executable or libpython) and the path, packed
- *   HP_C_PYCODE  (version 3) a Python code object, sent before the first stack that
- *                uses it (and again when a new code object took the address of a
+ *   HP_C_PYCODE  (version 3) a Python code object, sent before the first frame node
+ *                that uses it (and again when a new code object took the address of a
  *                freed one): address, co_firstlineno, then the byte lengths of
  *                co_qualname (UTF-8), co_filename (UTF-8) and co_linetable, then
  *                those bytes packed into words, one after the other
- *   HP_C_PYSTACK (version 3) a stack with Python frames: id, native depth | Python
- *                depth << 32, the native return addresses as in HP_C_STACK, then per
- *                Python frame, innermost first, two words: the code object's address
+ *   HP_C_PYFRAME (version 4) a node of the tree of Python frames, sent before the
+ *                first stack that uses it: the node's id (from 1, its own series), its
+ *                caller's node id (0: the outermost frame), the code object's address
  *                and (uint32)lasti | is_entry << 32 | tag << 33 (tag: bits the writer
  *                uses to tell code objects at one address apart; readers ignore it),
- *                where lasti is the index of the
- *                frame's current instruction in code units (-1: not started) and
- *                is_entry marks the outermost frame one C-level evaluation loop runs
- *                (_PyEval_EvalFrameDefault): the merge points with the native stack
- *   HP_C_PYSTACK_REF (version 4) a stack with the Python frames of an earlier
- *                HP_C_PYSTACK of the same process image (one Python line allocates
- *                from several native stacks: its frames go out once): id, native depth
- *                | that record's stack id << 32, the native return addresses
+ *                where lasti is the index of the frame's current instruction in code
+ *                units (-1: not started) and is_entry marks the outermost frame one
+ *                C-level evaluation loop runs (_PyEval_EvalFrameDefault): the merge
+ *                points with the native stack. A node's caller was sent before it.
+ *   HP_C_PYSTACK (version 4) a stack with Python frames: id, native depth | the
+ *                innermost frame's node id << 32, then the native return addresses as
+ *                in HP_C_STACK; its Python frames are that node's path to the root.
+ *                A fork child sends its own nodes (the parent's are not its).
  * Stack ids start at 1 and are never reused within a process image; a fork child keeps
  * its parent's ids below hdr.inherited_stacks. */
 #ifndef KILN_HEAP_PROTO_H
@@ -97,7 +97,7 @@
 #include <stdint.h>
 
 #define HP_MAGIC "KILNHEAP"
-#define HP_VERSION 4 /* 3: Python records (HP_C_PY*); 4: HP_C_PYSTACK_REF */
+#define HP_VERSION 4 /* 3: Python records (HP_C_PY*); 4: Python frames as a tree */
 #define HP_HEADER_SIZE (64u * 1024)
 #define HP_SLOT_CTL 4096u
 #define HP_MAX_SLOTS 4096u
@@ -135,7 +135,7 @@ enum hp_control {
 	HP_C_PYINFO = 4,
 	HP_C_PYCODE = 5,
 	HP_C_PYSTACK = 6,
-	HP_C_PYSTACK_REF = 7,
+	HP_C_PYFRAME = 7,
 };
 #define HP_PY_MAX_DEPTH 128      /* Python frames per stack (deeper: the outermost are cut) */
 #define HP_PY_MAX_NAME 1024      /* bytes of co_qualname kept */

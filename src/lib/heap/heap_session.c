@@ -50,16 +50,14 @@ struct hs_proc {
 	int finished;
 	int corrupt;
 	struct hs_proc *parent;
-	/* the Python frames of each HP_C_PYSTACK, for the HP_C_PYSTACK_REF records that
-	 * name it: stack id -> index in pyc, whose frames are pyfr[off, off + 2 np) */
+	/* the tree of Python frames (HP_C_PYFRAME): node id -> index in pyn */
 	struct u64map pyid;
-	struct hs_pychain {
-		size_t off;
-		uint32_t np;
-	} *pyc;
-	size_t npyc, pyc_alloc;
-	uint64_t *pyfr;
-	size_t npyfr, pyfr_alloc;
+	struct hs_pynode {
+		uint64_t code, w;
+		uint32_t parent; /* index in pyn + 1; 0: the outermost frame */
+		uint32_t depth;
+	} *pyn;
+	size_t npyn, pyn_alloc;
 };
 
 struct heap_session {
@@ -183,11 +181,9 @@ static void unmap_proc(struct hs_proc *pr)
 	pr->rings = NULL;
 	pr->nrings = 0;
 	u64map_release(&pr->pyid);
-	free(pr->pyc);
-	free(pr->pyfr);
-	pr->pyc = NULL;
-	pr->pyfr = NULL;
-	pr->npyc = pr->pyc_alloc = pr->npyfr = pr->pyfr_alloc = 0;
+	free(pr->pyn);
+	pr->pyn = NULL;
+	pr->npyn = pr->pyn_alloc = 0;
 	pr->control.ctl = NULL;
 	pr->hdr = NULL;
 	pr->fd = -1;
@@ -208,21 +204,50 @@ void heap_session_py_internals(struct heap_session *s, int keep)
 }
 
 /* ---- control records ---- */
-/* Keeps the Python frames of stack id (np pairs) for the HP_C_PYSTACK_REF records that
- * name it. */
-static void keep_pychain(struct hs_proc *pr, uint32_t id, const uint64_t *py, size_t np)
+/* Adds node id of the tree of Python frames (parent 0: the outermost frame): 0, or -1
+ * for a record no writer makes (an id seen before, a caller never sent, a path deeper
+ * than a stack's Python frames go). A node's caller comes before it, so a path to the
+ * root ends. */
+static int add_pynode(struct hs_proc *pr, uint64_t id, uint64_t parent, uint64_t code, uint64_t w)
 {
+	uint32_t at = 0, depth = 1, *slot;
 	int found;
-	uint32_t *slot = u64map_slot(&pr->pyid, id, &found);
+	if (!id || id > UINT32_MAX || parent > UINT32_MAX)
+		return -1;
+	if (parent) {
+		if (!u64map_get(&pr->pyid, parent, &at))
+			return -1;
+		depth = pr->pyn[at].depth + 1;
+		at++;
+	}
+	if (depth > HP_PY_MAX_DEPTH)
+		return -1;
+	slot = u64map_slot(&pr->pyid, id, &found);
 	if (found)
-		return; /* ids are not reused: a damaged file; the first frames stay */
-	*slot = (uint32_t)pr->npyc;
-	ALLOC_GROW(pr->pyc, pr->npyc + 1, pr->pyc_alloc);
-	pr->pyc[pr->npyc].off = pr->npyfr;
-	pr->pyc[pr->npyc++].np = (uint32_t)np;
-	ALLOC_GROW(pr->pyfr, pr->npyfr + 2 * np, pr->pyfr_alloc);
-	memcpy(pr->pyfr + pr->npyfr, py, np * 16);
-	pr->npyfr += 2 * np;
+		return -1;
+	*slot = (uint32_t)pr->npyn;
+	ALLOC_GROW(pr->pyn, pr->npyn + 1, pr->pyn_alloc);
+	pr->pyn[pr->npyn].code = code;
+	pr->pyn[pr->npyn].w = w;
+	pr->pyn[pr->npyn].parent = at;
+	pr->pyn[pr->npyn++].depth = depth;
+	return 0;
+}
+
+/* The Python frames of node leaf, innermost first, as pairs (code, word) into py: how
+ * many, or 0 when no node has that id. */
+static size_t pynode_frames(const struct hs_proc *pr, uint64_t leaf, uint64_t py[2 * HP_PY_MAX_DEPTH])
+{
+	uint32_t at;
+	size_t n = 0;
+	if (!u64map_get(&pr->pyid, leaf, &at))
+		return 0;
+	for (uint32_t i = at + 1; i && n < HP_PY_MAX_DEPTH; i = pr->pyn[i - 1].parent) {
+		py[2 * n] = pr->pyn[i - 1].code;
+		py[2 * n + 1] = pr->pyn[i - 1].w;
+		n++;
+	}
+	return n;
 }
 
 static void control_record(struct heap_session *s, struct hs_proc *pr, const uint64_t *w, size_t n)
@@ -247,25 +272,19 @@ static void control_record(struct heap_session *s, struct hs_proc *pr, const uin
 		}
 		heap_agg_pend_stack(pr->agg, (uint32_t)id);
 		heap_sym_stack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, depth);
+	} else if (type == HP_C_PYFRAME && n >= 5) {
+		if (add_pynode(pr, w[1], w[2], w[3], w[4]) < 0)
+			pr->corrupt = 1;
 	} else if (type == HP_C_PYSTACK && n >= 3) {
-		uint64_t id = w[1], nd = w[2] & 0xffffffffu, np = w[2] >> 32;
-		if (nd > HP_MAX_DEPTH || np > HP_PY_MAX_DEPTH || 3 + nd + 2 * np > n || id == 0 || id > UINT32_MAX) {
+		uint64_t id = w[1], nd = w[2] & 0xffffffffu, py[2 * HP_PY_MAX_DEPTH];
+		size_t np;
+		if (nd > HP_MAX_DEPTH || 3 + nd > n || id == 0 || id > UINT32_MAX ||
+		    !(np = pynode_frames(pr, w[2] >> 32, py))) {
 			pr->corrupt = 1;
 			return;
 		}
 		heap_agg_pend_stack(pr->agg, (uint32_t)id);
-		heap_sym_pystack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, nd, w + 3 + nd, np);
-		keep_pychain(pr, (uint32_t)id, w + 3 + nd, np);
-	} else if (type == HP_C_PYSTACK_REF && n >= 3) {
-		uint64_t id = w[1], nd = w[2] & 0xffffffffu, base = w[2] >> 32;
-		uint32_t at;
-		if (nd > HP_MAX_DEPTH || 3 + nd > n || id == 0 || id > UINT32_MAX || !u64map_get(&pr->pyid, base, &at)) {
-			pr->corrupt = 1;
-			return;
-		}
-		heap_agg_pend_stack(pr->agg, (uint32_t)id);
-		heap_sym_pystack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, nd, pr->pyfr + pr->pyc[at].off,
-				 pr->pyc[at].np);
+		heap_sym_pystack(s->sym, pr, (uint32_t)id, pr->pid, w + 3, nd, py, np);
 	} else if (type == HP_C_PYCODE && n >= 6) {
 		uint64_t nq = w[3], nf = w[4], nl = w[5];
 		const char *b = (const char *)&w[6];
