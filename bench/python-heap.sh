@@ -6,7 +6,7 @@
 #
 # Two programs:
 #   bench/python_app.py APP_ROUNDS   a typical program: a log-processing job (dataclasses,
-#                                    json, re, Counter, sorting, f-strings), about 43,000
+#                                    json, re, Counter, sorting, f-strings), about 310,000
 #                                    allocations a round; the "a Python program"
 #   bench/python_alloc.py ROUNDS     the worst case: nothing but allocation (trees of small
 #                                    objects, dicts, lists, strings), about 290,000

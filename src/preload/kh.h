@@ -56,22 +56,35 @@ struct kh_thread {
 
 /* A memo of a recent stack walk: the walk is a function of (ip, sp), of the caller's
  * rbp when a rule used it, and of the stack words it used, so when those are unchanged
- * the stack id can be reused. (Code without frame pointers keeps anything in rbp.) */
+ * the stack id can be reused. (Code without frame pointers keeps anything in rbp.)
+ * Walks cut at the innermost Python eval loop (py_cut) have a bank of their own: they
+ * are short (a few C frames above the interpreter, 32 stack words at most for 95% of
+ * them) and many (one Python line allocates from several C paths), so that bank has
+ * more sets of smaller memos. A walk needing more words than its memo holds is not
+ * kept. */
 #define KH_MEMO_SETS 16
 #define KH_MEMO_WAYS 4 /* one function called from several places at one depth: one way each */
 #define KH_MEMO (KH_MEMO_SETS * KH_MEMO_WAYS)
 #define KH_MEMO_READS (2 * HP_MAX_DEPTH + 8)
+#define KH_PMEMO_SETS 64
+#define KH_PMEMO (KH_PMEMO_SETS * KH_MEMO_WAYS)
+#define KH_PMEMO_READS 32
+struct kh_memo_rd {
+	uint64_t addr, val;
+};
 struct kh_memo {
 	uint64_t ip, sp, bp;
 	uint32_t gen, id;     /* gen: kh_unwind_gen when made; 0: not usable */
 	uint32_t nreads;
 	uint16_t valid;       /* while being made: 0 when the reads overflowed */
 	uint8_t bp_used;      /* the walk used the caller's rbp: it is part of the key */
-	uint8_t cut;          /* made with py_cut (a walk that may stop at the eval loop) */
-	struct {
-		uint64_t addr, val;
-	} rd[KH_MEMO_READS];
+	uint8_t pad8_;
+	uint32_t cap;         /* rd's length: KH_MEMO_READS, or KH_PMEMO_READS in the py_cut bank */
+	uint32_t pad_;
+	struct kh_memo_rd rd[];
 };
+#define KH_MEMO_BYTES (sizeof(struct kh_memo) + KH_MEMO_READS * sizeof(struct kh_memo_rd))
+#define KH_PMEMO_BYTES (sizeof(struct kh_memo) + KH_PMEMO_READS * sizeof(struct kh_memo_rd))
 
 /* A memo of a recent Python frame chain (kh_python.c): a chain whose frames, at these
  * addresses, are at these instructions (which name their code objects), its node, and
@@ -99,14 +112,27 @@ struct kh_tblock {
 	uint8_t pyvictim[KH_PYMEMO_SETS]; /* the way of each set replaced next */
 	uint64_t ips[HP_MAX_DEPTH];
 	uint64_t nested_ips[HP_MAX_DEPTH];
-	struct kh_memo memo[KH_MEMO];
-	struct kh_memo nested_memo; /* scratch: written, never used to skip a walk */
+	/* memos of KH_MEMO_BYTES, of KH_PMEMO_BYTES (the py_cut bank), and the scratch one
+	 * of a nested capture (written, never used to skip a walk) */
+	uint64_t memo[KH_MEMO * KH_MEMO_BYTES / 8];
+	uint64_t pmemo[KH_PMEMO * KH_PMEMO_BYTES / 8];
+	uint64_t nested_memo[KH_MEMO_BYTES / 8];
 	uint8_t victim[KH_MEMO_SETS]; /* the way each set replaces next */
+	uint8_t pvictim[KH_PMEMO_SETS];
 };
 
-static inline struct kh_memo *kh_memo_set(struct kh_tblock *b, uint64_t ip, uint64_t sp)
+/* The set of (ip, sp) in the bank of walks cut (1) or not (0). */
+static inline uint32_t kh_memo_index(uint64_t ip, uint64_t sp, uint32_t cut)
 {
-	return &b->memo[(((ip >> 2) ^ (sp >> 4)) & (KH_MEMO_SETS - 1)) * KH_MEMO_WAYS];
+	return (uint32_t)((ip >> 2) ^ (sp >> 4)) & (cut ? KH_PMEMO_SETS - 1 : KH_MEMO_SETS - 1);
+}
+
+/* Way w of set in the bank of walks cut (1) or not (0). */
+static inline struct kh_memo *kh_memo_way(struct kh_tblock *b, uint32_t cut, uint32_t set, uint32_t w)
+{
+	size_t i = (size_t)set * KH_MEMO_WAYS + w;
+	return cut ? (struct kh_memo *)(void *)((char *)b->pmemo + i * KH_PMEMO_BYTES)
+		   : (struct kh_memo *)(void *)((char *)b->memo + i * KH_MEMO_BYTES);
 }
 
 extern __thread struct kh_thread kh_tls;
@@ -213,11 +239,11 @@ extern uint32_t kh_unwind_gen; /* memos of older generations are invalid (dlclos
 static inline __attribute__((always_inline)) uint32_t kh_capture_fast(struct kh_thread *t, uint64_t ip,
 								       uint64_t sp, uint64_t bp)
 {
-	const struct kh_memo *set = kh_memo_set(t->blk, ip, sp);
+	uint32_t cut = t->py_cut, set = kh_memo_index(ip, sp, cut);
 	uint32_t gen = __atomic_load_n(&kh_unwind_gen, __ATOMIC_ACQUIRE);
-	for (int w = 0; w < KH_MEMO_WAYS; w++) {
-		const struct kh_memo *m = &set[w];
-		if (m->ip == ip && m->sp == sp && (m->bp == bp || !m->bp_used) && m->gen == gen && m->cut == t->py_cut) {
+	for (uint32_t w = 0; w < KH_MEMO_WAYS; w++) {
+		const struct kh_memo *m = kh_memo_way(t->blk, cut, set, w);
+		if (m->ip == ip && m->sp == sp && (m->bp == bp || !m->bp_used) && m->gen == gen) {
 			uint64_t d = 0;
 			uint32_t i = 0, n = m->nreads;
 			for (; i + 2 <= n; i += 2)

@@ -239,8 +239,15 @@ found:
 		}
 	}
 	t->blk = kh_p.slot_block[i];
-	for (int k = 0; k < KH_MEMO; k++)
-		t->blk->memo[k].gen = 0;
+	for (uint32_t k = 0; k < KH_MEMO_SETS * KH_MEMO_WAYS; k++) {
+		kh_memo_way(t->blk, 0, 0, k)->gen = 0;
+		kh_memo_way(t->blk, 0, 0, k)->cap = KH_MEMO_READS;
+	}
+	for (uint32_t k = 0; k < KH_PMEMO; k++) {
+		kh_memo_way(t->blk, 1, 0, k)->gen = 0;
+		kh_memo_way(t->blk, 1, 0, k)->cap = KH_PMEMO_READS;
+	}
+	((struct kh_memo *)(void *)t->blk->nested_memo)->cap = KH_MEMO_READS;
 	t->slot = i;
 	t->reserved = kh_p.slot_reserved[i];
 	t->ctl = m;

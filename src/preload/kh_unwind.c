@@ -668,7 +668,7 @@ static inline uint64_t mix(uint64_t h, uint64_t v)
  * overflow). */
 static inline void rd_log(struct kh_memo *m, uint64_t a, uint64_t v)
 {
-	if (KH_LIKELY(m->nreads < KH_MEMO_READS)) {
+	if (KH_LIKELY(m->nreads < m->cap)) {
 		m->rd[m->nreads].addr = a;
 		m->rd[m->nreads++].val = v;
 	} else {
@@ -812,16 +812,16 @@ done:
  * keeps the walk in the set's next way. */
 uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 {
-	uint32_t set = (uint32_t)(((ip >> 2) ^ (sp >> 4)) & (KH_MEMO_SETS - 1));
-	struct kh_memo *m = &kh_memo_set(t->blk, ip, sp)[t->blk->victim[set]];
+	uint32_t cut = t->py_cut, set = kh_memo_index(ip, sp, cut);
+	uint8_t *victim = cut ? &t->blk->pvictim[set] : &t->blk->victim[set];
+	struct kh_memo *m = kh_memo_way(t->blk, cut, set, *victim);
 	uint32_t gen = __atomic_load_n(&unwind_gen, __ATOMIC_ACQUIRE), id;
 	uint64_t hash;
 	int n;
-	t->blk->victim[set] = (uint8_t)((t->blk->victim[set] + 1) % KH_MEMO_WAYS);
+	*victim = (uint8_t)((*victim + 1) % KH_MEMO_WAYS);
 	m->gen = 0;
 	m->valid = 1;
 	m->bp_used = 0;
-	m->cut = (uint8_t)t->py_cut;
 	m->nreads = 0;
 	n = walk(t, m, t->blk->ips, ip, sp, bp, &hash, (int)t->py_cut);
 	id = kh_stack_id(t, t->blk->ips, n, hash, 0);
@@ -838,7 +838,7 @@ uint32_t kh_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 
 uint32_t kh_capture_nested(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 {
-	struct kh_memo *m = &t->blk->nested_memo;
+	struct kh_memo *m = (struct kh_memo *)(void *)t->blk->nested_memo;
 	uint64_t hash;
 	int n;
 	m->nreads = 0;
