@@ -94,7 +94,7 @@ struct kh_memo {
  * gen: kh_py_code_gen when made (a code object freed since may have left its address
  * to another one). A set's ways keep the chains of one place reached from several
  * callers. */
-#define KH_PYMEMO_SETS 256
+#define KH_PYMEMO_SETS 128
 #define KH_PYMEMO_WAYS 4
 #define KH_PYMEMO_DEPTH 48
 #define KH_PYMEMO_NATIVE_BITS 4
