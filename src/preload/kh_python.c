@@ -13,8 +13,9 @@
  * record (with the native return addresses); each code object is described once by an
  * HP_C_PYCODE record (name, file, first line, line table), so that kiln names the
  * frames even after the process is gone. A memo per place keeps recent chains (frame
- * addresses and instructions, compared whole) with the stacks made under them. Code objects are read with process_vm_readv on ourselves:
- * a code object freed under our feet (or a torn chain) gives an error, not a crash.
+ * addresses and instructions, compared whole) with the stacks made under them. Code
+ * objects are read with process_vm_readv on ourselves: a code object freed under our
+ * feet (or a torn chain) gives an error, not a crash.
  *
  * Offsets are CPython 3.11's for x86-64 (checked against pycore_*.h of 3.11.2 and
  * 3.11.7 with Py_BUILD_CORE); other versions are detected and left native only. */
@@ -472,7 +473,7 @@ static const struct pnode *ninsert(uint32_t parent, uint64_t code, uint64_t w, u
 	k->w = w;
 	k->parent = parent;
 	k->id = node_next++;
-	k->sent = psent && code_send(code) == 0;
+	k->sent = code_send(code) == 0 && psent; /* sent whatever the callers' */
 	rec_w[0] = HP_C_PYFRAME | 5u << 8;
 	rec_w[1] = k->id;
 	rec_w[2] = parent;
