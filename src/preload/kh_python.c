@@ -430,22 +430,31 @@ static const struct pstack *pfind(const struct kh_ptab *s, uint32_t native, uint
 	}
 }
 
-/* Makes room for one more node in *tab (half full at most: most lookups of a new key
- * end at once); under kh_stack_lock. */
-static struct kh_ptab *room(struct kh_ptab **tab)
+/* A new entry of size bytes for *tab, whose table has room for it (half full at most:
+ * most lookups of a new key end at once), *s; NULL when out of memory. Under
+ * kh_stack_lock. */
+static void *entry_new(struct kh_ptab **tab, size_t size, struct kh_ptab **s)
 {
-	struct kh_ptab *s = *tab;
-	if (!s || (s->count + 1) * 2 > s->cap) {
-		struct kh_ptab *g = kh_ptab_grow(s, 4096);
+	*s = *tab;
+	if (!*s || ((*s)->count + 1) * 2 > (*s)->cap) {
+		struct kh_ptab *g = kh_ptab_grow(*s, 4096);
 		if (!g)
 			return NULL;
 		__atomic_store_n(tab, g, __ATOMIC_RELEASE);
-		s = g;
+		*s = g;
 	}
-	return s;
+	return kh_arena_alloc(size);
 }
 
 static uint64_t rec_w[3 + HP_MAX_DEPTH];
+
+/* Sends the record in rec_w (words long) of the new entry k, then publishes k in table
+ * s: a reader of the control ring sees the definition before any use. */
+static void entry_send(struct kh_ptab *s, void *k, uint32_t words)
+{
+	kh_control_write(rec_w, words);
+	kh_ptab_put(s, k);
+}
 
 /* The node of code object code at instruction word w called from node parent (0: the
  * outermost frame), made and sent when new (its code object first); NULL when out of
@@ -457,17 +466,9 @@ static const struct pnode *ninsert(uint32_t parent, uint64_t code, uint64_t w, u
 	const struct pnode *old;
 	int saved = errno;
 	kh_lock(&kh_stack_lock);
-	if (ntab && (old = nfind(ntab, parent, code, w, hash)) != NULL) {
-		kh_unlock(&kh_stack_lock);
-		return old;
-	}
-	s = room(&ntab);
-	k = s ? kh_arena_alloc(sizeof(*k)) : NULL;
-	if (!k) {
-		kh_unlock(&kh_stack_lock);
-		errno = saved;
-		return NULL;
-	}
+	old = ntab ? nfind(ntab, parent, code, w, hash) : NULL;
+	if (old || !(k = entry_new(&ntab, sizeof(*k), &s)))
+		goto out;
 	k->hash = hash;
 	k->code = code;
 	k->w = w;
@@ -479,11 +480,12 @@ static const struct pnode *ninsert(uint32_t parent, uint64_t code, uint64_t w, u
 	rec_w[2] = parent;
 	rec_w[3] = code;
 	rec_w[4] = w;
-	kh_control_write(rec_w, 5);
-	kh_ptab_put(s, k);
+	entry_send(s, k, 5);
+	old = k;
+out:
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
-	return k;
+	return old;
 }
 
 /* The stack of native stack native under Python node leaf, made and sent when new;
@@ -497,17 +499,9 @@ static const struct pstack *pinsert(uint32_t native, uint32_t leaf, uint64_t has
 	uint32_t nd = 0;
 	int saved = errno;
 	kh_lock(&kh_stack_lock);
-	if (ptab && (old = pfind(ptab, native, leaf, hash)) != NULL) {
-		kh_unlock(&kh_stack_lock);
-		return old;
-	}
-	s = room(&ptab);
-	k = s ? kh_arena_alloc(sizeof(*k)) : NULL;
-	if (!k) {
-		kh_unlock(&kh_stack_lock);
-		errno = saved;
-		return NULL;
-	}
+	old = ptab ? pfind(ptab, native, leaf, hash) : NULL;
+	if (old || !(k = entry_new(&ptab, sizeof(*k), &s)))
+		goto out;
 	ips = kh_stack_ips(native, &nd);
 	if (!ips)
 		nd = 0;
@@ -519,11 +513,12 @@ static const struct pstack *pinsert(uint32_t native, uint32_t leaf, uint64_t has
 	rec_w[1] = k->id;
 	rec_w[2] = nd | (uint64_t)leaf << 32;
 	memcpy(&rec_w[3], ips, (size_t)nd * 8);
-	kh_control_write(rec_w, 3 + nd);
-	kh_ptab_put(s, k);
+	entry_send(s, k, 3 + nd);
+	old = k;
+out:
 	kh_unlock(&kh_stack_lock);
 	errno = saved;
-	return k;
+	return old;
 }
 
 static const struct pnode *node_of(struct kh_thread *t, uint32_t parent, uint64_t code, uint64_t w, uint32_t psent)
