@@ -83,8 +83,8 @@ done
 
 # Python frames were on: the peak's stacks name Python functions
 for prof in a k; do
-"$KILN" heap report "$T/$prof.prof" --json >"$T/k.json" || exit 1
-python3 - "$T/k.json" <<'EOF' || exit 1
+	"$KILN" heap report "$T/$prof.prof" --json >"$T/k.json" || exit 1
+	python3 - "$T/k.json" <<'EOF' || exit 1
 import json, sys
 d = json.load(open(sys.argv[1]))
 py = [f for r in d["calls"] for f in r["stack"] if f.get("module") == "[python]"]
