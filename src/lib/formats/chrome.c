@@ -18,7 +18,6 @@
 #include "util/xalloc.h"
 #include "formats/jsonr.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,26 +176,7 @@ int kf_chrome_write(const struct kp_profile *p, const struct kf_write_opts *o, F
 
 /* ---- reading ---- */
 
-static int cbad(const char *name, const char *fmt, ...) KILN_PRINTF(2, 3);
-static int cbad(const char *name, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	kiln_error("'%s' is not a valid .cpuprofile: %s", name, sb.buf);
-	strbuf_release(&sb);
-	return -1;
-}
-
-static int cjson_bad(const char *name, const struct jsonr *r)
-{
-	struct strbuf sb = STRBUF_INIT;
-	kiln_error("'%s' is not valid JSON: %s", name, jsonr_error(r, &sb));
-	strbuf_release(&sb);
-	return -1;
-}
+#define cbad(name, ...) kf_invalid(name, ".cpuprofile", __VA_ARGS__)
 
 struct cnodes {
 	uint64_t *id;
@@ -221,7 +201,7 @@ static int read_node(struct kp_profile *p, struct cnodes *c, struct jsonr *r, co
 	strbuf_reset(fn);
 	strbuf_reset(url);
 	if (jsonr_enter_object(r) != 1)
-		return r->err ? cjson_bad(name, r) : cbad(name, "node %zu is not an object", me + 1);
+		return r->err ? kf_json_invalid(name, r) : cbad(name, "node %zu is not an object", me + 1);
 	while ((kk = jsonr_next_key(r, &key, &klen)) == 1) {
 		if (jsonr_key_is(key, klen, "id")) {
 			kk = jsonr_number(r, &id);
@@ -242,16 +222,16 @@ static int read_node(struct kp_profile *p, struct cnodes *c, struct jsonr *r, co
 					k2 = jsonr_skip(r);
 				}
 				if (k2 < 0)
-					return cjson_bad(name, r);
+					return kf_json_invalid(name, r);
 			}
 			if (k2 < 0)
-				return cjson_bad(name, r);
+				return kf_json_invalid(name, r);
 		} else if (jsonr_key_is(key, klen, "children") && jsonr_enter_array(r) == 1) {
 			int k2;
 			while ((k2 = jsonr_next_elem(r)) == 1) {
 				double ch;
 				if (jsonr_number(r, &ch) < 0 || !jsonr_is_id(ch))
-					return r->err && strcmp(r->err, "a number was expected") ? cjson_bad(name, r) :
+					return r->err && strcmp(r->err, "a number was expected") ? kf_json_invalid(name, r) :
 						cbad(name, "node %zu has a child that is not a node id", me + 1);
 				ALLOC_GROW(c->cp, c->nc + 1, c->calloc_);
 				c->cid = xreallocarray(c->cid, c->calloc_, sizeof(*c->cid));
@@ -263,11 +243,11 @@ static int read_node(struct kp_profile *p, struct cnodes *c, struct jsonr *r, co
 			kk = jsonr_skip(r);
 		}
 		if (kk < 0)
-			return r->err && strcmp(r->err, "a number was expected") ? cjson_bad(name, r) :
+			return r->err && strcmp(r->err, "a number was expected") ? kf_json_invalid(name, r) :
 				cbad(name, "node %zu has a field of the wrong type", me + 1);
 	}
 	if (kk < 0)
-		return cjson_bad(name, r);
+		return kf_json_invalid(name, r);
 	if (!jsonr_is_id(id))
 		return cbad(name, "a node has a missing, repeated or non-positive id");
 	if (has_cf != 2)
@@ -321,7 +301,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 		}
 	}
 	if (k < 0 || r.err) {
-		cjson_bad(name, &r);
+		kf_json_invalid(name, &r);
 		goto out;
 	}
 	if (jsonr_peek(&r) != JSONR_END) {
@@ -341,7 +321,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 			goto out;
 	}
 	if (k < 0) {
-		cjson_bad(name, &cn);
+		kf_json_invalid(name, &cn);
 		goto out;
 	}
 	size_t nn = c.n;
@@ -418,7 +398,7 @@ int kf_chrome_read_checked(struct kp_profile *p, const char *json, size_t len, c
 		double id, d = 0;
 		uint32_t ni;
 		if (ks < 0 || kd < 0) {
-			cjson_bad(name, ks < 0 ? &cs : &cd);
+			kf_json_invalid(name, ks < 0 ? &cs : &cd);
 			goto out;
 		}
 		if (ks != kd) {
@@ -466,7 +446,7 @@ int kf_chrome_read(struct kp_profile *p, const char *json, size_t len, const cha
 	if (jsonr_skip(&r) < 0 || jsonr_peek(&r) != JSONR_END) {
 		if (!r.err)
 			jsonr_fail(&r, "text after the JSON document");
-		return cjson_bad(name, &r);
+		return kf_json_invalid(name, &r);
 	}
 	return kf_chrome_read_checked(p, json, len, name);
 }

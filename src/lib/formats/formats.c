@@ -1,12 +1,14 @@
 /* formats.c: format names, content sniffing, the loading entry and helpers shared by the
  * format modules. */
 #include "formats/formats.h"
+#include "formats/jsonr.h"
 #include "util/error.h"
 #include "util/input.h"
 #include "util/strbuf.h"
 #include "util/u64map.h"
 #include "util/xalloc.h"
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -299,4 +301,24 @@ int64_t kf_start_time_s(const struct kp_profile *p)
 		return 0;
 	t = timegm(&tm);
 	return t > 0 ? (int64_t)t : 0;
+}
+
+int kf_invalid(const char *name, const char *format, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	kiln_error("'%s' is not a valid %s: %s", name, format, sb.buf);
+	strbuf_release(&sb);
+	return -1;
+}
+
+int kf_json_invalid(const char *name, const struct jsonr *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	kiln_error("'%s' is not valid JSON: %s", name, jsonr_error(r, &sb));
+	strbuf_release(&sb);
+	return -1;
 }

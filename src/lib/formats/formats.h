@@ -8,6 +8,7 @@
 #ifndef KILN_FORMATS_FORMATS_H
 #define KILN_FORMATS_FORMATS_H
 #include "profile/profile.h"
+#include "util/error.h"
 #include <stdio.h>
 
 struct kiln_input;
@@ -84,6 +85,13 @@ int kf_pick_count_value(const struct kp_profile *p, const struct kf_write_opts *
 			const char *what, int counts_only);
 /* A thread's display name: "comm (pid/tid)", "comm", or "all" for thread 0. */
 void kf_thread_label(const struct kp_profile *p, uint32_t t, struct strbuf *out);
+
+struct jsonr;
+/* Says that name is not a valid file of format ("pprof profile"): "'NAME' is not a
+ * valid FORMAT: " and the message; returns -1. */
+int kf_invalid(const char *name, const char *format, const char *fmt, ...) KILN_PRINTF(3, 4);
+/* Says that name is not valid JSON, where and why (r's error); returns -1. */
+int kf_json_invalid(const char *name, const struct jsonr *r);
 
 /* The profile's start_time (meta, "YYYY-MM-DDTHH:MM:SSZ" as kiln writes it) in seconds
  * since the epoch; 0 when absent, of another form, or not after 1970. */

@@ -3,14 +3,12 @@
 #include "formats/formats.h"
 #include "formats/jsonw.h"
 #include "util/error.h"
-#include "util/strbuf.h"
 #include "formats/jsonr.h"
 #include <string.h>
 
 int kf_json_read(struct kp_profile *p, const char *json, size_t len, const char *name)
 {
 	struct jsonr r;
-	struct strbuf sb = STRBUF_INIT;
 	const char *key;
 	size_t klen;
 	int k, shared = 0, profiles = 0, nodes = 0, samples = 0, meta = 0, threads = 0, trace = 0;
@@ -54,9 +52,7 @@ int kf_json_read(struct kp_profile *p, const char *json, size_t len, const char 
 		return kiln_error("'%s' is a Chrome trace; save the profile as a .cpuprofile (DevTools, or node --cpu-prof) to read it", name);
 	return kiln_error("'%s' is JSON but no profile format kiln reads (speedscope, .cpuprofile; see docs/formats.md)", name);
 bad:
-	kiln_error("'%s' is not valid JSON: %s", name, jsonr_error(&r, &sb));
-	strbuf_release(&sb);
-	return -1;
+	return kf_json_invalid(name, &r);
 }
 
 static const char *const flag_names[] = { "kernel", "inline", "jit", "unknown", "offcpu", "root", "truncated", "python" };

@@ -16,7 +16,6 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 #include <errno.h>
-#include <stdarg.h>
 #include <time.h>
 #include <math.h>
 #include <stdlib.h>
@@ -188,18 +187,7 @@ struct rd {
 	char dropped_label[64];
 };
 
-static int bad(struct rd *r, const char *fmt, ...) KILN_PRINTF(2, 3);
-static int bad(struct rd *r, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	kiln_error("'%s' is not a valid pprof profile: %s", r->name, sb.buf);
-	strbuf_release(&sb);
-	return -1;
-}
+#define bad(r, ...) kf_invalid((r)->name, "pprof profile", __VA_ARGS__)
 
 static int str_ok(struct rd *r, int64_t i, const char *what)
 {

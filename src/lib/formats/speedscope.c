@@ -15,7 +15,6 @@
 #include "util/u64map.h"
 #include "formats/jsonr.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,26 +185,8 @@ int kf_speedscope_write(const struct kp_profile *p, const struct kf_write_opts *
 
 /* ---- reading ---- */
 
-static int sbad(const char *name, const char *fmt, ...) KILN_PRINTF(2, 3);
-static int sbad(const char *name, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	kiln_error("'%s' is not a valid speedscope file: %s", name, sb.buf);
-	strbuf_release(&sb);
-	return -1;
-}
+#define sbad(name, ...) kf_invalid(name, "speedscope file", __VA_ARGS__)
 
-static int json_bad(const char *name, const struct jsonr *r)
-{
-	struct strbuf sb = STRBUF_INIT;
-	kiln_error("'%s' is not valid JSON: %s", name, jsonr_error(r, &sb));
-	strbuf_release(&sb);
-	return -1;
-}
 
 /* The value type for a profile: (name, unit, scale to kiln's unit). */
 static int value_for(struct kp_profile *p, const char *unit, const char *vname, double *scale)
@@ -297,7 +278,7 @@ static int read_stack(struct ss *s, struct jsonr *r, size_t pi, size_t i, kp_sta
 		key = (key ^ (unsigned char)*p) * 0x100000001b3ull;
 	}
 	if (p >= r->end)
-		return jsonr_fail(r, "the document ends early") < 0 ? json_bad(s->name, r) : -1;
+		return jsonr_fail(r, "the document ends early") < 0 ? kf_json_invalid(s->name, r) : -1;
 	r->p = ++p;
 	size_t len = (size_t)(p - start);
 	key |= 1;
@@ -323,7 +304,7 @@ static int read_stack(struct ss *s, struct jsonr *r, size_t pi, size_t i, kp_sta
 		s->stack[d++] = s->frames[(size_t)x];
 	}
 	if (k < 0)
-		return json_bad(s->name, &one);
+		return kf_json_invalid(s->name, &one);
 	*st = kp_stack_from_frames(s->p, s->stack, d);
 	ALLOC_GROW(s->text, s->ntext + 1, s->text_alloc);
 	s->text_len = xreallocarray(s->text_len, s->text_alloc, sizeof(*s->text_len));
@@ -341,7 +322,7 @@ static int read_samples(struct ss *s, struct jsonr *r, size_t pi)
 	int k;
 	s->nst = 0;
 	if (jsonr_enter_array(r) != 1)
-		return r->err ? json_bad(s->name, r) : sbad(s->name, "profile %zu: samples is not a list", pi + 1);
+		return r->err ? kf_json_invalid(s->name, r) : sbad(s->name, "profile %zu: samples is not a list", pi + 1);
 	while ((k = jsonr_next_elem(r)) == 1) {
 		kp_stack_t st = 0;
 		if (read_stack(s, r, pi, s->nst, &st) < 0)
@@ -349,7 +330,7 @@ static int read_samples(struct ss *s, struct jsonr *r, size_t pi)
 		ALLOC_GROW(s->st, s->nst + 1, s->st_alloc);
 		s->st[s->nst++] = st;
 	}
-	return k < 0 ? json_bad(s->name, r) : 0;
+	return k < 0 ? kf_json_invalid(s->name, r) : 0;
 }
 
 /* Reads a profile's weights list into s->w. */
@@ -358,7 +339,7 @@ static int read_weights(struct ss *s, struct jsonr *r, size_t pi)
 	int k;
 	s->nw = 0;
 	if (jsonr_enter_array(r) != 1)
-		return r->err ? json_bad(s->name, r) : sbad(s->name, "profile %zu: weights is not a list", pi + 1);
+		return r->err ? kf_json_invalid(s->name, r) : sbad(s->name, "profile %zu: weights is not a list", pi + 1);
 	while ((k = jsonr_next_elem(r)) == 1) {
 		double w;
 		if (jsonr_number(r, &w) < 0)
@@ -366,7 +347,7 @@ static int read_weights(struct ss *s, struct jsonr *r, size_t pi)
 		ALLOC_GROW(s->w, s->nw + 1, s->w_alloc);
 		s->w[s->nw++] = w;
 	}
-	return k < 0 ? json_bad(s->name, r) : 0;
+	return k < 0 ? kf_json_invalid(s->name, r) : 0;
 }
 
 static int add_sampled(struct ss *s, uint32_t v, double scale, double start, uint32_t thread, size_t pi)
@@ -459,7 +440,7 @@ bad_event:
 	sbad(s->name, "profile %zu, event %zu is not an O or C event on a known frame", pi + 1, i + 1);
 	goto out;
 bad_json:
-	json_bad(s->name, ce);
+	kf_json_invalid(s->name, ce);
 out:
 	strbuf_release(&type);
 	return rc;
@@ -513,7 +494,7 @@ static int read_frames(struct ss *s, struct jsonr *r)
 	rc = 0;
 	goto out;
 bad_json:
-	json_bad(s->name, r);
+	kf_json_invalid(s->name, r);
 out:
 	strbuf_release(&name);
 	strbuf_release(&file);
@@ -606,7 +587,7 @@ static int read_profile(struct ss *s, struct jsonr *r, size_t pi, double active,
 	}
 	goto out;
 bad_json:
-	json_bad(s->name, r);
+	kf_json_invalid(s->name, r);
 out:
 	strbuf_release(&type);
 	strbuf_release(&unit);
@@ -623,7 +604,7 @@ static int read_profiles(struct ss *s, struct jsonr *r, double active, int *defv
 	while ((k = jsonr_next_elem(r)) == 1)
 		if (read_profile(s, r, pi++, active, defv) < 0)
 			return -1;
-	return k < 0 ? json_bad(s->name, r) : 0;
+	return k < 0 ? kf_json_invalid(s->name, r) : 0;
 }
 
 int kf_speedscope_read_checked(struct kp_profile *p, const char *json, size_t len, const char *name)
@@ -654,7 +635,7 @@ int kf_speedscope_read_checked(struct kp_profile *p, const char *json, size_t le
 				}
 			}
 			if (kk < 0 || r.err) {
-				json_bad(name, &r);
+				kf_json_invalid(name, &r);
 				goto out;
 			}
 		} else if (jsonr_key_is(key, klen, "profiles")) {
@@ -676,7 +657,7 @@ int kf_speedscope_read_checked(struct kp_profile *p, const char *json, size_t le
 		}
 	}
 	if (k < 0 || r.err) {
-		json_bad(name, &r);
+		kf_json_invalid(name, &r);
 		goto out;
 	}
 	if (jsonr_peek(&r) != JSONR_END) {
@@ -713,7 +694,7 @@ int kf_speedscope_read(struct kp_profile *p, const char *json, size_t len, const
 	if (jsonr_skip(&r) < 0 || jsonr_peek(&r) != JSONR_END) {
 		if (!r.err)
 			jsonr_fail(&r, "text after the JSON document");
-		return json_bad(name, &r);
+		return kf_json_invalid(name, &r);
 	}
 	return kf_speedscope_read_checked(p, json, len, name);
 }
