@@ -19,10 +19,13 @@ SANFLAGS =
 OPT     ?= -O2
 endif
 
-PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c sqlite3 libcurl
-PKGS += libmicrohttpd  # kiln serve
+PKGS := libdw libelf libzstd zlib jansson libbpf libprotobuf-c sqlite3
+# Headers only: src/lib/util/netlibs.c loads these with dlopen when first used, so that
+# their dependencies (TLS, Kerberos, LDAP...) do not slow down every command's start.
+DL_PKGS := libcurl        # the clickhouse:// and pyroscope:// stores
+DL_PKGS += libmicrohttpd  # kiln serve
 # Deferred (=): pkg-config runs when a recipe needs it, after scripts/deps.sh installed it.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(DL_PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -liberty
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wvla -Wpointer-arith -Wno-unused-parameter \

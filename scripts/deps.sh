@@ -24,6 +24,8 @@ check_bin bpftool bpftool
 check_pc libprotobuf-c libprotobuf-c-dev   # pprof (kiln export -f pprof, reading pprof)
 check_bin protoc-c protobuf-c-compiler
 check_pc sqlite3 libsqlite3-dev             # the local store (kiln agent --store, kiln query)
+# libcurl and libmicrohttpd: their headers; the libraries (libcurl4, libmicrohttpd12, which
+# the -dev packages bring) are loaded with dlopen when first used (src/lib/util/netlibs.c)
 check_pc libcurl libcurl4-openssl-dev      # the clickhouse:// and pyroscope:// sinks (HTTP)
 check_bin pandoc pandoc                      # manual pages (make man, make install)
 check_pc libmicrohttpd libmicrohttpd-dev     # kiln serve

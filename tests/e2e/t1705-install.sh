@@ -51,9 +51,11 @@ if command -v dpkg-buildpackage >/dev/null && command -v pandoc >/dev/null && gi
 		make -C "$TOP" BUILD="$BUILD/debtest" deb >log 2>&1; deb=$(ls "$BUILD"/debtest/deb/kiln_*_*.deb 2>/dev/null | head -1)
 		[ -n "$deb" ] || { tail -30 log; exit 1; }
 		dpkg-deb -I "$deb" >info && grep -q "Package: kiln" info && grep -q "Depends:.*libprotobuf-c" info &&
+		grep -q "Depends:.*libcurl4 (>= 7.56.1)" info && grep -q "Depends:.*libmicrohttpd12 (>= 0.9.50)" info &&
 		dpkg -x "$deb" root && [ -x root/usr/bin/kiln ] && [ -f root/usr/share/man/man1/kiln-export.1.gz ] &&
 		[ -f root/usr/share/bash-completion/completions/kiln ] && [ -f root/usr/lib/kiln/libkiln-heap.so ] &&
 		root/usr/bin/kiln --version | grep -q "^kiln " &&
+		readelf -d root/usr/bin/kiln >dyn && grep -q "NEEDED.*libc\.so" dyn && ! grep -E "NEEDED.*(curl|microhttpd)" dyn &&
 		printf "main;a 3\nmain;b 1\n" >in.folded && root/usr/bin/kiln export -f pprof -o o.pb.gz in.folded &&
 		root/usr/bin/kiln report --folded o.pb.gz >out && grep -q "main;a 3" out &&
 		root/usr/bin/kiln heap -q -o h.prof -- "$WORKLOADS/heap_known" >/dev/null 2>&1 && [ -s h.prof ] &&

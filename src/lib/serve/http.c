@@ -5,6 +5,7 @@
 #include "serve/serve.h"
 #include "serve/serve_int.h"
 
+#include "util/netlibs.h"
 #include "util/xalloc.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -137,7 +138,7 @@ struct conn_args {
 
 static const char *get_arg(void *ctx, const char *name)
 {
-	return MHD_lookup_connection_value(((struct conn_args *)ctx)->c, MHD_GET_ARGUMENT_KIND, name);
+	return dl_MHD_lookup_connection_value(((struct conn_args *)ctx)->c, MHD_GET_ARGUMENT_KIND, name);
 }
 
 struct collect {
@@ -160,28 +161,28 @@ static enum MHD_Result collect_one(void *cls, enum MHD_ValueKind kind, const cha
 static size_t get_args(void *ctx, const char *name, const char **out, size_t max)
 {
 	struct collect c = { name, out, 0, max };
-	MHD_get_connection_values(((struct conn_args *)ctx)->c, MHD_GET_ARGUMENT_KIND, collect_one, &c);
+	dl_MHD_get_connection_values(((struct conn_args *)ctx)->c, MHD_GET_ARGUMENT_KIND, collect_one, &c);
 	return c.n < max ? c.n : max;
 }
 
 static enum MHD_Result send_answer(struct MHD_Connection *c, int status, const char *ctype, const char *csp,
 				   void *body, size_t len, enum MHD_ResponseMemoryMode mode)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
+	struct MHD_Response *resp = dl_MHD_create_response_from_buffer(len, body, mode);
 	if (!resp) {
 		if (mode == MHD_RESPMEM_MUST_FREE)
 			free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
-	MHD_add_response_header(resp, "Content-Security-Policy", csp);
+	dl_MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	dl_MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	dl_MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	dl_MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	dl_MHD_add_response_header(resp, "Content-Security-Policy", csp);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, resp);
-	MHD_destroy_response(resp);
+		dl_MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	enum MHD_Result rc = dl_MHD_queue_response(c, (unsigned)status, resp);
+	dl_MHD_destroy_response(resp);
 	return rc;
 }
 
@@ -293,7 +294,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (!host_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
+	if (!host_ok(s, dl_MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
 		status = 421;
 		rc = send_error(c, 421, "the Host header does not name this machine (use http://127.0.0.1:PORT/)");
 		goto out;
@@ -318,7 +319,7 @@ int ksv_start(const struct ksv_opts *o, struct ksv_server **out, struct strbuf *
 	struct ksv_listen l;
 	const char *ltext = o->listen ? o->listen : "127.0.0.1";
 	*out = NULL;
-	if (ksv_parse_listen(o->listen, &l, err) < 0)
+	if (ksv_parse_listen(o->listen, &l, err) < 0 || netlibs_load_mhd(err) < 0)
 		return -1;
 	struct ksv_server *s = xcalloc(1, sizeof(*s));
 	s->log = o->log;
@@ -342,7 +343,7 @@ int ksv_start(const struct ksv_opts *o, struct ksv_server **out, struct strbuf *
 		snprintf(s->host, sizeof(s->host), "%s", host);
 	}
 	unsigned flags = MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD | (s->log ? MHD_USE_ERROR_LOG : 0);
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	s->d = dl_MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 				MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
@@ -365,7 +366,7 @@ void ksv_stop(struct ksv_server *s)
 {
 	if (!s)
 		return;
-	MHD_stop_daemon(s->d);
+	dl_MHD_stop_daemon(s->d);
 	sv_source_close(&s->src);
 	free(s);
 }

@@ -38,7 +38,7 @@ int ksv_parse_listen(const char *text, struct ksv_listen *out, struct strbuf *er
 struct ksv_server;
 /* Opens the source, listens and starts answering in a thread of its own. url gets
  * "http://ADDR:PORT/" (the port actually bound). Returns 0, or -1 after one line in err
- * (nothing left running); err is empty when a FILE that does not load was already
+ * (nothing left running; also when libmicrohttpd cannot be loaded); err is empty when a FILE that does not load was already
  * reported on stderr by the profile loader. */
 int ksv_start(const struct ksv_opts *o, struct ksv_server **out, struct strbuf *url, struct strbuf *err);
 /* Stops answering (requests in progress finish first) and frees everything. */

@@ -24,6 +24,7 @@
 
 #include "profile/profile.h"
 #include "util/hash.h"
+#include "util/netlibs.h"
 #include "util/strbuf.h"
 #include "util/u64map.h"
 #include "util/xalloc.h"
@@ -95,24 +96,24 @@ static int ch_post(struct ch *c, const char *insert, const char *body, size_t le
 	struct strbuf url = STRBUF_INIT;
 	strbuf_addf(&url, "%s?wait_end_of_query=1", c->url);
 	if (insert) {
-		char *e = curl_easy_escape(c->curl, insert, 0);
+		char *e = dl_curl_easy_escape(c->curl, insert, 0);
 		if (!e) {
 			strbuf_release(&url);
 			strbuf_addstr(err, "out of memory");
 			return -1;
 		}
 		strbuf_addf(&url, "&query=%s", e);
-		curl_free(e);
+		dl_curl_free(e);
 	}
 	strbuf_reset(out);
 	c->curl_err[0] = '\0';
-	curl_easy_setopt(c->curl, CURLOPT_URL, url.buf);
-	curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, out);
-	CURLcode cc = curl_easy_perform(c->curl);
+	dl_curl_easy_setopt(c->curl, CURLOPT_URL, url.buf);
+	dl_curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+	dl_curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+	dl_curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	dl_curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	dl_curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, out);
+	CURLcode cc = dl_curl_easy_perform(c->curl);
 	strbuf_release(&url);
 	if (cc != CURLE_OK) {
 		if (cc == CURLE_WRITE_ERROR && out->len + 1 > CH_MAX_ANSWER / 2)
@@ -120,14 +121,14 @@ static int ch_post(struct ch *c, const char *insert, const char *body, size_t le
 				    CH_MAX_ANSWER >> 20);
 		else if (cc == CURLE_OPERATION_TIMEDOUT)
 			strbuf_addf(err, "clickhouse at '%s' did not answer within %ld s (%s)", c->hostport,
-				    c->total_ms / 1000, c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+				    c->total_ms / 1000, c->curl_err[0] ? c->curl_err : dl_curl_easy_strerror(cc));
 		else
 			strbuf_addf(err, "cannot reach clickhouse at '%s': %s", c->hostport,
-				    c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+				    c->curl_err[0] ? c->curl_err : dl_curl_easy_strerror(cc));
 		return -1;
 	}
 	long status = 0;
-	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	dl_curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status != 200) {
 		strbuf_addf(err, "clickhouse at '%s' answered HTTP %ld: ", c->hostport, status);
 		if (out->len)
@@ -200,7 +201,7 @@ static void ch_close(void *h)
 	if (!c)
 		return;
 	if (c->curl)
-		curl_easy_cleanup(c->curl);
+		dl_curl_easy_cleanup(c->curl);
 	free(c->hostport);
 	free(c->url);
 	free(c->db);
@@ -266,7 +267,7 @@ static void *ch_open(const char *spec, int mode, struct strbuf *err)
 	c->curl = kst_http_open(c->connect_ms, c->total_ms, c->curl_err, err);
 	if (!c->curl)
 		goto fail;
-	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	dl_curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 
 	if (mode & KST_WRITE) {
 		strbuf_addf(&sql, "CREATE DATABASE IF NOT EXISTS %s", c->db);

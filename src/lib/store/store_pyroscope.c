@@ -21,6 +21,7 @@
 
 #include "formats/formats.h"
 #include "profile/profile.h"
+#include "util/netlibs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -65,7 +66,7 @@ static void py_close(void *h)
 	if (!c)
 		return;
 	if (c->curl)
-		curl_easy_cleanup(c->curl);
+		dl_curl_easy_cleanup(c->curl);
 	free(c->hostport);
 	free(c->url);
 	free(c->sent);
@@ -158,27 +159,27 @@ static int post(struct pyro *c, const char *query, const void *pb, size_t pblen,
 {
 	struct strbuf url = STRBUF_INIT, ans = STRBUF_INIT;
 	strbuf_addf(&url, "%s?%s", c->url, query);
-	curl_mime *mime = curl_mime_init(c->curl);
-	curl_mimepart *part = curl_mime_addpart(mime);
-	curl_mime_name(part, "profile");
-	curl_mime_filename(part, "profile.pprof");
-	curl_mime_type(part, "application/octet-stream");
-	curl_mime_data(part, pb, pblen);
+	curl_mime *mime = dl_curl_mime_init(c->curl);
+	curl_mimepart *part = dl_curl_mime_addpart(mime);
+	dl_curl_mime_name(part, "profile");
+	dl_curl_mime_filename(part, "profile.pprof");
+	dl_curl_mime_type(part, "application/octet-stream");
+	dl_curl_mime_data(part, pb, pblen);
 	c->curl_err[0] = '\0';
-	curl_easy_setopt(c->curl, CURLOPT_URL, url.buf);
-	curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &ans);
-	CURLcode cc = curl_easy_perform(c->curl);
+	dl_curl_easy_setopt(c->curl, CURLOPT_URL, url.buf);
+	dl_curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, mime);
+	dl_curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	dl_curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &ans);
+	CURLcode cc = dl_curl_easy_perform(c->curl);
 	int rc = -1;
 	if (cc == CURLE_OPERATION_TIMEDOUT) {
 		strbuf_addf(err, "pyroscope at '%s' did not answer within %ld s", c->hostport, c->total_ms / 1000);
 	} else if (cc != CURLE_OK) {
 		strbuf_addf(err, "cannot reach pyroscope at '%s': %s", c->hostport,
-			    c->curl_err[0] ? c->curl_err : curl_easy_strerror(cc));
+			    c->curl_err[0] ? c->curl_err : dl_curl_easy_strerror(cc));
 	} else {
 		long status = 0;
-		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+		dl_curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200 && status < 300) {
 			rc = 0;
 		} else {
@@ -195,8 +196,8 @@ static int post(struct pyro *c, const char *query, const void *pb, size_t pblen,
 					err->buf[k] = '?';
 		}
 	}
-	curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, NULL);
-	curl_mime_free(mime);
+	dl_curl_easy_setopt(c->curl, CURLOPT_MIMEPOST, NULL);
+	dl_curl_mime_free(mime);
 	strbuf_release(&url);
 	strbuf_release(&ans);
 	return rc;
@@ -298,12 +299,12 @@ static int py_write(void *hp, const struct kp_profile *w, struct strbuf *err)
 			strbuf_addf(err, "cannot turn the window into pprof for pyroscope at '%s'", c->hostport);
 			rc = -1;
 		} else if (s.p.nsamples) {
-			char *name = curl_easy_escape(c->curl, gkey[g], 0);
+			char *name = dl_curl_easy_escape(c->curl, gkey[g], 0);
 			strbuf_reset(&q);
 			strbuf_addf(&q, "name=%s&from=%" PRIu64 "&until=%" PRIu64 "&format=pprof&sampleRate=%ld",
 				    name ? name : "kiln", (uint64_t)(start / 1000000000u), (uint64_t)((end + 999999999u) / 1000000000u),
 				    rate);
-			curl_free(name);
+			dl_curl_free(name);
 			rc = post(c, q.buf, pb, pblen, err);
 			if (!rc) {
 				if (c->nsent == PY_SENT_MAX)

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "util/netlibs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -93,23 +94,25 @@ int kst_url_parse(const char *spec, const char *scheme, unsigned default_port, l
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static void curl_init_once(void)
 {
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	dl_curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 void *kst_http_open(long connect_ms, long total_ms, char *errbuf, struct strbuf *err)
 {
 	CURL *curl;
+	if (netlibs_load_curl(err) < 0)
+		return NULL;
 	pthread_once(&curl_once, curl_init_once);
-	curl = curl_easy_init();
+	curl = dl_curl_easy_init();
 	if (!curl) {
 		strbuf_addstr(err, "cannot start libcurl");
 		return NULL;
 	}
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
+	dl_curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	dl_curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	dl_curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, total_ms);
+	dl_curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	dl_curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	dl_curl_easy_setopt(curl, CURLOPT_USERAGENT, "kiln/" KILN_VERSION);
 	return curl;
 }

@@ -20,8 +20,9 @@ int kst_url_parse(const char *spec, const char *scheme, unsigned default_port, l
 
 /* A libcurl easy handle for the HTTP backends: http only, no signals, the timeouts
  * (a kst_url's connect_ms and total_ms), kiln's user agent, errors into errbuf (CURL_ERROR_SIZE bytes, which must
- * outlive the handle). libcurl's global set-up is done once. NULL when libcurl cannot
- * start one (err says so). The handle is the caller's: curl_easy_cleanup. */
+ * outlive the handle). libcurl is loaded (util/netlibs.h) and set up once. NULL when libcurl
+ * cannot be loaded or cannot start one (err says so). The handle is the caller's:
+ * dl_curl_easy_cleanup. */
 struct strbuf;
 void *kst_http_open(long connect_ms, long total_ms, char *errbuf, struct strbuf *err);
 
