@@ -101,14 +101,28 @@ struct kh_memo {
 #define KH_PYMEMO_NATIVE (1 << KH_PYMEMO_NATIVE_BITS)
 struct kh_pymemo {
 	uint32_t leaf;        /* the chain's innermost node (kh_python.c); 0: empty */
-	uint32_t n, gen;
-	/* stack ids by native stack id (direct-mapped by its hash; native id 0: unused) */
-	uint32_t native[KH_PYMEMO_NATIVE], id[KH_PYMEMO_NATIVE];
+	uint32_t n, gen, pad_;
 	uint64_t fr[2 * KH_PYMEMO_DEPTH]; /* per frame: its address, prev_instr | is_entry */
+	/* stack ids by native stack id (direct-mapped by its hash; native id 0: unused) */
+	struct {
+		uint32_t native, id;
+	} slot[KH_PYMEMO_NATIVE];
+};
+
+/* The last Python chain read whole (kh_python.c), outermost frame first, with the node
+ * of each frame: the next read keeps the nodes of the outer frames the two share
+ * (compared as the memos are: address and instruction, no code object freed since).
+ * Imports nest deep, and from one allocation to the next only their inner frames
+ * change. n: frames kept (every one of them sent); gen as in a memo. */
+struct kh_pylast {
+	uint32_t n, gen;
+	uint32_t node[HP_PY_MAX_DEPTH];
+	uint64_t fr[2 * HP_PY_MAX_DEPTH]; /* per frame: its address, prev_instr | is_entry */
 };
 
 struct kh_tblock {
 	struct kh_pymemo pymemo[KH_PYMEMO_SETS * KH_PYMEMO_WAYS];
+	struct kh_pylast pylast;
 	uint8_t pyvictim[KH_PYMEMO_SETS]; /* the way of each set replaced next */
 	uint64_t ips[HP_MAX_DEPTH];
 	uint64_t nested_ips[HP_MAX_DEPTH];
@@ -268,15 +282,33 @@ void kh_thread_stack_bounds(struct kh_thread *t);
 
 /* ---- insert-only pointer tables (kh_stacks.c): stacks by hash ----
  * Open addressing over pointers to immutable nodes whose first member is their hash
- * (uint64_t). Lookups are lock-free (acquire loads of the slots; the caller compares
- * its own keys); inserts and growth happen under the owner's lock. A grown table
- * replaces the old one, which stays mapped for threads still reading it. */
+ * (uint64_t), kept in the slot too: a probe compares it without reading the node,
+ * and growth rehashes without reading any. Lookups are lock-free (an acquire load of
+ * the slot's node, then its hash, written before it; the caller compares its own
+ * keys); inserts and growth happen under the owner's lock. A grown table replaces the
+ * old one, which stays mapped for threads still reading it. */
+struct kh_ptab_slot {
+	void *node;
+	uint64_t hash;
+};
 struct kh_ptab {
 	uint32_t cap, count;
-	void *slot[];
+	struct kh_ptab_slot slot[];
 };
+/* The node in slot i of s whose hash is hash (the caller compares its keys), NULL
+ * when the slot holds another, and (void *)1 when it is empty: the probe ends. */
+static inline void *kh_ptab_at(const struct kh_ptab *s, uint32_t i, uint64_t hash)
+{
+	void *k = __atomic_load_n(&s->slot[i].node, __ATOMIC_ACQUIRE);
+	if (!k)
+		return (void *)1;
+	return __atomic_load_n(&s->slot[i].hash, __ATOMIC_RELAXED) == hash ? k : NULL;
+}
 /* A table twice old's size (cap when old is NULL) holding old's nodes; NULL when mmap
- * fails. */
+ * fails. Tables start at KH_PTAB_FIRST slots (256 KiB, mapped, touched as filled):
+ * a Python program's imports make some 40,000 stacks, which a smaller start would
+ * rehash several times over. */
+#define KH_PTAB_FIRST 16384
 struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap);
 /* Publishes node (hash: its first word) in the first free slot from its hash. */
 void kh_ptab_put(struct kh_ptab *s, void *node);

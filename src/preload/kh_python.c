@@ -65,6 +65,7 @@ static uint64_t rec[REC_WORDS];
 static char name_buf[HP_PY_MAX_NAME], file_buf[HP_PY_MAX_FILE];
 
 static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
+static __thread uint64_t py_codes[HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
 
 static inline int ok_ptr(uint64_t p)
 {
@@ -408,10 +409,10 @@ static const struct pnode *nfind(const struct kh_ptab *s, uint32_t parent, uint6
 {
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
 	for (;;) {
-		const struct pnode *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
-		if (!k)
+		const struct pnode *k = kh_ptab_at(s, i, hash);
+		if (k == (void *)1)
 			return NULL;
-		if (k->hash == hash && k->code == code && k->w == w && k->parent == parent)
+		if (k && k->code == code && k->w == w && k->parent == parent)
 			return k;
 		i = (i + 1) & mask;
 	}
@@ -421,10 +422,10 @@ static const struct pstack *pfind(const struct kh_ptab *s, uint32_t native, uint
 {
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
 	for (;;) {
-		const struct pstack *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
-		if (!k)
+		const struct pstack *k = kh_ptab_at(s, i, hash);
+		if (k == (void *)1)
 			return NULL;
-		if (k->hash == hash && k->native == native && k->leaf == leaf)
+		if (k && k->native == native && k->leaf == leaf)
 			return k;
 		i = (i + 1) & mask;
 	}
@@ -437,7 +438,7 @@ static void *entry_new(struct kh_ptab **tab, size_t size, struct kh_ptab **s)
 {
 	*s = *tab;
 	if (!*s || ((*s)->count + 1) * 2 > (*s)->cap) {
-		struct kh_ptab *g = kh_ptab_grow(*s, 4096);
+		struct kh_ptab *g = kh_ptab_grow(*s, KH_PTAB_FIRST);
 		if (!g)
 			return NULL;
 		__atomic_store_n(tab, g, __ATOMIC_RELEASE);
@@ -559,12 +560,12 @@ void kh_py_fork_child(void)
 /* ---- per allocation ---- */
 /* The memo set of the chain from frame f, by its address and instruction (the ways
  * of a set keep the chains of one place reached from several others). */
-static inline uint32_t memo_set(uint64_t f)
+static inline uint32_t memo_set(uint64_t f, uint64_t instr)
 {
-	uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
 	uint64_t h = (f >> 3) * 0x9E3779B97F4A7C15ull ^ (instr >> 1) * 0xC2B2AE3D27D4EB4Full;
 	return (uint32_t)(h >> 48) & (KH_PYMEMO_SETS - 1);
 }
+
 
 /* 1 when the thread's chain from frame f is the one memo m holds, else 0. The frames
  * are those the memo names, at the same addresses: live frames of this thread, which
@@ -616,8 +617,8 @@ static inline uint32_t memo_slot(uint32_t native_id)
 static inline void memo_native(struct kh_pymemo *m, uint32_t native_id, uint32_t id)
 {
 	uint32_t i = memo_slot(native_id);
-	m->native[i] = native_id;
-	m->id[i] = id;
+	m->slot[i].native = native_id;
+	m->slot[i].id = id;
 }
 
 /* The memo holds the chain but not this native stack under it: the stack of the pair
@@ -632,54 +633,71 @@ static __attribute__((noinline)) uint32_t py_stack_native(struct kh_thread *t, s
 	return id;
 }
 
-/* py_stack without a memo of the chain: reads it, finds or makes its nodes (outermost
- * first) and its stack, and refills memo m (apart, so that the common case stays a
- * small function). */
+/* py_stack without a memo of the chain: reads it (innermost first), keeps the nodes of
+ * the outer frames it shares with the last chain read, finds or makes the nodes of
+ * the others (outermost first) and its stack, and refills memo m (apart, so that the
+ * common case stays a small function). */
 static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, struct kh_pymemo *m,
 							 uint32_t native_id, uint64_t f)
 {
-	uint32_t n = 0, leaf = 0, sent = 1, id;
-	uint64_t *buf = py_buf;
+	struct kh_pylast *l = &t->blk->pylast;
+	uint32_t n = 0, c = 0, leaf = 0, sent = 1, id, gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
+	uint64_t *buf = py_buf, *codes_of = py_codes;
 	m->leaf = 0; /* refilled below */
-	m->gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
+	m->gen = gen;
 	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
 		uint64_t code = *(const uint64_t *)(uintptr_t)(f + FR_CODE);
-		uint64_t instr = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR);
-		uint64_t entry = *(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1;
-		int64_t lasti = (int64_t)(instr - code - CO_CODE_ADAPTIVE) >> 1; /* code units of 2 bytes */
-		uint64_t qual;
-		const struct code_ent *ce;
 		if (!ok_ptr(code))
 			break;
-		if (lasti < -1 || lasti > INT32_MAX)
-			lasti = -1;
-		qual = *(const uint64_t *)(uintptr_t)(code + CO_QUALNAME);
-		ce = code_find(code);
-		/* bits 33-63: a tag of the code object (how many were freed at its address,
-		 * and its qualname), so that a new code object at a freed one's address
-		 * makes new nodes (the reader ignores them) */
-		buf[2 * n] = code;
-		buf[2 * n + 1] = (uint32_t)lasti | entry << 32 |
-				 ((qual >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(ce ? ce->serial : 0) << 33) >> 33 << 33;
-		if (n < KH_PYMEMO_DEPTH) {
-			m->fr[2 * n] = f;
-			m->fr[2 * n + 1] = instr | entry;
-		}
+		buf[2 * n] = f;
+		buf[2 * n + 1] = *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR) |
+				 (*(const uint8_t *)(uintptr_t)(f + FR_IS_ENTRY) & 1);
+		codes_of[n] = code;
 		n++;
 		f = *(const uint64_t *)(uintptr_t)(f + FR_PREVIOUS);
 	}
-	for (uint32_t i = n; i-- > 0;) {
-		const struct pnode *k = node_of(t, leaf, buf[2 * i], buf[2 * i + 1], sent);
+	/* the outer frames shared with the last chain keep their nodes */
+	if (l->gen == gen) {
+		uint32_t most = l->n < n ? l->n : n;
+		while (c < most && l->fr[2 * c] == buf[2 * (n - 1 - c)] && l->fr[2 * c + 1] == buf[2 * (n - 1 - c) + 1])
+			c++;
+		if (c)
+			leaf = l->node[c - 1];
+	}
+	l->gen = gen;
+	l->n = c;
+	for (uint32_t j = c; j < n; j++) {
+		uint32_t i = n - 1 - j;
+		uint64_t code = codes_of[i], instr = buf[2 * i + 1] & ~1ull, entry = buf[2 * i + 1] & 1;
+		int64_t lasti = (int64_t)(instr - code - CO_CODE_ADAPTIVE) >> 1; /* code units of 2 bytes */
+		uint64_t qual = *(const uint64_t *)(uintptr_t)(code + CO_QUALNAME), w;
+		const struct code_ent *ce = code_find(code);
+		const struct pnode *k;
+		if (lasti < -1 || lasti > INT32_MAX)
+			lasti = -1;
+		/* bits 33-63: a tag of the code object (how many were freed at its address,
+		 * and its qualname), so that a new code object at a freed one's address
+		 * makes new nodes (the reader ignores them) */
+		w = (uint32_t)lasti | entry << 32 |
+		    ((qual >> 4) * 0x9E3779B97F4A7C15ull ^ (uint64_t)(ce ? ce->serial : 0) << 33) >> 33 << 33;
+		k = node_of(t, leaf, code, w, sent);
 		if (!k)
 			return native_id;
 		leaf = k->id;
 		sent = k->sent;
+		if (sent && l->n == j) {
+			l->fr[2 * j] = buf[2 * i];
+			l->fr[2 * j + 1] = buf[2 * i + 1];
+			l->node[j] = leaf;
+			l->n = j + 1;
+		}
 	}
 	if (!leaf || !(id = pstack_of(t, native_id, leaf)))
 		return native_id;
-	/* kept for next time when the whole chain was read (to its end) and fits */
+	/* kept for next time when the whole chain was read (to its end), fits and was sent */
 	if (!f && n <= KH_PYMEMO_DEPTH && sent) {
-		memset(m->native, 0, sizeof(m->native));
+		memcpy(m->fr, buf, (size_t)n * 16);
+		memset(m->slot, 0, sizeof(m->slot));
 		memo_native(m, native_id, id);
 		m->n = n;
 		m->leaf = leaf;
@@ -692,23 +710,23 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 static inline uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 {
 	struct kh_pymemo *m;
-	uint32_t set;
+	uint32_t set, v;
 	if (!native_id)
 		return native_id;
 	/* the common case: the chain of a recent allocation at the same place, over a
 	 * native stack seen under it */
-	set = memo_set(f);
+	set = memo_set(f, *(const uint64_t *)(uintptr_t)(f + FR_PREV_INSTR));
 	m = &t->blk->pymemo[set * KH_PYMEMO_WAYS];
-	for (int w = 0; w < KH_PYMEMO_WAYS; w++, m++)
-		if (KH_LIKELY(memo_hit(m, f))) {
+	for (int w = 0; w < KH_PYMEMO_WAYS; w++)
+		if (KH_LIKELY(memo_hit(m + w, f))) {
 			uint32_t i = memo_slot(native_id);
-			if (KH_LIKELY(m->native[i] == native_id))
-				return m->id[i];
-			return py_stack_native(t, m, native_id);
+			if (KH_LIKELY(m[w].slot[i].native == native_id))
+				return m[w].slot[i].id;
+			return py_stack_native(t, m + w, native_id);
 		}
-	m = &t->blk->pymemo[set * KH_PYMEMO_WAYS + t->blk->pyvictim[set]];
-	t->blk->pyvictim[set] = (uint8_t)((t->blk->pyvictim[set] + 1) % KH_PYMEMO_WAYS);
-	return py_stack_read(t, m, native_id, f);
+	v = t->blk->pyvictim[set];
+	t->blk->pyvictim[set] = (uint8_t)((v + 1) % KH_PYMEMO_WAYS);
+	return py_stack_read(t, m + v, native_id, f);
 }
 
 /* pthread_self() without the call: on x86-64 glibc it is the thread pointer (%fs:0, the

@@ -54,21 +54,16 @@ static struct kstack *find(const struct kh_ptab *s, const uint64_t *ips, int n, 
 {
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
 	for (;;) {
-		struct kstack *k = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
-		if (!k)
+		struct kstack *k = kh_ptab_at(s, i, hash);
+		if (k == (void *)1)
 			return NULL;
-		if (k->hash == hash && k->depth == (uint32_t)n && !memcmp(k->ips, ips, (size_t)n * 8))
+		if (k && k->depth == (uint32_t)n && !memcmp(k->ips, ips, (size_t)n * 8))
 			return k;
 		i = (i + 1) & mask;
 	}
 }
 
 static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t hash, int nested);
-
-static inline uint64_t node_hash(const void *node)
-{
-	return *(const uint64_t *)node;
-}
 
 struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap)
 {
@@ -80,12 +75,11 @@ struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap)
 		return NULL;
 	s->cap = cap;
 	for (uint32_t i = 0; old && i < old->cap; i++) {
-		void *k = old->slot[i];
-		if (k) {
-			uint32_t j = (uint32_t)node_hash(k) & (cap - 1);
-			while (s->slot[j])
+		if (old->slot[i].node) {
+			uint32_t j = (uint32_t)old->slot[i].hash & (cap - 1);
+			while (s->slot[j].node)
 				j = (j + 1) & (cap - 1);
-			s->slot[j] = k;
+			s->slot[j] = old->slot[i];
 			s->count++;
 		}
 	}
@@ -94,10 +88,12 @@ struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap)
 
 void kh_ptab_put(struct kh_ptab *s, void *node)
 {
-	uint32_t mask = s->cap - 1, i = (uint32_t)node_hash(node) & mask;
-	while (s->slot[i])
+	uint64_t hash = *(const uint64_t *)node;
+	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
+	while (s->slot[i].node)
 		i = (i + 1) & mask;
-	__atomic_store_n(&s->slot[i], node, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->slot[i].hash, hash, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->slot[i].node, node, __ATOMIC_RELEASE);
 	s->count++;
 }
 
@@ -137,7 +133,7 @@ static uint32_t insert(struct kh_thread *t, const uint64_t *ips, int n, uint64_t
 		return k->id;
 	}
 	if (!s || (s->count + 1) * 4 > s->cap * 3) {
-		struct kh_ptab *g = kh_ptab_grow(s, 4096);
+		struct kh_ptab *g = kh_ptab_grow(s, KH_PTAB_FIRST);
 		if (!g) {
 			kh_unlock(&kh_stack_lock);
 			return 0;
