@@ -316,7 +316,8 @@ static inline __attribute__((always_inline)) void ring_write_(struct kh_thread *
 	}
 	if (KH_UNLIKELY(q->alloc_w0 | q->win_pairs))
 		kh_pend_flush(t);
-	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED))) {
+	/* acquire: kiln sees HP_F_MT, set before mt, with any event written after this */
+	if (KH_UNLIKELY(__atomic_load_n(&kh_p.mt, __ATOMIC_ACQUIRE))) {
 		uint64_t seq = __atomic_add_fetch(&kh_p.seq, 1, __ATOMIC_SEQ_CST) & 0xffffffffu;
 		if (n == 3) {
 			w2 |= seq << 32;

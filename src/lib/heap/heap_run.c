@@ -318,6 +318,7 @@ static void meta_summary(struct kp_profile *p, struct heap_session *s, uint64_t 
 	meta_num(p, "heap.live_bytes", st.live_bytes);
 	meta_num(p, "heap.processes", info.processes);
 	meta_num(p, "heap.unknown_frees", (double)st.unknown_frees);
+	meta_num(p, "heap.missed_frees", (double)st.missed_frees);
 	/* each process's own peak: "pid:bytes:time_ns" separated by spaces */
 	{
 		struct heap_agg *a = heap_session_agg(s);

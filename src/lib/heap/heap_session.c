@@ -29,6 +29,7 @@ struct hs_ring {
 	uint64_t tail;
 	uint64_t epoch; /* epoch of the records at tail */
 	uint32_t seq;   /* sequence number of the last event (multithreaded processes) */
+	uint64_t snap;  /* the head seen before this round's check of HP_F_MT */
 };
 
 struct hs_proc {
@@ -654,6 +655,13 @@ static unsigned long long drain_events(struct heap_session *s, struct hs_proc *p
 	if (pr->corrupt || !pr->hdr)
 		return 0;
 	map_new_rings(pr);
+	/* The heads first, then the flag: a thread writes events with sequence numbers
+	 * only after it saw the process become multithreaded, which the writer marks in
+	 * the header before it tells the threads, so when the flag is still clear no
+	 * event up to these heads has one (a free of a block allocated in another thread
+	 * must not be taken ahead of that allocation, in a ring read alone). */
+	for (uint32_t i = 1; i < pr->nrings; i++)
+		pr->rings[i].snap = __atomic_load_n(&pr->rings[i].ctl->head, __ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&pr->hdr->flags, __ATOMIC_ACQUIRE) & HP_F_MT) {
 		n = drain_merged(s, pr, limit);
 		goto recycle;
@@ -664,7 +672,7 @@ static unsigned long long drain_events(struct heap_session *s, struct hs_proc *p
 		uint64_t best_head = 0;
 		for (uint32_t i = 1; i < pr->nrings; i++) {
 			struct hs_ring *r = &pr->rings[i];
-			uint64_t head = __atomic_load_n(&r->ctl->head, __ATOMIC_ACQUIRE);
+			uint64_t head = r->snap;
 			/* leading EPOCH records only move the ring's epoch */
 			if (!ring_ready(r, head, limit))
 				continue;
