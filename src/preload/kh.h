@@ -359,6 +359,8 @@ struct kh_pyalloc {
 	void (*free)(void *ctx, void *p);
 };
 extern struct kh_pyalloc kh_py_mem, kh_py_obj;
+extern int kh_pyfast; /* the hooks' fast path may be taken (kh_main.c) */
+void kh_pyfast_update(void); /* turns it on where it can be: after the hooks go on, in a fork child */
 void *kh_pyh_malloc(void *ctx, size_t n);
 void *kh_pyh_calloc(void *ctx, size_t n, size_t m);
 void *kh_pyh_realloc(void *ctx, void *p, size_t n);

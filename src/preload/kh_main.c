@@ -891,6 +891,83 @@ static void stack_size_init(void)
  * free(). */
 struct kh_pyalloc kh_py_mem, kh_py_obj;
 
+/* The fast path of these hooks: full mode, one recording thread (kh_pyfast), this
+ * thread recording and not inside the library. CPython's allocators run with the GIL
+ * held, and events are then never held back (kh_pyfast_update), so each event goes
+ * into the ring at once: the common case inline, a new epoch, the ring's first pass
+ * or a full ring through ring_put. A signal handler that interrupts the capture
+ * records one level deep, as elsewhere; the ring write is critical. */
+int kh_pyfast;
+
+void kh_pyfast_update(void)
+{
+	struct kh_thread *t = &kh_tls;
+	if (!kh_p.enabled || kh_p.sample_bytes || __atomic_load_n(&kh_p.mt, __ATOMIC_RELAXED) || !kh_py_obj.malloc)
+		return;
+	__atomic_store_n(&kh_p.nopend, 1, __ATOMIC_SEQ_CST);
+	if (t->state == KH_T_ON) {
+		KH_CRIT_BEGIN(t);
+		kh_pend_flush(t);
+		KH_CRIT_END(t);
+	}
+	__atomic_store_n(&kh_pyfast, 1, __ATOMIC_RELEASE);
+}
+
+static inline __attribute__((always_inline)) int pyfast(const struct kh_thread *t)
+{
+	return KH_LIKELY(__atomic_load_n(&kh_pyfast, __ATOMIC_RELAXED) && !t->busy && t->state == KH_T_ON);
+}
+
+/* Appends the n (1 or 2) words of an event happening now (pyfast). */
+static inline __attribute__((always_inline)) void ring_fast(struct kh_thread *t, uint64_t w0, uint64_t w1, unsigned n)
+{
+	uint64_t head, e;
+	t->crit = 1; /* first: a signal handler recording one level deep moves the head */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	head = t->head;
+	e = __atomic_load_n(t->epoch_src, __ATOMIC_RELAXED);
+	if (KH_LIKELY(e == t->epoch && (t->reserved > t->mask || (head + n <= t->reserved && head <= t->mask)) &&
+		      head + n - t->tail_cache <= t->mask + 1)) {
+		t->ring[head & t->mask] = w0;
+		if (n == 2)
+			t->ring[(head + 1) & t->mask] = w1;
+		t->head = head + n;
+		__atomic_store_n(&t->ctl->head, head + n, __ATOMIC_RELEASE);
+	} else {
+		uint64_t w[2] = { w0, w1 };
+		ring_put(t, e, w, n);
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->crit = 0;
+}
+
+/* Records allocation p of n bytes (pyfast; busy set by the caller). */
+static inline __attribute__((always_inline)) void fast_alloc(struct kh_thread *t, void *p, size_t n, const uint64_t *fa)
+{
+	uint32_t id;
+	if (KH_UNLIKELY(!kh_py_hooks_checked) && !kh_py_on)
+		kh_py_check_hooks(t);
+	id = kh_py_on ? kh_py_capture(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0])
+		      : kh_capture_fast(t, fa[1], (uint64_t)(uintptr_t)(fa + 2), fa[0]);
+	if (KH_LIKELY(n < (1ull << 40) && id < (1u << 24)))
+		ring_fast(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC2, (uint64_t)n | (uint64_t)id << 40, 2);
+	else
+		ring_write(t, (uint64_t)(uintptr_t)p << 4 | HP_ALLOC, (uint64_t)n, id, 3);
+	t->last_alloc = (uint64_t)(uintptr_t)p;
+}
+
+/* Records the free of block p (pyfast; busy set by the caller): temporary when it was
+ * this thread's latest allocation. */
+static inline __attribute__((always_inline)) void fast_free(struct kh_thread *t, void *p)
+{
+	uint64_t a = (uint64_t)(uintptr_t)p, w = a << 4 | HP_FREE;
+	if (a == t->last_alloc) {
+		t->last_alloc = 0;
+		w |= HP_FREE_TEMP;
+	}
+	ring_fast(t, w, 0, 1);
+}
+
 static inline __attribute__((always_inline)) void py_rec_alloc(struct kh_thread *t, void *p, size_t n,
 							       const uint64_t *fa)
 {
@@ -920,9 +997,10 @@ static inline __attribute__((always_inline)) void py_rec_free(struct kh_thread *
 		rec_free(t, how, p);
 }
 
-void *kh_pyh_malloc(void *ctx, size_t n)
+/* The hooks' other paths (sampling, several threads, set-up, nested calls), apart so
+ * that the fast path needs few registers. fa: the hook's frame address. */
+static __attribute__((noinline)) void *pyh_malloc_slow(const struct kh_pyalloc *o, size_t n, const uint64_t *fa)
 {
-	const struct kh_pyalloc *o = ctx;
 	struct kh_thread *t = &kh_tls;
 	int64_t left = t->sample_left;
 	void *p;
@@ -931,7 +1009,27 @@ void *kh_pyh_malloc(void *ctx, size_t n)
 	KH_CRIT_END(t);
 	t->sample_left = left;
 	if (KH_LIKELY(p != NULL))
-		py_rec_alloc(t, p, n, FA);
+		py_rec_alloc(t, p, n, fa);
+	return p;
+}
+
+void *kh_pyh_malloc(void *ctx, size_t n)
+{
+	const struct kh_pyalloc *o = ctx;
+	struct kh_thread *t = &kh_tls;
+	void *p;
+	if (!pyfast(t))
+		return pyh_malloc_slow(o, n, FA);
+	t->busy = 1;
+	t->crit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	p = o->malloc(o->ctx, n);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->crit = 0;
+	if (KH_LIKELY(p != NULL))
+		fast_alloc(t, p, n, FA);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->busy = 0;
 	return p;
 }
 
@@ -941,6 +1039,19 @@ void *kh_pyh_calloc(void *ctx, size_t n, size_t m)
 	struct kh_thread *t = &kh_tls;
 	int64_t left = t->sample_left;
 	void *p;
+	if (pyfast(t)) {
+		t->busy = 1;
+		t->crit = 1;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		p = o->calloc(o->ctx, n, m);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->crit = 0;
+		if (KH_LIKELY(p != NULL))
+			fast_alloc(t, p, n * m, FA); /* no overflow: the allocation succeeded */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->busy = 0;
+		return p;
+	}
 	KH_CRIT_BEGIN(t);
 	p = o->calloc(o->ctx, n, m);
 	KH_CRIT_END(t);
@@ -957,6 +1068,23 @@ void *kh_pyh_realloc(void *ctx, void *old, size_t n)
 	int64_t left = t->sample_left;
 	void *p;
 	int how;
+	if (pyfast(t)) {
+		t->busy = 1;
+		t->crit = 1;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		p = o->realloc(o->ctx, old, n);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->crit = 0;
+		/* CPython's realloc of n = 0 gives a block: on failure the old one stays */
+		if (p) {
+			if (old)
+				fast_free(t, old);
+			fast_alloc(t, p, n, FA);
+		}
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->busy = 0;
+		return p;
+	}
 	KH_CRIT_BEGIN(t);
 	p = o->realloc(o->ctx, old, n);
 	KH_CRIT_END(t);
@@ -978,16 +1106,35 @@ void *kh_pyh_realloc(void *ctx, void *old, size_t n)
 	return p;
 }
 
+static __attribute__((noinline)) void pyh_free_slow(const struct kh_pyalloc *o, void *p)
+{
+	struct kh_thread *t = &kh_tls;
+	py_rec_free(t, p);
+	KH_CRIT_BEGIN(t);
+	o->free(o->ctx, p);
+	KH_CRIT_END(t);
+}
+
 void kh_pyh_free(void *ctx, void *p)
 {
 	const struct kh_pyalloc *o = ctx;
 	struct kh_thread *t = &kh_tls;
 	if (o == &kh_py_obj && KH_LIKELY(p != NULL)) /* objects: code objects among them */
 		kh_py_code_freed(p);
-	py_rec_free(t, p);
-	KH_CRIT_BEGIN(t);
+	if (!pyfast(t) || KH_UNLIKELY(p == NULL)) {
+		pyh_free_slow(o, p);
+		return;
+	}
+	/* recorded before the block goes back, as in free() */
+	t->busy = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	fast_free(t, p);
+	t->crit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	o->free(o->ctx, p);
-	KH_CRIT_END(t);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->crit = 0;
+	t->busy = 0;
 }
 
 /* A second thread is coming: from now on events are not held back (the new thread

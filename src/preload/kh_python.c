@@ -144,6 +144,7 @@ void kh_py_init(void)
 	size_t pl = 0;
 	const char *env = getenv(HP_ENV_PYTHON);
 	hook_allocators();
+	kh_pyfast_update();
 	if (!ver || !rt)
 		return;
 	/* the module's path as kh_modules.c sends it: the link map's name, or for the

@@ -265,6 +265,7 @@ found:
 	if (exit_key_ok)
 		pthread_setspecific(exit_key, (void *)1);
 	if (__atomic_add_fetch(&kh_p.attached, 1, __ATOMIC_ACQ_REL) >= 2 && !kh_p.mt) {
+		__atomic_store_n(&kh_pyfast, 0, __ATOMIC_SEQ_CST); /* events need their sequence now */
 		__atomic_store_n(&kh_p.nopend, 1, __ATOMIC_SEQ_CST);
 		__atomic_or_fetch(&h->flags, HP_F_MT, __ATOMIC_RELEASE);
 		__atomic_store_n(&kh_p.mt, 1, __ATOMIC_RELEASE);
@@ -443,5 +444,6 @@ void kh_fork_child(void)
 	thread_unbind(t);
 	kh_lock_fork_child();
 	kh_py_fork_child();
+	kh_pyfast_update(); /* one thread again */
 	KH_CRIT_END(t);
 }
