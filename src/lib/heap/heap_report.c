@@ -39,14 +39,20 @@ struct sums {
 	int idx[HEAP_NV];      /* value index in the profile */
 };
 
-static void sums_get(const struct kp_profile *p, const uint8_t *keep, struct sums *s)
+/* The per-stack sums of the values in mask (bit v: value v; the others NULL). */
+static void sums_of(const struct kp_profile *p, const uint8_t *keep, unsigned mask, struct sums *s)
 {
 	for (int v = 0; v < HEAP_NV; v++) {
-		s->idx[v] = kp_find_value_type(p, heap_value_names[v]);
+		s->idx[v] = mask & 1u << v ? kp_find_value_type(p, heap_value_names[v]) : -1;
 		s->self[v] = NULL;
 		if (s->idx[v] >= 0)
 			kp_stack_sums(p, (uint32_t)s->idx[v], keep, &s->self[v], NULL);
 	}
+}
+
+static void sums_get(const struct kp_profile *p, const uint8_t *keep, struct sums *s)
+{
+	sums_of(p, keep, ~0u, s);
 }
 
 static void sums_release(struct sums *s)
@@ -551,7 +557,8 @@ int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, dou
 	*count = *bytes = 0;
 	if (supp_load(p, supp_file, &sp) < 0)
 		return -1;
-	sums_get(p, NULL, &sm);
+	/* the two leak values only (this runs when kiln heap ends, before the summary) */
+	sums_of(p, NULL, 1u << HEAP_V_LEAKED_COUNT | 1u << HEAP_V_LEAKED_BYTES, &sm);
 	if (sm.self[HEAP_V_LEAKED_COUNT] && sm.self[HEAP_V_LEAKED_BYTES])
 		heap_supp_apply(&sp, p, sm.self[HEAP_V_LEAKED_COUNT], sm.self[HEAP_V_LEAKED_BYTES], count, bytes);
 	sums_release(&sm);
