@@ -180,7 +180,7 @@ static int write_chunk(struct kp_writer *w, unsigned type, unsigned flags)
 			w->zbuf = xmalloc(bound);
 			w->zcap = bound;
 		}
-		size_t z = ZSTD_compressCCtx(w->zc, w->zbuf, w->zcap, w->payload.buf, w->payload.len, 3);
+		size_t z = ZSTD_compressCCtx(w->zc, w->zbuf, w->zcap, w->payload.buf, w->payload.len, 1);
 		if (!ZSTD_isError(z) && z < w->payload.len) {
 			data = w->zbuf;
 			stored = z;
