@@ -956,6 +956,29 @@ static inline __attribute__((always_inline)) void fast_alloc(struct kh_thread *t
 	t->last_alloc = (uint64_t)(uintptr_t)p;
 }
 
+/* The fast path around CPython's own allocator: the thread is in the library (busy)
+ * and, while the allocator runs, in a critical part (a malloc it makes for a large
+ * block passes through: recorded once, by the hook); then the stack capture may be
+ * interrupted by a signal handler that records (one level deep). */
+static inline __attribute__((always_inline)) void fast_enter(struct kh_thread *t)
+{
+	t->busy = 1;
+	t->crit = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline __attribute__((always_inline)) void fast_called(struct kh_thread *t)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->crit = 0;
+}
+
+static inline __attribute__((always_inline)) void fast_leave(struct kh_thread *t)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->busy = 0;
+}
+
 /* Records the free of block p (pyfast; busy set by the caller): temporary when it was
  * this thread's latest allocation. */
 static inline __attribute__((always_inline)) void fast_free(struct kh_thread *t, void *p)
@@ -1020,16 +1043,12 @@ void *kh_pyh_malloc(void *ctx, size_t n)
 	void *p;
 	if (!pyfast(t))
 		return pyh_malloc_slow(o, n, FA);
-	t->busy = 1;
-	t->crit = 1;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	fast_enter(t);
 	p = o->malloc(o->ctx, n);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->crit = 0;
+	fast_called(t);
 	if (KH_LIKELY(p != NULL))
 		fast_alloc(t, p, n, FA);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->busy = 0;
+	fast_leave(t);
 	return p;
 }
 
@@ -1040,16 +1059,12 @@ void *kh_pyh_calloc(void *ctx, size_t n, size_t m)
 	int64_t left = t->sample_left;
 	void *p;
 	if (pyfast(t)) {
-		t->busy = 1;
-		t->crit = 1;
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		fast_enter(t);
 		p = o->calloc(o->ctx, n, m);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		t->crit = 0;
+		fast_called(t);
 		if (KH_LIKELY(p != NULL))
 			fast_alloc(t, p, n * m, FA); /* no overflow: the allocation succeeded */
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		t->busy = 0;
+		fast_leave(t);
 		return p;
 	}
 	KH_CRIT_BEGIN(t);
@@ -1069,20 +1084,16 @@ void *kh_pyh_realloc(void *ctx, void *old, size_t n)
 	void *p;
 	int how;
 	if (pyfast(t)) {
-		t->busy = 1;
-		t->crit = 1;
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		fast_enter(t);
 		p = o->realloc(o->ctx, old, n);
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		t->crit = 0;
+		fast_called(t);
 		/* CPython's realloc of n = 0 gives a block: on failure the old one stays */
 		if (p) {
 			if (old)
 				fast_free(t, old);
 			fast_alloc(t, p, n, FA);
 		}
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		t->busy = 0;
+		fast_leave(t);
 		return p;
 	}
 	KH_CRIT_BEGIN(t);
