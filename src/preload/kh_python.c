@@ -567,7 +567,6 @@ static inline uint32_t memo_set(uint64_t f, uint64_t instr)
 	return (uint32_t)(h >> 48) & (KH_PYMEMO_SETS - 1);
 }
 
-
 /* 1 when the thread's chain from frame f is the one memo m holds, else 0. The frames
  * are those the memo names, at the same addresses: live frames of this thread, which
  * holds the GIL. A frame's instruction pointer names its code object too (it points
