@@ -1143,9 +1143,8 @@ void kh_pyh_free(void *ctx, void *p)
 	t->crit = 1;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	o->free(o->ctx, p);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->crit = 0;
-	t->busy = 0;
+	fast_called(t);
+	fast_leave(t);
 }
 
 /* A second thread is coming: from now on events are not held back (the new thread
