@@ -123,6 +123,7 @@ struct kh_pylast {
 struct kh_tblock {
 	struct kh_pymemo pymemo[KH_PYMEMO_SETS * KH_PYMEMO_WAYS];
 	struct kh_pylast pylast;
+	uint64_t pycode[HP_PY_MAX_DEPTH]; /* scratch of a chain read: its code objects */
 	uint8_t pyvictim[KH_PYMEMO_SETS]; /* the way of each set replaced next */
 	uint64_t ips[HP_MAX_DEPTH];
 	uint64_t nested_ips[HP_MAX_DEPTH];

@@ -65,7 +65,6 @@ static uint64_t rec[REC_WORDS];
 static char name_buf[HP_PY_MAX_NAME], file_buf[HP_PY_MAX_FILE];
 
 static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
-static __thread uint64_t py_codes[HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
 
 static inline int ok_ptr(uint64_t p)
 {
@@ -642,7 +641,7 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 {
 	struct kh_pylast *l = &t->blk->pylast;
 	uint32_t n = 0, c = 0, leaf = 0, sent = 1, id, gen = __atomic_load_n(&kh_py_code_gen, __ATOMIC_RELAXED);
-	uint64_t *buf = py_buf, *codes_of = py_codes;
+	uint64_t *buf = py_buf, *codes_of = t->blk->pycode;
 	m->leaf = 0; /* refilled below */
 	m->gen = gen;
 	while (f && n < HP_PY_MAX_DEPTH && ok_ptr(f)) {
