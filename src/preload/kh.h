@@ -210,6 +210,7 @@ extern int kh_file_lock, kh_config_lock, kh_cache_lock;
 /* ---- memory for the library itself (mmap'd, never returned) ---- */
 void *kh_arena_alloc(size_t n);  /* zeroed, 16-byte aligned; NULL when mmap fails */
 void *kh_map_anon(size_t n);     /* zeroed pages; NULL on failure */
+void *kh_map_anon_now(size_t n); /* the same, its pages taken now (fewer faults when all are used) */
 
 /* ---- small libc-free helpers (usable in a fork child) ---- */
 uint64_t kh_now_ns(void);
@@ -283,32 +284,32 @@ void kh_thread_stack_bounds(struct kh_thread *t);
 
 /* ---- insert-only pointer tables (kh_stacks.c): stacks by hash ----
  * Open addressing over pointers to immutable nodes whose first member is their hash
- * (uint64_t), kept in the slot too: a probe compares it without reading the node,
- * and growth rehashes without reading any. Lookups are lock-free (an acquire load of
- * the slot's node, then its hash, written before it; the caller compares its own
- * keys); inserts and growth happen under the owner's lock. A grown table replaces the
- * old one, which stays mapped for threads still reading it. */
-struct kh_ptab_slot {
-	void *node;
-	uint64_t hash;
-};
+ * (uint64_t). A slot is one word: the node's address (below 2^47 in a user address
+ * space) with the hash's top 16 bits above it, so that a probe compares those without
+ * reading the node, and a table is 8 bytes a slot (its pages cost more than its
+ * probes: each first touch of a page is a fault). Lookups are lock-free (an acquire
+ * load of the slot; the node's fields were written before it); the caller compares
+ * its own keys; inserts and growth happen under the owner's lock. A grown table
+ * replaces the old one, which stays mapped for threads still reading it. */
+#define KH_PTAB_PTR ((1ull << 48) - 1)
 struct kh_ptab {
 	uint32_t cap, count;
-	struct kh_ptab_slot slot[];
+	uint64_t slot[];
 };
 /* The node in slot i of s whose hash is hash (the caller compares its keys), NULL
  * when the slot holds another, and (void *)1 when it is empty: the probe ends. */
 static inline void *kh_ptab_at(const struct kh_ptab *s, uint32_t i, uint64_t hash)
 {
-	void *k = __atomic_load_n(&s->slot[i].node, __ATOMIC_ACQUIRE);
-	if (!k)
+	uint64_t v = __atomic_load_n(&s->slot[i], __ATOMIC_ACQUIRE);
+	if (!v)
 		return (void *)1;
-	return __atomic_load_n(&s->slot[i].hash, __ATOMIC_RELAXED) == hash ? k : NULL;
+	return (v ^ hash) >> 48 ? NULL : (void *)(uintptr_t)(v & KH_PTAB_PTR);
 }
 /* A table twice old's size (cap when old is NULL) holding old's nodes; NULL when mmap
- * fails. Tables start at KH_PTAB_FIRST slots (256 KiB, mapped, touched as filled):
- * a Python program's imports make some 40,000 stacks, which a smaller start would
- * rehash several times over. */
+ * fails. Its pages are taken at once (kh_map_anon_now): hashing touches every one of
+ * them soon, and a page first read and then written faults twice. Tables start at
+ * KH_PTAB_FIRST slots (128 KiB): a Python program's imports make some 40,000 stacks,
+ * which a smaller start would rehash several times over. */
 #define KH_PTAB_FIRST 16384
 struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap);
 /* Publishes node (hash: its first word) in the first free slot from its hash. */

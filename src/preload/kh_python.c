@@ -63,6 +63,8 @@ uint32_t kh_py_code_gen;
 #define REC_WORDS (6 + (HP_PY_MAX_NAME + HP_PY_MAX_FILE + HP_PY_MAX_LINETABLE) / 8 + 2)
 static uint64_t rec[REC_WORDS];
 static char name_buf[HP_PY_MAX_NAME], file_buf[HP_PY_MAX_FILE];
+/* a code object's strings and line table as first read (code_send, under kh_stack_lock) */
+static unsigned char pre_name[UNI_ASCII_DATA + 208], pre_file[UNI_ASCII_DATA + 464], pre_lt[2048];
 
 static __thread uint64_t py_buf[2 * HP_PY_MAX_DEPTH] __attribute__((tls_model("initial-exec")));
 
@@ -207,7 +209,58 @@ static int safe_read(void *dst, uint64_t addr, size_t n)
 	return syscall(SYS_process_vm_readv, getpid(), &l, 1UL, &r, 1UL, 0UL) == (long)n ? 0 : -1;
 }
 
+/* The first bytes of up to three objects in one system call (a code object's name,
+ * file and line table: one call instead of five): at most want[i] bytes from obj[i]
+ * into out[i], clipped to the end of the page where its first min bytes end (that
+ * page is mapped: the object is alive), got[i] the bytes read (0 for obj[i] not a
+ * pointer). Returns 0, or -1 when the read failed (then got[] is all 0). */
+static int safe_read3(const uint64_t obj[3], const size_t want[3], size_t min, unsigned char *out[3], size_t got[3])
+{
+	struct iovec l[3], r[3];
+	unsigned long k = 0;
+	size_t total = 0;
+	for (int i = 0; i < 3; i++) {
+		uint64_t page_end = ((obj[i] + min + 4095) & ~4095ull);
+		size_t n = want[i];
+		got[i] = 0;
+		if (!ok_ptr(obj[i]))
+			continue;
+		if (obj[i] + n > page_end)
+			n = (size_t)(page_end - obj[i]);
+		got[i] = n;
+		l[k].iov_base = out[i];
+		l[k].iov_len = n;
+		r[k].iov_base = (void *)(uintptr_t)obj[i];
+		r[k].iov_len = n;
+		total += n;
+		k++;
+	}
+	if (!k || syscall(SYS_process_vm_readv, getpid(), l, k, r, k, 0UL) == (long)total)
+		return 0;
+	got[0] = got[1] = got[2] = 0;
+	return -1;
+}
+
 /* A str object as UTF-8 into out[cap]; returns the length (0 when unreadable). */
+static size_t read_str(uint64_t obj, char *out, size_t cap);
+
+/* read_str from the object's first got bytes when they hold it all (a compact ASCII
+ * str, the usual name or path), else read_str. */
+static size_t read_str_pre(uint64_t obj, const unsigned char *pre, size_t got, char *out, size_t cap)
+{
+	uint64_t len;
+	uint32_t state;
+	if (got >= UNI_ASCII_DATA) {
+		memcpy(&len, pre + UNI_LENGTH, 8);
+		memcpy(&state, pre + UNI_STATE, 4);
+		if ((state & 3u << 5) == 3u << 5 && len <= cap && UNI_ASCII_DATA + len <= got) {
+			memcpy(out, pre + UNI_ASCII_DATA, (size_t)len);
+			return (size_t)len;
+		}
+	}
+	return read_str(obj, out, cap);
+}
+
 static size_t read_str(uint64_t obj, char *out, size_t cap)
 {
 	unsigned char hdr[UNI_COMPACT_DATA];
@@ -311,7 +364,7 @@ static int code_send(uint64_t addr)
 	unsigned char co[CO_LINETABLE + 8];
 	uint64_t qual, file, lt, ltlen = 0, type;
 	int32_t first;
-	size_t nq, nf, at;
+	size_t nq, nf, at, got[3];
 	struct code_ent *e;
 	char *bytes;
 	if ((codes_n + 1) * 2 > codes_cap && codes_grow() < 0)
@@ -332,16 +385,28 @@ static int code_send(uint64_t addr)
 	memcpy(&file, co + CO_FILENAME, 8);
 	memcpy(&qual, co + CO_QUALNAME, 8);
 	memcpy(&lt, co + CO_LINETABLE, 8);
-	nq = read_str(qual, name_buf, sizeof(name_buf));
-	nf = read_str(file, file_buf, sizeof(file_buf));
-	if (ok_ptr(lt) && safe_read(&ltlen, lt + BYTES_SIZE, 8) == 0 && ltlen > HP_PY_MAX_LINETABLE)
+	{
+		const uint64_t obj[3] = { qual, file, lt };
+		const size_t want[3] = { sizeof(pre_name), sizeof(pre_file), sizeof(pre_lt) };
+		unsigned char *out[3] = { pre_name, pre_file, pre_lt };
+		safe_read3(obj, want, UNI_ASCII_DATA, out, got);
+	}
+	nq = read_str_pre(qual, pre_name, got[0], name_buf, sizeof(name_buf));
+	nf = read_str_pre(file, pre_file, got[1], file_buf, sizeof(file_buf));
+	if (got[2] >= BYTES_DATA)
+		memcpy(&ltlen, pre_lt + BYTES_SIZE, 8);
+	else if (!ok_ptr(lt) || safe_read(&ltlen, lt + BYTES_SIZE, 8) < 0)
+		ltlen = 0;
+	if (ltlen > HP_PY_MAX_LINETABLE)
 		ltlen = HP_PY_MAX_LINETABLE;
 	/* the words the record uses (the last one's padding zeroed) */
 	memset(rec, 0, (6 + (nq + nf + (size_t)ltlen + 7) / 8) * 8);
 	bytes = (char *)&rec[6];
 	memcpy(bytes, name_buf, nq);
 	memcpy(bytes + nq, file_buf, nf);
-	if (ltlen && safe_read(bytes + nq + nf, lt + BYTES_DATA, (size_t)ltlen) < 0)
+	if (BYTES_DATA + ltlen <= got[2])
+		memcpy(bytes + nq + nf, pre_lt + BYTES_DATA, (size_t)ltlen);
+	else if (ltlen && safe_read(bytes + nq + nf, lt + BYTES_DATA, (size_t)ltlen) < 0)
 		ltlen = 0;
 	at = 6 + (nq + nf + (size_t)ltlen + 7) / 8;
 	rec[0] = HP_C_PYCODE | (uint64_t)at << 8;

@@ -70,14 +70,15 @@ struct kh_ptab *kh_ptab_grow(const struct kh_ptab *old, uint32_t cap)
 	struct kh_ptab *s;
 	if (old)
 		cap = old->cap * 2;
-	s = kh_map_anon(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
+	s = kh_map_anon_now(sizeof(*s) + (size_t)cap * sizeof(s->slot[0]));
 	if (!s)
 		return NULL;
 	s->cap = cap;
 	for (uint32_t i = 0; old && i < old->cap; i++) {
-		if (old->slot[i].node) {
-			uint32_t j = (uint32_t)old->slot[i].hash & (cap - 1);
-			while (s->slot[j].node)
+		if (old->slot[i]) {
+			/* the node's hash, its first word */
+			uint32_t j = (uint32_t)*(const uint64_t *)(uintptr_t)(old->slot[i] & KH_PTAB_PTR) & (cap - 1);
+			while (s->slot[j])
 				j = (j + 1) & (cap - 1);
 			s->slot[j] = old->slot[i];
 			s->count++;
@@ -90,10 +91,9 @@ void kh_ptab_put(struct kh_ptab *s, void *node)
 {
 	uint64_t hash = *(const uint64_t *)node;
 	uint32_t mask = s->cap - 1, i = (uint32_t)hash & mask;
-	while (s->slot[i].node)
+	while (s->slot[i])
 		i = (i + 1) & mask;
-	__atomic_store_n(&s->slot[i].hash, hash, __ATOMIC_RELAXED);
-	__atomic_store_n(&s->slot[i].node, node, __ATOMIC_RELEASE);
+	__atomic_store_n(&s->slot[i], (uint64_t)(uintptr_t)node | (hash >> 48) << 48, __ATOMIC_RELEASE);
 	s->count++;
 }
 

@@ -31,26 +31,73 @@ struct cfi_ent {
 	uint8_t rbp_kind;
 };
 
-#define CACHE_BITS 16
-#define CACHE_SIZE (1u << CACHE_BITS)
+/* The rules found, by ip: a table that starts small (a short program walks a few
+ * thousand places) and grows fourfold when half full, up to 2^CACHE_MAX_BITS entries;
+ * its pages are taken at once, as hashing touches them all. A table grown or reset
+ * replaces the old one, which stays mapped for walks still reading it. */
+#define CACHE_FIRST_BITS 12
+#define CACHE_MAX_BITS 16
 #define CACHE_PROBES 16
-static struct cfi_ent *cache;
+struct cfi_cache {
+	uint32_t bits, used;
+	uint64_t pad_;
+	struct cfi_ent e[];
+};
+static struct cfi_cache *cache;
 int kh_cache_lock;
 #define cache_lock kh_cache_lock
 
-static struct cfi_ent *cache_get(void)
+static struct cfi_cache *cache_new(uint32_t bits)
 {
-	struct cfi_ent *c = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
+	struct cfi_cache *c = kh_map_anon_now(sizeof(*c) + ((size_t)1 << bits) * sizeof(struct cfi_ent));
+	if (c)
+		c->bits = bits;
+	return c;
+}
+
+static struct cfi_cache *cache_get(void)
+{
+	struct cfi_cache *c = __atomic_load_n(&cache, __ATOMIC_ACQUIRE);
 	if (KH_LIKELY(c))
 		return c;
 	kh_lock(&cache_lock);
 	c = cache;
 	if (!c) {
-		c = kh_map_anon(CACHE_SIZE * sizeof(struct cfi_ent));
+		c = cache_new(CACHE_FIRST_BITS);
 		__atomic_store_n(&cache, c, __ATOMIC_RELEASE);
 	}
 	kh_unlock(&cache_lock);
 	return c;
+}
+
+/* Replaces c (half full) by a table four times larger holding its rules. The lock is
+ * only tried: a walk from a signal handler may have interrupted its holder, and the
+ * next insert tries again. */
+static void cache_grow(struct cfi_cache *c)
+{
+	struct cfi_cache *g;
+	uint32_t mask;
+	if (__atomic_exchange_n(&cache_lock, 1, __ATOMIC_ACQUIRE))
+		return;
+	if (__atomic_load_n(&cache, __ATOMIC_RELAXED) == c && (g = cache_new(c->bits + 2)) != NULL) {
+		mask = (1u << g->bits) - 1;
+		for (uint32_t i = 0; i < 1u << c->bits; i++) {
+			uint64_t k = __atomic_load_n(&c->e[i].key, __ATOMIC_ACQUIRE);
+			uint32_t h;
+			if (k <= 1)
+				continue; /* empty, or being filled: it will be found again */
+			h = (uint32_t)((k * 0x9E3779B97F4A7C15ull) >> (64 - g->bits));
+			for (int p = 0; p < CACHE_PROBES; p++, h = (h + 1) & mask)
+				if (!g->e[h].key) {
+					g->e[h] = c->e[i];
+					g->e[h].key = k;
+					g->used++;
+					break;
+				}
+		}
+		__atomic_store_n(&cache, g, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&cache_lock, 0, __ATOMIC_RELEASE);
 }
 
 uint32_t kh_unwind_gen = 1;
@@ -58,7 +105,7 @@ uint32_t kh_unwind_gen = 1;
 
 void kh_unwind_reset(void)
 {
-	struct cfi_ent *c = kh_map_anon(CACHE_SIZE * sizeof(struct cfi_ent));
+	struct cfi_cache *c = cache_new(CACHE_FIRST_BITS);
 	if (c)
 		__atomic_store_n(&cache, c, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&unwind_gen, 1, __ATOMIC_RELEASE);
@@ -522,15 +569,17 @@ static void compute_rule(uint64_t pc, struct cfi_ent *e)
 
 static inline void lookup(uint64_t ip, int exact, struct cfi_ent *out)
 {
-	struct cfi_ent *c = cache_get();
+	struct cfi_cache *c = cache_get();
 	uint64_t key = exact ? ip | (1ull << 63) : ip;
-	uint32_t h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - CACHE_BITS));
+	uint32_t h, mask;
 	if (KH_UNLIKELY(!c)) {
 		compute_rule(exact ? ip : ip - 1, out);
 		return;
 	}
+	h = (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - c->bits));
+	mask = (1u << c->bits) - 1;
 	for (int i = 0; i < CACHE_PROBES; i++) {
-		struct cfi_ent *e = &c[(h + (uint32_t)i) & (CACHE_SIZE - 1)];
+		struct cfi_ent *e = &c->e[(h + (uint32_t)i) & mask];
 		uint64_t k = __atomic_load_n(&e->key, __ATOMIC_ACQUIRE);
 		if (KH_LIKELY(k == key)) {
 			*out = *e;
@@ -545,6 +594,9 @@ static inline void lookup(uint64_t ip, int exact, struct cfi_ent *out)
 				e->kind = out->kind;
 				e->rbp_kind = out->rbp_kind;
 				__atomic_store_n(&e->key, key, __ATOMIC_RELEASE);
+				if ((__atomic_add_fetch(&c->used, 1, __ATOMIC_RELAXED) << 1) > mask + 1 &&
+				    c->bits < CACHE_MAX_BITS)
+					cache_grow(c);
 			}
 			return;
 		}

@@ -30,6 +30,12 @@ void *kh_map_anon(size_t n)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+void *kh_map_anon_now(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_POPULATE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
 #define ARENA_CHUNK (1u << 20)
 static char *arena_cur, *arena_end;
 
