@@ -330,6 +330,7 @@ void kh_stacks_reset(void);    /* after dlclose: ids continue, definitions are r
 /* Nonzero when this process runs a CPython whose frames the library reads. */
 extern int kh_py_on;
 void kh_py_init(void); /* from the constructor, once the symbols are there */
+void kh_py_memo_pages(struct kh_tblock *b); /* kh_shm.c: b's Python memos' pages taken now */
 void kh_py_fork_child(void); /* from kh_fork_child() */
 /* The stack id of an allocation made at (ip, sp, bp) in a Python process: its native
  * stack (cut at the innermost eval loop when the thread holds the GIL) with its Python

@@ -196,6 +196,8 @@ void kh_py_init(void)
 		}
 		tstate_slot = (uint64_t)(uintptr_t)rt + RT_TSTATE_CURRENT;
 		__atomic_store_n(&kh_py_on, 1, __ATOMIC_RELEASE);
+		if (kh_tls.blk) /* this thread recorded before: its memos were not taken */
+			kh_py_memo_pages(kh_tls.blk);
 	}
 	kh_control_write(rec, 4 + (pl + 7) / 8);
 }

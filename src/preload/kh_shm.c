@@ -239,6 +239,8 @@ found:
 		}
 	}
 	t->blk = kh_p.slot_block[i];
+	if (kh_py_on)
+		kh_py_memo_pages(t->blk);
 	for (uint32_t k = 0; k < KH_MEMO_SETS * KH_MEMO_WAYS; k++) {
 		kh_memo_way(t->blk, 0, 0, k)->gen = 0;
 		kh_memo_way(t->blk, 0, 0, k)->cap = KH_MEMO_READS;
@@ -331,6 +333,15 @@ static int wait_ring(struct hp_slot_ctl *ctl, uint64_t head, uint64_t *tail_cach
 /* Takes the tmpfs pages of the ring positions the first pass writes up to head + n
  * (MADV_POPULATE_WRITE fails where touching the page would raise SIGBUS). Returns 0,
  * or -1 when memory is short: the thread stops recording. */
+/* Takes the pages of a thread's Python chain memos at once, in a process whose Python
+ * frames are read: they are probed (read) before they are written, so each would
+ * fault twice, and a Python thread soon uses them all. Only a hint: on failure they
+ * are faulted in as before. */
+void kh_py_memo_pages(struct kh_tblock *b)
+{
+	madvise(b->pymemo, sizeof(b->pymemo) & ~(size_t)4095, MADV_POPULATE_WRITE);
+}
+
 int kh_ring_reserve(struct kh_thread *t, uint64_t upto)
 {
 	uint64_t words = t->mask + 1, target = upto >= words ? words : upto;

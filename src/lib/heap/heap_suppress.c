@@ -131,13 +131,13 @@ static int find_piece(const char *name, const char **from, const char *pat, size
 		*from += len;
 		return 1;
 	}
-	for (const char *q = *from; (size_t)(name + strlen(name) - q) >= len; q++) {
-		if (!memcmp(q, pat, len)) {
-			*from = q + len;
-			return 1;
-		}
+	{
+		const char *q = memmem(*from, nl, pat, len);
+		if (!q)
+			return 0;
+		*from = q + len;
+		return 1;
 	}
-	return 0;
 }
 
 int heap_supp_template_match(const char *pattern, const char *name)
