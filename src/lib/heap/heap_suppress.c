@@ -47,6 +47,7 @@ void heap_supp_release(struct heap_supp *s)
 		free(s->rules[i].origin);
 	}
 	free(s->rules);
+	free(s->memo);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -185,10 +186,24 @@ static int frame_matches(const struct kp_profile *p, kp_frame_t f, const char *p
 	       heap_supp_template_match(pat, str_of(p, fr->module)) || heap_supp_template_match(pat, str_of(p, fr->file));
 }
 
-/* Does rule r suppress stack st? The stack is walked from its allocation site (the
- * innermost frame) out to the root, however deep: no frame is left out. */
-static int rule_matches(const struct heap_supp_rule *r, const struct kp_profile *p, kp_stack_t st)
+/* frame_matches through the memo m (NULL: none) of one pattern. */
+static int frame_matches_m(const struct kp_profile *p, kp_frame_t f, const char *pat, unsigned char *m)
 {
+	int r;
+	if (m && m[f])
+		return m[f] - 1;
+	r = frame_matches(p, f, pat);
+	if (m)
+		m[f] = (unsigned char)(r + 1);
+	return r;
+}
+
+/* Does rule r suppress stack st? The stack is walked from its allocation site (the
+ * innermost frame) out to the root, however deep: no frame is left out. m: the
+ * rule's two memos (its site pattern's, then its other pattern's), or NULL. */
+static int rule_matches(const struct heap_supp_rule *r, const struct kp_profile *p, kp_stack_t st, unsigned char *m)
+{
+	unsigned char *m_site = m, *m_any = m ? m + p->nframes : NULL;
 	if (!st)
 		return 0;
 	if (!strncmp(r->pattern, "@site:", 6)) {
@@ -201,25 +216,34 @@ static int rule_matches(const struct heap_supp_rule *r, const struct kp_profile 
 			return 0;
 		memcpy(site, r->pattern + 6, n);
 		site[n] = '\0';
-		if (!frame_matches(p, p->stacks[st].frame, site))
+		if (!frame_matches_m(p, p->stacks[st].frame, site, m_site))
 			return 0;
 		if (!bar)
 			return 1;
 		for (kp_stack_t s = st; s; s = p->stacks[s].parent)
-			if (frame_matches(p, p->stacks[s].frame, bar + 1))
+			if (frame_matches_m(p, p->stacks[s].frame, bar + 1, m_any))
 				return 1;
 		return 0;
 	}
 	for (kp_stack_t s = st; s; s = p->stacks[s].parent)
-		if (frame_matches(p, p->stacks[s].frame, r->pattern))
+		if (frame_matches_m(p, p->stacks[s].frame, r->pattern, m_any))
 			return 1;
 	return 0;
 }
 
-int heap_supp_match(const struct heap_supp *s, const struct kp_profile *p, kp_stack_t st)
+int heap_supp_match(struct heap_supp *s, const struct kp_profile *p, kp_stack_t st)
 {
+	if (s->memo_p != p || s->memo_rules != s->n || s->memo_frames != p->nframes ||
+	    s->memo_strings != p->strings.nr) {
+		free(s->memo);
+		s->memo = xcalloc(s->n ? s->n : 1, 2 * (size_t)(p->nframes ? p->nframes : 1));
+		s->memo_p = p;
+		s->memo_rules = s->n;
+		s->memo_frames = p->nframes;
+		s->memo_strings = p->strings.nr;
+	}
 	for (size_t i = 0; i < s->n; i++)
-		if (rule_matches(&s->rules[i], p, st))
+		if (rule_matches(&s->rules[i], p, st, s->memo + i * 2 * (size_t)p->nframes))
 			return (int)i;
 	return -1;
 }

@@ -30,6 +30,13 @@ struct heap_supp_rule {
 struct heap_supp {
 	struct heap_supp_rule *rules;
 	size_t n, alloc;
+	/* what each rule's patterns gave on each frame of the profile last matched (many
+	 * stacks share their frames): 0 not known, 1 no, 2 yes; kept while that profile
+	 * (address, frame and string counts) is the one matched and no rule was added */
+	unsigned char *memo;
+	const struct kp_profile *memo_p;
+	size_t memo_rules;
+	uint32_t memo_frames, memo_strings;
 };
 
 /* Starts with the built-in rules. */
@@ -41,7 +48,7 @@ int heap_supp_add_text(struct heap_supp *s, const char *text, const char *origin
 /* Reads and adds a file. Returns 0, or -1 after a one-line error. */
 int heap_supp_add_file(struct heap_supp *s, const char *path, char **text_out);
 /* The index of the first rule that suppresses stack st of p, or -1. */
-int heap_supp_match(const struct heap_supp *s, const struct kp_profile *p, kp_stack_t st);
+int heap_supp_match(struct heap_supp *s, const struct kp_profile *p, kp_stack_t st);
 /* LeakSanitizer's template match of pattern against name (exposed for tests). */
 int heap_supp_template_match(const char *pattern, const char *name);
 

@@ -32,40 +32,61 @@ enum chunk_type {
 #define CHUNK_HDR 20
 #define MAX_CHUNK (256u << 20)
 
-/* ---- varint encoding ---- */
-static void put_uv(struct strbuf *b, uint64_t v)
+/* ---- varint encoding ----
+ * The encoders write at o, which has room (10 bytes a varint, 9 a value), and return
+ * the end; put_* reserve the room in a strbuf, and the columns of a samples chunk
+ * reserve a whole column's at once (a heap profile has 100,000s of values to write
+ * when the program ends). */
+static inline unsigned char *uv_at(unsigned char *o, uint64_t v)
 {
-	unsigned char tmp[10];
-	int n = 0;
 	while (v >= 0x80) {
-		tmp[n++] = (unsigned char)(v | 0x80);
+		*o++ = (unsigned char)(v | 0x80);
 		v >>= 7;
 	}
-	tmp[n++] = (unsigned char)v;
-	strbuf_add(b, tmp, (size_t)n);
+	*o++ = (unsigned char)v;
+	return o;
 }
 
 static inline uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static inline int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
+/* A value: an exact integer below 2^53 as zigzag<<1, else tag 1 and the raw double. */
+static inline unsigned char *value_at(unsigned char *o, double v)
+{
+	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		return uv_at(o, zigzag((int64_t)v) << 1);
+	{
+		uint64_t bits;
+		memcpy(&bits, &v, 8);
+		*o++ = 1;
+		for (int i = 0; i < 8; i++)
+			*o++ = (unsigned char)(bits >> (8 * i));
+		return o;
+	}
+}
+
+/* Room for n more encodings of at most 10 bytes at the end of b: where to write. */
+static unsigned char *room(struct strbuf *b, size_t n)
+{
+	strbuf_grow(b, n * 10);
+	return (unsigned char *)b->buf + b->len;
+}
+
+/* b ends at o (written since room()). */
+static void room_done(struct strbuf *b, const unsigned char *o)
+{
+	strbuf_setlen(b, (size_t)(o - (const unsigned char *)b->buf));
+}
+
+static void put_uv(struct strbuf *b, uint64_t v)
+{
+	room_done(b, uv_at(room(b, 1), v));
+}
+
 static void put_bytes(struct strbuf *b, const char *s, size_t len)
 {
 	put_uv(b, len);
 	strbuf_add(b, s, len);
-}
-
-/* A value: an exact integer below 2^53 as zigzag<<1, else tag 1 and the raw double. */
-static void put_value(struct strbuf *b, double v)
-{
-	if (v == floor(v) && fabs(v) < 9007199254740992.0) {
-		put_uv(b, zigzag((int64_t)v) << 1);
-	} else {
-		uint64_t bits;
-		memcpy(&bits, &v, 8);
-		put_uv(b, 1);
-		for (int i = 0; i < 8; i++)
-			strbuf_addch(b, (char)(bits >> (8 * i)));
-	}
 }
 
 struct rd {
@@ -280,20 +301,29 @@ static int flush_samples(struct kp_writer *w, struct kp_profile *p)
 		put_uv(b, n);
 		put_uv(b, p->nvalues);
 		uint64_t prev = 0;
+		unsigned char *o = room(b, n);
 		for (i = start; i < start + n; i++) {
-			put_uv(b, zigzag((int64_t)(p->sample_time[i] - prev)));
+			o = uv_at(o, zigzag((int64_t)(p->sample_time[i] - prev)));
 			prev = p->sample_time[i];
 		}
+		room_done(b, o);
+		o = room(b, n);
 		for (i = start; i < start + n; i++)
-			put_uv(b, p->sample_thread[i]);
+			o = uv_at(o, p->sample_thread[i]);
+		room_done(b, o);
 		uint32_t prev_stack = 0;
+		o = room(b, n);
 		for (i = start; i < start + n; i++) {
-			put_uv(b, zigzag((int64_t)p->sample_stack[i] - (int64_t)prev_stack));
+			o = uv_at(o, zigzag((int64_t)p->sample_stack[i] - (int64_t)prev_stack));
 			prev_stack = p->sample_stack[i];
 		}
-		for (uint32_t v = 0; v < p->nvalues; v++)
+		room_done(b, o);
+		for (uint32_t v = 0; v < p->nvalues; v++) {
+			o = room(b, n);
 			for (i = start; i < start + n; i++)
-				put_value(b, p->sample_values[i * p->nvalues + v]);
+				o = value_at(o, p->sample_values[i * p->nvalues + v]);
+			room_done(b, o);
+		}
 		if (write_chunk(w, CH_SAMPLES, 0) < 0)
 			return -1;
 		w->samples_total += n;
