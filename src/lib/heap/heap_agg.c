@@ -745,6 +745,20 @@ void heap_agg_stats(const struct heap_agg *a, struct heap_proc_stats *st)
 	}
 }
 
+void heap_agg_leaked(const struct heap_agg *a, double *count, double *bytes, size_t n)
+{
+	for (size_t i = 0; i < a->nprocs; i++) {
+		const struct heap_proc *pr = a->procs[i];
+		for (size_t j = 0; j < pr->nstacks; j++) {
+			const struct ha_stack *s = &pr->stacks[j];
+			if (s->ready && s->ks < n && (s->live_count != 0 || s->live_bytes != 0)) {
+				count[s->ks] += s->live_count;
+				bytes[s->ks] += s->live_bytes;
+			}
+		}
+	}
+}
+
 size_t heap_agg_nprocs(const struct heap_agg *a)
 {
 	return a->nprocs;

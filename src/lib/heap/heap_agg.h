@@ -111,6 +111,9 @@ void heap_agg_stats(const struct heap_agg *a, struct heap_proc_stats *st);
 /* The process images so far, in the order they appeared, and the stats of the i-th. */
 size_t heap_agg_nprocs(const struct heap_agg *a);
 void heap_agg_proc_stats_at(const struct heap_agg *a, size_t i, struct heap_proc_stats *st);
+/* Adds every named stack's blocks still live (its leaked values) to count[ks] and
+ * bytes[ks], arrays of n entries by profile stack. */
+void heap_agg_leaked(const struct heap_agg *a, double *count, double *bytes, size_t n);
 /* Allocation sizes: counts per power-of-two bucket (HEAP_HIST_BUCKETS entries). */
 const double *heap_agg_histogram(const struct heap_agg *a);
 /* Weight of a sampled block of size bytes (1 in full mode). */

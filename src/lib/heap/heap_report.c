@@ -550,18 +550,14 @@ int heap_leak_keep(const struct kp_profile *p, int value, const char *supp_file,
 	return 0;
 }
 
-int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, double *count, double *bytes)
+int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, double *leaked_count,
+			  double *leaked_bytes, double *count, double *bytes)
 {
 	struct heap_supp sp;
-	struct sums sm;
 	*count = *bytes = 0;
 	if (supp_load(p, supp_file, &sp) < 0)
 		return -1;
-	/* the two leak values only (this runs when kiln heap ends, before the summary) */
-	sums_of(p, NULL, 1u << HEAP_V_LEAKED_COUNT | 1u << HEAP_V_LEAKED_BYTES, &sm);
-	if (sm.self[HEAP_V_LEAKED_COUNT] && sm.self[HEAP_V_LEAKED_BYTES])
-		heap_supp_apply(&sp, p, sm.self[HEAP_V_LEAKED_COUNT], sm.self[HEAP_V_LEAKED_BYTES], count, bytes);
-	sums_release(&sm);
+	heap_supp_apply(&sp, p, leaked_count, leaked_bytes, count, bytes);
 	heap_supp_release(&sp);
 	return 0;
 }

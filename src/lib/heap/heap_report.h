@@ -30,8 +30,11 @@ int heap_report_print(const struct kp_profile *p, const struct heap_report_opts 
 int heap_leak_keep(const struct kp_profile *p, int value, const char *supp_file, const uint8_t *base,
 		   uint8_t **keep);
 
-/* Suppressed leaks of a profile (count and bytes), for kiln heap's summary. Returns 0,
- * or -1 after a one-line error. */
-int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, double *count, double *bytes);
+/* Suppressed leaks (count and bytes), for kiln heap's summary, of the leaked values per
+ * stack of p leaked_count[] and leaked_bytes[] (p->nstacks entries each: the
+ * recording's final values, heap_agg_leaked; a profile being written keeps only its
+ * latest samples). Returns 0, or -1 after a one-line error. */
+int heap_leaks_suppressed(const struct kp_profile *p, const char *supp_file, double *leaked_count,
+			  double *leaked_bytes, double *count, double *bytes);
 
 #endif

@@ -626,8 +626,16 @@ int heap_run(const struct heap_run_opts *o, struct heap_run_result *res)
 		res->bad_files = info.bad;
 	}
 	peak_process(s, &res->total);
-	if (heap_leaks_suppressed(&p, NULL, &res->suppressed_count, &res->suppressed_bytes) < 0)
-		res->suppressed_count = res->suppressed_bytes = 0;
+	{
+		/* the recording's final leaks (p holds only the samples since its last write) */
+		size_t n = p.nstacks ? p.nstacks : 1;
+		double *lc = xcalloc(n, sizeof(double)), *lb = xcalloc(n, sizeof(double));
+		heap_agg_leaked(heap_session_agg(s), lc, lb, p.nstacks);
+		if (heap_leaks_suppressed(&p, NULL, lc, lb, &res->suppressed_count, &res->suppressed_bytes) < 0)
+			res->suppressed_count = res->suppressed_bytes = 0;
+		free(lc);
+		free(lb);
+	}
 	res->status = status;
 	{
 		const char *pv = kp_meta_get(&p, "heap.python"), *pf = kp_meta_get(&p, "heap.python_frames");
