@@ -159,6 +159,7 @@ struct heap_proc {
 	struct ha_map pend_free;   /* frees of unknown blocks in this epoch (ring) */
 	struct ha_map pend_alloc;  /* allocations at a live address in this epoch */
 	double live_total, peak_total; /* this process's heap now and at its own peak */
+	double live_blocks;        /* its blocks live now (the sum of its stacks' live_count) */
 	uint64_t end_ver;          /* the session's peak_ver when the process ended */
 	uint64_t last_t;
 	int dirty;
@@ -384,6 +385,7 @@ static inline void account_alloc(struct heap_proc *pr, uint64_t size, uint32_t s
 	s->alloc_bytes += b;
 	s->live_count += w;
 	s->live_bytes += b;
+	pr->live_blocks += w;
 	pr->live_total += b;
 	a->live_total += b;
 	pr->st.allocs += w;
@@ -404,6 +406,7 @@ static inline void account_free(struct heap_proc *pr, uint64_t size, uint32_t st
 	touch(pr, s);
 	s->live_count -= w;
 	s->live_bytes -= b;
+	pr->live_blocks -= w;
 	if (temp) {
 		s->temp_count += w;
 		pr->st.temps += w;
@@ -703,9 +706,14 @@ size_t heap_agg_emit(struct heap_agg *a, uint64_t t_ns)
 void heap_agg_proc_stats(const struct heap_proc *pr, struct heap_proc_stats *st)
 {
 	*st = pr->st;
-	st->live_count = 0;
-	for (size_t k = 0; k < pr->nstacks; k++)
-		st->live_count += pr->stacks[k].live_count;
+	if (!pr->agg->sample_bytes) {
+		st->live_count = pr->live_blocks; /* whole counts: the same sum */
+	} else {
+		/* weights: summed per stack, as the profile's values are */
+		st->live_count = 0;
+		for (size_t k = 0; k < pr->nstacks; k++)
+			st->live_count += pr->stacks[k].live_count;
+	}
 	st->live_bytes = pr->live_total;
 	st->peak_bytes = pr->peak_total;
 }
