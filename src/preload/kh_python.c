@@ -2,8 +2,10 @@
  *
  * At start-up the library looks for CPython in the process (the symbols Py_Version and
  * _PyRuntime, in the executable or a loaded libpython). At each recorded allocation of a
- * thread that holds the GIL (_PyRuntime.gilstate.tstate_current is its thread state:
- * the thread state's thread_id is pthread_self()), it reads the thread's frame chain
+ * thread that runs Python code (_PyRuntime.gilstate.tstate_current is its thread state
+ * when it holds the GIL: the thread state's thread_id is pthread_self(); when it
+ * released the GIL around C code, CPython's thread-specific key holds it), it reads
+ * the thread's frame chain
  * (cframe -> current_frame -> previous ...) and records, per frame, the code object's
  * address and the current instruction's index: two loads per frame from frames the
  * allocating thread itself owns and is running. The frames are nodes of a tree (each
@@ -32,6 +34,11 @@
 
 /* CPython 3.11, x86-64 */
 #define RT_TSTATE_CURRENT 576 /* _PyRuntimeState.gilstate.tstate_current */
+#define RT_FINALIZING 24      /* _PyRuntimeState._finalizing (a thread state: the runtime is
+			       * ending and may free other threads' states) */
+#define RT_TSS_INITIALIZED 592 /* .gilstate.autoTSSkey._is_initialized (int) */
+#define RT_TSS_KEY 596        /* .gilstate.autoTSSkey._key (pthread_key_t): each thread's own
+			       * PyThreadState, also while it runs without the GIL */
 #define TS_CFRAME 56          /* PyThreadState.cframe */
 #define TS_THREAD_ID 152      /* PyThreadState.thread_id (pthread_self of its thread) */
 #define CF_CURRENT_FRAME 8    /* _PyCFrame.current_frame */
@@ -56,6 +63,7 @@
 
 int kh_py_on;
 static uint64_t tstate_slot; /* &_PyRuntime.gilstate.tstate_current */
+static uint64_t tss_slot;    /* &_PyRuntime.gilstate.autoTSSkey */
 static uint64_t code_type;   /* &PyCode_Type: what a code object's ob_type must be */
 uint64_t kh_py_code_type = 1;
 uint32_t kh_py_code_gen;
@@ -195,6 +203,7 @@ void kh_py_init(void)
 			kh_eval_len = sym->st_size;
 		}
 		tstate_slot = (uint64_t)(uintptr_t)rt + RT_TSTATE_CURRENT;
+		tss_slot = (uint64_t)(uintptr_t)rt + RT_TSS_INITIALIZED;
 		__atomic_store_n(&kh_py_on, 1, __ATOMIC_RELEASE);
 		if (kh_tls.blk) /* this thread recorded before: its memos were not taken */
 			kh_py_memo_pages(kh_tls.blk);
@@ -303,61 +312,78 @@ static size_t read_str(uint64_t obj, char *out, size_t cap)
 }
 
 /* ---- code objects sent (under kh_stack_lock) ---- */
-/* Code objects sent, by address. Only threads that hold the GIL look at the table (to
- * capture a Python stack, or when CPython frees a code object, kh_py_code_dead), so
- * the GIL orders them. serial counts the code objects freed at this address: the next
- * one there is another, even with the same strings at the same addresses (they may
- * have been freed and made again too), and is sent anew (sent: serial when sent). */
+/* Code objects sent, by address. Entries are added and changed under kh_stack_lock
+ * (code_send; kh_py_code_dead when CPython frees a code object); a capture looks one up
+ * without it, from a thread that may not hold the GIL, so the table is published whole
+ * (its size inside) and an entry's address is written last. serial counts the code
+ * objects freed at this address: the next one there is another, even with the same
+ * strings at the same addresses (they may have been freed and made again too), and is
+ * sent anew (sent: serial when sent). */
 struct code_ent {
 	uint64_t addr, qualname, filename, linetable; /* addr 0: empty */
 	uint32_t serial, sent;
 };
-static struct code_ent *codes;
-static uint32_t codes_cap, codes_n;
+struct code_tab {
+	uint32_t cap, n;
+	uint64_t pad_[2];
+	struct code_ent e[];
+};
+static struct code_tab *codes;
 
-static struct code_ent *code_slot(uint64_t addr)
+static struct code_ent *code_slot(struct code_tab *c, uint64_t addr)
 {
-	uint32_t i = (uint32_t)((addr >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (codes_cap - 1);
-	while (codes[i].addr && codes[i].addr != addr)
-		i = (i + 1) & (codes_cap - 1);
-	return &codes[i];
+	uint32_t mask = c->cap - 1, i = (uint32_t)((addr >> 4) * 0x9E3779B97F4A7C15ull >> 40) & mask;
+	uint64_t a;
+	while ((a = __atomic_load_n(&c->e[i].addr, __ATOMIC_ACQUIRE)) != 0 && a != addr)
+		i = (i + 1) & mask;
+	return &c->e[i];
 }
 
 /* The entry of the code object at addr, or NULL when none was sent. */
 static struct code_ent *code_find(uint64_t addr)
 {
+	struct code_tab *c = __atomic_load_n(&codes, __ATOMIC_ACQUIRE);
 	struct code_ent *e;
-	if (!codes_cap)
+	if (!c)
 		return NULL;
-	e = code_slot(addr);
-	return e->addr == addr ? e : NULL;
+	e = code_slot(c, addr);
+	return __atomic_load_n(&e->addr, __ATOMIC_RELAXED) == addr ? e : NULL;
 }
 
 void kh_py_code_dead(uint64_t addr)
 {
-	struct code_ent *e = code_find(addr);
+	struct kh_thread *t = &kh_tls;
+	struct code_ent *e;
+	KH_CRIT_BEGIN(t);
+	kh_lock(&kh_stack_lock);
+	e = code_find(addr);
 	/* a code object no stack names is in no memo either */
 	if (e) {
 		e->serial++;
 		__atomic_store_n(&kh_py_code_gen, kh_py_code_gen + 1, __ATOMIC_RELAXED);
 	}
+	kh_unlock(&kh_stack_lock);
+	KH_CRIT_END(t);
 }
 
+/* A table twice the size holding the old one's entries, published (under
+ * kh_stack_lock); the old one stays mapped for lookups still reading it. */
 static int codes_grow(void)
 {
-	struct code_ent *old = codes;
-	uint32_t ocap = codes_cap, cap = ocap ? ocap * 2 : 1024;
-	struct code_ent *g = kh_map_anon((size_t)cap * sizeof(*g));
+	struct code_tab *old = codes, *g;
+	uint32_t cap = old ? old->cap * 2 : 1024;
+	g = kh_map_anon(sizeof(*g) + (size_t)cap * sizeof(g->e[0]));
 	if (!g)
 		return -1;
-	codes = g;
-	codes_cap = cap;
-	for (uint32_t i = 0; i < ocap; i++)
-		if (old[i].addr)
-			*code_slot(old[i].addr) = old[i];
-	return 0; /* the old table stays mapped (a few pages, rarely) */
+	g->cap = cap;
+	for (uint32_t i = 0; old && i < old->cap; i++)
+		if (old->e[i].addr) {
+			*code_slot(g, old->e[i].addr) = old->e[i];
+			g->n++;
+		}
+	__atomic_store_n(&codes, g, __ATOMIC_RELEASE);
+	return 0;
 }
-
 
 /* Sends the code object at addr unless it was sent and still has the same strings:
  * 0, or -1 when it could not be (then it is not in the table). */
@@ -369,9 +395,9 @@ static int code_send(uint64_t addr)
 	size_t nq, nf, at, got[3];
 	struct code_ent *e;
 	char *bytes;
-	if ((codes_n + 1) * 2 > codes_cap && codes_grow() < 0)
+	if ((!codes || (codes->n + 1) * 2 > codes->cap) && codes_grow() < 0)
 		return -1;
-	e = code_slot(addr);
+	e = code_slot(codes, addr);
 	/* sent, and still the same code object? (it is alive: a running frame holds it,
 	 * so plain loads are safe; a freed one's address can hold a new code object) */
 	if (e->addr == addr && e->sent == e->serial && *(const uint64_t *)(uintptr_t)(addr + CO_QUALNAME) == e->qualname &&
@@ -419,13 +445,14 @@ static int code_send(uint64_t addr)
 	rec[5] = ltlen;
 	if (kh_control_write(rec, at) < 0)
 		return -1;
-	if (e->addr != addr)
-		codes_n++;
 	e->sent = e->serial;
-	e->addr = addr;
 	e->qualname = qual;
 	e->filename = file;
 	e->linetable = lt;
+	if (e->addr != addr) {
+		codes->n++;
+		__atomic_store_n(&e->addr, addr, __ATOMIC_RELEASE); /* last: found only whole */
+	}
 	return 0;
 }
 
@@ -804,15 +831,36 @@ static inline uint64_t thread_self(void)
 	return tp;
 }
 
+/* This thread's PyThreadState while another thread holds the GIL (or none does): the
+ * one CPython keeps for it in its thread-specific key (set for every thread that ran
+ * Python), or 0. The thread is in C code called from Python with the GIL released
+ * (Py_BEGIN_ALLOW_THREADS: SQLite, ctypes, compression): its frames stay as they were,
+ * and no other thread changes them. */
+static __attribute__((noinline)) uint64_t own_tstate(void)
+{
+	const int *init = (const int *)(uintptr_t)tss_slot;
+	uint64_t ts;
+	/* not while the runtime ends: it frees the states of threads still running C code
+	 * (daemon threads) without clearing their keys */
+	if (!tss_slot || __atomic_load_n(init, __ATOMIC_RELAXED) != 1 ||
+	    __atomic_load_n((const uint64_t *)(uintptr_t)(tss_slot - RT_TSS_INITIALIZED + RT_FINALIZING),
+			    __ATOMIC_ACQUIRE))
+		return 0;
+	ts = (uint64_t)(uintptr_t)pthread_getspecific(*(const pthread_key_t *)(uintptr_t)(tss_slot + 4));
+	return ts && ok_ptr(ts) && *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) == thread_self() ? ts : 0;
+}
+
 uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
 {
 	uint64_t ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED), cf, f;
 	uint32_t id;
-	/* no Python running here, or another thread holds the GIL: the native stack */
-	if (!ts || !ok_ptr(ts) ||
-	    *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != thread_self())
-		return kh_capture_fast(t, ip, sp, bp);
-	if (KH_UNLIKELY(!kh_py_hooks_checked)) {
+	if (KH_UNLIKELY(!ts || !ok_ptr(ts) ||
+			*(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != thread_self())) {
+		/* another thread holds the GIL, or none: this thread's own state, if it
+		 * runs Python code (else the native stack) */
+		if (!(ts = own_tstate()))
+			return kh_capture_fast(t, ip, sp, bp);
+	} else if (KH_UNLIKELY(!kh_py_hooks_checked)) {
 		KH_CRIT_BEGIN(t);
 		check_hooks();
 		KH_CRIT_END(t);
