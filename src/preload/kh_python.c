@@ -800,7 +800,7 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 
 /* The stack of native stack native_id with the Python frames from frame f, the
  * innermost of this thread (which holds the GIL). */
-static inline uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
+static inline __attribute__((always_inline)) uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 {
 	struct kh_pymemo *m;
 	uint32_t set, v;
@@ -836,7 +836,7 @@ static inline uint64_t thread_self(void)
  * Python), or 0. The thread is in C code called from Python with the GIL released
  * (Py_BEGIN_ALLOW_THREADS: SQLite, ctypes, compression): its frames stay as they were,
  * and no other thread changes them. */
-static __attribute__((noinline)) uint64_t own_tstate(void)
+static inline uint64_t own_tstate(void)
 {
 	const int *init = (const int *)(uintptr_t)tss_slot;
 	uint64_t ts;
@@ -850,22 +850,13 @@ static __attribute__((noinline)) uint64_t own_tstate(void)
 	return ts && ok_ptr(ts) && *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) == thread_self() ? ts : 0;
 }
 
-uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
+/* The stack of this allocation with the Python frames of thread state ts (this
+ * thread's). */
+static inline __attribute__((always_inline)) uint32_t capture_with(struct kh_thread *t, uint64_t ts, uint64_t ip,
+								   uint64_t sp, uint64_t bp)
 {
-	uint64_t ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED), cf, f;
+	uint64_t cf = *(const volatile uint64_t *)(uintptr_t)(ts + TS_CFRAME), f;
 	uint32_t id;
-	if (KH_UNLIKELY(!ts || !ok_ptr(ts) ||
-			*(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != thread_self())) {
-		/* another thread holds the GIL, or none: this thread's own state, if it
-		 * runs Python code (else the native stack) */
-		if (!(ts = own_tstate()))
-			return kh_capture_fast(t, ip, sp, bp);
-	} else if (KH_UNLIKELY(!kh_py_hooks_checked)) {
-		KH_CRIT_BEGIN(t);
-		check_hooks();
-		KH_CRIT_END(t);
-	}
-	cf = *(const volatile uint64_t *)(uintptr_t)(ts + TS_CFRAME);
 	f = ok_ptr(cf) ? *(const volatile uint64_t *)(uintptr_t)(cf + CF_CURRENT_FRAME) : 0;
 	if (!ok_ptr(f))
 		return kh_capture_fast(t, ip, sp, bp); /* no Python frame (start-up, the end) */
@@ -873,6 +864,32 @@ uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t b
 	id = kh_capture_fast(t, ip, sp, bp);
 	t->py_cut = 0;
 	return py_stack(t, id, f);
+}
+
+/* kh_py_capture when this thread does not hold the GIL (apart: the common case stays
+ * as small as it was). */
+static __attribute__((noinline)) uint32_t capture_nogil(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	uint64_t ts = own_tstate();
+	if (!ts)
+		return kh_capture_fast(t, ip, sp, bp); /* a thread that runs no Python */
+	return capture_with(t, ts, ip, sp, bp);
+}
+
+uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp)
+{
+	uint64_t ts = __atomic_load_n((const uint64_t *)(uintptr_t)tstate_slot, __ATOMIC_RELAXED);
+	/* another thread holds the GIL, or none: this thread's own state, if it runs
+	 * Python code (else the native stack) */
+	if (KH_UNLIKELY(!ts || !ok_ptr(ts) ||
+			*(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) != thread_self()))
+		return capture_nogil(t, ip, sp, bp);
+	if (KH_UNLIKELY(!kh_py_hooks_checked)) {
+		KH_CRIT_BEGIN(t);
+		check_hooks();
+		KH_CRIT_END(t);
+	}
+	return capture_with(t, ts, ip, sp, bp);
 }
 
 /* The same check where Python frames are not read (another version, or
