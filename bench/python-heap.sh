@@ -18,6 +18,9 @@
 #   kiln       kiln heap (every allocation, Python frames; pymalloc kept, hooked)
 #   native     kiln heap with KILN_HEAP_PYTHON=0 (native stacks: what Python frames add)
 #   sampled    kiln heap --sample 512K (Python frames)
+#   long-      the typical program run LONG_ROUNDS rounds (default 30, about 1.2 s): kiln
+#              heap's fixed costs (the interpreter's start and imports, whose stacks are
+#              all new; writing the profile at the end) spread over more work
 #   tracemalloc (fewer runs: it is slow)
 #   heaptrack  with PYTHONMALLOC=malloc too, so that it sees the same allocations
 #              (native stacks only; fewer runs)
@@ -28,7 +31,7 @@
 # time when the machine is busy.
 # The machine's load is printed before and after: on a shared machine, compare ratios
 # of the same round, and CPU time.
-#   bench/python-heap.sh      ROUNDS=10 APP_ROUNDS=10 REPS=7 TM_REPS=2 HT_REPS=1 PY=/usr/bin/python3
+#   bench/python-heap.sh      ROUNDS=10 APP_ROUNDS=10 LONG_ROUNDS=30 REPS=7 TM_REPS=2 HT_REPS=1 PY=/usr/bin/python3
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -38,6 +41,7 @@ PROG=$PWD/bench/python_alloc.py
 APP=$PWD/bench/python_app.py
 ROUNDS=${ROUNDS:-10}
 APP_ROUNDS=${APP_ROUNDS:-10}
+LONG_ROUNDS=${LONG_ROUNDS:-30}
 REPS=${REPS:-7}
 TM_REPS=${TM_REPS:-2}
 HT_REPS=${HT_REPS:-1}
@@ -46,7 +50,7 @@ trap 'rm -rf "$T"' EXIT
 export KILN_NO_PROGRESS=1
 [ -x "$KILN" ] && [ -x "$PY" ] || { echo "python-heap.sh: build first (make), and needs $PY"; exit 1; }
 HT=$(command -v heaptrack || true)
-echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $PY $("$PY" -V 2>&1 | cut -d' ' -f2), APP_ROUNDS=$APP_ROUNDS, ROUNDS=$ROUNDS, $REPS runs each"
+echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $PY $("$PY" -V 2>&1 | cut -d' ' -f2), APP_ROUNDS=$APP_ROUNDS, LONG_ROUNDS=$LONG_ROUNDS, ROUNDS=$ROUNDS, $REPS runs each"
 
 # run REP NAME CMD...: one timed run; appends "REP NAME wall_s cpu_s" to $T/runs
 run() {
@@ -65,6 +69,8 @@ for i in $(seq "$REPS"); do
 	run "$i" app-bare "$PY" "$APP" "$APP_ROUNDS" || exit 1
 	run "$i" app-kiln "$KILN" heap -q -o "$T/a.prof" -- "$PY" "$APP" "$APP_ROUNDS" || exit 1
 	run "$i" app-sampled "$KILN" heap -q --sample 512K -o "$T/as.prof" -- "$PY" "$APP" "$APP_ROUNDS" || exit 1
+	run "$i" long-bare "$PY" "$APP" "$LONG_ROUNDS" || exit 1
+	run "$i" long-kiln "$KILN" heap -q -o "$T/l.prof" -- "$PY" "$APP" "$LONG_ROUNDS" || exit 1
 	if [ "$i" -le "$TM_REPS" ]; then
 		run "$i" app-tracemalloc "$PY" -X tracemalloc=25 "$APP" "$APP_ROUNDS" || exit 1
 	fi
@@ -95,13 +101,15 @@ print("kiln's profile: %d allocations, Python frames in %d of the top call stack
 EOF
 done
 
-python3 - "$T/runs" <<'EOF'
+python3 - "$T/runs" "$LONG_ROUNDS" <<'EOF'
 import collections, statistics, sys
 runs = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
     rep, name, wall, cpu = line.split()
     runs[name][int(rep)] = (float(wall), float(cpu))
-for title, pre in (("python_app.py (a typical program)", "app-"), ("python_alloc.py (nothing but allocation)", "")):
+for title, pre in (("python_app.py (a typical program)", "app-"),
+                   ("python_app.py, %s rounds (the start and the end weigh less)" % sys.argv[2], "long-"),
+                   ("python_alloc.py (nothing but allocation)", "")):
     bare = runs[pre + "bare"]
     print("\n%s\n%-16s %7s %7s %7s  %-24s %7s  %s" % (title, "config", "min s", "median", "max s",
                                                    "x bare wall (same rep)", "cpu s", "x bare cpu (same rep)"))
