@@ -333,8 +333,8 @@ void kh_py_init(void); /* from the constructor, once the symbols are there */
 void kh_py_memo_pages(struct kh_tblock *b); /* kh_shm.c: b's Python memos' pages taken now */
 void kh_py_fork_child(void); /* from kh_fork_child() */
 /* The stack id of an allocation made at (ip, sp, bp) in a Python process: its native
- * stack (cut at the innermost eval loop when the thread holds the GIL) with its Python
- * frames. */
+ * stack (cut at the innermost eval loop when the thread runs Python code) with its
+ * Python frames. */
 uint32_t kh_py_capture(struct kh_thread *t, uint64_t ip, uint64_t sp, uint64_t bp);
 /* 0 while the hooks over CPython's allocators may still have been replaced by CPython
  * itself (PYTHONMALLOC, -X dev); kh_py_check_hooks puts them back once it is up. */
@@ -343,7 +343,7 @@ extern int kh_py_hooks_checked;
  * freed (kh_pyh_free looks at each block's type field, where a code object has it) */
 extern uint64_t kh_py_code_type;
 extern uint32_t kh_py_code_gen;
-void kh_py_code_dead(uint64_t addr); /* a code object is freed (with the GIL held) */
+void kh_py_code_dead(uint64_t addr); /* a code object is freed (with the GIL held; takes kh_stack_lock) */
 static inline void kh_py_code_freed(const void *p)
 {
 	if (KH_UNLIKELY(((const uint64_t *)p)[1] == kh_py_code_type))

@@ -799,7 +799,7 @@ static __attribute__((noinline)) uint32_t py_stack_read(struct kh_thread *t, str
 }
 
 /* The stack of native stack native_id with the Python frames from frame f, the
- * innermost of this thread (which holds the GIL). */
+ * innermost of this thread (which runs Python code: no other thread changes them). */
 static inline __attribute__((always_inline)) uint32_t py_stack(struct kh_thread *t, uint32_t native_id, uint64_t f)
 {
 	struct kh_pymemo *m;
@@ -846,7 +846,8 @@ static inline uint64_t own_tstate(void)
 	    __atomic_load_n((const uint64_t *)(uintptr_t)(tss_slot - RT_TSS_INITIALIZED + RT_FINALIZING),
 			    __ATOMIC_ACQUIRE))
 		return 0;
-	ts = (uint64_t)(uintptr_t)pthread_getspecific(*(const pthread_key_t *)(uintptr_t)(tss_slot + 4));
+	ts = (uint64_t)(uintptr_t)pthread_getspecific(
+		*(const pthread_key_t *)(uintptr_t)(tss_slot - RT_TSS_INITIALIZED + RT_TSS_KEY));
 	return ts && ok_ptr(ts) && *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) == thread_self() ? ts : 0;
 }
 

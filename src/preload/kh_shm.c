@@ -330,9 +330,6 @@ static int wait_ring(struct hp_slot_ctl *ctl, uint64_t head, uint64_t *tail_cach
 
 #define RESERVE_CHUNK (64u * 1024)
 
-/* Takes the tmpfs pages of the ring positions the first pass writes up to head + n
- * (MADV_POPULATE_WRITE fails where touching the page would raise SIGBUS). Returns 0,
- * or -1 when memory is short: the thread stops recording. */
 /* Takes the pages of a thread's Python chain memos at once, in a process whose Python
  * frames are read: they are probed (read) before they are written, so each would
  * fault twice, and a Python thread soon uses them all. Only a hint: on failure they
@@ -342,6 +339,9 @@ void kh_py_memo_pages(struct kh_tblock *b)
 	madvise(b->pymemo, sizeof(b->pymemo) & ~(size_t)4095, MADV_POPULATE_WRITE);
 }
 
+/* Takes the tmpfs pages of the ring positions the first pass writes up to head + n
+ * (MADV_POPULATE_WRITE fails where touching the page would raise SIGBUS). Returns 0,
+ * or -1 when memory is short: the thread stops recording. */
 int kh_ring_reserve(struct kh_thread *t, uint64_t upto)
 {
 	uint64_t words = t->mask + 1, target = upto >= words ? words : upto;

@@ -106,8 +106,11 @@ uint32_t kh_unwind_gen = 1;
 void kh_unwind_reset(void)
 {
 	struct cfi_cache *c = cache_new(CACHE_FIRST_BITS);
+	/* under the lock: a growth under way does not publish the old rules after this */
+	kh_lock(&cache_lock);
 	if (c)
 		__atomic_store_n(&cache, c, __ATOMIC_RELEASE);
+	kh_unlock(&cache_lock);
 	__atomic_add_fetch(&unwind_gen, 1, __ATOMIC_RELEASE);
 }
 
