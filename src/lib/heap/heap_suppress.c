@@ -114,8 +114,8 @@ int heap_supp_add_file(struct heap_supp *s, const char *path, char **text_out)
 	return rc;
 }
 
-/* Does the piece pat[0..len) occur in name at or after *from? Moves *from past it. */
-static int find_piece(const char *name, const char **from, const char *pat, size_t len, int at_start, int at_end)
+/* Does the piece pat[0..len) occur in the rest of the name, *from on? Moves *from past it. */
+static int find_piece(const char **from, const char *pat, size_t len, int at_start, int at_end)
 {
 	size_t nl = strlen(*from);
 	if (at_end) {
@@ -163,7 +163,7 @@ int heap_supp_template_match(const char *pattern, const char *name)
 		const char *star = memchr(p, '*', plen);
 		size_t len = star ? (size_t)(star - p) : plen;
 		int last = !star;
-		if (len && !find_piece(name, &from, p, len, first && anchor_start, last && anchor_end))
+		if (len && !find_piece(&from, p, len, first && anchor_start, last && anchor_end))
 			return 0;
 		if (!len && last && first && anchor_start && anchor_end && *from)
 			return 0; /* "^$": only the empty name */
