@@ -63,7 +63,7 @@
 
 int kh_py_on;
 static uint64_t tstate_slot; /* &_PyRuntime.gilstate.tstate_current */
-static uint64_t tss_slot;    /* &_PyRuntime.gilstate.autoTSSkey */
+static uint64_t runtime;     /* &_PyRuntime (0: Python frames not read) */
 static uint64_t code_type;   /* &PyCode_Type: what a code object's ob_type must be */
 uint64_t kh_py_code_type = 1;
 uint32_t kh_py_code_gen;
@@ -203,7 +203,7 @@ void kh_py_init(void)
 			kh_eval_len = sym->st_size;
 		}
 		tstate_slot = (uint64_t)(uintptr_t)rt + RT_TSTATE_CURRENT;
-		tss_slot = (uint64_t)(uintptr_t)rt + RT_TSS_INITIALIZED;
+		runtime = (uint64_t)(uintptr_t)rt;
 		__atomic_store_n(&kh_py_on, 1, __ATOMIC_RELEASE);
 		if (kh_tls.blk) /* this thread recorded before: its memos were not taken */
 			kh_py_memo_pages(kh_tls.blk);
@@ -838,16 +838,13 @@ static inline uint64_t thread_self(void)
  * and no other thread changes them. */
 static inline uint64_t own_tstate(void)
 {
-	const int *init = (const int *)(uintptr_t)tss_slot;
 	uint64_t ts;
 	/* not while the runtime ends: it frees the states of threads still running C code
 	 * (daemon threads) without clearing their keys */
-	if (!tss_slot || __atomic_load_n(init, __ATOMIC_RELAXED) != 1 ||
-	    __atomic_load_n((const uint64_t *)(uintptr_t)(tss_slot - RT_TSS_INITIALIZED + RT_FINALIZING),
-			    __ATOMIC_ACQUIRE))
+	if (!runtime || __atomic_load_n((const int *)(uintptr_t)(runtime + RT_TSS_INITIALIZED), __ATOMIC_RELAXED) != 1 ||
+	    __atomic_load_n((const uint64_t *)(uintptr_t)(runtime + RT_FINALIZING), __ATOMIC_ACQUIRE))
 		return 0;
-	ts = (uint64_t)(uintptr_t)pthread_getspecific(
-		*(const pthread_key_t *)(uintptr_t)(tss_slot - RT_TSS_INITIALIZED + RT_TSS_KEY));
+	ts = (uint64_t)(uintptr_t)pthread_getspecific(*(const pthread_key_t *)(uintptr_t)(runtime + RT_TSS_KEY));
 	return ts && ok_ptr(ts) && *(const volatile uint64_t *)(uintptr_t)(ts + TS_THREAD_ID) == thread_self() ? ts : 0;
 }
 
