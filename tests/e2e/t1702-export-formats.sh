@@ -73,7 +73,7 @@ expect "chrome .cpuprofile reads back: the same stacks and counts (threads merge
 	diff -u a b
 '
 expect "json: kiln's model as JSON; every sample, value, thread and frame is there" '
-	"$KILN" export -f json -o k.json "$KP" &&
+	"$KILN" export -f json -o k.json "$KP" && "$KILN" report --folded "$KP" >k.folded &&
 	python3 -c "
 import json, sys
 j = json.load(open(\"k.json\"))
@@ -84,7 +84,11 @@ assert [v[\"name\"] for v in j[\"value_types\"]] == [\"samples\", \"cpu_ns\"]
 assert all(len(col) == n for col in j[\"samples\"][\"values\"])
 names = {f[\"name\"] for f in j[\"frames\"]}
 assert {\"spin\", \"burn_a\", \"burn_b\"} <= names, names
-assert any(\"kernel\" in f[\"flags\"] for f in j[\"frames\"])
+# kernel frames keep their flag: those kiln report marks _[k] (a short run may have none)
+kern = {f[\"name\"] for f in j[\"frames\"] if \"kernel\" in f[\"flags\"]}
+marked = {x[:-4] for line in open(\"k.folded\") for x in line.rsplit(\" \", 1)[0].split(\";\") if x.endswith(\"_[k]\")}
+assert marked <= kern, marked - kern
+assert all(\"kernel\" in f[\"flags\"] for f in j[\"frames\"] if f[\"module\"] == \"[kernel.kallsyms]\")
 assert {t[\"comm\"] for t in j[\"threads\"]} >= {\"worker-a\", \"worker-b\"}
 for parent, frame in j[\"stacks\"]:
     assert 0 < frame <= len(j[\"frames\"])
