@@ -57,8 +57,9 @@ static void stack_text_get(struct stack_text *st, const struct kp_profile *p, kp
 		st->off[s] = start + 1;
 		st->len[s] = (uint32_t)(st->text.len - start);
 	}
-	*text = st->text.buf + st->off[s] - 1;
 	*len = st->len[s];
+	/* an empty stack's text may be in no buffer yet (no arithmetic on a null pointer) */
+	*text = *len ? st->text.buf + (st->off[s] - 1) : "";
 }
 
 int kf_speedscope_write(const struct kp_profile *p, const struct kf_write_opts *o, FILE *out)
