@@ -148,6 +148,45 @@ static void test_bounds_and_no_fde(void **state)
 	ks_session_free(s);
 }
 
+/* crt's functions have no FDE (crtbegin.o is built without unwind tables), and every
+ * program runs __do_global_dtors_aux at exit (a sample in __cxa_finalize below it was
+ * named "[callers3_strip]"): each is named after its own start, which the ELF gives
+ * (the fini and init arrays, DT_INIT, DT_FINI) or the end of the function before it. */
+static void test_functions_without_fde(void **state)
+{
+	(void)state;
+	char strip[PATH_MAX], named[PATH_MAX];
+	if (workload("callers3_strip", strip) != 0 || workload("callers3_O2", named) != 0)
+		skip();
+	struct ks_options o = { .no_lines = 1 };
+	struct ks_session *s = ks_session_new(&o);
+	struct kp_profile p;
+	kp_profile_init(&p);
+	const uint64_t bias = 0x40000000;
+	ks_mmap_elf(s, 9, bias, 0x100000, bias, strip, NULL, 0, PROT_READ | PROT_EXEC);
+	static const char *const fns[] = { "__do_global_dtors_aux", "frame_dummy", "_init", "_fini",
+					   "deregister_tm_clones" };
+	kp_frame_t ids[5];
+	for (int i = 0; i < 5; i++) {
+		uint64_t a = nm_addr(named, fns[i]);
+		assert_true(a != 0);
+		kp_frame_t out[4];
+		/* the function's last instruction before its end, as a return address is */
+		assert_int_equal(ks_resolve(s, &p, 9, bias + a + 4, 0, out, 4), 1);
+		const struct kp_frame *f = &p.frames[out[0]];
+		char want[64];
+		snprintf(want, sizeof(want), "callers3_strip+0x%llx", (unsigned long long)a);
+		assert_string_equal(kp_str_get(&p, f->name), want);
+		assert_true(f->flags & KP_FRAME_NOSYM);
+		ids[i] = out[0];
+	}
+	for (int i = 0; i < 5; i++)
+		for (int j = i + 1; j < 5; j++)
+			assert_int_not_equal(ids[i], ids[j]);
+	kp_profile_release(&p);
+	ks_session_free(s);
+}
+
 static void test_producer(void **state)
 {
 	(void)state;
@@ -190,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stripped_functions_stay_apart),
 		cmocka_unit_test(test_bounds_and_no_fde),
+		cmocka_unit_test(test_functions_without_fde),
 		cmocka_unit_test(test_producer),
 		cmocka_unit_test(test_dpkg_packages),
 	};

@@ -13,7 +13,14 @@
  * costs nothing until an address without a symbol needs it, and then one binary search
  * per distinct address (the resolve cache keeps each answer). The FDE's own pc_begin and
  * pc_range give the end; where its encoding is not the usual pc-relative sdata4, the
- * next function's start bounds it. */
+ * next function's start bounds it.
+ *
+ * A few functions have no FDE: crt's start-up and exit code (frame_dummy,
+ * __do_global_dtors_aux, which every program runs), _init and _fini, assembly written
+ * without CFI. An address between FDEs is named after the entry point the ELF itself
+ * gives there (e_entry, DT_INIT, DT_FINI, the init and fini arrays), else after the
+ * end of the function before it: a stable name for that stretch of code, never the
+ * bare module. */
 #include "symbols/sym_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +94,156 @@ static uint64_t entry_start(const struct ks_module *m, size_t i)
 	return m->fde_hdr + (uint64_t)(int64_t)rd32(m->fde_tab + 8 * i);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int add_entry(struct ks_module *m, size_t *cap, uint64_t a)
+{
+	if (!a)
+		return 0;
+	if (m->nentries == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		uint64_t *n = realloc(m->entries, nc * sizeof(*n));
+		if (!n)
+			return -1;
+		m->entries = n;
+		*cap = nc;
+	}
+	m->entries[m->nentries++] = a;
+	return 0;
+}
+
+/* The value of the pointer-sized slot at ELF address slot: its contents, or, where the
+ * linker left it 0 for the loader (lld does; GNU ld writes the value too), the addend
+ * of the RELATIVE relocation that fills it. */
+static uint64_t read_slot(struct ks_module *m, uint64_t slot, int wide, unsigned rel_type)
+{
+	uint64_t v = 0;
+	uint32_t v32;
+	if (wide ? ks_module_read(m, slot, &v, 8) != 0 : ks_module_read(m, slot, &v32, 4) != 0)
+		return 0;
+	if (!wide)
+		v = v32;
+	if (v || !rel_type)
+		return v;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(m->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		size_t n = d ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r;
+			if (gelf_getrela(d, (int)i, &r) && r.r_offset == slot &&
+			    GELF_R_TYPE(r.r_info) == rel_type)
+				return (uint64_t)r.r_addend;
+		}
+	}
+	return 0;
+}
+
+/* The executable sections and the entry points the ELF names (see sym_internal.h). */
+static void read_gap_info(struct ks_module *m)
+{
+	m->gap_state = 1;
+	GElf_Ehdr eh;
+	if (m->from_debug || !m->elf || !gelf_getehdr(m->elf, &eh))
+		return;
+	int wide = gelf_getclass(m->elf) == ELFCLASS64;
+	unsigned rel_type = eh.e_machine == EM_X86_64 ? 8 /* R_X86_64_RELATIVE */
+			    : eh.e_machine == EM_AARCH64 ? 1027 /* R_AARCH64_RELATIVE */ : 0;
+	size_t cap = 0, xcap = 0;
+	uint64_t arr[2][2] = { { 0, 0 }, { 0, 0 } }; /* init and fini arrays: address, size */
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(m->elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_EXECINSTR) && sh.sh_size) {
+			if (m->nxsecs == xcap) {
+				size_t nc = xcap ? xcap * 2 : 8;
+				uint64_t(*n)[2] = realloc(m->xsecs, nc * sizeof(*n));
+				if (!n)
+					return;
+				m->xsecs = n;
+				xcap = nc;
+			}
+			m->xsecs[m->nxsecs][0] = sh.sh_addr;
+			m->xsecs[m->nxsecs][1] = sh.sh_addr + sh.sh_size;
+			m->nxsecs++;
+		} else if (sh.sh_type == SHT_DYNAMIC && sh.sh_entsize) {
+			Elf_Data *d = elf_getdata(scn, NULL);
+			size_t n = d ? sh.sh_size / sh.sh_entsize : 0;
+			for (size_t i = 0; i < n; i++) {
+				GElf_Dyn dyn;
+				if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+					break;
+				switch (dyn.d_tag) {
+				case DT_INIT:
+				case DT_FINI:
+					if (add_entry(m, &cap, dyn.d_un.d_ptr) != 0)
+						return;
+					break;
+				case DT_INIT_ARRAY: arr[0][0] = dyn.d_un.d_ptr; break;
+				case DT_INIT_ARRAYSZ: arr[0][1] = dyn.d_un.d_val; break;
+				case DT_FINI_ARRAY: arr[1][0] = dyn.d_un.d_ptr; break;
+				case DT_FINI_ARRAYSZ: arr[1][1] = dyn.d_un.d_val; break;
+				}
+			}
+		}
+	}
+	if (add_entry(m, &cap, eh.e_entry) != 0)
+		return;
+	size_t w = wide ? 8 : 4;
+	for (int k = 0; k < 2; k++)
+		for (uint64_t i = 0; arr[k][0] && i < arr[k][1] / w && i < 4096; i++)
+			if (add_entry(m, &cap, read_slot(m, arr[k][0] + i * w, wide, rel_type)) != 0)
+				return;
+	if (m->nentries)
+		qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_u64);
+}
+
+/* vaddr lies between the functions the unwind tables cover: after the one ending at
+ * prev_end (0: none before it) and before the one starting at next (UINT64_MAX: none).
+ * Such code (crt's start-up and exit functions, _init and _fini, assembly without CFI)
+ * starts at an entry point the ELF names, or right after the function before it (or
+ * at the next 16-byte boundary, past the padding compilers put there), or at its
+ * section's start. Outside an executable section the address is no function's. */
+static int gap_bounds(struct ks_module *m, uint64_t vaddr, uint64_t prev_end, uint64_t next,
+		      uint64_t *start, uint64_t *end)
+{
+	if (!m->gap_state)
+		read_gap_info(m);
+	const uint64_t(*x)[2] = NULL;
+	for (size_t i = 0; i < m->nxsecs && !x; i++)
+		if (vaddr >= m->xsecs[i][0] && vaddr < m->xsecs[i][1])
+			x = &m->xsecs[i];
+	if (!x)
+		return -1;
+	uint64_t lo = prev_end > (*x)[0] ? prev_end : (*x)[0];
+	uint64_t hi = next < (*x)[1] ? next : (*x)[1];
+	if (vaddr < lo || vaddr >= hi)
+		return -1;
+	uint64_t s = lo, al = (lo + 15) & ~(uint64_t)15;
+	if (al <= vaddr)
+		s = al;
+	uint64_t e = hi;
+	for (size_t i = 0; i < m->nentries; i++) {
+		uint64_t a = m->entries[i];
+		if (a >= lo && a <= vaddr && a > s)
+			s = a;
+		else if (a > vaddr && a < e)
+			e = a;
+	}
+	*start = s;
+	*end = e;
+	return 0;
+}
+
 int ks_fde_bounds(struct ks_module *m, uint64_t vaddr, uint64_t *start, uint64_t *end)
 {
 	if (m->state != KS_MOD_OPEN)
@@ -103,11 +260,12 @@ int ks_fde_bounds(struct ks_module *m, uint64_t vaddr, uint64_t *start, uint64_t
 		else
 			hi = mid;
 	}
+	uint64_t next = lo < m->fde_n ? entry_start(m, lo) : UINT64_MAX;
 	if (!lo)
-		return -1;
+		return gap_bounds(m, vaddr, 0, next, start, end);
 	size_t i = lo - 1;
 	uint64_t s = entry_start(m, i);
-	uint64_t e = lo < m->fde_n ? entry_start(m, lo) : UINT64_MAX;
+	uint64_t e = next;
 	/* the FDE itself: length, CIE pointer, pc_begin, pc_range (pc-relative sdata4) */
 	uint64_t fde = m->fde_hdr + (uint64_t)(int64_t)rd32(m->fde_tab + 8 * i + 4);
 	unsigned char b[16];
@@ -119,8 +277,8 @@ int ks_fde_bounds(struct ks_module *m, uint64_t vaddr, uint64_t *start, uint64_t
 		    s + range <= e)
 			e = s + range;
 	}
-	if (vaddr >= e)
-		return -1; /* in a gap between functions (padding, data) */
+	if (vaddr >= e) /* past its function: padding, or code the tables leave out */
+		return gap_bounds(m, vaddr, e, next, start, end);
 	*start = s;
 	*end = e;
 	return 0;

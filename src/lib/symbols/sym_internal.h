@@ -85,6 +85,14 @@ struct ks_module {
 	const unsigned char *fde_tab;
 	size_t fde_n;
 	uint64_t fde_hdr;       /* ELF address of .eh_frame_hdr: the table's base */
+	/* code the unwind tables leave out (crt's start-up and exit functions, _init,
+	 * _fini): the executable sections' ranges and the entry points the ELF itself
+	 * names (e_entry, DT_INIT, DT_FINI, the init and fini arrays), sorted */
+	int gap_state;          /* 0 not read, 1 read */
+	uint64_t (*xsecs)[2];   /* [start, end) of each SHF_EXECINSTR section */
+	size_t nxsecs;
+	uint64_t *entries;
+	size_t nentries;
 };
 
 struct ks_cuidx;

@@ -276,6 +276,8 @@ void ks_module_free(struct ks_module *m)
 		dwfl_end(m->dwfl);
 	free(m->loads);
 	free(m->syms);
+	free(m->xsecs);
+	free(m->entries);
 	free(m);
 }
 
