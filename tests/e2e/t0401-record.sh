@@ -208,4 +208,14 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
 else
 	skip "perf_event_paranoid refusal" "needs root, setpriv and perf_event_paranoid >= 2"
 fi
+expect "samples taken while exec loads the program: the kernel stack alone, never under [truncated]" '
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12; do
+		"$KILN" record -q -F 20000 -o e$i.prof -- "$WORKLOADS/callers3_strip" 5 >/dev/null 2>&1 &&
+		"$KILN" report -i e$i.prof --folded >>all.folded || exit 1
+	done
+	# the counters start inside execve: some samples land there (this checks the test)
+	grep -q "execve" all.folded &&
+	grep -q "^callers3_strip;entry_SYSCALL_64[^;]*;[^ ]*execve" all.folded &&
+	! grep "execve" all.folded | grep -q "\[truncated\]\|\[unknown\]"
+'
 finish

@@ -164,6 +164,7 @@ static void on_comm(struct kc_sampler *r, const struct kc_sideband *sb)
 		t->pid = pid;
 		set_comm(t, sb->u.comm.comm ? sb->u.comm.comm : "");
 	}
+	t->in_exec = sb->u.comm.exec;
 	kc_task_find(&r->procs, pid, 1);
 }
 
@@ -320,9 +321,22 @@ static void on_sample(struct kc_sampler *r, const void *rec, size_t len)
 		}
 	}
 
+	/* A sample taken while exec loads the new program (the counters start at exec, the
+	 * program's segments are mapped after) has the old program's user registers and a
+	 * stack in the new address space: no user stack at all, not a truncated one. The
+	 * first sample at a known address (or taken in user mode) ends that window. */
+	int stale_user = 0;
+	if (t->in_exec) {
+		if ((s.misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_USER ||
+		    (nu && ks_addr_mapped(r->sym, (int)s.pid, r->uaddr[0])))
+			t->in_exec = 0;
+		else if (nk)
+			stale_user = 1, nu = 0;
+	}
+
 	/* --call-graph dwarf/auto: the user stack from CFI (issue 6) */
 	int truncated = 0, unwound = 0;
-	if (r->call_graph != KC_CG_FP) {
+	if (r->call_graph != KC_CG_FP && !stale_user) {
 		struct kc_unwind_result ur;
 		int n = kc_unwind_user(r->sym, r->call_graph, &s, r->uaddr, nu, r->dwaddr, MAX_FRAMES - 1, &ur);
 		if (n > 0) {

@@ -34,6 +34,7 @@ struct kc_task {
 	int sampled;       /* has samples (what -a's summary counts) */
 	int exited;        /* its EXIT record was seen (dropped at the next window) */
 	int told;          /* processes: on_proc heard of its first sample */
+	int in_exec;       /* threads: exec'd, its new program's code not seen running yet */
 	void *user;        /* processes: the on_proc caller's data (freed with free_user
 			    * when the process is dropped) */
 	char comm[32];     /* threads: current name */

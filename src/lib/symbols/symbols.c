@@ -221,6 +221,12 @@ struct ks_proc *ks_proc_get(struct ks_session *s, int pid, int create)
 	return &s->procs[i];
 }
 
+int ks_addr_mapped(struct ks_session *s, int pid, uint64_t addr)
+{
+	struct ks_proc *pr = ks_proc_get(s, pid, 0);
+	return pr && ks_proc_find(pr, addr) != NULL;
+}
+
 struct ks_map *ks_proc_find(struct ks_proc *pr, uint64_t addr)
 {
 	if (!pr->nr)

@@ -63,6 +63,8 @@ void ks_fork(struct ks_session *s, int ppid, int pid);
 void ks_exec(struct ks_session *s, int pid);
 /* pid ended: its maps are dropped and their memory freed. */
 void ks_exit(struct ks_session *s, int pid);
+/* 1 when addr lies in a mapping of pid the session knows. */
+int ks_addr_mapped(struct ks_session *s, int pid, uint64_t addr);
 
 /* ---- resolving ---- */
 
