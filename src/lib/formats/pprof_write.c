@@ -40,8 +40,12 @@ struct wr {
 	kp_frame_t *lf;
 	size_t nlf, lf_alloc;
 	/* location ids (leaf first) per stack, built once per distinct stack */
-	uint64_t **stack_locs;
+	uint64_t *lpool;          /* every stack's ids, back to back */
+	size_t nlpool, lpool_alloc;
+	size_t *stack_off;        /* per stack: its offset in lpool + 1 (0: not built) */
 	uint32_t *stack_nlocs;
+	kp_frame_t *run;          /* scratch: one location's frames */
+	size_t run_alloc;
 };
 
 static int64_t wstr(struct wr *w, kp_str_t id)
@@ -156,45 +160,49 @@ static uint64_t location_of(struct wr *w, const kp_frame_t *run, uint32_t n)
 	return ++w->nlocs;
 }
 
-/* Location ids of stack s, leaf first. */
+/* Location ids of stack s, leaf first, appended to lpool. */
 static void stack_locations(struct wr *w, kp_stack_t s)
 {
 	const struct kp_profile *p = w->p;
-	uint32_t depth = kp_stack_depth(p, s);
-	uint64_t *locs = xmalloc((depth ? depth : 1) * sizeof(*locs));
-	kp_frame_t *run = xmalloc((depth ? depth : 1) * sizeof(*run));
-	uint32_t nl = 0;
+	size_t first = w->nlpool;
 	kp_stack_t cur = s;
 	while (cur) {
 		uint32_t n = 0;
 		/* collect leafward frames inlined into a caller, up to the caller */
 		for (;;) {
 			kp_frame_t f = p->stacks[cur].frame;
-			run[n++] = f;
+			ALLOC_GROW(w->run, n + 1, w->run_alloc);
+			w->run[n++] = f;
 			kp_stack_t parent = p->stacks[cur].parent;
 			cur = parent;
 			if (!(p->frames[f].flags & KP_FRAME_INLINE) || !parent)
 				break;
 		}
 		/* run is leaf..caller; locations want caller first */
+		kp_frame_t *run = w->run;
 		for (uint32_t i = 0; i < n / 2; i++) {
 			kp_frame_t t = run[i];
 			run[i] = run[n - 1 - i];
 			run[n - 1 - i] = t;
 		}
-		locs[nl++] = location_of(w, run, n);
+		uint64_t id = location_of(w, run, n);
+		ALLOC_GROW(w->lpool, w->nlpool + 1, w->lpool_alloc);
+		w->lpool[w->nlpool++] = id;
 	}
-	free(run);
-	w->stack_locs[s] = locs;
-	w->stack_nlocs[s] = nl;
+	w->stack_off[s] = first + 1;
+	w->stack_nlocs[s] = (uint32_t)(w->nlpool - first);
 }
 
-/* A protobuf-c output buffer that gzips into a FILE. */
+/* A protobuf-c output buffer that gzips into a FILE. protobuf-c appends each field on
+ * its own (millions of pieces of a few bytes): they are gathered into ibuf first, so
+ * that deflate and fwrite see 64 KiB at a time. */
 struct gz_sink {
 	ProtobufCBuffer base;
 	z_stream zs;
 	FILE *out;
 	int gzip, err;
+	size_t ilen;
+	unsigned char ibuf[1 << 16];
 	unsigned char obuf[1 << 16];
 };
 
@@ -225,9 +233,28 @@ static void gz_push(struct gz_sink *g, const uint8_t *data, size_t len, int flus
 	} while (g->zs.avail_out == 0 || (flush == Z_FINISH && g->zs.avail_in));
 }
 
+/* Writes out what ibuf holds. */
+static void gz_drain(struct gz_sink *g)
+{
+	if (g->ilen)
+		gz_push(g, g->ibuf, g->ilen, Z_NO_FLUSH);
+	g->ilen = 0;
+}
+
 static void gz_append(ProtobufCBuffer *b, size_t len, const uint8_t *data)
 {
 	struct gz_sink *g = (struct gz_sink *)b;
+	if (len <= sizeof(g->ibuf) - g->ilen) {
+		memcpy(g->ibuf + g->ilen, data, len);
+		g->ilen += len;
+		return;
+	}
+	gz_drain(g);
+	if (len < sizeof(g->ibuf)) {
+		memcpy(g->ibuf, data, len);
+		g->ilen = len;
+		return;
+	}
 	/* deflate takes at most 4 GiB at a time */
 	while (len) {
 		size_t n = len > (1u << 30) ? (1u << 30) : len;
@@ -299,7 +326,7 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 	w.frame_func = xcalloc(p->nframes + 1, sizeof(*w.frame_func));
 	w.frame_loc = xcalloc(p->nframes + 1, sizeof(*w.frame_loc));
 	w.mod_map = xcalloc(p->strings.nr + 1, sizeof(*w.mod_map));
-	w.stack_locs = xcalloc(p->nstacks, sizeof(*w.stack_locs));
+	w.stack_off = xcalloc(p->nstacks, sizeof(*w.stack_off));
 	w.stack_nlocs = xcalloc(p->nstacks, sizeof(*w.stack_nlocs));
 	ALLOC_GROW(w.strs, 1, w.strs_alloc);
 	w.strs[w.nstrs++] = "";
@@ -360,7 +387,7 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 	/* samples, one per distinct (stack, thread) */
 	sums = xcalloc(p->nsamples ? p->nsamples * p->nvalues : 1, sizeof(*sums));
 	samples = xcalloc(p->nsamples ? p->nsamples : 1, sizeof(*samples));
-	uint32_t *samp_thread = xmalloc((p->nsamples ? p->nsamples : 1) * sizeof(*samp_thread));
+	kp_stack_t *samp_stack = xmalloc((p->nsamples ? p->nsamples : 1) * sizeof(*samp_stack));
 	for (size_t i = 0; i < p->nsamples; i++) {
 		kp_stack_t s = p->sample_stack[i];
 		uint32_t t = p->sample_thread[i];
@@ -372,11 +399,9 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 		uint32_t si = *slot;
 		if (!found) {
 			perftools__profiles__sample__init(&samples[si]);
-			if (s && !w.stack_locs[s])
+			if (s && !w.stack_off[s])
 				stack_locations(&w, s);
-			samples[si].n_location_id = w.stack_nlocs[s];
-			samples[si].location_id = w.stack_locs[s];
-			samp_thread[si] = t;
+			samp_stack[si] = s;
 			if (t && t < p->nthreads) {
 				samples[si].n_label = p->threads[t].pid >= 0 ? 3 : 2;
 				samples[si].label = &label_ptrs[t * 3 + (p->threads[t].pid >= 0 ? 0 : 1)];
@@ -385,7 +410,13 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 		for (uint32_t v = 0; v < p->nvalues; v++)
 			sums[(size_t)si * p->nvalues + v] += kp_sample_value(p, i, v);
 	}
-	free(samp_thread);
+	/* the pool has stopped moving: point each sample at its stack's ids */
+	for (size_t i = 0; i < nsamp; i++) {
+		kp_stack_t s = samp_stack[i];
+		samples[i].n_location_id = w.stack_nlocs[s];
+		samples[i].location_id = w.stack_nlocs[s] ? w.lpool + (w.stack_off[s] - 1) : NULL;
+	}
+	free(samp_stack);
 	ivals = xmalloc((nsamp ? nsamp : 1) * p->nvalues * sizeof(*ivals));
 	sample_ptrs = xmalloc((nsamp ? nsamp : 1) * sizeof(*sample_ptrs));
 	for (size_t i = 0; i < nsamp; i++) {
@@ -472,6 +503,7 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 	}
 	errno = 0;
 	perftools__profiles__profile__pack_to_buffer(&pr, &g->base);
+	gz_drain(g);
 	if (g->gzip) {
 		gz_push(g, NULL, 0, Z_FINISH);
 		deflateEnd(&g->zs);
@@ -484,10 +516,10 @@ int kf_pprof_write(const struct kp_profile *p, const struct kf_write_opts *o, FI
 	}
 	free(g);
 out:
-	for (size_t i = 0; i < p->nstacks; i++)
-		free(w.stack_locs[i]);
-	free(w.stack_locs);
+	free(w.lpool);
+	free(w.stack_off);
 	free(w.stack_nlocs);
+	free(w.run);
 	free(w.sidx);
 	free(w.strs);
 	for (size_t i = 0; i < w.nowned; i++)
