@@ -62,6 +62,7 @@ struct heap_sym {
 	pthread_mutex_t lock;
 	pthread_cond_t work, done;
 	struct strbuf cmds, results;
+	struct strbuf scratch; /* the command being built (the reader's thread only) */
 	size_t queued;     /* stacks queued and not yet collected */
 	int busy;          /* the symbolizer is working on a swapped-out batch */
 	int stop;
@@ -657,16 +658,28 @@ struct heap_sym *heap_sym_new(struct kp_profile *p)
 }
 
 /* Appends a command; runs it at once when there is no thread. */
-static void queue(struct heap_sym *hs, const struct strbuf *cmd)
+/* The reader's buffer for a new command (reused: no allocation per command). */
+static struct strbuf *cmd_start(struct heap_sym *hs)
 {
+	strbuf_reset(&hs->scratch);
+	return &hs->scratch;
+}
+
+/* Hands the command built in hs->scratch to the symbolizer; a stack (counted) is one
+ * more result the reader waits for. */
+static void queue(struct heap_sym *hs, int counted)
+{
+	const struct strbuf *cmd = &hs->scratch;
 	if (!hs->threaded) {
 		struct strbuf out = STRBUF_INIT;
+		hs->queued += (size_t)counted;
 		run_commands(hs, cmd, &out);
 		strbuf_add(&hs->results, out.buf, out.len);
 		strbuf_release(&out);
 		return;
 	}
 	pthread_mutex_lock(&hs->lock);
+	hs->queued += (size_t)counted;
 	strbuf_add(&hs->cmds, cmd->buf, cmd->len);
 	pthread_cond_signal(&hs->work);
 	pthread_mutex_unlock(&hs->lock);
@@ -675,54 +688,45 @@ static void queue(struct heap_sym *hs, const struct strbuf *cmd)
 void heap_sym_module(struct heap_sym *hs, int pid, uint64_t start, uint64_t len, uint64_t pgoff,
 		     const char *path, const unsigned char *build_id, size_t build_id_len, int prot)
 {
-	struct strbuf c = STRBUF_INIT;
-	put_u32(&c, CMD_MODULE);
-	put_u32(&c, (uint32_t)pid);
-	put_u32(&c, (uint32_t)prot);
-	put_u64(&c, start);
-	put_u64(&c, len);
-	put_u64(&c, pgoff);
-	put_str(&c, path, (uint32_t)strlen(path));
-	put_str(&c, (const char *)build_id, (uint32_t)build_id_len);
-	queue(hs, &c);
-	strbuf_release(&c);
+	struct strbuf *c = cmd_start(hs);
+	put_u32(c, CMD_MODULE);
+	put_u32(c, (uint32_t)pid);
+	put_u32(c, (uint32_t)prot);
+	put_u64(c, start);
+	put_u64(c, len);
+	put_u64(c, pgoff);
+	put_str(c, path, (uint32_t)strlen(path));
+	put_str(c, (const char *)build_id, (uint32_t)build_id_len);
+	queue(hs, 0);
 }
 
 void heap_sym_fork(struct heap_sym *hs, int ppid, int pid)
 {
-	struct strbuf c = STRBUF_INIT;
-	put_u32(&c, CMD_FORK);
-	put_u32(&c, (uint32_t)ppid);
-	put_u32(&c, (uint32_t)pid);
-	queue(hs, &c);
-	strbuf_release(&c);
+	struct strbuf *c = cmd_start(hs);
+	put_u32(c, CMD_FORK);
+	put_u32(c, (uint32_t)ppid);
+	put_u32(c, (uint32_t)pid);
+	queue(hs, 0);
 }
 
 void heap_sym_exec(struct heap_sym *hs, int pid)
 {
-	struct strbuf c = STRBUF_INIT;
-	put_u32(&c, CMD_EXEC);
-	put_u32(&c, (uint32_t)pid);
-	queue(hs, &c);
-	strbuf_release(&c);
+	struct strbuf *c = cmd_start(hs);
+	put_u32(c, CMD_EXEC);
+	put_u32(c, (uint32_t)pid);
+	queue(hs, 0);
 }
 
 void heap_sym_stack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n)
 {
-	struct strbuf c = STRBUF_INIT;
-	put_u32(&c, CMD_STACK);
-	put_u64(&c, (uint64_t)(uintptr_t)owner);
-	put_u32(&c, id);
-	put_u32(&c, (uint32_t)pid);
-	put_u32(&c, (uint32_t)n);
-	strbuf_add(&c, ips, n * 8);
-	if (hs->threaded)
-		pthread_mutex_lock(&hs->lock);
-	hs->queued++;
-	if (hs->threaded)
-		pthread_mutex_unlock(&hs->lock);
-	queue(hs, &c);
-	strbuf_release(&c);
+	struct strbuf *c = cmd_start(hs);
+	put_u32(c, CMD_STACK);
+	put_u64(c, (uint64_t)(uintptr_t)owner);
+	put_u32(c, id);
+	put_u32(c, (uint32_t)pid);
+	put_u32(c, (uint32_t)n);
+	strbuf_add(c, ips, n * 8);
+	queue(hs, 1);
 }
 
 
@@ -733,48 +737,40 @@ void heap_sym_py_internals(struct heap_sym *hs, int keep)
 
 void heap_sym_pyinfo(struct heap_sym *hs, int pid, const char *path, size_t len)
 {
-	struct strbuf c = STRBUF_INIT;
-	put_u32(&c, CMD_PYINFO);
-	put_u32(&c, (uint32_t)pid);
-	put_str(&c, path, (uint32_t)len);
-	queue(hs, &c);
-	strbuf_release(&c);
+	struct strbuf *c = cmd_start(hs);
+	put_u32(c, CMD_PYINFO);
+	put_u32(c, (uint32_t)pid);
+	put_str(c, path, (uint32_t)len);
+	queue(hs, 0);
 }
 
 void heap_sym_pycode(struct heap_sym *hs, int pid, uint64_t addr, int first, const char *qualname, size_t nq,
 		     const char *file, size_t nf, const uint8_t *lt, size_t nl)
 {
-	struct strbuf c = STRBUF_INIT;
-	put_u32(&c, CMD_PYCODE);
-	put_u32(&c, (uint32_t)pid);
-	put_u64(&c, addr);
-	put_u32(&c, (uint32_t)first);
-	put_str(&c, qualname, (uint32_t)nq);
-	put_str(&c, file, (uint32_t)nf);
-	put_str(&c, (const char *)lt, (uint32_t)nl);
-	queue(hs, &c);
-	strbuf_release(&c);
+	struct strbuf *c = cmd_start(hs);
+	put_u32(c, CMD_PYCODE);
+	put_u32(c, (uint32_t)pid);
+	put_u64(c, addr);
+	put_u32(c, (uint32_t)first);
+	put_str(c, qualname, (uint32_t)nq);
+	put_str(c, file, (uint32_t)nf);
+	put_str(c, (const char *)lt, (uint32_t)nl);
+	queue(hs, 0);
 }
 
 void heap_sym_pystack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n,
 		      const uint64_t *py, size_t np)
 {
-	struct strbuf c = STRBUF_INIT;
-	put_u32(&c, CMD_PYSTACK);
-	put_u64(&c, (uint64_t)(uintptr_t)owner);
-	put_u32(&c, id);
-	put_u32(&c, (uint32_t)pid);
-	put_u32(&c, (uint32_t)n);
-	put_u32(&c, (uint32_t)np);
-	strbuf_add(&c, ips, n * 8);
-	strbuf_add(&c, py, np * 16);
-	if (hs->threaded)
-		pthread_mutex_lock(&hs->lock);
-	hs->queued++;
-	if (hs->threaded)
-		pthread_mutex_unlock(&hs->lock);
-	queue(hs, &c);
-	strbuf_release(&c);
+	struct strbuf *c = cmd_start(hs);
+	put_u32(c, CMD_PYSTACK);
+	put_u64(c, (uint64_t)(uintptr_t)owner);
+	put_u32(c, id);
+	put_u32(c, (uint32_t)pid);
+	put_u32(c, (uint32_t)n);
+	put_u32(c, (uint32_t)np);
+	strbuf_add(c, ips, n * 8);
+	strbuf_add(c, py, np * 16);
+	queue(hs, 1);
 }
 
 size_t heap_sym_collect(struct heap_sym *hs, int wait, heap_sym_done_fn done, void *ctx)
@@ -873,6 +869,7 @@ void heap_sym_free(struct heap_sym *hs)
 	kp_profile_release(&hs->priv);
 	free(hs->maps);
 	strbuf_release(&hs->cmds);
+	strbuf_release(&hs->scratch);
 	strbuf_release(&hs->results);
 	strbuf_release(&hs->batch);
 	for (size_t i = 0; i < hs->nspaces; i++)

@@ -42,7 +42,7 @@ struct ks_sframe {
 struct ks_sym {
 	uint64_t addr;
 	uint64_t end;       /* exclusive; for size-0 symbols, the next symbol's address */
-	const char *name;   /* raw (mangled) name, interned */
+	const char *name;   /* raw (mangled) name: in the module's symbol table, or interned */
 	const char *dname;  /* demangled name, computed on first use */
 	int unsized;        /* size 0 in the symbol table: end is where the next begins */
 };

@@ -505,7 +505,10 @@ static void load_symbols(struct ks_session *s, struct ks_module *m)
 				  tmp[i].sec_end > tmp[i].addr ? tmp[i].sec_end :
 								 exec_segment_end(m, tmp[i].addr);
 		m->syms[ns].unsized = !tmp[i].size;
-		m->syms[ns].name = ks_internz(&s->pool, tmp[i].name);
+		/* the symbol table's own string (libdwfl keeps it while the module is
+		 * open, which is until the session ends): only names asked for get copied,
+		 * when they become frames */
+		m->syms[ns].name = tmp[i].name;
 		ns++;
 	}
 	for (size_t i = 0; i + 1 < ns; i++)
