@@ -116,19 +116,12 @@ static int add_entry(struct ks_module *m, size_t *cap, uint64_t a)
 	return 0;
 }
 
-/* The value of the pointer-sized slot at ELF address slot: its contents, or, where the
- * linker left it 0 for the loader (lld does; GNU ld writes the value too), the addend
- * of the RELATIVE relocation that fills it. */
-static uint64_t read_slot(struct ks_module *m, uint64_t slot, int wide, unsigned rel_type)
+/* The entries of the init and fini arrays (arr: address and size of each) that the
+ * linker left 0 for the loader (lld does; GNU ld writes the value too): the addends of
+ * the RELATIVE relocations that fill them, in one pass over the relocations. */
+static int relocated_slots(struct ks_module *m, const uint64_t arr[2][2], unsigned rel_type,
+			   size_t *cap)
 {
-	uint64_t v = 0;
-	uint32_t v32;
-	if (wide ? ks_module_read(m, slot, &v, 8) != 0 : ks_module_read(m, slot, &v32, 4) != 0)
-		return 0;
-	if (!wide)
-		v = v32;
-	if (v || !rel_type)
-		return v;
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(m->elf, scn))) {
 		GElf_Shdr sh;
@@ -138,9 +131,12 @@ static uint64_t read_slot(struct ks_module *m, uint64_t slot, int wide, unsigned
 		size_t n = d ? sh.sh_size / sh.sh_entsize : 0;
 		for (size_t i = 0; i < n; i++) {
 			GElf_Rela r;
-			if (gelf_getrela(d, (int)i, &r) && r.r_offset == slot &&
-			    GELF_R_TYPE(r.r_info) == rel_type)
-				return (uint64_t)r.r_addend;
+			if (!gelf_getrela(d, (int)i, &r) || GELF_R_TYPE(r.r_info) != rel_type)
+				continue;
+			for (int k = 0; k < 2; k++)
+				if (arr[k][0] && r.r_offset >= arr[k][0] && r.r_offset - arr[k][0] < arr[k][1] &&
+				    add_entry(m, cap, (uint64_t)r.r_addend) != 0)
+					return -1;
 		}
 	}
 	return 0;
@@ -199,10 +195,21 @@ static void read_gap_info(struct ks_module *m)
 	if (add_entry(m, &cap, eh.e_entry) != 0)
 		return;
 	size_t w = wide ? 8 : 4;
+	int zeros = 0;
 	for (int k = 0; k < 2; k++)
-		for (uint64_t i = 0; arr[k][0] && i < arr[k][1] / w && i < 4096; i++)
-			if (add_entry(m, &cap, read_slot(m, arr[k][0] + i * w, wide, rel_type)) != 0)
+		for (uint64_t i = 0; arr[k][0] && i < arr[k][1] / w && i < 65536; i++) {
+			uint64_t v = 0;
+			uint32_t v32 = 0;
+			if (wide ? ks_module_read(m, arr[k][0] + i * w, &v, 8) != 0
+				 : ks_module_read(m, arr[k][0] + i * w, &v32, 4) != 0)
+				break;
+			v = wide ? v : v32;
+			zeros += !v;
+			if (add_entry(m, &cap, v) != 0)
 				return;
+		}
+	if (zeros && rel_type && relocated_slots(m, arr, rel_type, &cap) != 0)
+		return;
 	if (m->nentries)
 		qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_u64);
 }
