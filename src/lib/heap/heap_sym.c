@@ -657,7 +657,6 @@ struct heap_sym *heap_sym_new(struct kp_profile *p)
 	return hs;
 }
 
-/* Appends a command; runs it at once when there is no thread. */
 /* The reader's buffer for a new command (reused: no allocation per command). */
 static struct strbuf *cmd_start(struct heap_sym *hs)
 {
@@ -665,8 +664,8 @@ static struct strbuf *cmd_start(struct heap_sym *hs)
 	return &hs->scratch;
 }
 
-/* Hands the command built in hs->scratch to the symbolizer; a stack (counted) is one
- * more result the reader waits for. */
+/* Hands the command built in hs->scratch to the symbolizer (runs it at once when there
+ * is no thread); a stack (counted) is one more result the reader waits for. */
 static void queue(struct heap_sym *hs, int counted)
 {
 	const struct strbuf *cmd = &hs->scratch;
