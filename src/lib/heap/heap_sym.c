@@ -716,14 +716,21 @@ void heap_sym_exec(struct heap_sym *hs, int pid)
 	queue(hs, 0);
 }
 
-void heap_sym_stack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n)
+/* A stack command's start: what it is, whose stack id, the process, the native depth. */
+static struct strbuf *stack_cmd(struct heap_sym *hs, uint32_t type, void *owner, uint32_t id, int pid, size_t n)
 {
 	struct strbuf *c = cmd_start(hs);
-	put_u32(c, CMD_STACK);
+	put_u32(c, type);
 	put_u64(c, (uint64_t)(uintptr_t)owner);
 	put_u32(c, id);
 	put_u32(c, (uint32_t)pid);
 	put_u32(c, (uint32_t)n);
+	return c;
+}
+
+void heap_sym_stack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n)
+{
+	struct strbuf *c = stack_cmd(hs, CMD_STACK, owner, id, pid, n);
 	strbuf_add(c, ips, n * 8);
 	queue(hs, 1);
 }
@@ -760,12 +767,7 @@ void heap_sym_pycode(struct heap_sym *hs, int pid, uint64_t addr, int first, con
 void heap_sym_pystack(struct heap_sym *hs, void *owner, uint32_t id, int pid, const uint64_t *ips, size_t n,
 		      const uint64_t *py, size_t np)
 {
-	struct strbuf *c = cmd_start(hs);
-	put_u32(c, CMD_PYSTACK);
-	put_u64(c, (uint64_t)(uintptr_t)owner);
-	put_u32(c, id);
-	put_u32(c, (uint32_t)pid);
-	put_u32(c, (uint32_t)n);
+	struct strbuf *c = stack_cmd(hs, CMD_PYSTACK, owner, id, pid, n);
 	put_u32(c, (uint32_t)np);
 	strbuf_add(c, ips, n * 8);
 	strbuf_add(c, py, np * 16);
