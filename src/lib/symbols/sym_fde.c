@@ -239,13 +239,18 @@ static int gap_bounds(struct ks_module *m, uint64_t vaddr, uint64_t prev_end, ui
 	if (al <= vaddr)
 		s = al;
 	uint64_t e = hi;
-	for (size_t i = 0; i < m->nentries; i++) {
-		uint64_t a = m->entries[i];
-		if (a >= lo && a <= vaddr && a > s)
-			s = a;
-		else if (a > vaddr && a < e)
-			e = a;
+	size_t l = 0, h = m->nentries; /* the first entry point after vaddr */
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+		if (m->entries[mid] <= vaddr)
+			l = mid + 1;
+		else
+			h = mid;
 	}
+	if (l < m->nentries && m->entries[l] < e)
+		e = m->entries[l];
+	if (l && m->entries[l - 1] >= lo && m->entries[l - 1] > s)
+		s = m->entries[l - 1];
 	*start = s;
 	*end = e;
 	return 0;
