@@ -53,6 +53,25 @@ static uint64_t nm_addr(const char *prog, const char *name)
 	return found;
 }
 
+/* Resolves byte off of function fn (its address from nm of named) in the stripped
+ * program mapped at bias for pid: one frame, named "callers3_strip+0xSTART" (START
+ * being fn's address), flagged NOSYM; its id. */
+static kp_frame_t expect_fde_named(struct ks_session *s, struct kp_profile *p, int pid, uint64_t bias,
+				   const char *named, const char *fn, uint64_t off)
+{
+	uint64_t a = nm_addr(named, fn);
+	assert_true(a != 0);
+	kp_frame_t out[8];
+	assert_int_equal(ks_resolve(s, p, pid, bias + a + off, 0, out, 8), 1);
+	const struct kp_frame *f = &p->frames[out[0]];
+	char want[64];
+	snprintf(want, sizeof(want), "callers3_strip+0x%llx", (unsigned long long)a);
+	assert_string_equal(kp_str_get(p, f->name), want);
+	assert_true(f->flags & KP_FRAME_NOSYM);
+	assert_false(f->flags & KP_FRAME_UNKNOWN);
+	return out[0];
+}
+
 static void test_stripped_functions_stay_apart(void **state)
 {
 	(void)state;
@@ -69,23 +88,11 @@ static void test_stripped_functions_stay_apart(void **state)
 	ks_mmap_elf(s, 4242, bias, 0x100000, bias, strip, NULL, 0, PROT_READ | PROT_EXEC);
 	kp_frame_t ids[5];
 	for (int i = 0; i < 5; i++) {
-		uint64_t a = nm_addr(named, fns[i]);
-		assert_true(a != 0);
-		kp_frame_t out[8];
-		/* an address inside the function: its second byte */
-		int n = ks_resolve(s, &p, 4242, bias + a + 1, 0, out, 8);
-		assert_int_equal(n, 1);
-		const struct kp_frame *f = &p.frames[out[0]];
-		char want[64];
-		snprintf(want, sizeof(want), "callers3_strip+0x%llx", (unsigned long long)a);
-		assert_string_equal(kp_str_get(&p, f->name), want);
-		assert_true(f->flags & KP_FRAME_NOSYM);
-		assert_false(f->flags & KP_FRAME_UNKNOWN);
-		assert_int_equal(f->addr, 0); /* one frame per function, not per address */
-		ids[i] = out[0];
-		/* another address of the same function: the same frame */
-		n = ks_resolve(s, &p, 4242, bias + a + 3, 0, out, 8);
-		assert_int_equal(out[0], ids[i]);
+		/* an address inside the function (its second byte), then another one: the
+		 * same frame, whose address is 0 (one frame per function, not per address) */
+		ids[i] = expect_fde_named(s, &p, 4242, bias, named, fns[i], 1);
+		assert_int_equal(p.frames[ids[i]].addr, 0);
+		assert_int_equal(expect_fde_named(s, &p, 4242, bias, named, fns[i], 3), ids[i]);
 	}
 	for (int i = 0; i < 5; i++)
 		for (int j = i + 1; j < 5; j++)
@@ -100,16 +107,8 @@ static void test_stripped_functions_stay_apart(void **state)
 	kp_profile_init(&p);
 	ks_mmap_elf(s, 4242, bias, 0x100000, bias, strip, NULL, 0, PROT_READ | PROT_EXEC);
 	for (int i = 0; i < 5; i++) {
-		uint64_t a = nm_addr(named, fns[i]);
-		kp_frame_t out[8];
-		int n = ks_resolve(s, &p, 4242, bias + a + 1, 0, out, 8);
-		assert_int_equal(n, 1);
-		const struct kp_frame *f = &p.frames[out[0]];
-		char want[64];
-		snprintf(want, sizeof(want), "callers3_strip+0x%llx", (unsigned long long)a);
-		assert_string_equal(kp_str_get(&p, f->name), want);
-		assert_true(f->flags & KP_FRAME_NOSYM);
-		assert_int_equal(f->addr, a + 1);
+		kp_frame_t id = expect_fde_named(s, &p, 4242, bias, named, fns[i], 1);
+		assert_int_equal(p.frames[id].addr, nm_addr(named, fns[i]) + 1);
 	}
 	kp_profile_release(&p);
 	ks_session_free(s);
@@ -167,19 +166,8 @@ static void test_functions_without_fde(void **state)
 	static const char *const fns[] = { "__do_global_dtors_aux", "frame_dummy", "_init", "_fini",
 					   "deregister_tm_clones" };
 	kp_frame_t ids[5];
-	for (int i = 0; i < 5; i++) {
-		uint64_t a = nm_addr(named, fns[i]);
-		assert_true(a != 0);
-		kp_frame_t out[4];
-		/* the function's last instruction before its end, as a return address is */
-		assert_int_equal(ks_resolve(s, &p, 9, bias + a + 4, 0, out, 4), 1);
-		const struct kp_frame *f = &p.frames[out[0]];
-		char want[64];
-		snprintf(want, sizeof(want), "callers3_strip+0x%llx", (unsigned long long)a);
-		assert_string_equal(kp_str_get(&p, f->name), want);
-		assert_true(f->flags & KP_FRAME_NOSYM);
-		ids[i] = out[0];
-	}
+	for (int i = 0; i < 5; i++) /* an address inside each (its fifth byte) */
+		ids[i] = expect_fde_named(s, &p, 9, bias, named, fns[i], 4);
 	for (int i = 0; i < 5; i++)
 		for (int j = i + 1; j < 5; j++)
 			assert_int_not_equal(ids[i], ids[j]);
