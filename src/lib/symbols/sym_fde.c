@@ -217,9 +217,10 @@ static void read_gap_info(struct ks_module *m)
 /* vaddr lies between the functions the unwind tables cover: after the one ending at
  * prev_end (0: none before it) and before the one starting at next (UINT64_MAX: none).
  * Such code (crt's start-up and exit functions, _init and _fini, assembly without CFI)
- * starts at an entry point the ELF names, or right after the function before it (or
- * at the next 16-byte boundary, past the padding compilers put there), or at its
- * section's start. Outside an executable section the address is no function's. */
+ * starts at the last entry point the ELF names in the gap before vaddr; without one,
+ * right after the function before it (at the next 16-byte boundary, past the padding
+ * compilers put there, when vaddr is beyond it), or at its section's start. Outside an
+ * executable section the address is no function's. */
 static int gap_bounds(struct ks_module *m, uint64_t vaddr, uint64_t prev_end, uint64_t next,
 		      uint64_t *start, uint64_t *end)
 {
@@ -237,7 +238,7 @@ static int gap_bounds(struct ks_module *m, uint64_t vaddr, uint64_t prev_end, ui
 		return -1;
 	uint64_t s = lo, al = (lo + 15) & ~(uint64_t)15;
 	if (al <= vaddr)
-		s = al;
+		s = al; /* a guess, for the first function of the gap */
 	uint64_t e = hi;
 	size_t l = 0, h = m->nentries; /* the first entry point after vaddr */
 	while (l < h) {
@@ -249,8 +250,8 @@ static int gap_bounds(struct ks_module *m, uint64_t vaddr, uint64_t prev_end, ui
 	}
 	if (l < m->nentries && m->entries[l] < e)
 		e = m->entries[l];
-	if (l && m->entries[l - 1] >= lo && m->entries[l - 1] > s)
-		s = m->entries[l - 1];
+	if (l && m->entries[l - 1] >= lo)
+		s = m->entries[l - 1]; /* an entry point the ELF names wins over the guess */
 	*start = s;
 	*end = e;
 	return 0;
