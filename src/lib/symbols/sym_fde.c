@@ -22,6 +22,7 @@
  * end of the function before it: a stable name for that stretch of code, never the
  * bare module. */
 #include "symbols/sym_internal.h"
+#include "util/xalloc.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,27 +101,20 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int add_entry(struct ks_module *m, size_t *cap, uint64_t a)
+/* Keeps entry point a (0: none). */
+static void add_entry(struct ks_module *m, size_t *cap, uint64_t a)
 {
 	if (!a)
-		return 0;
-	if (m->nentries == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		uint64_t *n = realloc(m->entries, nc * sizeof(*n));
-		if (!n)
-			return -1;
-		m->entries = n;
-		*cap = nc;
-	}
+		return;
+	ALLOC_GROW(m->entries, m->nentries + 1, *cap);
 	m->entries[m->nentries++] = a;
-	return 0;
 }
 
 /* The entries of the init and fini arrays (arr: address and size of each) that the
  * linker left 0 for the loader (lld does; GNU ld writes the value too): the addends of
  * the RELATIVE relocations that fill them, in one pass over the relocations. */
-static int relocated_slots(struct ks_module *m, const uint64_t arr[2][2], unsigned rel_type,
-			   size_t *cap)
+static void relocated_slots(struct ks_module *m, const uint64_t arr[2][2], unsigned rel_type,
+			    size_t *cap)
 {
 	Elf_Scn *scn = NULL;
 	while ((scn = elf_nextscn(m->elf, scn))) {
@@ -134,12 +128,10 @@ static int relocated_slots(struct ks_module *m, const uint64_t arr[2][2], unsign
 			if (!gelf_getrela(d, (int)i, &r) || GELF_R_TYPE(r.r_info) != rel_type)
 				continue;
 			for (int k = 0; k < 2; k++)
-				if (arr[k][0] && r.r_offset >= arr[k][0] && r.r_offset - arr[k][0] < arr[k][1] &&
-				    add_entry(m, cap, (uint64_t)r.r_addend) != 0)
-					return -1;
+				if (arr[k][0] && r.r_offset >= arr[k][0] && r.r_offset - arr[k][0] < arr[k][1])
+					add_entry(m, cap, (uint64_t)r.r_addend);
 		}
 	}
-	return 0;
 }
 
 /* The executable sections and the entry points the ELF names (see sym_internal.h). */
@@ -160,14 +152,7 @@ static void read_gap_info(struct ks_module *m)
 		if (!gelf_getshdr(scn, &sh))
 			continue;
 		if (sh.sh_type == SHT_PROGBITS && (sh.sh_flags & SHF_EXECINSTR) && sh.sh_size) {
-			if (m->nxsecs == xcap) {
-				size_t nc = xcap ? xcap * 2 : 8;
-				uint64_t(*n)[2] = realloc(m->xsecs, nc * sizeof(*n));
-				if (!n)
-					return;
-				m->xsecs = n;
-				xcap = nc;
-			}
+			ALLOC_GROW(m->xsecs, m->nxsecs + 1, xcap);
 			m->xsecs[m->nxsecs][0] = sh.sh_addr;
 			m->xsecs[m->nxsecs][1] = sh.sh_addr + sh.sh_size;
 			m->nxsecs++;
@@ -181,8 +166,7 @@ static void read_gap_info(struct ks_module *m)
 				switch (dyn.d_tag) {
 				case DT_INIT:
 				case DT_FINI:
-					if (add_entry(m, &cap, dyn.d_un.d_ptr) != 0)
-						return;
+					add_entry(m, &cap, dyn.d_un.d_ptr);
 					break;
 				case DT_INIT_ARRAY: arr[0][0] = dyn.d_un.d_ptr; break;
 				case DT_INIT_ARRAYSZ: arr[0][1] = dyn.d_un.d_val; break;
@@ -192,8 +176,7 @@ static void read_gap_info(struct ks_module *m)
 			}
 		}
 	}
-	if (add_entry(m, &cap, eh.e_entry) != 0)
-		return;
+	add_entry(m, &cap, eh.e_entry);
 	size_t w = wide ? 8 : 4;
 	int zeros = 0;
 	for (int k = 0; k < 2; k++)
@@ -205,11 +188,10 @@ static void read_gap_info(struct ks_module *m)
 				break;
 			v = wide ? v : v32;
 			zeros += !v;
-			if (add_entry(m, &cap, v) != 0)
-				return;
+			add_entry(m, &cap, v);
 		}
-	if (zeros && rel_type && relocated_slots(m, arr, rel_type, &cap) != 0)
-		return;
+	if (zeros && rel_type)
+		relocated_slots(m, arr, rel_type, &cap);
 	if (m->nentries)
 		qsort(m->entries, m->nentries, sizeof(*m->entries), cmp_u64);
 }
