@@ -53,6 +53,20 @@ static uint64_t nm_addr(const char *prog, const char *name)
 	return found;
 }
 
+/* Where the tests map the stripped program, as one mapping from its start. */
+#define STRIP_BIAS 0x40000000ull
+
+/* A session (with or without line data) where pid maps the stripped program strip at
+ * STRIP_BIAS, and an empty profile p for its frames. */
+static struct ks_session *strip_session(int no_lines, int pid, const char *strip, struct kp_profile *p)
+{
+	struct ks_options o = { .no_lines = no_lines };
+	struct ks_session *s = ks_session_new(&o);
+	kp_profile_init(p);
+	ks_mmap_elf(s, pid, STRIP_BIAS, 0x100000, STRIP_BIAS, strip, NULL, 0, PROT_READ | PROT_EXEC);
+	return s;
+}
+
 /* Resolves byte off of function fn (its address from nm of named) in the stripped
  * program mapped at bias for pid: one frame, named "callers3_strip+0xSTART" (START
  * being fn's address), flagged NOSYM; its id. */
@@ -80,12 +94,9 @@ static void test_stripped_functions_stay_apart(void **state)
 		skip();
 	static const char *const fns[] = { "leaf", "from_a", "from_b", "from_c", "drive" };
 	/* without line data (as the heap profiler resolves): one frame per function */
-	struct ks_options o = { .no_lines = 1 };
-	struct ks_session *s = ks_session_new(&o);
 	struct kp_profile p;
-	kp_profile_init(&p);
-	const uint64_t bias = 0x40000000;
-	ks_mmap_elf(s, 4242, bias, 0x100000, bias, strip, NULL, 0, PROT_READ | PROT_EXEC);
+	struct ks_session *s = strip_session(1, 4242, strip, &p);
+	const uint64_t bias = STRIP_BIAS;
 	kp_frame_t ids[5];
 	for (int i = 0; i < 5; i++) {
 		/* an address inside the function (its second byte), then another one: the
@@ -102,10 +113,7 @@ static void test_stripped_functions_stay_apart(void **state)
 
 	/* with line data (kiln record's default): the same names, each frame keeping its
 	 * address in the ELF (kiln annotate --asm shows the instructions of stripped code) */
-	struct ks_options ol = { 0 };
-	s = ks_session_new(&ol);
-	kp_profile_init(&p);
-	ks_mmap_elf(s, 4242, bias, 0x100000, bias, strip, NULL, 0, PROT_READ | PROT_EXEC);
+	s = strip_session(0, 4242, strip, &p);
 	for (int i = 0; i < 5; i++) {
 		kp_frame_t id = expect_fde_named(s, &p, 4242, bias, named, fns[i], 1);
 		assert_int_equal(p.frames[id].addr, nm_addr(named, fns[i]) + 1);
@@ -120,15 +128,12 @@ static void test_bounds_and_no_fde(void **state)
 	char strip[PATH_MAX], named[PATH_MAX];
 	if (workload("callers3_strip", strip) != 0 || workload("callers3_O2", named) != 0)
 		skip();
-	struct ks_options o = { 0 };
-	struct ks_session *s = ks_session_new(&o);
 	struct kp_profile p;
-	kp_profile_init(&p);
-	ks_mmap_elf(s, 7, 0x40000000, 0x100000, 0x40000000, strip, NULL, 0, PROT_READ | PROT_EXEC);
+	struct ks_session *s = strip_session(0, 7, strip, &p);
 	kp_frame_t out[4];
 	uint64_t a = nm_addr(named, "leaf"), b = nm_addr(named, "from_a");
 	assert_true(a && b);
-	ks_resolve(s, &p, 7, 0x40000000 + a, 0, out, 4);
+	ks_resolve(s, &p, 7, STRIP_BIAS + a, 0, out, 4);
 	/* the module is open now: its FDE range is the function's */
 	struct ks_module *m = NULL;
 	for (uint32_t i = 0; i < s->mods_size && !m; i++)
@@ -157,12 +162,9 @@ static void test_functions_without_fde(void **state)
 	char strip[PATH_MAX], named[PATH_MAX];
 	if (workload("callers3_strip", strip) != 0 || workload("callers3_O2", named) != 0)
 		skip();
-	struct ks_options o = { .no_lines = 1 };
-	struct ks_session *s = ks_session_new(&o);
 	struct kp_profile p;
-	kp_profile_init(&p);
-	const uint64_t bias = 0x40000000;
-	ks_mmap_elf(s, 9, bias, 0x100000, bias, strip, NULL, 0, PROT_READ | PROT_EXEC);
+	struct ks_session *s = strip_session(1, 9, strip, &p);
+	const uint64_t bias = STRIP_BIAS;
 	static const char *const fns[] = { "__do_global_dtors_aux", "frame_dummy", "_init", "_fini",
 					   "deregister_tm_clones" };
 	kp_frame_t ids[5];
